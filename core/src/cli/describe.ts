@@ -1,0 +1,59 @@
+import { stringify } from 'yaml';
+import type { ValidatedGraph } from '../graph/validate.js';
+import type { JsonSchema } from '../registry/manifest.js';
+import type { Registry } from '../registry/registry.js';
+
+/** The resolved graph as text: nodes in execution order, their wires and params. */
+export function describeText(graph: ValidatedGraph, registry: Registry): string {
+  const lines = [`graph ${graph.file}`, `seed ${graph.spec.seed ?? 0}, backend ${graph.spec.backend ?? 'auto'}`, ''];
+  for (const id of graph.order) {
+    const n = graph.spec.nodes[id];
+    const m = registry.plugin(n.plugin);
+    lines.push(`${id}: ${n.plugin} — ${m.doc.split('\n')[0]}`);
+    for (const [port, wire] of Object.entries(n.in ?? {})) lines.push(`  in  ${port} (${m.inputs[port].type}) ← ${wire}`);
+    for (const [port, s] of Object.entries(m.outputs)) lines.push(`  out ${port} (${s.type})`);
+    const params = stringify(n.params ?? {}).trimEnd();
+    if (params !== '{}') lines.push('  params:', ...params.split('\n').map((l) => '    ' + l));
+  }
+  return lines.join('\n');
+}
+
+/** The graph as a Mermaid flowchart; edges are labelled `port → port`. */
+export function describeMermaid(graph: ValidatedGraph): string {
+  const lines = ['flowchart LR'];
+  for (const id of graph.order) lines.push(`  ${id}["${id}<br/><small>${graph.spec.nodes[id].plugin}</small>"]`);
+  for (const id of graph.order) {
+    for (const [port, wire] of Object.entries(graph.spec.nodes[id].in ?? {})) {
+      const [from, out] = wire.split('.');
+      lines.push(`  ${from} -- "${out} → ${port}" --> ${id}`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** `e3 plugins`: every plugin with its ports and params, every component with its params. */
+export function describeRegistry(registry: Registry): string {
+  const out: string[] = ['Plugins (nodes):'];
+  for (const m of [...registry.plugins.values()].sort((a, b) => a.key.localeCompare(b.key))) {
+    out.push('', `  ${m.key} — ${m.doc}`);
+    for (const [p, s] of Object.entries(m.inputs)) out.push(`    in  ${p}: ${s.type}${s.optional ? ' (optional)' : ''}${s.doc ? ' — ' + s.doc : ''}`);
+    for (const [p, s] of Object.entries(m.outputs)) out.push(`    out ${p}: ${s.type}${s.doc ? ' — ' + s.doc : ''}`);
+    out.push(...describeParams(m.params, '    '));
+  }
+  out.push('', 'Components:');
+  for (const c of [...registry.components.values()].sort((a, b) => a.key.localeCompare(b.key))) {
+    out.push('', `  ${c.key} (${c.kind}) — ${c.doc}`);
+    out.push(...describeParams(c.params, '    '));
+  }
+  return out.join('\n');
+}
+
+function describeParams(schema: JsonSchema, indent: string): string[] {
+  const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((schema.required ?? []) as string[]);
+  return Object.entries(props).map(([k, s]) => {
+    const type = s['x-component'] ? `${String(s['x-component'])} component` : s.enum ? (s.enum as unknown[]).map((v) => JSON.stringify(v)).join('|') : (s.type as string) ?? 'any';
+    const def = s.default !== undefined ? ` = ${JSON.stringify(s.default)}` : required.has(k) ? ' (required)' : '';
+    return `${indent}param ${k}: ${type}${def}${s.description ? ' — ' + String(s.description) : ''}`;
+  });
+}

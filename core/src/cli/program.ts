@@ -1,0 +1,117 @@
+import { Command, Option } from 'commander';
+import { Container, type ContainerModule } from 'inversify';
+import { UserError } from '../errors.js';
+import { Registry } from '../registry/registry.js';
+import { loadPluginModule } from '../runtime/load-plugins.js';
+import { prepareGraph } from '../runtime/prepare.js';
+import { runGraph } from '../runtime/run-graph.js';
+import { describeMermaid, describeRegistry, describeText } from './describe.js';
+
+/** Adds commands (the plugins package adds `model`, `generate`, `prune`). */
+export type CommandContributor = (program: Command) => void;
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+/**
+ * The `e3` command line: `run`, `validate`, `plugins`, `describe`, plus contributed commands.
+ * User errors print their message and exit non-zero without a stack trace (unless --debug).
+ */
+export function buildProgram(modules: readonly ContainerModule[], contributors: readonly CommandContributor[] = []): Command {
+  const program = new Command('e3')
+    .description('e3-pruner: layer pruning for LLMs as YAML graphs of plugin nodes')
+    .option('--debug', 'print stack traces for errors')
+    .showHelpAfterError();
+
+  program.command('run')
+    .description('validate and run a graph')
+    .argument('<graph>', 'graph YAML file')
+    .option('--set <path=value>', 'override a value (repeatable), e.g. nodes.search.params.steps=200', collect, [])
+    .option('--out <dir>', 'run directory (default runs/<graph>-<time>)')
+    .option('--resume <runDir>', 'continue a stopped run from its checkpoints')
+    .option('--seed <n>', 'seed of the run RNG (overrides the graph)', (v) => parseSeed(v))
+    .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
+    .option('--quiet', 'no progress output')
+    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .action(async (graph: string, o) => {
+      const abort = new AbortController();
+      const onSigint = () => abort.abort();
+      process.once('SIGINT', onSigint);
+      try {
+        const sets = o.resume ? [...o.set] : o.set;
+        const { runDir } = await runGraph(graph, { modules, sets, outDir: o.out, resumeDir: o.resume, seed: o.seed, pluginPaths: o.plugin, signal: abort.signal, logLevel: o.logLevel, quiet: o.quiet });
+        process.stdout.write(`${runDir}\n`);
+      } finally {
+        process.off('SIGINT', onSigint);
+      }
+    });
+
+  program.command('validate')
+    .description('check a graph without running it; prints every problem with file:line:col')
+    .argument('<graph>', 'graph YAML file')
+    .option('--set <path=value>', 'override a value (repeatable)', collect, [])
+    .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
+    .action(async (graph: string, o) => {
+      const p = await prepareGraph(graph, { modules, sets: o.set, pluginPaths: o.plugin });
+      process.stdout.write(`${graph}: ok (${p.graph.order.length} nodes: ${p.graph.order.join(' → ')})\n`);
+    });
+
+  program.command('describe')
+    .description('print the resolved graph as text and as a Mermaid flowchart')
+    .argument('<graph>', 'graph YAML file')
+    .option('--set <path=value>', 'override a value (repeatable)', collect, [])
+    .option('--plugin <module>', 'load extra plugins (repeatable)', collect, [])
+    .action(async (graph: string, o) => {
+      const p = await prepareGraph(graph, { modules, sets: o.set, pluginPaths: o.plugin });
+      process.stdout.write(`${describeText(p.graph, p.registry)}\n\n\`\`\`mermaid\n${describeMermaid(p.graph)}\n\`\`\`\n`);
+    });
+
+  program.command('plugins')
+    .description('list registered plugins and components with their ports and params')
+    .option('--plugin <module>', 'also load plugins from a module (repeatable)', collect, [])
+    .option('--json', 'machine-readable output')
+    .action(async (o) => {
+      const container = new Container({ autobind: true });
+      container.load(...modules);
+      for (const p of o.plugin as string[]) container.load(...(await loadPluginModule(p)));
+      const registry = new Registry(container);
+      if (o.json) {
+        const plugins = [...registry.plugins.values()].map(({ node: _n, ...m }) => m);
+        const components = [...registry.components.values()].map(({ component: _c, ...m }) => m);
+        process.stdout.write(JSON.stringify({ plugins, components }, null, 2) + '\n');
+      } else process.stdout.write(describeRegistry(registry) + '\n');
+    });
+
+  for (const add of contributors) add(program);
+  return program;
+}
+
+function parseSeed(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UserError(`--seed must be a non-negative integer, got "${v}"`);
+  return n;
+}
+
+/** Runs the CLI and exits with the right code; user errors print without a stack. */
+export async function runCli(argv: string[], modules: readonly ContainerModule[], contributors: readonly CommandContributor[] = []): Promise<void> {
+  const program = buildProgram(modules, contributors);
+  program.exitOverride();
+  const debug = argv.includes('--debug');
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (typeof code === 'string' && code.startsWith('commander.')) {
+      process.exitCode = code === 'commander.helpDisplayed' || code === 'commander.version' ? 0 : 2;
+      return;
+    }
+    if (e instanceof UserError) {
+      process.stderr.write(`e3: ${e.message}\n`);
+      if (debug && e.stack) process.stderr.write(e.stack + '\n');
+      process.exitCode = e.exitCode;
+      return;
+    }
+    process.stderr.write(`e3: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(debug && e instanceof Error ? `${e.stack}\n` : '(run again with --debug for the stack trace; please report it)\n');
+    process.exitCode = 70;
+  }
+}

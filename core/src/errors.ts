@@ -1,0 +1,53 @@
+/**
+ * Errors a user can fix. The CLI prints their message without a stack trace
+ * (unless `--debug`) and exits non-zero; anything else is a bug and keeps its stack.
+ */
+export class UserError extends Error {
+  constructor(message: string, readonly exitCode = 1) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** One located problem in a graph: where it is, what is wrong, how to fix it. */
+export interface Diagnostic {
+  readonly message: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly col?: number;
+  readonly node?: string;
+  readonly field?: string;
+  readonly fix?: string;
+}
+
+/** `file:line:col node "x" field "y": message (fix: ...)` — one line per problem. */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.file ? `${d.file}${d.line ? `:${d.line}:${d.col ?? 1}` : ''}` : '<graph>';
+  const what = [d.node ? `node "${d.node}"` : '', d.field ? `field "${d.field}"` : ''].filter(Boolean).join(' ');
+  return `${where}: ${what ? what + ': ' : ''}${d.message}${d.fix ? ` (fix: ${d.fix})` : ''}`;
+}
+
+/** Every problem found in a graph, reported together. */
+export class GraphError extends UserError {
+  constructor(readonly diagnostics: readonly Diagnostic[]) {
+    super(`${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'} in the graph:\n` +
+      diagnostics.map((d) => '  ' + formatDiagnostic(d)).join('\n'));
+    this.name = 'GraphError';
+  }
+}
+
+/** A failure inside a running node; names the node so the user knows where to look. */
+export class NodeError extends UserError {
+  constructor(readonly nodeId: string, override readonly cause: unknown) {
+    super(`node "${nodeId}" failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'NodeError';
+  }
+}
+
+/** The run was cancelled (SIGINT); exit code 130 as shells expect. */
+export class CancelledError extends UserError {
+  constructor() {
+    super('run cancelled', 130);
+    this.name = 'CancelledError';
+  }
+}

@@ -1,0 +1,192 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { LineCounter, parse as parseYamlValue, parseDocument } from 'yaml';
+import { GraphError, type Diagnostic } from '../errors.js';
+import { suggestion } from './did-you-mean.js';
+import { interpolate } from './interpolate.js';
+import { deepMerge, formatPath, getPath, isPlainObject, parsePath, type Path } from './paths.js';
+import { SourceMap } from './source-map.js';
+import { TOP_LEVEL_KEYS, type GraphSpec } from './spec.js';
+
+/** A graph read from disk with its overlays applied, and the map back to its sources. */
+export interface LoadedGraph {
+  readonly file: string;
+  readonly spec: GraphSpec;
+  readonly sources: SourceMap;
+}
+
+export interface LoadOptions {
+  /** CLI overrides, `path=value`, applied after the file's own `set:` entries. */
+  readonly sets?: readonly string[];
+}
+
+/** Shortens absolute paths for messages. */
+export function displayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') ? rel : file;
+}
+
+/**
+ * Reads a graph file, following `extends` chains (loops and missing files are errors),
+ * applying each file's `set:` overlay entries, then `--set` arguments, then `${vars}`.
+ * Every problem found is collected; a GraphError carries them all.
+ */
+export function loadGraph(file: string, options: LoadOptions = {}): LoadedGraph {
+  const problems: Diagnostic[] = [];
+  const sources = new SourceMap();
+  const merged = readLayer(resolve(file), [], sources, problems);
+  if (!merged) throw new GraphError(problems);
+
+  const spec = merged as Record<string, unknown>;
+  for (const arg of options.sets ?? []) {
+    const eq = arg.indexOf('=');
+    if (eq <= 0) {
+      problems.push({ file: `--set ${arg}`, message: 'expected path=value', fix: 'e.g. --set nodes.search.params.steps=200' });
+      continue;
+    }
+    const path = parsePath(arg.slice(0, eq));
+    let value: unknown;
+    try { value = parseYamlValue(arg.slice(eq + 1)); } catch { value = arg.slice(eq + 1); }
+    if (applySet(spec, path, value, (message, fix) => problems.push({ file: `--set ${arg}`, field: formatPath(path), message, fix }))) {
+      sources.addCliSet(path, arg);
+    }
+  }
+
+  const vars = isPlainObject(spec.vars) ? spec.vars : {};
+  const interpProblems: { path: Path; message: string; fix?: string }[] = [];
+  for (const key of Object.keys(spec)) {
+    if (key !== 'vars') spec[key] = interpolate(spec[key], vars, [key], interpProblems);
+  }
+  for (const p of interpProblems) problems.push({ ...sources.locate(p.path), field: formatPath(p.path), message: p.message, fix: p.fix });
+  if (problems.length) throw new GraphError(problems);
+  return { file: resolve(file), spec: spec as unknown as GraphSpec, sources };
+}
+
+/** Reads one file and everything it extends; returns the merged value (or undefined on a fatal problem). */
+function readLayer(file: string, chain: string[], sources: SourceMap, problems: Diagnostic[]): Record<string, unknown> | undefined {
+  const shown = displayPath(file);
+  if (chain.includes(file)) {
+    problems.push({ file: displayPath(chain[chain.length - 1]), message: `extends loop: ${[...chain, file].map(displayPath).join(' → ')}`, fix: 'remove one of the extends' });
+    return undefined;
+  }
+  if (!existsSync(file)) {
+    const from = chain.length ? ` (extended by ${displayPath(chain[chain.length - 1])})` : '';
+    problems.push({ file: shown, message: `graph file not found${from}`, fix: 'check the path; extends paths are relative to the file that names them' });
+    return undefined;
+  }
+  const text = readFileSync(file, 'utf8');
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length) {
+    for (const e of doc.errors) {
+      const pos = e.linePos?.[0];
+      const fix = e.code === 'DUPLICATE_KEY' ? 'remove or rename one of the duplicate keys' : 'fix the YAML syntax';
+      problems.push({ file: shown, line: pos?.line, col: pos?.col, message: e.message.split('\n')[0], fix });
+    }
+    return undefined;
+  }
+  const data = doc.toJS() as unknown;
+  if (!isPlainObject(data)) {
+    problems.push({ file: shown, line: 1, col: 1, message: 'a graph must be a YAML mapping', fix: 'start with apiVersion: e3/v1 and nodes:' });
+    return undefined;
+  }
+  const here = dirname(file);
+  if (Array.isArray(data.plugins)) {
+    data.plugins = data.plugins.map((p) => (typeof p === 'string' && !isAbsolute(p) && p.startsWith('.') ? resolve(here, p) : p));
+  }
+  let merged: Record<string, unknown> = {};
+  if (data.extends !== undefined) {
+    if (typeof data.extends !== 'string') {
+      const pos = locateIn(doc, lines, ['extends']);
+      problems.push({ file: shown, ...pos, field: 'extends', message: 'extends must be a file path', fix: 'extends: ../e3-pruner.yaml' });
+      return undefined;
+    }
+    const base = readLayer(resolve(here, data.extends), [...chain, file], sources, problems);
+    if (!base) return undefined;
+    merged = base;
+  }
+  const { extends: _e, set, ...own } = data;
+  if (Array.isArray(merged.plugins) && Array.isArray(own.plugins)) own.plugins = [...merged.plugins, ...own.plugins];
+  merged = deepMerge(merged, own) as Record<string, unknown>;
+  sources.addDocument(shown, doc, lines);
+  if (set !== undefined) {
+    if (!isPlainObject(set)) {
+      problems.push({ file: shown, ...locateIn(doc, lines, ['set']), field: 'set', message: 'set must map dotted paths to values', fix: 'set: { nodes.search.params.steps: 200 }' });
+      return merged;
+    }
+    for (const [key, value] of Object.entries(set)) {
+      const path = parsePath(key);
+      const ok = applySet(merged, path, value, (message, fix) => problems.push({ file: shown, ...locateIn(doc, lines, ['set', key]), field: `set.${key}`, message, fix }));
+      if (ok) sources.addDocument(shown, doc, lines, path, ['set', key]);
+    }
+  }
+  return merged;
+}
+
+function locateIn(doc: ReturnType<typeof parseDocument>, lines: LineCounter, path: Path): { line?: number; col?: number } {
+  const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
+  if (!node?.range) return {};
+  const pos = lines.linePos(node.range[0]);
+  return { line: pos.line, col: pos.col };
+}
+
+/**
+ * Sets `path` to `value` inside `root`. The first segment must be a known top-level key,
+ * and under `nodes` the node must exist. Setting a component's `component` name to a
+ * different component replaces the whole component (its old params belong to the old one).
+ * Returns false and reports through `fail` when the path is bad.
+ */
+export function applySet(root: Record<string, unknown>, path: Path, value: unknown, fail: (message: string, fix?: string) => void): boolean {
+  if (path.length === 0) { fail('empty path'); return false; }
+  const top = String(path[0]);
+  if (!(TOP_LEVEL_KEYS as readonly string[]).includes(top)) {
+    fail(`unknown top-level key "${top}"`, suggestion(top, [...TOP_LEVEL_KEYS]));
+    return false;
+  }
+  if (top === 'nodes' && path.length >= 2) {
+    const nodes = isPlainObject(root.nodes) ? root.nodes : {};
+    const id = String(path[1]);
+    if (!(id in nodes)) {
+      fail(`no node "${id}" to set`, suggestion(id, Object.keys(nodes)));
+      return false;
+    }
+    const field = path[2];
+    if (field !== undefined && !['plugin', 'params', 'in'].includes(String(field))) {
+      fail(`nodes have no field "${String(field)}"`, suggestion(String(field), ['plugin', 'params', 'in']));
+      return false;
+    }
+  }
+  const last = path[path.length - 1];
+  if (last === 'component' && path.length > 1) {
+    const parentPath = path.slice(0, -1);
+    const parent = getPath(root, parentPath);
+    if (isPlainObject(parent) && parent.component !== value) {
+      return setAt(root, parentPath, { component: value }, fail);
+    }
+  }
+  return setAt(root, path, value, fail);
+}
+
+function setAt(root: Record<string, unknown>, path: Path, value: unknown, fail: (message: string, fix?: string) => void): boolean {
+  let cur: unknown = root;
+  for (let i = 0; i < path.length - 1; i++) {
+    const seg = path[i];
+    let next: unknown = Array.isArray(cur) && typeof seg === 'number' ? cur[seg] : isPlainObject(cur) ? cur[String(seg)] : undefined;
+    if (next === undefined) {
+      if (Array.isArray(cur)) { fail(`index ${String(seg)} is out of range at "${formatPath(path.slice(0, i))}"`); return false; }
+      next = {};
+      (cur as Record<string, unknown>)[String(seg)] = next;
+    }
+    if (typeof next !== 'object' || next === null) {
+      fail(`"${formatPath(path.slice(0, i + 1))}" is a ${typeof next}, not a mapping, so it has no "${String(path[i + 1])}"`, 'set the whole value instead');
+      return false;
+    }
+    cur = next;
+  }
+  const lastSeg = path[path.length - 1];
+  if (Array.isArray(cur)) {
+    if (typeof lastSeg !== 'number' || lastSeg > cur.length) { fail(`bad array index "${String(lastSeg)}"`); return false; }
+    cur[lastSeg] = value;
+  } else (cur as Record<string, unknown>)[String(lastSeg)] = value;
+  return true;
+}

@@ -1,0 +1,26 @@
+/** A node as written in YAML: which plugin, its params, and its input wires (`port: node.port`). */
+export interface NodeSpec {
+  plugin: string;
+  params?: Record<string, unknown>;
+  in?: Record<string, string>;
+}
+
+/** A whole graph after `extends`, `set`, `--set` and `${vars}` are applied. */
+export interface GraphSpec {
+  apiVersion: string;
+  vars?: Record<string, unknown>;
+  seed?: number;
+  backend?: string;
+  /** Module paths, resolved to absolute paths by the loader. */
+  plugins?: string[];
+  nodes: Record<string, NodeSpec>;
+}
+
+/** The keys a graph file may have at its top level (overlays add `extends` and `set`). */
+export const TOP_LEVEL_KEYS = ['apiVersion', 'vars', 'seed', 'backend', 'plugins', 'nodes'] as const;
+
+/** `node.port` → its two halves, or undefined when the wire is not of that form. */
+export function parseWire(wire: string): { node: string; port: string } | undefined {
+  const m = /^([A-Za-z_][\w-]*)\.([A-Za-z_]\w*)$/.exec(wire);
+  return m ? { node: m[1], port: m[2] } : undefined;
+}

@@ -1,0 +1,57 @@
+import type { Newable } from 'inversify';
+import type { Observable } from 'rxjs';
+
+/** A JSON Schema (draft-07 subset ajv understands). `x-component: kind` marks a component slot. */
+export type JsonSchema = Record<string, unknown>;
+
+/** One port: a type name checked between producer and consumer ('any' matches every type). */
+export interface PortSpec {
+  readonly type: string;
+  readonly doc?: string;
+  /** Inputs only: the node runs without it. */
+  readonly optional?: boolean;
+}
+
+/** Per-node context the executor hands to `connect`. */
+export interface NodeContext {
+  /** The node's id in the graph. */
+  readonly id: string;
+  /** Aborted when the run is cancelled or fails elsewhere; long loops should check it. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A node: a stream transform over named ports. `connect` is called once per run, before
+ * any value flows; it returns one Observable per output port. Inputs are shared streams
+ * owned by the runtime: do not dispose values you receive, and dispose what you create
+ * but do not emit.
+ */
+export interface GraphNode<P = any> {
+  connect(inputs: Record<string, Observable<any>>, params: P, ctx: NodeContext): Record<string, Observable<unknown>>;
+}
+
+/** The contract of a node plugin, as data beside its code (ports, params, docs). */
+export interface PluginManifest {
+  /** Registry key, `domain.camelName`. */
+  readonly key: string;
+  readonly doc: string;
+  readonly inputs: Readonly<Record<string, PortSpec>>;
+  readonly outputs: Readonly<Record<string, PortSpec>>;
+  readonly params: JsonSchema;
+  /** The class the runtime instantiates through DI (services arrive by constructor injection). */
+  readonly node: Newable<GraphNode>;
+}
+
+/**
+ * The contract of a component: a swappable part held inside a node's params
+ * (`{ component: key, ...params }`). The runtime builds it through DI, with its
+ * validated params bound to {@link COMPONENT_PARAMS}.
+ */
+export interface ComponentManifest {
+  readonly key: string;
+  /** The slot it fits (`sampler`, `loss`, `weighting`, …); a slot's `x-component` names it. */
+  readonly kind: string;
+  readonly doc: string;
+  readonly params: JsonSchema;
+  readonly component: Newable<unknown>;
+}

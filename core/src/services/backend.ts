@@ -1,0 +1,74 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../errors.js';
+import type { Logger } from './logger.js';
+import { registerMissingWasmKernels } from './wasm-kernels.js';
+
+export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** The backend a run computes on, and why it was chosen (written to the run log and run.json). */
+export interface TensorBackend {
+  readonly name: Exclude<BackendName, 'auto'>;
+  readonly reason: string;
+  readonly tf: typeof tf;
+}
+
+type Attempt = () => Promise<string | undefined>;
+
+/** Each loader returns a note on success, or throws with the reason it is unavailable. */
+const loaders: Record<Exclude<BackendName, 'auto'>, Attempt> = {
+  tensorflow: async () => {
+    for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+      try {
+        await import(pkg);
+        await setBackend('tensorflow');
+        return pkg;
+      } catch { /* try the next */ }
+    }
+    throw new Error('neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed (optional: their install downloads libtensorflow from outside the npm registry)');
+  },
+  webgpu: async () => {
+    const mod = '../webgpu/setup-webgpu.js';
+    const setup = (await import(mod).catch(() => undefined)) as { setupWebgpu?: () => Promise<string> } | undefined;
+    if (!setup?.setupWebgpu) throw new Error('the webgpu backend is not available in this build');
+    return setup.setupWebgpu();
+  },
+  wasm: async () => {
+    await import('@tensorflow/tfjs-backend-wasm');
+    const added = registerMissingWasmKernels();
+    await setBackend('wasm');
+    return added.length ? `registered missing kernels: ${added.join(', ')}` : undefined;
+  },
+  cpu: async () => {
+    await import('@tensorflow/tfjs-backend-cpu');
+    await setBackend('cpu');
+    return 'pure-JS kernels';
+  },
+};
+
+async function setBackend(name: string): Promise<void> {
+  if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`);
+  await tf.ready();
+}
+
+/**
+ * Selects and initialises a TensorFlow.js backend. `auto` tries tensorflow (tfjs-node-gpu,
+ * then tfjs-node), then wasm, then cpu, and says which one ran and why the others did not.
+ */
+export async function initBackend(requested: BackendName, logger?: Logger): Promise<TensorBackend> {
+  const order: Exclude<BackendName, 'auto'>[] = requested === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [requested];
+  const skipped: string[] = [];
+  for (const name of order) {
+    try {
+      const note = await loaders[name]();
+      const reason = requested === 'auto'
+        ? `auto: ${skipped.length ? skipped.join('; ') + '; ' : ''}chose ${name}${note ? ` (${note})` : ''}`
+        : `requested ${name}${note ? ` (${note})` : ''}`;
+      logger?.info(`backend ${name}: ${reason}`);
+      return { name, reason, tf };
+    } catch (e) {
+      skipped.push(`${name} unavailable: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    }
+  }
+  throw new UserError(`backend "${requested}" could not start: ${skipped.join('; ')}. Use backend: cpu (always available) or wasm.`);
+}

@@ -1,0 +1,34 @@
+import { appendFileSync } from 'node:fs';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/**
+ * Writes `[level] scope: message` lines to stderr (at or above `level`) and every line
+ * to an optional log file in the run directory.
+ */
+export class Logger {
+  private file?: string;
+
+  constructor(readonly level: LogLevel = 'info', private readonly scope = 'e3', private readonly sink: (line: string) => void = (l) => process.stderr.write(l + '\n')) {}
+
+  /** Also append every line (all levels) to `path`. */
+  toFile(path: string): void { this.file = path; }
+
+  child(scope: string): Logger {
+    const c = new Logger(this.level, scope, this.sink);
+    c.file = this.file;
+    return c;
+  }
+
+  debug(msg: string): void { this.write('debug', msg); }
+  info(msg: string): void { this.write('info', msg); }
+  warn(msg: string): void { this.write('warn', msg); }
+  error(msg: string): void { this.write('error', msg); }
+
+  private write(level: LogLevel, msg: string): void {
+    const line = `[${level}] ${this.scope}: ${msg}`;
+    if (RANK[level] >= RANK[this.level]) this.sink(line);
+    if (this.file) appendFileSync(this.file, `${new Date().toISOString()} ${line}\n`);
+  }
+}
