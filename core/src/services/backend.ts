@@ -42,6 +42,8 @@ const loaders: Record<Exclude<BackendName, 'auto'>, Attempt> = {
   cpu: async () => {
     await import('@tensorflow/tfjs-backend-cpu');
     await setBackend('cpu');
+    // The cpu backend prints a banner on first use in Node recommending tfjs-node; the run log already says why it was chosen.
+    (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
     return 'pure-JS kernels';
   },
 };

@@ -1,0 +1,9 @@
+/** @e3/plugins — the pruning nodes and components, and the model code they share. */
+import 'reflect-metadata';
+export * from './model/config.js';
+export * from './model/safetensors.js';
+export * from './model/checkpoint.js';
+export * from './model/tokenizer.js';
+export * from './model/decoder.js';
+export * from './model/weights.js';
+export * from './model/rope.js';

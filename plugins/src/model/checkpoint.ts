@@ -1,0 +1,105 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '@e3/core';
+import { expectedTensors, parseDecoderConfig, type DecoderConfig } from './config.js';
+import { DecoderModel } from './decoder.js';
+import { readJsonFile } from './json-file.js';
+import { openSafetensors, type FloatDtype, type SafetensorsFile } from './safetensors.js';
+import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
+import { weightsFromNamed } from './weights.js';
+
+/** A loaded checkpoint: the model plus what travels with it. */
+export interface Checkpoint {
+  readonly model: DecoderModel;
+  readonly tokenizer?: TextTokenizer;
+  readonly generationConfig?: Record<string, unknown>;
+  /** The dtype most tensors were stored in (used as the default on export). */
+  readonly dtype: FloatDtype;
+}
+
+/** The safetensors files of a directory: one `model.safetensors`, or the shards its index names. */
+export function openWeights(dir: string): { files: SafetensorsFile[]; owner: Map<string, SafetensorsFile> } {
+  const indexFile = join(dir, 'model.safetensors.index.json');
+  const single = join(dir, 'model.safetensors');
+  const owner = new Map<string, SafetensorsFile>();
+  if (existsSync(indexFile)) {
+    const index = readJsonFile(indexFile, 'shard index');
+    const map = index.weight_map as Record<string, string> | undefined;
+    if (!map || typeof map !== 'object') throw new UserError(`${indexFile}: missing "weight_map"`);
+    const files = new Map<string, SafetensorsFile>();
+    for (const shard of new Set(Object.values(map))) {
+      if (typeof shard !== 'string' || shard.includes('/') || shard.includes('..')) throw new UserError(`${indexFile}: bad shard name ${JSON.stringify(shard)}`);
+      if (!existsSync(join(dir, shard))) throw new UserError(`${indexFile}: shard ${shard} is listed but ${join(dir, shard)} is missing`);
+      files.set(shard, openSafetensors(join(dir, shard)));
+    }
+    for (const [name, shard] of Object.entries(map)) {
+      const f = files.get(shard)!;
+      if (!f.entries.has(name)) throw new UserError(`${indexFile}: maps tensor "${name}" to ${shard}, which does not contain it`);
+      owner.set(name, f);
+    }
+    for (const f of files.values()) for (const name of f.entries.keys()) {
+      if (!owner.has(name)) throw new UserError(`${f.path}: tensor "${name}" is not in ${indexFile}'s weight_map`);
+    }
+    return { files: [...files.values()], owner };
+  }
+  if (existsSync(single)) {
+    const f = openSafetensors(single);
+    for (const name of f.entries.keys()) owner.set(name, f);
+    return { files: [f], owner };
+  }
+  const found = existsSync(dir) ? readdirSync(dir).join(', ') : 'the directory does not exist';
+  throw new UserError(`${dir}: no model.safetensors or model.safetensors.index.json (found: ${found || 'nothing'})`);
+}
+
+/** Checks names and shapes against config.json before anything large is read. */
+function checkAgainstConfig(c: DecoderConfig, owner: Map<string, SafetensorsFile>, dir: string): void {
+  const expected = expectedTensors(c);
+  const problems: string[] = [];
+  for (const [name, shape] of expected) {
+    const f = owner.get(name);
+    if (!f) { problems.push(`missing tensor "${name}" (expected shape [${shape}])`); continue; }
+    const got = f.entries.get(name)!.shape;
+    if (got.join() !== shape.join()) problems.push(`${f.path}: tensor "${name}" has shape [${got}] but config.json implies [${shape}]`);
+  }
+  for (const [name, f] of owner) {
+    if (expected.has(name) || name.endsWith('rotary_emb.inv_freq')) continue;
+    if (name === 'lm_head.weight' && c.tieWordEmbeddings) continue;
+    const layer = /^model\.layers\.(\d+)\./.exec(name);
+    problems.push(layer && Number(layer[1]) >= c.numLayers
+      ? `${f.path}: tensor "${name}" belongs to layer ${layer[1]}, but config.json has num_hidden_layers = ${c.numLayers}`
+      : `${f.path}: unexpected tensor "${name}" for a ${c.modelType} model with this config`);
+  }
+  if (problems.length) throw new UserError(`${dir}: checkpoint does not match config.json:\n  ${problems.slice(0, 20).join('\n  ')}${problems.length > 20 ? `\n  … and ${problems.length - 20} more` : ''}`);
+}
+
+/**
+ * Loads a Hugging Face model directory: config.json, safetensors (single or sharded),
+ * tokenizer.json (optional), generation_config.json (optional). All weights become f32.
+ */
+export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
+  if (!existsSync(dir)) throw new UserError(`${dir}: model directory not found`);
+  const configFile = join(dir, 'config.json');
+  const rawConfig = readJsonFile(configFile, 'config.json');
+  const config = parseDecoderConfig(rawConfig, configFile);
+  const { owner } = openWeights(dir);
+  checkAgainstConfig(config, owner, dir);
+  const named = new Map<string, tf.Tensor>();
+  const dtypes = new Map<string, number>();
+  for (const name of expectedTensors(config).keys()) {
+    const f = owner.get(name)!;
+    const e = f.entries.get(name)!;
+    dtypes.set(e.dtype, (dtypes.get(e.dtype) ?? 0) + 1);
+    const data = f.readFloat32(name);
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) throw new UserError(`${f.path}: tensor "${name}" holds a non-finite value at index ${i}`);
+    }
+    named.set(name, tf.tensor(data, e.shape, 'float32'));
+  }
+  const dtype = ([...dtypes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32') as FloatDtype;
+  const model = new DecoderModel(config, weightsFromNamed(config, named), { dir, rawConfig, keptLayers: [...Array(config.numLayers).keys()], originalLayers: config.numLayers });
+  const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? await loadTokenizer(dir) : undefined;
+  const genFile = join(dir, 'generation_config.json');
+  const generationConfig = existsSync(genFile) ? readJsonFile(genFile, 'generation_config.json') : undefined;
+  return { model, tokenizer, generationConfig, dtype: ['F32', 'F16', 'BF16'].includes(dtype) ? dtype : 'F32' };
+}

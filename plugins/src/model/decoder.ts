@@ -1,0 +1,180 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { DecoderConfig } from './config.js';
+import { applyRotary, inverseFrequencies, rotaryTables } from './rope.js';
+import { namedWeights, type LayerWeights, type ModelWeights } from './weights.js';
+
+/** Keys and values of one layer for all positions seen so far: [B, KV, S, D]. */
+export interface LayerCache { k: tf.Tensor4D; v: tf.Tensor4D }
+
+/**
+ * A per-layer gate. Numbers: 0 skips the block outright (exactly equal to m = 0, and
+ * cheaper); a tensor [L] multiplies each block's residual updates (the mask search's
+ * straight-through mask).
+ */
+export type LayerMask = readonly number[] | tf.Tensor1D;
+
+export interface ForwardOptions {
+  mask?: LayerMask;
+  /** [B, S] with 1 for real tokens and 0 for padding, over cached + new positions. */
+  attentionMask?: tf.Tensor2D;
+  /** Per-layer caches from earlier steps (extended in place on return as `cache`). */
+  cache?: (LayerCache | undefined)[];
+  /** Also return the residual stream after the embedding and after every block. */
+  outputHidden?: boolean;
+  /** Return the updated caches (for generation). */
+  useCache?: boolean;
+}
+
+export interface ForwardResult {
+  logits: tf.Tensor3D;
+  /** L + 1 tensors [B, T, d] (embedding output, then each block's output) when asked. */
+  hidden?: tf.Tensor3D[];
+  cache?: (LayerCache | undefined)[];
+}
+
+/** Identifying facts that travel with a model (for export and reports). */
+export interface ModelSource {
+  /** Directory it was loaded from, if any. */
+  dir?: string;
+  /** The original config.json object (rewritten on export). */
+  rawConfig: Record<string, unknown>;
+  /** Layer indices of the original checkpoint kept in this model, in order. */
+  keptLayers: number[];
+  /** Number of layers of the original checkpoint. */
+  originalLayers: number;
+}
+
+/**
+ * A Llama / Qwen2 / Qwen3 decoder on TensorFlow.js, following the Hugging Face modelling
+ * equations: pre-norm blocks with RMSNorm, rotary embeddings, grouped-query attention,
+ * optional q/k/v bias (Qwen2) and per-head q/k RMSNorm (Qwen3), SwiGLU MLP, tied or
+ * untied output embedding. Block ℓ is gated by m_ℓ: h += m_ℓ·Attn(norm(h)); h += m_ℓ·MLP(norm(h)).
+ */
+export class DecoderModel {
+  private readonly invFreq: tf.Tensor1D;
+  private disposed = false;
+
+  constructor(readonly config: DecoderConfig, readonly weights: ModelWeights, readonly source: ModelSource) {
+    this.invFreq = tf.keep(tf.tensor1d(inverseFrequencies(config)));
+  }
+
+  get numLayers(): number { return this.weights.layers.length; }
+
+  /** HF-named parameters (layers renumbered 0..K−1). */
+  named(): Map<string, tf.Variable> { return namedWeights(this.weights); }
+
+  /** All parameters, for optimisers. */
+  variables(): tf.Variable[] { return [...this.named().values()]; }
+
+  parameterCount(): number { return this.variables().reduce((n, v) => n + v.size, 0); }
+
+  /** Logits [B, T, V] for token ids [B, T]. Call inside `tf.tidy` (or dispose the results). */
+  forward(ids: tf.Tensor2D, options: ForwardOptions = {}): ForwardResult {
+    const c = this.config;
+    const [b, t] = ids.shape;
+    const past = options.cache?.find((x) => x)?.k.shape[2] ?? 0;
+    const s = past + t;
+    const attn = options.attentionMask ?? tf.ones([b, s], 'float32') as tf.Tensor2D;
+    const positions = options.attentionMask
+      ? tf.slice(tf.maximum(tf.sub(tf.cumsum(tf.cast(attn, 'int32'), 1), 1), 0), [0, past], [b, t]) as tf.Tensor2D
+      : tf.add(tf.reshape(tf.range(past, s, 1, 'int32'), [1, t]), tf.zeros([b, 1], 'int32')) as tf.Tensor2D;
+    const { cos, sin } = rotaryTables(positions, this.invFreq);
+    const bias = attentionBias(tf.cast(attn, 'float32') as tf.Tensor2D, t, past);
+
+    let h = tf.gather(this.weights.embed, tf.cast(ids, 'int32')) as tf.Tensor3D;
+    const hidden: tf.Tensor3D[] | undefined = options.outputHidden ? [h] : undefined;
+    const newCache: (LayerCache | undefined)[] = [];
+    const mask = options.mask;
+    for (let l = 0; l < this.weights.layers.length; l++) {
+      const gate = mask === undefined ? 1 : Array.isArray(mask) ? (mask as readonly number[])[l] : tf.slice(mask as tf.Tensor1D, [l], [1]);
+      if (gate === 0) {
+        newCache.push(options.cache?.[l]);
+        hidden?.push(h);
+        continue;
+      }
+      const layer = this.weights.layers[l];
+      const x2 = tf.reshape(h, [b * t, c.hiddenSize]) as tf.Tensor2D;
+      const { out: a, cache } = this.attention(layer, rmsNorm(x2, layer.inputNorm, c.rmsNormEps), b, t, cos, sin, bias, options.cache?.[l]);
+      newCache.push(cache);
+      let h2 = tf.add(x2, gate === 1 ? a : tf.mul(a, gate as tf.Tensor)) as tf.Tensor2D;
+      const mlp = this.mlp(layer, rmsNorm(h2, layer.postAttentionNorm, c.rmsNormEps));
+      h2 = tf.add(h2, gate === 1 ? mlp : tf.mul(mlp, gate as tf.Tensor));
+      h = tf.reshape(h2, [b, t, c.hiddenSize]);
+      hidden?.push(h);
+    }
+    const final = rmsNorm(tf.reshape(h, [b * t, c.hiddenSize]) as tf.Tensor2D, this.weights.norm, c.rmsNormEps);
+    const logits = tf.reshape(tf.matMul(final, (this.weights.lmHead ?? this.weights.embed) as tf.Tensor2D, false, true), [b, t, c.vocabSize]) as tf.Tensor3D;
+    return { logits, hidden, cache: options.useCache ? newCache : undefined };
+  }
+
+  private attention(w: LayerWeights, x: tf.Tensor2D, b: number, t: number, cos: tf.Tensor4D, sin: tf.Tensor4D, bias: tf.Tensor, past?: LayerCache): { out: tf.Tensor2D; cache: LayerCache } {
+    const c = this.config;
+    const hd = c.headDim;
+    const kvh = c.numKvHeads;
+    const group = c.numHeads / kvh;
+    let q = tf.reshape(linear(x, w.q, w.qBias), [b, t, c.numHeads, hd]) as tf.Tensor4D;
+    let k = tf.reshape(linear(x, w.k, w.kBias), [b, t, kvh, hd]) as tf.Tensor4D;
+    const v = tf.reshape(linear(x, w.v, w.vBias), [b, t, kvh, hd]) as tf.Tensor4D;
+    if (w.qNorm && w.kNorm) {
+      q = tf.reshape(rmsNorm(tf.reshape(q, [-1, hd]) as tf.Tensor2D, w.qNorm, c.rmsNormEps), [b, t, c.numHeads, hd]) as tf.Tensor4D;
+      k = tf.reshape(rmsNorm(tf.reshape(k, [-1, hd]) as tf.Tensor2D, w.kNorm, c.rmsNormEps), [b, t, kvh, hd]) as tf.Tensor4D;
+    }
+    q = applyRotary(q, cos, sin);
+    k = applyRotary(k, cos, sin);
+    // [B, KV, S, D] layout; the cache grows along S.
+    let kt = tf.transpose(k, [0, 2, 1, 3]) as tf.Tensor4D;
+    let vt = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D;
+    if (past) {
+      kt = tf.concat([past.k, kt], 2);
+      vt = tf.concat([past.v, vt], 2);
+    }
+    const s = kt.shape[2];
+    // Queries grouped per kv head: [B, KV, G·T, D], so GQA needs no copies of k and v.
+    const qg = tf.reshape(tf.transpose(tf.reshape(q, [b, t, kvh, group, hd]), [0, 2, 3, 1, 4]), [b * kvh, group * t, hd]) as tf.Tensor3D;
+    const scores = tf.mul(tf.matMul(qg, tf.reshape(kt, [b * kvh, s, hd]) as tf.Tensor3D, false, true), 1 / Math.sqrt(hd));
+    const probs = tf.softmax(tf.add(tf.reshape(scores, [b, kvh, group, t, s]), bias), -1);
+    const ctx = tf.matMul(tf.reshape(probs, [b * kvh, group * t, s]) as tf.Tensor3D, tf.reshape(vt, [b * kvh, s, hd]) as tf.Tensor3D);
+    const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [b, kvh, group, t, hd]), [0, 3, 1, 2, 4]), [b * t, c.numHeads * hd]) as tf.Tensor2D;
+    return { out: linear(merged, w.o, w.oBias), cache: { k: kt, v: vt } };
+  }
+
+  private mlp(w: LayerWeights, x: tf.Tensor2D): tf.Tensor2D {
+    const g = linear(x, w.gate, w.gateBias);
+    const u = linear(x, w.up, w.upBias);
+    return linear(tf.mul(tf.mul(g, tf.sigmoid(g)), u) as tf.Tensor2D, w.down, w.downBias);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.invFreq.dispose();
+    for (const v of this.variables()) v.dispose();
+  }
+
+  get isDisposed(): boolean { return this.disposed; }
+}
+
+/** x·Wᵀ (+ b) with W in HF's [out, in] layout. */
+export function linear(x: tf.Tensor2D, w: tf.Tensor, b?: tf.Tensor): tf.Tensor2D {
+  const y = tf.matMul(x, w as tf.Tensor2D, false, true);
+  return (b ? tf.add(y, b) : y) as tf.Tensor2D;
+}
+
+/** RMSNorm over the last axis: x / sqrt(mean(x²) + ε) · w. */
+export function rmsNorm(x: tf.Tensor2D, w: tf.Tensor, eps: number): tf.Tensor2D {
+  const ms = tf.mean(tf.square(x), -1, true);
+  return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), w) as tf.Tensor2D;
+}
+
+/**
+ * Additive attention bias [B, 1, 1, T, S]: 0 where query i (at absolute step past + i)
+ * may attend key j (j ≤ past + i and key j is not padding), −1e9 elsewhere.
+ */
+function attentionBias(attn: tf.Tensor2D, t: number, past: number): tf.Tensor {
+  const [b, s] = attn.shape;
+  const qi = tf.reshape(tf.add(tf.range(0, t, 1, 'int32'), past), [t, 1]);
+  const kj = tf.reshape(tf.range(0, s, 1, 'int32'), [1, s]);
+  const causal = tf.cast(tf.lessEqual(kj, qi), 'float32');
+  const allowed = tf.mul(tf.reshape(causal, [1, 1, 1, t, s]), tf.reshape(attn, [b, 1, 1, 1, s]));
+  return tf.mul(tf.sub(1, allowed), -1e9);
+}

@@ -1,0 +1,43 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { DecoderConfig } from './config.js';
+
+/**
+ * Rotary inverse frequencies θ_i = base^(-2i/D), with Llama 3 scaling when configured:
+ * long wavelengths are divided by `factor`, short ones kept, and the band between is
+ * interpolated smoothly (transformers' `_compute_llama3_parameters`).
+ */
+export function inverseFrequencies(c: DecoderConfig): Float32Array {
+  const half = c.headDim / 2;
+  const inv = new Float32Array(half);
+  for (let i = 0; i < half; i++) inv[i] = 1 / Math.pow(c.ropeTheta, (2 * i) / c.headDim);
+  const s = c.ropeScaling;
+  if (!s) return inv;
+  const lowWavelen = s.originalMaxPositionEmbeddings / s.lowFreqFactor;
+  const highWavelen = s.originalMaxPositionEmbeddings / s.highFreqFactor;
+  for (let i = 0; i < half; i++) {
+    const wavelen = (2 * Math.PI) / inv[i];
+    if (wavelen < highWavelen) continue;
+    if (wavelen > lowWavelen) { inv[i] = inv[i] / s.factor; continue; }
+    const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
+    inv[i] = (1 - smooth) * (inv[i] / s.factor) + smooth * inv[i];
+  }
+  return inv;
+}
+
+/** cos and sin of shape [B, T, 1, D] for integer positions [B, T] (HF layout: frequencies repeated twice). */
+export function rotaryTables(positions: tf.Tensor2D, invFreq: tf.Tensor1D): { cos: tf.Tensor4D; sin: tf.Tensor4D } {
+  return tf.tidy(() => {
+    const [b, t] = positions.shape;
+    const freqs = tf.mul(tf.expandDims(tf.cast(positions, 'float32'), 2), tf.reshape(invFreq, [1, 1, -1]));
+    const emb = tf.reshape(tf.concat([freqs, freqs], 2), [b, t, 1, -1]);
+    return { cos: tf.cos(emb) as tf.Tensor4D, sin: tf.sin(emb) as tf.Tensor4D };
+  });
+}
+
+/** x·cos + rotate_half(x)·sin for x of shape [B, T, H, D]. */
+export function applyRotary(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
+  const d = x.shape[3];
+  const [x1, x2] = tf.split(x, [d / 2, d / 2], 3);
+  const rotated = tf.concat([tf.neg(x2), x1], 3);
+  return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
+}
