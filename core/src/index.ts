@@ -27,3 +27,4 @@ export * from './services/artifact-store.js';
 export * from './services/backend.js';
 export * from './cli/program.js';
 export * from './cli/describe.js';
+export * from './runtime/node-helpers.js';

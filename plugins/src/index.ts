@@ -7,3 +7,5 @@ export * from './model/tokenizer.js';
 export * from './model/decoder.js';
 export * from './model/weights.js';
 export * from './model/rope.js';
+export * from './modules.js';
+export * from './cli/commands.js';

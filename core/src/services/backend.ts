@@ -48,6 +48,19 @@ const loaders: Record<Exclude<BackendName, 'auto'>, Attempt> = {
   },
 };
 
+/**
+ * tfjs-core's Node bundle ships no gradient functions (its `register_all_gradients` module
+ * is ESM without file extensions, which Node cannot import); the `@tensorflow/tfjs` Node
+ * bundle registers them all on the same tfjs-core instance.
+ */
+async function registerGradients(): Promise<void> {
+  if (tf.getGradient('Add')) return;
+  const quiet = console.warn;
+  console.warn = () => undefined;
+  try { await import('@tensorflow/tfjs'); } finally { console.warn = quiet; }
+  if (!tf.getGradient('Add')) throw new UserError('gradients did not register: @tensorflow/tfjs and @tensorflow/tfjs-core versions differ; run npm ci');
+}
+
 async function setBackend(name: string): Promise<void> {
   if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`);
   await tf.ready();
@@ -58,6 +71,7 @@ async function setBackend(name: string): Promise<void> {
  * then tfjs-node), then wasm, then cpu, and says which one ran and why the others did not.
  */
 export async function initBackend(requested: BackendName, logger?: Logger): Promise<TensorBackend> {
+  await registerGradients();
   const order: Exclude<BackendName, 'auto'>[] = requested === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [requested];
   const skipped: string[] = [];
   for (const name of order) {

@@ -6,17 +6,12 @@ import { expectedTensors, parseDecoderConfig, type DecoderConfig } from './confi
 import { DecoderModel } from './decoder.js';
 import { readJsonFile } from './json-file.js';
 import { openSafetensors, type FloatDtype, type SafetensorsFile } from './safetensors.js';
-import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
-import { weightsFromNamed } from './weights.js';
+import { makeHandle, type ModelHandle } from './handle.js';
+import { loadTokenizer } from './tokenizer.js';
 
-/** A loaded checkpoint: the model plus what travels with it. */
-export interface Checkpoint {
-  readonly model: DecoderModel;
-  readonly tokenizer?: TextTokenizer;
-  readonly generationConfig?: Record<string, unknown>;
-  /** The dtype most tensors were stored in (used as the default on export). */
-  readonly dtype: FloatDtype;
-}
+/** Tokenizer companions copied along with a checkpoint. */
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
+import { weightsFromNamed } from './weights.js';
 
 /** The safetensors files of a directory: one `model.safetensors`, or the shards its index names. */
 export function openWeights(dir: string): { files: SafetensorsFile[]; owner: Map<string, SafetensorsFile> } {
@@ -77,7 +72,7 @@ function checkAgainstConfig(c: DecoderConfig, owner: Map<string, SafetensorsFile
  * Loads a Hugging Face model directory: config.json, safetensors (single or sharded),
  * tokenizer.json (optional), generation_config.json (optional). All weights become f32.
  */
-export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
+export async function loadCheckpoint(dir: string): Promise<ModelHandle> {
   if (!existsSync(dir)) throw new UserError(`${dir}: model directory not found`);
   const configFile = join(dir, 'config.json');
   const rawConfig = readJsonFile(configFile, 'config.json');
@@ -99,7 +94,9 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const dtype = ([...dtypes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32') as FloatDtype;
   const model = new DecoderModel(config, weightsFromNamed(config, named), { dir, rawConfig, keptLayers: [...Array(config.numLayers).keys()], originalLayers: config.numLayers });
   const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? await loadTokenizer(dir) : undefined;
+  const tokenizerFiles: Record<string, Record<string, unknown>> = {};
+  for (const f of TOKENIZER_FILES) if (existsSync(join(dir, f))) tokenizerFiles[f] = readJsonFile(join(dir, f), f);
   const genFile = join(dir, 'generation_config.json');
   const generationConfig = existsSync(genFile) ? readJsonFile(genFile, 'generation_config.json') : undefined;
-  return { model, tokenizer, generationConfig, dtype: ['F32', 'F16', 'BF16'].includes(dtype) ? dtype : 'F32' };
+  return makeHandle({ model, tokenizer, tokenizerFiles, generationConfig, dtype: ['F32', 'F16', 'BF16'].includes(dtype) ? dtype : 'F32' });
 }

@@ -17,11 +17,16 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
   const json = readJsonFile(join(dir, 'tokenizer.json'), 'tokenizer.json');
   const cfgFile = join(dir, 'tokenizer_config.json');
   const cfg = existsSync(cfgFile) ? readJsonFile(cfgFile, 'tokenizer_config.json') : {};
+  return loadTokenizerFromJson(json, cfg, join(dir, 'tokenizer.json'));
+}
+
+/** A tokenizer from tokenizer.json / tokenizer_config.json objects. */
+export async function loadTokenizerFromJson(json: Record<string, unknown>, cfg: Record<string, unknown>, file = 'tokenizer.json'): Promise<TextTokenizer> {
   let tok: Tokenizer;
   try {
     tok = new Tokenizer(json as never, cfg as never);
   } catch (e) {
-    throw new UserError(`${join(dir, 'tokenizer.json')}: cannot build the tokenizer: ${(e as Error).message}`);
+    throw new UserError(`${file}: cannot build the tokenizer: ${(e as Error).message}`);
   }
   const vocab = new Map<string, number>();
   const model = (json.model ?? {}) as { vocab?: Record<string, number> };

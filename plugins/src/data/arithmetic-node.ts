@@ -1,0 +1,30 @@
+import { inject, injectable } from 'inversify';
+import { once, RNG, type GraphNode, type PluginManifest, type Rng } from '@e3/core';
+import { arithmeticDataset, type ArithmeticParams } from './arithmetic.js';
+
+/** `data.arithmetic`: built-in exact-answer arithmetic problems (`A+B=` → `C`), split train/held-out by seed. */
+@injectable()
+export class ArithmeticNode implements GraphNode<ArithmeticParams> {
+  constructor(@inject(RNG) private readonly rng: Rng) {}
+
+  connect(_inputs: Record<string, never>, p: ArithmeticParams) {
+    return { data: once({}, [], () => arithmeticDataset(p, this.rng)) };
+  }
+}
+
+export const arithmeticManifest: PluginManifest = {
+  key: 'data.arithmetic',
+  doc: 'Generates MATH-style exact-answer problems A op B = C (deterministic for a seed), split into train and held-out.',
+  inputs: {},
+  outputs: { data: { type: 'Dataset' } },
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      ops: { type: 'array', items: { enum: ['+', '-', '*'] }, minItems: 1, uniqueItems: true, default: ['+', '-'], description: 'operations' },
+      maxOperand: { type: 'integer', minimum: 1, maximum: 9999, default: 99, description: 'operands range over 0..maxOperand' },
+      heldoutFraction: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.1, description: 'share of problems kept out of training' },
+    },
+  },
+  node: ArithmeticNode,
+};

@@ -1,0 +1,51 @@
+import type { Rng } from '@e3/core';
+
+/** One exact-answer example: the model sees `prompt` and must produce `answer`, then end. */
+export interface Example {
+  readonly prompt: string;
+  readonly answer: string;
+}
+
+/**
+ * What travels on a `Dataset` port: a pull-based source of examples. Consumers draw
+ * batches at their own pace (so a fast producer never floods a slow trainer, and memory
+ * does not grow with the data), and step-indexed batches make a resumed run see exactly
+ * the batches an uninterrupted run would.
+ */
+export interface Dataset {
+  /** Identifies the data (name + params + seed), for caches. */
+  readonly fingerprint: string;
+  readonly trainSize: number;
+  /** The training examples of batch number `step` (epochs reshuffled by the RNG). */
+  trainBatch(step: number, batchSize: number): Promise<Example[]>;
+  /** Held-out examples, never trained on, in a fixed order. */
+  heldout(limit?: number): Promise<Example[]>;
+  /** Calibration examples: a fixed sample of the training split (mask search and baselines). */
+  calibration(limit: number): Promise<Example[]>;
+}
+
+/**
+ * A dataset over an in-memory or lazily read training list: epoch e is a shuffle drawn from
+ * `rng.fork('epoch-e')`, so batch `step` is a pure function of (seed, step).
+ */
+export function stepIndexedBatches(size: number, rng: Rng, read: (indices: number[]) => Promise<Example[]>): (step: number, batchSize: number) => Promise<Example[]> {
+  const orders = new Map<number, number[]>();
+  const order = (epoch: number) => {
+    let o = orders.get(epoch);
+    if (!o) {
+      o = rng.fork(`epoch-${epoch}`).shuffle([...Array(size).keys()]);
+      orders.clear();
+      orders.set(epoch, o);
+    }
+    return o;
+  };
+  return (step, batchSize) => {
+    const idx: number[] = [];
+    for (let i = 0; i < batchSize; i++) {
+      const global = step * batchSize + i;
+      const epoch = Math.floor(global / size);
+      idx.push(order(epoch)[global % size]);
+    }
+    return read(idx);
+  };
+}

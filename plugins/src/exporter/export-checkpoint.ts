@@ -1,0 +1,84 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeDirAtomic } from '@e3/core';
+import type { ModelHandle } from '../model/handle.js';
+import { encodeSafetensors, type FloatDtype } from '../model/safetensors.js';
+
+export interface ExportOptions {
+  dtype?: FloatDtype;
+  force?: boolean;
+  /** Recorded in e3_pruning.json: how the kept layers were chosen. */
+  method?: string;
+  /** Extra files (name → text) written beside the checkpoint, e.g. report.json. */
+  extraFiles?: Record<string, string>;
+  /** Split the weights into shards of at most this many bytes (0 = one file). */
+  maxShardBytes?: number;
+}
+
+/**
+ * config.json for the exported model: `num_hidden_layers` = K, every per-layer list (any
+ * array as long as the original layer count, e.g. `layer_types`) filtered to the kept
+ * layers, and Qwen2's `max_window_layers` (a layer count) recounted over the kept layers.
+ */
+export function exportedConfig(h: ModelHandle): Record<string, unknown> {
+  const src = h.model.source;
+  const kept = src.keptLayers;
+  const out: Record<string, unknown> = structuredClone(src.rawConfig);
+  for (const [k, v] of Object.entries(out)) {
+    if (Array.isArray(v) && v.length === src.originalLayers && src.originalLayers !== kept.length) out[k] = kept.map((i) => v[i]);
+  }
+  if (typeof out.max_window_layers === 'number') {
+    const mwl = out.max_window_layers;
+    out.max_window_layers = kept.filter((i) => i < mwl).length;
+  }
+  out.num_hidden_layers = kept.length;
+  return out;
+}
+
+/**
+ * Writes a Hugging Face checkpoint (config.json, safetensors, tokenizer files,
+ * generation_config.json, e3_pruning.json) into a temporary directory and renames it into
+ * place at the end: a failure leaves nothing at `dir`. Refuses to replace `dir` unless forced.
+ */
+export async function exportCheckpoint(h: ModelHandle, dir: string, o: ExportOptions = {}): Promise<string> {
+  const dtype = o.dtype ?? h.dtype;
+  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
+  for (const [name, v] of h.model.named()) tensors.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
+  const src = h.model.source;
+  return writeDirAtomic(dir, (tmp) => {
+    const config = { ...exportedConfig(h), torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype] };
+    writeFileSync(join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+    writeShards(tmp, tensors, dtype, o.maxShardBytes ?? 0);
+    for (const [name, obj] of Object.entries(h.tokenizerFiles ?? {})) writeFileSync(join(tmp, name), JSON.stringify(obj, null, 2) + '\n');
+    if (h.generationConfig) writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify(h.generationConfig, null, 2) + '\n');
+    const removed = [...Array(src.originalLayers).keys()].filter((i) => !src.keptLayers.includes(i));
+    writeFileSync(join(tmp, 'e3_pruning.json'), JSON.stringify({
+      source: src.dir ?? null, method: o.method ?? (removed.length ? 'unknown' : 'none'),
+      originalLayers: src.originalLayers, keptLayers: src.keptLayers, removedLayers: removed,
+    }, null, 2) + '\n');
+    for (const [name, text] of Object.entries(o.extraFiles ?? {})) writeFileSync(join(tmp, name), text);
+  }, o.force);
+}
+
+function writeShards(dir: string, tensors: Map<string, { shape: number[]; data: Float32Array }>, dtype: FloatDtype, maxBytes: number): void {
+  const bytesOf = (t: { data: Float32Array }) => t.data.length * (dtype === 'F32' ? 4 : 2);
+  const total = [...tensors.values()].reduce((n, t) => n + bytesOf(t), 0);
+  if (!(maxBytes > 0) || total <= maxBytes) {
+    writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(tensors, dtype));
+    return;
+  }
+  const shards: Map<string, { shape: number[]; data: Float32Array }>[] = [new Map()];
+  let size = 0;
+  for (const [name, t] of [...tensors.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
+    if (size > 0 && size + bytesOf(t) > maxBytes) { shards.push(new Map()); size = 0; }
+    shards[shards.length - 1].set(name, t);
+    size += bytesOf(t);
+  }
+  const weightMap: Record<string, string> = {};
+  shards.forEach((s, i) => {
+    const file = `model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`;
+    writeFileSync(join(dir, file), encodeSafetensors(s, dtype));
+    for (const name of s.keys()) weightMap[name] = file;
+  });
+  writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2) + '\n');
+}

@@ -1,0 +1,48 @@
+import { inject, injectable } from 'inversify';
+import { resolve } from 'node:path';
+import { LOGGER, once, type GraphNode, type Logger, type NodeContext, type PluginManifest } from '@e3/core';
+import type { ModelHandle } from '../model/handle.js';
+import type { FloatDtype } from '../model/safetensors.js';
+import { exportCheckpoint } from './export-checkpoint.js';
+
+interface Params { dir: string; dtype?: FloatDtype; force: boolean; method: string; maxShardBytes: number }
+
+/** What `exporter.hf` emits: where the checkpoint went. */
+export interface Artifact { dir: string; keptLayers: number[]; originalLayers: number }
+
+/** `exporter.hf`: writes the model as a Hugging Face checkpoint (atomically), with the report beside it. */
+@injectable()
+export class ExporterNode implements GraphNode<Params> {
+  constructor(@inject(LOGGER) private readonly log: Logger) {}
+
+  connect(inputs: Record<string, any>, p: Params, _ctx: NodeContext) {
+    return {
+      artifact: once(inputs, ['model', 'report'], async ({ model, report }: { model: ModelHandle; report?: { json: unknown; markdown: string } }): Promise<Artifact> => {
+        const extraFiles: Record<string, string> = report ? { 'report.json': JSON.stringify(report.json, null, 2) + '\n', 'report.md': report.markdown } : {};
+        const dir = await exportCheckpoint(model, resolve(p.dir), { dtype: p.dtype, force: p.force, method: p.method, extraFiles, maxShardBytes: p.maxShardBytes });
+        this.log.info(`exported ${model.model.numLayers}-layer checkpoint to ${dir}`);
+        return { dir, keptLayers: model.model.source.keptLayers, originalLayers: model.model.source.originalLayers };
+      }),
+    };
+  }
+}
+
+export const exporterManifest: PluginManifest = {
+  key: 'exporter.hf',
+  doc: 'Exports a model as a Hugging Face checkpoint (config.json, safetensors, tokenizer files, e3_pruning.json, report).',
+  inputs: { model: { type: 'Model' }, report: { type: 'Report', optional: true } },
+  outputs: { artifact: { type: 'Artifact' } },
+  params: {
+    type: 'object',
+    required: ['dir'],
+    additionalProperties: false,
+    properties: {
+      dir: { type: 'string', description: 'output directory (written atomically)' },
+      dtype: { enum: ['F32', 'F16', 'BF16'], description: 'storage dtype (default: the source checkpoint\'s)' },
+      force: { type: 'boolean', default: false, description: 'replace an existing directory' },
+      method: { type: 'string', default: 'e3-pruner', description: 'recorded in e3_pruning.json' },
+      maxShardBytes: { type: 'integer', minimum: 0, default: 0, description: 'shard the weights above this size (0 = one file)' },
+    },
+  },
+  node: ExporterNode,
+};

@@ -1,0 +1,61 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '@e3/core';
+import { DecoderModel } from './decoder.js';
+import type { FloatDtype } from './safetensors.js';
+import type { TextTokenizer } from './tokenizer.js';
+import { namedWeights, weightsFromNamed } from './weights.js';
+
+/**
+ * What travels on a `Model` port: the decoder plus its tokenizer and the files that go
+ * with it on export. Disposing it frees the weights (the runtime does so after the last
+ * consumer).
+ */
+export interface ModelHandle {
+  readonly model: DecoderModel;
+  readonly tokenizer?: TextTokenizer;
+  /** tokenizer.json / tokenizer_config.json objects, copied on export. */
+  readonly tokenizerFiles?: Record<string, Record<string, unknown>>;
+  readonly generationConfig?: Record<string, unknown>;
+  readonly dtype: FloatDtype;
+  readonly eosId: number;
+  readonly padId: number;
+  dispose(): void;
+}
+
+/** Wraps a model with its companions into a disposable handle. */
+export function makeHandle(parts: Omit<ModelHandle, 'dispose' | 'eosId' | 'padId'> & { eosId?: number; padId?: number }): ModelHandle {
+  const gen = parts.generationConfig ?? {};
+  const raw = parts.model.source.rawConfig;
+  const first = (v: unknown): number | undefined => (Array.isArray(v) ? (v[0] as number) : typeof v === 'number' ? v : undefined);
+  const eosId = parts.eosId ?? first(gen.eos_token_id) ?? first(raw.eos_token_id) ?? parts.tokenizer?.tokenId('<eos>') ?? 0;
+  const padId = parts.padId ?? first(gen.pad_token_id) ?? first(raw.pad_token_id) ?? parts.tokenizer?.tokenId('<pad>') ?? eosId;
+  return { ...parts, eosId, padId, dispose: () => parts.model.dispose() };
+}
+
+/** The tokenizer of a handle, or a clear error for nodes that need text. */
+export function requireTokenizer(h: ModelHandle, who: string): TextTokenizer {
+  if (!h.tokenizer) throw new UserError(`${who} needs a tokenizer, but the model has no tokenizer.json`);
+  return h.tokenizer;
+}
+
+/**
+ * A deep copy whose weights are new variables (the input stays untouched), keeping only
+ * `layers` (indices into the current model) and renumbering them 0..K−1.
+ */
+export function cloneHandle(h: ModelHandle, layers?: readonly number[]): ModelHandle {
+  const m = h.model;
+  const keep = layers ?? [...Array(m.numLayers).keys()];
+  const named = new Map<string, tf.Tensor>();
+  for (const [name, v] of namedWeights(m.weights)) {
+    const layer = /^model\.layers\.(\d+)\.(.*)$/.exec(name);
+    if (!layer) { named.set(name, tf.clone(v)); continue; }
+    const to = keep.indexOf(Number(layer[1]));
+    if (to >= 0) named.set(`model.layers.${to}.${layer[2]}`, tf.clone(v));
+  }
+  const config = { ...m.config, numLayers: keep.length };
+  const model = new DecoderModel(config, weightsFromNamed(config, named), {
+    ...m.source,
+    keptLayers: keep.map((i) => m.source.keptLayers[i]),
+  });
+  return makeHandle({ ...h, model });
+}

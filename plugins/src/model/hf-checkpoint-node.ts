@@ -1,0 +1,37 @@
+import { inject, injectable } from 'inversify';
+import { resolve } from 'node:path';
+import { LOGGER, once, RUN_INFO, type GraphNode, type Logger, type PluginManifest, type RunInfo } from '@e3/core';
+import { loadCheckpoint } from './checkpoint.js';
+import type { ModelHandle } from './handle.js';
+
+/** `model.hfCheckpoint`: loads a Hugging Face model directory. */
+@injectable()
+export class HfCheckpointNode implements GraphNode<{ path: string }> {
+  constructor(@inject(LOGGER) private readonly log: Logger, @inject(RUN_INFO) private readonly run: RunInfo) {}
+
+  connect(_inputs: Record<string, never>, p: { path: string }) {
+    return {
+      model: once({}, [], async (): Promise<ModelHandle> => {
+        const dir = resolve(p.path);
+        const h = await loadCheckpoint(dir);
+        const c = h.model.config;
+        this.log.info(`loaded ${c.modelType} from ${p.path}: ${c.numLayers} layers, d=${c.hiddenSize}, ${h.model.parameterCount()} parameters, ${h.dtype}`);
+        return h;
+      }),
+    };
+  }
+}
+
+export const hfCheckpointManifest: PluginManifest = {
+  key: 'model.hfCheckpoint',
+  doc: 'Loads a Hugging Face checkpoint directory (config.json, safetensors, tokenizer.json).',
+  inputs: {},
+  outputs: { model: { type: 'Model', doc: 'the loaded model with its tokenizer' } },
+  params: {
+    type: 'object',
+    required: ['path'],
+    additionalProperties: false,
+    properties: { path: { type: 'string', description: 'model directory (relative to the working directory)' } },
+  },
+  node: HfCheckpointNode,
+};

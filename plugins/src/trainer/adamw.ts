@@ -1,0 +1,63 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+export interface AdamWOptions { beta1: number; beta2: number; eps: number; weightDecay: number }
+
+/**
+ * AdamW (Loshchilov & Hutter) with decoupled weight decay on matrices only (norm weights
+ * and biases are not decayed). Its moments are plain tensors so they can be checkpointed.
+ */
+export class AdamW {
+  step = 0;
+  readonly m: tf.Tensor[];
+  readonly v: tf.Tensor[];
+
+  constructor(readonly vars: readonly tf.Variable[], readonly opt: AdamWOptions) {
+    this.m = vars.map((x) => tf.keep(tf.zerosLike(x)));
+    this.v = vars.map((x) => tf.keep(tf.zerosLike(x)));
+  }
+
+  /** One update with learning rate `lr` from gradients in the order of `vars`. */
+  apply(grads: readonly tf.Tensor[], lr: number): void {
+    this.step++;
+    const { beta1, beta2, eps, weightDecay } = this.opt;
+    const bc1 = 1 - Math.pow(beta1, this.step);
+    const bc2 = 1 - Math.pow(beta2, this.step);
+    this.vars.forEach((x, i) => {
+      const g = grads[i];
+      const [m, v] = tf.tidy(() => [tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1)), tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2))]);
+      this.m[i].dispose(); this.v[i].dispose();
+      this.m[i] = tf.keep(m); this.v[i] = tf.keep(v);
+      tf.tidy(() => {
+        const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), eps));
+        const decayed = weightDecay > 0 && x.rank >= 2 ? tf.mul(x, 1 - lr * weightDecay) : x;
+        x.assign(tf.sub(decayed, tf.mul(update, lr)));
+      });
+    });
+  }
+
+  /** Replaces the moments and step (resume). */
+  load(step: number, m: readonly tf.Tensor[], v: readonly tf.Tensor[]): void {
+    this.step = step;
+    this.m.forEach((t, i) => { t.dispose(); this.m[i] = tf.keep(m[i]); });
+    this.v.forEach((t, i) => { t.dispose(); this.v[i] = tf.keep(v[i]); });
+  }
+
+  dispose(): void { [...this.m, ...this.v].forEach((t) => t.dispose()); }
+}
+
+/** Scales gradients so their global L2 norm is at most `maxNorm`; returns the norm before. */
+export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): { grads: tf.Tensor[]; norm: number } {
+  const norm = Math.sqrt(tf.tidy(() => tf.addN(grads.map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
+  if (!(maxNorm > 0) || norm <= maxNorm || !Number.isFinite(norm)) return { grads, norm };
+  const scale = maxNorm / (norm + 1e-6);
+  const out = grads.map((g) => tf.mul(g, scale));
+  grads.forEach((g) => g.dispose());
+  return { grads: out, norm };
+}
+
+/** Linear warm-up to `peak`, then cosine decay to `peak × minRatio` at `total` steps. */
+export function warmupCosine(step: number, total: number, warmup: number, peak: number, minRatio: number): number {
+  if (step < warmup) return (peak * (step + 1)) / warmup;
+  const p = Math.min(1, (step - warmup) / Math.max(1, total - warmup));
+  return peak * (minRatio + (1 - minRatio) * 0.5 * (1 + Math.cos(Math.PI * p)));
+}

@@ -1,0 +1,137 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError, type Logger, type Progress, type Rng } from '@e3/core';
+import { AdamW, clipByGlobalNorm, warmupCosine } from './adamw.js';
+import { loadState, saveState } from './checkpoint-state.js';
+
+/** Optimiser and schedule settings shared by the trainer, the distiller and the mask search. */
+export interface OptimParams {
+  steps: number;
+  lr: number;
+  warmupSteps: number;
+  minLrRatio: number;
+  weightDecay: number;
+  beta1: number;
+  beta2: number;
+  clipNorm: number;
+  /** Stop once this many tokens were consumed (0 = no budget). */
+  maxTokens: number;
+  checkpointEvery: number;
+  logEvery: number;
+}
+
+/** JSON Schema of {@link OptimParams}, merged into each training node's params. */
+export function optimSchema(defaults: Partial<OptimParams>): Record<string, unknown> {
+  const d = { lr: 1e-3, warmupSteps: 0, minLrRatio: 0.1, weightDecay: 0, beta1: 0.9, beta2: 0.999, clipNorm: 1, maxTokens: 0, checkpointEvery: 100, logEvery: 25, ...defaults };
+  return {
+    steps: { type: 'integer', minimum: 1, default: d.steps ?? 100, description: 'optimiser steps' },
+    lr: { type: 'number', exclusiveMinimum: 0, default: d.lr, description: 'peak learning rate' },
+    warmupSteps: { type: 'integer', minimum: 0, default: d.warmupSteps, description: 'linear warm-up steps' },
+    minLrRatio: { type: 'number', minimum: 0, maximum: 1, default: d.minLrRatio, description: 'final lr as a fraction of the peak (cosine decay)' },
+    weightDecay: { type: 'number', minimum: 0, default: d.weightDecay, description: 'AdamW decoupled weight decay (matrices only)' },
+    beta1: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: d.beta1 },
+    beta2: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: d.beta2 },
+    clipNorm: { type: 'number', minimum: 0, default: d.clipNorm, description: 'global gradient-norm clip (0 = off)' },
+    maxTokens: { type: 'integer', minimum: 0, default: d.maxTokens, description: 'token budget; stops early when reached (0 = none)' },
+    checkpointEvery: { type: 'integer', minimum: 0, default: d.checkpointEvery, description: 'steps between checkpoints (0 = never)' },
+    logEvery: { type: 'integer', minimum: 1, default: d.logEvery, description: 'steps between metric records' },
+  };
+}
+
+/** One recorded step. */
+export interface StepMetrics { step: number; loss: number; lr: number; gradNorm: number; tokens: number; [term: string]: number }
+
+/** One step's loss: `value` runs under the gradient tape; `terms` are read after it on logging steps; `dispose` frees the batch. */
+export interface StepLoss {
+  tokens: number;
+  value: () => tf.Scalar;
+  terms?: () => Record<string, tf.Scalar>;
+  dispose?: () => void;
+}
+
+export interface TrainLoopArgs {
+  readonly vars: tf.Variable[];
+  readonly params: OptimParams;
+  /** Loss of batch `step`; also returns the tokens it used and per-term values to record. */
+  readonly loss: (step: number) => Promise<StepLoss>;
+  /** Where checkpoints go (undefined: none). */
+  readonly checkpointDir?: string;
+  readonly resume: boolean;
+  readonly rng?: Rng;
+  /** Extra state to save and restore with each checkpoint. */
+  readonly extraState?: { save(): Record<string, unknown>; load(json: Record<string, unknown>): void };
+  readonly logger: Logger;
+  readonly progress: Progress;
+  readonly task: string;
+  readonly signal: AbortSignal;
+  /** Called after every optimiser step (e.g. schedules). */
+  readonly afterStep?: (step: number) => void;
+}
+
+/**
+ * The shared optimisation loop: AdamW with warm-up + cosine, global-norm clipping, a token
+ * budget, atomic checkpoints every N steps (weights, moments, step, RNG and extra state),
+ * exact resume, and a clear stop on a non-finite loss.
+ */
+export async function trainLoop(a: TrainLoopArgs): Promise<{ metrics: StepMetrics[]; tokens: number; steps: number }> {
+  const p = a.params;
+  const opt = new AdamW(a.vars, { beta1: p.beta1, beta2: p.beta2, eps: 1e-8, weightDecay: p.weightDecay });
+  let metrics: StepMetrics[] = [];
+  let tokens = 0;
+  let start = 0;
+  if (a.resume && a.checkpointDir) {
+    const s = loadState(a.checkpointDir);
+    if (s) {
+      a.vars.forEach((v, i) => { const t = s.tensors.get(`w.${i}`); if (!t) throw new UserError(`${a.checkpointDir}: checkpoint lacks w.${i}; it belongs to another model — delete it to start over`); v.assign(t); t.dispose(); });
+      opt.load(s.step, a.vars.map((_, i) => s.tensors.get(`m.${i}`)!), a.vars.map((_, i) => s.tensors.get(`v.${i}`)!));
+      start = s.step;
+      tokens = Number(s.json.tokens ?? 0);
+      metrics = (s.json.metrics ?? []) as StepMetrics[];
+      if (a.rng && Array.isArray(s.json.rng)) a.rng.setState(s.json.rng as number[]);
+      a.extraState?.load(s.json);
+      a.logger.info(`${a.task}: resumed at step ${start} from ${a.checkpointDir}`);
+    }
+  }
+  const save = async (step: number) => {
+    if (!a.checkpointDir) return;
+    const tensors = new Map<string, tf.Tensor>();
+    a.vars.forEach((v, i) => { tensors.set(`w.${i}`, v); tensors.set(`m.${i}`, opt.m[i]); tensors.set(`v.${i}`, opt.v[i]); });
+    await saveState(a.checkpointDir, step, tensors, { tokens, metrics, rng: a.rng?.getState(), ...a.extraState?.save() });
+  };
+  const bar = a.progress.start(a.task, p.steps);
+  let step = start;
+  try {
+    for (; step < p.steps; step++) {
+      if (a.signal.aborted) break;
+      if (p.maxTokens > 0 && tokens >= p.maxTokens) { a.logger.info(`${a.task}: token budget ${p.maxTokens} reached at step ${step}`); break; }
+      const batch = await a.loss(step);
+      const lr = warmupCosine(step, p.steps, p.warmupSteps, p.lr, p.minLrRatio);
+      const { value, grads } = tf.variableGrads(batch.value, a.vars);
+      const lossValue = (await value.data())[0];
+      value.dispose();
+      if (!Number.isFinite(lossValue)) {
+        Object.values(grads).forEach((g) => g.dispose());
+        batch.dispose?.();
+        throw new UserError(`${a.task}: non-finite loss (${lossValue}) at step ${step} (batch ${step}); lower lr (now ${lr.toExponential(2)}) or check the data; the last checkpoint is in ${a.checkpointDir ?? '(none)'}`);
+      }
+      const clipped = clipByGlobalNorm(a.vars.map((v) => grads[v.name]), p.clipNorm);
+      opt.apply(clipped.grads, lr);
+      clipped.grads.forEach((g) => g.dispose());
+      tokens += batch.tokens;
+      a.afterStep?.(step);
+      if (step % p.logEvery === 0 || step === p.steps - 1) {
+        const row: StepMetrics = { step, loss: lossValue, lr, gradNorm: clipped.norm, tokens };
+        for (const [k, t] of Object.entries(batch.terms?.() ?? {})) row[k] = (await t.data())[0];
+        metrics.push(row);
+        bar.tick(step + 1, { loss: lossValue, lr });
+      }
+      batch.dispose?.();
+      if (p.checkpointEvery > 0 && (step + 1) % p.checkpointEvery === 0) await save(step + 1);
+      await new Promise((r) => setImmediate(r));
+    }
+    if (a.signal.aborted) await save(step);
+    bar.done();
+  } finally {
+    opt.dispose();
+  }
+  return { metrics, tokens, steps: step };
+}

@@ -1,0 +1,94 @@
+import { inject, injectable } from 'inversify';
+import * as tf from '@tensorflow/tfjs-core';
+import { ARTIFACTS, LOGGER, once, pick, PROGRESS, RNG, RUN_INFO, UserError, type ArtifactStore, type GraphNode, type Logger, type NodeContext, type PluginManifest, type Progress, type Rng, type RunInfo } from '@e3/core';
+import { encodeBatch } from '../data/batch.js';
+import type { Dataset } from '../data/dataset.js';
+import type { LossTerm } from '../loss/loss-term.js';
+import { cloneHandle, requireTokenizer, type ModelHandle } from '../model/handle.js';
+import { batchTensors } from './batch-tensors.js';
+import { optimSchema, trainLoop, type OptimParams, type StepMetrics } from './train-loop.js';
+
+interface Params extends OptimParams { batchSize: number; loss: LossTerm[]; promptLoss: boolean }
+
+/** What the trainer reports on its `metrics` port. */
+export interface TrainMetrics { node: string; steps: number; tokens: number; wallSeconds: number; history: StepMetrics[] }
+
+/** Sum of weight × term over a list of loss terms (the terms' own values returned too). */
+export function combineLosses(terms: readonly LossTerm[], compute: (t: LossTerm) => tf.Scalar): { total: tf.Scalar; parts: Record<string, tf.Scalar> } {
+  const parts: Record<string, tf.Scalar> = {};
+  let total: tf.Scalar = tf.scalar(0);
+  for (const t of terms) {
+    const v = compute(t);
+    parts[t.name] = v;
+    total = tf.add(total, tf.mul(v, t.weight));
+  }
+  return { total, parts };
+}
+
+/** `trainer.train`: trains a copy of a model's weights on a dataset against weighted loss terms. */
+@injectable()
+export class TrainerNode implements GraphNode<Params> {
+  constructor(
+    @inject(LOGGER) private readonly log: Logger,
+    @inject(PROGRESS) private readonly progress: Progress,
+    @inject(ARTIFACTS) private readonly store: ArtifactStore,
+    @inject(RUN_INFO) private readonly run: RunInfo,
+    @inject(RNG) private readonly rng: Rng,
+  ) {}
+
+  connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
+    const result$ = once(inputs, ['model', 'data'], ({ model, data }) => this.train(model, data, p, ctx));
+    return { model: pick(result$, 'model'), metrics: pick(result$, 'metrics') };
+  }
+
+  private async train(base: ModelHandle, data: Dataset, p: Params, ctx: NodeContext): Promise<{ model: ModelHandle; metrics: TrainMetrics }> {
+    const teacherTerms = p.loss.filter((t) => t.needsTeacher).map((t) => t.name);
+    if (teacherTerms.length) throw new UserError(`loss terms ${teacherTerms.join(', ')} need teacher targets; use distiller.train for them`);
+    const tok = requireTokenizer(base, 'trainer.train');
+    const h = cloneHandle(base);
+    const t0 = performance.now();
+    const vocabSize = h.model.config.vocabSize;
+    const { metrics, tokens, steps } = await trainLoop({
+      vars: h.model.variables(), params: p, resume: this.run.resume, rng: this.rng,
+      checkpointDir: this.store.path('checkpoints', ctx.id), logger: this.log, progress: this.progress, task: ctx.id, signal: ctx.signal,
+      loss: async (step) => {
+        const batch = encodeBatch(await data.trainBatch(step, p.batchSize), tok, h.eosId, h.padId, p.promptLoss);
+        const bt = batchTensors(batch);
+        let parts: Record<string, tf.Scalar> = {};
+        return {
+          tokens: batch.tokens,
+          value: () => {
+            const { logits } = h.model.forward(bt.ids, { attentionMask: bt.attention });
+            const r = combineLosses(p.loss, (t) => t.compute({ logits, labels: bt.labels, active: bt.active, tokenWeights: bt.active, vocabSize }));
+            parts = Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, tf.keep(v.clone())]));
+            return r.total;
+          },
+          terms: () => parts,
+          dispose: () => [...Object.values(bt), ...Object.values(parts)].forEach((t) => t.dispose()),
+        };
+      },
+    });
+    if (ctx.signal.aborted) { h.dispose(); throw new UserError('cancelled'); }
+    const last = metrics[metrics.length - 1];
+    this.log.info(`trained ${steps} steps, ${tokens} tokens, final loss ${last?.loss.toFixed(4)}`);
+    return { model: h, metrics: { node: ctx.id, steps, tokens, wallSeconds: (performance.now() - t0) / 1000, history: metrics } };
+  }
+}
+
+export const trainerManifest: PluginManifest = {
+  key: 'trainer.train',
+  doc: 'Trains a copy of a model on a dataset against a weighted list of loss terms (AdamW, warm-up + cosine, clipping, checkpoints, resume).',
+  inputs: { model: { type: 'Model' }, data: { type: 'Dataset' } },
+  outputs: { model: { type: 'Model', doc: 'the trained copy' }, metrics: { type: 'TrainMetrics' } },
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      ...optimSchema({ steps: 1000, lr: 2e-3, warmupSteps: 100 }),
+      batchSize: { type: 'integer', minimum: 1, default: 64, description: 'examples per step' },
+      promptLoss: { type: 'boolean', default: false, description: 'also train on prompt tokens (plain-text data)' },
+      loss: { type: 'array', minItems: 1, items: { 'x-component': 'loss' }, default: [{ component: 'loss.crossEntropy' }], description: 'weighted loss terms' },
+    },
+  },
+  node: TrainerNode,
+};
