@@ -9,3 +9,5 @@ export * from './model/weights.js';
 export * from './model/rope.js';
 export * from './modules.js';
 export * from './cli/commands.js';
+export * from './model/generate.js';
+export * from './model/handle.js';

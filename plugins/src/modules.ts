@@ -5,10 +5,11 @@ import { exporterManifest } from './exporter/exporter-node.js';
 import { crossEntropyManifest } from './loss/cross-entropy.js';
 import { hfCheckpointManifest } from './model/hf-checkpoint-node.js';
 import { initModelManifest } from './model/init-node.js';
+import { pruneManifest } from './model/prune-node.js';
 import { trainerManifest } from './trainer/trainer-node.js';
 
 /** Every built-in node plugin. */
-export const builtinPlugins: PluginManifest[] = [hfCheckpointManifest, initModelManifest, arithmeticManifest, trainerManifest, exporterManifest];
+export const builtinPlugins: PluginManifest[] = [hfCheckpointManifest, initModelManifest, pruneManifest, arithmeticManifest, trainerManifest, exporterManifest];
 
 /** Every built-in component. */
 export const builtinComponents: ComponentManifest[] = [crossEntropyManifest];

@@ -76,7 +76,7 @@ function readLayer(file: string, chain: string[], sources: SourceMap, problems: 
   }
   const text = readFileSync(file, 'utf8');
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length) {
     for (const e of doc.errors) {
       const pos = e.linePos?.[0];

@@ -6,7 +6,7 @@ import type { Path } from './paths.js';
 /** One schema violation at a path below the validated value. */
 export interface SchemaProblem { path: Path; message: string; fix?: string }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
 ajv.addKeyword({ keyword: 'x-component', schemaType: 'string' });
 const compiled = new WeakMap<JsonSchema, ValidateFunction>();
 

@@ -39,6 +39,7 @@ function nodeContainer(parent: Container, id: string): Container {
 interface PortState {
   readonly stream: Connectable<unknown>;
   readonly values: unknown[];
+  last?: unknown;
   consumersLeft: number;
   complete: boolean;
 }
@@ -106,6 +107,7 @@ export function execute(graph: ValidatedGraph, registry: Registry, container: Co
         tap({
           next: (v) => {
             state.values.push(v);
+            state.last = v;
             releaser.hold(v);
             timings[id].values++;
             timings[id].firstValueMs ??= performance.now() - started;
@@ -133,8 +135,7 @@ export function execute(graph: ValidatedGraph, registry: Registry, container: Co
       options.signal?.removeEventListener('abort', onCancel);
       const lastValues: Record<string, unknown> = {};
       for (const [key, p] of ports) {
-        const last = p.values[p.values.length - 1];
-        if (last !== undefined && !isDisposable(last)) lastValues[key] = last;
+        if (p.last !== undefined && !isDisposable(p.last)) lastValues[key] = p.last;
         for (const v of p.values) releaser.release(v);
         p.values.length = 0;
       }

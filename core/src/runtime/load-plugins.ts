@@ -11,7 +11,7 @@ import type { ComponentManifest, PluginManifest } from '../registry/manifest.js'
  * or `plugins` / `components` (manifest arrays) which are wrapped in a module.
  */
 export async function loadPluginModule(spec: string, cwd = process.cwd()): Promise<ContainerModule[]> {
-  const isPath = spec.startsWith('.') || isAbsolute(spec);
+  const isPath = spec.startsWith('.') || isAbsolute(spec) || existsSync(resolve(cwd, spec)) || /\.[cm]?js$/.test(spec);
   const target = isPath ? resolve(cwd, spec) : spec;
   if (isPath && !existsSync(target)) throw new UserError(`plugin module ${spec} not found (resolved to ${target}); build it first or fix the path`);
   let mod: Record<string, unknown>;

@@ -1,0 +1,91 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Rng } from '@e3/core';
+import type { LayerCache, LayerMask } from './decoder.js';
+import type { ModelHandle } from './handle.js';
+
+export interface GenerateOptions {
+  maxNewTokens: number;
+  /** Layer gate (numbers; 0 skips a block). */
+  mask?: LayerMask;
+  /** Sampling instead of greedy: softmax(logits / temperature), optionally over the top-k only. */
+  sample?: { temperature: number; topK?: number; rng: Rng };
+  /** Stop tokens (default: the model's eos). */
+  stopIds?: readonly number[];
+}
+
+/**
+ * Batched generation with a KV cache. Prompts are left-padded (positions count real
+ * tokens only, so padding does not shift rotary phases); each row stops at its first stop
+ * token, which is not returned. Returns the new token ids per prompt.
+ */
+export async function generateIds(h: ModelHandle, prompts: readonly (readonly number[])[], o: GenerateOptions): Promise<number[][]> {
+  const b = prompts.length;
+  if (b === 0) return [];
+  const width = Math.max(...prompts.map((p) => p.length));
+  const ids = prompts.map((p) => [...Array(width - p.length).fill(h.padId), ...p]);
+  let attention = prompts.map((p) => [...Array(width - p.length).fill(0), ...Array(p.length).fill(1)]);
+  const stop = new Set(o.stopIds ?? [h.eosId]);
+  const out: number[][] = prompts.map(() => []);
+  const done = prompts.map(() => false);
+  let cache: (LayerCache | undefined)[] | undefined;
+  let input = ids;
+  try {
+    for (let step = 0; step < o.maxNewTokens; step++) {
+      const r = tf.tidy((): tf.TensorContainer => {
+        const res = h.model.forward(tf.tensor2d(input, undefined, 'int32'), { mask: o.mask, attentionMask: tf.tensor2d(attention, undefined, 'float32'), cache, useCache: true });
+        const t = res.logits.shape[1];
+        const last = tf.reshape(tf.slice(res.logits, [0, t - 1, 0], [b, 1, -1]), [b, -1]) as tf.Tensor2D;
+        return { last, cache: res.cache! } as unknown as tf.TensorContainer;
+      }) as unknown as { last: tf.Tensor2D; cache: (LayerCache | undefined)[] };
+      disposeCache(cache);
+      cache = r.cache;
+      const next = await pickTokens(r.last, o.sample);
+      r.last.dispose();
+      for (let i = 0; i < b; i++) {
+        if (done[i]) continue;
+        if (stop.has(next[i])) done[i] = true;
+        else out[i].push(next[i]);
+      }
+      if (done.every(Boolean)) break;
+      input = next.map((t) => [t]);
+      attention = attention.map((row) => [...row, 1]);
+    }
+  } finally {
+    disposeCache(cache);
+  }
+  return out;
+}
+
+function disposeCache(cache?: (LayerCache | undefined)[]): void {
+  for (const c of cache ?? []) { c?.k.dispose(); c?.v.dispose(); }
+}
+
+async function pickTokens(logits: tf.Tensor2D, sample?: GenerateOptions['sample']): Promise<number[]> {
+  if (!sample) return Array.from(await tf.tidy(() => tf.argMax(logits, -1)).data());
+  const [b, v] = logits.shape;
+  const values = (await logits.data()) as Float32Array;
+  const out: number[] = [];
+  for (let i = 0; i < b; i++) {
+    const row = Array.from(values.subarray(i * v, (i + 1) * v), (x) => x / sample.temperature);
+    const order = [...row.keys()].sort((x, y) => row[y] - row[x]).slice(0, sample.topK ?? v);
+    const max = row[order[0]];
+    const w = order.map((j) => Math.exp(row[j] - max));
+    let u = sample.rng.next() * w.reduce((a, c) => a + c, 0);
+    let pick = order[order.length - 1];
+    for (let k = 0; k < order.length; k++) { u -= w[k]; if (u <= 0) { pick = order[k]; break; } }
+    out.push(pick);
+  }
+  return out;
+}
+
+/** Text in, text out, in order, batched `batchSize` prompts at a time. */
+export async function generateText(h: ModelHandle, prompts: readonly string[], o: GenerateOptions & { batchSize?: number }): Promise<string[]> {
+  const tok = h.tokenizer!;
+  const out: string[] = [];
+  const bs = o.batchSize ?? 64;
+  for (let i = 0; i < prompts.length; i += bs) {
+    const chunk = prompts.slice(i, i + bs).map((p) => tok.encode(p));
+    for (const ids of await generateIds(h, chunk, o)) out.push(tok.decode(ids));
+  }
+  return out;
+}
