@@ -11,3 +11,6 @@ export * from './modules.js';
 export * from './cli/commands.js';
 export * from './model/generate.js';
 export * from './model/handle.js';
+export * from './exporter/export-checkpoint.js';
+export * from './model/prune-node.js';
+export * from './model/char-tokenizer.js';

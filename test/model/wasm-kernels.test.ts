@@ -1,0 +1,25 @@
+import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend } from '../helpers/tf.js';
+
+/** Gradients of an embedding-like loss (gather → matmul → logSoftmax) on a backend. */
+async function grads(backend: 'cpu' | 'wasm'): Promise<Float32Array[]> {
+  await useBackend(backend);
+  const table = tf.variable(tf.tensor2d(Array.from({ length: 40 }, (_, i) => Math.sin(i)), [10, 4]));
+  const w = tf.variable(tf.tensor2d(Array.from({ length: 24 }, (_, i) => Math.cos(i)), [4, 6]));
+  const ids = tf.tensor1d([1, 3, 3, 9, 0, 1], 'int32');
+  const { grads: g } = tf.variableGrads(() => tf.neg(tf.mean(tf.logSoftmax(tf.matMul(tf.gather(table, ids), w)))) as tf.Scalar, [table, w]);
+  const out = [await g[table.name].data() as Float32Array, await g[w.name].data() as Float32Array];
+  [table, w, ids, ...Object.values(g)].forEach((t) => t.dispose());
+  return out;
+}
+
+describe('wasm training kernels', () => {
+  it('gather gradients (UnsortedSegmentSum) on wasm match cpu to 1e-4', async () => {
+    const cpu = await grads('cpu');
+    const wasm = await grads('wasm');
+    assert.ok(tf.getKernel('UnsortedSegmentSum', 'wasm'));
+    cpu.forEach((c, i) => c.forEach((v, j) => assert.ok(Math.abs(v - wasm[i][j]) < 1e-4, `grad ${i}[${j}]: ${v} vs ${wasm[i][j]}`)));
+    assert.ok(cpu[0].some((v) => v !== 0));
+  });
+});
