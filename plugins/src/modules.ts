@@ -2,17 +2,40 @@ import { manifestModule, type ComponentManifest, type PluginManifest } from '@e3
 import { ContainerModule } from 'inversify';
 import { arithmeticManifest } from './data/arithmetic-node.js';
 import { exporterManifest } from './exporter/exporter-node.js';
+import { angularManifest } from './importance/angular.js';
+import { blockInfluenceManifest } from './importance/block-influence.js';
+import { klDropManifest } from './importance/kl-drop.js';
+import { lastNManifest, randomManifest, zerosManifest } from './importance/simple.js';
+import { slebManifest } from './importance/sleb.js';
 import { crossEntropyManifest } from './loss/cross-entropy.js';
+import { aklManifest, forwardKlManifest, reverseKlManifest } from './loss/kl-terms.js';
+import { exhaustiveMaskerManifest } from './masker/exhaustive-node.js';
+import { fixedMaskerManifest } from './masker/fixed-node.js';
+import { importanceMaskerManifest } from './masker/importance-node.js';
+import { searchManifest } from './masker/search-node.js';
 import { hfCheckpointManifest } from './model/hf-checkpoint-node.js';
 import { initModelManifest } from './model/init-node.js';
 import { pruneManifest } from './model/prune-node.js';
+import { deterministicTopkManifest } from './sampler/deterministic-topk.js';
+import { gumbelTopkManifest } from './sampler/gumbel-topk.js';
+import { softmaxStManifest } from './sampler/softmax-st.js';
+import { topkCacheManifest } from './teacher/topk-cache-node.js';
 import { trainerManifest } from './trainer/trainer-node.js';
+import { teacherEntropyWeightingManifest, uniformWeightingManifest } from './weighting/weighting.js';
 
 /** Every built-in node plugin. */
-export const builtinPlugins: PluginManifest[] = [hfCheckpointManifest, initModelManifest, pruneManifest, arithmeticManifest, trainerManifest, exporterManifest];
+export const builtinPlugins: PluginManifest[] = [
+  hfCheckpointManifest, initModelManifest, pruneManifest, arithmeticManifest, trainerManifest, topkCacheManifest,
+  searchManifest, importanceMaskerManifest, exhaustiveMaskerManifest, fixedMaskerManifest, exporterManifest,
+];
 
 /** Every built-in component. */
-export const builtinComponents: ComponentManifest[] = [crossEntropyManifest];
+export const builtinComponents: ComponentManifest[] = [
+  crossEntropyManifest, forwardKlManifest, reverseKlManifest, aklManifest,
+  uniformWeightingManifest, teacherEntropyWeightingManifest,
+  gumbelTopkManifest, deterministicTopkManifest, softmaxStManifest,
+  blockInfluenceManifest, angularManifest, klDropManifest, slebManifest, lastNManifest, randomManifest, zerosManifest,
+];
 
 /** The ContainerModules the CLI loads by default. */
 export const builtinModules: ContainerModule[] = [manifestModule(builtinPlugins, builtinComponents)];

@@ -78,11 +78,14 @@ function readLayer(file: string, chain: string[], sources: SourceMap, problems: 
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length) {
-    for (const e of doc.errors) {
+    // Later syntax errors are mostly echoes of the first ones; show a few and count the rest.
+    const shownErrors = doc.errors.slice(0, 5);
+    for (const e of shownErrors) {
       const pos = e.linePos?.[0];
       const fix = e.code === 'DUPLICATE_KEY' ? 'remove or rename one of the duplicate keys' : 'fix the YAML syntax';
       problems.push({ file: shown, line: pos?.line, col: pos?.col, message: e.message.split('\n')[0], fix });
     }
+    if (doc.errors.length > shownErrors.length) problems.push({ file: shown, message: `… and ${doc.errors.length - shownErrors.length} more YAML errors after these` });
     return undefined;
   }
   const data = doc.toJS() as unknown;

@@ -19,17 +19,25 @@ export interface ModelHandle {
   readonly dtype: FloatDtype;
   readonly eosId: number;
   readonly padId: number;
+  /** Adds a holder: the weights live until every holder has called dispose(). */
+  retain(): ModelHandle;
   dispose(): void;
 }
 
 /** Wraps a model with its companions into a disposable handle. */
-export function makeHandle(parts: Omit<ModelHandle, 'dispose' | 'eosId' | 'padId'> & { eosId?: number; padId?: number }): ModelHandle {
+export function makeHandle(parts: Omit<ModelHandle, 'dispose' | 'retain' | 'eosId' | 'padId'> & { eosId?: number; padId?: number }): ModelHandle {
   const gen = parts.generationConfig ?? {};
   const raw = parts.model.source.rawConfig;
   const first = (v: unknown): number | undefined => (Array.isArray(v) ? (v[0] as number) : typeof v === 'number' ? v : undefined);
   const eosId = parts.eosId ?? first(gen.eos_token_id) ?? first(raw.eos_token_id) ?? parts.tokenizer?.tokenId('<eos>') ?? 0;
   const padId = parts.padId ?? first(gen.pad_token_id) ?? first(raw.pad_token_id) ?? parts.tokenizer?.tokenId('<pad>') ?? eosId;
-  return { ...parts, eosId, padId, dispose: () => parts.model.dispose() };
+  let holders = 1;
+  const handle: ModelHandle = {
+    ...parts, eosId, padId,
+    retain: () => { holders++; return handle; },
+    dispose: () => { if (--holders === 0) parts.model.dispose(); },
+  };
+  return handle;
 }
 
 /** The tokenizer of a handle, or a clear error for nodes that need text. */

@@ -45,6 +45,8 @@ export interface StepLoss {
   tokens: number;
   value: () => tf.Scalar;
   terms?: () => Record<string, tf.Scalar>;
+  /** Plain numbers to record with the step (schedules). */
+  info?: () => Record<string, number>;
   dispose?: () => void;
 }
 
@@ -121,6 +123,7 @@ export async function trainLoop(a: TrainLoopArgs): Promise<{ metrics: StepMetric
       if (step % p.logEvery === 0 || step === p.steps - 1) {
         const row: StepMetrics = { step, loss: lossValue, lr, gradNorm: clipped.norm, tokens };
         for (const [k, t] of Object.entries(batch.terms?.() ?? {})) row[k] = (await t.data())[0];
+        Object.assign(row, batch.info?.());
         metrics.push(row);
         bar.tick(step + 1, { loss: lossValue, lr });
       }

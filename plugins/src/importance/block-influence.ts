@@ -1,0 +1,28 @@
+import { injectable } from 'inversify';
+import type { ComponentManifest } from '@e3/core';
+import { rowCosine, type MaskEvaluator } from '../masker/mask-evaluator.js';
+import { selectByScores, type LayerImportance } from './importance.js';
+
+/** ShortGPT block influence: BI_ℓ = 1 − mean_t cos(x_ℓ,t, x_ℓ+1,t) over real tokens; low BI = removable. */
+@injectable()
+export class BlockInfluence implements LayerImportance {
+  readonly name = 'blockInfluence';
+  async scores(ctx: MaskEvaluator): Promise<number[]> {
+    const { states, d, real } = await ctx.hiddenStates();
+    const L = ctx.numLayers;
+    const sum = new Array(L).fill(0);
+    let n = 0;
+    states.forEach((hs, b) => real[b].forEach((isReal, r) => {
+      if (!isReal) return;
+      n++;
+      for (let l = 0; l < L; l++) sum[l] += rowCosine(hs[l], hs[l + 1], r, d);
+    }));
+    return sum.map((s) => 1 - s / Math.max(n, 1));
+  }
+  async select(ctx: MaskEvaluator, keep: number) { return selectByScores(await this.scores(ctx), keep); }
+}
+
+export const blockInfluenceManifest: ComponentManifest = {
+  key: 'importance.blockInfluence', kind: 'importance', doc: 'ShortGPT block influence (1 − cos of a block\'s input and output).',
+  params: { type: 'object', properties: {} }, component: BlockInfluence,
+};

@@ -1,0 +1,21 @@
+import type { Rng } from '@e3/core';
+import { hardTopK } from '../maths/relaxed-topk.js';
+import type { MaskEvaluator } from '../masker/mask-evaluator.js';
+
+/**
+ * A layer-importance component (`importance.*`): a training-free way to choose which K
+ * layers to keep. Score-based methods also give per-layer scores (higher = more important),
+ * which the mask search can use to initialise its logits.
+ */
+export interface LayerImportance {
+  readonly name: string;
+  /** Per-layer scores, or undefined when the method does not rank layers one by one. */
+  scores(ctx: MaskEvaluator, keep: number, rng: Rng): Promise<number[] | undefined>;
+  /** The 0/1 mask keeping `keep` layers. */
+  select(ctx: MaskEvaluator, keep: number, rng: Rng): Promise<{ mask: number[]; scores?: number[] }>;
+}
+
+/** For score-based methods: keep the K highest scores. */
+export function selectByScores(scores: number[], keep: number): { mask: number[]; scores: number[] } {
+  return { mask: hardTopK(scores, keep), scores };
+}

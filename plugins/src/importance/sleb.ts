@@ -1,0 +1,46 @@
+import { injectable } from 'inversify';
+import type { ComponentManifest } from '@e3/core';
+import type { MaskEvaluator } from '../masker/mask-evaluator.js';
+import type { LayerImportance } from './importance.js';
+
+/**
+ * SLEB: greedy; each round removes the block whose removal gives the lowest calibration
+ * NLL, re-scoring on the pruned model each round. Scores: the round a layer would be
+ * removed in (later = more important), so it can also initialise the search.
+ */
+@injectable()
+export class Sleb implements LayerImportance {
+  readonly name = 'sleb';
+  async scores(ctx: MaskEvaluator): Promise<number[]> {
+    const L = ctx.numLayers;
+    return (await this.greedy(ctx, 1)).order.reduce((s, layer, round) => { s[layer] = round; return s; }, new Array(L).fill(L));
+  }
+  async select(ctx: MaskEvaluator, keep: number) {
+    const { mask, order } = await this.greedy(ctx, keep);
+    const scores = new Array(ctx.numLayers).fill(ctx.numLayers);
+    order.forEach((layer, round) => { scores[layer] = round; });
+    return { mask, scores };
+  }
+
+  private async greedy(ctx: MaskEvaluator, keep: number): Promise<{ mask: number[]; order: number[] }> {
+    const mask = new Array(ctx.numLayers).fill(1);
+    const order: number[] = [];
+    while (mask.reduce((a, b) => a + b, 0) > keep) {
+      let best = -1, bestNll = Infinity;
+      for (let l = 0; l < mask.length; l++) {
+        if (!mask[l]) continue;
+        const trial = mask.map((m, i) => (i === l ? 0 : m));
+        const nll = await ctx.nll(trial);
+        if (nll < bestNll) { bestNll = nll; best = l; }
+      }
+      mask[best] = 0;
+      order.push(best);
+    }
+    return { mask, order };
+  }
+}
+
+export const slebManifest: ComponentManifest = {
+  key: 'importance.sleb', kind: 'importance', doc: 'SLEB: greedy removal by calibration NLL, re-scored every round.',
+  params: { type: 'object', properties: {} }, component: Sleb,
+};

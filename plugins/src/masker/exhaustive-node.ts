@@ -1,0 +1,62 @@
+import { inject, injectable } from 'inversify';
+import { LOGGER, once, UserError, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
+import type { Dataset } from '../data/dataset.js';
+import type { ModelHandle } from '../model/handle.js';
+import { calibrationEvaluator, calibrationSchema, finishMask, type CalibrationParams } from './masker-common.js';
+import { keepCount, type PruneAmount } from './prune-amount.js';
+
+interface Params extends CalibrationParams, PruneAmount { maxMasks: number }
+
+/** Every 0/1 mask of length L with exactly K ones, in lexicographic order of kept indices. */
+export function* allMasks(L: number, K: number): Generator<number[]> {
+  const idx = Array.from({ length: K }, (_, i) => i);
+  while (true) {
+    yield Array.from({ length: L }, (_, i) => (idx.includes(i) ? 1 : 0));
+    let j = K - 1;
+    while (j >= 0 && idx[j] === L - K + j) j--;
+    if (j < 0) return;
+    idx[j]++;
+    for (let t = j + 1; t < K; t++) idx[t] = idx[t - 1] + 1;
+  }
+}
+
+function binomial(n: number, k: number): number {
+  let r = 1;
+  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
+  return Math.round(r);
+}
+
+/** `masker.exhaustive`: the oracle — scores every mask with Σm = K by calibration KL. */
+@injectable()
+export class ExhaustiveMaskerNode implements GraphNode<Params> {
+  constructor(@inject(LOGGER) private readonly log: Logger) {}
+
+  connect(inputs: Record<string, any>, p: Params) {
+    return {
+      mask: once(inputs, ['model', 'data'], async ({ model, data }: { model: ModelHandle; data: Dataset }) => {
+        const t0 = performance.now();
+        const L = model.model.numLayers;
+        const K = keepCount(p, L, 'masker.exhaustive');
+        const n = binomial(L, K);
+        if (n > p.maxMasks) throw new UserError(`masker.exhaustive: C(${L}, ${K}) = ${n} masks exceeds maxMasks = ${p.maxMasks}; raise maxMasks or use masker.search`);
+        const ctx = await calibrationEvaluator(model, data, p);
+        try {
+          const ranked: { mask: number[]; kl: number }[] = [];
+          for (const mask of allMasks(L, K)) ranked.push({ mask, kl: await ctx.kl(mask) });
+          ranked.sort((a, b) => a.kl - b.kl);
+          this.log.info(`exhaustive: best of ${n} masks removes ${ranked[0].mask.flatMap((m, i) => (m ? [] : [i])).join(',')} (KL ${ranked[0].kl.toFixed(4)})`);
+          return finishMask(ctx, 'exhaustive', ranked[0].mask, t0, { details: { masksScored: n, top: ranked.slice(0, 10) } });
+        } finally { ctx.dispose(); }
+      }),
+    };
+  }
+}
+
+export const exhaustiveMaskerManifest: PluginManifest = {
+  key: 'masker.exhaustive',
+  doc: 'The oracle: evaluates every mask with Σm = K on calibration data (small L only).',
+  inputs: { model: { type: 'Model' }, data: { type: 'Dataset' } },
+  outputs: { mask: { type: 'Mask' } },
+  params: { type: 'object', additionalProperties: false, properties: { ...calibrationSchema, maxMasks: { type: 'integer', minimum: 1, default: 5000, description: 'refuse above this many masks' } } },
+  node: ExhaustiveMaskerNode,
+};

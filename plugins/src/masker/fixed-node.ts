@@ -1,0 +1,40 @@
+import { injectable } from 'inversify';
+import { once, UserError, type GraphNode, type PluginManifest } from '@e3/core';
+import type { ModelHandle } from '../model/handle.js';
+import type { LayerMaskResult } from '../model/prune-node.js';
+
+interface Params { drop?: number[]; keep?: number[] }
+
+/** `masker.fixed`: an explicit list of layers to drop (or keep). */
+@injectable()
+export class FixedMaskerNode implements GraphNode<Params> {
+  connect(inputs: Record<string, any>, p: Params) {
+    return {
+      mask: once(inputs, ['model'], ({ model }: { model: ModelHandle }): LayerMaskResult => {
+        const L = model.model.numLayers;
+        if (Boolean(p.drop) === Boolean(p.keep)) throw new UserError('masker.fixed: give exactly one of params.drop or params.keep');
+        const list = (p.drop ?? p.keep)!;
+        const bad = list.filter((i) => i >= L);
+        if (bad.length) throw new UserError(`masker.fixed: layer(s) ${bad.join(', ')} do not exist (layers 0..${L - 1})`);
+        const mask = Array.from({ length: L }, (_, i) => (list.includes(i) === Boolean(p.keep) ? 1 : 0));
+        if (!mask.some(Boolean)) throw new UserError('masker.fixed: the mask removes every layer');
+        return { mask, method: 'fixed', details: { removed: mask.flatMap((m, i) => (m ? [] : [i])) } };
+      }),
+    };
+  }
+}
+
+export const fixedMaskerManifest: PluginManifest = {
+  key: 'masker.fixed',
+  doc: 'An explicit mask: the layers to drop, or the layers to keep.',
+  inputs: { model: { type: 'Model' } },
+  outputs: { mask: { type: 'Mask' } },
+  params: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      drop: { type: 'array', items: { type: 'integer', minimum: 0 }, uniqueItems: true, description: 'layers to remove' },
+      keep: { type: 'array', items: { type: 'integer', minimum: 0 }, uniqueItems: true, minItems: 1, description: 'layers to keep' },
+    },
+  },
+  node: FixedMaskerNode,
+};

@@ -1,0 +1,98 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { encodeBatch } from '../data/batch.js';
+import type { Example } from '../data/dataset.js';
+import { requireTokenizer, type ModelHandle } from '../model/handle.js';
+import { batchTensors } from '../trainer/batch-tensors.js';
+
+interface CalibBatch { ids: tf.Tensor2D; attention: tf.Tensor2D; labels: tf.Tensor2D; active: tf.Tensor2D; teacherLogP: tf.Tensor3D; tokens: number }
+
+/**
+ * Scores masks on calibration data against the unmasked model (the teacher): full-vocabulary
+ * KL(p_full ‖ p_masked) and NLL of the labels, averaged over the tokens that carry a label
+ * (the answers, for exact-answer data). Counts the forward passes it spends, so methods
+ * can be compared by cost as well as quality.
+ */
+export class MaskEvaluator {
+  /** Forward passes over one calibration batch (the unit of cost in the benchmarks). */
+  forwardPasses = 0;
+  private readonly batches: CalibBatch[] = [];
+  private readonly klMemo = new Map<string, number>();
+
+  constructor(readonly handle: ModelHandle, examples: readonly Example[], batchSize = 64, promptLoss = false) {
+    const tok = requireTokenizer(handle, 'mask evaluation');
+    for (let i = 0; i < examples.length; i += batchSize) {
+      const b = encodeBatch(examples.slice(i, i + batchSize), tok, handle.eosId, handle.padId, promptLoss);
+      const t = batchTensors(b);
+      const teacherLogP = tf.tidy(() => tf.logSoftmax(handle.model.forward(t.ids, { attentionMask: t.attention }).logits)) as tf.Tensor3D;
+      this.forwardPasses++;
+      this.batches.push({ ...t, teacherLogP, tokens: b.tokens });
+    }
+  }
+
+  get numLayers(): number { return this.handle.model.numLayers; }
+
+  /** Mean KL(p_full ‖ p_masked) per labelled token (memoised per mask). */
+  async kl(mask: readonly number[]): Promise<number> {
+    const key = mask.join('');
+    const memo = this.klMemo.get(key);
+    if (memo !== undefined) return memo;
+    const v = await this.reduce(mask, (logq, b) => tf.sum(tf.mul(tf.sum(tf.mul(tf.exp(b.teacherLogP), tf.sub(b.teacherLogP, logq)), -1), b.active)));
+    this.klMemo.set(key, v);
+    return v;
+  }
+
+  /** Mean negative log-likelihood of the labels per labelled token. */
+  async nll(mask: readonly number[]): Promise<number> {
+    return this.reduce(mask, (logq, b) => {
+      const onehot = tf.oneHot(tf.cast(tf.maximum(b.labels, tf.scalar(0, 'int32')), 'int32') as tf.Tensor2D, logq.shape[2]);
+      return tf.sum(tf.mul(tf.neg(tf.sum(tf.mul(onehot, logq), -1)), b.active));
+    });
+  }
+
+  private async reduce(mask: readonly number[], perBatch: (logq: tf.Tensor3D, b: CalibBatch) => tf.Tensor): Promise<number> {
+    let total = 0;
+    let count = 0;
+    for (const b of this.batches) {
+      const s = tf.tidy(() => perBatch(tf.logSoftmax(this.handle.model.forward(b.ids, { attentionMask: b.attention, mask }).logits) as tf.Tensor3D, b));
+      this.forwardPasses++;
+      total += (await s.data())[0];
+      count += (await tf.tidy(() => tf.sum(b.active)).data())[0];
+      s.dispose();
+    }
+    return total / Math.max(count, 1);
+  }
+
+  /**
+   * Hidden states of the unmasked model: for each batch, L + 1 arrays [B·T, d] (the input of
+   * block 0, then every block's output) and which rows are real tokens / last tokens.
+   */
+  async hiddenStates(): Promise<{ states: Float32Array[][]; d: number; real: boolean[][]; last: number[][] }> {
+    const states: Float32Array[][] = [];
+    const real: boolean[][] = [];
+    const last: number[][] = [];
+    const d = this.handle.model.config.hiddenSize;
+    for (const b of this.batches) {
+      const hs = tf.tidy(() => this.handle.model.forward(b.ids, { attentionMask: b.attention, outputHidden: true }).hidden!);
+      this.forwardPasses++;
+      states.push(await Promise.all(hs.map(async (h) => (await h.data()) as Float32Array)));
+      hs.forEach((h) => h.dispose());
+      const att = (await b.attention.array()) as number[][];
+      const t = att[0].length;
+      real.push(att.flat().map((v) => v > 0));
+      last.push(att.map((row, i) => i * t + row.reduce((a, c) => a + c, 0) - 1));
+    }
+    return { states, d, real, last };
+  }
+
+  dispose(): void {
+    for (const b of this.batches) [b.ids, b.attention, b.labels, b.active, b.teacherLogP].forEach((t) => t.dispose());
+    this.batches.length = 0;
+  }
+}
+
+/** Cosine similarity of rows r of a and b ([·, d] flattened). */
+export function rowCosine(a: Float32Array, b: Float32Array, r: number, d: number): number {
+  let dot = 0, na = 0, nb = 0;
+  for (let j = r * d; j < (r + 1) * d; j++) { dot += a[j] * b[j]; na += a[j] * a[j]; nb += b[j] * b[j]; }
+  return dot / Math.max(Math.sqrt(na * nb), 1e-12);
+}

@@ -1,0 +1,33 @@
+import type { Dataset } from '../data/dataset.js';
+import type { ModelHandle } from '../model/handle.js';
+import type { LayerMaskResult } from '../model/prune-node.js';
+import { MaskEvaluator } from './mask-evaluator.js';
+import { pruneAmountSchema } from './prune-amount.js';
+
+/** Params every data-driven masker shares. */
+export interface CalibrationParams { calibration: number; batchSize: number; promptLoss: boolean }
+
+export const calibrationSchema = {
+  ...pruneAmountSchema,
+  calibration: { type: 'integer', minimum: 1, default: 256, description: 'calibration examples (from the training split)' },
+  batchSize: { type: 'integer', minimum: 1, default: 64, description: 'calibration batch size' },
+  promptLoss: { type: 'boolean', default: false, description: 'score all tokens, not only the answers (plain-text data)' },
+};
+
+/** A MaskEvaluator over the dataset's calibration examples. */
+export async function calibrationEvaluator(model: ModelHandle, data: Dataset, p: CalibrationParams): Promise<MaskEvaluator> {
+  return new MaskEvaluator(model, await data.calibration(p.calibration), p.batchSize, p.promptLoss);
+}
+
+/**
+ * Finishes a masker's result: calibration KL of the chosen mask, the forward passes spent
+ * (including that check) and the wall time, so every method reports the same facts.
+ */
+export async function finishMask(ctx: MaskEvaluator, method: string, mask: number[], t0: number, extra: Partial<LayerMaskResult> = {}): Promise<LayerMaskResult> {
+  const calibrationKl = await ctx.kl(mask);
+  const removed = mask.flatMap((m, i) => (m ? [] : [i]));
+  return {
+    ...extra, mask, method,
+    details: { ...extra.details, removed, calibrationKl, forwardPasses: ctx.forwardPasses, wallSeconds: (performance.now() - t0) / 1000 },
+  };
+}

@@ -1,0 +1,189 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inject, injectable } from 'inversify';
+import * as tf from '@tensorflow/tfjs-core';
+import { ARTIFACTS, LOGGER, once, pick, PROGRESS, RNG, RUN_INFO, UserError, writeFileAtomic, type ArtifactStore, type GraphNode, type Logger, type NodeContext, type PluginManifest, type Progress, type Rng, type RunInfo } from '@e3/core';
+import { encodeBatch } from '../data/batch.js';
+import { stepIndexedBatches, type Dataset, type Example } from '../data/dataset.js';
+import type { LayerImportance } from '../importance/importance.js';
+import type { LossTerm } from '../loss/loss-term.js';
+import { hardTopK } from '../maths/relaxed-topk.js';
+import { requireTokenizer, type ModelHandle } from '../model/handle.js';
+import type { LayerMaskResult } from '../model/prune-node.js';
+import type { MaskSampler } from '../sampler/sampler.js';
+import { annealSchema } from '../sampler/sampler.js';
+import { disposeTargets, type TeacherCache } from '../teacher/topk-cache.js';
+import { batchTensors } from '../trainer/batch-tensors.js';
+import { combineLosses } from '../trainer/trainer-node.js';
+import { trainLoop, type StepMetrics } from '../trainer/train-loop.js';
+import type { TokenWeighting } from '../weighting/weighting.js';
+import { calibrationEvaluator, calibrationSchema, finishMask, type CalibrationParams } from './masker-common.js';
+import type { MaskEvaluator } from './mask-evaluator.js';
+import { keepCount, type PruneAmount } from './prune-amount.js';
+import { scheduleAt, standardise, type SearchSchedule } from './search-schedule.js';
+
+interface Params extends CalibrationParams, PruneAmount, SearchSchedule {
+  steps: number; lr: number; searchBatchSize: number; sampler: MaskSampler; init: LayerImportance; initScale: number;
+  loss: LossTerm[]; weighting: TokenWeighting; restarts: number; window: number; candidates: number; checkpointEvery: number;
+}
+
+/** One restart's outcome (saved so a resumed run skips finished restarts). */
+interface RestartResult { restart: number; alpha: number[]; keepProbability: number[]; candidates: { mask: number[]; kl: number; source: string }[]; history: StepMetrics[] }
+
+/** What the search reports on its `metrics` port. */
+export interface SearchMetrics { node: string; restarts: RestartResult[]; wallSeconds: number }
+
+/**
+ * `masker.search`: the E³ Stage 1 search. Only the L mask logits α train (Adam), the model
+ * is frozen; each step samples a straight-through mask with the sampler component at
+ * temperature τ_t and keep-count K_t (curriculum), and the loss terms compare the masked
+ * model with the teacher cache on calibration batches. Reliability (ours): the candidates
+ * TopK(α), TopK(keep probability) and the most frequent hard masks of the last steps are
+ * scored by calibration KL, over `restarts` independent runs, and the best is returned.
+ */
+@injectable()
+export class SearchNode implements GraphNode<Params> {
+  constructor(
+    @inject(RNG) private readonly rng: Rng,
+    @inject(LOGGER) private readonly log: Logger,
+    @inject(PROGRESS) private readonly progress: Progress,
+    @inject(ARTIFACTS) private readonly store: ArtifactStore,
+    @inject(RUN_INFO) private readonly run: RunInfo,
+  ) {}
+
+  connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
+    const r$ = once(inputs, ['model', 'data', 'targets'], ({ model, data, targets }) => this.search(model, data, targets, p, ctx));
+    return { mask: pick(r$, 'mask'), metrics: pick(r$, 'metrics') };
+  }
+
+  private async search(model: ModelHandle, data: Dataset, cache: TeacherCache, p: Params, ctx: NodeContext): Promise<{ mask: LayerMaskResult; metrics: SearchMetrics }> {
+    const t0 = performance.now();
+    const L = model.model.numLayers;
+    const K = keepCount(p, L, `node "${ctx.id}"`);
+    const evaluator = await calibrationEvaluator(model, data, p);
+    try {
+      const initScores = await p.init.scores(evaluator, K, this.rng.fork('init'));
+      if (!initScores) throw new UserError(`node "${ctx.id}": importance.${p.init.name} gives no per-layer scores, so it cannot initialise the search; use importance.klDrop, blockInfluence, sleb, lastN, random or zeros`);
+      const alpha0 = standardise(initScores).map((z) => z * p.initScale);
+      const calib = await data.calibration(p.calibration);
+      const restarts: RestartResult[] = [];
+      let steps = 0;
+      for (let r = 0; r < p.restarts; r++) {
+        restarts.push(await this.restart(r, alpha0, model, calib, cache, evaluator, p, K, ctx));
+        steps += p.steps;
+        if (ctx.signal.aborted) throw new UserError('cancelled');
+      }
+      const all = restarts.flatMap((x) => x.candidates.map((c) => ({ ...c, restart: x.restart })));
+      const best = all.reduce((a, b) => (b.kl < a.kl ? b : a));
+      const chosen = restarts[best.restart];
+      const result = await finishMask(evaluator, 'e3-search', best.mask, t0, {
+        scores: chosen.alpha,
+        details: { keepProbability: chosen.keepProbability, alpha: chosen.alpha, candidates: all, initScores, searchSteps: steps, chosenFrom: `${best.source} (restart ${best.restart})` },
+      });
+      result.details!.forwardPasses = (result.details!.forwardPasses as number) + steps + cache.teacherForwards;
+      this.log.info(`removes ${(result.details!.removed as number[]).join(',')} (calibration KL ${best.kl.toFixed(4)}, from ${best.source}, restart ${best.restart}); keep probability ${chosen.keepProbability.map((x) => x.toFixed(2)).join(' ')}`);
+      return { mask: result, metrics: { node: ctx.id, restarts, wallSeconds: (performance.now() - t0) / 1000 } };
+    } finally {
+      evaluator.dispose();
+    }
+  }
+
+  private async restart(r: number, alpha0: number[], model: ModelHandle, calib: Example[], cache: TeacherCache, evaluator: MaskEvaluator, p: Params, K: number, ctx: NodeContext): Promise<RestartResult> {
+    const dir = this.store.path('checkpoints', ctx.id, `restart-${r}`);
+    const doneFile = join(dir, '..', `restart-${r}.json`);
+    if (this.run.resume && existsSync(doneFile)) return JSON.parse(readFileSync(doneFile, 'utf8')) as RestartResult;
+    const L = alpha0.length;
+    const rng = this.rng.fork(`restart-${r}`);
+    const batches = stepIndexedBatches(calib.length, rng.fork('batches'), async (idx) => idx.map((i) => calib[i]));
+    const alpha = tf.variable(tf.tensor1d(alpha0), true);
+    const tok = requireTokenizer(model, 'masker.search');
+    const hardHistory: number[][] = [];
+    const windowStart = Math.floor(p.steps * (1 - p.window));
+    try {
+      const { metrics } = await trainLoop({
+        vars: [alpha],
+        params: { steps: p.steps, lr: p.lr, warmupSteps: 0, minLrRatio: 1, weightDecay: 0, beta1: 0.9, beta2: 0.999, clipNorm: 0, maxTokens: 0, checkpointEvery: p.checkpointEvery, logEvery: Math.max(1, Math.floor(p.steps / 50)) },
+        resume: this.run.resume, rng, checkpointDir: dir, logger: this.log, progress: this.progress, task: `${ctx.id}#${r}`, signal: ctx.signal,
+        extraState: { save: () => ({ hardHistory }), load: (j) => { hardHistory.push(...((j.hardHistory ?? []) as number[][])); } },
+        loss: async (step) => {
+          const s = scheduleAt(p, step, p.steps, L, K);
+          const examples = await batches(step, p.searchBatchSize);
+          const batch = encodeBatch(examples, tok, model.eosId, model.padId, p.promptLoss);
+          const bt = batchTensors(batch);
+          const targets = await cache.targets(examples, batch);
+          let hard: number[] = [];
+          return {
+            tokens: batch.tokens,
+            value: () => {
+              const sample = p.sampler.sample(alpha, s, rng);
+              hard = sample.hard;
+              const { logits } = model.model.forward(bt.ids, { attentionMask: bt.attention, mask: sample.mask });
+              const tokenWeights = p.weighting.weights(bt.active, targets, model.model.config.vocabSize);
+              return combineLosses(p.loss, (t) => t.compute({ logits, labels: bt.labels, active: bt.active, tokenWeights, targets, vocabSize: model.model.config.vocabSize })).total;
+            },
+            info: () => ({ tau: s.tau, k: s.k, ...Object.fromEntries(Array.from(alpha.dataSync(), (a, i) => [`alpha${i}`, a])) }),
+            dispose: () => {
+              if (step >= windowStart && s.k === K) hardHistory.push(hard);
+              Object.values(bt).forEach((t) => t.dispose());
+              disposeTargets(targets);
+            },
+          };
+        },
+      });
+      const alphaFinal = Array.from(await alpha.data());
+      const keepProbability = Array.from({ length: L }, (_, l) => hardHistory.reduce((a, m) => a + m[l], 0) / Math.max(hardHistory.length, 1));
+      const counts = new Map<string, number>();
+      for (const m of hardHistory) counts.set(m.join(''), (counts.get(m.join('')) ?? 0) + 1);
+      const frequent = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, p.candidates).map(([k]) => [...k].map(Number));
+      const proposals: { mask: number[]; source: string }[] = [
+        { mask: hardTopK(alphaFinal, K), source: 'topk(alpha)' },
+        { mask: hardTopK(keepProbability.map((q, i) => q + 1e-6 * alphaFinal[i]), K), source: 'topk(keep probability)' },
+        ...frequent.map((mask, i) => ({ mask, source: `frequent #${i + 1}` })),
+      ];
+      const seen = new Set<string>();
+      const candidates: RestartResult['candidates'] = [];
+      for (const c of proposals) {
+        if (seen.has(c.mask.join(''))) continue;
+        seen.add(c.mask.join(''));
+        candidates.push({ ...c, kl: await evaluator.kl(c.mask) });
+      }
+      const result: RestartResult = { restart: r, alpha: alphaFinal, keepProbability, candidates, history: metrics };
+      writeFileAtomic(doneFile, JSON.stringify(result));
+      return result;
+    } finally {
+      alpha.dispose();
+    }
+  }
+}
+
+export const searchManifest: PluginManifest = {
+  key: 'masker.search',
+  doc: 'E³ Stage 1: learns mask logits α with a Gumbel-TopK sampler against the teacher cache, the model frozen.',
+  inputs: { model: { type: 'Model' }, data: { type: 'Dataset' }, targets: { type: 'TeacherCache' } },
+  outputs: { mask: { type: 'Mask' }, metrics: { type: 'SearchMetrics' } },
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      ...calibrationSchema,
+      steps: { type: 'integer', minimum: 1, default: 300, description: 'optimiser steps per restart' },
+      lr: { type: 'number', exclusiveMinimum: 0, default: 0.1, description: 'Adam learning rate of α' },
+      searchBatchSize: { type: 'integer', minimum: 1, default: 32, description: 'calibration examples per step' },
+      sampler: { 'x-component': 'sampler', default: { component: 'sampler.gumbelTopk' } },
+      tau: annealSchema(1, 0.05, 'relaxed top-k temperature τ'),
+      curriculum: {
+        type: 'object', additionalProperties: false, default: { enabled: true, warmupFraction: 0.3 },
+        properties: { enabled: { type: 'boolean', default: true }, warmupFraction: { type: 'number', minimum: 0, maximum: 1, default: 0.3, description: 'K_t goes from L to K linearly over this fraction of the steps' } },
+      },
+      init: { 'x-component': 'importance', default: { component: 'importance.klDrop' }, description: 'initial α from standardised importance scores' },
+      initScale: { type: 'number', minimum: 0, default: 1, description: 'α₀ = initScale × z-score' },
+      loss: { type: 'array', minItems: 1, items: { 'x-component': 'loss' }, default: [{ component: 'loss.forwardKl' }] },
+      weighting: { 'x-component': 'weighting', default: { component: 'weighting.uniform' } },
+      restarts: { type: 'integer', minimum: 1, default: 2, description: 'independent searches; the best candidate wins' },
+      window: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.2, description: 'last fraction of steps for keep probabilities and frequent masks' },
+      candidates: { type: 'integer', minimum: 0, default: 3, description: 'most frequent late hard masks scored as candidates' },
+      checkpointEvery: { type: 'integer', minimum: 0, default: 100 },
+    },
+  },
+  node: SearchNode,
+};

@@ -1,0 +1,45 @@
+import { inject, injectable } from 'inversify';
+import { resolve } from 'node:path';
+import { LOGGER, once, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
+import type { Dataset } from '../data/dataset.js';
+import type { ModelHandle } from '../model/handle.js';
+import { TeacherCache } from './topk-cache.js';
+
+interface Params { k: number; dir: string; calibration: number; heldout: number; batchSize: number }
+
+/** `teacher.topkCache`: the frozen teacher's top-k targets, computed once and reused. */
+@injectable()
+export class TopkCacheNode implements GraphNode<Params> {
+  constructor(@inject(LOGGER) private readonly log: Logger) {}
+
+  connect(inputs: Record<string, any>, p: Params) {
+    return {
+      targets: once(inputs, ['model', 'data'], async ({ model, data }: { model: ModelHandle; data: Dataset }) => {
+        const cache = await TeacherCache.open(model, data.fingerprint, p.k, resolve(p.dir), p.batchSize);
+        const before = cache.cachedExamples;
+        await cache.ensure([...(await data.calibration(p.calibration)), ...(await data.heldout(p.heldout))]);
+        this.log.info(`teacher cache ${cache.fingerprint}: k=${p.k}, ${before} examples reused, ${cache.computed} computed now (more are added on demand)`);
+        return cache;
+      }),
+    };
+  }
+}
+
+export const topkCacheManifest: PluginManifest = {
+  key: 'teacher.topkCache',
+  doc: 'Runs the frozen teacher once per example; stores top-k ids/log-probs and entropy per token on disk (reused across runs).',
+  inputs: { model: { type: 'Model', doc: 'the teacher' }, data: { type: 'Dataset' } },
+  outputs: { targets: { type: 'TeacherCache' } },
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      k: { type: 'integer', minimum: 1, default: 10, description: 'top-k ids kept per token' },
+      dir: { type: 'string', default: '.e3-cache/teacher', description: 'cache directory (shared across runs; keyed by teacher, data and k)' },
+      calibration: { type: 'integer', minimum: 0, default: 256, description: 'calibration examples to compute up front' },
+      heldout: { type: 'integer', minimum: 0, default: 256, description: 'held-out examples to compute up front' },
+      batchSize: { type: 'integer', minimum: 1, default: 128, description: 'teacher batch size' },
+    },
+  },
+  node: TopkCacheNode,
+};

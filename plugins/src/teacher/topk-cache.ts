@@ -1,0 +1,161 @@
+import { closeSync, existsSync, mkdirSync, openSync, readSync, writeSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { encodeBatch, type Batch } from '../data/batch.js';
+import type { Example } from '../data/dataset.js';
+import type { TeacherTargets } from '../loss/loss-term.js';
+import { requireTokenizer, type ModelHandle } from '../model/handle.js';
+
+/** One example's teacher record: per position, top-k ids and log-probs, and entropy. */
+interface TeacherRecord { ids: Int32Array; logProbs: Float32Array; entropy: Float32Array }
+
+/**
+ * The teacher cache (METHOD.md Stage 2, "economical"): per token, the frozen teacher's top-k
+ * ids and log-probs plus its full-vocabulary entropy, computed at most once per example and
+ * appended to a file under `dir/<fingerprint>/`. The fingerprint hashes the teacher's
+ * weights, tokenizer, k and the dataset, so a later run with the same model, data and k
+ * reuses the file. Only file offsets stay in memory, so memory does not grow with the data.
+ */
+export class TeacherCache {
+  private readonly offsets = new Map<string, number>();
+  private readonly file: string;
+  private fd: number;
+  private size = 0;
+  computed = 0;
+  reused = 0;
+  teacherForwards = 0;
+  private disposed = false;
+
+  private constructor(private readonly teacher: ModelHandle, readonly k: number, readonly fingerprint: string, dir: string, private readonly batchSize: number) {
+    mkdirSync(join(dir, fingerprint), { recursive: true });
+    this.file = join(dir, fingerprint, 'targets.bin');
+    this.fd = openSync(this.file, existsSync(this.file) ? 'r+' : 'w+');
+    this.scan();
+  }
+
+  /** Opens (or creates) the cache for this teacher, data fingerprint and k. Retains the teacher. */
+  static async open(teacher: ModelHandle, dataFingerprint: string, k: number, dir: string, batchSize = 128): Promise<TeacherCache> {
+    const hash = createHash('sha256');
+    hash.update(JSON.stringify({ k, data: dataFingerprint, config: teacher.model.config, tok: teacher.tokenizerFiles?.['tokenizer.json'] ?? null }));
+    for (const [name, v] of teacher.model.named()) { hash.update(name); hash.update(new Uint8Array(((await v.data()) as Float32Array).buffer)); }
+    return new TeacherCache(teacher.retain(), k, hash.digest('hex').slice(0, 16), dir, batchSize);
+  }
+
+  get cachedExamples(): number { return this.offsets.size; }
+
+  /** Reads the index of complete records; a torn tail (killed mid-write) is cut off. */
+  private scan(): void {
+    const total = statSync(this.file).size;
+    const head = Buffer.alloc(8);
+    let pos = 0;
+    while (pos + 8 <= total) {
+      readSync(this.fd, head, 0, 8, pos);
+      const keyLen = head.readUInt32LE(0);
+      const n = head.readUInt32LE(4);
+      const len = 8 + keyLen + n * (8 * this.k + 4);
+      if (pos + len > total) break;
+      const key = Buffer.alloc(keyLen);
+      readSync(this.fd, key, 0, keyLen, pos + 8);
+      this.offsets.set(key.toString('utf8'), pos);
+      pos += len;
+    }
+    this.size = pos;
+  }
+
+  private read(key: string): TeacherRecord {
+    const pos = this.offsets.get(key)!;
+    const head = Buffer.alloc(8);
+    readSync(this.fd, head, 0, 8, pos);
+    const keyLen = head.readUInt32LE(0);
+    const n = head.readUInt32LE(4);
+    const body = Buffer.alloc(n * (8 * this.k + 4));
+    readSync(this.fd, body, 0, body.length, pos + 8 + keyLen);
+    const ab = body.buffer.slice(body.byteOffset, body.byteOffset + body.length);
+    return {
+      ids: new Int32Array(ab, 0, n * this.k),
+      logProbs: new Float32Array(ab, 4 * n * this.k, n * this.k),
+      entropy: new Float32Array(ab, 8 * n * this.k, n),
+    };
+  }
+
+  private append(key: string, r: TeacherRecord): void {
+    const k = Buffer.from(key, 'utf8');
+    const head = Buffer.alloc(8);
+    head.writeUInt32LE(k.length, 0);
+    head.writeUInt32LE(r.entropy.length, 4);
+    const rec = Buffer.concat([head, k, Buffer.from(r.ids.buffer, r.ids.byteOffset, r.ids.byteLength), Buffer.from(r.logProbs.buffer, r.logProbs.byteOffset, r.logProbs.byteLength), Buffer.from(r.entropy.buffer, r.entropy.byteOffset, r.entropy.byteLength)]);
+    writeSync(this.fd, rec, 0, rec.length, this.size);
+    this.offsets.set(key, this.size);
+    this.size += rec.length;
+  }
+
+  /** Runs the teacher on the examples not yet cached (in batches) and stores their records. */
+  async ensure(examples: readonly Example[]): Promise<void> {
+    const seen = new Set<string>();
+    const missing = examples.filter((e) => { const key = keyOf(e); if (this.offsets.has(key) || seen.has(key)) return false; seen.add(key); return true; });
+    for (let i = 0; i < missing.length; i += this.batchSize) {
+      const chunk = missing.slice(i, i + this.batchSize);
+      const h = this.teacher;
+      const batch = encodeBatch(chunk, requireTokenizer(h, 'teacher.topkCache'), h.eosId, h.padId, true);
+      const [top, lp, ent] = tf.tidy(() => {
+        const logits = h.model.forward(tf.tensor2d(batch.ids, undefined, 'int32'), { attentionMask: tf.tensor2d(batch.attention) }).logits;
+        const logp = tf.logSoftmax(logits);
+        const { values, indices } = tf.topk(logp, this.k);
+        return [indices, values, tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1))];
+      });
+      this.teacherForwards++;
+      const [ids, logProbs, entropy] = [await top.data() as Int32Array, await lp.data() as Float32Array, await ent.data() as Float32Array];
+      [top, lp, ent].forEach((t) => t.dispose());
+      const t = batch.ids[0].length;
+      chunk.forEach((e, b) => {
+        const n = batch.attention[b].reduce((a, c) => a + c, 0);
+        this.append(keyOf(e), {
+          ids: ids.slice(b * t * this.k, (b * t + n) * this.k),
+          logProbs: logProbs.slice(b * t * this.k, (b * t + n) * this.k),
+          entropy: entropy.slice(b * t, b * t + n),
+        });
+      });
+      this.computed += chunk.length;
+    }
+    this.reused += examples.length - missing.length;
+  }
+
+  /** Targets [B, T, k] aligned with `batch` (encoded from `examples` by encodeBatch); padding gets id 0, log-prob 0. */
+  async targets(examples: readonly Example[], batch: Batch): Promise<TeacherTargets> {
+    await this.ensure(examples);
+    const b = examples.length;
+    const t = batch.ids[0].length;
+    const ids = new Int32Array(b * t * this.k);
+    const logProbs = new Float32Array(b * t * this.k);
+    const entropy = new Float32Array(b * t);
+    examples.forEach((e, i) => {
+      const r = this.read(keyOf(e));
+      const n = Math.min(r.entropy.length, t);
+      ids.set(r.ids.subarray(0, n * this.k), i * t * this.k);
+      logProbs.set(r.logProbs.subarray(0, n * this.k), i * t * this.k);
+      entropy.set(r.entropy.subarray(0, n), i * t);
+    });
+    return {
+      ids: tf.tensor3d(ids, [b, t, this.k], 'int32'),
+      logProbs: tf.tensor3d(logProbs, [b, t, this.k]),
+      entropy: tf.tensor2d(entropy, [b, t]),
+    };
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    closeSync(this.fd);
+    this.teacher.dispose();
+  }
+}
+
+function keyOf(e: Example): string {
+  return `${e.prompt}\u0000${e.answer}`;
+}
+
+/** Disposes the tensors of a TeacherTargets. */
+export function disposeTargets(t: TeacherTargets): void {
+  t.ids.dispose(); t.logProbs.dispose(); t.entropy.dispose();
+}
