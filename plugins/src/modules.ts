@@ -1,7 +1,10 @@
 import { manifestModule, type ComponentManifest, type PluginManifest } from '@e3/core';
 import { ContainerModule } from 'inversify';
 import { arithmeticManifest } from './data/arithmetic-node.js';
+import { distillerManifest } from './distiller/distiller-node.js';
+import { evaluatorManifest } from './evaluator/evaluator-node.js';
 import { exporterManifest } from './exporter/exporter-node.js';
+import { hiddenMseManifest } from './loss/hidden-mse.js';
 import { angularManifest } from './importance/angular.js';
 import { blockInfluenceManifest } from './importance/block-influence.js';
 import { klDropManifest } from './importance/kl-drop.js';
@@ -26,12 +29,12 @@ import { teacherEntropyWeightingManifest, uniformWeightingManifest } from './wei
 /** Every built-in node plugin. */
 export const builtinPlugins: PluginManifest[] = [
   hfCheckpointManifest, initModelManifest, pruneManifest, arithmeticManifest, trainerManifest, topkCacheManifest,
-  searchManifest, importanceMaskerManifest, exhaustiveMaskerManifest, fixedMaskerManifest, exporterManifest,
+  searchManifest, importanceMaskerManifest, exhaustiveMaskerManifest, fixedMaskerManifest, distillerManifest, evaluatorManifest, exporterManifest,
 ];
 
 /** Every built-in component. */
 export const builtinComponents: ComponentManifest[] = [
-  crossEntropyManifest, forwardKlManifest, reverseKlManifest, aklManifest,
+  crossEntropyManifest, forwardKlManifest, reverseKlManifest, aklManifest, hiddenMseManifest,
   uniformWeightingManifest, teacherEntropyWeightingManifest,
   gumbelTopkManifest, deterministicTopkManifest, softmaxStManifest,
   blockInfluenceManifest, angularManifest, klDropManifest, slebManifest, lastNManifest, randomManifest, zerosManifest,

@@ -20,11 +20,12 @@ import type { TokenWeighting } from '../weighting/weighting.js';
 import { calibrationEvaluator, calibrationSchema, finishMask, type CalibrationParams } from './masker-common.js';
 import type { MaskEvaluator } from './mask-evaluator.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
+import { swapRefine } from './swap-refine.js';
 import { scheduleAt, standardise, type SearchSchedule } from './search-schedule.js';
 
 interface Params extends CalibrationParams, PruneAmount, SearchSchedule {
   steps: number; lr: number; searchBatchSize: number; sampler: MaskSampler; init: LayerImportance; initScale: number;
-  loss: LossTerm[]; weighting: TokenWeighting; restarts: number; window: number; candidates: number; checkpointEvery: number;
+  loss: LossTerm[]; weighting: TokenWeighting; restarts: number; refineRounds: number; window: number; candidates: number; checkpointEvery: number;
 }
 
 /** One restart's outcome (saved so a resumed run skips finished restarts). */
@@ -74,7 +75,11 @@ export class SearchNode implements GraphNode<Params> {
         if (ctx.signal.aborted) throw new UserError('cancelled');
       }
       const all = restarts.flatMap((x) => x.candidates.map((c) => ({ ...c, restart: x.restart })));
-      const best = all.reduce((a, b) => (b.kl < a.kl ? b : a));
+      let best = all.reduce((a, b) => (b.kl < a.kl ? b : a));
+      if (p.refineRounds > 0) {
+        const refined = await swapRefine(evaluator, best.mask, p.refineRounds);
+        if (refined.swaps > 0) best = { mask: refined.mask, kl: refined.kl, source: `${best.source} + ${refined.swaps} swap(s)`, restart: best.restart };
+      }
       const chosen = restarts[best.restart];
       const result = await finishMask(evaluator, 'e3-search', best.mask, t0, {
         scores: chosen.alpha,
@@ -180,6 +185,7 @@ export const searchManifest: PluginManifest = {
       loss: { type: 'array', minItems: 1, items: { 'x-component': 'loss' }, default: [{ component: 'loss.forwardKl' }] },
       weighting: { 'x-component': 'weighting', default: { component: 'weighting.uniform' } },
       restarts: { type: 'integer', minimum: 1, default: 2, description: 'independent searches; the best candidate wins' },
+      refineRounds: { type: 'integer', minimum: 0, default: 2, description: 'rounds of one-swap refinement of the best candidate by calibration KL (0 = off)' },
       window: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.2, description: 'last fraction of steps for keep probabilities and frequent masks' },
       candidates: { type: 'integer', minimum: 0, default: 3, description: 'most frequent late hard masks scored as candidates' },
       checkpointEvery: { type: 'integer', minimum: 0, default: 100 },

@@ -67,6 +67,8 @@ export interface TrainLoopArgs {
   readonly signal: AbortSignal;
   /** Called after every optimiser step (e.g. schedules). */
   readonly afterStep?: (step: number) => void;
+  /** Awaited after every step, before a checkpoint (e.g. periodic evaluation). */
+  readonly afterStepAsync?: (step: number) => Promise<void>;
 }
 
 /**
@@ -128,6 +130,7 @@ export async function trainLoop(a: TrainLoopArgs): Promise<{ metrics: StepMetric
         bar.tick(step + 1, { loss: lossValue, lr });
       }
       batch.dispose?.();
+      await a.afterStepAsync?.(step);
       if (p.checkpointEvery > 0 && (step + 1) % p.checkpointEvery === 0) await save(step + 1);
       await new Promise((r) => setImmediate(r));
     }

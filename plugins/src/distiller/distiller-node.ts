@@ -1,0 +1,116 @@
+import { inject, injectable } from 'inversify';
+import * as tf from '@tensorflow/tfjs-core';
+import { ARTIFACTS, LOGGER, once, pick, PROGRESS, RNG, RUN_INFO, UserError, type ArtifactStore, type GraphNode, type Logger, type NodeContext, type PluginManifest, type Progress, type Rng, type RunInfo } from '@e3/core';
+import { encodeBatch } from '../data/batch.js';
+import type { Dataset } from '../data/dataset.js';
+import { exactMatch, heldoutLikelihood } from '../evaluator/quality.js';
+import type { LossTerm } from '../loss/loss-term.js';
+import { cloneHandle, requireTokenizer, type ModelHandle } from '../model/handle.js';
+import { disposeTargets, type TeacherCache } from '../teacher/topk-cache.js';
+import { batchTensors } from '../trainer/batch-tensors.js';
+import { optimSchema, trainLoop, type OptimParams } from '../trainer/train-loop.js';
+import { combineLosses } from '../trainer/trainer-node.js';
+import type { TokenWeighting } from '../weighting/weighting.js';
+
+interface Params extends OptimParams {
+  batchSize: number; loss: (LossTerm & { needsHidden?: boolean })[]; weighting: TokenWeighting; promptLoss: boolean;
+  evalEvery: number; evalExamples: number; maxNewTokens: number;
+}
+
+/**
+ * `distiller.train` (E³ Stage 2): trains a copy of the pruned student against the teacher
+ * cache with a weighted list of loss terms over the k+1 buckets and a token-weighting
+ * component (teacher entropy by default), under a step and token budget. Optionally
+ * records held-out accuracy and KL every `evalEvery` steps (the accuracy-vs-tokens curve).
+ */
+@injectable()
+export class DistillerNode implements GraphNode<Params> {
+  constructor(
+    @inject(LOGGER) private readonly log: Logger, @inject(PROGRESS) private readonly progress: Progress,
+    @inject(ARTIFACTS) private readonly store: ArtifactStore, @inject(RUN_INFO) private readonly run: RunInfo, @inject(RNG) private readonly rng: Rng,
+  ) {}
+
+  connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
+    const r$ = once(inputs, ['model', 'targets', 'data', 'teacher'], (v) => this.distil(v.model, v.targets, v.data, v.teacher, p, ctx));
+    return { model: pick(r$, 'model'), metrics: pick(r$, 'metrics') };
+  }
+
+  private async distil(base: ModelHandle, cache: TeacherCache, data: Dataset, teacher: ModelHandle | undefined, p: Params, ctx: NodeContext) {
+    const needsHidden = p.loss.some((t) => t.needsHidden);
+    if (needsHidden && !teacher) throw new UserError(`node "${ctx.id}": loss.hiddenMse needs the teacher model; add in: { teacher: <node>.model }`);
+    const tok = requireTokenizer(base, 'distiller.train');
+    const h = cloneHandle(base);
+    const V = h.model.config.vocabSize;
+    const t0 = performance.now();
+    const held = p.evalEvery > 0 ? await data.heldout(p.evalExamples) : [];
+    const evalCurve: Record<string, number>[] = [];
+    let tokensSoFar = 0;
+    const evaluate = async (step: number) => {
+      const em = await exactMatch(h, held, p.maxNewTokens);
+      const lik = await heldoutLikelihood(h, held, teacher);
+      evalCurve.push({ step, tokens: tokensSoFar, accuracy: em.accuracy, perplexity: lik.perplexity, ...(lik.kl !== undefined ? { kl: lik.kl } : {}) });
+    };
+    if (p.evalEvery > 0 && !this.run.resume) await evaluate(0);
+    const { metrics, tokens, steps } = await trainLoop({
+      vars: h.model.variables(), params: p, resume: this.run.resume, rng: this.rng,
+      checkpointDir: this.store.path('checkpoints', ctx.id), logger: this.log, progress: this.progress, task: ctx.id, signal: ctx.signal,
+      extraState: { save: () => ({ evalCurve, tokensSoFar }), load: (j) => { evalCurve.push(...((j.evalCurve ?? []) as Record<string, number>[])); tokensSoFar = Number(j.tokensSoFar ?? 0); } },
+      loss: async (step) => {
+        const examples = await data.trainBatch(step, p.batchSize);
+        const batch = encodeBatch(examples, tok, h.eosId, h.padId, p.promptLoss);
+        const bt = batchTensors(batch);
+        const targets = await cache.targets(examples, batch);
+        const teacherHidden = needsHidden ? tf.tidy(() => {
+          const hs = teacher!.model.forward(bt.ids, { attentionMask: bt.attention, outputHidden: true }).hidden!;
+          return h.model.source.keptLayers.map((orig) => hs[teacher!.model.source.keptLayers.indexOf(orig) + 1]);
+        }) : undefined;
+        let parts: Record<string, tf.Scalar> = {};
+        tokensSoFar += batch.tokens;
+        return {
+          tokens: batch.tokens,
+          value: () => {
+            const out = h.model.forward(bt.ids, { attentionMask: bt.attention, outputHidden: needsHidden });
+            const tokenWeights = p.weighting.weights(bt.active, targets, V);
+            const r = combineLosses(p.loss, (t) => t.compute({ logits: out.logits, labels: bt.labels, active: bt.active, tokenWeights, targets, vocabSize: V, hidden: out.hidden, teacherHidden }));
+            parts = Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, tf.keep(v.clone())]));
+            return r.total;
+          },
+          terms: () => parts,
+          dispose: () => {
+            [...Object.values(bt), ...Object.values(parts), ...(teacherHidden ?? [])].forEach((t) => t.dispose());
+            disposeTargets(targets);
+          },
+        };
+      },
+      afterStepAsync: p.evalEvery > 0 ? async (step: number) => { if ((step + 1) % p.evalEvery === 0 || step + 1 === p.steps) await evaluate(step + 1); } : undefined,
+    });
+    if (ctx.signal.aborted) { h.dispose(); throw new UserError('cancelled'); }
+    const last = metrics[metrics.length - 1];
+    this.log.info(`distilled ${steps} steps, ${tokens} tokens, final loss ${last?.loss.toFixed(4)}${evalCurve.length ? `, held-out exact match ${(evalCurve[evalCurve.length - 1].accuracy * 100).toFixed(1)}%` : ''}`);
+    return { model: h, metrics: { node: ctx.id, steps, tokens, wallSeconds: (performance.now() - t0) / 1000, history: metrics, evalCurve, teacherCache: { fingerprint: cache.fingerprint, computed: cache.computed, reused: cache.reused } } };
+  }
+}
+
+export const distillerManifest: PluginManifest = {
+  key: 'distiller.train',
+  doc: 'E³ Stage 2: entropy-aware adaptive distillation of the pruned student from the teacher cache.',
+  inputs: {
+    model: { type: 'Model', doc: 'the pruned student' }, targets: { type: 'TeacherCache' }, data: { type: 'Dataset' },
+    teacher: { type: 'Model', optional: true, doc: 'only for loss.hiddenMse and KL in the eval curve' },
+  },
+  outputs: { model: { type: 'Model', doc: 'the recovered student' }, metrics: { type: 'TrainMetrics' } },
+  params: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      ...optimSchema({ steps: 500, lr: 1e-3, warmupSteps: 20, minLrRatio: 0.1 }),
+      batchSize: { type: 'integer', minimum: 1, default: 64 },
+      promptLoss: { type: 'boolean', default: false, description: 'distil on prompt tokens too (plain-text data)' },
+      loss: { type: 'array', minItems: 1, items: { 'x-component': 'loss' }, default: [{ component: 'loss.forwardKl' }], description: 'weighted loss terms' },
+      weighting: { 'x-component': 'weighting', default: { component: 'weighting.teacherEntropy', beta: 1 } },
+      evalEvery: { type: 'integer', minimum: 0, default: 0, description: 'held-out evaluation every N steps (0 = off)' },
+      evalExamples: { type: 'integer', minimum: 1, default: 200 },
+      maxNewTokens: { type: 'integer', minimum: 1, default: 8 },
+    },
+  },
+  node: DistillerNode,
+};

@@ -1,0 +1,77 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { inject, injectable } from 'inversify';
+import { ARTIFACTS, CLOCK, LOGGER, once, type ArtifactStore, type Clock, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
+import type { Dataset } from '../data/dataset.js';
+import { requireTokenizer, type ModelHandle } from '../model/handle.js';
+import type { LayerMaskResult } from '../model/prune-node.js';
+import { exactMatch, heldoutLikelihood } from './quality.js';
+import { reportMarkdown, type Report } from './report.js';
+import { measureSpeed } from './speed.js';
+
+interface Params { examples: number; maxNewTokens: number; speed: { enabled: boolean; prompts: number; newTokens: number; repeats: number }; promptLoss: boolean }
+
+/** `evaluator.suite`: exact match, perplexity, KL to the teacher and speed, teacher vs model, as a report. */
+@injectable()
+export class EvaluatorNode implements GraphNode<Params> {
+  constructor(@inject(LOGGER) private readonly log: Logger, @inject(ARTIFACTS) private readonly store: ArtifactStore, @inject(CLOCK) private readonly clock: Clock) {}
+
+  connect(inputs: Record<string, any>, p: Params) {
+    const t0 = this.clock.now();
+    return {
+      report: once(inputs, ['model', 'teacher', 'data', 'mask', 'metrics'], async ({ model, teacher, data, mask, metrics }: { model: ModelHandle; teacher?: ModelHandle; data: Dataset; mask?: LayerMaskResult; metrics?: Record<string, any> }): Promise<Report> => {
+        const held = await data.heldout(p.examples);
+        const one = async (h: ModelHandle) => {
+          const em = await exactMatch(h, held, p.maxNewTokens);
+          const lik = await heldoutLikelihood(h, held, teacher && h !== teacher ? teacher : undefined, { promptLoss: p.promptLoss });
+          return { layers: h.model.numLayers, parameters: h.model.parameterCount(), accuracy: em.accuracy, perplexity: lik.perplexity, klToTeacher: lik.kl, examples: held.length, samples: held.slice(0, 5).map((e, i) => ({ prompt: e.prompt, answer: e.answer, output: em.completions[i] })) };
+        };
+        const json: Record<string, any> = { model: await one(model) };
+        if (teacher) json.teacher = await one(teacher);
+        if (p.speed.enabled && teacher) {
+          const tok = requireTokenizer(model, 'evaluator.suite');
+          const prompts = held.slice(0, p.speed.prompts).map((e) => tok.encode(e.prompt));
+          const [s, t] = await measureSpeed([model, teacher], prompts, p.speed.newTokens, p.speed.repeats);
+          json.model.speed = s; json.teacher.speed = t;
+          json.speedup = { prefill: s.prefillTokensPerSecond / t.prefillTokensPerSecond, decode: s.decodeTokensPerSecond / t.decodeTokensPerSecond, ideal: teacher.model.numLayers / model.model.numLayers, repeats: p.speed.repeats };
+        }
+        if (mask) json.mask = mask;
+        if (metrics) json.training = metrics;
+        const resolved = this.store.path('resolved.yaml');
+        if (existsSync(resolved)) json.resolvedGraph = readFileSync(resolved, 'utf8');
+        json.wallSeconds = (this.clock.now() - t0) / 1000;
+        const fmt = (r: any) => `${(r.accuracy * 100).toFixed(1)}% exact match, perplexity ${r.perplexity.toFixed(3)}${r.klToTeacher !== undefined ? `, KL ${r.klToTeacher.toFixed(4)}` : ''}`;
+        this.log.info(`model (${model.model.numLayers} layers): ${fmt(json.model)}${teacher ? `; teacher (${teacher.model.numLayers} layers): ${fmt(json.teacher)}` : ''}${json.speedup ? `; speed-up prefill ${json.speedup.prefill.toFixed(2)}×, decode ${json.speedup.decode.toFixed(2)}× (ideal ${json.speedup.ideal.toFixed(2)}×)` : ''}`);
+        const report = { json, markdown: reportMarkdown(json) };
+        this.store.writeJson('report.json', json);
+        this.store.writeText('report.md', report.markdown);
+        return report;
+      }),
+    };
+  }
+}
+
+export const evaluatorManifest: PluginManifest = {
+  key: 'evaluator.suite',
+  doc: 'Held-out exact match (greedy), perplexity, KL to the teacher, and prefill/decode speed vs the teacher; writes report.json/report.md.',
+  inputs: {
+    model: { type: 'Model' }, teacher: { type: 'Model', optional: true }, data: { type: 'Dataset' },
+    mask: { type: 'Mask', optional: true }, metrics: { type: 'any', optional: true, doc: 'training metrics for the report' },
+  },
+  outputs: { report: { type: 'Report' } },
+  params: {
+    type: 'object', additionalProperties: false,
+    properties: {
+      examples: { type: 'integer', minimum: 1, default: 500, description: 'held-out examples' },
+      maxNewTokens: { type: 'integer', minimum: 1, default: 8, description: 'generation budget per answer' },
+      promptLoss: { type: 'boolean', default: false, description: 'perplexity/KL over all tokens, not only answers' },
+      speed: {
+        type: 'object', additionalProperties: false, default: {},
+        properties: {
+          enabled: { type: 'boolean', default: true }, prompts: { type: 'integer', minimum: 1, default: 32 },
+          newTokens: { type: 'integer', minimum: 1, default: 16 }, repeats: { type: 'integer', minimum: 1, default: 5 },
+        },
+      },
+    },
+  },
+  node: EvaluatorNode,
+};

@@ -1,0 +1,51 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { encodeBatch } from '../data/batch.js';
+import type { Example } from '../data/dataset.js';
+import type { LayerMask } from '../model/decoder.js';
+import { generateText } from '../model/generate.js';
+import { requireTokenizer, type ModelHandle } from '../model/handle.js';
+import { batchTensors } from '../trainer/batch-tensors.js';
+
+/**
+ * Answer extraction for exact match: take the greedy completion up to the first end token
+ * (generation stops there) or newline, trim surrounding whitespace; it must then equal the
+ * reference answer string exactly ("-7" matches "-7"; "07", "-7.0" or "7" do not).
+ */
+export function extractAnswer(completion: string): string {
+  return completion.split('\n')[0].trim();
+}
+
+/** Exact-match accuracy by greedy decoding (and the completions, for reports). */
+export async function exactMatch(h: ModelHandle, examples: readonly Example[], maxNewTokens: number, mask?: LayerMask): Promise<{ accuracy: number; completions: string[] }> {
+  const completions = await generateText(h, examples.map((e) => e.prompt), { maxNewTokens, mask: mask as number[] | undefined, batchSize: 128 });
+  const correct = completions.filter((c, i) => extractAnswer(c) === examples[i].answer).length;
+  return { accuracy: correct / Math.max(examples.length, 1), completions };
+}
+
+/**
+ * Perplexity of the labels and KL(teacher ‖ model) over the full vocabulary, both per
+ * labelled token (the answers and end tokens) of held-out examples.
+ */
+export async function heldoutLikelihood(h: ModelHandle, examples: readonly Example[], teacher?: ModelHandle, opts: { mask?: number[]; batchSize?: number; promptLoss?: boolean } = {}): Promise<{ perplexity: number; kl?: number; tokens: number }> {
+  const tok = requireTokenizer(h, 'evaluation');
+  const bs = opts.batchSize ?? 128;
+  let nll = 0, kl = 0, n = 0;
+  for (let i = 0; i < examples.length; i += bs) {
+    const b = encodeBatch(examples.slice(i, i + bs), tok, h.eosId, h.padId, opts.promptLoss ?? false);
+    const t = batchTensors(b);
+    const [s1, s2, c] = tf.tidy(() => {
+      const logq = tf.logSoftmax(h.model.forward(t.ids, { attentionMask: t.attention, mask: opts.mask }).logits);
+      const onehot = tf.oneHot(tf.cast(tf.maximum(t.labels, tf.scalar(0, 'int32')), 'int32') as tf.Tensor2D, logq.shape[2]);
+      const tokNll = tf.sum(tf.mul(tf.neg(tf.sum(tf.mul(onehot, logq), -1)), t.active));
+      let tokKl: tf.Tensor = tf.scalar(0);
+      if (teacher) {
+        const logp = tf.logSoftmax(teacher.model.forward(t.ids, { attentionMask: t.attention }).logits);
+        tokKl = tf.sum(tf.mul(tf.sum(tf.mul(tf.exp(logp), tf.sub(logp, logq)), -1), t.active));
+      }
+      return [tokNll, tokKl, tf.sum(t.active)];
+    });
+    nll += (await s1.data())[0]; kl += (await s2.data())[0]; n += (await c.data())[0];
+    [s1, s2, c, ...Object.values(t)].forEach((x) => x.dispose());
+  }
+  return { perplexity: Math.exp(nll / Math.max(n, 1)), kl: teacher ? kl / Math.max(n, 1) : undefined, tokens: n };
+}

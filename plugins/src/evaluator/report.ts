@@ -1,0 +1,48 @@
+import type { LayerMaskResult } from '../model/prune-node.js';
+
+/** What travels on a `Report` port and what the exporter writes as report.json / report.md. */
+export interface Report { json: Record<string, any>; markdown: string }
+
+const f = (x: number | undefined, d = 4) => (x === undefined || Number.isNaN(x) ? '—' : Number.isInteger(x) ? String(x) : x.toFixed(d));
+
+/** Samples at most `n` rows evenly (always keeping the last), for loss-curve tables. */
+export function sampleRows<T>(rows: readonly T[], n: number): T[] {
+  if (rows.length <= n) return [...rows];
+  const out = Array.from({ length: n - 1 }, (_, i) => rows[Math.floor((i * rows.length) / (n - 1))]);
+  return [...out, rows[rows.length - 1]];
+}
+
+/** The human-readable report. */
+export function reportMarkdown(j: Record<string, any>): string {
+  const lines: string[] = ['# e3-pruner report', ''];
+  const m = j.mask as LayerMaskResult | undefined;
+  if (m) {
+    const L = m.mask.length;
+    lines.push(`## Mask (${m.method})`, '', `Kept ${m.mask.filter(Boolean).length} of ${L} layers; removed: ${m.mask.flatMap((x, i) => (x ? [] : [i])).join(', ') || 'none'}.`, '');
+    const keepP = m.details?.keepProbability as number[] | undefined;
+    lines.push('| layer | kept | score | keep probability |', '|---|---|---|---|');
+    m.mask.forEach((x, i) => lines.push(`| ${i} | ${x ? 'yes' : 'no'} | ${f(m.scores?.[i])} | ${f(keepP?.[i], 2)} |`));
+    if (m.details?.calibrationKl !== undefined) lines.push('', `Calibration KL of the mask: ${f(m.details.calibrationKl as number)}; forward passes: ${m.details.forwardPasses}; search wall time ${f(m.details.wallSeconds as number, 1)} s.`);
+    lines.push('');
+  }
+  lines.push('## Teacher vs pruned model (held-out)', '', '| model | layers | exact match | perplexity | KL to teacher | prefill tok/s | decode tok/s |', '|---|---|---|---|---|---|---|');
+  for (const who of ['teacher', 'model'] as const) {
+    const r = j[who];
+    if (r) lines.push(`| ${who === 'model' ? 'pruned' : 'teacher'} | ${r.layers} | ${f(r.accuracy * 100, 1)}% | ${f(r.perplexity)} | ${f(r.klToTeacher)} | ${f(r.speed?.prefillTokensPerSecond, 0)} | ${f(r.speed?.decodeTokensPerSecond, 0)} |`);
+  }
+  if (j.speedup) lines.push('', `Speed-up of the pruned model: prefill ${f(j.speedup.prefill, 2)}×, decode ${f(j.speedup.decode, 2)}× (ideal L/K = ${f(j.speedup.ideal, 2)}×), measured side by side in one process (median of ${j.speedup.repeats}).`);
+  const hist = j.training?.history as Record<string, number>[] | undefined;
+  if (hist?.length) {
+    const keys = Object.keys(hist[hist.length - 1]).filter((k) => !/^alpha\d+$/.test(k));
+    lines.push('', '## Training curve', '', `Steps ${j.training.steps}, tokens ${j.training.tokens}, wall ${f(j.training.wallSeconds, 1)} s.`, '', `| ${keys.join(' | ')} |`, `|${keys.map(() => '---').join('|')}|`);
+    for (const row of sampleRows(hist, 20)) lines.push(`| ${keys.map((k) => (k === 'lr' ? (row[k] ?? 0).toExponential(2) : f(row[k]))).join(' | ')} |`);
+  }
+  const curve = j.training?.evalCurve as Record<string, number>[] | undefined;
+  if (curve?.length) {
+    lines.push('', '## Held-out accuracy during recovery', '', '| step | tokens | exact match | KL to teacher |', '|---|---|---|---|');
+    for (const c of curve) lines.push(`| ${c.step} | ${c.tokens} | ${f(c.accuracy * 100, 1)}% | ${f(c.kl)} |`);
+  }
+  if (j.resolvedGraph) lines.push('', '## Resolved graph', '', '```yaml', String(j.resolvedGraph).trimEnd(), '```');
+  lines.push('', `Wall time of the run until the report: ${f(j.wallSeconds, 1)} s.`, '');
+  return lines.join('\n');
+}

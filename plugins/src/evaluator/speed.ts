@@ -1,0 +1,44 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { generateIds } from '../model/generate.js';
+import type { ModelHandle } from '../model/handle.js';
+
+export interface SpeedResult { prefillTokensPerSecond: number; decodeTokensPerSecond: number }
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function prefillSeconds(h: ModelHandle, ids: number[][]): Promise<number> {
+  const t0 = performance.now();
+  const out = tf.tidy(() => h.model.forward(tf.tensor2d(ids, undefined, 'int32')).logits);
+  await out.data();
+  out.dispose();
+  return (performance.now() - t0) / 1000;
+}
+
+async function decodeSeconds(h: ModelHandle, prompts: number[][], newTokens: number): Promise<number> {
+  const t0 = performance.now();
+  await generateIds(h, prompts, { maxNewTokens: newTokens, stopIds: [-1] });
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * Prefill and decode throughput of several models measured side by side in one process:
+ * the same prompts, one warm-up each, then `repeats` rounds that alternate the models (so
+ * drift on the machine hits them alike); the median of each is reported.
+ */
+export async function measureSpeed(models: readonly ModelHandle[], prompts: number[][], newTokens: number, repeats: number): Promise<SpeedResult[]> {
+  const prefill: number[][] = models.map(() => []);
+  const decode: number[][] = models.map(() => []);
+  const width = Math.max(...prompts.map((p) => p.length));
+  const rect = prompts.map((p) => [...p, ...Array(width - p.length).fill(p[p.length - 1])]);
+  for (const m of models) { await prefillSeconds(m, rect); await decodeSeconds(m, prompts, 2); }
+  for (let r = 0; r < repeats; r++) {
+    for (let i = 0; i < models.length; i++) {
+      prefill[i].push(await prefillSeconds(models[i], rect));
+      decode[i].push(await decodeSeconds(models[i], prompts, newTokens));
+    }
+  }
+  return models.map((_, i) => ({ prefillTokensPerSecond: (rect.length * width) / median(prefill[i]), decodeTokensPerSecond: (prompts.length * newTokens) / median(decode[i]) }));
+}
