@@ -65,7 +65,7 @@ export function aklGaps(logP: tf.Tensor3D, logQ: tf.Tensor3D, headMass: number):
     const q = stopGradient(tf.exp(logQ));
     const k1 = p.shape[2];
     // The rest bucket (last) never joins the head.
-    const cum = tf.cumsum(p, -1);
+    const cum = tf.cumsum(p, 2); // tfjs cumsum mishandles axis -1
     const notRest = tf.concat([tf.ones([...p.shape.slice(0, 2), k1 - 1]), tf.zeros([...p.shape.slice(0, 2), 1])], -1);
     const inHead = tf.mul(tf.cast(tf.lessEqual(cum, headMass), 'float32'), notRest);
     const gap = tf.abs(tf.sub(p, q));
