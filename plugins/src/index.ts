@@ -45,6 +45,7 @@ export * from './evaluator/speed.js';
 export * from './evaluator/report.js';
 export * from './trainer/train-loop.js';
 export * from './trainer/adamw.js';
+export * from './trainer/batch-tensors.js';
 export * from './model/init-weights.js';
 export * from './model/json-file.js';
 export * from './model/tokenizer.js';

@@ -34,7 +34,8 @@ export async function loadTokenizerFromJson(json: Record<string, unknown>, cfg: 
   for (const t of (json.added_tokens ?? []) as { id: number; content: string }[]) vocab.set(t.content, t.id);
   return {
     encode: (text) => tok.encode(text, { add_special_tokens: false } as never).ids,
-    decode: (ids) => tok.decode([...ids], { skip_special_tokens: true } as never),
+    // The library rejects an empty list; an immediate end token is an empty completion.
+    decode: (ids) => (ids.length ? tok.decode([...ids], { skip_special_tokens: true } as never) : ''),
     tokenId: (token) => vocab.get(token),
   };
 }
