@@ -63,3 +63,10 @@ describe('e3 CLI (runtime)', function () {
     assert.ok(!existsSync(join(dir, 'runs')));
   });
 });
+
+describe('e3 schemas', () => {
+  it('the committed per-plugin and per-component schemas match the registry', () => {
+    const r = e3(['schemas', '--check']);
+    assert.equal(r.code, 0, r.stderr);
+  });
+});

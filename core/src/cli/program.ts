@@ -6,6 +6,7 @@ import { loadPluginModule } from '../runtime/load-plugins.js';
 import { prepareGraph } from '../runtime/prepare.js';
 import { runGraph } from '../runtime/run-graph.js';
 import { describeMermaid, describeRegistry, describeText } from './describe.js';
+import { writeSchemas } from './schemas.js';
 
 /** Adds commands (the plugins package adds `model`, `generate`, `prune`). */
 export type CommandContributor = (program: Command) => void;
@@ -79,6 +80,18 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
         const components = [...registry.components.values()].map(({ component: _c, ...m }) => m);
         process.stdout.write(JSON.stringify({ plugins, components }, null, 2) + '\n');
       } else process.stdout.write(describeRegistry(registry) + '\n');
+    });
+
+  program.command('schemas')
+    .description('write each plugin\'s and component\'s params JSON Schema (schemas/plugins, schemas/components)')
+    .option('--out <dir>', 'output directory', 'schemas')
+    .option('--check', 'exit 1 if the files on disk differ from the registry (for CI)')
+    .action(async (o) => {
+      const container = new Container({ autobind: true });
+      container.load(...modules);
+      const stale = writeSchemas(new Registry(container), o.out, Boolean(o.check));
+      if (o.check && stale.length) throw new UserError(`schemas out of date: ${stale.join(', ')}; run e3 schemas`);
+      process.stdout.write(o.check ? 'schemas up to date\n' : `wrote schemas to ${o.out}\n`);
     });
 
   for (const add of contributors) add(program);
