@@ -49,3 +49,4 @@ export * from './trainer/batch-tensors.js';
 export * from './model/init-weights.js';
 export * from './model/json-file.js';
 export * from './model/tokenizer.js';
+export * from './data/jsonl.js';
