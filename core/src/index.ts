@@ -28,3 +28,4 @@ export * from './services/backend.js';
 export * from './cli/program.js';
 export * from './cli/describe.js';
 export * from './runtime/node-helpers.js';
+export * from './services/native-kernels.js';

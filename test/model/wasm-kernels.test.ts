@@ -23,3 +23,26 @@ describe('wasm training kernels', () => {
     assert.ok(cpu[0].some((v) => v !== 0));
   });
 });
+
+describe('native OpenBLAS matmul on the wasm heap', () => {
+  it('matches the cpu backend for plain, transposed and batch-broadcast products', async function () {
+    const { loadNativeBlas } = await import('@e3/core');
+    if (!loadNativeBlas()) this.skip();
+    const shapes: [number[], number[], boolean, boolean][] = [[[7, 5], [5, 3], false, false], [[2, 7, 5], [2, 3, 5], false, true], [[2, 5, 7], [1, 5, 3], true, false], [[4, 6], [6, 9], false, false], [[3, 2, 4], [4, 2], false, false], [[0, 4], [4, 3], false, false]];
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await useBackend(backend);
+      const out: number[][] = [];
+      for (const [sa, sb, ta, tb] of shapes) {
+        const n = (s: number[]) => s.reduce((a, b) => a * b, 1);
+        const a = tf.tensor(Array.from({ length: n(sa) }, (_, i) => Math.sin(i + 1)), sa);
+        const b = tf.tensor(Array.from({ length: n(sb) }, (_, i) => Math.cos(i * 0.7)), sb);
+        out.push(Array.from(await tf.matMul(a, b, ta, tb).data()));
+      }
+      return out;
+    };
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    assert.ok(tf.getKernel('BatchMatMul', 'wasm') && (tf.getKernel('BatchMatMul', 'wasm') as unknown as { e3Native?: boolean }).e3Native);
+    cpu.forEach((c, i) => c.forEach((v, j) => assert.ok(Math.abs(v - wasm[i][j]) < 1e-4, `shape ${i} [${j}]: ${v} vs ${wasm[i][j]}`)));
+  });
+});

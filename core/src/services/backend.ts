@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import type { Logger } from './logger.js';
+import { registerNativeMatMul } from './native-kernels.js';
 import { registerMissingWasmKernels } from './wasm-kernels.js';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -37,7 +38,10 @@ const loaders: Record<Exclude<BackendName, 'auto'>, Attempt> = {
     await import('@tensorflow/tfjs-backend-wasm');
     const added = registerMissingWasmKernels();
     await setBackend('wasm');
-    return added.length ? `registered missing kernels: ${added.join(', ')}` : undefined;
+    // After setBackend: the original kernel's one-time setup has run, so it stays usable as the fallback.
+    const native = registerNativeMatMul();
+    const notes = [added.length ? `registered missing kernels: ${added.join(', ')}` : '', native ?? 'native BLAS addon not built (native/build.js): wasm matmul'];
+    return notes.filter(Boolean).join('; ');
   },
   cpu: async () => {
     await import('@tensorflow/tfjs-backend-cpu');

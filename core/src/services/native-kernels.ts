@@ -1,0 +1,57 @@
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+
+interface NativeBlas {
+  sgemmBatched(a: Float32Array, b: Float32Array, out: Float32Array, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, strideA: number, strideB: number): void;
+  setThreads(n: number): void;
+}
+
+interface WasmHeap {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): tf.backend_util.TypedArray;
+}
+
+const ADDON = fileURLToPath(new URL('../../../native/build/e3_blas.node', import.meta.url));
+
+/** The native OpenBLAS addon, if it was built (native/build.js); undefined otherwise. */
+export function loadNativeBlas(): NativeBlas | undefined {
+  if (process.env.E3_NATIVE_BLAS === '0' || !existsSync(ADDON)) return undefined;
+  try { return createRequire(import.meta.url)(ADDON) as NativeBlas; } catch { return undefined; }
+}
+
+/**
+ * Replaces the wasm backend's `BatchMatMul` with OpenBLAS sgemm called directly on the wasm
+ * heap (no copies: N-API receives Float32Array views of the tensors). Batch broadcasting
+ * beyond "same batch or batch 1" falls back to the original kernel. The matmul is >80% of a
+ * training step on wasm (bench/results/throughput.md), so this is the lever that matters.
+ * Returns a note for the run log, or undefined when the addon is not available.
+ */
+export function registerNativeMatMul(): string | undefined {
+  const blas = loadNativeBlas();
+  const original = tf.getKernel('BatchMatMul', 'wasm');
+  if (!blas || !original) return undefined;
+  if ((original as { e3Native?: boolean }).e3Native) return 'BatchMatMul on native OpenBLAS';
+  const fallback = original.kernelFunc;
+  const kernelFunc = (args: { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> }) => {
+    const { a, b } = args.inputs;
+    const ta = Boolean(args.attrs?.transposeA), tb = Boolean(args.attrs?.transposeB);
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length !== 3 || b.shape.length !== 3) return fallback(args as never);
+    const [ba, a1, a2] = a.shape;
+    const [bb, b1, b2] = b.shape;
+    const m = ta ? a2 : a1, k = ta ? a1 : a2, n = tb ? b1 : b2;
+    if ((tb ? b2 : b1) !== k || (ba !== bb && ba !== 1 && bb !== 1)) return fallback(args as never);
+    const batch = Math.max(ba, bb);
+    const heap = args.backend as WasmHeap;
+    const out = heap.makeOutput([batch, m, n], 'float32');
+    // Views are taken after makeOutput, which may grow (and so replace) the heap.
+    const c = heap.typedArrayFromHeap(out) as Float32Array;
+    if (m * n * k === 0) { c.fill(0); return out; }
+    blas.sgemmBatched(heap.typedArrayFromHeap(a) as Float32Array, heap.typedArrayFromHeap(b) as Float32Array, c, batch, m, n, k, ta, tb, ba === 1 ? 0 : m * k, bb === 1 ? 0 : k * n);
+    return out;
+  };
+  tf.unregisterKernel('BatchMatMul', 'wasm');
+  tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc, e3Native: true } as tf.KernelConfig);
+  return 'BatchMatMul on native OpenBLAS';
+}

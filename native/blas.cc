@@ -1,0 +1,50 @@
+// e3 native BLAS kernels: batched sgemm over Float32Array views (zero-copy: the views may sit
+// on the wasm backend's heap). Built by native/build.js against Debian's OpenBLAS; optional.
+#include <node_api.h>
+#include <cblas.h>
+#include <cstdint>
+
+static float* f32(napi_env env, napi_value v, size_t* len) {
+  napi_typedarray_type type; size_t length; void* data; napi_value buf; size_t off;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &buf, &off) != napi_ok || type != napi_float32_array) return nullptr;
+  if (len) *len = length;
+  return static_cast<float*>(data);
+}
+
+static int64_t num(napi_env env, napi_value v) { int64_t x = 0; napi_get_value_int64(env, v, &x); return x; }
+
+// sgemmBatched(a, b, out, batch, m, n, k, transA, transB, strideA, strideB)
+// out[i] = op(a[i·strideA]) · op(b[i·strideB]), row-major; stride 0 broadcasts one matrix.
+static napi_value SgemmBatched(napi_env env, napi_callback_info info) {
+  size_t argc = 11; napi_value argv[11];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 11) { napi_throw_error(env, nullptr, "sgemmBatched: 11 arguments expected"); return nullptr; }
+  float* a = f32(env, argv[0], nullptr); float* b = f32(env, argv[1], nullptr); float* c = f32(env, argv[2], nullptr);
+  if (!a || !b || !c) { napi_throw_type_error(env, nullptr, "sgemmBatched: a, b and out must be Float32Arrays"); return nullptr; }
+  const int64_t batch = num(env, argv[3]), m = num(env, argv[4]), n = num(env, argv[5]), k = num(env, argv[6]);
+  bool ta = false, tb = false; napi_get_value_bool(env, argv[7], &ta); napi_get_value_bool(env, argv[8], &tb);
+  const int64_t sa = num(env, argv[9]), sb = num(env, argv[10]);
+  for (int64_t i = 0; i < batch; i++) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
+                a + i * sa, ta ? m : k, b + i * sb, tb ? k : n, 0.0f, c + i * m * n, n);
+  }
+  return nullptr;
+}
+
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  openblas_set_num_threads(static_cast<int>(num(env, argv[0])));
+  return nullptr;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"sgemmBatched", nullptr, SgemmBatched, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, 2, props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

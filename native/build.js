@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// Builds native/build/e3_blas.node with g++ against Node's headers and Debian's OpenBLAS
+// (apt-get install libopenblas-dev). Optional: when it cannot be built, e3 falls back to the
+// wasm kernels and says so in the run log. Run by `npm ci` (postinstall) and `npm run build`.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, 'build', 'e3_blas.node');
+const src = join(here, 'blas.cc');
+const includes = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].filter((d) => existsSync(join(d, 'node_api.h')));
+const blas = ['/usr/include/x86_64-linux-gnu/openblas-pthread', '/usr/include/aarch64-linux-gnu/openblas-pthread', '/usr/include/openblas'].filter((d) => existsSync(join(d, 'cblas.h')));
+if (existsSync(out) && statSync(out).mtimeMs > statSync(src).mtimeMs) process.exit(0);
+if (!includes.length || !blas.length) {
+  console.warn(`e3: native BLAS kernels not built (${!includes.length ? "Node's headers" : 'OpenBLAS headers (apt-get install libopenblas-dev)'} missing); the wasm backend's own kernels will be used`);
+  process.exit(0);
+}
+mkdirSync(dirname(out), { recursive: true });
+try {
+  execFileSync('g++', ['-O3', '-march=native', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=e3_blas', `-I${includes[0]}`, `-I${blas[0]}`, src, '-o', out, '-lopenblas'], { stdio: 'inherit' });
+  console.log(`e3: built ${out}`);
+} catch {
+  console.warn('e3: native BLAS kernels failed to build; the wasm backend\'s own kernels will be used');
+}
