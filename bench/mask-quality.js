@@ -16,7 +16,7 @@ const baselines = ['blockInfluence', 'angular', 'sleb', 'klDrop', 'lastN'];
 
 const backend = await initBackend('auto');
 const teacher = await loadCheckpoint(TEACHER);
-const held = await arithmeticDataset({ ops: ['+', '-'], maxOperand: 99, heldoutFraction: 0.1 }, new Rng(0)).heldout(heldoutN);
+const held = await arithmeticDataset({ ops: ['+', '-'], maxOperand: 99, heldoutFraction: 0.1, splitSeed: 1234 }, new Rng(0)).heldout(heldoutN);
 const setsFor = (r) => [`vars.teacher=${TEACHER}`, `vars.pruneRatio=${r}`];
 
 const sections = [];

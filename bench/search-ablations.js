@@ -23,7 +23,7 @@ const variants = [
 
 const backend = await initBackend('auto');
 const teacher = await loadCheckpoint(TEACHER);
-const held = await arithmeticDataset({ ops: ['+', '-'], maxOperand: 99, heldoutFraction: 0.1 }, new Rng(0)).heldout(QUICK ? 40 : 500);
+const held = await arithmeticDataset({ ops: ['+', '-'], maxOperand: 99, heldoutFraction: 0.1, splitSeed: 1234 }, new Rng(0)).heldout(QUICK ? 40 : 500);
 const sections = [];
 for (const ratio of ratios) {
   const base = [`vars.teacher=${TEACHER}`, `vars.pruneRatio=${ratio}`];

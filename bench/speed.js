@@ -23,7 +23,7 @@ for (const drop of QUICK ? ['6,7'] : [arg('drop', '6,7'), '4,5,6,7'].filter((v, 
   const mid = tf.memory().numBytes;
   const pruned = await loadCheckpoint(out);
   const after = tf.memory().numBytes;
-  const held = await arithmeticDataset({ ops: ['+', '-'], maxOperand: 99, heldoutFraction: 0.1 }, new Rng(0)).heldout(64);
+  const held = await arithmeticDataset({ ops: ['+', '-'], maxOperand: 99, heldoutFraction: 0.1, splitSeed: 1234 }, new Rng(0)).heldout(64);
   const prompts = held.map((e) => original.tokenizer.encode(e.prompt));
   for (const [batch, newTokens] of QUICK ? [[8, 4]] : [[1, 32], [64, 16]]) {
     const [p, o] = await measureSpeed([pruned, original], prompts.slice(0, batch), newTokens, QUICK ? 1 : 7);

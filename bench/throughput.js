@@ -16,7 +16,7 @@ import { BENCH, fmt, header, median, QUICK, table, writeResult } from './lib/tab
 
 const repeats = QUICK ? 2 : 7;
 const batchSize = 64;
-const data = arithmeticDataset({ ops: ['+', '-'], maxOperand: 99, heldoutFraction: 0.1 }, new Rng(0));
+const data = arithmeticDataset({ ops: ['+', '-'], maxOperand: 99, heldoutFraction: 0.1, splitSeed: 1234 }, new Rng(0));
 const examples = await data.calibration(batchSize);
 const prompts6 = (await data.heldout(2000)).filter((e) => e.prompt.length === 6).slice(0, 32);
 

@@ -24,6 +24,7 @@ export const arithmeticManifest: PluginManifest = {
       ops: { type: 'array', items: { enum: ['+', '-', '*'] }, minItems: 1, uniqueItems: true, default: ['+', '-'], description: 'operations' },
       maxOperand: { type: 'integer', minimum: 1, maximum: 9999, default: 99, description: 'operands range over 0..maxOperand' },
       heldoutFraction: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.1, description: 'share of problems kept out of training' },
+      splitSeed: { type: 'integer', minimum: 0, default: 1234, description: 'seed of the train/held-out split, independent of the run seed (1234 = the shipped teacher\'s split)' },
     },
   },
   node: ArithmeticNode,

@@ -5,6 +5,8 @@ export interface ArithmeticParams {
   readonly ops: readonly ('+' | '-' | '*')[];
   readonly maxOperand: number;
   readonly heldoutFraction: number;
+  /** Fixes the train/held-out split independently of the run seed. */
+  readonly splitSeed?: number;
 }
 
 /** All problems `A op B=` for A, B in 0..maxOperand, answered by the exact integer. */
@@ -26,13 +28,18 @@ export function allProblems(p: ArithmeticParams): Example[] {
  * once into train and held-out by a seeded shuffle; training batches are step-indexed.
  */
 export function arithmeticDataset(p: ArithmeticParams, rng: Rng): Dataset {
-  const problems = rng.fork('split').shuffle(allProblems(p));
+  // The split must not move with the run seed, or a pruning run's "held-out" problems would be
+  // ones the teacher trained on. It comes from splitSeed; the extra fork('data') makes the
+  // default (1234) reproduce the split the shipped teacher was trained with, whose split came
+  // from its run RNG (seed 1234) forked by the node id "data".
+  const splitRng = p.splitSeed === undefined ? rng : new Rng(p.splitSeed).fork('data');
+  const problems = splitRng.fork('split').shuffle(allProblems(p));
   const nHeld = Math.round(problems.length * p.heldoutFraction);
   const held = problems.slice(0, nHeld);
   const train = problems.slice(nHeld);
   const batch = stepIndexedBatches(train.length, rng.fork('train'), async (idx) => idx.map((i) => train[i]));
   return {
-    fingerprint: `arithmetic:${p.ops.join('')}:${p.maxOperand}:${p.heldoutFraction}:${rng.fork('fingerprint').nextUint32()}`,
+    fingerprint: `arithmetic:${p.ops.join('')}:${p.maxOperand}:${p.heldoutFraction}:${p.splitSeed}:${rng.fork('fingerprint').nextUint32()}`,
     trainSize: train.length,
     trainBatch: batch,
     heldout: async (limit) => held.slice(0, limit ?? held.length),
