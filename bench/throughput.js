@@ -46,8 +46,10 @@ async function measure(backendName) {
   const sampler = new GumbelTopKSampler({ noise: { from: 1, to: 0.1 } });
   const rng = new Rng(0);
   const optA = new AdamW([alpha], { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+  let alphaValues = new Array(L).fill(0);
   const searchStep = async () => {
-    const { value, grads } = tf.variableGrads(() => loss(h.model, sampler.sample(alpha, { k: L / 2, tau: 0.5, progress: 0.5 }, rng).mask), [alpha]);
+    alphaValues = Array.from(await alpha.data());
+    const { value, grads } = tf.variableGrads(() => loss(h.model, sampler.sample(alpha, alphaValues, { k: L / 2, tau: 0.5, progress: 0.5 }, rng).mask), [alpha]);
     optA.apply([grads[alpha.name]], 0.1);
     await value.data(); value.dispose(); Object.values(grads).forEach((g) => g.dispose());
   };

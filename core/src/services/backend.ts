@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import type { Logger } from './logger.js';
@@ -29,10 +30,8 @@ const loaders: Record<Exclude<BackendName, 'auto'>, Attempt> = {
     throw new Error('neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed (optional: their install downloads libtensorflow from outside the npm registry)');
   },
   webgpu: async () => {
-    const mod = '../webgpu/setup-webgpu.js';
-    const setup = (await import(mod).catch(() => undefined)) as { setupWebgpu?: () => Promise<string> } | undefined;
-    if (!setup?.setupWebgpu) throw new Error('the webgpu backend is not available in this build');
-    return setup.setupWebgpu();
+    const { setupWebgpu } = await import('../webgpu/setup-webgpu.js');
+    return setupWebgpu();
   },
   wasm: async () => {
     await import('@tensorflow/tfjs-backend-wasm');
@@ -65,6 +64,13 @@ async function registerGradients(): Promise<void> {
   if (!tf.getGradient('Add')) throw new UserError('gradients did not register: @tensorflow/tfjs and @tensorflow/tfjs-core versions differ; run npm ci');
 }
 
+/** A cheap look for a GPU before loading Dawn (which costs start-up time and prints warnings). */
+function hasGpuDeviceNode(): boolean {
+  try {
+    return readdirSync('/dev').some((f) => /^nvidia\d/.test(f)) || (existsSync('/dev/dri') && readdirSync('/dev/dri').some((f) => f.startsWith('renderD')));
+  } catch { return false; }
+}
+
 async function setBackend(name: string): Promise<void> {
   if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') failed`);
   await tf.ready();
@@ -76,8 +82,18 @@ async function setBackend(name: string): Promise<void> {
  */
 export async function initBackend(requested: BackendName, logger?: Logger): Promise<TensorBackend> {
   await registerGradients();
-  const order: Exclude<BackendName, 'auto'>[] = requested === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [requested];
+  const order: Exclude<BackendName, 'auto'>[] = requested === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [requested];
   const skipped: string[] = [];
+  if (requested === 'auto') {
+    // auto takes webgpu only on a hardware GPU: on a software device (lavapipe) wasm is faster.
+    const adapter = !hasGpuDeviceNode()
+      ? { description: 'no GPU device node (/dev/nvidia*, /dev/dri/renderD*)', hardware: false }
+      : await import('../webgpu/setup-webgpu.js').then((m) => m.describeAdapter()).catch((e: Error) => ({ description: e.message.split('\n')[0], hardware: false }));
+    if (!adapter.hardware) {
+      order.splice(order.indexOf('webgpu'), 1);
+      skipped.push(`webgpu skipped (${adapter.description}; auto takes it only on a hardware GPU)`);
+    }
+  }
   for (const name of order) {
     try {
       const note = await loaders[name]();

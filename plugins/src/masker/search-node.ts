@@ -116,17 +116,18 @@ export class SearchNode implements GraphNode<Params> {
           const batch = encodeBatch(examples, tok, model.eosId, model.padId, p.promptLoss);
           const bt = batchTensors(batch);
           const targets = await cache.targets(examples, batch);
+          const alphaValues = Array.from(await alpha.data());
           let hard: number[] = [];
           return {
             tokens: batch.tokens,
             value: () => {
-              const sample = p.sampler.sample(alpha, s, rng);
+              const sample = p.sampler.sample(alpha, alphaValues, s, rng);
               hard = sample.hard;
               const { logits } = model.model.forward(bt.ids, { attentionMask: bt.attention, mask: sample.mask });
               const tokenWeights = p.weighting.weights(bt.active, targets, model.model.config.vocabSize);
               return combineLosses(p.loss, (t) => t.compute({ logits, labels: bt.labels, active: bt.active, tokenWeights, targets, vocabSize: model.model.config.vocabSize })).total;
             },
-            info: () => ({ tau: s.tau, k: s.k, ...Object.fromEntries(Array.from(alpha.dataSync(), (a, i) => [`alpha${i}`, a])) }),
+            info: () => ({ tau: s.tau, k: s.k, ...Object.fromEntries(alphaValues.map((a, i) => [`alpha${i}`, a])) }),
             dispose: () => {
               if (step >= windowStart && s.k === K) hardHistory.push(hard);
               Object.values(bt).forEach((t) => t.dispose());

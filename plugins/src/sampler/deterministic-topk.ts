@@ -8,8 +8,8 @@ import { straightThrough, type MaskSample, type MaskSampler, type SampleState } 
 @injectable()
 export class DeterministicTopKSampler implements MaskSampler {
   readonly name = 'deterministicTopk';
-  sample(alpha: tf.Tensor1D, s: SampleState): MaskSample {
-    const hard = hardTopK(alpha.dataSync(), s.k);
+  sample(alpha: tf.Tensor1D, values: readonly number[], s: SampleState): MaskSample {
+    const hard = hardTopK(values, s.k);
     return { mask: straightThrough(hard, relaxedTopK(alpha, s.k, s.tau)), hard };
   }
 }

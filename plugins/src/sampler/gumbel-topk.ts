@@ -17,11 +17,11 @@ export class GumbelTopKSampler implements MaskSampler {
   readonly name = 'gumbelTopk';
   constructor(@inject(COMPONENT_PARAMS) private readonly p: Params) {}
 
-  sample(alpha: tf.Tensor1D, s: SampleState, rng: Rng): MaskSample {
+  sample(alpha: tf.Tensor1D, values: readonly number[], s: SampleState, rng: Rng): MaskSample {
     const scale = expSchedule(this.p.noise.from, this.p.noise.to, s.progress);
     const g = gumbelNoise(alpha.size, rng, scale);
     const perturbed = tf.add(alpha, tf.tensor1d(g)) as tf.Tensor1D;
-    const hard = hardTopK(perturbed.dataSync(), s.k);
+    const hard = hardTopK(values.map((a, i) => a + g[i]), s.k);
     const soft = relaxedTopK(perturbed, s.k, s.tau);
     return { mask: straightThrough(hard, soft), hard };
   }

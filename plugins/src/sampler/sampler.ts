@@ -19,7 +19,11 @@ export interface SampleState { k: number; tau: number; progress: number }
  */
 export interface MaskSampler {
   readonly name: string;
-  sample(alpha: tf.Tensor1D, state: SampleState, rng: Rng): MaskSample;
+  /**
+   * `alphaValues` are α's current values, read before the gradient tape (asynchronously, so
+   * GPU backends work): hard masks are chosen in JS, soft masks from the tensor.
+   */
+  sample(alpha: tf.Tensor1D, alphaValues: readonly number[], state: SampleState, rng: Rng): MaskSample;
 }
 
 /** m = m_hard + m_soft − stopGradient(m_soft): forward value m_hard, gradient of m_soft. */

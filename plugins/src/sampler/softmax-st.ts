@@ -13,9 +13,10 @@ export class SoftmaxStSampler implements MaskSampler {
   readonly name = 'softmaxSt';
   constructor(@inject(COMPONENT_PARAMS) private readonly p: { noise: number }) {}
 
-  sample(alpha: tf.Tensor1D, s: SampleState, rng: Rng): MaskSample {
-    const perturbed = tf.add(alpha, tf.tensor1d(gumbelNoise(alpha.size, rng, this.p.noise))) as tf.Tensor1D;
-    const hard = hardTopK(perturbed.dataSync(), s.k);
+  sample(alpha: tf.Tensor1D, values: readonly number[], s: SampleState, rng: Rng): MaskSample {
+    const g = gumbelNoise(alpha.size, rng, this.p.noise);
+    const perturbed = tf.add(alpha, tf.tensor1d(g)) as tf.Tensor1D;
+    const hard = hardTopK(values.map((a, i) => a + g[i]), s.k);
     return { mask: straightThrough(hard, tf.softmax(tf.div(perturbed, s.tau)) as tf.Tensor1D), hard };
   }
 }

@@ -46,8 +46,10 @@ export class AdamW {
 }
 
 /** Scales gradients so their global L2 norm is at most `maxNorm`; returns the norm before. */
-export function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): { grads: tf.Tensor[]; norm: number } {
-  const norm = Math.sqrt(tf.tidy(() => tf.addN(grads.map((g) => tf.sum(tf.square(g)))).dataSync()[0]));
+export async function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): Promise<{ grads: tf.Tensor[]; norm: number }> {
+  const sq = tf.tidy(() => tf.addN(grads.map((g) => tf.sum(tf.square(g)))));
+  const norm = Math.sqrt((await sq.data())[0]);
+  sq.dispose();
   if (!(maxNorm > 0) || norm <= maxNorm || !Number.isFinite(norm)) return { grads, norm };
   const scale = maxNorm / (norm + 1e-6);
   const out = grads.map((g) => tf.mul(g, scale));

@@ -117,7 +117,7 @@ export async function trainLoop(a: TrainLoopArgs): Promise<{ metrics: StepMetric
         batch.dispose?.();
         throw new UserError(`${a.task}: non-finite loss (${lossValue}) at step ${step} (batch ${step}); lower lr (now ${lr.toExponential(2)}) or check the data; the last checkpoint is in ${a.checkpointDir ?? '(none)'}`);
       }
-      const clipped = clipByGlobalNorm(a.vars.map((v) => grads[v.name]), p.clipNorm);
+      const clipped = await clipByGlobalNorm(a.vars.map((v) => grads[v.name]), p.clipNorm);
       opt.apply(clipped.grads, lr);
       clipped.grads.forEach((g) => g.dispose());
       tokens += batch.tokens;
