@@ -8,7 +8,7 @@ import { arithmeticDataset, loadCheckpoint } from '@e3/plugins';
 import { evaluateMask, run, TEACHER } from './lib/pipeline.js';
 import { arg, fmt, header, median, QUICK, table, writeResult } from './lib/table.js';
 
-const ratios = arg('ratio') ? [Number(arg('ratio'))] : QUICK ? [0.25] : [0.5, 0.375];
+const ratios = arg('ratio') ? [Number(arg('ratio'))] : QUICK ? [0.25] : [0.5];
 const seeds = QUICK ? [0] : [0, 1, 2];
 const common = ['nodes.search.params.restarts=1', ...(QUICK ? ['nodes.search.params.steps=10'] : [])];
 const variants = [
