@@ -37,14 +37,21 @@ export function registerNativeMatMul(): string | undefined {
   const kernelFunc = (args: { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> }) => {
     const { a, b } = args.inputs;
     const ta = Boolean(args.attrs?.transposeA), tb = Boolean(args.attrs?.transposeB);
-    if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length !== 3 || b.shape.length !== 3) return fallback(args as never);
-    const [ba, a1, a2] = a.shape;
-    const [bb, b1, b2] = b.shape;
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return fallback(args as never);
+    // tfjs hands this kernel rank-2 or rank-3 operands; leading dims are the batch.
+    const lead = (s: number[]) => s.slice(0, -2);
+    const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
+    const [a1, a2] = a.shape.slice(-2);
+    const [b1, b2] = b.shape.slice(-2);
+    const ba = size(lead(a.shape)), bb = size(lead(b.shape));
     const m = ta ? a2 : a1, k = ta ? a1 : a2, n = tb ? b1 : b2;
-    if ((tb ? b2 : b1) !== k || (ba !== bb && ba !== 1 && bb !== 1)) return fallback(args as never);
+    if ((tb ? b2 : b1) !== k) return fallback(args as never);
+    const sameLead = lead(a.shape).join() === lead(b.shape).join();
+    if (!sameLead && ba !== 1 && bb !== 1) return fallback(args as never);
+    const batchShape = sameLead || bb === 1 ? lead(a.shape) : lead(b.shape);
     const batch = Math.max(ba, bb);
     const heap = args.backend as WasmHeap;
-    const out = heap.makeOutput([batch, m, n], 'float32');
+    const out = heap.makeOutput([...batchShape, m, n], 'float32');
     // Views are taken after makeOutput, which may grow (and so replace) the heap.
     const c = heap.typedArrayFromHeap(out) as Float32Array;
     if (m * n * k === 0) { c.fill(0); return out; }
