@@ -186,7 +186,7 @@ export const searchManifest: PluginManifest = {
       loss: { type: 'array', minItems: 1, items: { 'x-component': 'loss' }, default: [{ component: 'loss.forwardKl' }] },
       weighting: { 'x-component': 'weighting', default: { component: 'weighting.uniform' } },
       restarts: { type: 'integer', minimum: 1, default: 2, description: 'independent searches; the best candidate wins' },
-      refineRounds: { type: 'integer', minimum: 0, default: 2, description: 'rounds of one-swap refinement of the best candidate by calibration KL (0 = off)' },
+      refineRounds: { type: 'integer', minimum: 0, default: 10, description: 'at most this many rounds of one-swap refinement of the best candidate by calibration KL, stopping at a local optimum (0 = off)' },
       window: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.2, description: 'last fraction of steps for keep probabilities and frequent masks' },
       candidates: { type: 'integer', minimum: 0, default: 3, description: 'most frequent late hard masks scored as candidates' },
       checkpointEvery: { type: 'integer', minimum: 0, default: 100 },
