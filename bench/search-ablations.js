@@ -19,6 +19,10 @@ const variants = [
   ['no curriculum', ['nodes.search.params.curriculum.enabled=false']],
   ['no KL init (zeros)', ['nodes.search.params.init.component=importance.zeros']],
   ['no KL init, no refinement', ['nodes.search.params.init.component=importance.zeros', 'nodes.search.params.refineRounds=0']],
+  // Refinement repairs most near misses, so the search's own components are compared without it too.
+  ['deterministic top-k, no refinement', ['nodes.search.params.sampler.component=sampler.deterministicTopk', 'nodes.search.params.refineRounds=0']],
+  ['plain-softmax surrogate, no refinement', ['nodes.search.params.sampler.component=sampler.softmaxSt', 'nodes.search.params.refineRounds=0']],
+  ['no curriculum, no refinement', ['nodes.search.params.curriculum.enabled=false', 'nodes.search.params.refineRounds=0']],
 ];
 
 const backend = await initBackend('auto');
