@@ -2,7 +2,7 @@ import { inject, injectable } from 'inversify';
 import { LOGGER, once, UserError, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
 import type { Dataset } from '../data/dataset.js';
 import type { ModelHandle } from '../model/handle.js';
-import { calibrationEvaluator, calibrationSchema, finishMask, type CalibrationParams } from './masker-common.js';
+import { calibrationSchema, finishMask, withCalibration, type CalibrationParams } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 
 interface Params extends CalibrationParams, PruneAmount { maxMasks: number }
@@ -39,14 +39,13 @@ export class ExhaustiveMaskerNode implements GraphNode<Params> {
         const K = keepCount(p, L, 'masker.exhaustive');
         const n = binomial(L, K);
         if (n > p.maxMasks) throw new UserError(`masker.exhaustive: C(${L}, ${K}) = ${n} masks exceeds maxMasks = ${p.maxMasks}; raise maxMasks or use masker.search`);
-        const ctx = await calibrationEvaluator(model, data, p);
-        try {
+        return withCalibration(model, data, p, async (ctx) => {
           const ranked: { mask: number[]; kl: number }[] = [];
           for (const mask of allMasks(L, K)) ranked.push({ mask, kl: await ctx.kl(mask) });
           ranked.sort((a, b) => a.kl - b.kl);
           this.log.info(`exhaustive: best of ${n} masks removes ${ranked[0].mask.flatMap((m, i) => (m ? [] : [i])).join(',')} (KL ${ranked[0].kl.toFixed(4)})`);
           return finishMask(ctx, 'exhaustive', ranked[0].mask, t0, { details: { masksScored: n, top: ranked.slice(0, 10) } });
-        } finally { ctx.dispose(); }
+        });
       }),
     };
   }

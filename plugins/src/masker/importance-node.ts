@@ -3,7 +3,7 @@ import { LOGGER, once, RNG, type GraphNode, type Logger, type PluginManifest, ty
 import type { Dataset } from '../data/dataset.js';
 import type { LayerImportance } from '../importance/importance.js';
 import type { ModelHandle } from '../model/handle.js';
-import { calibrationEvaluator, calibrationSchema, finishMask, type CalibrationParams } from './masker-common.js';
+import { calibrationSchema, finishMask, withCalibration, type CalibrationParams } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 
 interface Params extends CalibrationParams, PruneAmount { score: LayerImportance }
@@ -18,13 +18,12 @@ export class ImportanceMaskerNode implements GraphNode<Params> {
       mask: once(inputs, ['model', 'data'], async ({ model, data }: { model: ModelHandle; data: Dataset }) => {
         const t0 = performance.now();
         const keep = keepCount(p, model.model.numLayers, `importance.${p.score.name}`);
-        const ctx = await calibrationEvaluator(model, data, p);
-        try {
+        return withCalibration(model, data, p, async (ctx) => {
           const { mask, scores } = await p.score.select(ctx, keep, this.rng);
           const r = await finishMask(ctx, p.score.name, mask, t0, { scores });
           this.log.info(`${p.score.name}: removes layers ${(r.details!.removed as number[]).join(',')} (calibration KL ${(r.details!.calibrationKl as number).toFixed(4)})`);
           return r;
-        } finally { ctx.dispose(); }
+        });
       }),
     };
   }

@@ -19,6 +19,12 @@ export async function calibrationEvaluator(model: ModelHandle, data: Dataset, p:
   return new MaskEvaluator(model, await data.calibration(p.calibration), p.batchSize, p.promptLoss);
 }
 
+/** Runs `use` with a calibration MaskEvaluator and always frees it afterwards. */
+export async function withCalibration<T>(model: ModelHandle, data: Dataset, p: CalibrationParams, use: (ctx: MaskEvaluator) => Promise<T>): Promise<T> {
+  const ctx = await calibrationEvaluator(model, data, p);
+  try { return await use(ctx); } finally { ctx.dispose(); }
+}
+
 /**
  * Finishes a masker's result: calibration KL of the chosen mask, the forward passes spent
  * (including that check) and the wall time, so every method reports the same facts.
