@@ -34,10 +34,30 @@ export function rotaryTables(positions: tf.Tensor2D, invFreq: tf.Tensor1D): { co
   });
 }
 
+const rotations = new Map<number, tf.Tensor2D>();
+
+/**
+ * rotate_half as a fixed D×D signed permutation R (x·R = concat(−x₂, x₁)): one matmul instead
+ * of split + neg + concat and their gradients — fewer kernels per step, and exact (each output
+ * is one input times ±1). Cached per head size for the life of the process.
+ */
+function rotateHalfMatrix(d: number): tf.Tensor2D {
+  let r = rotations.get(d);
+  if (!r) {
+    const m = new Float32Array(d * d);
+    for (let j = 0; j < d / 2; j++) {
+      m[(j + d / 2) * d + j] = -1; // out[j] = −x[j + d/2]
+      m[j * d + j + d / 2] = 1; // out[j + d/2] = x[j]
+    }
+    r = tf.keep(tf.tensor2d(m, [d, d]));
+    rotations.set(d, r);
+  }
+  return r;
+}
+
 /** x·cos + rotate_half(x)·sin for x of shape [B, T, H, D]. */
 export function applyRotary(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
   const d = x.shape[3];
-  const [x1, x2] = tf.split(x, [d / 2, d / 2], 3);
-  const rotated = tf.concat([tf.neg(x2), x1], 3);
+  const rotated = tf.reshape(tf.matMul(tf.reshape(x, [-1, d]) as tf.Tensor2D, rotateHalfMatrix(d)), x.shape) as tf.Tensor4D;
   return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
 }
