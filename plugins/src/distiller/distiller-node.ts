@@ -1,12 +1,13 @@
 import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
-import { ARTIFACTS, LOGGER, once, pick, PROGRESS, RNG, RUN_INFO, UserError, type ArtifactStore, type GraphNode, type Logger, type NodeContext, type PluginManifest, type Progress, type Rng, type RunInfo } from '@e3/core';
+import { once, pick, UserError, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
 import { encodeBatch } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
 import { exactMatch, heldoutLikelihood } from '../evaluator/quality.js';
 import type { LossTerm } from '../loss/loss-term.js';
 import { cloneHandle, requireTokenizer, type ModelHandle } from '../model/handle.js';
 import { disposeTargets, type TeacherCache } from '../teacher/topk-cache.js';
+import { TrainingServices } from '../trainer/training-services.js';
 import { batchTensors } from '../trainer/batch-tensors.js';
 import { optimSchema, trainLoop, type OptimParams } from '../trainer/train-loop.js';
 import { combineLosses } from '../trainer/trainer-node.js';
@@ -25,10 +26,7 @@ interface Params extends OptimParams {
  */
 @injectable()
 export class DistillerNode implements GraphNode<Params> {
-  constructor(
-    @inject(LOGGER) private readonly log: Logger, @inject(PROGRESS) private readonly progress: Progress,
-    @inject(ARTIFACTS) private readonly store: ArtifactStore, @inject(RUN_INFO) private readonly run: RunInfo, @inject(RNG) private readonly rng: Rng,
-  ) {}
+  constructor(@inject(TrainingServices) private readonly services: TrainingServices) {}
 
   connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
     const r$ = once(inputs, ['model', 'targets', 'data', 'teacher'], (v) => this.distil(v.model, v.targets, v.data, v.teacher, p, ctx));
@@ -50,10 +48,10 @@ export class DistillerNode implements GraphNode<Params> {
       const lik = await heldoutLikelihood(h, held, teacher);
       evalCurve.push({ step, tokens: tokensSoFar, accuracy: em.accuracy, perplexity: lik.perplexity, ...(lik.kl !== undefined ? { kl: lik.kl } : {}) });
     };
-    if (p.evalEvery > 0 && !this.run.resume) await evaluate(0);
+    if (p.evalEvery > 0 && !this.services.run.resume) await evaluate(0);
     const { metrics, tokens, steps } = await trainLoop({
-      vars: h.model.variables(), params: p, resume: this.run.resume, rng: this.rng,
-      checkpointDir: this.store.path('checkpoints', ctx.id), logger: this.log, progress: this.progress, task: ctx.id, signal: ctx.signal,
+      vars: h.model.variables(), params: p, resume: this.services.run.resume, rng: this.services.rng,
+      checkpointDir: this.services.store.path('checkpoints', ctx.id), logger: this.services.log, progress: this.services.progress, task: ctx.id, signal: ctx.signal,
       extraState: { save: () => ({ evalCurve, tokensSoFar }), load: (j) => { evalCurve.push(...((j.evalCurve ?? []) as Record<string, number>[])); tokensSoFar = Number(j.tokensSoFar ?? 0); } },
       loss: async (step) => {
         const examples = await data.trainBatch(step, p.batchSize);
@@ -86,7 +84,7 @@ export class DistillerNode implements GraphNode<Params> {
     });
     if (ctx.signal.aborted) { h.dispose(); throw new UserError('cancelled'); }
     const last = metrics[metrics.length - 1];
-    this.log.info(`distilled ${steps} steps, ${tokens} tokens, final loss ${last?.loss.toFixed(4)}${evalCurve.length ? `, held-out exact match ${(evalCurve[evalCurve.length - 1].accuracy * 100).toFixed(1)}%` : ''}`);
+    this.services.log.info(`distilled ${steps} steps, ${tokens} tokens, final loss ${last?.loss.toFixed(4)}${evalCurve.length ? `, held-out exact match ${(evalCurve[evalCurve.length - 1].accuracy * 100).toFixed(1)}%` : ''}`);
     return { model: h, metrics: { node: ctx.id, steps, tokens, wallSeconds: (performance.now() - t0) / 1000, history: metrics, evalCurve, teacherCache: { fingerprint: cache.fingerprint, computed: cache.computed, reused: cache.reused } } };
   }
 }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
-import { ARTIFACTS, LOGGER, once, pick, PROGRESS, RNG, RUN_INFO, UserError, writeFileAtomic, type ArtifactStore, type GraphNode, type Logger, type NodeContext, type PluginManifest, type Progress, type Rng, type RunInfo } from '@e3/core';
+import { once, pick, UserError, writeFileAtomic, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
 import { encodeBatch } from '../data/batch.js';
 import { stepIndexedBatches, type Dataset, type Example } from '../data/dataset.js';
 import type { LayerImportance } from '../importance/importance.js';
@@ -13,6 +13,7 @@ import type { LayerMaskResult } from '../model/prune-node.js';
 import type { MaskSampler } from '../sampler/sampler.js';
 import { annealSchema } from '../sampler/sampler.js';
 import { disposeTargets, type TeacherCache } from '../teacher/topk-cache.js';
+import { TrainingServices } from '../trainer/training-services.js';
 import { batchTensors } from '../trainer/batch-tensors.js';
 import { combineLosses } from '../trainer/trainer-node.js';
 import { trainLoop, type StepMetrics } from '../trainer/train-loop.js';
@@ -44,13 +45,7 @@ export interface SearchMetrics { node: string; restarts: RestartResult[]; wallSe
  */
 @injectable()
 export class SearchNode implements GraphNode<Params> {
-  constructor(
-    @inject(RNG) private readonly rng: Rng,
-    @inject(LOGGER) private readonly log: Logger,
-    @inject(PROGRESS) private readonly progress: Progress,
-    @inject(ARTIFACTS) private readonly store: ArtifactStore,
-    @inject(RUN_INFO) private readonly run: RunInfo,
-  ) {}
+  constructor(@inject(TrainingServices) private readonly services: TrainingServices) {}
 
   connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
     const r$ = once(inputs, ['model', 'data', 'targets'], ({ model, data, targets }) => this.search(model, data, targets, p, ctx));
@@ -63,7 +58,7 @@ export class SearchNode implements GraphNode<Params> {
     const K = keepCount(p, L, `node "${ctx.id}"`);
     const evaluator = await calibrationEvaluator(model, data, p);
     try {
-      const initScores = await p.init.scores(evaluator, K, this.rng.fork('init'));
+      const initScores = await p.init.scores(evaluator, K, this.services.rng.fork('init'));
       if (!initScores) throw new UserError(`node "${ctx.id}": importance.${p.init.name} gives no per-layer scores, so it cannot initialise the search; use importance.klDrop, blockInfluence, sleb, lastN, random or zeros`);
       const alpha0 = standardise(initScores).map((z) => z * p.initScale);
       const calib = await data.calibration(p.calibration);
@@ -86,7 +81,7 @@ export class SearchNode implements GraphNode<Params> {
         details: { keepProbability: chosen.keepProbability, alpha: chosen.alpha, candidates: all, initScores, searchSteps: steps, chosenFrom: `${best.source} (restart ${best.restart})` },
       });
       result.details!.forwardPasses = (result.details!.forwardPasses as number) + steps + cache.teacherForwards;
-      this.log.info(`removes ${(result.details!.removed as number[]).join(',')} (calibration KL ${best.kl.toFixed(4)}, from ${best.source}, restart ${best.restart}); keep probability ${chosen.keepProbability.map((x) => x.toFixed(2)).join(' ')}`);
+      this.services.log.info(`removes ${(result.details!.removed as number[]).join(',')} (calibration KL ${best.kl.toFixed(4)}, from ${best.source}, restart ${best.restart}); keep probability ${chosen.keepProbability.map((x) => x.toFixed(2)).join(' ')}`);
       return { mask: result, metrics: { node: ctx.id, restarts, wallSeconds: (performance.now() - t0) / 1000 } };
     } finally {
       evaluator.dispose();
@@ -94,11 +89,11 @@ export class SearchNode implements GraphNode<Params> {
   }
 
   private async restart(r: number, alpha0: number[], model: ModelHandle, calib: Example[], cache: TeacherCache, evaluator: MaskEvaluator, p: Params, K: number, ctx: NodeContext): Promise<RestartResult> {
-    const dir = this.store.path('checkpoints', ctx.id, `restart-${r}`);
+    const dir = this.services.store.path('checkpoints', ctx.id, `restart-${r}`);
     const doneFile = join(dir, '..', `restart-${r}.json`);
-    if (this.run.resume && existsSync(doneFile)) return JSON.parse(readFileSync(doneFile, 'utf8')) as RestartResult;
+    if (this.services.run.resume && existsSync(doneFile)) return JSON.parse(readFileSync(doneFile, 'utf8')) as RestartResult;
     const L = alpha0.length;
-    const rng = this.rng.fork(`restart-${r}`);
+    const rng = this.services.rng.fork(`restart-${r}`);
     const batches = stepIndexedBatches(calib.length, rng.fork('batches'), async (idx) => idx.map((i) => calib[i]));
     const alpha = tf.variable(tf.tensor1d(alpha0), true);
     const tok = requireTokenizer(model, 'masker.search');
@@ -108,7 +103,7 @@ export class SearchNode implements GraphNode<Params> {
       const { metrics } = await trainLoop({
         vars: [alpha],
         params: { steps: p.steps, lr: p.lr, warmupSteps: 0, minLrRatio: 1, weightDecay: 0, beta1: 0.9, beta2: 0.999, clipNorm: 0, maxTokens: 0, checkpointEvery: p.checkpointEvery, logEvery: Math.max(1, Math.floor(p.steps / 50)) },
-        resume: this.run.resume, rng, checkpointDir: dir, logger: this.log, progress: this.progress, task: `${ctx.id}#${r}`, signal: ctx.signal,
+        resume: this.services.run.resume, rng, checkpointDir: dir, logger: this.services.log, progress: this.services.progress, task: `${ctx.id}#${r}`, signal: ctx.signal,
         extraState: { save: () => ({ hardHistory }), load: (j) => { hardHistory.push(...((j.hardHistory ?? []) as number[][])); } },
         loss: async (step) => {
           const s = scheduleAt(p, step, p.steps, L, K);

@@ -1,10 +1,11 @@
 import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
-import { ARTIFACTS, LOGGER, once, pick, PROGRESS, RNG, RUN_INFO, UserError, type ArtifactStore, type GraphNode, type Logger, type NodeContext, type PluginManifest, type Progress, type Rng, type RunInfo } from '@e3/core';
+import { once, pick, UserError, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
 import { encodeBatch } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
 import type { LossTerm } from '../loss/loss-term.js';
 import { cloneHandle, requireTokenizer, type ModelHandle } from '../model/handle.js';
+import { TrainingServices } from './training-services.js';
 import { batchTensors } from './batch-tensors.js';
 import { optimSchema, trainLoop, type OptimParams, type StepMetrics } from './train-loop.js';
 
@@ -28,13 +29,7 @@ export function combineLosses(terms: readonly LossTerm[], compute: (t: LossTerm)
 /** `trainer.train`: trains a copy of a model's weights on a dataset against weighted loss terms. */
 @injectable()
 export class TrainerNode implements GraphNode<Params> {
-  constructor(
-    @inject(LOGGER) private readonly log: Logger,
-    @inject(PROGRESS) private readonly progress: Progress,
-    @inject(ARTIFACTS) private readonly store: ArtifactStore,
-    @inject(RUN_INFO) private readonly run: RunInfo,
-    @inject(RNG) private readonly rng: Rng,
-  ) {}
+  constructor(@inject(TrainingServices) private readonly services: TrainingServices) {}
 
   connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
     const result$ = once(inputs, ['model', 'data'], ({ model, data }) => this.train(model, data, p, ctx));
@@ -49,8 +44,8 @@ export class TrainerNode implements GraphNode<Params> {
     const t0 = performance.now();
     const vocabSize = h.model.config.vocabSize;
     const { metrics, tokens, steps } = await trainLoop({
-      vars: h.model.variables(), params: p, resume: this.run.resume, rng: this.rng,
-      checkpointDir: this.store.path('checkpoints', ctx.id), logger: this.log, progress: this.progress, task: ctx.id, signal: ctx.signal,
+      vars: h.model.variables(), params: p, resume: this.services.run.resume, rng: this.services.rng,
+      checkpointDir: this.services.store.path('checkpoints', ctx.id), logger: this.services.log, progress: this.services.progress, task: ctx.id, signal: ctx.signal,
       loss: async (step) => {
         const batch = encodeBatch(await data.trainBatch(step, p.batchSize), tok, h.eosId, h.padId, p.promptLoss);
         const bt = batchTensors(batch);
@@ -70,7 +65,7 @@ export class TrainerNode implements GraphNode<Params> {
     });
     if (ctx.signal.aborted) { h.dispose(); throw new UserError('cancelled'); }
     const last = metrics[metrics.length - 1];
-    this.log.info(`trained ${steps} steps, ${tokens} tokens, final loss ${last?.loss.toFixed(4)}`);
+    this.services.log.info(`trained ${steps} steps, ${tokens} tokens, final loss ${last?.loss.toFixed(4)}`);
     return { model: h, metrics: { node: ctx.id, steps, tokens, wallSeconds: (performance.now() - t0) / 1000, history: metrics } };
   }
 }
