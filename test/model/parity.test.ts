@@ -42,3 +42,17 @@ for (const backend of ['cpu', 'wasm'] as const) {
     }
   });
 }
+
+describe('e3 generate', function () {
+  this.timeout(60000);
+  it('answers one line per prompt line, in order, empty prompts with empty lines', async () => {
+    const { e3, writeFiles } = await import('../helpers/files.js');
+    const dir = writeFiles({ 'p.txt': '12+34=\n\n99-7=\n' });
+    const r = e3(['generate', 'models/arith-teacher', '--prompts', join(dir, 'p.txt'), '--max-new-tokens', '5']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.split('\n'), ['46', '', '92', '']);
+    const one = e3(['generate', 'models/arith-teacher', '--prompt', '7-9=']);
+    assert.equal(one.stdout, '-2\n');
+    assert.match(e3(['generate', 'models/arith-teacher']).stderr, /exactly one of --prompt TEXT or --prompts FILE/);
+  });
+});

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { CancelledError, UserError } from '../errors.js';
 import { ARTIFACTS, BACKEND, CLOCK, LOGGER, PROGRESS, RNG, RUN_INFO } from '../registry/tokens.js';
 import { ArtifactStore } from '../services/artifact-store.js';
@@ -29,6 +29,18 @@ export interface RunOutcome extends ExecuteResult {
   readonly runDir: string;
 }
 
+/** The first path where two plain values differ, or undefined when they are equal. */
+function firstDifference(a: unknown, b: unknown, at: string[]): string | undefined {
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return a === b ? undefined : at.join('.') || '(root)';
+  if (Array.isArray(a) !== Array.isArray(b)) return at.join('.') || '(root)';
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  for (const k of keys) {
+    const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], [...at, k]);
+    if (d) return d;
+  }
+  return undefined;
+}
+
 const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;
 
 /**
@@ -45,7 +57,10 @@ export async function runGraph(file: string, options: RunOptions): Promise<RunOu
   let runDir: string;
   if (options.resumeDir) {
     runDir = resolve(options.resumeDir);
-    if (!existsSync(join(runDir, 'resolved.yaml'))) throw new UserError(`--resume ${options.resumeDir}: not a run directory (no resolved.yaml)`);
+    const previous = join(runDir, 'resolved.yaml');
+    if (!existsSync(previous)) throw new UserError(`--resume ${options.resumeDir}: not a run directory (no resolved.yaml)`);
+    const changed = firstDifference(parse(readFileSync(previous, 'utf8')), JSON.parse(JSON.stringify(spec)), []);
+    if (changed) throw new UserError(`--resume ${options.resumeDir}: the graph differs from the one this run started with, at "${changed}"; resume with the same graph and --set values (see ${previous}), or start a new run`);
   } else {
     runDir = resolve(options.outDir ?? join('runs', `${basename(file).replace(/\.ya?ml$/, '')}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
   }

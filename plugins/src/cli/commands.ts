@@ -16,6 +16,15 @@ export function parseIntList(v: string, what: string): number[] {
   return out;
 }
 
+/** One prompt per line; a final newline does not add an empty prompt. */
+function readPrompts(file: string): string[] {
+  let text: string;
+  try { text = readFileSync(file, 'utf8'); } catch { throw new UserError(`--prompts ${file}: cannot read the file`); }
+  const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
 const backendOption = (c: Command) => c.option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu', 'auto');
 
 async function start(o: { backend: string }): Promise<void> {
@@ -66,11 +75,11 @@ const generateCommand: CommandContributor = (program) => {
     .option('--seed <n>', 'seed for sampling', '0')
     .option('--batch-size <n>', 'prompts per batch', '64'))
     .action(async (dir: string, o) => {
-      if (Boolean(o.prompt) === Boolean(o.prompts)) throw new UserError('give exactly one of --prompt TEXT or --prompts FILE');
+      if ((o.prompt === undefined) === (o.prompts === undefined)) throw new UserError('give exactly one of --prompt TEXT or --prompts FILE');
       await start(o);
       const h = await loadCheckpoint(dir);
       requireTokenizer(h, 'e3 generate');
-      const prompts = o.prompt ? [o.prompt as string] : readFileSync(o.prompts, 'utf8').split('\n').filter((l, i, all) => l.length > 0 || i < all.length - 1);
+      const prompts = o.prompt !== undefined ? [o.prompt as string] : readPrompts(o.prompts);
       const maxNewTokens = parseIntList(o.maxNewTokens, '--max-new-tokens')[0];
       const sample = o.temperature ? { temperature: Number(o.temperature), topK: o.topK ? Number(o.topK) : undefined, rng: new Rng(Number(o.seed)) } : undefined;
       const outs = await generateText(h, prompts, { maxNewTokens, sample, batchSize: Number(o.batchSize) });

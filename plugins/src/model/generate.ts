@@ -78,14 +78,20 @@ async function pickTokens(logits: tf.Tensor2D, sample?: GenerateOptions['sample'
   return out;
 }
 
-/** Text in, text out, in order, batched `batchSize` prompts at a time. */
+/**
+ * Text in, text out, in order, batched `batchSize` prompts at a time. A prompt that encodes to
+ * no tokens has nothing to continue (these models have no start token) and gets "".
+ */
 export async function generateText(h: ModelHandle, prompts: readonly string[], o: GenerateOptions & { batchSize?: number }): Promise<string[]> {
   const tok = h.tokenizer!;
-  const out: string[] = [];
+  const encoded = prompts.map((p) => tok.encode(p));
+  const todo = encoded.flatMap((ids, i) => (ids.length ? [i] : []));
+  const out: string[] = prompts.map(() => '');
   const bs = o.batchSize ?? 64;
-  for (let i = 0; i < prompts.length; i += bs) {
-    const chunk = prompts.slice(i, i + bs).map((p) => tok.encode(p));
-    for (const ids of await generateIds(h, chunk, o)) out.push(tok.decode(ids));
+  for (let i = 0; i < todo.length; i += bs) {
+    const chunk = todo.slice(i, i + bs);
+    const results = await generateIds(h, chunk.map((j) => encoded[j]), o);
+    chunk.forEach((j, r) => { out[j] = tok.decode(results[r]); });
   }
   return out;
 }
