@@ -101,3 +101,34 @@ describe('distiller', function () {
     assert.equal(resumed.resumed, true);
   });
 });
+
+describe('teacher cache', function () {
+  this.timeout(60000);
+  it('is reused across runs and shared safely: each process appends to its own file', async () => {
+    const { TeacherCache, arithmeticDataset } = await import('@e3/plugins');
+    const { Rng } = await import('@e3/core');
+    const { tinyModel } = await import('../helpers/tiny-model.js');
+    await useBackend('wasm');
+    const h = await tinyModel({ layers: 2 });
+    const dir = join(tempDir(), 'cache');
+    const data = arithmeticDataset({ ops: ['+'], maxOperand: 9, heldoutFraction: 0.2 }, new Rng(0));
+    const ex = await data.calibration(20);
+    const a = await TeacherCache.open(h, data.fingerprint, 3, dir, 8);
+    const b = await TeacherCache.open(h, data.fingerprint, 3, dir, 8);
+    await a.ensure(ex.slice(0, 10));
+    await b.ensure(ex.slice(5, 20));
+    assert.equal(a.computed, 10);
+    assert.equal(b.computed, 15, 'b opened before a wrote, so it computes its own');
+    const c = await TeacherCache.open(h, data.fingerprint, 3, dir, 8);
+    assert.equal(c.cachedExamples, 20);
+    await c.ensure(ex);
+    assert.equal(c.computed, 0);
+    assert.equal(c.reused, 20);
+    const enc = (await import('@e3/plugins')).encodeBatch(ex.slice(0, 4), h.tokenizer!, h.eosId, h.padId, true);
+    const [ta, tc] = [await a.targets(ex.slice(0, 4), enc), await c.targets(ex.slice(0, 4), enc)];
+    assert.deepEqual(Array.from(await ta.logProbs.data()), Array.from(await tc.logProbs.data()));
+    const { disposeTargets } = await import('@e3/plugins');
+    disposeTargets(ta); disposeTargets(tc);
+    a.dispose(); b.dispose(); c.dispose(); h.dispose();
+  });
+});

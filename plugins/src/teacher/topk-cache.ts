@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readSync, writeSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readSync, writeSync, fstatSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -15,12 +15,15 @@ interface TeacherRecord { ids: Int32Array; logProbs: Float32Array; entropy: Floa
  * ids and log-probs plus its full-vocabulary entropy, computed at most once per example and
  * appended to a file under `dir/<fingerprint>/`. The fingerprint hashes the teacher's
  * weights, tokenizer, k and the dataset, so a later run with the same model, data and k
- * reuses the file. Only file offsets stay in memory, so memory does not grow with the data.
+ * reuses the files. Only file offsets stay in memory, so memory does not grow with the data.
+ * Each process appends to a file of its own (`targets-<pid>.bin`) and reads everyone's, so
+ * runs sharing a cache in parallel never write over each other.
  */
 export class TeacherCache {
-  private readonly offsets = new Map<string, number>();
-  private readonly file: string;
-  private fd: number;
+  /** key → [file descriptor, offset]. */
+  private readonly offsets = new Map<string, [number, number]>();
+  private readonly fds: number[] = [];
+  private readonly fd: number;
   private size = 0;
   computed = 0;
   reused = 0;
@@ -28,10 +31,15 @@ export class TeacherCache {
   private disposed = false;
 
   private constructor(private readonly teacher: ModelHandle, readonly k: number, readonly fingerprint: string, dir: string, private readonly batchSize: number) {
-    mkdirSync(join(dir, fingerprint), { recursive: true });
-    this.file = join(dir, fingerprint, 'targets.bin');
-    this.fd = openSync(this.file, existsSync(this.file) ? 'r+' : 'w+');
-    this.scan();
+    const folder = join(dir, fingerprint);
+    mkdirSync(folder, { recursive: true });
+    for (const f of readdirSync(folder).filter((n) => /^targets.*\.bin$/.test(n))) {
+      const fd = openSync(join(folder, f), 'r');
+      this.fds.push(fd);
+      this.scan(fd);
+    }
+    this.fd = openSync(join(folder, `targets-${process.pid}-${Date.now()}-${++opened}.bin`), 'wx+');
+    this.fds.push(this.fd);
   }
 
   /** Opens (or creates) the cache for this teacher, data fingerprint and k. Retains the teacher. */
@@ -44,33 +52,32 @@ export class TeacherCache {
 
   get cachedExamples(): number { return this.offsets.size; }
 
-  /** Reads the index of complete records; a torn tail (killed mid-write) is cut off. */
-  private scan(): void {
-    const total = statSync(this.file).size;
+  /** Reads the index of complete records of one file; a torn tail (killed mid-write) is ignored. */
+  private scan(fd: number): void {
+    const total = fstatSync(fd).size;
     const head = Buffer.alloc(8);
     let pos = 0;
     while (pos + 8 <= total) {
-      readSync(this.fd, head, 0, 8, pos);
+      readSync(fd, head, 0, 8, pos);
       const keyLen = head.readUInt32LE(0);
       const n = head.readUInt32LE(4);
       const len = 8 + keyLen + n * (8 * this.k + 4);
       if (pos + len > total) break;
       const key = Buffer.alloc(keyLen);
-      readSync(this.fd, key, 0, keyLen, pos + 8);
-      this.offsets.set(key.toString('utf8'), pos);
+      readSync(fd, key, 0, keyLen, pos + 8);
+      this.offsets.set(key.toString('utf8'), [fd, pos]);
       pos += len;
     }
-    this.size = pos;
   }
 
   private read(key: string): TeacherRecord {
-    const pos = this.offsets.get(key)!;
+    const [fd, pos] = this.offsets.get(key)!;
     const head = Buffer.alloc(8);
-    readSync(this.fd, head, 0, 8, pos);
+    readSync(fd, head, 0, 8, pos);
     const keyLen = head.readUInt32LE(0);
     const n = head.readUInt32LE(4);
     const body = Buffer.alloc(n * (8 * this.k + 4));
-    readSync(this.fd, body, 0, body.length, pos + 8 + keyLen);
+    readSync(fd, body, 0, body.length, pos + 8 + keyLen);
     const ab = body.buffer.slice(body.byteOffset, body.byteOffset + body.length);
     return {
       ids: new Int32Array(ab, 0, n * this.k),
@@ -86,7 +93,7 @@ export class TeacherCache {
     head.writeUInt32LE(r.entropy.length, 4);
     const rec = Buffer.concat([head, k, Buffer.from(r.ids.buffer, r.ids.byteOffset, r.ids.byteLength), Buffer.from(r.logProbs.buffer, r.logProbs.byteOffset, r.logProbs.byteLength), Buffer.from(r.entropy.buffer, r.entropy.byteOffset, r.entropy.byteLength)]);
     writeSync(this.fd, rec, 0, rec.length, this.size);
-    this.offsets.set(key, this.size);
+    this.offsets.set(key, [this.fd, this.size]);
     this.size += rec.length;
   }
 
@@ -146,10 +153,13 @@ export class TeacherCache {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    closeSync(this.fd);
+    for (const fd of this.fds) closeSync(fd);
     this.teacher.dispose();
   }
 }
+
+/** Caches opened by this process (part of each one's file name). */
+let opened = 0;
 
 function keyOf(e: Example): string {
   return `${e.prompt}\u0000${e.answer}`;
