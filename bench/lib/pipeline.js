@@ -2,8 +2,8 @@
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { mkdtempSync } from 'node:fs';
-import { Logger, runGraph } from '@e3/core';
-import { builtinModules, arithmeticDataset, exactMatch, heldoutLikelihood, cloneHandle } from '@e3/plugins';
+import { runGraph } from '@e3/core';
+import { builtinModules, exactMatch, heldoutLikelihood, cloneHandle } from '@e3/plugins';
 import { ROOT } from './table.js';
 
 export const TEACHER = process.env.E3_TEACHER ?? join(ROOT, 'models/arith-teacher');
@@ -27,5 +27,3 @@ export async function evaluateMask(teacher, heldout, mask) {
   } finally { pruned.dispose(); }
 }
 
-export const quietLogger = new Logger('warn');
-export { arithmeticDataset };
