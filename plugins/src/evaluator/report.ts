@@ -3,6 +3,7 @@ import type { LayerMaskResult } from '../model/prune-node.js';
 /** What travels on a `Report` port and what the exporter writes as report.json / report.md. */
 export interface Report { json: Record<string, any>; markdown: string }
 
+const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`);
 const f = (x: number | undefined, d = 4) => (x === undefined || Number.isNaN(x) ? '—' : Number.isInteger(x) ? String(x) : x.toFixed(d));
 
 /** Samples at most `n` rows evenly (always keeping the last), for loss-curve tables. */
@@ -28,7 +29,7 @@ export function reportMarkdown(j: Record<string, any>): string {
   lines.push('## Teacher vs pruned model (held-out)', '', '| model | layers | exact match | perplexity | KL to teacher | prefill tok/s | decode tok/s |', '|---|---|---|---|---|---|---|');
   for (const who of ['teacher', 'model'] as const) {
     const r = j[who];
-    if (r) lines.push(`| ${who === 'model' ? 'pruned' : 'teacher'} | ${r.layers} | ${f(r.accuracy * 100, 1)}% | ${f(r.perplexity)} | ${f(r.klToTeacher)} | ${f(r.speed?.prefillTokensPerSecond, 0)} | ${f(r.speed?.decodeTokensPerSecond, 0)} |`);
+    if (r) lines.push(`| ${who === 'model' ? 'pruned' : 'teacher'} | ${r.layers} | ${pct(r.accuracy)} | ${f(r.perplexity)} | ${f(r.klToTeacher)} | ${f(r.speed?.prefillTokensPerSecond, 0)} | ${f(r.speed?.decodeTokensPerSecond, 0)} |`);
   }
   if (j.speedup) lines.push('', `Speed-up of the pruned model: prefill ${f(j.speedup.prefill, 2)}×, decode ${f(j.speedup.decode, 2)}× (ideal L/K = ${f(j.speedup.ideal, 2)}×), measured side by side in one process (median of ${j.speedup.repeats}).`);
   const hist = j.training?.history as Record<string, number>[] | undefined;
@@ -40,7 +41,7 @@ export function reportMarkdown(j: Record<string, any>): string {
   const curve = j.training?.evalCurve as Record<string, number>[] | undefined;
   if (curve?.length) {
     lines.push('', '## Held-out accuracy during recovery', '', '| step | tokens | exact match | KL to teacher |', '|---|---|---|---|');
-    for (const c of curve) lines.push(`| ${c.step} | ${c.tokens} | ${f(c.accuracy * 100, 1)}% | ${f(c.kl)} |`);
+    for (const c of curve) lines.push(`| ${c.step} | ${c.tokens} | ${pct(c.accuracy)} | ${f(c.kl)} |`);
   }
   if (j.resolvedGraph) lines.push('', '## Resolved graph', '', '```yaml', String(j.resolvedGraph).trimEnd(), '```');
   lines.push('', `Wall time of the run until the report: ${f(j.wallSeconds, 1)} s.`, '');
