@@ -50,3 +50,4 @@ export * from './model/init-weights.js';
 export * from './model/json-file.js';
 export * from './model/tokenizer.js';
 export * from './data/jsonl.js';
+export * from './model/byte-tokenizer.js';

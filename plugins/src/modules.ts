@@ -2,6 +2,7 @@ import { manifestModule, type ComponentManifest, type PluginManifest } from '@e3
 import { ContainerModule } from 'inversify';
 import { arithmeticManifest } from './data/arithmetic-node.js';
 import { jsonlManifest } from './data/jsonl-node.js';
+import { brownManifest, mixManifest } from './data/mix-nodes.js';
 import { distillerManifest } from './distiller/distiller-node.js';
 import { evaluatorManifest } from './evaluator/evaluator-node.js';
 import { exporterManifest } from './exporter/exporter-node.js';
@@ -29,7 +30,7 @@ import { teacherEntropyWeightingManifest, uniformWeightingManifest } from './wei
 
 /** Every built-in node plugin. */
 export const builtinPlugins: PluginManifest[] = [
-  hfCheckpointManifest, initModelManifest, pruneManifest, arithmeticManifest, jsonlManifest, trainerManifest, topkCacheManifest,
+  hfCheckpointManifest, initModelManifest, pruneManifest, arithmeticManifest, jsonlManifest, brownManifest, mixManifest, trainerManifest, topkCacheManifest,
   searchManifest, importanceMaskerManifest, exhaustiveMaskerManifest, fixedMaskerManifest, distillerManifest, evaluatorManifest, exporterManifest,
 ];
 

@@ -23,7 +23,7 @@ export class EvaluatorNode implements GraphNode<Params> {
         const one = async (h: ModelHandle) => {
           const em = await exactMatch(h, held, p.maxNewTokens);
           const lik = await heldoutLikelihood(h, held, teacher && h !== teacher ? teacher : undefined, { promptLoss: p.promptLoss });
-          return { layers: h.model.numLayers, parameters: h.model.parameterCount(), accuracy: em.accuracy, perplexity: lik.perplexity, klToTeacher: lik.kl, examples: held.length, samples: held.slice(0, 5).map((e, i) => ({ prompt: e.prompt, answer: e.answer, output: em.completions[i] })) };
+          return { layers: h.model.numLayers, parameters: h.model.parameterCount(), accuracy: em.accuracy, perplexity: lik.perplexity, klToTeacher: lik.kl, examples: held.length, samples: held.filter((e) => e.prompt).slice(0, 5).map((e, i) => ({ prompt: e.prompt, answer: e.answer, output: em.completions[i] })) };
         };
         const json: Record<string, any> = { model: await one(model) };
         if (teacher) json.teacher = await one(teacher);

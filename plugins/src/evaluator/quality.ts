@@ -15,11 +15,15 @@ export function extractAnswer(completion: string): string {
   return completion.split('\n')[0].trim();
 }
 
-/** Exact-match accuracy by greedy decoding (and the completions, for reports). */
+/**
+ * Exact-match accuracy by greedy decoding over the examples that have a prompt (plain-text
+ * examples have nothing to answer and are skipped), and the completions, for reports.
+ */
 export async function exactMatch(h: ModelHandle, examples: readonly Example[], maxNewTokens: number, mask?: LayerMask): Promise<{ accuracy: number; completions: string[] }> {
-  const completions = await generateText(h, examples.map((e) => e.prompt), { maxNewTokens, mask: mask as number[] | undefined, batchSize: 128 });
-  const correct = completions.filter((c, i) => extractAnswer(c) === examples[i].answer).length;
-  return { accuracy: correct / Math.max(examples.length, 1), completions };
+  const asked = examples.filter((e) => e.prompt.length > 0);
+  const completions = await generateText(h, asked.map((e) => e.prompt), { maxNewTokens, mask: mask as number[] | undefined, batchSize: 128 });
+  const correct = completions.filter((c, i) => extractAnswer(c) === asked[i].answer).length;
+  return { accuracy: correct / Math.max(asked.length, 1), completions };
 }
 
 /**
