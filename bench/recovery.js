@@ -7,7 +7,8 @@ import { initBackend } from '@e3/core';
 import { run, TEACHER } from './lib/pipeline.js';
 import { arg, fmt, header, mean, pct, QUICK, spread, table, writeResult } from './lib/table.js';
 
-const drop = arg('drop', '3,4,6,7'); // the mask E³ search (and the oracle) choose at 50% on the shipped teacher (table 1)
+const drop = arg('drop', '3,4,6,7');
+const name = arg('name', 'recovery'); // the mask E³ search (and the oracle) choose at 50% on the shipped teacher (table 1)
 const seeds = QUICK ? [0] : [0, 1, 2];
 const budget = QUICK ? ['nodes.distill.params.steps=4', 'nodes.distill.params.evalEvery=2', 'nodes.distill.params.evalExamples=20', 'nodes.eval.params.examples=20'] : [];
 const variants = [
@@ -34,7 +35,7 @@ for (const [name, sets] of variants) {
   rows.push([name, `${pct(mean(res.map((x) => x.acc)))} ± ${pct(spread(res.map((x) => x.acc)))}`, m('ppl'), m('kl'), res[0].tokens]);
   curves.push([name, res[0].curve.map((c) => `${c.tokens}: ${pct(mean(res.map((x) => x.curve.find((y) => y.step === c.step)?.accuracy ?? NaN)))}`).join(' · ')]);
 }
-writeResult(QUICK ? 'recovery.quick' : 'recovery', header('Table 2 — recovery by distillation', { backend: backend.name, 'removed layers': drop, seeds: seeds.join(',') })
+writeResult(QUICK ? `${name}.quick` : name, header(name === 'recovery' ? 'Table 2 — recovery by distillation' : `Recovery by distillation (${name})`, { backend: backend.name, 'removed layers': drop, seeds: seeds.join(',') })
   + `\nSame mask (layers ${drop} removed) and token budget for every variant. Before recovery: exact match ${pct(before.accuracy)}, KL ${fmt(before.kl)}.\n\n`
   + table(['variant', 'exact match (mean ± sd)', 'perplexity', 'KL to teacher', 'tokens'], rows)
   + '\n\n## Accuracy vs tokens (mean over seeds; held-out subset)\n\n' + table(['variant', 'tokens: exact match'], curves) + '\n');

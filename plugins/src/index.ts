@@ -51,3 +51,4 @@ export * from './model/json-file.js';
 export * from './model/tokenizer.js';
 export * from './data/jsonl.js';
 export * from './model/byte-tokenizer.js';
+export * from './data/brown.js';
