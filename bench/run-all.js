@@ -3,11 +3,18 @@
 // for a smoke run). Each table is also a script of its own.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { BENCH } from './lib/table.js';
+import { BENCH, ROOT } from './lib/table.js';
 
-const scripts = ['mask-quality.js', 'recovery.js', 'search-ablations.js', 'speed.js', 'throughput.js'];
 const extra = process.argv.slice(2);
-for (const s of scripts) {
-  process.stderr.write(`\n=== ${s} ${extra.join(' ')}\n`);
-  execFileSync(process.execPath, [join(BENCH, s), ...extra], { stdio: 'inherit' });
+const mixed = { ...process.env, E3_TEACHER: join(ROOT, 'models/mixed-teacher') };
+const runs = [
+  ['mask-quality.js'], ['recovery.js'], ['search-ablations.js'], ['speed.js'], ['throughput.js'],
+  // Table 6: the same tables on the second, harder teacher.
+  ['mask-quality.js', '--name', 'mask-quality-mixed', '--ratios', '0.25,0.5', '--calibration', '64', '--text', mixed],
+  ['recovery.js', '--name', 'recovery-mixed', '--drop', '10,12,14,15', mixed],
+];
+for (const r of runs) {
+  const env = typeof r[r.length - 1] === 'object' ? r.pop() : process.env;
+  process.stderr.write(`\n=== ${r.join(' ')} ${extra.join(' ')}\n`);
+  execFileSync(process.execPath, [join(BENCH, r[0]), ...r.slice(1), ...extra], { stdio: 'inherit', env });
 }
