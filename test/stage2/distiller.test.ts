@@ -26,7 +26,7 @@ nodes:
   pruned: { plugin: model.prune, in: { model: teacher.model, mask: search.mask } }
   distill:
     plugin: distiller.train
-    params: { steps: 30, batchSize: 16, lr: 3.0e-3, checkpointEvery: 5, logEvery: 1${extra} }
+    params: { steps: 80, batchSize: 16, lr: 3.0e-3, checkpointEvery: 5, logEvery: 1${extra} }
     in: { model: pruned.model, targets: targets.targets, data: data.data }
   export: { plugin: exporter.hf, params: { dir: ${out}, force: true }, in: { model: distill.model } }
 ` });
