@@ -3,6 +3,7 @@
 #include <node_api.h>
 #include <cblas.h>
 #include <cstdint>
+#include <cmath>
 
 static float* f32(napi_env env, napi_value v, size_t* len) {
   napi_typedarray_type type; size_t length; void* data; napi_value buf; size_t off;
@@ -31,6 +32,30 @@ static napi_value SgemmBatched(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+static double dbl(napi_env env, napi_value v) { double x = 0; napi_get_value_double(env, v, &x); return x; }
+
+// adamw(w, g, m, v, wOut, mOut, vOut, lr, beta1, beta2, eps, decay, bc1, bc2): one AdamW step.
+static napi_value AdamW(napi_env env, napi_callback_info info) {
+  size_t argc = 14; napi_value argv[14];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 14) { napi_throw_error(env, nullptr, "adamw: 14 arguments expected"); return nullptr; }
+  size_t n = 0, n2 = 0;
+  float* w = f32(env, argv[0], &n); float* g = f32(env, argv[1], &n2); float* m = f32(env, argv[2], nullptr); float* v = f32(env, argv[3], nullptr);
+  float* wo = f32(env, argv[4], nullptr); float* mo = f32(env, argv[5], nullptr); float* vo = f32(env, argv[6], nullptr);
+  if (!w || !g || !m || !v || !wo || !mo || !vo || n != n2) { napi_throw_type_error(env, nullptr, "adamw: seven Float32Arrays of one length expected"); return nullptr; }
+  const float lr = dbl(env, argv[7]), b1 = dbl(env, argv[8]), b2 = dbl(env, argv[9]), eps = dbl(env, argv[10]), decay = dbl(env, argv[11]);
+  const float bc1 = dbl(env, argv[12]), bc2 = dbl(env, argv[13]);
+  const float keep = 1.0f - lr * decay;
+  for (size_t i = 0; i < n; i++) {
+    const float gi = g[i];
+    const float mi = b1 * m[i] + (1.0f - b1) * gi;
+    const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+    mo[i] = mi; vo[i] = vi;
+    wo[i] = w[i] * keep - lr * (mi / bc1) / (std::sqrt(vi / bc2) + eps);
+  }
+  return nullptr;
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
@@ -42,8 +67,9 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"sgemmBatched", nullptr, SgemmBatched, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
-  napi_define_properties(env, exports, 2, props);
+  napi_define_properties(env, exports, 3, props);
   return exports;
 }
 

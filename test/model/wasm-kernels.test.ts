@@ -46,3 +46,24 @@ describe('native OpenBLAS matmul on the wasm heap', () => {
     cpu.forEach((c, i) => c.forEach((v, j) => assert.ok(Math.abs(v - wasm[i][j]) < 1e-4, `shape ${i} [${j}]: ${v} vs ${wasm[i][j]}`)));
   });
 });
+
+describe('fused AdamW kernel on wasm', () => {
+  it('gives the same weights and moments as the op-by-op update on cpu (1e-6), decay on matrices only', async () => {
+    const { AdamW } = await import('@e3/plugins');
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await useBackend(backend);
+      const w = tf.variable(tf.tensor2d([[1, -2], [3, 0.5]]));
+      const b = tf.variable(tf.tensor1d([0.1, -0.3]));
+      const opt = new AdamW([w, b], { beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.1 });
+      for (let s = 0; s < 5; s++) opt.apply([tf.tensor2d([[0.5, -1], [s, 2]]), tf.tensor1d([s * 0.1, -0.2])], 0.01);
+      const out = [...(await w.data()), ...(await b.data()), ...(await opt.m[0].data()), ...(await opt.v[1].data())];
+      opt.dispose(); w.dispose(); b.dispose();
+      return out;
+    };
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    assert.ok(tf.getKernel('E3AdamW', 'wasm'));
+    cpu.forEach((v, i) => assert.ok(Math.abs(v - wasm[i]) < 1e-6, `${i}: ${v} vs ${wasm[i]}`));
+    assert.notEqual(cpu[0], 1);
+  });
+});

@@ -6,6 +6,8 @@ import * as tf from '@tensorflow/tfjs-core';
 interface NativeBlas {
   sgemmBatched(a: Float32Array, b: Float32Array, out: Float32Array, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, strideA: number, strideB: number): void;
   setThreads(n: number): void;
+  /** Present in addons built from this version (older builds lack it). */
+  adamw?(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, wOut: Float32Array, mOut: Float32Array, vOut: Float32Array, lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
 }
 
 interface WasmHeap {
