@@ -4,6 +4,7 @@ import type { Example } from '../data/dataset.js';
 import type { LayerMask } from '../model/decoder.js';
 import { generateText } from '../model/generate.js';
 import { requireTokenizer, type ModelHandle } from '../model/handle.js';
+import { klPerToken, labelOneHot } from '../loss/buckets.js';
 import { batchTensors } from '../trainer/batch-tensors.js';
 
 /**
@@ -39,12 +40,11 @@ export async function heldoutLikelihood(h: ModelHandle, examples: readonly Examp
     const t = batchTensors(b);
     const [s1, s2, c] = tf.tidy(() => {
       const logq = tf.logSoftmax(h.model.forward(t.ids, { attentionMask: t.attention, mask: opts.mask }).logits);
-      const onehot = tf.oneHot(tf.cast(tf.maximum(t.labels, tf.scalar(0, 'int32')), 'int32') as tf.Tensor2D, logq.shape[2]);
-      const tokNll = tf.sum(tf.mul(tf.neg(tf.sum(tf.mul(onehot, logq), -1)), t.active));
+      const tokNll = tf.sum(tf.mul(tf.neg(tf.sum(tf.mul(labelOneHot(t.labels, logq.shape[2]), logq), -1)), t.active));
       let tokKl: tf.Tensor = tf.scalar(0);
       if (teacher) {
         const logp = tf.logSoftmax(teacher.model.forward(t.ids, { attentionMask: t.attention }).logits);
-        tokKl = tf.sum(tf.mul(tf.sum(tf.mul(tf.exp(logp), tf.sub(logp, logq)), -1), t.active));
+        tokKl = tf.sum(tf.mul(klPerToken(logp as tf.Tensor3D, logq as tf.Tensor3D), t.active));
       }
       return [tokNll, tokKl, tf.sum(t.active)];
     });

@@ -28,7 +28,12 @@ export function bucketLogProbs(x: LossInputs): { logP: tf.Tensor3D; logQ: tf.Ten
   };
 }
 
-/** KL(p‖q) per token over the buckets: Σ p (log p − log q). */
+/** One-hot [B, T, V] of next-token labels; ignored positions (−1) map to id 0 and must be masked by the caller. */
+export function labelOneHot(labels: tf.Tensor2D, vocabSize: number): tf.Tensor3D {
+  return tf.oneHot(tf.cast(tf.maximum(labels, tf.scalar(0, 'int32')), 'int32') as tf.Tensor2D, vocabSize) as tf.Tensor3D;
+}
+
+/** KL(p‖q) per token over the last axis (buckets or the full vocabulary): Σ p (log p − log q). */
 export function klPerToken(logP: tf.Tensor3D, logQ: tf.Tensor3D): tf.Tensor2D {
   return tf.sum(tf.mul(tf.exp(logP), tf.sub(logP, logQ)), -1) as tf.Tensor2D;
 }

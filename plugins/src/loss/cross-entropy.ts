@@ -1,6 +1,7 @@
 import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
 import { COMPONENT_PARAMS, type ComponentManifest } from '@e3/core';
+import { labelOneHot } from './buckets.js';
 import { weightedMean, type LossInputs, type LossTerm } from './loss-term.js';
 
 interface Params { weight: number; labelSmoothing: number }
@@ -21,7 +22,7 @@ export class CrossEntropyLoss implements LossTerm {
   compute(x: LossInputs): tf.Scalar {
     return tf.tidy(() => {
       const logq = tf.logSoftmax(x.logits);
-      const onehot = tf.oneHot(tf.cast(tf.maximum(x.labels, tf.scalar(0, 'int32')), 'int32') as tf.Tensor2D, x.vocabSize);
+      const onehot = labelOneHot(x.labels, x.vocabSize);
       let target: tf.Tensor = onehot;
       if (this.smoothing > 0) target = tf.add(tf.mul(onehot, 1 - this.smoothing), this.smoothing / x.vocabSize);
       const nll = tf.neg(tf.sum(tf.mul(target, logq), -1)) as tf.Tensor2D;

@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { encodeBatch } from '../data/batch.js';
 import type { Example } from '../data/dataset.js';
 import { requireTokenizer, type ModelHandle } from '../model/handle.js';
+import { labelOneHot, klPerToken } from '../loss/buckets.js';
 import { batchTensors } from '../trainer/batch-tensors.js';
 
-interface CalibBatch { ids: tf.Tensor2D; attention: tf.Tensor2D; labels: tf.Tensor2D; active: tf.Tensor2D; teacherLogP: tf.Tensor3D; tokens: number }
+interface CalibBatch { ids: tf.Tensor2D; attention: tf.Tensor2D; labels: tf.Tensor2D; active: tf.Tensor2D; teacherLogP: tf.Tensor3D; labelled: number }
 
 /**
  * Scores masks on calibration data against the unmasked model (the teacher): full-vocabulary
@@ -25,7 +26,7 @@ export class MaskEvaluator {
       const t = batchTensors(b);
       const teacherLogP = tf.tidy(() => tf.logSoftmax(handle.model.forward(t.ids, { attentionMask: t.attention }).logits)) as tf.Tensor3D;
       this.forwardPasses++;
-      this.batches.push({ ...t, teacherLogP, tokens: b.tokens });
+      this.batches.push({ ...t, teacherLogP, labelled: b.labels.flat().filter((l) => l >= 0).length });
     }
   }
 
@@ -36,7 +37,7 @@ export class MaskEvaluator {
     const key = mask.join('');
     const memo = this.klMemo.get(key);
     if (memo !== undefined) return memo;
-    const v = await this.reduce(mask, (logq, b) => tf.sum(tf.mul(tf.sum(tf.mul(tf.exp(b.teacherLogP), tf.sub(b.teacherLogP, logq)), -1), b.active)));
+    const v = await this.reduce(mask, (logq, b) => tf.sum(tf.mul(klPerToken(b.teacherLogP, logq), b.active)));
     this.klMemo.set(key, v);
     return v;
   }
@@ -44,8 +45,7 @@ export class MaskEvaluator {
   /** Mean negative log-likelihood of the labels per labelled token. */
   async nll(mask: readonly number[]): Promise<number> {
     return this.reduce(mask, (logq, b) => {
-      const onehot = tf.oneHot(tf.cast(tf.maximum(b.labels, tf.scalar(0, 'int32')), 'int32') as tf.Tensor2D, logq.shape[2]);
-      return tf.sum(tf.mul(tf.neg(tf.sum(tf.mul(onehot, logq), -1)), b.active));
+      return tf.sum(tf.mul(tf.neg(tf.sum(tf.mul(labelOneHot(b.labels, logq.shape[2]), logq), -1)), b.active));
     });
   }
 
@@ -56,7 +56,7 @@ export class MaskEvaluator {
       const s = tf.tidy(() => perBatch(tf.logSoftmax(this.handle.model.forward(b.ids, { attentionMask: b.attention, mask }).logits) as tf.Tensor3D, b));
       this.forwardPasses++;
       total += (await s.data())[0];
-      count += (await tf.tidy(() => tf.sum(b.active)).data())[0];
+      count += b.labelled;
       s.dispose();
     }
     return total / Math.max(count, 1);
