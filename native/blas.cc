@@ -63,6 +63,8 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+void RegisterDecoderBlock(napi_env env, napi_value exports);
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     {"sgemmBatched", nullptr, SgemmBatched, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -70,6 +72,7 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, 3, props);
+  RegisterDecoderBlock(env, exports);
   return exports;
 }
 

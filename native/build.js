@@ -9,17 +9,17 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, 'build', 'e3_blas.node');
-const src = join(here, 'blas.cc');
+const sources = ['blas.cc', 'decoder_block.cc'].map((f) => join(here, f));
 const includes = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].filter((d) => existsSync(join(d, 'node_api.h')));
 const blas = ['/usr/include/x86_64-linux-gnu/openblas-pthread', '/usr/include/aarch64-linux-gnu/openblas-pthread', '/usr/include/openblas'].filter((d) => existsSync(join(d, 'cblas.h')));
-if (existsSync(out) && statSync(out).mtimeMs > statSync(src).mtimeMs) process.exit(0);
+if (existsSync(out) && sources.every((f) => statSync(out).mtimeMs > statSync(f).mtimeMs)) process.exit(0);
 if (!includes.length || !blas.length) {
   console.warn(`e3: native BLAS kernels not built (${!includes.length ? "Node's headers" : 'OpenBLAS headers (apt-get install libopenblas-dev)'} missing); the wasm backend's own kernels will be used`);
   process.exit(0);
 }
 mkdirSync(dirname(out), { recursive: true });
 try {
-  execFileSync('g++', ['-O3', '-march=native', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=e3_blas', `-I${includes[0]}`, `-I${blas[0]}`, src, '-o', out, '-lopenblas'], { stdio: 'inherit' });
+  execFileSync('g++', ['-O3', '-march=native', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=e3_blas', `-I${includes[0]}`, `-I${blas[0]}`, ...sources, '-o', out, '-lopenblas'], { stdio: 'inherit' });
   console.log(`e3: built ${out}`);
 } catch {
   console.warn('e3: native BLAS kernels failed to build; the wasm backend\'s own kernels will be used');

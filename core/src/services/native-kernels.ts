@@ -3,14 +3,23 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 
-interface NativeBlas {
+/** Dimensions of one fused decoder block call (native/decoder_block.cc). */
+export interface BlockDims { B: number; T: number; P: number; D: number; H: number; KV: number; hd: number; F: number; eps: number }
+
+export interface NativeBlas {
   sgemmBatched(a: Float32Array, b: Float32Array, out: Float32Array, batch: number, m: number, n: number, k: number, transA: boolean, transB: boolean, strideA: number, strideB: number): void;
   setThreads(n: number): void;
   /** Present in addons built from this version (older builds lack it). */
+  /** Fused decoder block (native/decoder_block.cc); present in addons built from this version. */
+  decoderBlockForward?(dims: BlockDims, tensors: Record<string, Float32Array>, outputs: Record<string, Float32Array | undefined>): void;
+  decoderBlockBackward?(dims: BlockDims, tensors: Record<string, Float32Array>, outputs: Record<string, Float32Array>): void;
+  decoderBlockWeightGradient?(dims: BlockDims, tensors: Record<string, Float32Array>, name: string, out: Float32Array): void;
+  decoderBlockSizes?(dims: BlockDims): { saved: number; upstream: number };
   adamw?(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, wOut: Float32Array, mOut: Float32Array, vOut: Float32Array, lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
 }
 
-interface WasmHeap {
+/** The wasm backend's heap API, as kernels use it. */
+export interface WasmHeap {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): tf.backend_util.TypedArray;
 }

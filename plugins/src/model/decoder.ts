@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DecoderConfig } from './config.js';
+import { fusedBlock, fusedBlocksAvailable, tapeIsRecording } from './fused-block.js';
 import { applyRotary, inverseFrequencies, rotaryTables } from './rope.js';
 import { namedWeights, type LayerWeights, type ModelWeights } from './weights.js';
 
@@ -79,7 +80,12 @@ export class DecoderModel {
       ? tf.slice(tf.maximum(tf.sub(tf.cumsum(tf.cast(attn, 'int32'), 1), 1), 0), [0, past], [b, t]) as tf.Tensor2D
       : tf.add(tf.reshape(tf.range(past, s, 1, 'int32'), [1, t]), tf.zeros([b, 1], 'int32')) as tf.Tensor2D;
     const { cos, sin } = rotaryTables(positions, this.invFreq);
-    const bias = attentionBias(tf.cast(attn, 'float32') as tf.Tensor2D, t, past);
+    const attnFloat = tf.cast(attn, 'float32') as tf.Tensor2D;
+    // One native kernel per block where available (wasm + addon); not for gradients through a cache.
+    const fused = fusedBlocksAvailable() && (past === 0 || !tapeIsRecording());
+    const bias = fused ? undefined : attentionBias(attnFloat, t, past);
+    const rows = fused ? { cos: tf.reshape(cos, [b * t, c.headDim]) as tf.Tensor2D, sin: tf.reshape(sin, [b * t, c.headDim]) as tf.Tensor2D } : undefined;
+    const dims = { B: b, T: t, D: c.hiddenSize, H: c.numHeads, KV: c.numKvHeads, hd: c.headDim, F: c.intermediateSize, eps: c.rmsNormEps };
 
     let h = tf.gather(this.weights.embed, tf.cast(ids, 'int32')) as tf.Tensor3D;
     const hidden: tf.Tensor3D[] | undefined = options.outputHidden ? [h] : undefined;
@@ -94,7 +100,14 @@ export class DecoderModel {
       }
       const layer = this.weights.layers[l];
       const x2 = tf.reshape(h, [b * t, c.hiddenSize]) as tf.Tensor2D;
-      const { out: a, cache } = this.attention(layer, rmsNorm(x2, layer.inputNorm, c.rmsNormEps), b, t, cos, sin, bias, options.cache?.[l]);
+      if (rows) {
+        const out = fusedBlock({ weights: layer, x: x2, gate, ...rows, attn: attnFloat, past: options.cache?.[l], keepCache: Boolean(options.useCache), dims });
+        newCache.push(out.cache);
+        h = tf.reshape(out.y, [b, t, c.hiddenSize]);
+        hidden?.push(h);
+        continue;
+      }
+      const { out: a, cache } = this.attention(layer, rmsNorm(x2, layer.inputNorm, c.rmsNormEps), b, t, cos, sin, bias!, options.cache?.[l]);
       newCache.push(cache);
       let h2 = tf.add(x2, gate === 1 ? a : tf.mul(a, gate as tf.Tensor)) as tf.Tensor2D;
       const mlp = this.mlp(layer, rmsNorm(h2, layer.postAttentionNorm, c.rmsNormEps));

@@ -1,0 +1,84 @@
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { fusedBlocksAvailable, generateIds, loadCheckpoint } from '@e3/plugins';
+import { ROOT } from '../helpers/files.js';
+import { useBackend } from '../helpers/tf.js';
+
+const FIXTURES = ['tiny-llama', 'tiny-qwen2', 'tiny-qwen3'];
+
+/** Loss, its gradients to every weight and to a layer-mask tensor, on one backend. */
+async function lossAndGradients(dir: string, backend: 'cpu' | 'wasm') {
+  await useBackend(backend);
+  const h = await loadCheckpoint(dir);
+  const L = h.model.numLayers;
+  const V = h.model.config.vocabSize;
+  // Two sequences, the second left-padded, so the padding mask matters.
+  const ids = tf.tensor2d([[3, 5, 7, 9, 11, 2], [0, 0, 4, 6, 8, 10]], undefined, 'int32');
+  const attentionMask = tf.tensor2d([[1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1]]);
+  const weights = tf.tensor3d(Array.from({ length: 2 * 6 * V }, (_, i) => Math.sin(i * 0.37)), [2, 6, V]);
+  const mask = tf.variable(tf.tensor1d(Array.from({ length: L }, (_, l) => 0.6 + 0.1 * l)));
+  const vars = [...h.model.variables(), mask];
+  const { value, grads } = tf.variableGrads(() => {
+    const logits = h.model.forward(ids, { attentionMask, mask }).logits;
+    return tf.sum(tf.mul(tf.mul(tf.logSoftmax(logits), weights), tf.reshape(attentionMask, [2, 6, 1]))) as tf.Scalar;
+  }, vars);
+  const names = [...h.model.named().keys(), 'mask'];
+  const out = { loss: (await value.data())[0], grads: new Map<string, Float32Array>() };
+  for (let i = 0; i < vars.length; i++) out.grads.set(names[i], await grads[vars[i].name].data() as Float32Array);
+  [value, ids, attentionMask, weights, mask, ...Object.values(grads)].forEach((t) => t.dispose());
+  h.dispose();
+  return out;
+}
+
+describe('fused decoder block (native, wasm) against the op-by-op decoder (cpu)', function () {
+  this.timeout(60000);
+  before(async function () {
+    await useBackend('wasm');
+    if (!fusedBlocksAvailable()) this.skip();
+  });
+
+  for (const name of FIXTURES) {
+    it(`${name}: loss and the gradients of every weight and of the layer mask agree to 1e-4 (padded batch)`, async () => {
+      const dir = join(ROOT, 'test/fixtures', name);
+      const cpu = await lossAndGradients(dir, 'cpu');
+      const wasm = await lossAndGradients(dir, 'wasm');
+      assert.ok(Math.abs(cpu.loss - wasm.loss) < 1e-4 * Math.max(1, Math.abs(cpu.loss)), `loss ${cpu.loss} vs ${wasm.loss}`);
+      for (const [n, g] of cpu.grads) {
+        const f = wasm.grads.get(n)!;
+        let worst = 0;
+        g.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - f[i]) / Math.max(1, Math.abs(v))); });
+        assert.ok(worst < 1e-4, `${name} ${n}: max difference ${worst}`);
+        assert.ok(g.some((v) => v !== 0), `${n}: gradient is all zero (the test could not fail)`);
+      }
+    });
+  }
+
+  it('runs as one kernel per block, forward and backward (and only asked-for weight gradients)', async () => {
+    await useBackend('wasm');
+    const h = await loadCheckpoint(join(ROOT, 'test/fixtures/tiny-qwen3'));
+    const ids = tf.tensor2d([[3, 5, 7, 9]], undefined, 'int32');
+    const mask = tf.variable(tf.ones([h.model.numLayers]));
+    const profile = await tf.profile(() => {
+      const { grads } = tf.variableGrads(() => tf.sum(h.model.forward(ids, { mask: mask as unknown as tf.Tensor1D }).logits) as tf.Scalar, [mask]);
+      Object.values(grads).forEach((g) => g.dispose());
+    });
+    const count = (k: string) => profile.kernels.filter((x) => x.name === k).length;
+    assert.equal(count('E3DecoderBlock'), h.model.numLayers);
+    assert.equal(count('E3DecoderBlockGrad'), h.model.numLayers);
+    assert.equal(count('E3DecoderBlockWeightGrad'), 0, 'the mask search must not compute weight gradients');
+    ids.dispose(); mask.dispose();
+    h.dispose();
+  });
+
+  it('greedy decoding with the KV cache gives the same tokens as on cpu (batch with left padding)', async () => {
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await useBackend(backend);
+      const h = await loadCheckpoint(join(ROOT, 'test/fixtures/tiny-qwen2'));
+      const out = await generateIds(h, [[5, 6, 7, 8, 9], [11, 3]], { maxNewTokens: 8, stopIds: [-1] });
+      h.dispose();
+      return out;
+    };
+    assert.deepEqual(await run('wasm'), await run('cpu'));
+  });
+});
