@@ -37,6 +37,16 @@ double field(napi_env env, napi_value obj, const char* name) {
   return x;
 }
 
+// Per-thread scratch memory reused across calls: fresh large allocations each call cost page
+// faults and zeroing that, at these sizes, rivalled the arithmetic.
+class Scratch {
+ public:
+  explicit Scratch(size_t total) { static thread_local std::vector<float> pool; if (pool.size() < total) pool.resize(total); base_ = pool.data(); }
+  float* take(size_t n) { float* r = base_ + used_; used_ += n; return r; }
+ private:
+  float* base_; size_t used_ = 0;
+};
+
 struct Dims {
   int64_t B, T, P, D, H, KV, hd, F;
   float eps;
@@ -101,30 +111,74 @@ void linearBack(const float* dy, const float* x, const float* W, float* dx, bool
 }
 
 // y = (x·r)·w per row of width n, r = 1/sqrt(mean(x²) + ε), as tfjs computes it.
-void rmsNorm(const float* x, const float* w, float* y, float* r, int64_t rows, int64_t n, float eps) {
+void rmsNorm(const float* __restrict x, const float* __restrict w, float* __restrict y, float* __restrict r, int64_t rows, int64_t n, float eps) {
   for (int64_t i = 0; i < rows; i++) {
-    const float* xi = x + i * n;
-    float ss = 0; for (int64_t j = 0; j < n; j++) ss += xi[j] * xi[j];
+    const float* xi = x + i * n; float* yi = y + i * n;
+    float ss = 0;
+#pragma omp simd reduction(+ : ss)
+    for (int64_t j = 0; j < n; j++) ss += xi[j] * xi[j];
     const float ri = 1.0f / std::sqrt(ss / n + eps);
     r[i] = ri;
-    for (int64_t j = 0; j < n; j++) y[i * n + j] = (xi[j] * ri) * w[j];
+#pragma omp simd
+    for (int64_t j = 0; j < n; j++) yi[j] = (xi[j] * ri) * w[j];
   }
 }
 
 // Backward of rmsNorm: with z = dy·w, dx = r·z − x·r³·(Σ z·x)/n (added to dx); dw += Σ_rows dy·x·r.
-void rmsNormBack(const float* dy, const float* x, const float* w, const float* r, float* dx, float* dw, int64_t rows, int64_t n) {
+void rmsNormBack(const float* __restrict dy, const float* __restrict x, const float* __restrict w, const float* __restrict r, float* __restrict dx, float* __restrict dw, int64_t rows, int64_t n) {
   for (int64_t i = 0; i < rows; i++) {
     const float* xi = x + i * n; const float* di = dy + i * n; float* dxi = dx + i * n;
     const float ri = r[i];
-    float zx = 0; for (int64_t j = 0; j < n; j++) zx += di[j] * w[j] * xi[j];
+    float zx = 0;
+#pragma omp simd reduction(+ : zx)
+    for (int64_t j = 0; j < n; j++) zx += di[j] * w[j] * xi[j];
     const float c = ri * ri * ri * zx / n;
+#pragma omp simd
     for (int64_t j = 0; j < n; j++) dxi[j] += ri * di[j] * w[j] - xi[j] * c;
-    if (dw) for (int64_t j = 0; j < n; j++) dw[j] += di[j] * xi[j] * ri;
+    if (dw) {
+#pragma omp simd
+      for (int64_t j = 0; j < n; j++) dw[j] += di[j] * xi[j] * ri;
+    }
+  }
+}
+
+// out = base + gate·branch (gate 1 adds exactly, as the op-by-op path does).
+void gatedResidual(const float* __restrict base, const float* __restrict branch, float gate, float* __restrict out, int64_t n) {
+  if (gate == 1.0f) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) out[i] = base[i] + branch[i];
+  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) out[i] = base[i] + branch[i] * gate;
+  }
+}
+
+// Backward of a gated residual's branch: dbranch = gate·dout; returns Σ dout·branch (∂/∂gate).
+float gatedResidualBack(const float* __restrict dout, const float* __restrict branch, float gate, float* __restrict dbranch, int64_t n) {
+  float dg = 0;
+#pragma omp simd reduction(+ : dg)
+  for (int64_t i = 0; i < n; i++) { dbranch[i] = dout[i] * gate; dg += dout[i] * branch[i]; }
+  return dg;
+}
+
+// act = silu(g)·u = (g·σ(g))·u.
+void swiglu(const float* __restrict g, const float* __restrict u, float* __restrict act, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) { const float gi = g[i]; act[i] = (gi * (1.0f / (1.0f + std::exp(-gi)))) * u[i]; }
+}
+
+// Backward of swiglu: du = dact·silu(g); dg = dact·u·silu'(g), silu'(g) = σ(g)(1 + g(1 − σ(g))).
+void swigluBack(const float* __restrict dact, const float* __restrict g, const float* __restrict u, float* __restrict dg, float* __restrict du, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) {
+    const float gi = g[i], sg = 1.0f / (1.0f + std::exp(-gi));
+    du[i] = dact[i] * gi * sg;
+    dg[i] = dact[i] * u[i] * sg * (1.0f + gi * (1.0f - sg));
   }
 }
 
 // x·cos + rotate_half(x)·sin per head of width hd; rotate_half(x) = [−x₂, x₁]. cos/sin: [N, hd].
-void rope(const float* x, const float* cos, const float* sin, float* y, int64_t N, int64_t heads, int64_t hd) {
+void rope(const float* __restrict x, const float* __restrict cos, const float* __restrict sin, float* __restrict y, int64_t N, int64_t heads, int64_t hd) {
   const int64_t half = hd / 2;
   for (int64_t n = 0; n < N; n++) for (int64_t h = 0; h < heads; h++) {
     const float* xi = x + (n * heads + h) * hd; float* yi = y + (n * heads + h) * hd;
@@ -135,7 +189,7 @@ void rope(const float* x, const float* cos, const float* sin, float* y, int64_t 
 }
 
 // Backward of rope: dx = dy·cos + rotate_halfᵀ(dy·sin), rotate_halfᵀ(z) = [z₂, −z₁].
-void ropeBack(const float* dy, const float* cos, const float* sin, float* dx, int64_t N, int64_t heads, int64_t hd) {
+void ropeBack(const float* __restrict dy, const float* __restrict cos, const float* __restrict sin, float* __restrict dx, int64_t N, int64_t heads, int64_t hd) {
   const int64_t half = hd / 2;
   for (int64_t n = 0; n < N; n++) for (int64_t h = 0; h < heads; h++) {
     const float* di = dy + (n * heads + h) * hd; float* xi = dx + (n * heads + h) * hd;
@@ -150,7 +204,7 @@ struct KvView { const float* base; int64_t sb, skv, ss; const float* at(int64_t 
 
 // Causal attention with padding: probs = softmax(q·kᵀ/√hd + bias), bias = −1e9·(1 − causal·attn)
 // exactly as decoder.ts builds it; ctx = probs·v. q, ctx: [N, H·hd]; probs: [B, H, T, S].
-void attention(const float* q, KvView K, KvView V, const float* attn, float* probs, float* ctx, const Dims& d) {
+void attention(const float* __restrict q, KvView K, KvView V, const float* __restrict attn, float* __restrict probs, float* __restrict ctx, const Dims& d) {
   const int64_t G = d.H / d.KV, S = d.S();
   const float scale = 1.0f / std::sqrt(static_cast<float>(d.hd));
   for (int64_t b = 0; b < d.B; b++) for (int64_t h = 0; h < d.H; h++) {
@@ -158,21 +212,25 @@ void attention(const float* q, KvView K, KvView V, const float* attn, float* pro
     for (int64_t i = 0; i < d.T; i++) {
       const float* qi = q + ((b * d.T + i) * d.H + h) * d.hd;
       float* p = probs + ((b * d.H + h) * d.T + i) * S;
-      float mx = -INFINITY;
+      float mx = -3.0e38f;
       for (int64_t j = 0; j < S; j++) {
-        const float* kj = K.at(b, kv, j);
-        float dot = 0; for (int64_t e = 0; e < d.hd; e++) dot += qi[e] * kj[e];
+        const float* __restrict kj = K.at(b, kv, j);
+        float dot = 0;
+#pragma omp simd reduction(+ : dot)
+        for (int64_t e = 0; e < d.hd; e++) dot += qi[e] * kj[e];
         const float allowed = (j <= d.P + i ? 1.0f : 0.0f) * attn[b * S + j];
         p[j] = dot * scale + (1.0f - allowed) * -1e9f;
         if (p[j] > mx) mx = p[j];
       }
       float sum = 0; for (int64_t j = 0; j < S; j++) { p[j] = std::exp(p[j] - mx); sum += p[j]; }
-      float* c = ctx + ((b * d.T + i) * d.H + h) * d.hd;
+      float* __restrict c = ctx + ((b * d.T + i) * d.H + h) * d.hd;
       std::memset(c, 0, d.hd * sizeof(float));
       for (int64_t j = 0; j < S; j++) {
         p[j] /= sum;
-        const float* vj = V.at(b, kv, j);
-        for (int64_t e = 0; e < d.hd; e++) c[e] += p[j] * vj[e];
+        const float* __restrict vj = V.at(b, kv, j);
+        const float pj = p[j];
+#pragma omp simd
+        for (int64_t e = 0; e < d.hd; e++) c[e] += pj * vj[e];
       }
     }
   }
@@ -180,31 +238,35 @@ void attention(const float* q, KvView K, KvView V, const float* attn, float* pro
 
 // Backward of attention (no cache): dp = dctx·v, ds = p·(dp − Σ p·dp), dq = Σ ds·k/√hd,
 // dk = Σ ds·q/√hd, dv = Σ p·dctx. k, v, dk, dv in row layout [N, KV·hd].
-void attentionBack(const float* dctx, const float* q, const float* k, const float* v, const float* probs,
-                   float* dq, float* dk, float* dv, const Dims& d) {
+void attentionBack(const float* __restrict dctx, const float* __restrict q, const float* __restrict k, const float* __restrict v, const float* __restrict probs,
+                   float* __restrict dq, float* __restrict dk, float* __restrict dv, const Dims& d) {
   const int64_t G = d.H / d.KV, S = d.T, kd = d.K();
   const float scale = 1.0f / std::sqrt(static_cast<float>(d.hd));
-  std::vector<float> ds(S);
+  static thread_local std::vector<float> ds;
+  ds.resize(S);
   std::memset(dk, 0, d.N() * kd * sizeof(float));
   std::memset(dv, 0, d.N() * kd * sizeof(float));
   for (int64_t b = 0; b < d.B; b++) for (int64_t h = 0; h < d.H; h++) {
     const int64_t kv = h / G;
     for (int64_t i = 0; i < d.T; i++) {
       const int64_t row = (b * d.T + i) * d.H + h;
-      const float* dc = dctx + row * d.hd; const float* qi = q + row * d.hd; float* dqi = dq + row * d.hd;
+      const float* __restrict dc = dctx + row * d.hd; const float* __restrict qi = q + row * d.hd; float* __restrict dqi = dq + row * d.hd;
       const float* p = probs + ((b * d.H + h) * d.T + i) * S;
       float pdp = 0;
       for (int64_t j = 0; j < S; j++) {
-        const float* vj = v + (b * d.T + j) * kd + kv * d.hd;
-        float dp = 0; for (int64_t e = 0; e < d.hd; e++) dp += dc[e] * vj[e];
+        const float* __restrict vj = v + (b * d.T + j) * kd + kv * d.hd;
+        float dp = 0;
+#pragma omp simd reduction(+ : dp)
+        for (int64_t e = 0; e < d.hd; e++) dp += dc[e] * vj[e];
         ds[j] = dp; pdp += p[j] * dp;
       }
       std::memset(dqi, 0, d.hd * sizeof(float));
       for (int64_t j = 0; j < S; j++) {
-        const float dsj = p[j] * (ds[j] - pdp) * scale;
+        const float dsj = p[j] * (ds[j] - pdp) * scale, pj = p[j];
         const int64_t at = (b * d.T + j) * kd + kv * d.hd;
-        const float* kj = k + at; float* dkj = dk + at; float* dvj = dv + at;
-        for (int64_t e = 0; e < d.hd; e++) { dqi[e] += dsj * kj[e]; dkj[e] += dsj * qi[e]; dvj[e] += p[j] * dc[e]; }
+        const float* __restrict kj = k + at; float* __restrict dkj = dk + at; float* __restrict dvj = dv + at;
+#pragma omp simd
+        for (int64_t e = 0; e < d.hd; e++) { dqi[e] += dsj * kj[e]; dkj[e] += dsj * qi[e]; dvj[e] += pj * dc[e]; }
       }
     }
   }
@@ -228,23 +290,20 @@ napi_value Forward(napi_env env, napi_callback_info info) {
   }
   const int64_t N = d.N(), D = d.D, F = d.F, S = d.S();
   const float gate = gateP[0];
-  std::vector<float> scratch(savedBuf ? 0 : Saved::size(d));
-  Saved s(savedBuf ? savedBuf : scratch.data(), d);
+  Scratch scratch((savedBuf ? 0 : Saved::size(d)) + N * d.Q() + N * d.K());
+  Saved s(savedBuf ? savedBuf : scratch.take(Saved::size(d)), d);
+  float* qn = scratch.take(N * d.Q()); float* kn = scratch.take(N * d.K());
 
   rmsNorm(x, w.inNorm, s.xn1, s.r1, N, D, d.eps);
   linear(s.xn1, w.wq, w.bq, s.q, N, D, d.Q());
   linear(s.xn1, w.wk, w.bk, s.k, N, D, d.K());
   linear(s.xn1, w.wv, w.bv, s.v, N, D, d.K());
-  std::vector<float> qn(N * d.Q()), kn(N * d.K());
   if (w.qNorm) {
-    rmsNorm(s.q, w.qNorm, qn.data(), s.rq, N * d.H, d.hd, d.eps);
-    rmsNorm(s.k, w.kNorm, kn.data(), s.rk, N * d.KV, d.hd, d.eps);
-  } else {
-    std::memcpy(qn.data(), s.q, qn.size() * sizeof(float));
-    std::memcpy(kn.data(), s.k, kn.size() * sizeof(float));
+    rmsNorm(s.q, w.qNorm, qn, s.rq, N * d.H, d.hd, d.eps);
+    rmsNorm(s.k, w.kNorm, kn, s.rk, N * d.KV, d.hd, d.eps);
   }
-  rope(qn.data(), cos, sin, s.qr, N, d.H, d.hd);
-  rope(kn.data(), cos, sin, s.kr, N, d.KV, d.hd);
+  rope(w.qNorm ? qn : s.q, cos, sin, s.qr, N, d.H, d.hd);
+  rope(w.qNorm ? kn : s.k, cos, sin, s.kr, N, d.KV, d.hd);
   KvView K{s.kr, d.T * d.K(), d.hd, d.K()}, V{s.v, d.T * d.K(), d.hd, d.K()};
   if (newK && newV) {
     // Cache layout [B, KV, S, hd]: the past first, then this call's positions.
@@ -264,13 +323,13 @@ napi_value Forward(napi_env env, napi_callback_info info) {
   }
   attention(s.qr, K, V, attn, s.probs, s.ctx, d);
   linear(s.ctx, w.wo, w.bo, s.a, N, d.Q(), D);
-  for (int64_t i = 0; i < N * D; i++) s.h1[i] = x[i] + (gate == 1.0f ? s.a[i] : s.a[i] * gate);
+  gatedResidual(x, s.a, gate, s.h1, N * D);
   rmsNorm(s.h1, w.postNorm, s.xn2, s.r2, N, D, d.eps);
   linear(s.xn2, w.wg, w.bg, s.g, N, D, F);
   linear(s.xn2, w.wu, w.bu, s.u, N, D, F);
-  for (int64_t i = 0; i < N * F; i++) { const float gi = s.g[i]; s.act[i] = (gi * (1.0f / (1.0f + std::exp(-gi)))) * s.u[i]; }
+  swiglu(s.g, s.u, s.act, N * F);
   linear(s.act, w.wd, w.bd, s.m, N, F, D);
-  for (int64_t i = 0; i < N * D; i++) y[i] = s.h1[i] + (gate == 1.0f ? s.m[i] : s.m[i] * gate);
+  gatedResidual(s.h1, s.m, gate, y, N * D);
   return nullptr;
 }
 
@@ -307,44 +366,41 @@ napi_value Backward(napi_env env, napi_callback_info info) {
   const float gate = gateP[0];
   Saved s(savedBuf, d);
   Upstream up(upBuf, d);
-  double dg = 0;
+  float dg = 0;
+  Scratch scratch(N * F + N * D + 2 * N * d.Q() + N * d.K());
+  float* dact = scratch.take(N * F); float* dh1 = scratch.take(N * D);
+  float* dctx = scratch.take(N * d.Q()); float* dqr = scratch.take(N * d.Q()); float* dkr = scratch.take(N * d.K());
 
   // MLP branch: y = h1 + gate·m, m = act·Wdᵀ, act = silu(g)·u.
-  std::vector<float> dact(N * F), dh1(N * D);
-  for (int64_t i = 0; i < N * D; i++) { up.dm[i] = dy[i] * gate; dg += static_cast<double>(dy[i]) * s.m[i]; }
-  linearBack(up.dm, s.act, w.wd, dact.data(), false, nullptr, nullptr, N, F, D);
-  for (int64_t i = 0; i < N * F; i++) {
-    const float gi = s.g[i], sg = 1.0f / (1.0f + std::exp(-gi));
-    up.duu[i] = dact[i] * gi * sg;                                // ∂/∂u of silu(g)·u
-    up.dgu[i] = dact[i] * s.u[i] * sg * (1.0f + gi * (1.0f - sg)); // silu'(g) = σ(g)(1 + g(1 − σ(g)))
-  }
+  dg += gatedResidualBack(dy, s.m, gate, up.dm, N * D);
+  linearBack(up.dm, s.act, w.wd, dact, false, nullptr, nullptr, N, F, D);
+  swigluBack(dact, s.g, s.u, up.dgu, up.duu, N * F);
   linearBack(up.dgu, s.xn2, w.wg, up.dxn2, false, nullptr, nullptr, N, D, F);
   linearBack(up.duu, s.xn2, w.wu, up.dxn2, true, nullptr, nullptr, N, D, F);
-  std::memcpy(dh1.data(), dy, N * D * sizeof(float));
-  rmsNormBack(up.dxn2, s.h1, w.postNorm, s.r2, dh1.data(), nullptr, N, D);
+  std::memcpy(dh1, dy, N * D * sizeof(float));
+  rmsNormBack(up.dxn2, s.h1, w.postNorm, s.r2, dh1, nullptr, N, D);
 
   // Attention branch: h1 = x + gate·a, a = ctx·Woᵀ.
-  std::vector<float> dctx(N * d.Q()), dqr(N * d.Q()), dkr(N * d.K());
-  for (int64_t i = 0; i < N * D; i++) { up.da[i] = dh1[i] * gate; dg += static_cast<double>(dh1[i]) * s.a[i]; }
-  linearBack(up.da, s.ctx, w.wo, dctx.data(), false, nullptr, nullptr, N, d.Q(), D);
-  attentionBack(dctx.data(), s.qr, s.kr, s.v, s.probs, dqr.data(), dkr.data(), up.dv, d);
+  dg += gatedResidualBack(dh1, s.a, gate, up.da, N * D);
+  linearBack(up.da, s.ctx, w.wo, dctx, false, nullptr, nullptr, N, d.Q(), D);
+  attentionBack(dctx, s.qr, s.kr, s.v, s.probs, dqr, dkr, up.dv, d);
   if (w.qNorm) {
-    ropeBack(dqr.data(), cos, sin, up.dqn, N, d.H, d.hd);
-    ropeBack(dkr.data(), cos, sin, up.dkn, N, d.KV, d.hd);
+    ropeBack(dqr, cos, sin, up.dqn, N, d.H, d.hd);
+    ropeBack(dkr, cos, sin, up.dkn, N, d.KV, d.hd);
     std::memset(up.dq, 0, N * d.Q() * sizeof(float));
     std::memset(up.dk, 0, N * d.K() * sizeof(float));
     rmsNormBack(up.dqn, s.q, w.qNorm, s.rq, up.dq, nullptr, N * d.H, d.hd);
     rmsNormBack(up.dkn, s.k, w.kNorm, s.rk, up.dk, nullptr, N * d.KV, d.hd);
   } else {
-    ropeBack(dqr.data(), cos, sin, up.dq, N, d.H, d.hd);
-    ropeBack(dkr.data(), cos, sin, up.dk, N, d.KV, d.hd);
+    ropeBack(dqr, cos, sin, up.dq, N, d.H, d.hd);
+    ropeBack(dkr, cos, sin, up.dk, N, d.KV, d.hd);
   }
   linearBack(up.dq, s.xn1, w.wq, up.dxn1, false, nullptr, nullptr, N, D, d.Q());
   linearBack(up.dk, s.xn1, w.wk, up.dxn1, true, nullptr, nullptr, N, D, d.K());
   linearBack(up.dv, s.xn1, w.wv, up.dxn1, true, nullptr, nullptr, N, D, d.K());
-  std::memcpy(dx, dh1.data(), N * D * sizeof(float));
+  std::memcpy(dx, dh1, N * D * sizeof(float));
   rmsNormBack(up.dxn1, x, w.inNorm, s.r1, dx, nullptr, N, D);
-  dgate[0] = static_cast<float>(dg);
+  dgate[0] = dg;
   return nullptr;
 }
 

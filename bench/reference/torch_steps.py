@@ -6,7 +6,10 @@ distillation step (all weights, AdamW) and greedy decoding with a KV cache.
 Input: a JSON file {model_dir, ids, attention, prompts, new_tokens, repeats}; prints JSON.
 Uses Debian's python3-torch only; never a runtime dependency of the project."""
 import json, math, struct, sys, time
+import os
 import torch
+if os.environ.get("E3_TORCH_THREADS"):
+    torch.set_num_threads(int(os.environ["E3_TORCH_THREADS"]))
 
 args = json.load(open(sys.argv[1]))
 d = args['model_dir']

@@ -69,6 +69,10 @@ export function registerNativeMatMul(): string | undefined {
     blas.sgemmBatched(heap.typedArrayFromHeap(a) as Float32Array, heap.typedArrayFromHeap(b) as Float32Array, c, batch, m, n, k, ta, tb, ba === 1 ? 0 : m * k, bb === 1 ? 0 : k * n);
     return out;
   };
+  // One OpenBLAS thread unless the user chose otherwise: at e3's CPU sizes its worker threads
+  // spent more time waking and yielding than multiplying (distillation step 61–74 ms with 2
+  // threads vs 57–61 ms with 1, perf: __schedule/sched_yield were the top symbols).
+  if (!process.env.OPENBLAS_NUM_THREADS) blas.setThreads(1);
   tf.unregisterKernel('BatchMatMul', 'wasm');
   tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc, e3Native: true } as tf.KernelConfig);
   return 'BatchMatMul on native OpenBLAS';

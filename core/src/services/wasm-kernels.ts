@@ -24,9 +24,10 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   const { x, segmentIds } = inputs;
   const numSegments = Number(attrs?.numSegments);
   const inner = x.shape.slice(segmentIds.shape.length).reduce((a, b) => a * b, 1);
-  const xs = wasm.readSync(x.dataId) as Float32Array | Int32Array;
-  const ids = wasm.readSync(segmentIds.dataId) as Int32Array;
   const out = wasm.makeOutput([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype);
+  // Views of the heap (not readSync copies), taken after makeOutput, which may grow the heap.
+  const xs = wasm.typedArrayFromHeap(x) as Float32Array | Int32Array;
+  const ids = wasm.typedArrayFromHeap(segmentIds) as Int32Array;
   const o = wasm.typedArrayFromHeap(out);
   o.fill(0);
   for (let i = 0; i < ids.length; i++) {
@@ -67,6 +68,18 @@ function adamwUpdate({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
   return outs;
 }
 
+/**
+ * `Identity` that shares the input's memory (reference count + 1) instead of copying it, as the
+ * cpu backend's does and as the wasm backend's own `Reshape` already does — tensors are
+ * immutable, so a copy buys nothing. The engine clones every tensor it saves for a gradient, so
+ * the copying version moved each weight and every saved activation once per training step.
+ */
+function sharedIdentity({ inputs, backend }: KernelArgs): tf.TensorInfo {
+  const { x } = inputs;
+  (backend as { incRef(id: tf.DataId): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 /** The native addon's loop when it is built (native/build.js), else the JS loop above. */
 const native = loadNativeBlas();
 
@@ -78,6 +91,12 @@ export function registerMissingWasmKernels(): string[] {
     if (tf.getKernel(kernelName, 'wasm')) continue;
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: fn as unknown as tf.KernelFunc });
     added.push(kernelName);
+  }
+  const identity = tf.getKernel('Identity', 'wasm') as (tf.KernelConfig & { e3Shared?: boolean }) | undefined;
+  if (identity && !identity.e3Shared) {
+    tf.unregisterKernel('Identity', 'wasm');
+    tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: sharedIdentity as unknown as tf.KernelFunc, e3Shared: true } as tf.KernelConfig);
+    added.push('Identity (shared memory)');
   }
   return added;
 }

@@ -17,14 +17,20 @@ import type { LayerWeights } from './weights.js';
 const FORWARD = 'E3DecoderBlock';
 const BACKWARD = 'E3DecoderBlockGrad';
 const WEIGHT_GRADIENT = 'E3DecoderBlockWeightGrad';
+const WORKSPACE = 'E3Workspace';
 
 /** Weight inputs, in the order the kernel declares them (before x and blockGate: see gradient()). */
 const WEIGHTS: readonly (keyof LayerWeights)[] = ['inputNorm', 'q', 'k', 'v', 'qBias', 'kBias', 'vBias', 'qNorm', 'kNorm', 'o', 'oBias',
   'postAttentionNorm', 'gate', 'up', 'down', 'gateBias', 'upBias', 'downBias'];
 
 interface KernelArgs { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> }
-/** Inputs the gradient needs, in this order; an absent optional weight is an empty tensor. */
-const SAVED_INPUTS: readonly string[] = [...WEIGHTS, 'x', 'blockGate', 'cos', 'sin', 'attn'];
+/**
+ * Inputs the gradient needs, in this order; an absent optional weight is an empty tensor.
+ * `workspace` receives the activations the backward pass reuses: it is an input the kernel
+ * fills rather than an output, because tfjs materialises a zero gradient for every output that
+ * does not reach the loss — megabytes per block per step for an activation store.
+ */
+const SAVED_INPUTS: readonly string[] = [...WEIGHTS, 'x', 'blockGate', 'cos', 'sin', 'attn', 'workspace'];
 
 interface ForwardAttrs { dims: BlockDims; save: boolean; cache: boolean }
 
@@ -57,11 +63,12 @@ function forwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] 
   const a = attrs as unknown as ForwardAttrs;
   const d = a.dims;
   const addonFns = native()!;
-  const outs = [heap.makeOutput([d.B * d.T, d.D], 'float32'), heap.makeOutput([a.save ? addonFns.decoderBlockSizes!(d).saved : 0], 'float32')];
+  const outs = [heap.makeOutput([d.B * d.T, d.D], 'float32')];
   if (a.cache) outs.push(heap.makeOutput([d.B, d.KV, d.P + d.T, d.hd], 'float32'), heap.makeOutput([d.B, d.KV, d.P + d.T, d.hd], 'float32'));
   // Views only after every allocation: makeOutput may grow (and so move) the heap.
-  const [y, saved, newK, newV] = outs.map((t) => heap.typedArrayFromHeap(t) as Float32Array);
-  addonFns.decoderBlockForward!(d, views(heap, inputs), { y, saved: a.save ? saved : undefined, newK, newV });
+  const [y, newK, newV] = outs.map((t) => heap.typedArrayFromHeap(t) as Float32Array);
+  const { workspace, ...tensors } = views(heap, inputs);
+  addonFns.decoderBlockForward!(d, tensors, { y, saved: workspace, newK, newV });
   return outs;
 }
 
@@ -73,6 +80,10 @@ function backwardKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[]
   const [dx, dgate, upstream] = outs.map((t) => heap.typedArrayFromHeap(t) as Float32Array);
   addonFns.decoderBlockBackward!(d, views(heap, inputs), { dx, dgate, upstream });
   return outs;
+}
+
+function workspaceKernel({ backend, attrs }: KernelArgs): tf.TensorInfo {
+  return (backend as WasmHeap).makeOutput([Number(attrs?.size)], 'float32');
 }
 
 function weightGradientKernel({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
@@ -95,11 +106,11 @@ function gradient(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.Nam
   const a = attrs as unknown as ForwardAttrs;
   const tensors: Record<string, tf.Tensor> = {};
   SAVED_INPUTS.forEach((name, i) => { tensors[name] = saved[i]; });
-  const savedBuffer = saved[SAVED_INPUTS.length];
+  const savedBuffer = tensors.workspace;
   const dyOut = (Array.isArray(dy) ? dy[0] : dy) ?? tf.zeros([a.dims.B * a.dims.T, a.dims.D]);
   const [dx, dgate, upstream] = tf.engine().runKernel(BACKWARD, { ...tensors, saved: savedBuffer, dy: dyOut }, { dims: a.dims } as unknown as tf.NamedAttrMap) as tf.Tensor[];
   const grads: Record<string, () => tf.Tensor> = { x: () => dx, blockGate: () => dgate };
-  for (const name of ['cos', 'sin', 'attn']) grads[name] = () => tf.zerosLike(tensors[name]);
+  for (const name of ['cos', 'sin', 'attn', 'workspace']) grads[name] = () => tf.zerosLike(tensors[name]);
   for (const name of WEIGHTS) {
     grads[name] = tensors[name].size === 0 ? () => tf.zerosLike(tensors[name]) : () => tf.engine().runKernel(WEIGHT_GRADIENT, { x: tensors.x, saved: savedBuffer, upstream }, { dims: a.dims, name, shape: tensors[name].shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
   }
@@ -113,8 +124,9 @@ function register(): void {
   registered = true;
   tf.registerKernel({ kernelName: FORWARD, backendName: 'wasm', kernelFunc: forwardKernel as unknown as tf.KernelFunc });
   tf.registerKernel({ kernelName: BACKWARD, backendName: 'wasm', kernelFunc: backwardKernel as unknown as tf.KernelFunc });
+  tf.registerKernel({ kernelName: WORKSPACE, backendName: 'wasm', kernelFunc: workspaceKernel as unknown as tf.KernelFunc });
   tf.registerKernel({ kernelName: WEIGHT_GRADIENT, backendName: 'wasm', kernelFunc: weightGradientKernel as unknown as tf.KernelFunc });
-  tf.registerGradient({ kernelName: FORWARD, inputsToSave: [...SAVED_INPUTS], outputsToSave: [false, true], gradFunc: gradient as unknown as tf.GradFunc });
+  tf.registerGradient({ kernelName: FORWARD, inputsToSave: [...SAVED_INPUTS], gradFunc: gradient as unknown as tf.GradFunc });
 }
 
 /** Whether decoder blocks run fused on the current backend (and registers the kernels if so). */
@@ -157,9 +169,8 @@ export function fusedBlock(input: FusedBlockInput): { y: tf.Tensor2D; cache?: { 
   if (input.past) Object.assign(tensors, { pastK: input.past.k, pastV: input.past.v });
   const save = tapeIsRecording();
   if (save && input.past) throw new Error('fused decoder block: gradients through a KV cache are not supported');
+  if (save) tensors.workspace = tf.engine().runKernel(WORKSPACE, {}, { size: native()!.decoderBlockSizes!(d).saved }) as tf.Tensor;
   const attrs: ForwardAttrs = { dims: d, save, cache: input.keepCache || Boolean(input.past) };
   const outs = tf.engine().runKernel(FORWARD, tensors as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-  const y = outs[0] as tf.Tensor2D;
-  outs[1].dispose();
-  return { y, cache: attrs.cache ? { k: outs[2] as tf.Tensor4D, v: outs[3] as tf.Tensor4D } : undefined };
+  return { y: outs[0] as tf.Tensor2D, cache: attrs.cache ? { k: outs[1] as tf.Tensor4D, v: outs[2] as tf.Tensor4D } : undefined };
 }
