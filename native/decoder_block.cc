@@ -13,7 +13,14 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <functional>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <immintrin.h>
 #include <vector>
 
 namespace {
@@ -46,6 +53,58 @@ class Scratch {
  private:
   float* base_; size_t used_ = 0;
 };
+
+// A second thread for the second core: run(a, b) runs a here and b on the worker and returns
+// when both are done. The worker spins briefly between jobs (a step issues them back to back)
+// and then sleeps. Work is split by sequences of the batch, so each half is the same code on
+// fewer rows and results do not depend on the split. E3_THREADS=1 keeps everything on one thread.
+class Worker {
+ public:
+  static Worker* get() {
+    static Worker* w = enabled() ? new Worker() : nullptr;  // never destroyed: the thread lives with the process
+    return w;
+  }
+  void run(const std::function<void()>& a, const std::function<void()>& b) {
+    job_ = &b;
+    pending_.store(true);
+    if (sleeping_.load()) { std::lock_guard<std::mutex> lock(m_); cv_.notify_one(); }
+    a();
+    while (pending_.load(std::memory_order_acquire)) _mm_pause();
+  }
+
+ private:
+  static bool enabled() {
+    const char* t = std::getenv("E3_THREADS");
+    return std::thread::hardware_concurrency() >= 2 && !(t && std::atoi(t) == 1);
+  }
+  Worker() { std::thread([this] { loop(); }).detach(); }
+  void loop() {
+    for (;;) {
+      for (int spins = 0; !pending_.load(std::memory_order_acquire);) {
+        if (++spins < 20000) { _mm_pause(); continue; }
+        std::unique_lock<std::mutex> lock(m_);
+        sleeping_.store(true);
+        cv_.wait(lock, [this] { return pending_.load(); });
+        sleeping_.store(false);
+      }
+      (*job_)();
+      pending_.store(false, std::memory_order_release);
+    }
+  }
+  const std::function<void()>* job_ = nullptr;
+  std::atomic<bool> pending_{false}, sleeping_{false};
+  std::mutex m_;
+  std::condition_variable cv_;
+};
+
+// Calls part(b0, b1) for sequence ranges covering [0, B): two halves on two threads when the
+// batch has at least two sequences and enough rows to pay for the hand-off, else one call.
+void splitBatch(int64_t B, int64_t rows, const std::function<void(int64_t, int64_t)>& part) {
+  Worker* w = Worker::get();
+  if (!w || B < 2 || rows < 16) { part(0, B); return; }
+  const int64_t mid = B / 2;
+  w->run([&] { part(0, mid); }, [&] { part(mid, B); });
+}
 
 struct Dims {
   int64_t B, T, P, D, H, KV, hd, F;
@@ -80,6 +139,16 @@ struct Saved {
     qr = take(N * d.Q()); kr = take(N * d.K()); v = take(N * d.K()); probs = take(d.B * d.H * d.T * d.S());
     ctx = take(N * d.Q()); a = take(N * d.D); h1 = take(N * d.D); r2 = take(N); xn2 = take(N * d.D);
     g = take(N * d.F); u = take(N * d.F); act = take(N * d.F); m = take(N * d.D);
+  }
+  // The same arrays from sequence b0 on (every array is laid out by row, probs by sequence).
+  Saved from(const Dims& d, int64_t b0) const {
+    Saved x = *this;
+    const int64_t r = b0 * d.T;
+    x.xn1 += r * d.D; x.r1 += r; x.q += r * d.Q(); x.k += r * d.K(); x.rq += r * d.H; x.rk += r * d.KV;
+    x.qr += r * d.Q(); x.kr += r * d.K(); x.v += r * d.K(); x.probs += b0 * d.H * d.T * d.S();
+    x.ctx += r * d.Q(); x.a += r * d.D; x.h1 += r * d.D; x.r2 += r; x.xn2 += r * d.D;
+    x.g += r * d.F; x.u += r * d.F; x.act += r * d.F; x.m += r * d.D;
+    return x;
   }
 };
 
@@ -274,27 +343,26 @@ void attentionBack(const float* __restrict dctx, const float* __restrict q, cons
 
 // forward(dims, tensors, outputs): outputs.y [N, D]; outputs.saved (Saved::size floats) when
 // gradients will be taken; outputs.newK / newV [B, KV, S, hd] when a cache is kept.
-napi_value Forward(napi_env env, napi_callback_info info) {
-  size_t argc = 3; napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 3) { napi_throw_error(env, nullptr, "decoderBlockForward: (dims, tensors, outputs) expected"); return nullptr; }
-  const Dims d = dims(env, argv[0]);
-  const Weights w(env, argv[1]);
-  const float* x = arr(env, argv[1], "x"); const float* gateP = arr(env, argv[1], "blockGate");
-  const float* cos = arr(env, argv[1], "cos"); const float* sin = arr(env, argv[1], "sin"); const float* attn = arr(env, argv[1], "attn");
-  const float* pastK = arr(env, argv[1], "pastK"); const float* pastV = arr(env, argv[1], "pastV");
-  float* y = arr(env, argv[2], "y"); float* savedBuf = arr(env, argv[2], "saved");
-  float* newK = arr(env, argv[2], "newK"); float* newV = arr(env, argv[2], "newV");
-  if (!w.complete() || !x || !gateP || !cos || !sin || !attn || !y || (d.P > 0 && (!pastK || !pastV || !newK || !newV))) {
-    napi_throw_type_error(env, nullptr, "decoderBlockForward: missing tensors"); return nullptr;
+// Inputs and outputs of the forward pass for a range of sequences (pointers at its first one).
+struct ForwardIO {
+  const float *x, *cos, *sin, *attn, *pastK, *pastV;
+  float *y, *newK, *newV;
+  ForwardIO from(const Dims& d, int64_t b0) const {
+    const int64_t r = b0 * d.T, S = d.S();
+    return {x + r * d.D, cos + r * d.hd, sin + r * d.hd, attn + b0 * S, pastK ? pastK + b0 * d.KV * d.P * d.hd : nullptr,
+            pastV ? pastV + b0 * d.KV * d.P * d.hd : nullptr, y + r * d.D, newK ? newK + b0 * d.KV * S * d.hd : nullptr,
+            newV ? newV + b0 * d.KV * S * d.hd : nullptr};
   }
+};
+
+// The block forward for d.B sequences; activations go to *kept when given (for the backward pass).
+void forwardRows(const Dims& d, const Weights& w, float gate, const ForwardIO& io, const Saved* kept) {
   const int64_t N = d.N(), D = d.D, F = d.F, S = d.S();
-  const float gate = gateP[0];
-  Scratch scratch((savedBuf ? 0 : Saved::size(d)) + N * d.Q() + N * d.K());
-  Saved s(savedBuf ? savedBuf : scratch.take(Saved::size(d)), d);
+  Scratch scratch((kept ? 0 : Saved::size(d)) + N * d.Q() + N * d.K());
+  const Saved s = kept ? *kept : Saved(scratch.take(Saved::size(d)), d);
   float* qn = scratch.take(N * d.Q()); float* kn = scratch.take(N * d.K());
 
-  rmsNorm(x, w.inNorm, s.xn1, s.r1, N, D, d.eps);
+  rmsNorm(io.x, w.inNorm, s.xn1, s.r1, N, D, d.eps);
   linear(s.xn1, w.wq, w.bq, s.q, N, D, d.Q());
   linear(s.xn1, w.wk, w.bk, s.k, N, D, d.K());
   linear(s.xn1, w.wv, w.bv, s.v, N, D, d.K());
@@ -302,34 +370,59 @@ napi_value Forward(napi_env env, napi_callback_info info) {
     rmsNorm(s.q, w.qNorm, qn, s.rq, N * d.H, d.hd, d.eps);
     rmsNorm(s.k, w.kNorm, kn, s.rk, N * d.KV, d.hd, d.eps);
   }
-  rope(w.qNorm ? qn : s.q, cos, sin, s.qr, N, d.H, d.hd);
-  rope(w.qNorm ? kn : s.k, cos, sin, s.kr, N, d.KV, d.hd);
+  rope(w.qNorm ? qn : s.q, io.cos, io.sin, s.qr, N, d.H, d.hd);
+  rope(w.qNorm ? kn : s.k, io.cos, io.sin, s.kr, N, d.KV, d.hd);
   KvView K{s.kr, d.T * d.K(), d.hd, d.K()}, V{s.v, d.T * d.K(), d.hd, d.K()};
-  if (newK && newV) {
+  if (io.newK && io.newV) {
     // Cache layout [B, KV, S, hd]: the past first, then this call's positions.
     for (int64_t b = 0; b < d.B; b++) for (int64_t kv = 0; kv < d.KV; kv++) {
-      float* ck = newK + (b * d.KV + kv) * S * d.hd; float* cv = newV + (b * d.KV + kv) * S * d.hd;
+      float* ck = io.newK + (b * d.KV + kv) * S * d.hd; float* cv = io.newV + (b * d.KV + kv) * S * d.hd;
       if (d.P > 0) {
-        std::memcpy(ck, pastK + (b * d.KV + kv) * d.P * d.hd, d.P * d.hd * sizeof(float));
-        std::memcpy(cv, pastV + (b * d.KV + kv) * d.P * d.hd, d.P * d.hd * sizeof(float));
+        std::memcpy(ck, io.pastK + (b * d.KV + kv) * d.P * d.hd, d.P * d.hd * sizeof(float));
+        std::memcpy(cv, io.pastV + (b * d.KV + kv) * d.P * d.hd, d.P * d.hd * sizeof(float));
       }
       for (int64_t t = 0; t < d.T; t++) {
         std::memcpy(ck + (d.P + t) * d.hd, s.kr + (b * d.T + t) * d.K() + kv * d.hd, d.hd * sizeof(float));
         std::memcpy(cv + (d.P + t) * d.hd, s.v + (b * d.T + t) * d.K() + kv * d.hd, d.hd * sizeof(float));
       }
     }
-    K = {newK, d.KV * S * d.hd, S * d.hd, d.hd};
-    V = {newV, d.KV * S * d.hd, S * d.hd, d.hd};
+    K = {io.newK, d.KV * S * d.hd, S * d.hd, d.hd};
+    V = {io.newV, d.KV * S * d.hd, S * d.hd, d.hd};
   }
-  attention(s.qr, K, V, attn, s.probs, s.ctx, d);
+  attention(s.qr, K, V, io.attn, s.probs, s.ctx, d);
   linear(s.ctx, w.wo, w.bo, s.a, N, d.Q(), D);
-  gatedResidual(x, s.a, gate, s.h1, N * D);
+  gatedResidual(io.x, s.a, gate, s.h1, N * D);
   rmsNorm(s.h1, w.postNorm, s.xn2, s.r2, N, D, d.eps);
   linear(s.xn2, w.wg, w.bg, s.g, N, D, F);
   linear(s.xn2, w.wu, w.bu, s.u, N, D, F);
   swiglu(s.g, s.u, s.act, N * F);
   linear(s.act, w.wd, w.bd, s.m, N, F, D);
-  gatedResidual(s.h1, s.m, gate, y, N * D);
+  gatedResidual(s.h1, s.m, gate, io.y, N * D);
+}
+
+Dims sub(const Dims& d, int64_t b0, int64_t b1) { Dims x = d; x.B = b1 - b0; return x; }
+
+// forward(dims, tensors, outputs): outputs.y [N, D]; outputs.saved (Saved::size floats) when
+// gradients will be taken; outputs.newK / newV [B, KV, S, hd] when a cache is kept.
+napi_value Forward(napi_env env, napi_callback_info info) {
+  size_t argc = 3; napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 3) { napi_throw_error(env, nullptr, "decoderBlockForward: (dims, tensors, outputs) expected"); return nullptr; }
+  const Dims d = dims(env, argv[0]);
+  const Weights w(env, argv[1]);
+  const ForwardIO io{arr(env, argv[1], "x"), arr(env, argv[1], "cos"), arr(env, argv[1], "sin"), arr(env, argv[1], "attn"),
+                     arr(env, argv[1], "pastK"), arr(env, argv[1], "pastV"), arr(env, argv[2], "y"), arr(env, argv[2], "newK"), arr(env, argv[2], "newV")};
+  const float* gateP = arr(env, argv[1], "blockGate");
+  float* savedBuf = arr(env, argv[2], "saved");
+  if (!w.complete() || !io.x || !gateP || !io.cos || !io.sin || !io.attn || !io.y || (d.P > 0 && (!io.pastK || !io.pastV || !io.newK || !io.newV))) {
+    napi_throw_type_error(env, nullptr, "decoderBlockForward: missing tensors"); return nullptr;
+  }
+  const float gate = gateP[0];
+  splitBatch(d.B, d.N(), [&](int64_t b0, int64_t b1) {
+    if (!savedBuf) { forwardRows(sub(d, b0, b1), w, gate, io.from(d, b0), nullptr); return; }
+    const Saved part = Saved(savedBuf, d).from(d, b0);
+    forwardRows(sub(d, b0, b1), w, gate, io.from(d, b0), &part);
+  });
   return nullptr;
 }
 
@@ -345,27 +438,21 @@ struct Upstream {
     dm = take(N * d.D); dgu = take(N * d.F); duu = take(N * d.F); dxn2 = take(N * d.D); da = take(N * d.D);
     dq = take(N * d.Q()); dk = take(N * d.K()); dv = take(N * d.K()); dqn = take(N * d.Q()); dkn = take(N * d.K()); dxn1 = take(N * d.D);
   }
+  Upstream from(const Dims& d, int64_t b0) const {
+    Upstream x = *this;
+    const int64_t r = b0 * d.T;
+    x.dm += r * d.D; x.dgu += r * d.F; x.duu += r * d.F; x.dxn2 += r * d.D; x.da += r * d.D;
+    x.dq += r * d.Q(); x.dk += r * d.K(); x.dv += r * d.K(); x.dqn += r * d.Q(); x.dkn += r * d.K(); x.dxn1 += r * d.D;
+    return x;
+  }
 };
 
 // backward(dims, tensors, outputs): tensors = forward's inputs + saved + dy; outputs.dx, dgate and
 // upstream (Upstream::size floats) for weightGradient.
-napi_value Backward(napi_env env, napi_callback_info info) {
-  size_t argc = 3; napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 3) { napi_throw_error(env, nullptr, "decoderBlockBackward: (dims, tensors, outputs) expected"); return nullptr; }
-  const Dims d = dims(env, argv[0]);
-  const Weights w(env, argv[1]);
-  const float* x = arr(env, argv[1], "x"); const float* gateP = arr(env, argv[1], "blockGate");
-  const float* cos = arr(env, argv[1], "cos"); const float* sin = arr(env, argv[1], "sin");
-  float* savedBuf = arr(env, argv[1], "saved"); const float* dy = arr(env, argv[1], "dy");
-  float* dx = arr(env, argv[2], "dx"); float* dgate = arr(env, argv[2], "dgate"); float* upBuf = arr(env, argv[2], "upstream");
-  if (!w.complete() || !x || !gateP || !cos || !sin || !savedBuf || !dy || !dx || !dgate || !upBuf || d.P != 0) {
-    napi_throw_type_error(env, nullptr, "decoderBlockBackward: missing tensors"); return nullptr;
-  }
+// The block backward for d.B sequences: dx, the upstream gradients; returns ∂loss/∂gate.
+float backwardRows(const Dims& d, const Weights& w, float gate, const float* x, const float* cos, const float* sin, const float* dy,
+                   const Saved& s, const Upstream& up, float* dx) {
   const int64_t N = d.N(), D = d.D, F = d.F;
-  const float gate = gateP[0];
-  Saved s(savedBuf, d);
-  Upstream up(upBuf, d);
   float dg = 0;
   Scratch scratch(N * F + N * D + 2 * N * d.Q() + N * d.K());
   float* dact = scratch.take(N * F); float* dh1 = scratch.take(N * D);
@@ -400,7 +487,33 @@ napi_value Backward(napi_env env, napi_callback_info info) {
   linearBack(up.dv, s.xn1, w.wv, up.dxn1, true, nullptr, nullptr, N, D, d.K());
   std::memcpy(dx, dh1, N * D * sizeof(float));
   rmsNormBack(up.dxn1, x, w.inNorm, s.r1, dx, nullptr, N, D);
-  dgate[0] = dg;
+  return dg;
+}
+
+
+napi_value Backward(napi_env env, napi_callback_info info) {
+  size_t argc = 3; napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 3) { napi_throw_error(env, nullptr, "decoderBlockBackward: (dims, tensors, outputs) expected"); return nullptr; }
+  const Dims d = dims(env, argv[0]);
+  const Weights w(env, argv[1]);
+  const float* x = arr(env, argv[1], "x"); const float* gateP = arr(env, argv[1], "blockGate");
+  const float* cos = arr(env, argv[1], "cos"); const float* sin = arr(env, argv[1], "sin");
+  float* savedBuf = arr(env, argv[1], "saved"); const float* dy = arr(env, argv[1], "dy");
+  float* dx = arr(env, argv[2], "dx"); float* dgate = arr(env, argv[2], "dgate"); float* upBuf = arr(env, argv[2], "upstream");
+  if (!w.complete() || !x || !gateP || !cos || !sin || !savedBuf || !dy || !dx || !dgate || !upBuf || d.P != 0) {
+    napi_throw_type_error(env, nullptr, "decoderBlockBackward: missing tensors"); return nullptr;
+  }
+  const float gate = gateP[0];
+  const Saved all(savedBuf, d);
+  const Upstream ups(upBuf, d);
+  float partial[2] = {0, 0};
+  splitBatch(d.B, d.N(), [&](int64_t b0, int64_t b1) {
+    const int64_t r = b0 * d.T;
+    partial[b0 == 0 ? 0 : 1] = backwardRows(sub(d, b0, b1), w, gate, x + r * d.D, cos + r * d.hd, sin + r * d.hd, dy + r * d.D,
+                                            all.from(d, b0), ups.from(d, b0), dx + r * d.D);
+  });
+  dgate[0] = partial[0] + partial[1];
   return nullptr;
 }
 
@@ -427,7 +540,15 @@ napi_value WeightGradient(napi_env env, napi_callback_info info) {
   Upstream up(upBuf, d);
   const int64_t N = d.N(), D = d.D, F = d.F;
   const std::string n(name);
-  auto dW = [&](const float* dy, const float* in, int64_t inN, int64_t outN) { linearBack(dy, in, nullptr, nullptr, false, out, nullptr, N, inN, outN); };
+  // dW = dyᵀ·in, split by output rows across the two threads (dy's columns o0..o1, lda = outN).
+  auto dW = [&](const float* dy, const float* in, int64_t inN, int64_t outN) {
+    auto rowsOf = [&](int64_t o0, int64_t o1) {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, inN, N, 1.0f, dy + o0, outN, in, inN, 0.0f, out + o0 * inN, inN);
+    };
+    Worker* worker = Worker::get();
+    if (!worker || outN < 32) { rowsOf(0, outN); return; }
+    worker->run([&] { rowsOf(0, outN / 2); }, [&] { rowsOf(outN / 2, outN); });
+  };
   auto db = [&](const float* dy, int64_t outN) { linearBack(dy, nullptr, nullptr, nullptr, false, nullptr, out, N, 0, outN); };
   if (n == "down") dW(up.dm, s.act, F, D);
   else if (n == "downBias") db(up.dm, D);

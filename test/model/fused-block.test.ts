@@ -13,15 +13,16 @@ async function lossAndGradients(dir: string, backend: 'cpu' | 'wasm') {
   const h = await loadCheckpoint(dir);
   const L = h.model.numLayers;
   const V = h.model.config.vocabSize;
-  // Two sequences, the second left-padded, so the padding mask matters.
-  const ids = tf.tensor2d([[3, 5, 7, 9, 11, 2], [0, 0, 4, 6, 8, 10]], undefined, 'int32');
-  const attentionMask = tf.tensor2d([[1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1]]);
-  const weights = tf.tensor3d(Array.from({ length: 2 * 6 * V }, (_, i) => Math.sin(i * 0.37)), [2, 6, V]);
+  // Four sequences (enough rows for the kernel to split the batch across two threads), two of
+  // them left-padded, so the padding mask matters.
+  const ids = tf.tensor2d([[3, 5, 7, 9, 11, 2], [0, 0, 4, 6, 8, 10], [1, 2, 3, 4, 5, 6], [0, 0, 0, 9, 8, 7]], undefined, 'int32');
+  const attentionMask = tf.tensor2d([[1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1], [0, 0, 0, 1, 1, 1]]);
+  const weights = tf.tensor3d(Array.from({ length: 4 * 6 * V }, (_, i) => Math.sin(i * 0.37)), [4, 6, V]);
   const mask = tf.variable(tf.tensor1d(Array.from({ length: L }, (_, l) => 0.6 + 0.1 * l)));
   const vars = [...h.model.variables(), mask];
   const { value, grads } = tf.variableGrads(() => {
     const logits = h.model.forward(ids, { attentionMask, mask }).logits;
-    return tf.sum(tf.mul(tf.mul(tf.logSoftmax(logits), weights), tf.reshape(attentionMask, [2, 6, 1]))) as tf.Scalar;
+    return tf.sum(tf.mul(tf.mul(tf.logSoftmax(logits), weights), tf.reshape(attentionMask, [4, 6, 1]))) as tf.Scalar;
   }, vars);
   const names = [...h.model.named().keys(), 'mask'];
   const out = { loss: (await value.data())[0], grads: new Map<string, Float32Array>() };
@@ -75,7 +76,7 @@ describe('fused decoder block (native, wasm) against the op-by-op decoder (cpu)'
     const run = async (backend: 'cpu' | 'wasm') => {
       await useBackend(backend);
       const h = await loadCheckpoint(join(ROOT, 'test/fixtures/tiny-qwen2'));
-      const out = await generateIds(h, [[5, 6, 7, 8, 9], [11, 3]], { maxNewTokens: 8, stopIds: [-1] });
+      const out = await generateIds(h, [[5, 6, 7, 8, 9], [11, 3], [2, 4, 6, 8], [13]], { maxNewTokens: 8, stopIds: [-1] });
       h.dispose();
       return out;
     };
