@@ -13,16 +13,20 @@ async function lossAndGradients(dir: string, backend: 'cpu' | 'wasm') {
   const h = await loadCheckpoint(dir);
   const L = h.model.numLayers;
   const V = h.model.config.vocabSize;
-  // Four sequences (enough rows for the kernel to split the batch across two threads), two of
-  // them left-padded, so the padding mask matters.
-  const ids = tf.tensor2d([[3, 5, 7, 9, 11, 2], [0, 0, 4, 6, 8, 10], [1, 2, 3, 4, 5, 6], [0, 0, 0, 9, 8, 7]], undefined, 'int32');
-  const attentionMask = tf.tensor2d([[1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1], [0, 0, 0, 1, 1, 1]]);
-  const weights = tf.tensor3d(Array.from({ length: 4 * 6 * V }, (_, i) => Math.sin(i * 0.37)), [4, 6, V]);
+  // Four sequences of 32 (128 rows: enough for the kernel to split the batch across two
+  // threads), two of them left-padded, so the padding mask matters.
+  const B = 4, T = 32;
+  const pad = [0, 5, 0, 17];
+  const ids = tf.tensor2d(Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (t < pad[b] ? 0 : ((t * 7 + b * 3) % (V - 1)) + 1))), undefined, 'int32');
+  const attentionMask = tf.tensor2d(Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (t < pad[b] ? 0 : 1))));
+  const weights = tf.tensor3d(Array.from({ length: B * T * V }, (_, i) => Math.sin(i * 0.37)), [B, T, V]);
   const mask = tf.variable(tf.tensor1d(Array.from({ length: L }, (_, l) => 0.6 + 0.1 * l)));
   const vars = [...h.model.variables(), mask];
   const { value, grads } = tf.variableGrads(() => {
     const logits = h.model.forward(ids, { attentionMask, mask }).logits;
-    return tf.sum(tf.mul(tf.mul(tf.logSoftmax(logits), weights), tf.reshape(attentionMask, [4, 6, 1]))) as tf.Scalar;
+    // A token-averaged loss, as the distiller's are.
+    const active = tf.reshape(attentionMask, [B, T, 1]);
+    return tf.div(tf.sum(tf.mul(tf.mul(tf.logSoftmax(logits), weights), active)), tf.sum(active)) as tf.Scalar;
   }, vars);
   const names = [...h.model.named().keys(), 'mask'];
   const out = { loss: (await value.data())[0], grads: new Map<string, Float32Array>() };
@@ -47,9 +51,11 @@ describe('fused decoder block (native, wasm) against the op-by-op decoder (cpu)'
       assert.ok(Math.abs(cpu.loss - wasm.loss) < 1e-4 * Math.max(1, Math.abs(cpu.loss)), `loss ${cpu.loss} vs ${wasm.loss}`);
       for (const [n, g] of cpu.grads) {
         const f = wasm.grads.get(n)!;
-        let worst = 0;
-        g.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - f[i]) / Math.max(1, Math.abs(v))); });
+        // Within 1e-4 absolute (the issue's bar), and within 1e-3 of the gradient's own scale.
+        let worst = 0, scale = 0;
+        g.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - f[i])); scale = Math.max(scale, Math.abs(v)); });
         assert.ok(worst < 1e-4, `${name} ${n}: max difference ${worst}`);
+        assert.ok(worst <= 1e-3 * scale, `${name} ${n}: max difference ${worst} against a gradient scale of ${scale}`);
         assert.ok(g.some((v) => v !== 0), `${n}: gradient is all zero (the test could not fail)`);
       }
     });
@@ -76,7 +82,9 @@ describe('fused decoder block (native, wasm) against the op-by-op decoder (cpu)'
     const run = async (backend: 'cpu' | 'wasm') => {
       await useBackend(backend);
       const h = await loadCheckpoint(join(ROOT, 'test/fixtures/tiny-qwen2'));
-      const out = await generateIds(h, [[5, 6, 7, 8, 9], [11, 3], [2, 4, 6, 8], [13]], { maxNewTokens: 8, stopIds: [-1] });
+      // A long prompt batch (prefill splits across threads) of uneven lengths (left padding).
+      const prompts = Array.from({ length: 8 }, (_, b) => Array.from({ length: 20 - b }, (_, t) => ((t * 5 + b) % 30) + 1));
+      const out = await generateIds(h, prompts, { maxNewTokens: 8, stopIds: [-1] });
       h.dispose();
       return out;
     };
