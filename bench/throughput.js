@@ -12,15 +12,51 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@e3/core';
-import { AdamW, arithmeticDataset, batchTensors, cloneHandle, encodeBatch, ForwardKlLoss, fusedBlocksAvailable, generateIds, GumbelTopKSampler, loadCheckpoint } from '@e3/plugins';
+import { AdamW, arithmeticDataset, batchTensors, charTokenizerConfig, charTokenizerJson, cloneHandle, DecoderModel, encodeBatch, exportCheckpoint, ForwardKlLoss, fusedBlocksAvailable, generateIds, GumbelTopKSampler, initWeights, loadCheckpoint, loadTokenizerFromJson, makeHandle, parseDecoderConfig, weightsFromNamed } from '@e3/plugins';
 import { TEACHER } from './lib/pipeline.js';
 import { BENCH, fmt, header, QUICK, table, writeResult } from './lib/table.js';
 
 const repeats = QUICK ? 2 : 7;
-const batchSize = 64;
-const data = arithmeticDataset({ ops: ['+', '-'], maxOperand: 99, heldoutFraction: 0.1, splitSeed: 1234 }, new Rng(0));
-const examples = await data.calibration(batchSize);
-const prompts6 = (await data.heldout(2000)).filter((e) => e.prompt.length === 6).slice(0, 32);
+const NEW_TOKENS = 16;
+
+/**
+ * The two workloads: the shipped teacher on its own task (64 arithmetic examples; d=64, where a
+ * step is many small kernels), and a wider random Qwen3 at the size the issue quotes (d=256,
+ * 8 layers, B=8 × T=64; where a step is mostly matrix products). Both from seeded generators.
+ */
+const WORKLOADS = {
+  teacher: { label: `${TEACHER.replace(/.*\/models\//, 'models/')} (Qwen3, 8 layers, d=64)`, batchNote: '64 arithmetic examples (534 real tokens)' },
+  wide: { label: 'random Qwen3, 8 layers, d=256, ffn 768, 8 heads / 4 kv, vocab 256', batchNote: '8 × 64 tokens' },
+};
+
+async function workload(name, h) {
+  if (name === 'teacher') {
+    const data = arithmeticDataset({ ops: ['+', '-'], maxOperand: 99, heldoutFraction: 0.1, splitSeed: 1234 }, new Rng(0));
+    const batch = encodeBatch(await data.calibration(64), h.tokenizer, h.eosId, h.padId);
+    const prompts = (await data.heldout(2000)).filter((e) => e.prompt.length === 6).slice(0, 32).map((e) => h.tokenizer.encode(e.prompt));
+    return { batch, prompts };
+  }
+  const rng = new Rng(7);
+  const V = h.model.config.vocabSize;
+  const seq = (n) => Array.from({ length: n }, () => 2 + rng.int(V - 2));
+  const rows = Array.from({ length: 8 }, () => seq(65));
+  const batch = { ids: rows.map((r) => r.slice(0, -1)), labels: rows.map((r) => r.slice(1)), attention: rows.map(() => Array(64).fill(1)), tokens: 8 * 64 };
+  return { batch, prompts: Array.from({ length: 32 }, () => seq(6)) };
+}
+
+/** The wide workload's checkpoint: random weights (std 0.02), written once per run. */
+async function wideCheckpoint() {
+  const raw = { model_type: 'qwen3', hidden_size: 256, intermediate_size: 768, num_hidden_layers: 8, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 32, rms_norm_eps: 1e-6, rope_theta: 10000, max_position_embeddings: 128, tie_word_embeddings: true, vocab_size: 256, pad_token_id: 0, eos_token_id: 1 };
+  await initBackend('cpu');
+  const c = parseDecoderConfig(raw, 'wide');
+  const model = new DecoderModel(c, weightsFromNamed(c, initWeights(c, new Rng(11), 0.02)), { rawConfig: raw, keptLayers: [...Array(8).keys()], originalLayers: 8 });
+  const tokJson = charTokenizerJson('0123456789+-*= ');
+  const h = makeHandle({ model, dtype: 'F32', tokenizer: await loadTokenizerFromJson(tokJson, charTokenizerConfig()), tokenizerFiles: { 'tokenizer.json': tokJson, 'tokenizer_config.json': charTokenizerConfig() }, generationConfig: { eos_token_id: 1, pad_token_id: 0 }, eosId: 1, padId: 0 });
+  const dir = join(mkdtempSync(join(tmpdir(), 'e3-wide-')), 'model');
+  await exportCheckpoint(h, dir);
+  h.dispose();
+  return dir;
+}
 
 const warmup = 5;
 async function timed(fn) {
@@ -30,10 +66,10 @@ async function timed(fn) {
   return Math.min(...ts);
 }
 
-async function measure(backendName) {
+async function measure(backendName, workloadName, modelDir) {
   await initBackend(backendName);
-  const h = await loadCheckpoint(TEACHER);
-  const batch = encodeBatch(examples, h.tokenizer, h.eosId, h.padId);
+  const h = await loadCheckpoint(modelDir);
+  const { batch, prompts } = await workload(workloadName, h);
   const bt = batchTensors(batch);
   const V = h.model.config.vocabSize;
   const targets = tf.tidy(() => {
@@ -64,8 +100,7 @@ async function measure(backendName) {
     optW.apply(vars.map((v) => grads[v.name]), 1e-4);
     await value.data(); value.dispose(); Object.values(grads).forEach((g) => g.dispose());
   };
-  const prompts = prompts6.map((e) => h.tokenizer.encode(e.prompt));
-  const newTokens = 16;
+  const newTokens = NEW_TOKENS;
   const search = batch.tokens / await timed(searchStep);
   const distill = batch.tokens / await timed(distillStep);
   const decode = (prompts.length * newTokens) / await timed(() => generateIds(h, prompts, { maxNewTokens: newTokens, stopIds: [-1] }));
@@ -81,7 +116,7 @@ async function measure(backendName) {
   return { backend: label, search, distill, decode, tokens: batch.tokens, profile: top, ids, attention, prompts };
 }
 
-function torchReference(ids, attention, prompts) {
+function torchReference(modelDir, ids, attention, prompts) {
   const py = '/usr/bin/python3';
   const hasTorch = () => { try { execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' }); return true; } catch { return false; } };
   if (!hasTorch()) {
@@ -90,7 +125,7 @@ function torchReference(ids, attention, prompts) {
     if (!hasTorch()) return undefined;
   }
   const f = join(mkdtempSync(join(tmpdir(), 'e3-torch-')), 'args.json');
-  writeFileSync(f, JSON.stringify({ model_dir: TEACHER, ids, attention, prompts, new_tokens: 16, repeats }));
+  writeFileSync(f, JSON.stringify({ model_dir: modelDir, ids, attention, prompts, new_tokens: NEW_TOKENS, repeats }));
   const runs = [1, 2].map((threads) => JSON.parse(execFileSync(py, [join(BENCH, 'reference/torch_steps.py'), f], { encoding: 'utf8', env: { ...process.env, E3_TORCH_THREADS: String(threads) } })));
   return { torch: runs[0].torch, perThread: runs };
 }
@@ -99,45 +134,68 @@ const child = process.argv.indexOf('--child');
 if (child > 0) {
   // One configuration per fresh process: the thread count is fixed when the addon loads, and a
   // backend measured after another would inherit its garbage (the cpu run leaves a large heap).
-  process.stdout.write(JSON.stringify(await measure(process.argv[child + 1])));
-  process.exit(0);
+  const [backend, name, dir] = process.argv.slice(child + 1, child + 4);
+  try {
+    process.stdout.write(JSON.stringify(await measure(backend, name, dir)));
+    process.exit(0);
+  } catch (e) {
+    process.stderr.write(`${e.message.split('\n')[0]}\n`);
+    process.exit(1);
+  }
 }
 
-function measureInChild(backend, env = {}) {
-  const args = [join(BENCH, 'throughput.js'), '--child', backend, ...(QUICK ? ['--quick'] : [])];
+function measureInChild(backend, name, dir, env = {}) {
+  const args = [join(BENCH, 'throughput.js'), ...(QUICK ? ['--quick'] : []), '--child', backend, name, dir];
   try {
     const r = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
-    process.stderr.write(`${r.backend}: done\n`);
+    process.stderr.write(`${name}: ${r.backend}: done\n`);
     return r;
   } catch (e) {
-    process.stderr.write(`${backend}: unavailable (${String(e.stderr ?? e.message).trim().split('\n').pop()})\n`);
+    process.stderr.write(`${name}: ${backend}: unavailable (${String(e.stderr || e.message).trim().split('\n').pop()})\n`);
     return undefined;
   }
 }
 
-// Rounds alternate PyTorch and ours so that both see the same drift of this VM's speed; each
-// configuration keeps its best round. The pure-JS cpu backend is measured once (it is ~100× off).
-const rounds = QUICK ? 1 : 3;
-const results = [measureInChild('cpu')].filter(Boolean);
-const native = [];
-let torch;
-for (let round = 0; round < rounds; round++) {
-  const ours = [measureInChild('wasm'), measureInChild('tensorflow'), measureInChild('wasm', { E3_THREADS: '1' })].filter(Boolean);
-  if (!ours.some((r) => r.backend.startsWith('wasm + native'))) ours.pop(); // no addon: the 1-thread run is the same as the first
-  ours.forEach((r, i) => { native[i] = !native[i] ? r : { ...r, ...Object.fromEntries(['search', 'distill', 'decode'].map((k) => [k, Math.max(r[k], native[i][k])])) }; });
-  const ref = torchReference(results[0].ids, results[0].attention, results[0].prompts);
-  if (ref) torch = torch ? { ...torch, perThread: [...torch.perThread, ...ref.perThread] } : ref;
+const STEPS = ['search', 'distill', 'decode'];
+
+/**
+ * One workload: rounds alternate PyTorch (1 and 2 threads) and ours (each configuration in a
+ * fresh process) so that both see the same drift of this VM's speed; each keeps its best round.
+ * The pure-JS cpu backend is measured once, on the teacher only (it is ~100× off).
+ */
+function runWorkload(name, dir) {
+  const rounds = QUICK ? 1 : 3;
+  const results = name === 'teacher' ? [measureInChild('cpu', name, dir)].filter(Boolean) : [];
+  const best = [];
+  let torch;
+  for (let round = 0; round < rounds; round++) {
+    const ours = [measureInChild('wasm', name, dir), measureInChild('tensorflow', name, dir)];
+    if (ours[0]?.backend.startsWith('wasm + native')) ours.push(measureInChild('wasm', name, dir, { E3_THREADS: '1' }));
+    ours.forEach((r, i) => { if (r) best[i] = !best[i] ? r : { ...best[i], ...Object.fromEntries(STEPS.map((k) => [k, Math.max(r[k], best[i][k])])) }; });
+    const first = ours.find(Boolean);
+    const ref = first && torchReference(dir, first.ids, first.attention, first.prompts);
+    if (ref) torch = torch ? { ...torch, perThread: [...torch.perThread, ...ref.perThread] } : ref;
+  }
+  results.push(...best.filter(Boolean));
+  if (torch) for (const step of STEPS) {
+    const top = torch.perThread.reduce((x, y) => (y[step] > x[step] ? y : x));
+    torch[step] = top[step];
+    torch[`${step}Threads`] = top.threads;
+  }
+  const rows = [];
+  for (const step of STEPS) {
+    for (const r of results) rows.push([step, r.backend, fmt(r[step], 0), torch ? `${fmt(torch[step], 0)} (${torch[`${step}Threads`]} thr.)` : 'n/a', torch ? fmt(r[step] / torch[step], 3) + '×' : 'n/a']);
+  }
+  const w = WORKLOADS[name];
+  const facts = [`- model: ${w.label}`, `- batch: ${w.batchNote} for search/distill; ${results[0]?.prompts.length ?? 32} prompts × ${NEW_TOKENS} new tokens for decode`,
+    `- PyTorch: ${torch ? `${torch.torch} (Debian python3-torch, OpenBLAS) at 1 and 2 threads in each of ${rounds} round(s), alternating with ours; each step keeps its best: ${torch.perThread.map((r) => `${r.threads} thr. ${fmt(r.search, 0)} / ${fmt(r.distill, 0)} / ${fmt(r.decode, 0)}`).join('; ')} tok/s (search / distill / decode)` : 'not available'}`];
+  return facts.join('\n') + '\n\n' + table(['step', 'backend', 'tokens/s', 'PyTorch tokens/s', 'ratio'], rows)
+    + '\n\nWhere the time goes (distillation step, share of kernel time):\n\n' + table(['backend', 'top kernels'], results.map((r) => [r.backend, r.profile])) + '\n';
 }
-results.push(...native);
-if (torch) for (const step of ['search', 'distill', 'decode']) {
-  const top = torch.perThread.reduce((x, y) => (y[step] > x[step] ? y : x));
-  torch[step] = top[step];
-  torch[`${step}Threads`] = top.threads;
-}
-const rows = [];
-for (const step of ['search', 'distill', 'decode']) {
-  for (const r of results) rows.push([step, r.backend, fmt(r[step], 0), torch ? `${fmt(torch[step], 0)} (${torch[`${step}Threads`]} thr.)` : 'n/a', torch ? fmt(r[step] / torch[step], 3) + '×' : 'n/a']);
-}
-writeResult(QUICK ? 'throughput.quick' : 'throughput', header('Table 5 — training and decoding throughput vs PyTorch', { model: `${TEACHER.replace(/.*\/models\//, 'models/')} (Qwen3, 8 layers, d=64)`, batch: `${batchSize} examples (${results[0].tokens} real tokens) for search/distill; 32 prompts × 16 new tokens for decode`, PyTorch: torch ? `${torch.torch} (Debian python3-torch, OpenBLAS), run at 1 and 2 threads in each round, alternating with ours; each step keeps its best: ${torch.perThread.map((r) => `${r.threads} thr. ${fmt(r.search, 0)} / ${fmt(r.distill, 0)} / ${fmt(r.decode, 0)}`).join('; ')} tok/s (search / distill / decode)` : 'not available', timing: `best of ${repeats} repeats after ${warmup} warm-up steps, best of ${rounds} round(s), on both sides (this VM's speed drifts by up to ±30% over minutes)`, repeats })
-  + '\n' + table(['step', 'backend', 'tokens/s', 'PyTorch tokens/s', 'ratio'], rows)
-  + '\n\n## Where the time goes (distillation step, share of kernel time)\n\n' + table(['backend', 'top kernels'], results.map((r) => [r.backend, r.profile])) + '\n');
+
+const teacher = runWorkload('teacher', TEACHER);
+const wide = runWorkload('wide', await wideCheckpoint());
+writeResult(QUICK ? 'throughput.quick' : 'throughput', header('Table 5 — training and decoding throughput vs PyTorch', {
+  timing: `best of ${repeats} repeats after ${warmup} warm-up steps, on both sides (this VM's speed drifts by up to ±30% over minutes)`,
+  'wasm + native': 'the wasm backend with the optional native addon (native/: OpenBLAS matmuls, fused decoder blocks, fused AdamW); "1 thread" is the same with E3_THREADS=1',
+}) + '\n## The shipped teacher\n\n' + teacher + '\n## A wider model (d=256)\n\n' + wide);

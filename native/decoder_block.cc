@@ -97,18 +97,30 @@ class Worker {
   std::condition_variable cv_;
 };
 
-// Below this many rows a block is cheaper on one thread than handed off (greedy decoding of 32
-// sequences, 32 rows per call, ran 1.4× slower split; training batches have hundreds of rows).
-constexpr int64_t kMinRowsToSplit = 128;
+// Below this much arithmetic (multiply-adds of the block's projections) a block is cheaper on one
+// thread than handed off: greedy decoding on the d=64 teacher (32 rows, ~1.6M) is; training
+// batches (tens of millions) and decoding at d=256 (~25M) are not.
+constexpr double kMinWorkToSplit = 8e6;
 
 // Calls part(b0, b1) for sequence ranges covering [0, B): two halves on two threads when the
 // batch has at least two sequences and enough rows to pay for the hand-off, else one call.
-void splitBatch(int64_t B, int64_t rows, const std::function<void(int64_t, int64_t)>& part) {
+void splitBatch(int64_t B, double work, const std::function<void(int64_t, int64_t)>& part) {
   Worker* w = Worker::get();
-  if (!w || B < 2 || rows < kMinRowsToSplit) { part(0, B); return; }
+  if (!w || B < 2 || work < kMinWorkToSplit) { part(0, B); return; }
   const int64_t mid = B / 2;
   w->run([&] { part(0, mid); }, [&] { part(mid, B); });
 }
+
+}  // namespace
+
+// Runs f over [0, n) in two halves on two threads when n ≥ minSplit (used by blas.cc's AdamW).
+void e3ParallelRange(int64_t n, int64_t minSplit, const std::function<void(int64_t, int64_t)>& f) {
+  Worker* w = Worker::get();
+  if (!w || n < minSplit) { f(0, n); return; }
+  w->run([&] { f(0, n / 2); }, [&] { f(n / 2, n); });
+}
+
+namespace {
 
 struct Dims {
   int64_t B, T, P, D, H, KV, hd, F;
@@ -117,6 +129,8 @@ struct Dims {
   int64_t S() const { return P + T; }
   int64_t Q() const { return H * hd; }
   int64_t K() const { return KV * hd; }
+  // Multiply-adds of the block's projections (what decides whether to split it across threads).
+  double work() const { return static_cast<double>(N()) * D * (2 * Q() + 2 * K() + 3 * F); }
 };
 
 Dims dims(napi_env env, napi_value d) {
@@ -422,7 +436,7 @@ napi_value Forward(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, nullptr, "decoderBlockForward: missing tensors"); return nullptr;
   }
   const float gate = gateP[0];
-  splitBatch(d.B, d.N(), [&](int64_t b0, int64_t b1) {
+  splitBatch(d.B, d.work(), [&](int64_t b0, int64_t b1) {
     if (!savedBuf) { forwardRows(sub(d, b0, b1), w, gate, io.from(d, b0), nullptr); return; }
     const Saved part = Saved(savedBuf, d).from(d, b0);
     forwardRows(sub(d, b0, b1), w, gate, io.from(d, b0), &part);
@@ -512,7 +526,7 @@ napi_value Backward(napi_env env, napi_callback_info info) {
   const Saved all(savedBuf, d);
   const Upstream ups(upBuf, d);
   float partial[2] = {0, 0};
-  splitBatch(d.B, d.N(), [&](int64_t b0, int64_t b1) {
+  splitBatch(d.B, d.work(), [&](int64_t b0, int64_t b1) {
     const int64_t r = b0 * d.T;
     partial[b0 == 0 ? 0 : 1] = backwardRows(sub(d, b0, b1), w, gate, x + r * d.D, cos + r * d.hd, sin + r * d.hd, dy + r * d.D,
                                             all.from(d, b0), ups.from(d, b0), dx + r * d.D);

@@ -13,10 +13,10 @@ async function lossAndGradients(dir: string, backend: 'cpu' | 'wasm') {
   const h = await loadCheckpoint(dir);
   const L = h.model.numLayers;
   const V = h.model.config.vocabSize;
-  // Four sequences of 32 (128 rows: enough for the kernel to split the batch across two
-  // threads), two of them left-padded, so the padding mask matters.
-  const B = 4, T = 32;
-  const pad = [0, 5, 0, 17];
+  // 16 sequences of 48 (enough work for the kernel to split the batch across two threads),
+  // some left-padded, so the padding mask matters.
+  const B = 16, T = 48;
+  const pad = Array.from({ length: B }, (_, b) => (b % 3 === 1 ? 3 * b : 0));
   const ids = tf.tensor2d(Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (t < pad[b] ? 0 : ((t * 7 + b * 3) % (V - 1)) + 1))), undefined, 'int32');
   const attentionMask = tf.tensor2d(Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => (t < pad[b] ? 0 : 1))));
   const weights = tf.tensor3d(Array.from({ length: B * T * V }, (_, i) => Math.sin(i * 0.37)), [B, T, V]);

@@ -54,10 +54,12 @@ describe('fused AdamW kernel on wasm', () => {
       await useBackend(backend);
       const w = tf.variable(tf.tensor2d([[1, -2], [3, 0.5]]));
       const b = tf.variable(tf.tensor1d([0.1, -0.3]));
-      const opt = new AdamW([w, b], { beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.1 });
-      for (let s = 0; s < 5; s++) opt.apply([tf.tensor2d([[0.5, -1], [s, 2]]), tf.tensor1d([s * 0.1, -0.2])], 0.01);
-      const out = [...(await w.data()), ...(await b.data()), ...(await opt.m[0].data()), ...(await opt.v[1].data())];
-      opt.dispose(); w.dispose(); b.dispose();
+      // Large enough (> 65,536) for the native update to split across two threads.
+      const big = tf.variable(tf.tensor2d(Array.from({ length: 300 * 300 }, (_, i) => Math.sin(i)), [300, 300]));
+      const opt = new AdamW([w, b, big], { beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: 0.1 });
+      for (let s = 0; s < 5; s++) opt.apply([tf.tensor2d([[0.5, -1], [s, 2]]), tf.tensor1d([s * 0.1, -0.2]), tf.tensor2d(Array.from({ length: 300 * 300 }, (_, i) => Math.cos(i * s)), [300, 300])], 0.01);
+      const out = [...(await w.data()), ...(await b.data()), ...(await opt.m[0].data()), ...(await opt.v[1].data()), ...(await big.data()), ...(await opt.v[2].data())];
+      opt.dispose(); w.dispose(); b.dispose(); big.dispose();
       return out;
     };
     const cpu = await run('cpu');

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -43,7 +44,7 @@ export function registerNativeMatMul(): string | undefined {
   const blas = loadNativeBlas();
   const original = tf.getKernel('BatchMatMul', 'wasm');
   if (!blas || !original) return undefined;
-  if ((original as { e3Native?: boolean }).e3Native) return 'BatchMatMul on native OpenBLAS';
+  if ((original as { e3Native?: boolean }).e3Native) return nativeNote(blas);
   const fallback = original.kernelFunc;
   const kernelFunc = (args: { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> }) => {
     const { a, b } = args.inputs;
@@ -75,5 +76,12 @@ export function registerNativeMatMul(): string | undefined {
   if (!process.env.OPENBLAS_NUM_THREADS) blas.setThreads(1);
   tf.unregisterKernel('BatchMatMul', 'wasm');
   tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc, e3Native: true } as tf.KernelConfig);
-  return 'BatchMatMul on native OpenBLAS';
+  return nativeNote(blas);
+}
+
+/** What the run log says about the native kernels in use. */
+function nativeNote(blas: NativeBlas): string {
+  const fused = blas.decoderBlockForward && process.env.E3_FUSED !== '0';
+  const threads = process.env.E3_THREADS === '1' || availableParallelism() < 2 ? 1 : 2;
+  return `BatchMatMul on native OpenBLAS${fused ? `; fused native decoder blocks (${threads} thread${threads > 1 ? 's' : ''})` : ''}`;
 }
