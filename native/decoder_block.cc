@@ -323,6 +323,39 @@ void attention(const float* __restrict q, KvView K, KvView V, const float* __res
   }
 }
 
+// The same with matrix products per (sequence, head) — scores = q·kᵀ·scale, softmax with the
+// bias in place, ctx = probs·v — for sequences long enough that products beat the loops.
+void attentionGemm(const float* __restrict q, KvView K, KvView V, const float* __restrict attn, float* __restrict probs, float* __restrict ctx, const Dims& d) {
+  const int64_t G = d.H / d.KV, S = d.S(), qs = d.Q();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d.hd));
+  for (int64_t b = 0; b < d.B; b++) for (int64_t h = 0; h < d.H; h++) {
+    const int64_t kv = h / G;
+    float* P = probs + (b * d.H + h) * d.T * S;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d.T, S, d.hd, scale, q + b * d.T * qs + h * d.hd, qs, K.at(b, kv, 0), K.ss, 0.0f, P, S);
+    for (int64_t i = 0; i < d.T; i++) {
+      float* __restrict p = P + i * S;
+      const float* __restrict mask = attn + b * S;
+      float mx = -3.0e38f;
+      for (int64_t j = 0; j < S; j++) {
+        const float allowed = (j <= d.P + i ? 1.0f : 0.0f) * mask[j];
+        p[j] = p[j] + (1.0f - allowed) * -1e9f;
+        mx = p[j] > mx ? p[j] : mx;
+      }
+      float sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t j = 0; j < S; j++) { p[j] = std::exp(p[j] - mx); sum += p[j]; }
+      const float inv = 1.0f / sum;
+#pragma omp simd
+      for (int64_t j = 0; j < S; j++) p[j] *= inv;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.T, d.hd, S, 1.0f, P, S, V.at(b, kv, 0), V.ss, 0.0f, ctx + b * d.T * qs + h * d.hd, qs);
+  }
+}
+
+// Attention by matrix products from this much score work per (sequence, head) on (T·S·hd):
+// below it, per-call overhead makes the loops faster (the d=64 teacher's T≈9 batches).
+constexpr int64_t kMinAttentionGemm = 16384;
+
 // Backward of attention (no cache): dp = dctx·v, ds = p·(dp − Σ p·dp), dq = Σ ds·k/√hd,
 // dk = Σ ds·q/√hd, dv = Σ p·dctx. k, v, dk, dv in row layout [N, KV·hd].
 void attentionBack(const float* __restrict dctx, const float* __restrict q, const float* __restrict k, const float* __restrict v, const float* __restrict probs,
@@ -356,6 +389,37 @@ void attentionBack(const float* __restrict dctx, const float* __restrict q, cons
         for (int64_t e = 0; e < d.hd; e++) { dqi[e] += dsj * kj[e]; dkj[e] += dsj * qi[e]; dvj[e] += pj * dc[e]; }
       }
     }
+  }
+}
+
+// attentionBack by matrix products per (sequence, head): dP = dctx·vᵀ; dS = P ⊙ (dP − rowsum(P ⊙ dP))·scale;
+// dq = dS·k; dk += dSᵀ·q; dv += Pᵀ·dctx.
+void attentionBackGemm(const float* __restrict dctx, const float* __restrict q, const float* __restrict k, const float* __restrict v, const float* __restrict probs,
+                       float* __restrict dq, float* __restrict dk, float* __restrict dv, const Dims& d) {
+  const int64_t G = d.H / d.KV, T = d.T, kd = d.K(), qs = d.Q();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d.hd));
+  static thread_local std::vector<float> dsBuf;
+  dsBuf.resize(T * T);
+  float* dS = dsBuf.data();
+  std::memset(dk, 0, d.N() * kd * sizeof(float));
+  std::memset(dv, 0, d.N() * kd * sizeof(float));
+  for (int64_t b = 0; b < d.B; b++) for (int64_t h = 0; h < d.H; h++) {
+    const int64_t kv = h / G;
+    const float* P = probs + (b * d.H + h) * T * T;
+    const float* dC = dctx + b * T * qs + h * d.hd;
+    const int64_t kvAt = b * T * kd + kv * d.hd;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, d.hd, 1.0f, dC, qs, v + kvAt, kd, 0.0f, dS, T);
+    for (int64_t i = 0; i < T; i++) {
+      const float* __restrict pi = P + i * T; float* __restrict di = dS + i * T;
+      float pdp = 0;
+#pragma omp simd reduction(+ : pdp)
+      for (int64_t j = 0; j < T; j++) pdp += pi[j] * di[j];
+#pragma omp simd
+      for (int64_t j = 0; j < T; j++) di[j] = pi[j] * (di[j] - pdp) * scale;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d.hd, T, 1.0f, dS, T, k + kvAt, kd, 0.0f, dq + b * T * qs + h * d.hd, qs);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d.hd, T, 1.0f, dS, T, q + b * T * qs + h * d.hd, qs, 1.0f, dk + kvAt, kd);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d.hd, T, 1.0f, P, T, dC, qs, 1.0f, dv + kvAt, kd);
   }
 }
 
@@ -407,7 +471,8 @@ void forwardRows(const Dims& d, const Weights& w, float gate, const ForwardIO& i
     K = {io.newK, d.KV * S * d.hd, S * d.hd, d.hd};
     V = {io.newV, d.KV * S * d.hd, S * d.hd, d.hd};
   }
-  attention(s.qr, K, V, io.attn, s.probs, s.ctx, d);
+  if (d.T * S * d.hd >= kMinAttentionGemm) attentionGemm(s.qr, K, V, io.attn, s.probs, s.ctx, d);
+  else attention(s.qr, K, V, io.attn, s.probs, s.ctx, d);
   linear(s.ctx, w.wo, w.bo, s.a, N, d.Q(), D);
   gatedResidual(io.x, s.a, gate, s.h1, N * D);
   rmsNorm(s.h1, w.postNorm, s.xn2, s.r2, N, D, d.eps);
@@ -488,7 +553,8 @@ float backwardRows(const Dims& d, const Weights& w, float gate, const float* x, 
   // Attention branch: h1 = x + gate·a, a = ctx·Woᵀ.
   dg += gatedResidualBack(dh1, s.a, gate, up.da, N * D);
   linearBack(up.da, s.ctx, w.wo, dctx, false, nullptr, nullptr, N, d.Q(), D);
-  attentionBack(dctx, s.qr, s.kr, s.v, s.probs, dqr, dkr, up.dv, d);
+  if (d.T * d.T * d.hd >= kMinAttentionGemm) attentionBackGemm(dctx, s.qr, s.kr, s.v, s.probs, dqr, dkr, up.dv, d);
+  else attentionBack(dctx, s.qr, s.kr, s.v, s.probs, dqr, dkr, up.dv, d);
   if (w.qNorm) {
     ropeBack(dqr, cos, sin, up.dqn, N, d.H, d.hd);
     ropeBack(dkr, cos, sin, up.dkn, N, d.KV, d.hd);
