@@ -126,7 +126,10 @@ function torchReference(modelDir, ids, attention, prompts) {
   }
   const f = join(mkdtempSync(join(tmpdir(), 'e3-torch-')), 'args.json');
   writeFileSync(f, JSON.stringify({ model_dir: modelDir, ids, attention, prompts, new_tokens: NEW_TOKENS, repeats }));
-  const runs = [1, 2].map((threads) => JSON.parse(execFileSync(py, [join(BENCH, 'reference/torch_steps.py'), f], { encoding: 'utf8', env: { ...process.env, E3_TORCH_THREADS: String(threads) } })));
+  // torch.set_num_threads sets PyTorch's own threads; its OpenBLAS still uses every core unless
+  // told otherwise, so "1 core" pins both — the like-for-like partner of our 1-thread run.
+  const configs = [{ label: '1 thr.', env: { E3_TORCH_THREADS: '1' } }, { label: '2 thr.', env: { E3_TORCH_THREADS: '2' } }, { label: '1 core', env: { E3_TORCH_THREADS: '1', OPENBLAS_NUM_THREADS: '1' } }];
+  const runs = configs.map((c) => ({ ...JSON.parse(execFileSync(py, [join(BENCH, 'reference/torch_steps.py'), f], { encoding: 'utf8', env: { ...process.env, ...c.env } })), label: c.label }));
   return { torch: runs[0].torch, perThread: runs };
 }
 
@@ -180,16 +183,20 @@ function runWorkload(name, dir) {
   if (torch) for (const step of STEPS) {
     const top = torch.perThread.reduce((x, y) => (y[step] > x[step] ? y : x));
     torch[step] = top[step];
-    torch[`${step}Threads`] = top.threads;
+    torch[`${step}Threads`] = top.label;
+    torch[`${step}OneCore`] = Math.max(...torch.perThread.filter((r) => r.label === '1 core').map((r) => r[step]));
   }
+  const oneThread = results.find((r) => r.backend === 'wasm + native (1 thread)');
+  const single = torch && oneThread ? STEPS.map((step) => [step, fmt(oneThread[step], 0), fmt(torch[`${step}OneCore`], 0), fmt(oneThread[step] / torch[`${step}OneCore`], 3) + '×']) : [];
   const rows = [];
   for (const step of STEPS) {
-    for (const r of results) rows.push([step, r.backend, fmt(r[step], 0), torch ? `${fmt(torch[step], 0)} (${torch[`${step}Threads`]} thr.)` : 'n/a', torch ? fmt(r[step] / torch[step], 3) + '×' : 'n/a']);
+    for (const r of results) rows.push([step, r.backend, fmt(r[step], 0), torch ? `${fmt(torch[step], 0)} (${torch[`${step}Threads`]})` : 'n/a', torch ? fmt(r[step] / torch[step], 3) + '×' : 'n/a']);
   }
   const w = WORKLOADS[name];
   const facts = [`- model: ${w.label}`, `- batch: ${w.batchNote} for search/distill; ${results[0]?.prompts.length ?? 32} prompts × ${NEW_TOKENS} new tokens for decode`,
-    `- PyTorch: ${torch ? `${torch.torch} (Debian python3-torch, OpenBLAS) at 1 and 2 threads in each of ${rounds} round(s), alternating with ours; each step keeps its best: ${torch.perThread.map((r) => `${r.threads} thr. ${fmt(r.search, 0)} / ${fmt(r.distill, 0)} / ${fmt(r.decode, 0)}`).join('; ')} tok/s (search / distill / decode)` : 'not available'}`];
+    `- PyTorch: ${torch ? `${torch.torch} (Debian python3-torch, OpenBLAS) at 1 thread, 2 threads and 1 core (1 thread, OPENBLAS_NUM_THREADS=1) in each of ${rounds} round(s), alternating with ours; each step keeps its best: ${torch.perThread.map((r) => `${r.label} ${fmt(r.search, 0)} / ${fmt(r.distill, 0)} / ${fmt(r.decode, 0)}`).join('; ')} tok/s (search / distill / decode)` : 'not available'}`];
   return facts.join('\n') + '\n\n' + table(['step', 'backend', 'tokens/s', 'PyTorch tokens/s', 'ratio'], rows)
+    + (single.length ? '\n\nOne core each (ours with E3_THREADS=1, PyTorch with 1 thread and OPENBLAS_NUM_THREADS=1):\n\n' + table(['step', 'ours, tokens/s', 'PyTorch, tokens/s', 'ratio'], single) : '')
     + '\n\nWhere the time goes (distillation step, share of kernel time):\n\n' + table(['backend', 'top kernels'], results.map((r) => [r.backend, r.profile])) + '\n';
 }
 

@@ -24,6 +24,24 @@ describe('wasm training kernels', () => {
   });
 });
 
+describe('wasm GatherV2 (row copies along axis 0)', () => {
+  it('matches cpu for embedding lookups, flat vectors, negative and other axes', async () => {
+    const run = async (backend: 'cpu' | 'wasm') => {
+      await useBackend(backend);
+      const table = tf.tensor3d(Array.from({ length: 5 * 3 * 2 }, (_, i) => Math.sin(i)), [5, 3, 2]);
+      const ids = tf.tensor2d([[4, 0], [2, 2]], undefined, 'int32');
+      const flat = tf.tensor1d(Array.from({ length: 7 }, (_, i) => i * 1.5));
+      return [tf.gather(table, ids), tf.gather(flat, tf.tensor1d([6, 1, 1], 'int32')), tf.gather(table, tf.tensor1d([1, 0], 'int32'), -2), tf.gather(table, tf.tensor1d([2], 'int32'), 0)]
+        .map((t) => ({ shape: t.shape, values: Array.from(t.dataSync()) }));
+    };
+    const cpu = await run('cpu');
+    const wasm = await run('wasm');
+    assert.deepEqual(wasm, cpu);
+    assert.ok((tf.getKernel('GatherV2', 'wasm') as unknown as { e3Rows?: boolean }).e3Rows);
+    assert.throws(() => tf.gather(tf.ones([3, 2]), tf.tensor1d([3], 'int32')).dataSync(), /index 3 is not in \[0, 2\]/);
+  });
+});
+
 describe('native OpenBLAS matmul on the wasm heap', () => {
   it('matches the cpu backend for plain, transposed and batch-broadcast products', async function () {
     const { loadNativeBlas } = await import('@e3/core');

@@ -1,0 +1,23 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, Rng } from '@e3/core';
+import { batchTensors, ForwardKlLoss, GumbelTopKSampler, AdamW, loadCheckpoint } from '@e3/plugins';
+await initBackend('wasm');
+const h = await loadCheckpoint(process.argv[2]);
+const rng0 = new Rng(7); const V = 256;
+const rows = Array.from({ length: 8 }, () => Array.from({ length: 65 }, () => 2 + rng0.int(V - 2)));
+const bt = batchTensors({ ids: rows.map((r) => r.slice(0, -1)), labels: rows.map((r) => r.slice(1)), attention: rows.map(() => Array(64).fill(1)), tokens: 512 });
+const targets = tf.tidy(() => { const logp = tf.logSoftmax(h.model.forward(bt.ids, { attentionMask: bt.attention }).logits); const { values, indices } = tf.topk(logp, 10); return { ids: indices, logProbs: values, entropy: tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1)) }; });
+Object.values(targets).forEach((t) => tf.keep(t));
+const fkl = new ForwardKlLoss({ weight: 1 });
+const L = 8; const alpha = tf.variable(tf.zeros([L]));
+const sampler = new GumbelTopKSampler({ noise: { from: 1, to: 0.1 } }); const rng = new Rng(0);
+const optA = new AdamW([alpha], { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+const loss = (model, mask) => fkl.compute({ logits: model.forward(bt.ids, { attentionMask: bt.attention, mask }).logits, labels: bt.labels, active: bt.active, tokenWeights: bt.active, targets, vocabSize: V });
+const step = async () => { const av = Array.from(await alpha.data()); const { value, grads } = tf.variableGrads(() => loss(h.model, sampler.sample(alpha, av, { k: L / 2, tau: 0.5, progress: 0.5 }, rng).mask), [alpha]); optA.apply([grads[alpha.name]], 0.1); await value.data(); value.dispose(); Object.values(grads).forEach((g) => g.dispose()); };
+for (let i = 0; i < 5; i++) await step();
+const n = Number(process.argv[3] ?? 20); const ts = [];
+for (let i = 0; i < n; i++) { const t0 = performance.now(); await step(); ts.push(performance.now() - t0); }
+console.log(`threads ${process.env.E3_THREADS ?? 2}: search min ${Math.min(...ts).toFixed(1)} ms median ${ts.sort((a, b) => a - b)[n >> 1].toFixed(1)} ms`);
+const p = await tf.profile(step);
+const by = new Map(); for (const k of p.kernels) by.set(k.name, (by.get(k.name) ?? 0) + k.kernelTimeMs);
+console.log([...by.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([k, ms]) => `${k} ${ms.toFixed(1)}`).join(', '));
