@@ -9,23 +9,32 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
-async function prefillSeconds(h: ModelHandle, ids: number[][]): Promise<number> {
+/**
+ * Seconds per call of fn, calling it until at least `minSeconds` have passed: a small model's
+ * batch-1 prefill takes well under a millisecond, where one call's timing is mostly noise.
+ */
+async function secondsPerCall(fn: () => Promise<void>, minSeconds = 0.05): Promise<number> {
   const t0 = performance.now();
-  const out = tf.tidy(() => h.model.forward(tf.tensor2d(ids, undefined, 'int32')).logits);
-  await out.data();
-  out.dispose();
-  return (performance.now() - t0) / 1000;
+  let calls = 0;
+  do { await fn(); calls++; } while (performance.now() - t0 < minSeconds * 1000);
+  return (performance.now() - t0) / 1000 / calls;
+}
+
+async function prefillSeconds(h: ModelHandle, ids: number[][]): Promise<number> {
+  return secondsPerCall(async () => {
+    const out = tf.tidy(() => h.model.forward(tf.tensor2d(ids, undefined, 'int32')).logits);
+    await out.data();
+    out.dispose();
+  });
 }
 
 async function decodeSeconds(h: ModelHandle, prompts: number[][], newTokens: number): Promise<number> {
-  const t0 = performance.now();
-  await generateIds(h, prompts, { maxNewTokens: newTokens, stopIds: [-1] });
-  return (performance.now() - t0) / 1000;
+  return secondsPerCall(async () => { await generateIds(h, prompts, { maxNewTokens: newTokens, stopIds: [-1] }); });
 }
 
 /**
  * Prefill and decode throughput of several models measured side by side in one process:
- * the same prompts, one warm-up each, then `repeats` rounds that alternate the models (so
+ * the same prompts, one warm-up each, then `repeats` rounds (each at least 50 ms of calls) that alternate the models (so
  * drift on the machine hits them alike); the median of each is reported.
  */
 export async function measureSpeed(models: readonly ModelHandle[], prompts: number[][], newTokens: number, repeats: number): Promise<SpeedResult[]> {
