@@ -485,12 +485,20 @@ void forwardRows(const Dims& d, const Weights& w, float gate, const ForwardIO& i
 
 Dims sub(const Dims& d, int64_t b0, int64_t b1) { Dims x = d; x.B = b1 - b0; return x; }
 
+// The (dims, tensors, outputs) arguments of an entry point; false after throwing when missing.
+bool threeArgs(napi_env env, napi_callback_info info, const char* who, napi_value argv[3]) {
+  size_t argc = 3;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc >= 3) return true;
+  napi_throw_error(env, nullptr, (std::string(who) + ": (dims, tensors, outputs) expected").c_str());
+  return false;
+}
+
 // forward(dims, tensors, outputs): outputs.y [N, D]; outputs.saved (Saved::size floats) when
 // gradients will be taken; outputs.newK / newV [B, KV, S, hd] when a cache is kept.
 napi_value Forward(napi_env env, napi_callback_info info) {
-  size_t argc = 3; napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 3) { napi_throw_error(env, nullptr, "decoderBlockForward: (dims, tensors, outputs) expected"); return nullptr; }
+  napi_value argv[3];
+  if (!threeArgs(env, info, "decoderBlockForward", argv)) return nullptr;
   const Dims d = dims(env, argv[0]);
   const Weights w(env, argv[1]);
   const ForwardIO io{arr(env, argv[1], "x"), arr(env, argv[1], "cos"), arr(env, argv[1], "sin"), arr(env, argv[1], "attn"),
@@ -530,8 +538,6 @@ struct Upstream {
   }
 };
 
-// backward(dims, tensors, outputs): tensors = forward's inputs + saved + dy; outputs.dx, dgate and
-// upstream (Upstream::size floats) for weightGradient.
 // The block backward for d.B sequences: dx, the upstream gradients; returns ∂loss/∂gate.
 float backwardRows(const Dims& d, const Weights& w, float gate, const float* x, const float* cos, const float* sin, const float* dy,
                    const Saved& s, const Upstream& up, float* dx) {
@@ -574,11 +580,11 @@ float backwardRows(const Dims& d, const Weights& w, float gate, const float* x, 
   return dg;
 }
 
-
+// backward(dims, tensors, outputs): tensors = forward's inputs + saved + dy; outputs.dx, dgate and
+// upstream (Upstream::size floats) for weightGradient.
 napi_value Backward(napi_env env, napi_callback_info info) {
-  size_t argc = 3; napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
-  if (argc < 3) { napi_throw_error(env, nullptr, "decoderBlockBackward: (dims, tensors, outputs) expected"); return nullptr; }
+  napi_value argv[3];
+  if (!threeArgs(env, info, "decoderBlockBackward", argv)) return nullptr;
   const Dims d = dims(env, argv[0]);
   const Weights w(env, argv[1]);
   const float* x = arr(env, argv[1], "x"); const float* gateP = arr(env, argv[1], "blockGate");
