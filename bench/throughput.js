@@ -104,16 +104,23 @@ async function measure(backendName, workloadName, modelDir) {
   const search = batch.tokens / await timed(searchStep);
   const distill = batch.tokens / await timed(distillStep);
   const decode = (prompts.length * newTokens) / await timed(() => generateIds(h, prompts, { maxNewTokens: newTokens, stopIds: [-1] }));
-  const profile = await tf.profile(distillStep);
-  const byKernel = new Map();
-  for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0));
-  const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
-  const top = [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([n, ms]) => `${n} ${(100 * ms / Math.max(total, 1e-9)).toFixed(0)}%`).join(', ');
+  // Share of kernel time per kernel, and how much of the step's wall time is kernel time at all.
+  const profileOf = async (fn) => {
+    const t0 = performance.now();
+    const profile = await tf.profile(fn);
+    const wall = performance.now() - t0;
+    const byKernel = new Map();
+    for (const k of profile.kernels) byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0));
+    const total = [...byKernel.values()].reduce((a, b) => a + b, 0);
+    const top = [...byKernel.entries()].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([n, ms]) => `${n} ${(100 * ms / Math.max(total, 1e-9)).toFixed(0)}%`).join(', ');
+    return `${profile.kernels.length} kernels, ${(100 * total / wall).toFixed(0)}% of the profiled wall time in kernels: ${top}`;
+  };
+  const profiles = { search: await profileOf(searchStep), distill: await profileOf(distillStep), decode: await profileOf(() => generateIds(h, prompts, { maxNewTokens: newTokens, stopIds: [-1] })) };
   const ids = batch.ids, attention = batch.attention;
   const label = backendName === 'wasm' && fusedBlocksAvailable() ? `wasm + native (${process.env.E3_THREADS === '1' ? '1 thread' : '2 threads'})` : backendName;
   [alpha, ...Object.values(targets), ...Object.values(bt)].forEach((t) => t.dispose());
   optA.dispose(); optW.dispose(); student.dispose(); h.dispose();
-  return { backend: label, search, distill, decode, tokens: batch.tokens, profile: top, ids, attention, prompts };
+  return { backend: label, search, distill, decode, tokens: batch.tokens, profiles, ids, attention, prompts };
 }
 
 function torchReference(modelDir, ids, attention, prompts) {
@@ -197,7 +204,8 @@ function runWorkload(name, dir) {
     `- PyTorch: ${torch ? `${torch.torch} (Debian python3-torch, OpenBLAS) at 1 thread, 2 threads and 1 core (1 thread, OPENBLAS_NUM_THREADS=1) in each of ${rounds} round(s), alternating with ours; each step keeps its best: ${torch.perThread.map((r) => `${r.label} ${fmt(r.search, 0)} / ${fmt(r.distill, 0)} / ${fmt(r.decode, 0)}`).join('; ')} tok/s (search / distill / decode)` : 'not available'}`];
   return facts.join('\n') + '\n\n' + table(['step', 'backend', 'tokens/s', 'PyTorch tokens/s', 'ratio'], rows)
     + (single.length ? '\n\nOne core each (ours with E3_THREADS=1, PyTorch with 1 thread and OPENBLAS_NUM_THREADS=1):\n\n' + table(['step', 'ours, tokens/s', 'PyTorch, tokens/s', 'ratio'], single) : '')
-    + '\n\nWhere the time goes (distillation step, share of kernel time):\n\n' + table(['backend', 'top kernels'], results.map((r) => [r.backend, r.profile])) + '\n';
+    + '\n\nWhere the time goes (tf.profile of one step; shares of kernel time; the rest of the wall time is JS: engine, tape, loss bookkeeping):\n\n'
+    + table(['step', 'backend', 'profile'], STEPS.flatMap((step) => results.map((r) => [step, r.backend, r.profiles[step]]))) + '\n';
 }
 
 const teacher = runWorkload('teacher', TEACHER);

@@ -15,7 +15,8 @@ const units = [{ file: 'blas.cc', flags: ['-fno-math-errno'] }, { file: 'decoder
 const sources = units.map((u) => join(here, u.file));
 const includes = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].filter((d) => existsSync(join(d, 'node_api.h')));
 const blas = ['/usr/include/x86_64-linux-gnu/openblas-pthread', '/usr/include/aarch64-linux-gnu/openblas-pthread', '/usr/include/openblas'].filter((d) => existsSync(join(d, 'cblas.h')));
-if (existsSync(out) && sources.every((f) => statSync(out).mtimeMs > statSync(f).mtimeMs)) process.exit(0);
+// Up to date when newer than every source and than this script (which holds the flags).
+if (existsSync(out) && [...sources, fileURLToPath(import.meta.url)].every((f) => statSync(out).mtimeMs > statSync(f).mtimeMs)) process.exit(0);
 if (!includes.length || !blas.length) {
   console.warn(`e3: native BLAS kernels not built (${!includes.length ? "Node's headers" : 'OpenBLAS headers (apt-get install libopenblas-dev)'} missing); the wasm backend's own kernels will be used`);
   process.exit(0);
