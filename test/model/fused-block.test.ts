@@ -1,8 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { fusedBlocksAvailable, generateIds, loadCheckpoint } from '@e3/plugins';
-import { ROOT } from '../helpers/files.js';
+import { Rng } from '@e3/core';
+import { charTokenizerConfig, charTokenizerJson, DecoderModel, exportCheckpoint, fusedBlocksAvailable, generateIds, initWeights, loadCheckpoint, loadTokenizerFromJson, makeHandle, parseDecoderConfig, weightsFromNamed } from '@e3/plugins';
+import { ROOT, tempDir } from '../helpers/files.js';
 import { useBackend } from '../helpers/tf.js';
 
 const FIXTURES = ['tiny-llama', 'tiny-qwen2', 'tiny-qwen3'];
@@ -34,11 +35,49 @@ async function lossAndGradients(dir: string, backend: 'cpu' | 'wasm', B: number,
   return out;
 }
 
+/**
+ * A Llama checkpoint with every optional weight the fixtures lack: q/k/v and o biases
+ * (`attention_bias`) and MLP biases (`mlp_bias`), all random, and norms away from 1.
+ */
+async function biasedLlama(): Promise<string> {
+  await useBackend('cpu');
+  const raw = { model_type: 'llama', hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 64, tie_word_embeddings: false, attention_bias: true, mlp_bias: true, vocab_size: 40, pad_token_id: 0, eos_token_id: 1 };
+  const c = parseDecoderConfig(raw, 'biased-llama');
+  const rng = new Rng(5);
+  const named = initWeights(c, rng, 0.2);
+  for (const [name, t] of named) {
+    if (!name.endsWith('.bias') && !name.endsWith('norm.weight')) continue;
+    named.set(name, tf.tensor(Array.from({ length: t.size }, () => (name.endsWith('.bias') ? 0.3 * rng.normal() : 1 + 0.2 * rng.normal())), t.shape));
+    t.dispose();
+  }
+  const model = new DecoderModel(c, weightsFromNamed(c, named), { rawConfig: raw, keptLayers: [0, 1], originalLayers: 2 });
+  const tokJson = charTokenizerJson('0123456789+-*= ');
+  const h = makeHandle({ model, dtype: 'F32', tokenizer: await loadTokenizerFromJson(tokJson, charTokenizerConfig()), tokenizerFiles: { 'tokenizer.json': tokJson, 'tokenizer_config.json': charTokenizerConfig() }, generationConfig: {}, eosId: 1, padId: 0 });
+  const dir = join(tempDir(), 'biased-llama');
+  await exportCheckpoint(h, dir);
+  h.dispose();
+  return dir;
+}
+
 describe('fused decoder block (native, wasm) against the op-by-op decoder (cpu)', function () {
   this.timeout(60000);
   before(async function () {
     await useBackend('wasm');
     if (!fusedBlocksAvailable()) this.skip();
+  });
+
+  it('a Llama with attention and MLP biases: loss and every gradient agree to 1e-4', async () => {
+    const dir = await biasedLlama();
+    const cpu = await lossAndGradients(dir, 'cpu', 16, 48);
+    const wasm = await lossAndGradients(dir, 'wasm', 16, 48);
+    assert.ok(Math.abs(cpu.loss - wasm.loss) < 1e-4 * Math.max(1, Math.abs(cpu.loss)), `loss ${cpu.loss} vs ${wasm.loss}`);
+    for (const n of ['self_attn.o_proj.bias', 'mlp.gate_proj.bias', 'mlp.up_proj.bias', 'mlp.down_proj.bias', 'self_attn.q_proj.bias']) assert.ok(cpu.grads.has(`model.layers.1.${n}`), `fixture lacks ${n}`);
+    for (const [n, g] of cpu.grads) {
+      const f = wasm.grads.get(n)!;
+      let worst = 0;
+      g.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - f[i])); });
+      assert.ok(worst < 1e-4, `${n}: max difference ${worst}`);
+    }
   });
 
   // 16 × 48: the batch splits across two threads and attention runs as matrix products;
