@@ -286,6 +286,10 @@ void ropeBack(const float* __restrict dy, const float* __restrict cos, const flo
   }
 }
 
+// exp(x) for x ≤ 0 inside a softmax: masked scores (−1e9) would send expf down its slow
+// underflow path; below −80 the term is < 2e-35 of the row's largest (which is 1), so 0.
+inline float softmaxExp(float x) { const float e = std::exp(x < -80.0f ? -80.0f : x); return x < -80.0f ? 0.0f : e; }
+
 // Keys/values addressed as [B, KV, S, hd] through strides (row layout [N, KV·hd] or cache layout).
 struct KvView { const float* base; int64_t sb, skv, ss; const float* at(int64_t b, int64_t kv, int64_t j) const { return base + b * sb + kv * skv + j * ss; } };
 
@@ -309,7 +313,7 @@ void attention(const float* __restrict q, KvView K, KvView V, const float* __res
         p[j] = dot * scale + (1.0f - allowed) * -1e9f;
         if (p[j] > mx) mx = p[j];
       }
-      float sum = 0; for (int64_t j = 0; j < S; j++) { p[j] = std::exp(p[j] - mx); sum += p[j]; }
+      float sum = 0; for (int64_t j = 0; j < S; j++) { p[j] = softmaxExp(p[j] - mx); sum += p[j]; }
       float* __restrict c = ctx + ((b * d.T + i) * d.H + h) * d.hd;
       std::memset(c, 0, d.hd * sizeof(float));
       for (int64_t j = 0; j < S; j++) {
@@ -343,7 +347,7 @@ void attentionGemm(const float* __restrict q, KvView K, KvView V, const float* _
       }
       float sum = 0;
 #pragma omp simd reduction(+ : sum)
-      for (int64_t j = 0; j < S; j++) { p[j] = std::exp(p[j] - mx); sum += p[j]; }
+      for (int64_t j = 0; j < S; j++) { p[j] = softmaxExp(p[j] - mx); sum += p[j]; }
       const float inv = 1.0f / sum;
 #pragma omp simd
       for (int64_t j = 0; j < S; j++) p[j] *= inv;
