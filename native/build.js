@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // Builds native/build/e3_blas.node with g++ against Node's headers and Debian's OpenBLAS
-// (apt-get install libopenblas-dev). Optional: when it cannot be built, e3 falls back to the
-// wasm kernels and says so in the run log. Run by `npm ci` (postinstall) and `npm run build`.
+// (apt-get install libopenblas-dev g++). When those are missing and this runs as root on a
+// Debian-like system, it installs them with apt-get (E3_NO_APT=1 stops that), so that README's
+// `npm ci` sets up the fast path on a fresh machine. Optional: when it cannot be built, e3 falls
+// back to the wasm kernels and says so here and in the run log. Run by `npm ci` (postinstall)
+// and `npm run build`.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,11 +17,23 @@ const out = join(here, 'build', 'e3_blas.node');
 const units = [{ file: 'blas.cc', flags: ['-fno-math-errno'] }, { file: 'decoder_block.cc', flags: ['-ffast-math', '-fopenmp-simd'] }];
 const sources = units.map((u) => join(here, u.file));
 const includes = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].filter((d) => existsSync(join(d, 'node_api.h')));
-const blas = ['/usr/include/x86_64-linux-gnu/openblas-pthread', '/usr/include/aarch64-linux-gnu/openblas-pthread', '/usr/include/openblas'].filter((d) => existsSync(join(d, 'cblas.h')));
+const findBlas = () => ['/usr/include/x86_64-linux-gnu/openblas-pthread', '/usr/include/aarch64-linux-gnu/openblas-pthread', '/usr/include/openblas'].filter((d) => existsSync(join(d, 'cblas.h')));
+const hasCompiler = () => { try { execFileSync('g++', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } };
 // Up to date when newer than every source and than this script (which holds the flags).
 if (existsSync(out) && [...sources, fileURLToPath(import.meta.url)].every((f) => statSync(out).mtimeMs > statSync(f).mtimeMs)) process.exit(0);
-if (!includes.length || !blas.length) {
-  console.warn(`e3: native BLAS kernels not built (${!includes.length ? "Node's headers" : 'OpenBLAS headers (apt-get install libopenblas-dev)'} missing); the wasm backend's own kernels will be used`);
+if ((!findBlas().length || !hasCompiler()) && process.getuid?.() === 0 && process.env.E3_NO_APT !== '1' && existsSync('/usr/bin/apt-get')) {
+  console.log('e3: installing the native kernels\' build dependencies: apt-get install libopenblas-dev g++ (E3_NO_APT=1 skips this)');
+  try {
+    execFileSync('bash', ['-c', 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev g++ >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev g++)'], { stdio: 'inherit', timeout: 600000 });
+  } catch {
+    console.warn('e3: apt-get could not install libopenblas-dev g++');
+  }
+}
+const blas = findBlas();
+if (!includes.length || !blas.length || !hasCompiler()) {
+  const missing = !includes.length ? "Node's headers" : !blas.length ? 'OpenBLAS headers (apt-get install libopenblas-dev)' : 'g++ (apt-get install g++)';
+  console.warn(`e3: native kernels not built (${missing} missing); e3 will run on the wasm backend's own kernels, much slower`);
+  rmSync(out, { force: true }); // an older build must not stand in for this version's
   process.exit(0);
 }
 mkdirSync(dirname(out), { recursive: true });
@@ -31,5 +46,6 @@ try {
   execFileSync('g++', ['-shared', ...objects, '-o', out, '-lopenblas', '-lm'], { stdio: 'inherit' });
   console.log(`e3: built ${out}`);
 } catch {
-  console.warn('e3: native BLAS kernels failed to build; the wasm backend\'s own kernels will be used');
+  console.warn('e3: native kernels failed to build; e3 will run on the wasm backend\'s own kernels, much slower');
+  rmSync(out, { force: true });
 }
