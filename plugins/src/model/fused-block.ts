@@ -19,11 +19,12 @@ const BACKWARD = 'E3DecoderBlockGrad';
 const WEIGHT_GRADIENT = 'E3DecoderBlockWeightGrad';
 const WORKSPACE = 'E3Workspace';
 
-/** Weight inputs, in the order the kernel declares them (before x and blockGate: see gradient()). */
+/** The block's parameters as kernel inputs (names as in weights.ts). */
 const WEIGHTS: readonly (keyof LayerWeights)[] = ['inputNorm', 'q', 'k', 'v', 'qBias', 'kBias', 'vBias', 'qNorm', 'kNorm', 'o', 'oBias',
   'postAttentionNorm', 'gate', 'up', 'down', 'gateBias', 'upBias', 'downBias'];
 
 interface KernelArgs { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> }
+
 /**
  * Inputs the gradient needs, in this order; an absent optional weight is an empty tensor.
  * `workspace` receives the activations the backward pass reuses: it is an input the kernel
