@@ -117,6 +117,27 @@ describe('fused decoder block (native, wasm) against the op-by-op decoder (cpu)'
     h.dispose();
   });
 
+  it('leaks no tensors or bytes over training steps (split batch, weight gradients) and decoding', async () => {
+    await useBackend('wasm');
+    const h = await loadCheckpoint(join(ROOT, 'test/fixtures/tiny-qwen3'));
+    const ids = tf.tensor2d(Array.from({ length: 16 }, (_, b) => Array.from({ length: 48 }, (_, t) => ((t + b) % 40) + 1)), undefined, 'int32');
+    const vars = h.model.variables();
+    const step = () => {
+      const { value, grads } = tf.variableGrads(() => tf.mean(h.model.forward(ids).logits) as tf.Scalar, vars);
+      value.dispose();
+      Object.values(grads).forEach((g) => g.dispose());
+    };
+    step();
+    await generateIds(h, [[1, 2, 3]], { maxNewTokens: 4, stopIds: [-1] });
+    const before = tf.memory();
+    for (let i = 0; i < 5; i++) step();
+    await generateIds(h, [[1, 2, 3], [4, 5]], { maxNewTokens: 4, stopIds: [-1] });
+    assert.equal(tf.memory().numTensors, before.numTensors, 'tensors leaked');
+    assert.equal(tf.memory().numBytes, before.numBytes, 'bytes leaked');
+    ids.dispose();
+    h.dispose();
+  });
+
   it('greedy decoding with the KV cache gives the same tokens as on cpu (batch with left padding)', async () => {
     const run = async (backend: 'cpu' | 'wasm') => {
       await useBackend(backend);

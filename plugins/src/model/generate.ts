@@ -61,7 +61,10 @@ function disposeCache(cache?: (LayerCache | undefined)[]): void {
 }
 
 async function pickTokens(logits: tf.Tensor2D, sample?: GenerateOptions['sample']): Promise<number[]> {
-  if (!sample) return Array.from(await tf.tidy(() => tf.argMax(logits, -1)).data());
+  if (!sample) {
+    const best = tf.argMax(logits, -1);
+    try { return Array.from(await best.data()); } finally { best.dispose(); }
+  }
   const [b, v] = logits.shape;
   const values = (await logits.data()) as Float32Array;
   const out: number[] = [];
