@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import { replaceWasmKernel } from './replace-wasm-kernel.js';
 
 /** Dimensions of one fused decoder block call (native/decoder_block.cc). */
 export interface BlockDims { B: number; T: number; P: number; D: number; H: number; KV: number; hd: number; F: number; eps: number }
@@ -42,11 +43,8 @@ export function loadNativeBlas(): NativeBlas | undefined {
  */
 export function registerNativeMatMul(): string | undefined {
   const blas = loadNativeBlas();
-  const original = tf.getKernel('BatchMatMul', 'wasm');
-  if (!blas || !original) return undefined;
-  if ((original as { e3Native?: boolean }).e3Native) return nativeNote(blas);
-  const fallback = original.kernelFunc;
-  const kernelFunc = (args: { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> }) => {
+  if (!blas || !tf.getKernel('BatchMatMul', 'wasm')) return undefined;
+  const nativeMatMul = (fallback: tf.KernelFunc) => (args: { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> }) => {
     const { a, b } = args.inputs;
     const ta = Boolean(args.attrs?.transposeA), tb = Boolean(args.attrs?.transposeB);
     if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return fallback(args as never);
@@ -73,9 +71,7 @@ export function registerNativeMatMul(): string | undefined {
   // One OpenBLAS thread unless the user chose otherwise: at e3's CPU sizes its worker threads
   // spent more time waking and yielding than multiplying (distillation step 61–74 ms with 2
   // threads vs 57–61 ms with 1, perf: __schedule/sched_yield were the top symbols).
-  if (!process.env.OPENBLAS_NUM_THREADS) blas.setThreads(1);
-  tf.unregisterKernel('BatchMatMul', 'wasm');
-  tf.registerKernel({ kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: kernelFunc as unknown as tf.KernelFunc, e3Native: true } as tf.KernelConfig);
+  if (replaceWasmKernel('BatchMatMul', (fallback) => nativeMatMul(fallback) as unknown as tf.KernelFunc) && !process.env.OPENBLAS_NUM_THREADS) blas.setThreads(1);
   return nativeNote(blas);
 }
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeBlas } from './native-kernels.js';
+import { replaceWasmKernel } from './replace-wasm-kernel.js';
 
 /** What the executor of a kernel receives from tfjs (only the fields we use). */
 interface KernelArgs {
@@ -121,17 +122,7 @@ export function registerMissingWasmKernels(): string[] {
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: fn as unknown as tf.KernelFunc });
     added.push(kernelName);
   }
-  const gather = tf.getKernel('GatherV2', 'wasm') as (tf.KernelConfig & { e3Rows?: boolean }) | undefined;
-  if (gather && !gather.e3Rows) {
-    tf.unregisterKernel('GatherV2', 'wasm');
-    tf.registerKernel({ kernelName: 'GatherV2', backendName: 'wasm', kernelFunc: gatherRows(gather.kernelFunc) as unknown as tf.KernelFunc, setupFunc: gather.setupFunc, e3Rows: true } as tf.KernelConfig);
-    added.push('GatherV2 (row copies)');
-  }
-  const identity = tf.getKernel('Identity', 'wasm') as (tf.KernelConfig & { e3Shared?: boolean }) | undefined;
-  if (identity && !identity.e3Shared) {
-    tf.unregisterKernel('Identity', 'wasm');
-    tf.registerKernel({ kernelName: 'Identity', backendName: 'wasm', kernelFunc: sharedIdentity as unknown as tf.KernelFunc, setupFunc: identity.setupFunc, e3Shared: true } as tf.KernelConfig);
-    added.push('Identity (shared memory)');
-  }
+  if (replaceWasmKernel('GatherV2', (original) => gatherRows(original) as unknown as tf.KernelFunc)) added.push('GatherV2 (row copies)');
+  if (replaceWasmKernel('Identity', () => sharedIdentity as unknown as tf.KernelFunc)) added.push('Identity (shared memory)');
   return added;
 }
