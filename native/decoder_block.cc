@@ -293,6 +293,22 @@ inline float softmaxExp(float x) { const float e = std::exp(x < -80.0f ? -80.0f 
 // Keys/values addressed as [B, KV, S, hd] through strides (row layout [N, KV·hd] or cache layout).
 struct KvView { const float* base; int64_t sb, skv, ss; const float* at(int64_t b, int64_t kv, int64_t j) const { return base + b * sb + kv * skv + j * ss; } };
 
+// One row of attention probabilities in place: scores p[0..S) get the bias decoder.ts builds,
+// −1e9·(1 − causal·attn) with key j causal when j ≤ last, then softmax (exp(x − max) / sum).
+void maskedSoftmax(float* __restrict p, int64_t S, int64_t last, const float* __restrict attn) {
+  float mx = -3.0e38f;
+  for (int64_t j = 0; j < S; j++) {
+    const float allowed = (j <= last ? 1.0f : 0.0f) * attn[j];
+    p[j] = p[j] + (1.0f - allowed) * -1e9f;
+    mx = p[j] > mx ? p[j] : mx;
+  }
+  float sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t j = 0; j < S; j++) { p[j] = softmaxExp(p[j] - mx); sum += p[j]; }
+#pragma omp simd
+  for (int64_t j = 0; j < S; j++) p[j] /= sum;
+}
+
 // Causal attention with padding: probs = softmax(q·kᵀ/√hd + bias), bias = −1e9·(1 − causal·attn)
 // exactly as decoder.ts builds it; ctx = probs·v. q, ctx: [N, H·hd]; probs: [B, H, T, S].
 void attention(const float* __restrict q, KvView K, KvView V, const float* __restrict attn, float* __restrict probs, float* __restrict ctx, const Dims& d) {
@@ -303,21 +319,17 @@ void attention(const float* __restrict q, KvView K, KvView V, const float* __res
     for (int64_t i = 0; i < d.T; i++) {
       const float* qi = q + ((b * d.T + i) * d.H + h) * d.hd;
       float* p = probs + ((b * d.H + h) * d.T + i) * S;
-      float mx = -3.0e38f;
       for (int64_t j = 0; j < S; j++) {
         const float* __restrict kj = K.at(b, kv, j);
         float dot = 0;
 #pragma omp simd reduction(+ : dot)
         for (int64_t e = 0; e < d.hd; e++) dot += qi[e] * kj[e];
-        const float allowed = (j <= d.P + i ? 1.0f : 0.0f) * attn[b * S + j];
-        p[j] = dot * scale + (1.0f - allowed) * -1e9f;
-        if (p[j] > mx) mx = p[j];
+        p[j] = dot * scale;
       }
-      float sum = 0; for (int64_t j = 0; j < S; j++) { p[j] = softmaxExp(p[j] - mx); sum += p[j]; }
+      maskedSoftmax(p, S, d.P + i, attn + b * S);
       float* __restrict c = ctx + ((b * d.T + i) * d.H + h) * d.hd;
       std::memset(c, 0, d.hd * sizeof(float));
       for (int64_t j = 0; j < S; j++) {
-        p[j] /= sum;
         const float* __restrict vj = V.at(b, kv, j);
         const float pj = p[j];
 #pragma omp simd
@@ -336,22 +348,7 @@ void attentionGemm(const float* __restrict q, KvView K, KvView V, const float* _
     const int64_t kv = h / G;
     float* P = probs + (b * d.H + h) * d.T * S;
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d.T, S, d.hd, scale, q + b * d.T * qs + h * d.hd, qs, K.at(b, kv, 0), K.ss, 0.0f, P, S);
-    for (int64_t i = 0; i < d.T; i++) {
-      float* __restrict p = P + i * S;
-      const float* __restrict mask = attn + b * S;
-      float mx = -3.0e38f;
-      for (int64_t j = 0; j < S; j++) {
-        const float allowed = (j <= d.P + i ? 1.0f : 0.0f) * mask[j];
-        p[j] = p[j] + (1.0f - allowed) * -1e9f;
-        mx = p[j] > mx ? p[j] : mx;
-      }
-      float sum = 0;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t j = 0; j < S; j++) { p[j] = softmaxExp(p[j] - mx); sum += p[j]; }
-      const float inv = 1.0f / sum;
-#pragma omp simd
-      for (int64_t j = 0; j < S; j++) p[j] *= inv;
-    }
+    for (int64_t i = 0; i < d.T; i++) maskedSoftmax(P + i * S, S, d.P + i, attn + b * S);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.T, d.hd, S, 1.0f, P, S, V.at(b, kv, 0), V.ss, 0.0f, ctx + b * d.T * qs + h * d.hd, qs);
   }
 }
