@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@e3/core';
-import { AdamW, arithmeticDataset, batchTensors, charTokenizerConfig, charTokenizerJson, cloneHandle, DecoderModel, encodeBatch, exportCheckpoint, ForwardKlLoss, fusedBlocksAvailable, generateIds, GumbelTopKSampler, initWeights, loadCheckpoint, loadTokenizerFromJson, makeHandle, parseDecoderConfig, weightsFromNamed } from '@e3/plugins';
+import { AdamW, arithmeticDataset, batchTensors, cloneHandle, encodeBatch, exportCheckpoint, ForwardKlLoss, fusedBlocksAvailable, generateIds, GumbelTopKSampler, loadCheckpoint, randomModel } from '@e3/plugins';
 import { TEACHER } from './lib/pipeline.js';
 import { BENCH, fmt, header, QUICK, table, writeResult } from './lib/table.js';
 
@@ -46,12 +46,9 @@ async function workload(name, h) {
 
 /** The wide workload's checkpoint: random weights (std 0.02), written once per run. */
 async function wideCheckpoint() {
-  const raw = { model_type: 'qwen3', hidden_size: 256, intermediate_size: 768, num_hidden_layers: 8, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 32, rms_norm_eps: 1e-6, rope_theta: 10000, max_position_embeddings: 128, tie_word_embeddings: true, vocab_size: 256, pad_token_id: 0, eos_token_id: 1 };
+  const config = { model_type: 'qwen3', hidden_size: 256, intermediate_size: 768, num_hidden_layers: 8, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 32, rms_norm_eps: 1e-6, rope_theta: 10000, max_position_embeddings: 128, tie_word_embeddings: true, vocab_size: 256 };
   await initBackend('cpu');
-  const c = parseDecoderConfig(raw, 'wide');
-  const model = new DecoderModel(c, weightsFromNamed(c, initWeights(c, new Rng(11), 0.02)), { rawConfig: raw, keptLayers: [...Array(8).keys()], originalLayers: 8 });
-  const tokJson = charTokenizerJson('0123456789+-*= ');
-  const h = makeHandle({ model, dtype: 'F32', tokenizer: await loadTokenizerFromJson(tokJson, charTokenizerConfig()), tokenizerFiles: { 'tokenizer.json': tokJson, 'tokenizer_config.json': charTokenizerConfig() }, generationConfig: { eos_token_id: 1, pad_token_id: 0 }, eosId: 1, padId: 0 });
+  const h = await randomModel({ config, rng: new Rng(11), std: 0.02, where: 'wide' });
   const dir = join(mkdtempSync(join(tmpdir(), 'e3-wide-')), 'model');
   await exportCheckpoint(h, dir);
   h.dispose();

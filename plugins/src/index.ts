@@ -48,6 +48,7 @@ export * from './trainer/train-loop.js';
 export * from './trainer/adamw.js';
 export * from './trainer/batch-tensors.js';
 export * from './model/init-weights.js';
+export * from './model/random-model.js';
 export * from './model/json-file.js';
 export * from './model/tokenizer.js';
 export * from './data/jsonl.js';

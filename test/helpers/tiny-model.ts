@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@e3/core';
-import { charTokenizerConfig, charTokenizerJson, DecoderModel, exportCheckpoint, initWeights, loadTokenizerFromJson, makeHandle, parseDecoderConfig, weightsFromNamed, type ModelHandle } from '@e3/plugins';
+import { exportCheckpoint, randomModel, type ModelHandle } from '@e3/plugins';
 
 import { tempDir } from './files.js';
 
@@ -11,19 +11,19 @@ import { tempDir } from './files.js';
  * every layer-importance method must find.
  */
 export async function tinyModel(opts: { layers?: number; identity?: number[]; seed?: number; std?: number } = {}): Promise<ModelHandle> {
-  const tokJson = charTokenizerJson('0123456789+-*= ');
-  const raw = { model_type: 'qwen3', hidden_size: 32, intermediate_size: 64, num_hidden_layers: opts.layers ?? 4, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 8, rms_norm_eps: 1e-6, rope_theta: 10000, max_position_embeddings: 64, tie_word_embeddings: true, vocab_size: 18, pad_token_id: 0, eos_token_id: 1 };
-  const c = parseDecoderConfig(raw, 'tiny');
-  const named = initWeights(c, new Rng(opts.seed ?? 3), opts.std ?? 0.3);
-  for (const l of opts.identity ?? []) {
-    for (const n of ['self_attn.o_proj.weight', 'mlp.down_proj.weight']) {
-      const key = `model.layers.${l}.${n}`;
-      named.get(key)!.dispose();
-      named.set(key, tf.zeros(c === undefined ? [1] : (n.startsWith('mlp') ? [c.hiddenSize, c.intermediateSize] : [c.hiddenSize, c.numHeads * c.headDim])));
-    }
-  }
-  const model = new DecoderModel(c, weightsFromNamed(c, named), { rawConfig: raw, keptLayers: [...Array(c.numLayers).keys()], originalLayers: c.numLayers });
-  return makeHandle({ model, dtype: 'F32', tokenizer: await loadTokenizerFromJson(tokJson, charTokenizerConfig()), tokenizerFiles: { 'tokenizer.json': tokJson, 'tokenizer_config.json': charTokenizerConfig() }, generationConfig: { eos_token_id: 1, pad_token_id: 0 }, eosId: 1, padId: 0 });
+  const config = { model_type: 'qwen3', hidden_size: 32, intermediate_size: 64, num_hidden_layers: opts.layers ?? 4, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 8, rms_norm_eps: 1e-6, rope_theta: 10000, max_position_embeddings: 64, tie_word_embeddings: true, vocab_size: 18, pad_token_id: 0, eos_token_id: 1 };
+  return randomModel({
+    config, rng: new Rng(opts.seed ?? 3), std: opts.std ?? 0.3, where: 'tiny',
+    edit: (named, c) => {
+      for (const l of opts.identity ?? []) {
+        for (const n of ['self_attn.o_proj.weight', 'mlp.down_proj.weight']) {
+          const key = `model.layers.${l}.${n}`;
+          named.get(key)!.dispose();
+          named.set(key, tf.zeros(n.startsWith('mlp') ? [c.hiddenSize, c.intermediateSize] : [c.hiddenSize, c.numHeads * c.headDim]));
+        }
+      }
+    },
+  });
 }
 
 /** The same, written as a Hugging Face checkpoint directory. */

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@e3/core';
-import { charTokenizerConfig, charTokenizerJson, DecoderModel, exportCheckpoint, fusedBlocksAvailable, generateIds, initWeights, loadCheckpoint, loadTokenizerFromJson, makeHandle, parseDecoderConfig, weightsFromNamed } from '@e3/plugins';
+import { exportCheckpoint, fusedBlocksAvailable, generateIds, loadCheckpoint, randomModel } from '@e3/plugins';
 import { ROOT, tempDir } from '../helpers/files.js';
 import { useBackend } from '../helpers/tf.js';
 
@@ -41,18 +41,18 @@ async function lossAndGradients(dir: string, backend: 'cpu' | 'wasm', B: number,
  */
 async function biasedLlama(): Promise<string> {
   await useBackend('cpu');
-  const raw = { model_type: 'llama', hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 64, tie_word_embeddings: false, attention_bias: true, mlp_bias: true, vocab_size: 40, pad_token_id: 0, eos_token_id: 1 };
-  const c = parseDecoderConfig(raw, 'biased-llama');
+  const config = { model_type: 'llama', hidden_size: 32, intermediate_size: 48, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 64, tie_word_embeddings: false, attention_bias: true, mlp_bias: true, vocab_size: 40 };
   const rng = new Rng(5);
-  const named = initWeights(c, rng, 0.2);
-  for (const [name, t] of named) {
-    if (!name.endsWith('.bias') && !name.endsWith('norm.weight')) continue;
-    named.set(name, tf.tensor(Array.from({ length: t.size }, () => (name.endsWith('.bias') ? 0.3 * rng.normal() : 1 + 0.2 * rng.normal())), t.shape));
-    t.dispose();
-  }
-  const model = new DecoderModel(c, weightsFromNamed(c, named), { rawConfig: raw, keptLayers: [0, 1], originalLayers: 2 });
-  const tokJson = charTokenizerJson('0123456789+-*= ');
-  const h = makeHandle({ model, dtype: 'F32', tokenizer: await loadTokenizerFromJson(tokJson, charTokenizerConfig()), tokenizerFiles: { 'tokenizer.json': tokJson, 'tokenizer_config.json': charTokenizerConfig() }, generationConfig: {}, eosId: 1, padId: 0 });
+  const h = await randomModel({
+    config, rng, std: 0.2, where: 'biased-llama',
+    edit: (named) => {
+      for (const [name, t] of named) {
+        if (!name.endsWith('.bias') && !name.endsWith('norm.weight')) continue;
+        named.set(name, tf.tensor(Array.from({ length: t.size }, () => (name.endsWith('.bias') ? 0.3 * rng.normal() : 1 + 0.2 * rng.normal())), t.shape));
+        t.dispose();
+      }
+    },
+  });
   const dir = join(tempDir(), 'biased-llama');
   await exportCheckpoint(h, dir);
   h.dispose();

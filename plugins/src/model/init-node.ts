@@ -1,13 +1,6 @@
 import { inject, injectable } from 'inversify';
 import { LOGGER, once, RNG, type GraphNode, type Logger, type PluginManifest, type Rng } from '@e3/core';
-import { byteTokenizerJson } from './byte-tokenizer.js';
-import { charTokenizerConfig, charTokenizerJson } from './char-tokenizer.js';
-import { parseDecoderConfig } from './config.js';
-import { DecoderModel } from './decoder.js';
-import { makeHandle } from './handle.js';
-import { initWeights } from './init-weights.js';
-import { loadTokenizerFromJson } from './tokenizer.js';
-import { weightsFromNamed } from './weights.js';
+import { randomModel } from './random-model.js';
 
 interface Params { config: Record<string, unknown>; tokenizer: 'chars' | 'bytes'; chars: string; initStd: number }
 
@@ -19,18 +12,15 @@ export class InitModelNode implements GraphNode<Params> {
   connect(_inputs: Record<string, never>, p: Params) {
     return {
       model: once({}, [], async () => {
-        const tokJson = p.tokenizer === 'bytes' ? byteTokenizerJson() : charTokenizerJson(p.chars);
-        const vocabSize = Object.keys((tokJson.model as { vocab: object }).vocab).length;
-        const raw = { ...p.config, vocab_size: vocabSize, pad_token_id: 0, eos_token_id: 1 };
-        const config = parseDecoderConfig(raw, 'nodes.*.params.config');
-        const model = new DecoderModel(config, weightsFromNamed(config, initWeights(config, this.rng, p.initStd)), { rawConfig: raw, keptLayers: [...Array(config.numLayers).keys()], originalLayers: config.numLayers });
-        this.log.info(`initialised ${config.modelType}: ${config.numLayers} layers, d=${config.hiddenSize}, vocab ${vocabSize}, ${model.parameterCount()} parameters`);
-        return makeHandle({
-          model, dtype: 'F32', tokenizer: await loadTokenizerFromJson(tokJson, charTokenizerConfig()),
-          tokenizerFiles: { 'tokenizer.json': tokJson, 'tokenizer_config.json': charTokenizerConfig() },
+        // Vocabulary size and pad/eos ids always come from the tokenizer here, whatever the config says.
+        const { vocab_size: _v, pad_token_id: _p, eos_token_id: _e, ...config } = p.config;
+        const h = await randomModel({
+          config, rng: this.rng, std: p.initStd, tokenizer: p.tokenizer, chars: p.chars, where: 'nodes.*.params.config',
           generationConfig: { eos_token_id: 1, pad_token_id: 0, do_sample: false, max_new_tokens: 8 },
-          eosId: 1, padId: 0,
         });
+        const c = h.model.config;
+        this.log.info(`initialised ${c.modelType}: ${c.numLayers} layers, d=${c.hiddenSize}, vocab ${c.vocabSize}, ${h.model.parameterCount()} parameters`);
+        return h;
       }),
     };
   }
