@@ -11,7 +11,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, Rng } from '@e3/core';
+import { initBackend, nativeThreads, Rng } from '@e3/core';
 import { AdamW, arithmeticDataset, batchTensors, cloneHandle, encodeBatch, exportCheckpoint, ForwardKlLoss, fusedBlocksAvailable, generateIds, GumbelTopKSampler, loadCheckpoint, randomModel } from '@e3/plugins';
 import { TEACHER } from './lib/pipeline.js';
 import { BENCH, fmt, header, QUICK, table, writeResult } from './lib/table.js';
@@ -114,7 +114,7 @@ async function measure(backendName, workloadName, modelDir) {
   };
   const profiles = { search: await profileOf(searchStep), distill: await profileOf(distillStep), decode: await profileOf(() => generateIds(h, prompts, { maxNewTokens: newTokens, stopIds: [-1] })) };
   const ids = batch.ids, attention = batch.attention;
-  const label = backendName === 'wasm' && fusedBlocksAvailable() ? `wasm + native (${process.env.E3_THREADS === '1' ? '1 thread' : '2 threads'})` : backendName;
+  const label = backendName === 'wasm' && fusedBlocksAvailable() ? `wasm + native (${nativeThreads() === 1 ? '1 thread' : `${nativeThreads()} threads`})` : backendName;
   [alpha, ...Object.values(targets), ...Object.values(bt)].forEach((t) => t.dispose());
   optA.dispose(); optW.dispose(); student.dispose(); h.dispose();
   return { backend: label, search, distill, decode, tokens: batch.tokens, profiles, ids, attention, prompts };

@@ -663,6 +663,13 @@ napi_value WeightGradient(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// How many threads the fused kernels use (1, or 2 with the worker).
+napi_value Threads(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_create_int32(env, Worker::get() ? 2 : 1, &out);
+  return out;
+}
+
 napi_value Sizes(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
@@ -684,6 +691,7 @@ void RegisterDecoderBlock(napi_env env, napi_value exports) {
     {"decoderBlockBackward", nullptr, Backward, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"decoderBlockWeightGradient", nullptr, WeightGradient, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"decoderBlockSizes", nullptr, Sizes, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
-  napi_define_properties(env, exports, 4, props);
+  napi_define_properties(env, exports, 5, props);
 }

@@ -1,6 +1,5 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { replaceWasmKernel } from './replace-wasm-kernel.js';
@@ -17,6 +16,8 @@ export interface NativeBlas {
   decoderBlockBackward?(dims: BlockDims, tensors: Record<string, Float32Array>, outputs: Record<string, Float32Array>): void;
   decoderBlockWeightGradient?(dims: BlockDims, tensors: Record<string, Float32Array>, name: string, out: Float32Array): void;
   decoderBlockSizes?(dims: BlockDims): { saved: number; upstream: number };
+  /** Threads the fused kernels use: 2 with a second core and E3_THREADS ≠ 1, else 1. */
+  threads?(): number;
   adamw?(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, wOut: Float32Array, mOut: Float32Array, vOut: Float32Array, lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
 }
 
@@ -75,9 +76,14 @@ export function registerNativeMatMul(): string | undefined {
   return nativeNote(blas);
 }
 
+/** Threads the native kernels use (decided by the addon; 1 without it). */
+export function nativeThreads(): number {
+  return loadNativeBlas()?.threads?.() ?? 1;
+}
+
 /** What the run log says about the native kernels in use. */
 function nativeNote(blas: NativeBlas): string {
   const fused = blas.decoderBlockForward && process.env.E3_FUSED !== '0';
-  const threads = process.env.E3_THREADS === '1' || availableParallelism() < 2 ? 1 : 2;
+  const threads = nativeThreads();
   return `BatchMatMul on native OpenBLAS${fused ? `; fused native decoder blocks (${threads} thread${threads > 1 ? 's' : ''})` : ''}`;
 }
