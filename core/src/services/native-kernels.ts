@@ -21,6 +21,13 @@ export interface NativeBlas {
   adamw?(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, wOut: Float32Array, mOut: Float32Array, vOut: Float32Array, lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
 }
 
+/** What the executor of a kernel receives from tfjs (only the fields e3's kernels use). */
+export interface KernelArgs {
+  inputs: Record<string, tf.TensorInfo>;
+  backend: unknown;
+  attrs?: Record<string, unknown>;
+}
+
 /** The wasm backend's heap API, as kernels use it. */
 export interface WasmHeap {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -45,7 +52,7 @@ export function loadNativeBlas(): NativeBlas | undefined {
 export function registerNativeMatMul(): string | undefined {
   const blas = loadNativeBlas();
   if (!blas || !tf.getKernel('BatchMatMul', 'wasm')) return undefined;
-  const nativeMatMul = (fallback: tf.KernelFunc) => (args: { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> }) => {
+  const nativeMatMul = (fallback: tf.KernelFunc) => (args: KernelArgs) => {
     const { a, b } = args.inputs;
     const ta = Boolean(args.attrs?.transposeA), tb = Boolean(args.attrs?.transposeB);
     if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return fallback(args as never);

@@ -1,19 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadNativeBlas } from './native-kernels.js';
+import { loadNativeBlas, type KernelArgs, type WasmHeap } from './native-kernels.js';
 import { replaceWasmKernel } from './replace-wasm-kernel.js';
-
-/** What the executor of a kernel receives from tfjs (only the fields we use). */
-interface KernelArgs {
-  inputs: Record<string, tf.TensorInfo>;
-  backend: unknown;
-  attrs?: Record<string, unknown>;
-}
-
-interface WasmLike {
-  readSync(dataId: tf.DataId): tf.backend_util.BackendValues;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): tf.backend_util.TypedArray;
-}
 
 /**
  * `UnsortedSegmentSum` for the wasm backend, which does not ship it; it is the gradient of
@@ -21,7 +8,7 @@ interface WasmLike {
  * heap: out[segmentIds[i], …] += x[i, …]; ids outside [0, numSegments) are dropped, as in TF.
  */
 function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
-  const wasm = backend as WasmLike;
+  const wasm = backend as WasmHeap;
   const { x, segmentIds } = inputs;
   const numSegments = Number(attrs?.numSegments);
   const inner = x.shape.slice(segmentIds.shape.length).reduce((a, b) => a * b, 1);
@@ -47,7 +34,7 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
  * instead of ~13 tensor ops each dispatched through the engine. Outputs [w', m', v'].
  */
 function adamwUpdate({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
-  const wasm = backend as WasmLike;
+  const wasm = backend as WasmHeap;
   const { w, g, m, v } = inputs;
   const a = attrs as { lr: number; beta1: number; beta2: number; eps: number; decay: number; bc1: number; bc2: number };
   const outs = [wasm.makeOutput(w.shape, 'float32'), wasm.makeOutput(w.shape, 'float32'), wasm.makeOutput(w.shape, 'float32')];
@@ -93,7 +80,7 @@ function gatherRows(fallback: tf.KernelFunc) {
     const rank = x.shape.length;
     const axis = Number(attrs?.axis ?? 0) < 0 ? Number(attrs?.axis) + rank : Number(attrs?.axis ?? 0);
     if (axis !== 0 || Number(attrs?.batchDims ?? 0) !== 0 || rank < 1 || x.dtype !== 'float32' || indices.dtype !== 'int32') return fallback(args as never) as tf.TensorInfo;
-    const wasm = backend as WasmLike;
+    const wasm = backend as WasmHeap;
     const rows = x.shape[0];
     const inner = x.shape.slice(1).reduce((a, b) => a * b, 1);
     const out = wasm.makeOutput([...indices.shape, ...x.shape.slice(1)], 'float32');

@@ -34,8 +34,9 @@ async function decodeSeconds(h: ModelHandle, prompts: number[][], newTokens: num
 
 /**
  * Prefill and decode throughput of several models measured side by side in one process:
- * the same prompts, one warm-up each, then `repeats` rounds (each at least 50 ms of calls) that alternate the models (so
- * drift on the machine hits them alike); the median of each is reported.
+ * the same prompts, one warm-up each, then `repeats` rounds (each at least 50 ms of calls)
+ * that alternate the models (so drift on the machine hits them alike); the median of each is
+ * reported.
  */
 export async function measureSpeed(models: readonly ModelHandle[], prompts: number[][], newTokens: number, repeats: number): Promise<SpeedResult[]> {
   const prefill: number[][] = models.map(() => []);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadNativeBlas, type BlockDims, type NativeBlas, type WasmHeap } from '@e3/core';
+import { loadNativeBlas, type BlockDims, type KernelArgs, type NativeBlas, type WasmHeap } from '@e3/core';
 import type { LayerWeights } from './weights.js';
 
 /**
@@ -22,8 +22,6 @@ const WORKSPACE = 'E3Workspace';
 /** The block's parameters as kernel inputs (names as in weights.ts). */
 const WEIGHTS: readonly (keyof LayerWeights)[] = ['inputNorm', 'q', 'k', 'v', 'qBias', 'kBias', 'vBias', 'qNorm', 'kNorm', 'o', 'oBias',
   'postAttentionNorm', 'gate', 'up', 'down', 'gateBias', 'upBias', 'downBias'];
-
-interface KernelArgs { inputs: Record<string, tf.TensorInfo>; backend: unknown; attrs?: Record<string, unknown> }
 
 /**
  * Inputs the gradient needs, in this order; an absent optional weight is an empty tensor.
