@@ -13,6 +13,7 @@ export * from './cli/commands.js';
 export * from './model/generate.js';
 export * from './model/handle.js';
 export * from './exporter/export-checkpoint.js';
+export { latestStateDir, loadState, saveState } from './trainer/checkpoint-state.js';
 export * from './model/prune-node.js';
 export * from './model/char-tokenizer.js';
 export * from './maths/relaxed-topk.js';

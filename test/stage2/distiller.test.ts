@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Logger, Progress, runGraph, UserError } from '@e3/core';
-import { builtinModules, trainLoop } from '@e3/plugins';
+import { builtinModules, latestStateDir, trainLoop } from '@e3/plugins';
 import { ROOT, tempDir, writeFiles } from '../helpers/files.js';
 import { useBackend } from '../helpers/tf.js';
 import { tinyCheckpoint } from '../helpers/tiny-model.js';
@@ -84,10 +84,14 @@ describe('distiller', function () {
     const g2 = pipeline(dir, cache, outB);
     const runB = join(tempDir(), 'runB');
     const child = spawn(process.execPath, [join(ROOT, 'bin/e3.js'), 'run', join(g2, 'g.yaml'), '--out', runB, '--quiet'], { stdio: 'ignore' });
-    const ckpt = join(runB, 'checkpoints', 'distill', 'state.json');
+    const ckptDir = join(runB, 'checkpoints', 'distill');
+    const savedStep = () => {
+      const d = latestStateDir(ckptDir);
+      try { return d ? JSON.parse(readFileSync(join(d, 'state.json'), 'utf8')).step : -1; } catch { return -1; }
+    };
     await new Promise<void>((resolve, reject) => {
       const t = setInterval(() => {
-        if (existsSync(ckpt) && JSON.parse(readFileSync(ckpt, 'utf8')).step >= 10) { clearInterval(t); child.kill('SIGKILL'); resolve(); }
+        if (savedStep() >= 10) { clearInterval(t); child.kill('SIGKILL'); resolve(); }
       }, 20);
       child.on('exit', () => { clearInterval(t); reject(new Error('the run finished before it could be killed')); });
     });

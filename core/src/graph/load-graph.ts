@@ -53,9 +53,10 @@ export function loadGraph(file: string, options: LoadOptions = {}): LoadedGraph 
   }
 
   const vars = isPlainObject(spec.vars) ? spec.vars : {};
+  const scope = { vars, graph: { dir: dirname(resolve(file)), file: resolve(file) } };
   const interpProblems: { path: Path; message: string; fix?: string }[] = [];
   for (const key of Object.keys(spec)) {
-    if (key !== 'vars') spec[key] = interpolate(spec[key], vars, [key], interpProblems);
+    if (key !== 'vars') spec[key] = interpolate(spec[key], scope, [key], interpProblems);
   }
   for (const p of interpProblems) problems.push({ ...sources.locate(p.path), field: formatPath(p.path), message: p.message, fix: p.fix });
   if (problems.length) throw new GraphError(problems);

@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { CancelledError, UserError } from '../errors.js';
 import { ARTIFACTS, BACKEND, CLOCK, LOGGER, PROGRESS, RNG, RUN_INFO } from '../registry/tokens.js';
 import { ArtifactStore } from '../services/artifact-store.js';
@@ -9,8 +9,12 @@ import { Clock } from '../services/clock.js';
 import { Logger, type LogLevel } from '../services/logger.js';
 import { Progress } from '../services/progress.js';
 import { Rng } from '../services/rng.js';
+import { bindRunRefs } from '../graph/interpolate.js';
+import type { GraphSpec } from '../graph/spec.js';
 import { execute, type ExecuteResult } from './executor.js';
-import { prepareGraph, type PrepareOptions } from './prepare.js';
+import { nodeKeys, reconcileNodeState } from './node-keys.js';
+import { prepareGraph, type PreparedGraph, type PrepareOptions } from './prepare.js';
+import { acquireRunLock } from './run-lock.js';
 import type { RunInfo } from './run-info.js';
 
 export interface RunOptions extends PrepareOptions {
@@ -29,18 +33,6 @@ export interface RunOutcome extends ExecuteResult {
   readonly runDir: string;
 }
 
-/** The first path where two plain values differ, or undefined when they are equal. */
-function firstDifference(a: unknown, b: unknown, at: string[]): string | undefined {
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return a === b ? undefined : at.join('.') || '(root)';
-  if (Array.isArray(a) !== Array.isArray(b)) return at.join('.') || '(root)';
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  for (const k of keys) {
-    const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], [...at, k]);
-    if (d) return d;
-  }
-  return undefined;
-}
-
 const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;
 
 /**
@@ -54,21 +46,59 @@ export async function runGraph(file: string, options: RunOptions): Promise<RunOu
   if (options.seed !== undefined) spec.seed = options.seed;
   const seed = spec.seed ?? 0;
 
-  let runDir: string;
-  if (options.resumeDir) {
-    runDir = resolve(options.resumeDir);
-    const previous = join(runDir, 'resolved.yaml');
-    if (!existsSync(previous)) throw new UserError(`--resume ${options.resumeDir}: not a run directory (no resolved.yaml)`);
-    const changed = firstDifference(parse(readFileSync(previous, 'utf8')), JSON.parse(JSON.stringify(spec)), []);
-    if (changed) throw new UserError(`--resume ${options.resumeDir}: the graph differs from the one this run started with, at "${changed}"; resume with the same graph and --set values (see ${previous}), or start a new run`);
-  } else {
-    runDir = resolve(options.outDir ?? join('runs', `${basename(file).replace(/\.ya?ml$/, '')}-${new Date().toISOString().replace(/[:.]/g, '-')}`));
-  }
+  const runDir = chooseRunDir(file, options);
+  bindRunSpec(spec, runDir);
   const store = new ArtifactStore(runDir);
   const logger = new Logger(options.logLevel ?? 'info', 'e3', options.logSink);
-  logger.toFile(store.path('run.log'));
-  store.writeText('resolved.yaml', stringify(spec));
+  const lock = acquireRunLock(runDir, (o) => logger.warn(`took over a stale lock of run directory ${runDir}` +
+    (o ? ` (pid ${o.pid}, started ${o.startedAt}, is no longer running)` : '')));
+  try {
+    logger.toFile(store.path('run.log'));
+    store.writeText('resolved.yaml', stringify(spec));
+    reconcileNodeState(store, nodeKeys(graph, PACKAGE_VERSION), logger);
+    return await runLocked(file, spec, seed, prepared, store, logger, options);
+  } finally {
+    lock.release();
+  }
+}
 
+/** `--resume DIR` must be a run directory; a new `--out` must be missing, empty or a run directory. */
+function chooseRunDir(file: string, options: RunOptions): string {
+  if (options.resumeDir) {
+    const dir = resolve(options.resumeDir);
+    if (!isRunDir(dir)) {
+      throw new UserError(`--resume ${options.resumeDir}: not a run directory (no run.json or resolved.yaml); ` +
+        'give the directory an earlier `e3 run` printed');
+    }
+    return dir;
+  }
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+  const dir = resolve(options.outDir ?? join('runs', `${basename(file).replace(/\.ya?ml$/, '')}-${stamp}`));
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
+    throw new UserError(`--out ${dir} is a file; give a directory for the run`);
+  }
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !isRunDir(dir)) {
+    throw new UserError(`--out ${dir} is not empty and holds no earlier run (no run.json); e3 would mix its files ` +
+      'with yours there, so choose a new or empty directory');
+  }
+  return dir;
+}
+
+function isRunDir(dir: string): boolean {
+  return existsSync(join(dir, 'run.json')) || existsSync(join(dir, 'resolved.yaml'));
+}
+
+/** Binds `${run.dir}` in the graph's nodes now that the run directory is known. */
+function bindRunSpec(spec: GraphSpec, runDir: string): void {
+  spec.nodes = bindRunRefs(spec.nodes, { dir: runDir }) as GraphSpec['nodes'];
+}
+
+async function runLocked(
+  file: string, spec: GraphSpec, seed: number, prepared: PreparedGraph, store: ArtifactStore, logger: Logger,
+  options: RunOptions,
+): Promise<RunOutcome> {
+  const { graph, registry, container } = prepared;
+  const runDir = store.dir;
   const clock = new Clock();
   const t0 = clock.now();
   const runJson: Record<string, unknown> = {

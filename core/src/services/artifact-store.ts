@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
+import { recoverLeftovers } from './leftovers.js';
+import { checkReplaceable, type OutputGuard } from './output-guard.js';
 
 /**
  * The run directory. Every write is atomic (temp file or temp directory, then rename), so
@@ -11,18 +13,43 @@ export class ArtifactStore {
 
   constructor(dir: string) {
     this.dir = resolve(dir);
-    mkdirSync(this.dir, { recursive: true });
+    try {
+      mkdirSync(this.dir, { recursive: true });
+    } catch (e) {
+      throw writeError(e, this.dir, 'create the run directory');
+    }
   }
 
   path(...parts: string[]): string { return join(this.dir, ...parts); }
 
+  /** Where node `id` keeps the state it resumes from (discarded when the node's inputs or params change). */
+  checkpointDir(id: string): string { return this.path('checkpoints', id); }
+
   writeText(name: string, text: string | Uint8Array): string {
-    return writeFileAtomic(this.path(name), text);
+    try {
+      return writeFileAtomic(this.path(name), text);
+    } catch (e) {
+      throw writeError(e, this.path(name), 'write');
+    }
   }
 
   writeJson(name: string, value: unknown): string {
     return this.writeText(name, JSON.stringify(value, null, 2) + '\n');
   }
+}
+
+const WRITE_ERRORS: Record<string, string> = {
+  EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full', ENOTDIR: 'a part of the path is a file', EEXIST: 'a file is in the way',
+  ENOENT: 'a part of the path is missing or not writable', ELOOP: 'a symbolic link loop is in the path',
+};
+
+/** Turns a file system error on a write into a UserError naming the path, the cause and a fix. */
+export function writeError(e: unknown, path: string, action: string): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (!code || !(code in WRITE_ERRORS)) return e as Error;
+  return new UserError(`cannot ${action} ${path}: ${WRITE_ERRORS[code]} (${code}); ` +
+    'choose a writable directory with --out (or fix the permissions)');
 }
 
 /** Writes a file through `<file>.tmp-<pid>` and a rename. */
@@ -36,12 +63,16 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): string
 
 /**
  * Builds a directory at a temporary sibling path and renames it into place once `fill`
- * succeeds; on failure the temporary directory is removed and `target` is untouched.
- * Refuses to replace an existing `target` unless `force`.
+ * succeeds; on failure the temporary directory is removed and `target` is untouched. What
+ * may be replaced is decided by {@link checkReplaceable} (`guard`). Leftovers of a killed
+ * earlier replacement are cleaned up (or its previous version restored) first.
  */
-export async function writeDirAtomic(target: string, fill: (tmpDir: string) => Promise<void> | void, force = false): Promise<string> {
+export async function writeDirAtomic(
+  target: string, fill: (tmpDir: string) => Promise<void> | void, guard: OutputGuard,
+): Promise<string> {
   const out = resolve(target);
-  if (existsSync(out) && !force) throw new UserError(`${out} already exists; choose another output directory or pass --force (force: true) to replace it`);
+  recoverLeftovers(out);
+  const replace = checkReplaceable(out, guard);
   const tmp = `${out}.partial-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -51,7 +82,8 @@ export async function writeDirAtomic(target: string, fill: (tmpDir: string) => P
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  if (existsSync(out)) {
+  if (replace || existsSync(out)) {
+    // Between these two renames `target` is missing; recoverLeftovers puts `.old` back after a kill.
     const old = `${out}.old-${process.pid}`;
     renameSync(out, old);
     renameSync(tmp, out);

@@ -92,9 +92,9 @@ const pruneCommand: CommandContributor = (program) => {
   backendOption(program.command('prune').description('remove named layers without training and export a loadable checkpoint')
     .requiredOption('--model <dir>', 'source checkpoint')
     .requiredOption('--drop <layers>', 'layer indices to remove, comma-separated')
-    .requiredOption('--out <dir>', 'output directory (must not exist unless --force)')
+    .requiredOption('--out <dir>', 'output directory (new or empty; an earlier e3 export with --force)')
     .option('--dtype <dtype>', 'F32 | F16 | BF16 (default: the source dtype)')
-    .option('--force', 'replace an existing output directory'))
+    .option('--force', 'replace an existing output directory that e3 wrote (never the source model)'))
     .action(async (o) => {
       if (o.dtype && !['F32', 'F16', 'BF16'].includes(o.dtype)) throw new UserError(`--dtype must be F32, F16 or BF16, got ${o.dtype}`);
       await start(o);
@@ -105,7 +105,9 @@ const pruneCommand: CommandContributor = (program) => {
       if (bad.length) throw new UserError(`--drop: layer(s) ${bad.join(', ')} do not exist (the model has layers 0..${L - 1})`);
       const kept = keptLayers([...Array(L).keys()].map((i) => (drop.includes(i) ? 0 : 1)), L, '--drop');
       const pruned = cloneHandle(h, kept);
-      const dir = await exportCheckpoint(pruned, o.out, { dtype: o.dtype, force: o.force, method: `e3 prune --drop ${drop.join(',')}` });
+      const dir = await exportCheckpoint(pruned, o.out, {
+        dtype: o.dtype, force: o.force, method: `e3 prune --drop ${drop.join(',')}`, what: '--out',
+      });
       process.stdout.write(`${dir}\n`);
       pruned.dispose();
       h.dispose();

@@ -1,12 +1,19 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeDirAtomic } from '@e3/core';
+import { writeDirAtomic, type OutputGuard, type ProtectedDir } from '@e3/core';
 import type { ModelHandle } from '../model/handle.js';
 import { encodeSafetensors, type FloatDtype } from '../model/safetensors.js';
 
 export interface ExportOptions {
   dtype?: FloatDtype;
+  /** Replace an existing directory, if e3 wrote it (see checkReplaceable). */
   force?: boolean;
+  /** How messages name the output (default "export directory"). */
+  what?: string;
+  /** More directories the export may not replace nor contain (the source model always is one). */
+  protect?: readonly ProtectedDir[];
+  /** e3's own outputs below this directory (the run directory) are replaced without `force`. */
+  ownedBelow?: string;
   /** Recorded in e3_pruning.json: how the kept layers were chosen. */
   method?: string;
   /** Extra files (name → text) written beside the checkpoint, e.g. report.json. */
@@ -38,13 +45,18 @@ export function exportedConfig(h: ModelHandle): Record<string, unknown> {
 /**
  * Writes a Hugging Face checkpoint (config.json, safetensors, tokenizer files,
  * generation_config.json, e3_pruning.json) into a temporary directory and renames it into
- * place at the end: a failure leaves nothing at `dir`. Refuses to replace `dir` unless forced.
+ * place at the end: a failure leaves nothing at `dir`. Never replaces the source model, a directory
+ * that contains it, or anything e3 did not write (see checkReplaceable).
  */
 export async function exportCheckpoint(h: ModelHandle, dir: string, o: ExportOptions = {}): Promise<string> {
   const dtype = o.dtype ?? h.dtype;
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, v] of h.model.named()) tensors.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
   const src = h.model.source;
+  const guard: OutputGuard = {
+    what: o.what ?? 'export directory', force: o.force, ownedBelow: o.ownedBelow,
+    protect: [...(src.dir ? [{ path: src.dir, what: 'the source model' }] : []), ...(o.protect ?? [])],
+  };
   return writeDirAtomic(dir, (tmp) => {
     const config = { ...exportedConfig(h), torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype] };
     writeFileSync(join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n');
@@ -57,7 +69,7 @@ export async function exportCheckpoint(h: ModelHandle, dir: string, o: ExportOpt
       originalLayers: src.originalLayers, keptLayers: src.keptLayers, removedLayers: removed,
     }, null, 2) + '\n');
     for (const [name, text] of Object.entries(o.extraFiles ?? {})) writeFileSync(join(tmp, name), text);
-  }, o.force);
+  }, guard);
 }
 
 function writeShards(dir: string, tensors: Map<string, { shape: number[]; data: Float32Array }>, dtype: FloatDtype, maxBytes: number): void {

@@ -1,6 +1,8 @@
 import { inject, injectable } from 'inversify';
 import { resolve } from 'node:path';
-import { LOGGER, once, type GraphNode, type Logger, type NodeContext, type PluginManifest } from '@e3/core';
+import {
+  LOGGER, once, RUN_INFO, type GraphNode, type Logger, type NodeContext, type PluginManifest, type RunInfo,
+} from '@e3/core';
 import type { ModelHandle } from '../model/handle.js';
 import type { FloatDtype } from '../model/safetensors.js';
 import { exportCheckpoint } from './export-checkpoint.js';
@@ -13,13 +15,17 @@ export interface Artifact { dir: string; keptLayers: number[]; originalLayers: n
 /** `exporter.hf`: writes the model as a Hugging Face checkpoint (atomically), with the report beside it. */
 @injectable()
 export class ExporterNode implements GraphNode<Params> {
-  constructor(@inject(LOGGER) private readonly log: Logger) {}
+  constructor(@inject(LOGGER) private readonly log: Logger, @inject(RUN_INFO) private readonly run: RunInfo) {}
 
-  connect(inputs: Record<string, any>, p: Params, _ctx: NodeContext) {
+  connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
     return {
       artifact: once(inputs, ['model', 'report'], async ({ model, report }: { model: ModelHandle; report?: { json: unknown; markdown: string } }): Promise<Artifact> => {
         const extraFiles: Record<string, string> = report ? { 'report.json': JSON.stringify(report.json, null, 2) + '\n', 'report.md': report.markdown } : {};
-        const dir = await exportCheckpoint(model, resolve(p.dir), { dtype: p.dtype, force: p.force, method: p.method, extraFiles, maxShardBytes: p.maxShardBytes });
+        const dir = await exportCheckpoint(model, resolve(this.run.runDir, p.dir), {
+          dtype: p.dtype, force: p.force, method: p.method, extraFiles, maxShardBytes: p.maxShardBytes,
+          what: `node "${ctx.id}" (exporter.hf) dir`, ownedBelow: this.run.runDir,
+          protect: [{ path: this.run.runDir, what: 'the run directory' }],
+        });
         this.log.info(`exported ${model.model.numLayers}-layer checkpoint to ${dir}`);
         return { dir, keptLayers: model.model.source.keptLayers, originalLayers: model.model.source.originalLayers };
       }),
@@ -34,12 +40,17 @@ export const exporterManifest: PluginManifest = {
   outputs: { artifact: { type: 'Artifact' } },
   params: {
     type: 'object',
-    required: ['dir'],
     additionalProperties: false,
     properties: {
-      dir: { type: 'string', description: 'output directory (written atomically)' },
+      dir: {
+        type: 'string', default: 'pruned',
+        description: 'output directory, relative to the run directory (${run.dir}); written atomically',
+      },
       dtype: { enum: ['F32', 'F16', 'BF16'], description: 'storage dtype (default: the source checkpoint\'s)' },
-      force: { type: 'boolean', default: false, description: 'replace an existing directory' },
+      force: {
+        type: 'boolean', default: false,
+        description: 'replace an existing directory outside the run directory, if e3 wrote it (holds e3_pruning.json)',
+      },
       method: { type: 'string', default: 'e3-pruner', description: 'recorded in e3_pruning.json' },
       maxShardBytes: { type: 'integer', minimum: 0, default: 0, description: 'shard the weights above this size (0 = one file)' },
     },

@@ -89,7 +89,7 @@ export class SearchNode implements GraphNode<Params> {
   }
 
   private async restart(r: number, alpha0: number[], model: ModelHandle, calib: Example[], cache: TeacherCache, evaluator: MaskEvaluator, p: Params, K: number, ctx: NodeContext): Promise<RestartResult> {
-    const dir = this.services.store.path('checkpoints', ctx.id, `restart-${r}`);
+    const dir = join(this.services.store.checkpointDir(ctx.id), `restart-${r}`);
     const doneFile = join(dir, '..', `restart-${r}.json`);
     if (this.services.run.resume && existsSync(doneFile)) return JSON.parse(readFileSync(doneFile, 'utf8')) as RestartResult;
     const L = alpha0.length;

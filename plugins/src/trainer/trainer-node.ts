@@ -45,7 +45,7 @@ export class TrainerNode implements GraphNode<Params> {
     const vocabSize = h.model.config.vocabSize;
     const { metrics, tokens, steps } = await trainLoop({
       vars: h.model.variables(), params: p, resume: this.services.run.resume, rng: this.services.rng,
-      checkpointDir: this.services.store.path('checkpoints', ctx.id), logger: this.services.log, progress: this.services.progress, task: ctx.id, signal: ctx.signal,
+      checkpointDir: this.services.store.checkpointDir(ctx.id), logger: this.services.log, progress: this.services.progress, task: ctx.id, signal: ctx.signal,
       loss: async (step) => {
         const batch = encodeBatch(await data.trainBatch(step, p.batchSize), tok, h.eosId, h.padId, p.promptLoss);
         const bt = batchTensors(batch);

@@ -1,0 +1,70 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import type { ValidatedGraph } from '../graph/validate.js';
+import type { ArtifactStore } from '../services/artifact-store.js';
+import type { Logger } from '../services/logger.js';
+import { firstDifference } from './first-difference.js';
+
+/** A node's identity in a run: its resolved spec and a hash of it and of its inputs' keys. */
+export interface NodeKey { readonly key: string; readonly spec: unknown }
+
+export const NODE_KEYS_FILE = 'node-keys.json';
+
+/**
+ * Keys every node by its plugin, its resolved params (defaults filled in), the keys of the
+ * nodes that feed it (so a change upstream changes everything downstream), the run's seed
+ * (every node's random stream derives from it) and the e3 version. Two nodes with one key compute the same thing.
+ */
+export function nodeKeys(graph: ValidatedGraph, version: string): Map<string, NodeKey> {
+  const keys = new Map<string, NodeKey>();
+  const seed = graph.spec.seed ?? 0;
+  for (const id of graph.order) {
+    const spec = graph.spec.nodes[id];
+    const inputs = Object.fromEntries(Object.entries(spec.in ?? {}).map(([port, wire]) => {
+      const [node, out] = wire.split('.');
+      return [port, `${keys.get(node)!.key}.${out}`];
+    }));
+    const own = { plugin: spec.plugin, params: spec.params ?? {} };
+    const key = createHash('sha256').update(JSON.stringify({ ...own, inputs, version, seed })).digest('hex').slice(0, 16);
+    keys.set(id, { key, spec: JSON.parse(JSON.stringify(own)) });
+  }
+  return keys;
+}
+
+function readSaved(store: ArtifactStore, log: Logger): Record<string, NodeKey> | undefined {
+  const file = store.path(NODE_KEYS_FILE);
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as Record<string, NodeKey>;
+  } catch {
+    log.warn(`${file} is unreadable; no saved node state can be trusted, so every node starts afresh`);
+    return {};
+  }
+}
+
+/**
+ * Makes sure a resumed node only picks up state saved for the same computation: each node
+ * whose key differs from the one recorded in the run directory (its params or an upstream
+ * node changed) loses its saved state and reruns, and the log says why. Then records the keys.
+ * Returns the ids of the nodes that rerun.
+ */
+export function reconcileNodeState(store: ArtifactStore, keys: Map<string, NodeKey>, log: Logger): string[] {
+  const saved = readSaved(store, log);
+  const rerun: string[] = [];
+  if (saved) {
+    for (const [id, k] of keys) {
+      const before = saved[id];
+      if (before?.key === k.key) continue;
+      const dir = store.checkpointDir(id);
+      if (!existsSync(dir)) continue;
+      const change = before ? firstDifference(before.spec, k.spec, []) : undefined;
+      const why = !before ? 'no record of what it computed'
+        : change ? `"${change}" changed` : 'an input, the seed or the e3 version changed';
+      log.info(`node ${id}: ${why} since its state was saved; discarding ${dir} and rerunning it`);
+      rmSync(dir, { recursive: true, force: true });
+      rerun.push(id);
+    }
+  }
+  store.writeJson(NODE_KEYS_FILE, Object.fromEntries(keys));
+  return rerun;
+}

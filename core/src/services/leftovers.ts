@@ -1,0 +1,47 @@
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/** Whether a process with this id runs on this machine (EPERM: it runs, as another user). */
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** What {@link recoverLeftovers} did, for the log. */
+export interface Recovery { readonly removed: string[]; readonly restored?: string }
+
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Cleans up after a process that was killed while it replaced `target` through
+ * `<target>.partial-PID` (being filled) and `<target>.old-PID` (the previous version, moved
+ * aside for the swap). Only leftovers of processes that are no longer alive are touched.
+ * A half-filled `.partial` is removed. An `.old` is put back when the kill came between the
+ * two renames (no `target`), and removed otherwise.
+ */
+export function recoverLeftovers(target: string): Recovery {
+  const parent = dirname(target);
+  const removed: string[] = [];
+  let restored: string | undefined;
+  if (!existsSync(parent)) return { removed };
+  const pattern = new RegExp(`^${escape(basename(target))}\\.(partial|old)-(\\d+)$`);
+  for (const name of readdirSync(parent)) {
+    const m = pattern.exec(name);
+    if (!m || pidAlive(Number(m[2]))) continue;
+    const path = join(parent, name);
+    if (m[1] === 'old' && !existsSync(target)) {
+      renameSync(path, target);
+      restored = path;
+    } else {
+      rmSync(path, { recursive: true, force: true });
+      removed.push(path);
+    }
+  }
+  return { removed, restored };
+}

@@ -1,0 +1,118 @@
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LOCK_FILE } from '@e3/core';
+import { e3, ROOT, tempDir, writeFiles } from '../helpers/files.js';
+
+const STATS = join(ROOT, 'examples/stats.yaml');
+const noStack = (s: string) => assert.doesNotMatch(s, /\n\s+at /);
+
+/** A tiny trainer graph: 4 steps, a checkpoint every 2, into the run directory. */
+function trainerGraph(): string {
+  return join(writeFiles({
+    'g.yaml': `apiVersion: e3/v1
+seed: 1
+nodes:
+  data: { plugin: data.arithmetic, params: { ops: ['+'], maxOperand: 9 } }
+  init:
+    plugin: model.init
+    params:
+      config: { model_type: qwen3, hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1,
+        num_attention_heads: 2, num_key_value_heads: 1, head_dim: 8, max_position_embeddings: 32,
+        tie_word_embeddings: true }
+  train:
+    plugin: trainer.train
+    params: { steps: 4, batchSize: 4, lr: 1.0e-3, checkpointEvery: 2, logEvery: 1,
+      loss: [ { component: loss.crossEntropy } ] }
+    in: { model: init.model, data: data.data }
+`,
+  }), 'g.yaml');
+}
+
+describe('run directories', function () {
+  this.timeout(120000);
+
+  it('refuses a non-empty --out that holds no earlier run, and leaves it alone', () => {
+    const out = writeFiles({ 'notes.txt': 'mine' });
+    const r = e3(['run', STATS, '--out', out, '--quiet']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /--out .* is not empty and holds no earlier run \(no run\.json\).*choose a new or empty/);
+    noStack(r.stderr);
+    assert.deepEqual(readdirSync(out), ['notes.txt']);
+  });
+
+  it('refuses a second run into a locked run directory, naming the first; takes over a stale lock', async () => {
+    const out = join(tempDir(), 'run');
+    assert.equal(e3(['run', STATS, '--out', out, '--quiet']).code, 0);
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      const lock = { pid: holder.pid, host: (await import('node:os')).hostname(), startedAt: 'then', command: 'run x' };
+      writeFileSync(join(out, LOCK_FILE), JSON.stringify(lock));
+      const r = e3(['run', STATS, '--resume', out, '--quiet']);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`run directory .* is in use by another e3 run \\(pid ${holder.pid}, started then: e3 run x\\)`));
+      noStack(r.stderr);
+    } finally {
+      holder.kill();
+    }
+    await new Promise((res) => holder.on('exit', res));
+    const again = e3(['run', STATS, '--resume', out, '--quiet']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /took over a stale lock of run directory .*is no longer running/);
+    assert.ok(!existsSync(join(out, LOCK_FILE)), 'the lock is released at the end');
+  });
+
+  it('reports a run directory it cannot create, without a stack trace', () => {
+    const dir = tempDir();
+    const unwritable = process.getuid?.() === 0 ? '/sys/e3-test-run' : join(dir, 'ro', 'run');
+    if (process.getuid?.() !== 0) { mkdirSync(join(dir, 'ro'), { mode: 0o555 }); }
+    const r = e3(['run', STATS, '--out', unwritable, '--quiet']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot create the run directory .*: .*\((EACCES|EPERM|EROFS)\); choose a writable directory/);
+    noStack(r.stderr);
+    const inRoCwd = e3(['run', STATS, '--quiet'], { cwd: process.getuid?.() === 0 ? '/sys' : join(dir, 'ro') });
+    assert.equal(inRoCwd.code, 1);
+    assert.match(inRoCwd.stderr, /cannot create the run directory/);
+  });
+});
+
+describe('resume checks', function () {
+  this.timeout(120000);
+
+  it('resumes a finished node whose params are unchanged, reruns one whose params changed', () => {
+    const graph = trainerGraph();
+    const out = join(tempDir(), 'run');
+    assert.equal(e3(['run', graph, '--out', out, '--quiet']).code, 0);
+    const same = e3(['run', graph, '--resume', out, '--quiet']);
+    assert.equal(same.code, 0, same.stderr);
+    assert.match(same.stderr, /train: resumed at step 4/);
+    const changed = e3(['run', graph, '--resume', out, '--set', 'nodes.train.params.lr=0.002', '--quiet']);
+    assert.equal(changed.code, 0, changed.stderr);
+    assert.match(changed.stderr, /node train: "params\.lr" changed since its state was saved; discarding .* and rerunning it/);
+    assert.doesNotMatch(changed.stderr, /resumed at step/);
+    assert.match(readFileSync(join(out, 'resolved.yaml'), 'utf8'), /lr: 0\.002/);
+  });
+
+  it('a change upstream reruns the nodes downstream, saying which input changed', () => {
+    const graph = trainerGraph();
+    const out = join(tempDir(), 'run');
+    assert.equal(e3(['run', graph, '--out', out, '--quiet']).code, 0);
+    const r = e3(['run', graph, '--resume', out, '--set', 'nodes.data.params.maxOperand=8', '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /node train: an input, the seed or the e3 version changed since its state was saved/);
+  });
+
+  it('a corrupt resolved.yaml or node-keys.json does not stop a resume', () => {
+    const graph = trainerGraph();
+    const out = join(tempDir(), 'run');
+    assert.equal(e3(['run', graph, '--out', out, '--quiet']).code, 0);
+    writeFileSync(join(out, 'resolved.yaml'), 'nodes: [ {{{');
+    writeFileSync(join(out, 'node-keys.json'), '{ not json');
+    const r = e3(['run', graph, '--resume', out, '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /node-keys\.json is unreadable; no saved node state can be trusted/);
+    assert.match(r.stderr, /node train: no record of what it computed .* rerunning it/);
+    noStack(r.stderr);
+  });
+});
