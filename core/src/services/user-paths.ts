@@ -1,4 +1,5 @@
 import { lstatSync, readlinkSync, statSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
 import { UserError } from '../errors.js';
 
 /** What a user-named input path must be. */
@@ -13,7 +14,7 @@ export interface PathProblem {
 }
 
 const NOUN: Record<PathKind, string> = { file: 'a file', dir: 'a directory' };
-const NOT_FOUND_FIX = 'check the path (relative paths start at the working directory)';
+const NOT_FOUND_FIX = 'check the path; relative paths start at the working directory';
 const MISSING: PathProblem = { reason: 'not found', fix: NOT_FOUND_FIX, missing: true };
 
 /**
@@ -82,4 +83,26 @@ export function optionalPath(path: string, kind: PathKind, what: string): boolea
   if (p?.missing) return false;
   if (p) throw new UserError(pathMessage(path, what, p));
   return true;
+}
+
+/**
+ * How a params schema marks a string as an input path that must exist (`x-path`, checked at
+ * validation): a file, or a directory, optionally one holding the named files.
+ * @example { type: 'string', 'x-path': { kind: 'dir', contains: ['config.json'] } }
+ */
+export interface PathSpec {
+  readonly kind: PathKind;
+  readonly contains?: readonly string[];
+}
+
+/** {@link pathProblem} for a {@link PathSpec}: the path, then each file it must contain. */
+export function pathSpecProblem(path: string, spec: PathSpec): PathProblem | undefined {
+  const own = pathProblem(path, spec.kind);
+  if (own) return own;
+  for (const name of spec.contains ?? []) {
+    const p = pathProblem(join(path, name), 'file');
+    if (p?.missing) return { reason: `has no ${name}`, fix: `give a directory that holds ${name}` };
+    if (p) return { reason: `holds ${name}, which ${p.reason}`, fix: p.fix };
+  }
+  return undefined;
 }
