@@ -60,9 +60,11 @@ describe('graph loading', () => {
     assert.match(p[0], /extends loop: .*a\.yaml → .*b\.yaml → .*a\.yaml/);
   });
 
-  it('reports a missing extended file naming who extends it', () => {
-    const dir = writeFiles({ 'a.yaml': 'extends: nope.yaml\n' });
-    assert.match(problems(() => loadGraph(join(dir, 'a.yaml')))[0], /nope\.yaml.*graph file not found \(extended by .*a\.yaml\)/);
+  it('reports a missing extended file at the extends key of the file that names it', () => {
+    const dir = writeFiles({ 'a.yaml': 'apiVersion: e3/v1\nextends: nope.yaml\n' });
+    const p = problems(() => loadGraph(join(dir, 'a.yaml')));
+    assert.equal(p.length, 1);
+    assert.match(p[0], /^a\.yaml:2:10 extends file nope\.yaml not found$/);
   });
 
   it('reports YAML syntax errors and duplicate keys with positions, all together', () => {

@@ -5,17 +5,19 @@ import { UserError } from '../errors.js';
 /** What a user-named input path must be. */
 export type PathKind = 'file' | 'dir';
 
-/** Why a path is not usable, and how to fix it: `reason` reads after the path's name. */
+/**
+ * Why a path is not usable, and how to fix it; `reason` reads after the path's name.
+ * `cause`: nothing there (`missing`), the other kind (`kind`), or it cannot be opened (`open`:
+ * a symlink loop, a dangling symlink, a file as a parent, no permission).
+ */
 export interface PathProblem {
+  readonly cause: 'missing' | 'kind' | 'open';
   readonly reason: string;
   readonly fix: string;
-  /** Nothing at all is at the path (not even a dangling symlink). */
-  readonly missing?: boolean;
 }
 
 const NOUN: Record<PathKind, string> = { file: 'a file', dir: 'a directory' };
 const NOT_FOUND_FIX = 'check the path; relative paths start at the working directory';
-const MISSING: PathProblem = { reason: 'not found', fix: NOT_FOUND_FIX, missing: true };
 
 /**
  * Stats a path a user named (a graph, a checkpoint directory, a prompts file) and says
@@ -29,27 +31,25 @@ export function pathProblem(path: string, kind: PathKind): PathProblem | undefin
   } catch (e) {
     return statFailure(path, (e as NodeJS.ErrnoException).code);
   }
-  const isKind = kind === 'dir' ? stats.isDirectory() : stats.isFile();
-  if (isKind) return undefined;
+  if (kind === 'dir' ? stats.isDirectory() : stats.isFile()) return undefined;
   const actual = stats.isDirectory() ? 'a directory' : stats.isFile() ? 'a file' : 'not a regular file or directory';
-  return { reason: `is ${actual}, not ${NOUN[kind]}`, fix: `give the path of ${NOUN[kind]}` };
+  return { cause: 'kind', reason: `is ${actual}, not ${NOUN[kind]}`, fix: `give the path of ${NOUN[kind]}` };
 }
 
 function statFailure(path: string, code: string | undefined): PathProblem {
+  const open = (reason: string, fix = NOT_FOUND_FIX): PathProblem => ({ cause: 'open', reason, fix });
   switch (code) {
     case 'ENOENT':
-      return danglingLink(path) ?? MISSING;
+      return danglingLink(path) ?? { cause: 'missing', reason: 'not found', fix: NOT_FOUND_FIX };
     case 'ENOTDIR':
-      return { reason: 'not found: a parent in the path is a file, not a directory', fix: NOT_FOUND_FIX };
+      return open('not found: a parent in the path is a file, not a directory');
     case 'ELOOP':
-      return { reason: 'cannot be opened: symlink loop', fix: `fix or remove the symlink (ls -l ${path} shows where it points)` };
+      return open('cannot be opened: symlink loop', `fix or remove the symlink; ls -l ${path} shows where it points`);
     case 'EACCES':
     case 'EPERM':
-      return { reason: 'is not accessible: permission denied', fix: 'check its permissions and those of its parent directories' };
-    case 'ENAMETOOLONG':
-      return { reason: 'cannot be opened: the name is too long', fix: NOT_FOUND_FIX };
+      return open('is not accessible: permission denied', 'check its permissions and those of its parent directories');
     default:
-      return { reason: `cannot be opened (${code ?? 'unknown error'})`, fix: NOT_FOUND_FIX };
+      return open(`cannot be opened (${code ?? 'unknown error'})`);
   }
 }
 
@@ -57,32 +57,35 @@ function statFailure(path: string, code: string | undefined): PathProblem {
 function danglingLink(path: string): PathProblem | undefined {
   try {
     if (!lstatSync(path).isSymbolicLink()) return undefined;
-    return { reason: `not found: it is a symlink to ${readlinkSync(path)}, which does not exist`, fix: 'fix the symlink' };
+    const reason = `not found: it is a symlink to ${readlinkSync(path)}, which does not exist`;
+    return { cause: 'open', reason, fix: 'fix the symlink' };
   } catch {
     return undefined;
   }
 }
 
-/** `path: what reason (fix: …)`, the one-line form of a path problem. */
-export function pathMessage(path: string, what: string, p: PathProblem): string {
-  return `${path}: ${what} ${p.reason} (fix: ${p.fix})`;
-}
-
-/** Throws a UserError naming `path` and `what` it should be unless it is an existing `kind`. */
-export function requirePath(path: string, kind: PathKind, what: string): void {
+/**
+ * Throws a UserError `path: what reason (fix: …)` unless `path` is an existing `kind`.
+ * `fix`, when given, replaces the generic fix for a missing path or one of the other kind.
+ */
+export function requirePath(path: string, kind: PathKind, what: string, fix?: string): void {
   const p = pathProblem(path, kind);
-  if (p) throw new UserError(pathMessage(path, what, p));
+  if (p) throw pathError(path, what, p, fix);
 }
 
 /**
  * For optional inputs: false when nothing is at `path`, true when it is a `kind`;
  * anything else there (the other kind, a symlink loop, a dangling symlink) is a UserError.
  */
-export function optionalPath(path: string, kind: PathKind, what: string): boolean {
+export function optionalPath(path: string, kind: PathKind, what: string, fix?: string): boolean {
   const p = pathProblem(path, kind);
-  if (p?.missing) return false;
-  if (p) throw new UserError(pathMessage(path, what, p));
+  if (p?.cause === 'missing') return false;
+  if (p) throw pathError(path, what, p, fix);
   return true;
+}
+
+function pathError(path: string, what: string, p: PathProblem, fix?: string): UserError {
+  return new UserError(`${path}: ${what} ${p.reason} (fix: ${fix && p.cause !== 'open' ? fix : p.fix})`);
 }
 
 /**
@@ -101,8 +104,8 @@ export function pathSpecProblem(path: string, spec: PathSpec): PathProblem | und
   if (own) return own;
   for (const name of spec.contains ?? []) {
     const p = pathProblem(join(path, name), 'file');
-    if (p?.missing) return { reason: `has no ${name}`, fix: `give a directory that holds ${name}` };
-    if (p) return { reason: `holds ${name}, which ${p.reason}`, fix: p.fix };
+    if (p?.cause === 'missing') return { cause: 'missing', reason: `has no ${name}`, fix: `give a directory that holds ${name}` };
+    if (p) return { ...p, reason: `holds ${name}, which ${p.reason}` };
   }
   return undefined;
 }
