@@ -34,13 +34,15 @@ describe('CLI numeric options (one parser per rule)', function () {
   });
 
   for (const v of ['0', '-0.5', 'NaN', 'Infinity', 'hot']) {
-    it(`generate --temperature "${v}" is refused`, () => refuses([...generate, '--temperature', v], '--temperature <t>', v, POSITIVE));
+    it(`generate --temperature "${v}" is refused`, () => {
+      refuses([...generate, '--temperature', v], '--temperature <t>', v, POSITIVE);
+    });
   }
 
   it('generate --top-k without --temperature is a user error', () => {
     const r = e3([...generate, '--top-k', '3']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^e3: --top-k only applies when sampling \(fix: add --temperature, e\.g\. --temperature 1\)\n$/);
+    assert.equal(r.stderr, 'e3: --top-k only applies when sampling (fix: add --temperature, e.g. --temperature 1)\n');
   });
 
   it('run --seed takes integers ≥ 0 only', () => {
@@ -56,7 +58,8 @@ describe('CLI numeric options (one parser per rule)', function () {
   it('--backend is one of the known backends, for every command that takes it', () => {
     refuses(['model', 'info', MODEL, '--backend', 'nonsense'], '--backend <name>', 'nonsense', BACKENDS);
     refuses([...generate, '--backend', 'gpu'], '--backend <name>', 'gpu', BACKENDS);
-    refuses(['prune', '--model', MODEL, '--drop', '1', '--out', 'x', '--backend', 'tpu'], '--backend <name>', 'tpu', BACKENDS);
+    const prune = ['prune', '--model', MODEL, '--drop', '1', '--out', 'x'];
+    refuses([...prune, '--backend', 'tpu'], '--backend <name>', 'tpu', BACKENDS);
   });
 
   it('prune --dtype is F32, F16 or BF16', () => {
@@ -75,6 +78,7 @@ describe('CLI numeric options (one parser per rule)', function () {
     const r = e3(['generate', '--help']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /--batch-size <n> +prompts per batch \(default: 64\)/);
-    assert.match(r.stdout, /--backend <name> +TensorFlow\.js backend \(choices: "auto", "tensorflow",\s+"webgpu", "wasm", "cpu", default: "auto"\)/);
+    const choices = /--backend <name> +TensorFlow\.js backend \(choices: "auto", "tensorflow",\s+"webgpu", "wasm",/;
+    assert.match(r.stdout, choices);
   });
 });

@@ -98,17 +98,18 @@ describe('e3 validate / run: bad graph paths (CLI)', function () {
   this.timeout(60000);
 
   /** One located problem, exit 1, no stack trace. */
-  function oneProblem(args: string[], line: RegExp): void {
+  function oneProblem(args: string[], line: RegExp | string): void {
     const r = e3(args);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /^e3: 1 problem in the graph:\n/);
-    assert.match(r.stderr, line);
+    if (typeof line === 'string') assert.ok(r.stderr.includes(line), r.stderr);
+    else assert.match(r.stderr, line);
     assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
   }
 
   it('a directory as the graph names a graph file in it', () => {
     const dir = writeFiles({ 'b.yaml': 'apiVersion: e3/v1\n', 'a.yaml': 'apiVersion: e3/v1\n' });
-    const line = /\n {2}(.*\/)?\S+: graph file is a directory, not a file \(fix: name a graph file in it, e\.g\. .*\/a\.yaml\)\n/;
+    const line = /\n {2}\S+: graph file is a directory, not a file \(fix: name a graph file in it, e\.g\. \S+\/a\.yaml/;
     oneProblem(['validate', dir], line);
     oneProblem(['run', `${dir}/`, '--quiet'], line);
   });
@@ -118,22 +119,29 @@ describe('e3 validate / run: bad graph paths (CLI)', function () {
     symlinkSync(join(dir, 'b.yaml'), join(dir, 'a.yaml'));
     symlinkSync(join(dir, 'a.yaml'), join(dir, 'b.yaml'));
     symlinkSync(join(dir, 'gone.yaml'), join(dir, 'dangling.yaml'));
-    oneProblem(['validate', join(dir, 'a.yaml')], /a\.yaml: graph file cannot be opened: symlink loop \(fix: fix or remove the symlink; ls -l .*a\.yaml shows where it points\)/);
-    oneProblem(['run', join(dir, 'dangling.yaml')], /dangling\.yaml: graph file not found: it is a symlink to .*gone\.yaml, which does not exist \(fix: fix the symlink\)/);
+    const a = join(dir, 'a.yaml');
+    const fix = `fix or remove the symlink; ls -l ${a} shows where it points`;
+    oneProblem(['validate', a], `${a}: graph file cannot be opened: symlink loop (fix: ${fix})`);
+    const gone = `it is a symlink to ${join(dir, 'gone.yaml')}, which does not exist`;
+    const dangling = join(dir, 'dangling.yaml');
+    oneProblem(['run', dangling], `${dangling}: graph file not found: ${gone} (fix: fix the symlink)`);
   });
 
   it('a missing graph file says where relative paths start', () => {
-    oneProblem(['validate', 'graphs/nope.yaml'], /\n {2}graphs\/nope\.yaml: graph file not found \(fix: check the path; relative paths start at the working directory\)\n/);
+    const fix = 'check the path; relative paths start at the working directory';
+    oneProblem(['validate', 'graphs/nope.yaml'], `\n  graphs/nope.yaml: graph file not found (fix: ${fix})\n`);
   });
 
   it('a missing extends file is reported at the extends key of the file that names it', () => {
     const dir = writeFiles({ 'sub/a.yaml': 'apiVersion: e3/v1\n# an overlay\nextends: ../nope.yaml\n' });
-    const at = /sub\/a\.yaml:3:10: field "extends": extends file \.\.\/nope\.yaml not found \(fix: extends paths are relative to the file that names them; this one is .*\/nope\.yaml\)/;
+    const fix = `extends paths are relative to the file that names them; this one is ${join(dir, 'nope.yaml')}`;
+    const at = `sub/a.yaml:3:10: field "extends": extends file ../nope.yaml not found (fix: ${fix})`;
     oneProblem(['validate', join(dir, 'sub/a.yaml')], at);
   });
 
   it('an extends that names a directory is reported at the key too', () => {
     const dir = writeFiles({ 'a.yaml': 'apiVersion: e3/v1\nextends: .\n' });
-    oneProblem(['validate', join(dir, 'a.yaml')], /a\.yaml:2:10: field "extends": extends file \. is a directory, not a file \(fix: give the path of a file\)/);
+    const at = 'a.yaml:2:10: field "extends": extends file . is a directory, not a file (fix: give the path of a file)';
+    oneProblem(['validate', join(dir, 'a.yaml')], at);
   });
 });

@@ -133,8 +133,10 @@ nodes:
     for (const args of [['validate', join(dir, 'g.yaml')], ['run', join(dir, 'g.yaml'), '--out', out, '--quiet']]) {
       const err = problems(args);
       assert.match(err, /^e3: 2 problems in the graph:\n/);
-      assert.match(err, /g\.yaml:4:47: node "data" field "params\.path": file "\." is a directory, not a file \(fix: give the path of a file\)/);
-      assert.match(err, /g\.yaml:5:58: node "teacher" field "params\.path": directory "models\/nope" not found \(fix: check the path; relative paths start at the working directory\)/);
+      assert.ok(err.includes('g.yaml:4:47: node "data" field "params.path": file "." is a directory, not a file' +
+        ' (fix: give the path of a file)'), err);
+      assert.ok(err.includes('g.yaml:5:58: node "teacher" field "params.path": directory "models/nope" not found' +
+        ' (fix: check the path; relative paths start at the working directory)'), err);
     }
     assert.ok(!existsSync(out));
   });
@@ -144,8 +146,10 @@ nodes:
     symlinkSync(join(dir, 'loop'), join(dir, 'loop'));
     writeFileSync(join(dir, 'g.yaml'), graph(join(dir, 'm'), join(dir, 'loop')));
     const err = problems(['validate', join(dir, 'g.yaml')]);
-    assert.match(err, /g\.yaml:5:58: node "teacher" field "params\.path": directory ".*\/m" has no config\.json \(fix: give a directory that holds config\.json\)/);
-    assert.match(err, /g\.yaml:4:47: node "data" field "params\.path": file ".*\/loop" cannot be opened: symlink loop \(fix: fix or remove the symlink/);
+    const teacher = `directory "${join(dir, 'm')}" has no config.json (fix: give a directory that holds config.json)`;
+    assert.ok(err.includes(`g.yaml:5:58: node "teacher" field "params.path": ${teacher}`), err);
+    const data = `file "${join(dir, 'loop')}" cannot be opened: symlink loop (fix: fix or remove the symlink`;
+    assert.ok(err.includes(`g.yaml:4:47: node "data" field "params.path": ${data}`), err);
   });
 
   it('passes when the paths exist (relative to the working directory)', () => {
@@ -157,8 +161,11 @@ nodes:
   });
 
   it('an unknown backend: in a graph is located, with the near name', () => {
-    const dir = writeFiles({ 'g.yaml': 'apiVersion: e3/v1\nbackend: wams\nnodes:\n  a: { plugin: data.arithmetic }\n' });
+    const yaml = 'apiVersion: e3/v1\nbackend: wams\nnodes:\n  a: { plugin: data.arithmetic }\n';
+    const dir = writeFiles({ 'g.yaml': yaml });
     const err = problems(['validate', join(dir, 'g.yaml')]);
-    assert.match(err, /g\.yaml:2:10: field "backend": "backend" must be one of "auto", "tensorflow", "webgpu", "wasm", "cpu" \(fix: did you mean "wasm"\?\)/);
+    const allowed = '"auto", "tensorflow", "webgpu", "wasm", "cpu"';
+    const line = `g.yaml:2:10: field "backend": "backend" must be one of ${allowed} (fix: did you mean "wasm"?)`;
+    assert.ok(err.includes(line), err);
   });
 });

@@ -5,7 +5,7 @@ import { e3, ROOT, tempDir } from '../helpers/files.js';
 
 const FIXTURE = join(ROOT, 'test/fixtures/tiny-llama');
 const MODEL_DIR_FIX = 'give a Hugging Face model directory, one that holds config.json and model.safetensors';
-const CHECKPOINT_FIX = 'a checkpoint directory holds its config, weights and tokenizer as files: restore or re-export it';
+const CHECKPOINT_FIX = 'a checkpoint holds its config, weights and tokenizer as files; restore or re-export it';
 
 /** A user error (exit 1, no stack trace) whose message is exactly `message`. */
 function userError(args: string[], message: string): void {
@@ -31,7 +31,8 @@ describe('bad checkpoint paths (CLI)', function () {
   it('a missing model directory, for model info and prune --model', () => {
     const dir = join(tempDir(), 'nope');
     userError(['model', 'info', dir], `${dir}: model directory not found (fix: ${MODEL_DIR_FIX})`);
-    userError(['prune', '--model', dir, '--drop', '0', '--out', join(dir, 'out')], `${dir}: model directory not found (fix: ${MODEL_DIR_FIX})`);
+    const prune = ['prune', '--model', dir, '--drop', '0', '--out', join(dir, 'out')];
+    userError(prune, `${dir}: model directory not found (fix: ${MODEL_DIR_FIX})`);
   });
 
   it('a file given as the model directory', () => {
@@ -68,7 +69,8 @@ describe('bad checkpoint paths (CLI)', function () {
     const dir = tempDir();
     const model = join(ROOT, 'models/arith-teacher');
     const fix = 'check the path; relative paths start at the working directory';
-    userError(['generate', model, '--prompts', dir], `${dir}: --prompts file is a directory, not a file (fix: give the path of a file)`);
+    const notFile = 'is a directory, not a file (fix: give the path of a file)';
+    userError(['generate', model, '--prompts', dir], `${dir}: --prompts file ${notFile}`);
     const missing = join(dir, 'prompts.txt');
     userError(['generate', model, '--prompts', missing], `${missing}: --prompts file not found (fix: ${fix})`);
   });

@@ -104,7 +104,9 @@ export function pathSpecProblem(path: string, spec: PathSpec): PathProblem | und
   if (own) return own;
   for (const name of spec.contains ?? []) {
     const p = pathProblem(join(path, name), 'file');
-    if (p?.cause === 'missing') return { cause: 'missing', reason: `has no ${name}`, fix: `give a directory that holds ${name}` };
+    if (p?.cause === 'missing') {
+      return { cause: 'missing', reason: `has no ${name}`, fix: `give a directory that holds ${name}` };
+    }
     if (p) return { ...p, reason: `holds ${name}, which ${p.reason}` };
   }
   return undefined;

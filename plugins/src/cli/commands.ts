@@ -18,7 +18,8 @@ function readPrompts(file: string): string[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new UserError(`${file}: --prompts file cannot be read (${(e as NodeJS.ErrnoException).code}) (fix: check its permissions)`);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`${file}: --prompts file cannot be read (${code}) (fix: check its permissions)`);
   }
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
   if (lines[lines.length - 1] === '') lines.pop();
@@ -83,7 +84,9 @@ const generateCommand: CommandContributor = (program) => {
       const h = await loadCheckpoint(dir);
       requireTokenizer(h, 'e3 generate');
       const prompts = o.prompt !== undefined ? [o.prompt as string] : readPrompts(o.prompts);
-      const sample = o.temperature === undefined ? undefined : { temperature: o.temperature, topK: o.topK, rng: new Rng(o.seed) };
+      const sample = o.temperature === undefined
+        ? undefined
+        : { temperature: o.temperature, topK: o.topK, rng: new Rng(o.seed) };
       const outs = await generateText(h, prompts, { maxNewTokens: o.maxNewTokens, sample, batchSize: o.batchSize });
       process.stdout.write(outs.map((s) => s.replace(/\n/g, '\\n')).join('\n') + '\n');
       h.dispose();
@@ -95,7 +98,8 @@ const pruneCommand: CommandContributor = (program) => {
     .requiredOption('--model <dir>', 'source checkpoint')
     .requiredOption('--drop <layers>', 'layer indices to remove, comma-separated')
     .requiredOption('--out <dir>', 'output directory (must not exist unless --force)')
-    .addOption(new Option('--dtype <dtype>', 'weights dtype of the output (default: the source dtype)').choices(['F32', 'F16', 'BF16']))
+    .addOption(new Option('--dtype <dtype>', 'weights dtype of the output (default: the source dtype)')
+      .choices(['F32', 'F16', 'BF16']))
     .option('--force', 'replace an existing output directory'))
     .action(async (o) => {
       if (o.dtype && !['F32', 'F16', 'BF16'].includes(o.dtype)) throw new UserError(`--dtype must be F32, F16 or BF16, got ${o.dtype}`);

@@ -14,7 +14,7 @@ export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'spec
 import { weightsFromNamed } from './weights.js';
 
 const MODEL_DIR_FIX = 'give a Hugging Face model directory, one that holds config.json and model.safetensors';
-const CHECKPOINT_FIX = 'a checkpoint directory holds its config, weights and tokenizer as files: restore or re-export it';
+const CHECKPOINT_FIX = 'a checkpoint holds its config, weights and tokenizer as files; restore or re-export it';
 
 /** Whether the checkpoint directory holds the optional file `name`; a directory or symlink loop there is an error. */
 function hasFile(dir: string, name: string): boolean {
@@ -106,6 +106,8 @@ export async function loadCheckpoint(dir: string): Promise<ModelHandle> {
   const tokenizerFiles: Record<string, Record<string, unknown>> = {};
   for (const f of TOKENIZER_FILES) if (hasFile(dir, f)) tokenizerFiles[f] = readJsonFile(join(dir, f), f);
   const genFile = join(dir, 'generation_config.json');
-  const generationConfig = hasFile(dir, 'generation_config.json') ? readJsonFile(genFile, 'generation_config.json') : undefined;
+  const generationConfig = hasFile(dir, 'generation_config.json')
+    ? readJsonFile(genFile, 'generation_config.json')
+    : undefined;
   return makeHandle({ model, tokenizer, tokenizerFiles, generationConfig, dtype: ['F32', 'F16', 'BF16'].includes(dtype) ? dtype : 'F32' });
 }
