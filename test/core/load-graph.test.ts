@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { GraphError, loadGraph, deepMerge, parsePath, applySet } from '@e3/core';
-import { writeFiles } from '../helpers/files.js';
+import { e3, tempDir, writeFiles } from '../helpers/files.js';
 
 function problems(fn: () => unknown): string[] {
   try { fn(); } catch (e) { if (e instanceof GraphError) return e.diagnostics.map((d) => `${d.file?.split('/').pop()}:${d.line ?? '-'}:${d.col ?? '-'} ${d.message}`); throw e; }
@@ -60,9 +61,11 @@ describe('graph loading', () => {
     assert.match(p[0], /extends loop: .*a\.yaml → .*b\.yaml → .*a\.yaml/);
   });
 
-  it('reports a missing extended file naming who extends it', () => {
-    const dir = writeFiles({ 'a.yaml': 'extends: nope.yaml\n' });
-    assert.match(problems(() => loadGraph(join(dir, 'a.yaml')))[0], /nope\.yaml.*graph file not found \(extended by .*a\.yaml\)/);
+  it('reports a missing extended file at the extends key of the file that names it', () => {
+    const dir = writeFiles({ 'a.yaml': 'apiVersion: e3/v1\nextends: nope.yaml\n' });
+    const p = problems(() => loadGraph(join(dir, 'a.yaml')));
+    assert.equal(p.length, 1);
+    assert.match(p[0], /^a\.yaml:2:10 extends file nope\.yaml not found$/);
   });
 
   it('reports YAML syntax errors and duplicate keys with positions, all together', () => {
@@ -88,5 +91,57 @@ describe('graph loading', () => {
     let msg = '';
     assert.equal(applySet(root, ['nodes', 'a', 'params', 'x', 'y'], 2, (m) => { msg = m; }), false);
     assert.match(msg, /is a number, not a mapping/);
+  });
+});
+
+describe('e3 validate / run: bad graph paths (CLI)', function () {
+  this.timeout(60000);
+
+  /** One located problem, exit 1, no stack trace. */
+  function oneProblem(args: string[], line: RegExp | string): void {
+    const r = e3(args);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /^e3: 1 problem in the graph:\n/);
+    if (typeof line === 'string') assert.ok(r.stderr.includes(line), r.stderr);
+    else assert.match(r.stderr, line);
+    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+  }
+
+  it('a directory as the graph names a graph file in it', () => {
+    const dir = writeFiles({ 'b.yaml': 'apiVersion: e3/v1\n', 'a.yaml': 'apiVersion: e3/v1\n' });
+    const line = /\n {2}\S+: graph file is a directory, not a file \(fix: name a graph file in it, e\.g\. \S+\/a\.yaml/;
+    oneProblem(['validate', dir], line);
+    oneProblem(['run', `${dir}/`, '--quiet'], line);
+  });
+
+  it('a symlink loop and a dangling symlink as the graph say so', () => {
+    const dir = tempDir();
+    symlinkSync(join(dir, 'b.yaml'), join(dir, 'a.yaml'));
+    symlinkSync(join(dir, 'a.yaml'), join(dir, 'b.yaml'));
+    symlinkSync(join(dir, 'gone.yaml'), join(dir, 'dangling.yaml'));
+    const a = join(dir, 'a.yaml');
+    const fix = `fix or remove the symlink; ls -l ${a} shows where it points`;
+    oneProblem(['validate', a], `${a}: graph file cannot be opened: symlink loop (fix: ${fix})`);
+    const gone = `it is a symlink to ${join(dir, 'gone.yaml')}, which does not exist`;
+    const dangling = join(dir, 'dangling.yaml');
+    oneProblem(['run', dangling], `${dangling}: graph file not found: ${gone} (fix: fix the symlink)`);
+  });
+
+  it('a missing graph file says where relative paths start', () => {
+    const fix = 'check the path; relative paths start at the working directory';
+    oneProblem(['validate', 'graphs/nope.yaml'], `\n  graphs/nope.yaml: graph file not found (fix: ${fix})\n`);
+  });
+
+  it('a missing extends file is reported at the extends key of the file that names it', () => {
+    const dir = writeFiles({ 'sub/a.yaml': 'apiVersion: e3/v1\n# an overlay\nextends: ../nope.yaml\n' });
+    const fix = `extends paths are relative to the file that names them; this one is ${join(dir, 'nope.yaml')}`;
+    const at = `sub/a.yaml:3:10: field "extends": extends file ../nope.yaml not found (fix: ${fix})`;
+    oneProblem(['validate', join(dir, 'sub/a.yaml')], at);
+  });
+
+  it('an extends that names a directory is reported at the key too', () => {
+    const dir = writeFiles({ 'a.yaml': 'apiVersion: e3/v1\nextends: .\n' });
+    const at = 'a.yaml:2:10: field "extends": extends file . is a directory, not a file (fix: give the path of a file)';
+    oneProblem(['validate', join(dir, 'a.yaml')], at);
   });
 });

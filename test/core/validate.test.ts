@@ -1,9 +1,10 @@
 import { strict as assert } from 'node:assert';
+import { existsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Container } from 'inversify';
 import { GraphError, loadGraph, Registry, validateGraph, didYouMean, toposort, manifestModule, UserError } from '@e3/core';
 import { testModule, testPlugins } from '../helpers/test-plugins.js';
-import { writeFiles } from '../helpers/files.js';
+import { e3, writeFiles } from '../helpers/files.js';
 
 function registry(): Registry {
   const c = new Container({ autobind: true });
@@ -107,5 +108,64 @@ describe('did-you-mean and toposort', () => {
     const deps = new Map([['a', ['b']], ['b', ['a']], ['c', ['d']], ['d', ['c']], ['e', []]]);
     const { cycles } = toposort(['a', 'b', 'c', 'd', 'e'], deps);
     assert.equal(cycles.length, 2);
+  });
+});
+
+describe('e3 validate: input paths in params (x-path) and the backend field (CLI)', function () {
+  this.timeout(60000);
+  const graph = (teacher: string, data: string) => `apiVersion: e3/v1
+vars: { teacher: ${teacher} }
+nodes:
+  data: { plugin: data.jsonl, params: { path: ${data} } }
+  teacher: { plugin: model.hfCheckpoint, params: { path: "\${vars.teacher}" } }
+`;
+
+  function problems(args: string[]): string {
+    const r = e3(args);
+    assert.equal(r.code, 1, r.stderr);
+    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+    return r.stderr;
+  }
+
+  it('reports a missing teacher directory and a data path that is a directory at their params, before running', () => {
+    const dir = writeFiles({ 'g.yaml': graph('models/nope', '.') });
+    const out = join(dir, 'run');
+    for (const args of [['validate', join(dir, 'g.yaml')], ['run', join(dir, 'g.yaml'), '--out', out, '--quiet']]) {
+      const err = problems(args);
+      assert.match(err, /^e3: 2 problems in the graph:\n/);
+      assert.ok(err.includes('g.yaml:4:47: node "data" field "params.path": file "." is a directory, not a file' +
+        ' (fix: give the path of a file)'), err);
+      assert.ok(err.includes('g.yaml:5:58: node "teacher" field "params.path": directory "models/nope" not found' +
+        ' (fix: check the path; relative paths start at the working directory)'), err);
+    }
+    assert.ok(!existsSync(out));
+  });
+
+  it('a teacher directory must hold config.json; a symlink loop is named as one', () => {
+    const dir = writeFiles({ 'm/README.md': 'not a checkpoint\n', 'd.jsonl': '{"text": "x"}\n' });
+    symlinkSync(join(dir, 'loop'), join(dir, 'loop'));
+    writeFileSync(join(dir, 'g.yaml'), graph(join(dir, 'm'), join(dir, 'loop')));
+    const err = problems(['validate', join(dir, 'g.yaml')]);
+    const teacher = `directory "${join(dir, 'm')}" has no config.json (fix: give a directory that holds config.json)`;
+    assert.ok(err.includes(`g.yaml:5:58: node "teacher" field "params.path": ${teacher}`), err);
+    const data = `file "${join(dir, 'loop')}" cannot be opened: symlink loop (fix: fix or remove the symlink`;
+    assert.ok(err.includes(`g.yaml:4:47: node "data" field "params.path": ${data}`), err);
+  });
+
+  it('passes when the paths exist (relative to the working directory)', () => {
+    const dir = writeFiles({ 'd.jsonl': '{"text": "x"}\n' });
+    writeFileSync(join(dir, 'g.yaml'), graph('models/arith-teacher', join(dir, 'd.jsonl')));
+    const r = e3(['validate', join(dir, 'g.yaml')]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /ok \(2 nodes/);
+  });
+
+  it('an unknown backend: in a graph is located, with the near name', () => {
+    const yaml = 'apiVersion: e3/v1\nbackend: wams\nnodes:\n  a: { plugin: data.arithmetic }\n';
+    const dir = writeFiles({ 'g.yaml': yaml });
+    const err = problems(['validate', join(dir, 'g.yaml')]);
+    const allowed = '"auto", "tensorflow", "webgpu", "wasm", "cpu"';
+    const line = `g.yaml:2:10: field "backend": "backend" must be one of ${allowed} (fix: did you mean "wasm"?)`;
+    assert.ok(err.includes(line), err);
   });
 });

@@ -6,6 +6,7 @@ import { loadPluginModule } from '../runtime/load-plugins.js';
 import { prepareGraph } from '../runtime/prepare.js';
 import { runGraph } from '../runtime/run-graph.js';
 import { describeMermaid, describeRegistry, describeText } from './describe.js';
+import { nonNegativeInteger } from './options.js';
 import { writeSchemas } from './schemas.js';
 
 /** Adds commands (the plugins package adds `model`, `generate`, `prune`). */
@@ -21,7 +22,8 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
   const program = new Command('e3')
     .description('e3-pruner: layer pruning for LLMs as YAML graphs of plugin nodes')
     .option('--debug', 'print stack traces for errors')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .exitOverride(); // before adding commands, so that they inherit it: usage errors exit 2 through runCli
 
   program.command('run')
     .description('validate and run a graph')
@@ -29,7 +31,7 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
     .option('--set <path=value>', 'override a value (repeatable), e.g. nodes.search.params.steps=200', collect, [])
     .option('--out <dir>', 'run directory (default runs/<graph>-<time>)')
     .option('--resume <runDir>', 'continue a stopped run from its checkpoints')
-    .option('--seed <n>', 'seed of the run RNG (overrides the graph)', (v) => parseSeed(v))
+    .option('--seed <n>', 'seed of the run RNG (overrides the graph)', nonNegativeInteger)
     .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
     .option('--quiet', 'no progress output')
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
@@ -98,16 +100,9 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
   return program;
 }
 
-function parseSeed(v: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new UserError(`--seed must be a non-negative integer, got "${v}"`);
-  return n;
-}
-
 /** Runs the CLI and exits with the right code; user errors print without a stack. */
 export async function runCli(argv: string[], modules: readonly ContainerModule[], contributors: readonly CommandContributor[] = []): Promise<void> {
   const program = buildProgram(modules, contributors);
-  program.exitOverride();
   const debug = argv.includes('--debug');
   try {
     await program.parseAsync(argv);

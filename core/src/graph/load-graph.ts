@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { LineCounter, parse as parseYamlValue, parseDocument } from 'yaml';
 import { GraphError, type Diagnostic } from '../errors.js';
+import { pathProblem, type PathProblem } from '../services/user-paths.js';
 import { suggestion } from './did-you-mean.js';
 import { interpolate } from './interpolate.js';
 import { deepMerge, formatPath, getPath, isPlainObject, parsePath, type Path } from './paths.js';
@@ -34,6 +35,8 @@ export function displayPath(file: string): string {
 export function loadGraph(file: string, options: LoadOptions = {}): LoadedGraph {
   const problems: Diagnostic[] = [];
   const sources = new SourceMap();
+  const rootProblem = pathProblem(resolve(file), 'file');
+  if (rootProblem) throw new GraphError([rootFileDiagnostic(resolve(file), rootProblem)]);
   const merged = readLayer(resolve(file), [], sources, problems);
   if (!merged) throw new GraphError(problems);
 
@@ -70,12 +73,14 @@ function readLayer(file: string, chain: string[], sources: SourceMap, problems: 
     problems.push({ file: displayPath(chain[chain.length - 1]), message: `extends loop: ${[...chain, file].map(displayPath).join(' → ')}`, fix: 'remove one of the extends' });
     return undefined;
   }
-  if (!existsSync(file)) {
-    const from = chain.length ? ` (extended by ${displayPath(chain[chain.length - 1])})` : '';
-    problems.push({ file: shown, message: `graph file not found${from}`, fix: 'check the path; extends paths are relative to the file that names them' });
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    problems.push({ file: shown, message: `graph file cannot be read (${code})`, fix: 'check its permissions' });
     return undefined;
   }
-  const text = readFileSync(file, 'utf8');
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length) {
@@ -105,7 +110,14 @@ function readLayer(file: string, chain: string[], sources: SourceMap, problems: 
       problems.push({ file: shown, ...pos, field: 'extends', message: 'extends must be a file path', fix: 'extends: ../e3-pruner.yaml' });
       return undefined;
     }
-    const base = readLayer(resolve(here, data.extends), [...chain, file], sources, problems);
+    const target = resolve(here, data.extends);
+    const bad = pathProblem(target, 'file');
+    if (bad) {
+      const at = locateIn(doc, lines, ['extends']);
+      problems.push({ file: shown, ...at, field: 'extends', ...extendsProblem(data.extends, target, bad) });
+      return undefined;
+    }
+    const base = readLayer(target, [...chain, file], sources, problems);
     if (!base) return undefined;
     merged = base;
   }
@@ -125,6 +137,29 @@ function readLayer(file: string, chain: string[], sources: SourceMap, problems: 
     }
   }
   return merged;
+}
+
+/** The graph file named on the command line is missing, a directory, a symlink loop, … */
+function rootFileDiagnostic(file: string, p: PathProblem): Diagnostic {
+  const yaml = yamlFilesIn(file);
+  const fix = yaml.length ? `name a graph file in it, e.g. ${displayPath(join(file, yaml[0]))}` : p.fix;
+  return { file: displayPath(file), message: `graph file ${p.reason}`, fix };
+}
+
+/** The YAML files of `dir`, sorted; none when it is not a readable directory. */
+function yamlFilesIn(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** `extends: x` names a file that is missing or not a file: reported at the extends key. */
+function extendsProblem(named: string, target: string, p: PathProblem): { message: string; fix: string } {
+  const relativeFix = `extends paths are relative to the file that names them; this one is ${displayPath(target)}`;
+  const fix = p.cause === 'missing' ? relativeFix : p.fix;
+  return { message: `extends file ${named} ${p.reason}`, fix };
 }
 
 function locateIn(doc: ReturnType<typeof parseDocument>, lines: LineCounter, path: Path): { line?: number; col?: number } {

@@ -1,6 +1,7 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type ErrorObject, type SchemaValidateFunction, type ValidateFunction } from 'ajv';
 import type { JsonSchema } from '../registry/manifest.js';
-import { suggestion } from './did-you-mean.js';
+import { pathSpecProblem, type PathSpec } from '../services/user-paths.js';
+import { didYouMean, suggestion } from './did-you-mean.js';
 import type { Path } from './paths.js';
 
 /** One schema violation at a path below the validated value. */
@@ -8,6 +9,26 @@ export interface SchemaProblem { path: Path; message: string; fix?: string }
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
 ajv.addKeyword({ keyword: 'x-component', schemaType: 'string' });
+
+/** `x-path`: the string names an input file or directory that must exist now (see PathSpec). */
+const checkPath: SchemaValidateFunction = (spec: PathSpec, value: string) => {
+  const p = pathSpecProblem(value, spec);
+  if (!p) return true;
+  const noun = spec.kind === 'dir' ? 'directory' : 'file';
+  checkPath.errors = [{ keyword: 'x-path', message: `${noun} "${value}" ${p.reason}`, params: { fix: p.fix } }];
+  return false;
+};
+ajv.addKeyword({
+  keyword: 'x-path',
+  type: 'string',
+  schemaType: 'object',
+  metaSchema: {
+    type: 'object', required: ['kind'], additionalProperties: false,
+    properties: { kind: { enum: ['file', 'dir'] }, contains: { type: 'array', items: { type: 'string' } } },
+  },
+  errors: true,
+  validate: checkPath,
+});
 const compiled = new WeakMap<JsonSchema, ValidateFunction>();
 
 /** Validates `value` in place (filling defaults) and returns every problem, paths relative to `value`. */
@@ -31,8 +52,14 @@ function describe(e: ErrorObject): SchemaProblem {
       const missing = String((e.params as { missingProperty: string }).missingProperty);
       return { path, message: `missing required field "${missing}"`, fix: `add ${missing}: …` };
     }
-    case 'enum':
-      return { path, message: `${at} must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}` };
+    case 'enum': {
+      const allowed = (e.params as { allowedValues: unknown[] }).allowedValues;
+      const near = typeof e.data === 'string' ? didYouMean(e.data, allowed.map(String)) : undefined;
+      const message = `${at} must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}`;
+      return { path, message, fix: near === undefined ? undefined : `did you mean "${near}"?` };
+    }
+    case 'x-path':
+      return { path, message: e.message!, fix: (e.params as { fix: string }).fix };
     case 'const':
       return { path, message: `${at} must be ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}` };
     default:

@@ -1,7 +1,11 @@
 import type { Newable } from 'inversify';
 import type { Observable } from 'rxjs';
 
-/** A JSON Schema (draft-07 subset ajv understands). `x-component: kind` marks a component slot. */
+/**
+ * A JSON Schema (draft-07 subset ajv understands). `x-component: kind` marks a component slot;
+ * `x-path: { kind: 'file' | 'dir', contains?: [names] }` marks a string as an input path that must
+ * exist at validation (PathSpec in services/user-paths.ts).
+ */
 export type JsonSchema = Record<string, unknown>;
 
 /** One port: a type name checked between producer and consumer ('any' matches every type). */

@@ -81,6 +81,9 @@ async function setBackend(name: string): Promise<void> {
  * then tfjs-node), then wasm, then cpu, and says which one ran and why the others did not.
  */
 export async function initBackend(requested: BackendName, logger?: Logger): Promise<TensorBackend> {
+  if (!BACKEND_NAMES.includes(requested)) {
+    throw new UserError(`unknown backend "${String(requested)}" (fix: use one of ${BACKEND_NAMES.join(', ')})`);
+  }
   await registerGradients();
   const order: Exclude<BackendName, 'auto'>[] = requested === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [requested];
   const skipped: string[] = [];

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
-import { initBackend, Logger, Rng, UserError, type BackendName, type CommandContributor } from '@e3/core';
+import { Command, Option } from 'commander';
+import {
+  BACKEND_NAMES, initBackend, integerList, Logger, nonNegativeInteger, parseIntList, positiveInteger, positiveNumber,
+  requirePath, Rng, UserError, type BackendName, type CommandContributor,
+} from '@e3/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { exportCheckpoint } from '../exporter/export-checkpoint.js';
 import { loadCheckpoint } from '../model/checkpoint.js';
@@ -8,28 +11,27 @@ import { generateText } from '../model/generate.js';
 import { cloneHandle, requireTokenizer } from '../model/handle.js';
 import { keptLayers } from '../model/prune-node.js';
 
-/** `--ids 1,2,3` style lists. */
-export function parseIntList(v: string, what: string): number[] {
-  const parts = v.split(',').map((s) => s.trim()).filter(Boolean);
-  const out = parts.map(Number);
-  if (!parts.length || out.some((n) => !Number.isInteger(n) || n < 0)) throw new UserError(`${what} must be a comma-separated list of non-negative integers, got "${v}"`);
-  return out;
-}
-
 /** One prompt per line; a final newline does not add an empty prompt. */
 function readPrompts(file: string): string[] {
+  requirePath(file, 'file', '--prompts file');
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch { throw new UserError(`--prompts ${file}: cannot read the file`); }
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UserError(`${file}: --prompts file cannot be read (${code}) (fix: check its permissions)`);
+  }
   const lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
   if (lines[lines.length - 1] === '') lines.pop();
   return lines;
 }
 
-const backendOption = (c: Command) => c.option('--backend <name>', 'auto | tensorflow | webgpu | wasm | cpu', 'auto');
+const backendOption = (c: Command) =>
+  c.addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(BACKEND_NAMES).default('auto'));
 
-async function start(o: { backend: string }): Promise<void> {
+async function start(o: { backend: BackendName }): Promise<void> {
   const logger = new Logger('info');
-  await initBackend(o.backend as BackendName, logger);
+  await initBackend(o.backend, logger);
 }
 
 const modelCommand: CommandContributor = (program) => {
@@ -43,17 +45,16 @@ const modelCommand: CommandContributor = (program) => {
       h.dispose();
     });
   backendOption(model.command('logits').description('logits of every position as JSON (compare with transformers)').argument('<dir>')
-    .requiredOption('--ids <ids>', 'token ids, comma-separated')
-    .option('--mask <mask>', 'per-layer 1 (keep) / 0 (skip), comma-separated'))
+    .requiredOption('--ids <ids>', 'token ids, comma-separated', integerList)
+    .option('--mask <mask>', 'per-layer 1 (keep) / 0 (skip), comma-separated', integerList))
     .action(async (dir: string, o) => {
       await start(o);
       const h = await loadCheckpoint(dir);
-      const ids = parseIntList(o.ids, '--ids');
+      const ids: number[] = o.ids;
       const bad = ids.filter((i) => i >= h.model.config.vocabSize);
       if (bad.length) throw new UserError(`--ids: ${bad.join(', ')} out of range for vocab_size ${h.model.config.vocabSize}`);
-      let mask: number[] | undefined;
-      if (o.mask) {
-        mask = parseIntList(o.mask, '--mask');
+      const mask: number[] | undefined = o.mask;
+      if (mask) {
         if (mask.some((m) => m > 1)) throw new UserError('--mask entries must be 0 or 1');
         keptLayers(mask, h.model.numLayers, '--mask');
       }
@@ -69,20 +70,24 @@ const generateCommand: CommandContributor = (program) => {
     .argument('<dir>', 'model directory')
     .option('--prompt <text>', 'a single prompt')
     .option('--prompts <file>', 'a file with one prompt per line')
-    .option('--max-new-tokens <n>', 'tokens to generate at most', '32')
-    .option('--temperature <t>', 'sample at this temperature instead of greedy decoding')
-    .option('--top-k <k>', 'with --temperature: sample among the k most likely tokens')
-    .option('--seed <n>', 'seed for sampling', '0')
-    .option('--batch-size <n>', 'prompts per batch', '64'))
+    .option('--max-new-tokens <n>', 'tokens to generate at most', positiveInteger, 32)
+    .option('--temperature <t>', 'sample at this temperature instead of greedy decoding', positiveNumber)
+    .option('--top-k <k>', 'with --temperature: sample among the k most likely tokens', positiveInteger)
+    .option('--seed <n>', 'seed for sampling', nonNegativeInteger, 0)
+    .option('--batch-size <n>', 'prompts per batch', positiveInteger, 64))
     .action(async (dir: string, o) => {
       if ((o.prompt === undefined) === (o.prompts === undefined)) throw new UserError('give exactly one of --prompt TEXT or --prompts FILE');
+      if (o.topK !== undefined && o.temperature === undefined) {
+        throw new UserError('--top-k only applies when sampling (fix: add --temperature, e.g. --temperature 1)');
+      }
       await start(o);
       const h = await loadCheckpoint(dir);
       requireTokenizer(h, 'e3 generate');
       const prompts = o.prompt !== undefined ? [o.prompt as string] : readPrompts(o.prompts);
-      const maxNewTokens = parseIntList(o.maxNewTokens, '--max-new-tokens')[0];
-      const sample = o.temperature ? { temperature: Number(o.temperature), topK: o.topK ? Number(o.topK) : undefined, rng: new Rng(Number(o.seed)) } : undefined;
-      const outs = await generateText(h, prompts, { maxNewTokens, sample, batchSize: Number(o.batchSize) });
+      const sample = o.temperature === undefined
+        ? undefined
+        : { temperature: o.temperature, topK: o.topK, rng: new Rng(o.seed) };
+      const outs = await generateText(h, prompts, { maxNewTokens: o.maxNewTokens, sample, batchSize: o.batchSize });
       process.stdout.write(outs.map((s) => s.replace(/\n/g, '\\n')).join('\n') + '\n');
       h.dispose();
     });
@@ -93,10 +98,10 @@ const pruneCommand: CommandContributor = (program) => {
     .requiredOption('--model <dir>', 'source checkpoint')
     .requiredOption('--drop <layers>', 'layer indices to remove, comma-separated')
     .requiredOption('--out <dir>', 'output directory (new or empty; an earlier e3 export with --force)')
-    .option('--dtype <dtype>', 'F32 | F16 | BF16 (default: the source dtype)')
+    .addOption(new Option('--dtype <dtype>', 'weights dtype of the output (default: the source dtype)')
+      .choices(['F32', 'F16', 'BF16']))
     .option('--force', 'replace an existing output directory that e3 wrote (never the source model)'))
     .action(async (o) => {
-      if (o.dtype && !['F32', 'F16', 'BF16'].includes(o.dtype)) throw new UserError(`--dtype must be F32, F16 or BF16, got ${o.dtype}`);
       await start(o);
       const h = await loadCheckpoint(o.model);
       const drop = parseIntList(o.drop, '--drop');

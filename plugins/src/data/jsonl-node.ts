@@ -20,7 +20,9 @@ export const jsonlManifest: PluginManifest = {
   params: {
     type: 'object', required: ['path'], additionalProperties: false,
     properties: {
-      path: { type: 'string', description: 'JSONL file (relative to the working directory)' },
+      path: {
+        type: 'string', description: 'JSONL file (relative to the working directory)', 'x-path': { kind: 'file' },
+      },
       heldoutFraction: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: 0.1 },
       promptField: { type: 'string', default: 'prompt' }, answerField: { type: 'string', default: 'answer' }, textField: { type: 'string', default: 'text' },
     },

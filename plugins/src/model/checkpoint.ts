@@ -1,7 +1,7 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from '@e3/core';
+import { optionalPath, requirePath, UserError } from '@e3/core';
 import { expectedTensors, parseDecoderConfig, type DecoderConfig } from './config.js';
 import { DecoderModel } from './decoder.js';
 import { readJsonFile } from './json-file.js';
@@ -13,19 +13,27 @@ import { loadTokenizer } from './tokenizer.js';
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 import { weightsFromNamed } from './weights.js';
 
+const MODEL_DIR_FIX = 'give a Hugging Face model directory, one that holds config.json and model.safetensors';
+const CHECKPOINT_FIX = 'a checkpoint holds its config, weights and tokenizer as files; restore or re-export it';
+
+/** Whether the checkpoint directory holds the optional file `name`; a directory or symlink loop there is an error. */
+function hasFile(dir: string, name: string): boolean {
+  return optionalPath(join(dir, name), 'file', name, CHECKPOINT_FIX);
+}
+
 /** The safetensors files of a directory: one `model.safetensors`, or the shards its index names. */
 export function openWeights(dir: string): { files: SafetensorsFile[]; owner: Map<string, SafetensorsFile> } {
   const indexFile = join(dir, 'model.safetensors.index.json');
   const single = join(dir, 'model.safetensors');
   const owner = new Map<string, SafetensorsFile>();
-  if (existsSync(indexFile)) {
+  if (hasFile(dir, 'model.safetensors.index.json')) {
     const index = readJsonFile(indexFile, 'shard index');
     const map = index.weight_map as Record<string, string> | undefined;
     if (!map || typeof map !== 'object') throw new UserError(`${indexFile}: missing "weight_map"`);
     const files = new Map<string, SafetensorsFile>();
     for (const shard of new Set(Object.values(map))) {
       if (typeof shard !== 'string' || shard.includes('/') || shard.includes('..')) throw new UserError(`${indexFile}: bad shard name ${JSON.stringify(shard)}`);
-      if (!existsSync(join(dir, shard))) throw new UserError(`${indexFile}: shard ${shard} is listed but ${join(dir, shard)} is missing`);
+      requirePath(join(dir, shard), 'file', `shard ${shard} listed in ${indexFile}`, CHECKPOINT_FIX);
       files.set(shard, openSafetensors(join(dir, shard)));
     }
     for (const [name, shard] of Object.entries(map)) {
@@ -38,12 +46,12 @@ export function openWeights(dir: string): { files: SafetensorsFile[]; owner: Map
     }
     return { files: [...files.values()], owner };
   }
-  if (existsSync(single)) {
+  if (hasFile(dir, 'model.safetensors')) {
     const f = openSafetensors(single);
     for (const name of f.entries.keys()) owner.set(name, f);
     return { files: [f], owner };
   }
-  const found = existsSync(dir) ? readdirSync(dir).join(', ') : 'the directory does not exist';
+  const found = readdirSync(dir).join(', ');
   throw new UserError(`${dir}: no model.safetensors or model.safetensors.index.json (found: ${found || 'nothing'})`);
 }
 
@@ -73,8 +81,9 @@ function checkAgainstConfig(c: DecoderConfig, owner: Map<string, SafetensorsFile
  * tokenizer.json (optional), generation_config.json (optional). All weights become f32.
  */
 export async function loadCheckpoint(dir: string): Promise<ModelHandle> {
-  if (!existsSync(dir)) throw new UserError(`${dir}: model directory not found`);
+  requirePath(dir, 'dir', 'model directory', MODEL_DIR_FIX);
   const configFile = join(dir, 'config.json');
+  requirePath(configFile, 'file', 'config.json', MODEL_DIR_FIX);
   const rawConfig = readJsonFile(configFile, 'config.json');
   const config = parseDecoderConfig(rawConfig, configFile);
   const { owner } = openWeights(dir);
@@ -93,10 +102,12 @@ export async function loadCheckpoint(dir: string): Promise<ModelHandle> {
   }
   const dtype = ([...dtypes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32') as FloatDtype;
   const model = new DecoderModel(config, weightsFromNamed(config, named), { dir, rawConfig, keptLayers: [...Array(config.numLayers).keys()], originalLayers: config.numLayers });
-  const tokenizer = existsSync(join(dir, 'tokenizer.json')) ? await loadTokenizer(dir) : undefined;
+  const tokenizer = hasFile(dir, 'tokenizer.json') ? await loadTokenizer(dir) : undefined;
   const tokenizerFiles: Record<string, Record<string, unknown>> = {};
-  for (const f of TOKENIZER_FILES) if (existsSync(join(dir, f))) tokenizerFiles[f] = readJsonFile(join(dir, f), f);
+  for (const f of TOKENIZER_FILES) if (hasFile(dir, f)) tokenizerFiles[f] = readJsonFile(join(dir, f), f);
   const genFile = join(dir, 'generation_config.json');
-  const generationConfig = existsSync(genFile) ? readJsonFile(genFile, 'generation_config.json') : undefined;
+  const generationConfig = hasFile(dir, 'generation_config.json')
+    ? readJsonFile(genFile, 'generation_config.json')
+    : undefined;
   return makeHandle({ model, tokenizer, tokenizerFiles, generationConfig, dtype: ['F32', 'F16', 'BF16'].includes(dtype) ? dtype : 'F32' });
 }

@@ -31,7 +31,12 @@ export const hfCheckpointManifest: PluginManifest = {
     type: 'object',
     required: ['path'],
     additionalProperties: false,
-    properties: { path: { type: 'string', description: 'model directory (relative to the working directory)' } },
+    properties: {
+      path: {
+        type: 'string', description: 'model directory (relative to the working directory)',
+        'x-path': { kind: 'dir', contains: ['config.json'] },
+      },
+    },
   },
   node: HfCheckpointNode,
 };

@@ -1,0 +1,60 @@
+import { InvalidArgumentError } from 'commander';
+import { UserError } from '../errors.js';
+
+/**
+ * Parsers for numeric command-line options, for commander's `.argParser()` (or the third
+ * argument of `.option()`). They throw commander's InvalidArgumentError, so commander names
+ * the option and the value: `error: option '--batch-size <n>' argument '0' is invalid. It
+ * must be an integer ≥ 1.` and the CLI exits 2. Defaults are given as numbers (commander does
+ * not parse them).
+ */
+
+const INTEGER = /^[+-]?\d+$/;
+
+/** An integer ≥ `min` (decimal digits only: "1e3", "0x10", "2.0" and "" are refused). */
+export function integerAtLeast(min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value.trim());
+    if (!INTEGER.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
+      throw new InvalidArgumentError(`It must be an integer ≥ ${min}.`);
+    }
+    return n;
+  };
+}
+
+/** Counts and sizes: an integer ≥ 1. */
+export const positiveInteger = integerAtLeast(1);
+
+/** Seeds and indices: an integer ≥ 0. */
+export const nonNegativeInteger = integerAtLeast(0);
+
+/** A finite number > 0 (a temperature, a rate). */
+export function positiveNumber(value: string): number {
+  const n = value.trim() === '' ? NaN : Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('It must be a finite number > 0.');
+  return n;
+}
+
+const LIST_RULE = 'a comma-separated list of integers ≥ 0 (e.g. 1,2,3)';
+
+/** The integers of `1,2,3`, or undefined unless it is a non-empty list of integers ≥ 0. */
+function intList(value: string): number[] | undefined {
+  const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const out = parts.map(Number);
+  const ok = parts.length > 0 && parts.every((s, i) => INTEGER.test(s) && Number.isSafeInteger(out[i]) && out[i] >= 0);
+  return ok ? out : undefined;
+}
+
+/** A list option read in a command's action; `what` names it in the UserError. */
+export function parseIntList(value: string, what: string): number[] {
+  const out = intList(value);
+  if (!out) throw new UserError(`${what} must be ${LIST_RULE}, got "${value}"`);
+  return out;
+}
+
+/** A list option, as an option parser. */
+export function integerList(value: string): number[] {
+  const out = intList(value);
+  if (!out) throw new InvalidArgumentError(`It must be ${LIST_RULE}.`);
+  return out;
+}
