@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
 import { once, pick, UserError, writeFileAtomic, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
-import { encodeBatch } from '../data/batch.js';
+import { encodeBatch, textCodec } from '../data/batch.js';
 import { stepIndexedBatches, type Dataset, type Example } from '../data/dataset.js';
 import type { LayerImportance } from '../importance/importance.js';
 import type { LossTerm } from '../loss/loss-term.js';
 import { hardTopK } from '../maths/relaxed-topk.js';
-import { requireTokenizer, type ModelHandle } from '../model/handle.js';
+import type { ModelHandle } from '../model/handle.js';
 import type { LayerMaskResult } from '../model/prune-node.js';
 import type { MaskSampler } from '../sampler/sampler.js';
 import { annealSchema } from '../sampler/sampler.js';
@@ -96,7 +96,7 @@ export class SearchNode implements GraphNode<Params> {
     const rng = this.services.rng.fork(`restart-${r}`);
     const batches = stepIndexedBatches(calib.length, rng.fork('batches'), async (idx) => idx.map((i) => calib[i]));
     const alpha = tf.variable(tf.tensor1d(alpha0), true);
-    const tok = requireTokenizer(model, 'masker.search');
+    const codec = textCodec(model, 'masker.search');
     const hardHistory: number[][] = [];
     const windowStart = Math.floor(p.steps * (1 - p.window));
     try {
@@ -108,7 +108,7 @@ export class SearchNode implements GraphNode<Params> {
         loss: async (step) => {
           const s = scheduleAt(p, step, p.steps, L, K);
           const examples = await batches(step, p.searchBatchSize);
-          const batch = encodeBatch(examples, tok, model.eosId, model.padId, p.promptLoss);
+          const batch = encodeBatch(examples, codec, p.promptLoss);
           const bt = batchTensors(batch);
           const targets = await cache.targets(examples, batch);
           const alphaValues = Array.from(await alpha.data());
