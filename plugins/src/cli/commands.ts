@@ -7,6 +7,7 @@ import { loadCheckpoint } from '../model/checkpoint.js';
 import { generateText } from '../model/generate.js';
 import { cloneHandle, requireTokenizer } from '../model/handle.js';
 import { keptLayers } from '../model/prune-node.js';
+import { unknownCharsWarning } from '../model/tokenizer.js';
 
 /** `--ids 1,2,3` style lists. */
 export function parseIntList(v: string, what: string): number[] {
@@ -78,8 +79,12 @@ const generateCommand: CommandContributor = (program) => {
       if ((o.prompt === undefined) === (o.prompts === undefined)) throw new UserError('give exactly one of --prompt TEXT or --prompts FILE');
       await start(o);
       const h = await loadCheckpoint(dir);
-      requireTokenizer(h, 'e3 generate');
+      const tok = requireTokenizer(h, 'e3 generate');
       const prompts = o.prompt !== undefined ? [o.prompt as string] : readPrompts(o.prompts);
+      prompts.forEach((text, i) => {
+        const warning = unknownCharsWarning(tok, text, `prompt ${i + 1}`);
+        if (warning) process.stderr.write(`warning: ${warning}\n`);
+      });
       const maxNewTokens = parseIntList(o.maxNewTokens, '--max-new-tokens')[0];
       const sample = o.temperature ? { temperature: Number(o.temperature), topK: o.topK ? Number(o.topK) : undefined, rng: new Rng(Number(o.seed)) } : undefined;
       const outs = await generateText(h, prompts, { maxNewTokens, sample, batchSize: Number(o.batchSize) });

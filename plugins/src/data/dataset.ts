@@ -1,3 +1,4 @@
+import { EMPTY, first, ignoreElements, tap, type Observable } from 'rxjs';
 import { UserError, type Rng } from '@e3/core';
 
 /** One exact-answer example: the model sees `prompt` and must produce `answer`, then end. */
@@ -74,4 +75,12 @@ export function requireHeldout(data: Dataset, wanted: number, who: string): void
   throw new UserError(`${who} scores held-out examples, but the data holds ${data.heldoutSize} ` +
     `(${data.heldoutOrigin}); it needs at least ${need} (fix: add records, or raise heldoutFraction ` +
     `so that ${need} or more are held out)`);
+}
+
+/**
+ * requireHeldout as soon as the dataset arrives, before the node's own (expensive) inputs are
+ * ready: merge it into the node's output so the run fails early.
+ */
+export function heldoutCheck(data$: Observable<Dataset> | undefined, wanted: number, who: string): Observable<never> {
+  return data$ ? data$.pipe(first(), tap((d) => requireHeldout(d, wanted, who)), ignoreElements()) : EMPTY;
 }

@@ -2,7 +2,8 @@ import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
 import { once, pick, UserError, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
 import { describeCuts, encodeBatch, textCodec } from '../data/batch.js';
-import type { Dataset } from '../data/dataset.js';
+import { EMPTY, merge } from 'rxjs';
+import { heldoutCheck, type Dataset } from '../data/dataset.js';
 import { exactMatch, heldoutLikelihood } from '../evaluator/quality.js';
 import type { LossTerm } from '../loss/loss-term.js';
 import { cloneHandle, type ModelHandle } from '../model/handle.js';
@@ -29,7 +30,8 @@ export class DistillerNode implements GraphNode<Params> {
   constructor(@inject(TrainingServices) private readonly services: TrainingServices) {}
 
   connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
-    const r$ = once(inputs, ['model', 'targets', 'data', 'teacher'], (v) => this.distil(v.model, v.targets, v.data, v.teacher, p, ctx));
+    const check$ = p.evalEvery > 0 ? heldoutCheck(inputs.data, p.evalExamples, 'distiller.train (evalEvery)') : EMPTY;
+    const r$ = merge(check$, once(inputs, ['model', 'targets', 'data', 'teacher'], (v) => this.distil(v.model, v.targets, v.data, v.teacher, p, ctx)));
     return { model: pick(r$, 'model'), metrics: pick(r$, 'metrics') };
   }
 

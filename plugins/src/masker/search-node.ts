@@ -62,10 +62,11 @@ export class SearchNode implements GraphNode<Params> {
       if (!initScores) throw new UserError(`node "${ctx.id}": importance.${p.init.name} gives no per-layer scores, so it cannot initialise the search; use importance.klDrop, blockInfluence, sleb, lastN, random or zeros`);
       const alpha0 = standardise(initScores).map((z) => z * p.initScale);
       const calib = await data.calibration(p.calibration);
+      const q = { ...p, searchBatchSize: this.batchSize(p.searchBatchSize, calib.length) };
       const restarts: RestartResult[] = [];
       let steps = 0;
       for (let r = 0; r < p.restarts; r++) {
-        restarts.push(await this.restart(r, alpha0, model, calib, cache, evaluator, p, K, ctx));
+        restarts.push(await this.restart(r, alpha0, model, calib, cache, evaluator, q, K, ctx));
         steps += p.steps;
         if (ctx.signal.aborted) throw new UserError('cancelled');
       }
@@ -86,6 +87,17 @@ export class SearchNode implements GraphNode<Params> {
     } finally {
       evaluator.dispose();
     }
+  }
+
+  /**
+   * A step's batch is drawn from the calibration examples, so a larger batch only repeats them
+   * (at the cost of memory: 100,000 rows overflowed a typed array): it is clamped to their number.
+   */
+  private batchSize(wanted: number, calibration: number): number {
+    if (wanted <= calibration) return wanted;
+    this.services.log.info(`searchBatchSize ${wanted} is more than the ${calibration} calibration examples; ` +
+      `each step uses all ${calibration} (raise "calibration" for larger batches)`);
+    return calibration;
   }
 
   private async restart(r: number, alpha0: number[], model: ModelHandle, calib: Example[], cache: TeacherCache, evaluator: MaskEvaluator, p: Params, K: number, ctx: NodeContext): Promise<RestartResult> {

@@ -87,3 +87,10 @@ export function describeChars(chars: readonly string[], max = 10): string {
   const shown = chars.slice(0, max).map((ch) => `'${one(ch)}' (${code(ch)})`).join(', ');
   return chars.length > max ? `${shown} and ${chars.length - max} more` : shown;
 }
+
+/** "prompt 2: characters not in the tokenizer's vocabulary: 'é' (U+00E9) — they are dropped", or nothing. */
+export function unknownCharsWarning(tok: TextTokenizer, text: string, label: string): string | undefined {
+  const unknown = tok.unknownChars(text);
+  if (!unknown.length) return undefined;
+  return `${label}: characters not in the tokenizer's vocabulary: ${describeChars(unknown)} — ${tok.unknownFate}`;
+}
