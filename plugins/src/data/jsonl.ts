@@ -97,15 +97,33 @@ export function parseJsonlLine(bytes: Uint8Array, p: JsonlParams, where: string)
   return { ...toExample(text, p, where), source: where };
 }
 
-/** Names the first byte that is not UTF-8 (binary search over prefixes decoded in streaming mode). */
-function notUtf8(bytes: Uint8Array, where: string): UserError {
+/** Whether `bytes` decode; `stream`: an unfinished sequence at the end is allowed. */
+function decodes(bytes: Uint8Array, stream: boolean): boolean {
+  try { new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream }); return true; } catch { return false; }
+}
+
+/**
+ * Index of the first byte that starts no valid UTF-8: the longest prefix that decodes in
+ * streaming mode (binary search) ends where decoding broke; if that prefix ends in an
+ * unfinished sequence, the sequence's lead byte is the culprit.
+ */
+function firstBadByte(bytes: Uint8Array): number {
   let lo = 0, hi = bytes.length;
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
-    try { new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid), { stream: true }); lo = mid; } catch { hi = mid; }
+    if (decodes(bytes.subarray(0, mid), true)) lo = mid; else hi = mid;
   }
-  const byte = bytes[lo].toString(16).toUpperCase().padStart(2, '0');
-  return new UserError(`${where}: not valid UTF-8 (byte 0x${byte} at byte ${lo + 1} of the line) ` +
+  if (decodes(bytes.subarray(0, lo), false)) return lo;
+  let lead = lo - 1;
+  while (lead > 0 && (bytes[lead] & 0xc0) === 0x80) lead--;
+  return lead;
+}
+
+/** Names the line and its first byte that is not UTF-8. */
+function notUtf8(bytes: Uint8Array, where: string): UserError {
+  const at = firstBadByte(bytes);
+  const byte = bytes[at].toString(16).toUpperCase().padStart(2, '0');
+  return new UserError(`${where}: not valid UTF-8 (byte 0x${byte} at byte ${at + 1} of the line) ` +
     '(fix: save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8 in.jsonl > out.jsonl`)');
 }
 
