@@ -12,7 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, nativeThreads, Rng } from '@e3/core';
-import { AdamW, arithmeticDataset, batchTensors, cloneHandle, encodeBatch, exportCheckpoint, ForwardKlLoss, fusedBlocksAvailable, generateIds, GumbelTopKSampler, loadCheckpoint, randomModel, textCodec } from '@e3/plugins';
+import {
+  AdamW, arithmeticDataset, batchTensors, cloneHandle, encodeBatch, exportCheckpoint, ForwardKlLoss,
+  fusedBlocksAvailable, generateIds, GumbelTopKSampler, loadCheckpoint, randomModel, textCodec,
+} from '@e3/plugins';
 import { TEACHER } from './lib/pipeline.js';
 import { BENCH, fmt, header, QUICK, table, writeResult } from './lib/table.js';
 

@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import { tempDir, writeFiles } from '../helpers/files.js';
 import { jsonlNode, runGraph, teacherGraph } from '../helpers/graphs.js';
 
-const records = (n: number) => Array.from({ length: n }, (_, i) => `{"prompt": "${i}+1=", "answer": "${i + 1}"}`).join('\n');
+const record = (i: number) => `{"prompt": "${i}+1=", "answer": "${i + 1}"}`;
+const records = (n: number) => Array.from({ length: n }, (_, i) => record(i)).join('\n');
 
 /** Distillation that would take minutes, then an evaluation: the held-out check must stop the run first. */
 const SLOW_TAIL = [
-  '  distill: { plugin: distiller.train, params: { steps: 100000, batchSize: 4 }, in: { model: teacher.model, targets: targets.targets, data: data.data } }',
-  '  eval: { plugin: evaluator.suite, params: { examples: 50, speed: { enabled: false } }, in: { model: distill.model, data: data.data } }',
+  '  distill: { plugin: distiller.train, params: { steps: 100000, batchSize: 4 },',
+  '    in: { model: teacher.model, targets: targets.targets, data: data.data } }',
+  '  eval: { plugin: evaluator.suite, params: { examples: 50, speed: { enabled: false } },',
+  '    in: { model: distill.model, data: data.data } }',
 ].join('\n');
 
 function run(data: string) {
@@ -17,8 +20,9 @@ function run(data: string) {
 
 function assertTooFew(r: { code: number; stderr: string; log: string }, held: number, origin: string): void {
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, new RegExp(`node "eval" failed: evaluator.suite scores held-out examples, but the data holds ${held} ` +
-    `\\(node "data" field "params.heldoutFraction" = ${origin}\\); it needs at least 20 \\(fix: add records, or raise heldoutFraction`));
+  assert.match(r.stderr, new RegExp('node "eval" failed: evaluator.suite scores held-out examples, ' +
+    `but the data holds ${held} \\(node "data" field "params.heldoutFraction" = ${origin}\\); ` +
+    'it needs at least 20 \\(fix: add records, or raise heldoutFraction'));
   assert.doesNotMatch(r.stderr, /\n\s+at /);
   assert.doesNotMatch(r.log, /distilled|exact match/);
 }
@@ -42,9 +46,11 @@ describe('too few held-out examples', function () {
 
   it('the distiller\'s periodic evaluation checks too', () => {
     const dir = writeFiles({ 'd.jsonl': records(30) });
-    const distill = SLOW_TAIL.split('\n')[0].replace('batchSize: 4', 'batchSize: 4, evalEvery: 10');
+    const distill = SLOW_TAIL.split('\n').slice(0, 2).join('\n').replace('batchSize: 4', 'batchSize: 4, evalEvery: 10');
     const r = runGraph(teacherGraph(jsonlNode(join(dir, 'd.jsonl')), join(tempDir(), 'cache'), distill), [], 60_000);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /node "distill" failed: distiller.train \(evalEvery\) scores held-out examples, but the data holds 3 .*at least 20/);
+    assert.match(r.stderr, /node "distill" failed: distiller.train \(evalEvery\) scores held-out examples, /);
+    assert.match(r.stderr, /but the data holds 3 \(node "data" field "params.heldoutFraction" = 0.1 of 30 records/);
+    assert.match(r.stderr, /it needs at least 20/);
   });
 });

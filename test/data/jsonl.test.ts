@@ -41,14 +41,16 @@ describe('data.jsonl through e3 run', function () {
   });
 
   it('bytes that are not UTF-8 name file:line and the byte', () => {
-    const path = dataFile(Buffer.concat([Buffer.from(`${RECORDS[0]}\n{"text": "caf`), Buffer.from([0xe9]), Buffer.from('"}\n')]));
+    const latin1 = Buffer.from(`${RECORDS[0]}\n{"text": "café"}\n`, 'latin1');
+    const path = dataFile(latin1);
     assertFails(runData(path), new RegExp(`${path}:2: not valid UTF-8 \\(byte 0xE9 at byte 14 of the line\\).*iconv`));
   });
 
   it('a directory, a symlink loop and a missing file each say what they are', () => {
     const dir = join(tempDir(), 'records.jsonl');
     mkdirSync(dir);
-    assertFails(runData(dir), new RegExp(`node "data" failed: \`${dir}\` is a directory; data.jsonl needs a JSONL file`));
+    const isDir = `node "data" failed: \`${dir}\` is a directory; data.jsonl needs a JSONL file`;
+    assertFails(runData(dir), new RegExp(isDir));
     const loop = join(tempDir(), 'loop.jsonl');
     symlinkSync(loop, loop);
     assertFails(runData(loop), new RegExp(`\`${loop}\` is a symbolic link loop`));
@@ -58,7 +60,8 @@ describe('data.jsonl through e3 run', function () {
 
   it('empty records are skipped and counted; a file of only empty records is a located error', () => {
     const empty = '{"text": ""}';
-    const r = runData(dataFile([RECORDS[0], empty, RECORDS[1], empty, '{"prompt": "", "answer": ""}', ...RECORDS.slice(2)].join('\n')));
+    const lines = [RECORDS[0], empty, RECORDS[1], empty, '{"prompt": "", "answer": ""}', ...RECORDS.slice(2)];
+    const r = runData(dataFile(lines.join('\n')));
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.log, /skipped 3 empty records \(lines 2, 4, 5\)/);
     assert.match(r.log, /12 computed now/);
@@ -73,6 +76,7 @@ describe('data.jsonl through e3 run', function () {
     const r = runData(path);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(Date.now() - t0 < 60_000, `took ${Date.now() - t0} ms`);
-    assert.match(r.log, new RegExp(`1 record was longer than the model's context \\(64 tokens\\) and cut to it \\(${path}:1\\)`));
+    const cut = `1 record was longer than the model's context \\(64 tokens\\) and cut to it \\(${path}:1\\)`;
+    assert.match(r.log, new RegExp(cut));
   });
 });

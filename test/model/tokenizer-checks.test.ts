@@ -19,10 +19,13 @@ describe('tokenizer checks', function () {
   this.timeout(120000);
 
   it('characters the tokenizer cannot encode are an error in data, at file:line', () => {
-    const dir = writeFiles({ 'd.jsonl': '{"prompt": "1+1=", "answer": "2"}\n{"prompt": "2+2=", "answer": "4"}\n{"text": "1+1=2 \u00e9 3 €"}\n' });
+    const lines = ['{"prompt": "1+1=", "answer": "2"}', '{"prompt": "2+2=", "answer": "4"}',
+      '{"text": "1+1=2 \u00e9 3 €"}'];
+    const dir = writeFiles({ 'd.jsonl': lines.join('\n') });
     const r = runGraph(teacherGraph(jsonlNode(join(dir, 'd.jsonl')), join(tempDir(), 'cache')));
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`node "targets" failed: ${dir}/d.jsonl:3: characters not in the tokenizer's vocabulary: ` +
+    assert.match(r.stderr, new RegExp(`node "targets" failed: ${dir}/d.jsonl:3: ` +
+      "characters not in the tokenizer's vocabulary: " +
       "'é' \\(U\\+00E9\\), '€' \\(U\\+20AC\\) \\(fix: remove or replace"));
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
@@ -31,7 +34,9 @@ describe('tokenizer checks', function () {
     const prompts = writeFiles({ 'p.txt': '12+34=\n1é+2=\n' });
     const r = e3(['generate', 'models/arith-teacher', '--prompts', join(prompts, 'p.txt'), '--max-new-tokens', '3']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /^warning: prompt 2: characters not in the tokenizer's vocabulary: 'é' \(U\+00E9\) — they become <unk>$/m);
+    const warning = "warning: prompt 2: characters not in the tokenizer's vocabulary: 'é' \\(U\\+00E9\\) " +
+      '— they become <unk>';
+    assert.match(r.stderr, new RegExp(`^${warning}$`, 'm'));
     assert.doesNotMatch(r.stderr, /prompt 1:/);
     assert.equal(r.stdout.split('\n').length, 3);
   });
@@ -40,7 +45,8 @@ describe('tokenizer checks', function () {
     const chars = await loadTokenizerFromJson(charTokenizerJson('0123456789+= '), charTokenizerConfig());
     assert.deepEqual(chars.unknownChars('1+x=\u00a0y\tx😀'), ['x', 'y', '😀']);
     assert.equal(chars.unknownFate, 'they become <unk>');
-    const noUnk = await loadTokenizerFromJson(charTokenizerJson('0123456789', ['<pad>', '<eos>']), charTokenizerConfig());
+    const noUnkJson = charTokenizerJson('0123456789', ['<pad>', '<eos>']);
+    const noUnk = await loadTokenizerFromJson(noUnkJson, charTokenizerConfig());
     assert.deepEqual(noUnk.unknownChars('12a'), ['a']);
     assert.equal(noUnk.unknownFate, 'they are dropped');
     const bytes = await loadTokenizerFromJson(byteTokenizerJson(), charTokenizerConfig());
@@ -49,7 +55,8 @@ describe('tokenizer checks', function () {
 
   it('a tokenizer with ids beyond config.json vocab_size fails at load, in e3 model info, generate and run', () => {
     const dir = teacherWithLargerTokenizer();
-    const message = new RegExp(`${dir}/tokenizer.json: token ids go up to 19, but ${dir}/config.json has vocab_size 18 ` +
+    const message = new RegExp(`${dir}/tokenizer.json: token ids go up to 19, but ${dir}/config.json ` +
+      'has vocab_size 18 ' +
       '\\(embedding rows 0..17\\).*fix: use the tokenizer the model was trained with');
     for (const args of [['model', 'info', dir], ['generate', dir, '--prompt', '1+1=']]) {
       const r = e3(args);

@@ -24,7 +24,8 @@ describe('data', () => {
 
   it('batches: right padding, labels only on the answer and end token', async () => {
     const tok = await loadTokenizerFromJson(charTokenizerJson('0123456789+-*= '), charTokenizerConfig());
-    const b = encodeBatch([{ prompt: '1+2=', answer: '3' }, { prompt: '10+20=', answer: '30' }], { tokenizer: tok, eosId: 1, padId: 0 });
+    const codec = { tokenizer: tok, eosId: 1, padId: 0 };
+    const b = encodeBatch([{ prompt: '1+2=', answer: '3' }, { prompt: '10+20=', answer: '30' }], codec);
     assert.deepEqual(b.ids[0].length, b.ids[1].length);
     // "1+2=3<eos>" → inputs "1+2=3", labels: predict "3" after "=", then <eos>
     assert.deepEqual(b.labels[0].filter((l) => l >= 0), [tok.encode('3')[0], 1]);

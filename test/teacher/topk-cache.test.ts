@@ -9,8 +9,9 @@ import { runGraph, teacherGraph } from '../helpers/graphs.js';
 const DATA = '{ plugin: data.arithmetic, params: { maxOperand: 9 } }';
 
 /** Every targets file under the cache directory, with its size. */
-function targetFiles(cache: string): { name: string; size: number }[] {
-  return readdirSync(cache).flatMap((fp) => readdirSync(join(cache, fp)).map((name) => ({ name, size: statSync(join(cache, fp, name)).size })));
+function targetFiles(cache: string): { path: string; size: number }[] {
+  const files = readdirSync(cache).flatMap((fp) => readdirSync(join(cache, fp)).map((name) => join(cache, fp, name)));
+  return files.map((path) => ({ path, size: statSync(path).size }));
 }
 
 /** The pid of a process that has exited. */
@@ -27,6 +28,7 @@ describe('teacher.topkCache files', function () {
     assert.equal(first.code, 0, first.stderr);
     const after1 = targetFiles(cache);
     assert.equal(after1.length, 1);
+    assert.ok(after1[0].size > 0);
     const second = runGraph(teacherGraph(DATA, cache));
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.log, /0 computed now/);

@@ -69,11 +69,13 @@ function encodeExample(e: Example, c: TextCodec): { prompt: number[]; answer: nu
   const unknown = c.tokenizer.unknownChars(prompt + answer);
   if (unknown.length) {
     throw new UserError(`${whereOf(e)}: characters not in the tokenizer's vocabulary: ${describeChars(unknown)} ` +
-      "(fix: remove or replace them in the data, or use a model whose tokenizer covers them, such as a byte-level one)");
+      '(fix: remove or replace them in the data, or use a model whose tokenizer covers them, ' +
+      'such as a byte-level one)');
   }
   const ids = { prompt: c.tokenizer.encode(prompt), answer: c.tokenizer.encode(answer) };
   if (!ids.prompt.length && !ids.answer.length) {
-    throw new UserError(`${whereOf(e)}: the record encodes to no tokens (fix: remove it, or give it text the tokenizer keeps)`);
+    throw new UserError(`${whereOf(e)}: the record encodes to no tokens ` +
+      '(fix: remove it, or give it text the tokenizer keeps)');
   }
   return ids;
 }

@@ -1,6 +1,8 @@
 import { inject, injectable } from 'inversify';
 import { resolve } from 'node:path';
-import { LOGGER, once, RNG, type GraphNode, type Logger, type NodeContext, type PluginManifest, type Rng } from '@e3/core';
+import {
+  LOGGER, once, RNG, type GraphNode, type Logger, type NodeContext, type PluginManifest, type Rng,
+} from '@e3/core';
 import { jsonlDataset, type JsonlParams } from './jsonl.js';
 
 /** `data.jsonl`: prompt/answer or plain-text records from a JSONL file, streamed from disk. */

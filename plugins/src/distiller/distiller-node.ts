@@ -31,7 +31,9 @@ export class DistillerNode implements GraphNode<Params> {
 
   connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
     const check$ = p.evalEvery > 0 ? heldoutCheck(inputs.data, p.evalExamples, 'distiller.train (evalEvery)') : EMPTY;
-    const r$ = merge(check$, once(inputs, ['model', 'targets', 'data', 'teacher'], (v) => this.distil(v.model, v.targets, v.data, v.teacher, p, ctx)));
+    const distil$ = once(inputs, ['model', 'targets', 'data', 'teacher'],
+      (v) => this.distil(v.model, v.targets, v.data, v.teacher, p, ctx));
+    const r$ = merge(check$, distil$);
     return { model: pick(r$, 'model'), metrics: pick(r$, 'metrics') };
   }
 

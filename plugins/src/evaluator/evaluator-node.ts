@@ -9,6 +9,10 @@ import { exactMatch, heldoutLikelihood } from './quality.js';
 import { reportMarkdown, type Report } from './report.js';
 import { measureSpeed } from './speed.js';
 
+interface EvalInputs {
+  model: ModelHandle; teacher?: ModelHandle; data: Dataset; mask?: LayerMaskResult; metrics?: Record<string, any>;
+}
+
 interface Params { examples: number; maxNewTokens: number; speed: { enabled: boolean; prompts: number; newTokens: number; repeats: number }; promptLoss: boolean }
 
 /** `evaluator.suite`: exact match, perplexity, KL to the teacher and speed, teacher vs model, as a report. */
@@ -19,7 +23,9 @@ export class EvaluatorNode implements GraphNode<Params> {
   connect(inputs: Record<string, any>, p: Params) {
     const t0 = this.clock.now();
     return {
-      report: merge(heldoutCheck(inputs.data, p.examples, 'evaluator.suite'), once(inputs, ['model', 'teacher', 'data', 'mask', 'metrics'], async ({ model, teacher, data, mask, metrics }: { model: ModelHandle; teacher?: ModelHandle; data: Dataset; mask?: LayerMaskResult; metrics?: Record<string, any> }): Promise<Report> => {
+      report: merge(heldoutCheck(inputs.data, p.examples, 'evaluator.suite'),
+        once(inputs, ['model', 'teacher', 'data', 'mask', 'metrics'], async (v: EvalInputs): Promise<Report> => {
+        const { model, teacher, data, mask, metrics } = v;
         const held = await data.heldout(p.examples);
         const one = async (h: ModelHandle) => {
           const em = await exactMatch(h, held, p.maxNewTokens);

@@ -71,9 +71,11 @@ function checkAgainstConfig(c: DecoderConfig, owner: Map<string, SafetensorsFile
 /** Every token id must have an embedding row; a larger id would fail only at generation (in GatherV2). */
 function checkTokenizerFits(tok: TextTokenizer, c: DecoderConfig, dir: string): void {
   if (tok.size <= c.vocabSize) return;
-  throw new UserError(`${join(dir, 'tokenizer.json')}: token ids go up to ${tok.size - 1}, but ${join(dir, 'config.json')} ` +
-    `has vocab_size ${c.vocabSize} (embedding rows 0..${c.vocabSize - 1}): the tokenizer does not belong to this model ` +
-    `(fix: use the tokenizer the model was trained with, or a model whose vocab_size is at least ${tok.size})`);
+  const [tokFile, configFile] = [join(dir, 'tokenizer.json'), join(dir, 'config.json')];
+  throw new UserError(`${tokFile}: token ids go up to ${tok.size - 1}, but ${configFile} ` +
+    `has vocab_size ${c.vocabSize} (embedding rows 0..${c.vocabSize - 1}): ` +
+    'the tokenizer does not belong to this model (fix: use the tokenizer the model was trained with, ' +
+    `or a model whose vocab_size is at least ${tok.size})`);
 }
 
 /**

@@ -1,4 +1,6 @@
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync, writeSync, fstatSync } from 'node:fs';
+import {
+  closeSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync, writeSync, fstatSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
