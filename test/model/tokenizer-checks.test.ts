@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { byteTokenizerJson, charTokenizerConfig, charTokenizerJson, loadTokenizerFromJson } from '@e3/plugins';
 import { e3, ROOT, tempDir, writeFiles } from '../helpers/files.js';
@@ -22,8 +22,10 @@ describe('tokenizer checks', function () {
     const lines = ['{"prompt": "1+1=", "answer": "2"}', '{"prompt": "2+2=", "answer": "4"}',
       '{"text": "1+1=2 \u00e9 3 €"}'];
     const dir = writeFiles({ 'd.jsonl': lines.join('\n') });
-    const r = runGraph(teacherGraph(jsonlNode(join(dir, 'd.jsonl')), join(tempDir(), 'cache')));
+    const cache = join(tempDir(), 'cache');
+    const r = runGraph(teacherGraph(jsonlNode(join(dir, 'd.jsonl')), cache));
     assert.equal(r.code, 1);
+    assert.ok(!existsSync(cache), 'a failed run leaves nothing in the teacher cache');
     assert.match(r.stderr, new RegExp(`node "targets" failed: ${dir}/d.jsonl:3: ` +
       "characters not in the tokenizer's vocabulary: " +
       "'é' \\(U\\+00E9\\), '€' \\(U\\+20AC\\) \\(fix: remove or replace"));

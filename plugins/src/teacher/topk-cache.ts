@@ -1,5 +1,5 @@
 import {
-  closeSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync, writeSync, fstatSync,
+  closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync, writeSync, fstatSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { createHash } from 'node:crypto';
@@ -41,8 +41,8 @@ export class TeacherCache {
   private constructor(private readonly teacher: ModelHandle, readonly k: number, readonly fingerprint: string, dir: string, private readonly batchSize: number) {
     this.folder = join(dir, fingerprint);
     this.codec = textCodec(teacher, 'teacher.topkCache');
-    mkdirSync(this.folder, { recursive: true });
-    for (const f of readdirSync(this.folder).filter((n) => /^targets.*\.bin$/.test(n))) {
+    const names = existsSync(this.folder) ? readdirSync(this.folder) : [];
+    for (const f of names.filter((n) => /^targets.*\.bin$/.test(n))) {
       const path = join(this.folder, f);
       if (statSync(path).size === 0) { removeIfAbandoned(path, f); continue; }
       const fd = openSync(path, 'r');
@@ -51,9 +51,10 @@ export class TeacherCache {
     }
   }
 
-  /** This process's file, created now if this is its first write. */
+  /** This process's file, created (with its folder) on the first write, so a failed run leaves nothing behind. */
   private ownFile(): number {
     if (this.fd === undefined) {
+      mkdirSync(this.folder, { recursive: true });
       this.fd = openSync(join(this.folder, `targets-${HOST}-${process.pid}-${Date.now()}-${++opened}.bin`), 'wx+');
       this.fds.push(this.fd);
     }
