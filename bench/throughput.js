@@ -12,7 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, nativeThreads, Rng } from '@e3/core';
-import { AdamW, arithmeticDataset, batchTensors, cloneHandle, encodeBatch, exportCheckpoint, ForwardKlLoss, fusedBlocksAvailable, generateIds, GumbelTopKSampler, loadCheckpoint, randomModel } from '@e3/plugins';
+import {
+  AdamW, arithmeticDataset, batchTensors, cloneHandle, encodeBatch, exportCheckpoint, ForwardKlLoss,
+  fusedBlocksAvailable, generateIds, GumbelTopKSampler, loadCheckpoint, randomModel, textCodec,
+} from '@e3/plugins';
 import { TEACHER } from './lib/pipeline.js';
 import { BENCH, fmt, header, QUICK, table, writeResult } from './lib/table.js';
 
@@ -32,7 +35,7 @@ const WORKLOADS = {
 async function workload(name, h) {
   if (name === 'teacher') {
     const data = arithmeticDataset({ ops: ['+', '-'], maxOperand: 99, heldoutFraction: 0.1, splitSeed: 1234 }, new Rng(0));
-    const batch = encodeBatch(await data.calibration(64), h.tokenizer, h.eosId, h.padId);
+    const batch = encodeBatch(await data.calibration(64), textCodec(h, 'bench'));
     const prompts = (await data.heldout(2000)).filter((e) => e.prompt.length === 6).slice(0, 32).map((e) => h.tokenizer.encode(e.prompt));
     return { batch, prompts };
   }

@@ -4,6 +4,7 @@
  */
 import 'reflect-metadata';
 export * from './errors.js';
+export * from './user-file.js';
 export * from './graph/did-you-mean.js';
 export * from './graph/paths.js';
 export * from './graph/spec.js';

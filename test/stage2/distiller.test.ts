@@ -128,7 +128,7 @@ describe('teacher cache', function () {
     await c.ensure(ex);
     assert.equal(c.computed, 0);
     assert.equal(c.reused, 20);
-    const enc = (await import('@e3/plugins')).encodeBatch(ex.slice(0, 4), h.tokenizer!, h.eosId, h.padId, true);
+    const enc = (await import('@e3/plugins')).encodeBatch(ex.slice(0, 4), a.codec, true);
     const [ta, tc] = [await a.targets(ex.slice(0, 4), enc), await c.targets(ex.slice(0, 4), enc)];
     assert.deepEqual(Array.from(await ta.logProbs.data()), Array.from(await tc.logProbs.data()));
     const { disposeTargets } = await import('@e3/plugins');

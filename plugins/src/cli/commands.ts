@@ -10,6 +10,7 @@ import { loadCheckpoint } from '../model/checkpoint.js';
 import { generateText } from '../model/generate.js';
 import { cloneHandle, requireTokenizer } from '../model/handle.js';
 import { keptLayers } from '../model/prune-node.js';
+import { unknownCharsWarning } from '../model/tokenizer.js';
 
 /** One prompt per line; a final newline does not add an empty prompt. */
 function readPrompts(file: string): string[] {
@@ -82,8 +83,12 @@ const generateCommand: CommandContributor = (program) => {
       }
       await start(o);
       const h = await loadCheckpoint(dir);
-      requireTokenizer(h, 'e3 generate');
+      const tok = requireTokenizer(h, 'e3 generate');
       const prompts = o.prompt !== undefined ? [o.prompt as string] : readPrompts(o.prompts);
+      prompts.forEach((text, i) => {
+        const warning = unknownCharsWarning(tok, text, `prompt ${i + 1}`);
+        if (warning) process.stderr.write(`warning: ${warning}\n`);
+      });
       const sample = o.temperature === undefined
         ? undefined
         : { temperature: o.temperature, topK: o.topK, rng: new Rng(o.seed) };

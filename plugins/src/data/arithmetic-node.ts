@@ -1,5 +1,5 @@
 import { inject, injectable } from 'inversify';
-import { once, RNG, type GraphNode, type PluginManifest, type Rng } from '@e3/core';
+import { once, RNG, type GraphNode, type NodeContext, type PluginManifest, type Rng } from '@e3/core';
 import { arithmeticDataset, type ArithmeticParams } from './arithmetic.js';
 
 /** `data.arithmetic`: built-in exact-answer arithmetic problems (`A+B=` → `C`), split train/held-out by seed. */
@@ -7,8 +7,8 @@ import { arithmeticDataset, type ArithmeticParams } from './arithmetic.js';
 export class ArithmeticNode implements GraphNode<ArithmeticParams> {
   constructor(@inject(RNG) private readonly rng: Rng) {}
 
-  connect(_inputs: Record<string, never>, p: ArithmeticParams) {
-    return { data: once({}, [], () => arithmeticDataset(p, this.rng)) };
+  connect(_inputs: Record<string, never>, p: ArithmeticParams, ctx: NodeContext) {
+    return { data: once({}, [], () => arithmeticDataset(p, this.rng, ctx.id)) };
   }
 }
 

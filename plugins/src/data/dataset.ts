@@ -1,9 +1,12 @@
-import type { Rng } from '@e3/core';
+import { EMPTY, first, ignoreElements, tap, type Observable } from 'rxjs';
+import { UserError, type Rng } from '@e3/core';
 
 /** One exact-answer example: the model sees `prompt` and must produce `answer`, then end. */
 export interface Example {
   readonly prompt: string;
   readonly answer: string;
+  /** Where it came from, for errors about it (`data.jsonl:12`); absent for generated data. */
+  readonly source?: string;
 }
 
 /**
@@ -16,6 +19,10 @@ export interface Dataset {
   /** Identifies the data (name + params + seed), for caches. */
   readonly fingerprint: string;
   readonly trainSize: number;
+  /** How many held-out examples there are. */
+  readonly heldoutSize: number;
+  /** What sets that number, for errors (`node "data" field "params.heldoutFraction" = 0.1 of 9 records in x.jsonl`). */
+  readonly heldoutOrigin: string;
   /** The training examples of batch number `step` (epochs reshuffled by the RNG). */
   trainBatch(step: number, batchSize: number): Promise<Example[]>;
   /** Held-out examples, never trained on, in a fixed order. */
@@ -48,4 +55,32 @@ export function stepIndexedBatches(size: number, rng: Rng, read: (indices: numbe
     }
     return read(idx);
   };
+}
+
+/** `node "data" field "params.heldoutFraction" = 0.1 of 9 records in x.jsonl`: what sets a held-out size. */
+export function heldoutOrigin(node: string | undefined, fraction: number, of: string): string {
+  return `${node ? `node "${node}" ` : ''}field "params.heldoutFraction" = ${fraction} of ${of}`;
+}
+
+/** Fewer held-out examples than this make a score too noisy to report. */
+export const MIN_HELDOUT = 20;
+
+/**
+ * Fails unless `data` holds enough held-out examples for `who` (which asks for `wanted`):
+ * at least MIN_HELDOUT, or all it asks for when it asks for fewer.
+ */
+export function requireHeldout(data: Dataset, wanted: number, who: string): void {
+  const need = Math.min(MIN_HELDOUT, wanted);
+  if (data.heldoutSize >= need) return;
+  throw new UserError(`${who} scores held-out examples, but the data holds ${data.heldoutSize} ` +
+    `(${data.heldoutOrigin}); it needs at least ${need} (fix: add records, or raise heldoutFraction ` +
+    `so that ${need} or more are held out)`);
+}
+
+/**
+ * requireHeldout as soon as the dataset arrives, before the node's own (expensive) inputs are
+ * ready: merge it into the node's output so the run fails early.
+ */
+export function heldoutCheck(data$: Observable<Dataset> | undefined, wanted: number, who: string): Observable<never> {
+  return data$ ? data$.pipe(first(), tap((d) => requireHeldout(d, wanted, who)), ignoreElements()) : EMPTY;
 }

@@ -1,14 +1,17 @@
 import { inject, injectable } from 'inversify';
 import { resolve } from 'node:path';
-import { once, RNG, type GraphNode, type PluginManifest, type Rng } from '@e3/core';
+import {
+  LOGGER, once, RNG, type GraphNode, type Logger, type NodeContext, type PluginManifest, type Rng,
+} from '@e3/core';
 import { jsonlDataset, type JsonlParams } from './jsonl.js';
 
 /** `data.jsonl`: prompt/answer or plain-text records from a JSONL file, streamed from disk. */
 @injectable()
 export class JsonlNode implements GraphNode<JsonlParams> {
-  constructor(@inject(RNG) private readonly rng: Rng) {}
-  connect(_inputs: Record<string, never>, p: JsonlParams) {
-    return { data: once({}, [], () => jsonlDataset({ ...p, path: resolve(p.path) }, this.rng)) };
+  constructor(@inject(RNG) private readonly rng: Rng, @inject(LOGGER) private readonly log: Logger) {}
+  connect(_inputs: Record<string, never>, p: JsonlParams, ctx: NodeContext) {
+    const context = { node: ctx.id, note: (m: string) => this.log.info(m) };
+    return { data: once({}, [], () => jsonlDataset({ ...p, path: resolve(p.path) }, this.rng, context)) };
   }
 }
 

@@ -1,56 +1,130 @@
-import { openSync, readSync, fstatSync } from "node:fs";
-import { Rng, UserError } from '@e3/core';
-import { stepIndexedBatches, type Dataset, type Example } from './dataset.js';
+import { readSync, fstatSync } from 'node:fs';
+import { openUserFile, Rng, UserError } from '@e3/core';
+import { heldoutOrigin, stepIndexedBatches, type Dataset, type Example } from './dataset.js';
 
 export interface JsonlParams { path: string; heldoutFraction: number; promptField: string; answerField: string; textField: string }
 
+/** Who reads the file (for errors) and where notes go. */
+export interface JsonlContext { node?: string; note?: (message: string) => void }
+
+/** The records of a file: byte ranges and line numbers (one number each, memory stays small). */
+interface Index { starts: number[]; ends: number[]; lines: number[]; empty: number[] }
+
+const NEED = 'data.jsonl needs a JSONL file';
+
 /**
- * A JSONL dataset that keeps only byte offsets in memory (8 bytes a record): one pass checks
- * every line (bad JSON or a record without prompt/answer or text fails with file:line),
- * records are read back from disk when a batch needs them. Records are
- * `{prompt, answer}` (loss on the answer) or `{text}` (loss on the whole text).
+ * A JSONL dataset that keeps only byte offsets and line numbers in memory: one pass checks
+ * every line with the same parser that later reads records back from disk (parseJsonlLine),
+ * so a line that passes the check cannot fail mid-run, and every example keeps its file:line.
+ * Records are `{prompt, answer}` (loss on the answer) or `{text}` (loss on the whole text);
+ * empty records (no characters at all) are skipped and counted.
  */
-export function jsonlDataset(p: JsonlParams, rng: Rng): Dataset {
-  const fd = (() => { try { return openSync(p.path, 'r'); } catch { throw new UserError(`${p.path}: cannot open the JSONL file`); } })();
+export function jsonlDataset(p: JsonlParams, rng: Rng, ctx: JsonlContext = {}): Dataset {
+  const fd = openUserFile(p.path, NEED);
   const size = fstatSync(fd).size;
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const chunk = Buffer.alloc(1 << 20);
-  let pos = 0, lineStart = 0, line = 1;
-  const check = (s: number, e: number, lineNo: number) => {
-    if (e <= s) return;
-    const text = readRange(fd, s, e).trim();
-    if (!text) return;
-    toExample(text, p, `${p.path}:${lineNo}`);
-    starts.push(s); ends.push(e);
-  };
-  while (pos < size) {
-    const n = readSync(fd, chunk, 0, chunk.length, pos);
-    for (let i = 0; i < n; i++) {
-      if (chunk[i] === 0x0a) { check(lineStart, pos + i, line); lineStart = pos + i + 1; line++; }
-    }
-    pos += n;
-  }
-  check(lineStart, size, line);
-  if (!starts.length) throw new UserError(`${p.path}: no records (expected one JSON object per line)`);
+  const { starts, ends, lines, empty } = indexLines(fd, size, p);
+  reportEmpty(p.path, empty, starts.length, ctx);
   const order = rng.fork('split').shuffle([...starts.keys()]);
   const nHeld = Math.min(starts.length - 1, Math.round(starts.length * p.heldoutFraction));
   const held = order.slice(0, nHeld).sort((a, b) => a - b);
   const train = order.slice(nHeld).sort((a, b) => a - b);
-  const read = (i: number) => toExample(readRange(fd, starts[i], ends[i]), p, p.path);
+  const read = (i: number) => parseJsonlLine(readRange(fd, starts[i], ends[i]), p, `${p.path}:${lines[i]}`)!;
+  const records = `${starts.length} record${starts.length === 1 ? '' : 's'}`;
   return {
     fingerprint: `jsonl:${p.path}:${size}:${starts.length}:${p.heldoutFraction}:${rng.fork('fingerprint').nextUint32()}`,
     trainSize: train.length,
+    heldoutSize: held.length,
+    heldoutOrigin: heldoutOrigin(ctx.node, p.heldoutFraction, `${records} in ${p.path}`),
     trainBatch: stepIndexedBatches(train.length, rng.fork('train'), async (idx) => idx.map((i) => read(train[i]))),
     heldout: async (limit) => held.slice(0, limit ?? held.length).map(read),
     calibration: async (limit) => train.slice(0, limit).map(read),
   };
 }
 
-function readRange(fd: number, s: number, e: number): string {
-  const b = Buffer.alloc(e - s);
+/** One pass over the file: every line parsed and checked; the ranges of non-empty records kept. */
+function indexLines(fd: number, size: number, p: JsonlParams): Index {
+  const index: Index = { starts: [], ends: [], lines: [], empty: [] };
+  const check = (s: number, e: number, line: number) => {
+    const ex = parseJsonlLine(readRange(fd, s, e), p, `${p.path}:${line}`);
+    if (!ex) return;
+    if (!ex.prompt && !ex.answer) { index.empty.push(line); return; }
+    index.starts.push(s); index.ends.push(e); index.lines.push(line);
+  };
+  const chunk = Buffer.alloc(1 << 20);
+  let pos = 0, lineStart = 0, line = 1;
+  while (pos < size) {
+    const n = readSync(fd, chunk, 0, chunk.length, pos);
+    for (let i = chunk.indexOf(0x0a); i >= 0 && i < n; i = chunk.indexOf(0x0a, i + 1)) {
+      check(lineStart, pos + i, line);
+      lineStart = pos + i + 1;
+      line++;
+    }
+    pos += n;
+  }
+  check(lineStart, size, line);
+  return index;
+}
+
+/** Logs the skipped empty records; fails when nothing else is left. */
+function reportEmpty(path: string, empty: number[], kept: number, ctx: JsonlContext): void {
+  const at = `line${empty.length === 1 ? '' : 's'} ${empty.slice(0, 10).join(', ')}${empty.length > 10 ? ', …' : ''}`;
+  if (!kept && empty.length) {
+    throw new UserError(`${path}:${empty[0]}: every record is empty (${empty.length}, ${at}); nothing to train or ` +
+      'evaluate on (fix: give records a non-empty "prompt"/"answer" or "text")');
+  }
+  if (!kept) throw new UserError(`${path}: no records (expected one JSON object per line)`);
+  if (empty.length) ctx.note?.(`${path}: skipped ${empty.length} empty record${empty.length === 1 ? '' : 's'} (${at})`);
+}
+
+function readRange(fd: number, s: number, e: number): Buffer {
+  const b = Buffer.alloc(Math.max(e - s, 0));
   readSync(fd, b, 0, b.length, s);
-  return b.toString('utf8');
+  return b;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The one parser of a JSONL line, for the up-front check and for reading records back:
+ * strict UTF-8, then a BOM and surrounding Unicode whitespace (String.prototype.trim: NBSP,
+ * U+2028, \r, …) removed. Returns undefined for a blank line; errors name `where` (file:line).
+ */
+export function parseJsonlLine(bytes: Uint8Array, p: JsonlParams, where: string): Example | undefined {
+  let text: string;
+  try { text = utf8.decode(bytes); } catch { throw notUtf8(bytes, where); }
+  text = text.replace(/^\uFEFF/, '').trim();
+  if (!text) return undefined;
+  return { ...toExample(text, p, where), source: where };
+}
+
+/** Whether `bytes` decode; `stream`: an unfinished sequence at the end is allowed. */
+function decodes(bytes: Uint8Array, stream: boolean): boolean {
+  try { new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream }); return true; } catch { return false; }
+}
+
+/**
+ * Index of the first byte that starts no valid UTF-8: the longest prefix that decodes in
+ * streaming mode (binary search) ends where decoding broke; if that prefix ends in an
+ * unfinished sequence, the sequence's lead byte is the culprit.
+ */
+function firstBadByte(bytes: Uint8Array): number {
+  let lo = 0, hi = bytes.length;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (decodes(bytes.subarray(0, mid), true)) lo = mid; else hi = mid;
+  }
+  if (decodes(bytes.subarray(0, lo), false)) return lo;
+  let lead = lo - 1;
+  while (lead > 0 && (bytes[lead] & 0xc0) === 0x80) lead--;
+  return lead;
+}
+
+/** Names the line and its first byte that is not UTF-8. */
+function notUtf8(bytes: Uint8Array, where: string): UserError {
+  const at = firstBadByte(bytes);
+  const byte = bytes[at].toString(16).toUpperCase().padStart(2, '0');
+  return new UserError(`${where}: not valid UTF-8 (byte 0x${byte} at byte ${at + 1} of the line) ` +
+    '(fix: save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8 in.jsonl > out.jsonl`)');
 }
 
 function toExample(text: string, p: JsonlParams, where: string): Example {

@@ -1,5 +1,5 @@
 import { inject, injectable } from 'inversify';
-import { once, RNG, type GraphNode, type PluginManifest, type Rng } from '@e3/core';
+import { once, RNG, type GraphNode, type NodeContext, type PluginManifest, type Rng } from '@e3/core';
 import { brownDataset, mixDatasets, type BrownParams } from './brown.js';
 import type { Dataset } from './dataset.js';
 
@@ -7,8 +7,8 @@ import type { Dataset } from './dataset.js';
 @injectable()
 export class BrownNode implements GraphNode<BrownParams> {
   constructor(@inject(RNG) private readonly rng: Rng) {}
-  connect(_inputs: Record<string, never>, p: BrownParams) {
-    return { data: once({}, [], () => brownDataset(p, this.rng)) };
+  connect(_inputs: Record<string, never>, p: BrownParams, ctx: NodeContext) {
+    return { data: once({}, [], () => brownDataset(p, this.rng, ctx.id)) };
   }
 }
 

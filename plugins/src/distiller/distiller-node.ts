@@ -1,11 +1,12 @@
 import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
 import { once, pick, UserError, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
-import { encodeBatch } from '../data/batch.js';
-import type { Dataset } from '../data/dataset.js';
+import { describeCuts, encodeBatch, textCodec } from '../data/batch.js';
+import { EMPTY, merge } from 'rxjs';
+import { heldoutCheck, type Dataset } from '../data/dataset.js';
 import { exactMatch, heldoutLikelihood } from '../evaluator/quality.js';
 import type { LossTerm } from '../loss/loss-term.js';
-import { cloneHandle, requireTokenizer, type ModelHandle } from '../model/handle.js';
+import { cloneHandle, type ModelHandle } from '../model/handle.js';
 import { disposeTargets, type TeacherCache } from '../teacher/topk-cache.js';
 import { TrainingServices } from '../trainer/training-services.js';
 import { batchTensors } from '../trainer/batch-tensors.js';
@@ -29,14 +30,17 @@ export class DistillerNode implements GraphNode<Params> {
   constructor(@inject(TrainingServices) private readonly services: TrainingServices) {}
 
   connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
-    const r$ = once(inputs, ['model', 'targets', 'data', 'teacher'], (v) => this.distil(v.model, v.targets, v.data, v.teacher, p, ctx));
+    const check$ = p.evalEvery > 0 ? heldoutCheck(inputs.data, p.evalExamples, 'distiller.train (evalEvery)') : EMPTY;
+    const distil$ = once(inputs, ['model', 'targets', 'data', 'teacher'],
+      (v) => this.distil(v.model, v.targets, v.data, v.teacher, p, ctx));
+    const r$ = merge(check$, distil$);
     return { model: pick(r$, 'model'), metrics: pick(r$, 'metrics') };
   }
 
   private async distil(base: ModelHandle, cache: TeacherCache, data: Dataset, teacher: ModelHandle | undefined, p: Params, ctx: NodeContext) {
     const needsHidden = p.loss.some((t) => t.needsHidden);
     if (needsHidden && !teacher) throw new UserError(`node "${ctx.id}": loss.hiddenMse needs the teacher model; add in: { teacher: <node>.model }`);
-    const tok = requireTokenizer(base, 'distiller.train');
+    const codec = textCodec(base, 'distiller.train');
     const h = cloneHandle(base);
     const V = h.model.config.vocabSize;
     const t0 = performance.now();
@@ -55,7 +59,7 @@ export class DistillerNode implements GraphNode<Params> {
       extraState: { save: () => ({ evalCurve, tokensSoFar }), load: (j) => { evalCurve.push(...((j.evalCurve ?? []) as Record<string, number>[])); tokensSoFar = Number(j.tokensSoFar ?? 0); } },
       loss: async (step) => {
         const examples = await data.trainBatch(step, p.batchSize);
-        const batch = encodeBatch(examples, tok, h.eosId, h.padId, p.promptLoss);
+        const batch = encodeBatch(examples, codec, p.promptLoss);
         const bt = batchTensors(batch);
         const targets = await cache.targets(examples, batch);
         const teacherHidden = needsHidden ? tf.tidy(() => {
@@ -84,6 +88,8 @@ export class DistillerNode implements GraphNode<Params> {
     });
     if (ctx.signal.aborted) { h.dispose(); throw new UserError('cancelled'); }
     const last = metrics[metrics.length - 1];
+    const cuts = describeCuts(codec);
+    if (cuts) this.services.log.info(cuts);
     this.services.log.info(`distilled ${steps} steps, ${tokens} tokens, final loss ${last?.loss.toFixed(4)}${evalCurve.length ? `, held-out exact match ${(evalCurve[evalCurve.length - 1].accuracy * 100).toFixed(1)}%` : ''}`);
     return { model: h, metrics: { node: ctx.id, steps, tokens, wallSeconds: (performance.now() - t0) / 1000, history: metrics, evalCurve, teacherCache: { fingerprint: cache.fingerprint, computed: cache.computed, reused: cache.reused } } };
   }

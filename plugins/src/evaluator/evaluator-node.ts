@@ -1,12 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { inject, injectable } from 'inversify';
 import { ARTIFACTS, CLOCK, LOGGER, once, type ArtifactStore, type Clock, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
-import type { Dataset } from '../data/dataset.js';
+import { merge } from 'rxjs';
+import { heldoutCheck, type Dataset } from '../data/dataset.js';
 import { requireTokenizer, type ModelHandle } from '../model/handle.js';
 import type { LayerMaskResult } from '../model/prune-node.js';
 import { exactMatch, heldoutLikelihood } from './quality.js';
 import { reportMarkdown, type Report } from './report.js';
 import { measureSpeed } from './speed.js';
+
+interface EvalInputs {
+  model: ModelHandle; teacher?: ModelHandle; data: Dataset; mask?: LayerMaskResult; metrics?: Record<string, any>;
+}
 
 interface Params { examples: number; maxNewTokens: number; speed: { enabled: boolean; prompts: number; newTokens: number; repeats: number }; promptLoss: boolean }
 
@@ -18,7 +23,9 @@ export class EvaluatorNode implements GraphNode<Params> {
   connect(inputs: Record<string, any>, p: Params) {
     const t0 = this.clock.now();
     return {
-      report: once(inputs, ['model', 'teacher', 'data', 'mask', 'metrics'], async ({ model, teacher, data, mask, metrics }: { model: ModelHandle; teacher?: ModelHandle; data: Dataset; mask?: LayerMaskResult; metrics?: Record<string, any> }): Promise<Report> => {
+      report: merge(heldoutCheck(inputs.data, p.examples, 'evaluator.suite'),
+        once(inputs, ['model', 'teacher', 'data', 'mask', 'metrics'], async (v: EvalInputs): Promise<Report> => {
+        const { model, teacher, data, mask, metrics } = v;
         const held = await data.heldout(p.examples);
         const one = async (h: ModelHandle) => {
           const em = await exactMatch(h, held, p.maxNewTokens);
@@ -45,7 +52,7 @@ export class EvaluatorNode implements GraphNode<Params> {
         this.store.writeJson('report.json', json);
         this.store.writeText('report.md', report.markdown);
         return report;
-      }),
+      })),
     };
   }
 }

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { encodeBatch } from '../data/batch.js';
+import { encodeBatch, textCodec } from '../data/batch.js';
 import type { Example } from '../data/dataset.js';
 import type { LayerMask } from '../model/decoder.js';
 import { generateText } from '../model/generate.js';
-import { requireTokenizer, type ModelHandle } from '../model/handle.js';
+import type { ModelHandle } from '../model/handle.js';
 import { klPerToken, labelOneHot } from '../loss/buckets.js';
 import { batchTensors } from '../trainer/batch-tensors.js';
 
@@ -32,11 +32,11 @@ export async function exactMatch(h: ModelHandle, examples: readonly Example[], m
  * labelled token (the answers and end tokens) of held-out examples.
  */
 export async function heldoutLikelihood(h: ModelHandle, examples: readonly Example[], teacher?: ModelHandle, opts: { mask?: number[]; batchSize?: number; promptLoss?: boolean } = {}): Promise<{ perplexity: number; kl?: number; tokens: number }> {
-  const tok = requireTokenizer(h, 'evaluation');
+  const codec = textCodec(h, 'evaluation');
   const bs = opts.batchSize ?? 128;
   let nll = 0, kl = 0, n = 0;
   for (let i = 0; i < examples.length; i += bs) {
-    const b = encodeBatch(examples.slice(i, i + bs), tok, h.eosId, h.padId, opts.promptLoss ?? false);
+    const b = encodeBatch(examples.slice(i, i + bs), codec, opts.promptLoss ?? false);
     const t = batchTensors(b);
     const [s1, s2, c] = tf.tidy(() => {
       const logq = tf.logSoftmax(h.model.forward(t.ids, { attentionMask: t.attention, mask: opts.mask }).logits);

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { encodeBatch } from '../data/batch.js';
+import { encodeBatch, textCodec } from '../data/batch.js';
 import type { Example } from '../data/dataset.js';
-import { requireTokenizer, type ModelHandle } from '../model/handle.js';
+import type { ModelHandle } from '../model/handle.js';
 import { labelOneHot, klPerToken } from '../loss/buckets.js';
 import { batchTensors } from '../trainer/batch-tensors.js';
 
@@ -20,9 +20,9 @@ export class MaskEvaluator {
   private readonly klMemo = new Map<string, number>();
 
   constructor(readonly handle: ModelHandle, examples: readonly Example[], batchSize = 64, promptLoss = false) {
-    const tok = requireTokenizer(handle, 'mask evaluation');
+    const codec = textCodec(handle, 'mask evaluation');
     for (let i = 0; i < examples.length; i += batchSize) {
-      const b = encodeBatch(examples.slice(i, i + batchSize), tok, handle.eosId, handle.padId, promptLoss);
+      const b = encodeBatch(examples.slice(i, i + batchSize), codec, promptLoss);
       const t = batchTensors(b);
       const teacherLogP = tf.tidy(() => tf.logSoftmax(handle.model.forward(t.ids, { attentionMask: t.attention }).logits)) as tf.Tensor3D;
       this.forwardPasses++;

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
 import { once, pick, UserError, writeFileAtomic, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
-import { encodeBatch } from '../data/batch.js';
+import { encodeBatch, textCodec } from '../data/batch.js';
 import { stepIndexedBatches, type Dataset, type Example } from '../data/dataset.js';
 import type { LayerImportance } from '../importance/importance.js';
 import type { LossTerm } from '../loss/loss-term.js';
 import { hardTopK } from '../maths/relaxed-topk.js';
-import { requireTokenizer, type ModelHandle } from '../model/handle.js';
+import type { ModelHandle } from '../model/handle.js';
 import type { LayerMaskResult } from '../model/prune-node.js';
 import type { MaskSampler } from '../sampler/sampler.js';
 import { annealSchema } from '../sampler/sampler.js';
@@ -62,10 +62,11 @@ export class SearchNode implements GraphNode<Params> {
       if (!initScores) throw new UserError(`node "${ctx.id}": importance.${p.init.name} gives no per-layer scores, so it cannot initialise the search; use importance.klDrop, blockInfluence, sleb, lastN, random or zeros`);
       const alpha0 = standardise(initScores).map((z) => z * p.initScale);
       const calib = await data.calibration(p.calibration);
+      const q = { ...p, searchBatchSize: this.batchSize(p.searchBatchSize, calib.length) };
       const restarts: RestartResult[] = [];
       let steps = 0;
       for (let r = 0; r < p.restarts; r++) {
-        restarts.push(await this.restart(r, alpha0, model, calib, cache, evaluator, p, K, ctx));
+        restarts.push(await this.restart(r, alpha0, model, calib, cache, evaluator, q, K, ctx));
         steps += p.steps;
         if (ctx.signal.aborted) throw new UserError('cancelled');
       }
@@ -88,6 +89,17 @@ export class SearchNode implements GraphNode<Params> {
     }
   }
 
+  /**
+   * A step's batch is drawn from the calibration examples, so a larger batch only repeats them
+   * (at the cost of memory: 100,000 rows overflowed a typed array): it is clamped to their number.
+   */
+  private batchSize(wanted: number, calibration: number): number {
+    if (wanted <= calibration) return wanted;
+    this.services.log.info(`searchBatchSize ${wanted} is more than the ${calibration} calibration examples; ` +
+      `each step uses all ${calibration} (raise "calibration" for larger batches)`);
+    return calibration;
+  }
+
   private async restart(r: number, alpha0: number[], model: ModelHandle, calib: Example[], cache: TeacherCache, evaluator: MaskEvaluator, p: Params, K: number, ctx: NodeContext): Promise<RestartResult> {
     const dir = join(this.services.store.checkpointDir(ctx.id), `restart-${r}`);
     const doneFile = join(dir, '..', `restart-${r}.json`);
@@ -96,7 +108,7 @@ export class SearchNode implements GraphNode<Params> {
     const rng = this.services.rng.fork(`restart-${r}`);
     const batches = stepIndexedBatches(calib.length, rng.fork('batches'), async (idx) => idx.map((i) => calib[i]));
     const alpha = tf.variable(tf.tensor1d(alpha0), true);
-    const tok = requireTokenizer(model, 'masker.search');
+    const codec = textCodec(model, 'masker.search');
     const hardHistory: number[][] = [];
     const windowStart = Math.floor(p.steps * (1 - p.window));
     try {
@@ -108,7 +120,7 @@ export class SearchNode implements GraphNode<Params> {
         loss: async (step) => {
           const s = scheduleAt(p, step, p.steps, L, K);
           const examples = await batches(step, p.searchBatchSize);
-          const batch = encodeBatch(examples, tok, model.eosId, model.padId, p.promptLoss);
+          const batch = encodeBatch(examples, codec, p.promptLoss);
           const bt = batchTensors(batch);
           const targets = await cache.targets(examples, batch);
           const alphaValues = Array.from(await alpha.data());

@@ -7,7 +7,7 @@ import { DecoderModel } from './decoder.js';
 import { readJsonFile } from './json-file.js';
 import { openSafetensors, type FloatDtype, type SafetensorsFile } from './safetensors.js';
 import { makeHandle, type ModelHandle } from './handle.js';
-import { loadTokenizer } from './tokenizer.js';
+import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
 
 /** Tokenizer companions copied along with a checkpoint. */
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
@@ -76,6 +76,16 @@ function checkAgainstConfig(c: DecoderConfig, owner: Map<string, SafetensorsFile
   if (problems.length) throw new UserError(`${dir}: checkpoint does not match config.json:\n  ${problems.slice(0, 20).join('\n  ')}${problems.length > 20 ? `\n  … and ${problems.length - 20} more` : ''}`);
 }
 
+/** Every token id must have an embedding row; a larger id would fail only at generation (in GatherV2). */
+function checkTokenizerFits(tok: TextTokenizer, c: DecoderConfig, dir: string): void {
+  if (tok.size <= c.vocabSize) return;
+  const [tokFile, configFile] = [join(dir, 'tokenizer.json'), join(dir, 'config.json')];
+  throw new UserError(`${tokFile}: token ids go up to ${tok.size - 1}, but ${configFile} ` +
+    `has vocab_size ${c.vocabSize} (embedding rows 0..${c.vocabSize - 1}): ` +
+    'the tokenizer does not belong to this model (fix: use the tokenizer the model was trained with, ' +
+    `or a model whose vocab_size is at least ${tok.size})`);
+}
+
 /**
  * Loads a Hugging Face model directory: config.json, safetensors (single or sharded),
  * tokenizer.json (optional), generation_config.json (optional). All weights become f32.
@@ -103,6 +113,7 @@ export async function loadCheckpoint(dir: string): Promise<ModelHandle> {
   const dtype = ([...dtypes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32') as FloatDtype;
   const model = new DecoderModel(config, weightsFromNamed(config, named), { dir, rawConfig, keptLayers: [...Array(config.numLayers).keys()], originalLayers: config.numLayers });
   const tokenizer = hasFile(dir, 'tokenizer.json') ? await loadTokenizer(dir) : undefined;
+  if (tokenizer) checkTokenizerFits(tokenizer, config, dir);
   const tokenizerFiles: Record<string, Record<string, unknown>> = {};
   for (const f of TOKENIZER_FILES) if (hasFile(dir, f)) tokenizerFiles[f] = readJsonFile(join(dir, f), f);
   const genFile = join(dir, 'generation_config.json');

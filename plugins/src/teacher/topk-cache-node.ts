@@ -1,6 +1,7 @@
 import { inject, injectable } from 'inversify';
 import { resolve } from 'node:path';
 import { LOGGER, once, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
+import { describeCuts } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
 import type { ModelHandle } from '../model/handle.js';
 import { TeacherCache } from './topk-cache.js';
@@ -19,6 +20,8 @@ export class TopkCacheNode implements GraphNode<Params> {
         const before = cache.cachedExamples;
         await cache.ensure([...(await data.calibration(p.calibration)), ...(await data.heldout(p.heldout))]);
         this.log.info(`teacher cache ${cache.fingerprint}: k=${p.k}, ${before} examples reused, ${cache.computed} computed now (more are added on demand)`);
+        const cuts = describeCuts(cache.codec);
+        if (cuts) this.log.info(cuts);
         return cache;
       }),
     };

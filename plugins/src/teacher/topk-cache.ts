@@ -1,11 +1,14 @@
-import { closeSync, mkdirSync, openSync, readdirSync, readSync, writeSync, fstatSync } from 'node:fs';
+import {
+  closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync, writeSync, fstatSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { encodeBatch, type Batch } from '../data/batch.js';
+import { encodeBatch, textCodec, type Batch, type TextCodec } from '../data/batch.js';
 import type { Example } from '../data/dataset.js';
 import type { TeacherTargets } from '../loss/loss-term.js';
-import { requireTokenizer, type ModelHandle } from '../model/handle.js';
+import type { ModelHandle } from '../model/handle.js';
 
 /** One example's teacher record: per position, top-k ids and log-probs, and entropy. */
 interface TeacherRecord { ids: Int32Array; logProbs: Float32Array; entropy: Float32Array }
@@ -16,30 +19,46 @@ interface TeacherRecord { ids: Int32Array; logProbs: Float32Array; entropy: Floa
  * appended to a file under `dir/<fingerprint>/`. The fingerprint hashes the teacher's
  * weights, tokenizer, k and the dataset, so a later run with the same model, data and k
  * reuses the files. Only file offsets stay in memory, so memory does not grow with the data.
- * Each process appends to a file of its own (`targets-<pid>.bin`) and reads everyone's, so
- * runs sharing a cache in parallel never write over each other.
+ * Each process appends to a file of its own (`targets-<host>-<pid>-<time>-<n>.bin`, created on
+ * its first write) and reads everyone's, so runs sharing a cache in parallel never write over
+ * each other; empty files of processes that have exited are removed when a cache opens.
  */
 export class TeacherCache {
   /** key → [file descriptor, offset]. */
   private readonly offsets = new Map<string, [number, number]>();
   private readonly fds: number[] = [];
-  private readonly fd: number;
+  /** This process's file, opened on the first append. */
+  private fd?: number;
   private size = 0;
+  private readonly folder: string;
+  /** How the teacher encodes examples (it counts the records cut to the teacher's context). */
+  readonly codec: TextCodec & { cut: Set<string> };
   computed = 0;
   reused = 0;
   teacherForwards = 0;
   private disposed = false;
 
   private constructor(private readonly teacher: ModelHandle, readonly k: number, readonly fingerprint: string, dir: string, private readonly batchSize: number) {
-    const folder = join(dir, fingerprint);
-    mkdirSync(folder, { recursive: true });
-    for (const f of readdirSync(folder).filter((n) => /^targets.*\.bin$/.test(n))) {
-      const fd = openSync(join(folder, f), 'r');
+    this.folder = join(dir, fingerprint);
+    this.codec = textCodec(teacher, 'teacher.topkCache');
+    const names = existsSync(this.folder) ? readdirSync(this.folder) : [];
+    for (const f of names.filter((n) => /^targets.*\.bin$/.test(n))) {
+      const path = join(this.folder, f);
+      if (statSync(path).size === 0) { removeIfAbandoned(path, f); continue; }
+      const fd = openSync(path, 'r');
       this.fds.push(fd);
       this.scan(fd);
     }
-    this.fd = openSync(join(folder, `targets-${process.pid}-${Date.now()}-${++opened}.bin`), 'wx+');
-    this.fds.push(this.fd);
+  }
+
+  /** This process's file, created (with its folder) on the first write, so a failed run leaves nothing behind. */
+  private ownFile(): number {
+    if (this.fd === undefined) {
+      mkdirSync(this.folder, { recursive: true });
+      this.fd = openSync(join(this.folder, `targets-${HOST}-${process.pid}-${Date.now()}-${++opened}.bin`), 'wx+');
+      this.fds.push(this.fd);
+    }
+    return this.fd;
   }
 
   /** Opens (or creates) the cache for this teacher, data fingerprint and k. Retains the teacher. */
@@ -92,8 +111,9 @@ export class TeacherCache {
     head.writeUInt32LE(k.length, 0);
     head.writeUInt32LE(r.entropy.length, 4);
     const rec = Buffer.concat([head, k, Buffer.from(r.ids.buffer, r.ids.byteOffset, r.ids.byteLength), Buffer.from(r.logProbs.buffer, r.logProbs.byteOffset, r.logProbs.byteLength), Buffer.from(r.entropy.buffer, r.entropy.byteOffset, r.entropy.byteLength)]);
-    writeSync(this.fd, rec, 0, rec.length, this.size);
-    this.offsets.set(key, [this.fd, this.size]);
+    const fd = this.ownFile();
+    writeSync(fd, rec, 0, rec.length, this.size);
+    this.offsets.set(key, [fd, this.size]);
     this.size += rec.length;
   }
 
@@ -104,7 +124,7 @@ export class TeacherCache {
     for (let i = 0; i < missing.length; i += this.batchSize) {
       const chunk = missing.slice(i, i + this.batchSize);
       const h = this.teacher;
-      const batch = encodeBatch(chunk, requireTokenizer(h, 'teacher.topkCache'), h.eosId, h.padId, true);
+      const batch = encodeBatch(chunk, this.codec, true);
       const [top, lp, ent] = tf.tidy(() => {
         const logits = h.model.forward(tf.tensor2d(batch.ids, undefined, 'int32'), { attentionMask: tf.tensor2d(batch.attention) }).logits;
         const logp = tf.logSoftmax(logits);
@@ -161,8 +181,29 @@ export class TeacherCache {
 /** Caches opened by this process (part of each one's file name). */
 let opened = 0;
 
+/** This host in file names ('-' is the separator there). */
+const HOST = hostname().replace(/[^A-Za-z0-9.]/g, '_') || 'host';
+
+/**
+ * Removes an empty targets file whose process has exited. The name says which: `targets-<host>-<pid>-…`
+ * (a file of another host is left alone: its process cannot be asked), or the older
+ * `targets-<pid>-…`, taken as this host's.
+ */
+function removeIfAbandoned(path: string, name: string): void {
+  const m = /^targets-(?:([^-]+)-)?(\d+)-\d+-\d+\.bin$/.exec(name);
+  if (!m || (m[1] !== undefined && m[1] !== HOST) || isAlive(Number(m[2]))) return;
+  try { unlinkSync(path); } catch { /* another run removed it first */ }
+}
+
+/** Whether a local process lives (EPERM: it does, under another user). */
+function isAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+}
+
+/** A record's key: the texts, or their hash when long (a 30 MB record must not become a 30 MB key). */
 function keyOf(e: Example): string {
-  return `${e.prompt}\u0000${e.answer}`;
+  const key = `${e.prompt}\u0000${e.answer}`;
+  return key.length > 4096 ? `sha256:${createHash('sha256').update(key).digest('hex')}` : key;
 }
 
 /** Disposes the tensors of a TeacherTargets. */

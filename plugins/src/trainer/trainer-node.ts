@@ -1,10 +1,10 @@
 import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
 import { once, pick, UserError, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
-import { encodeBatch } from '../data/batch.js';
+import { describeCuts, encodeBatch, textCodec } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
 import type { LossTerm } from '../loss/loss-term.js';
-import { cloneHandle, requireTokenizer, type ModelHandle } from '../model/handle.js';
+import { cloneHandle, type ModelHandle } from '../model/handle.js';
 import { TrainingServices } from './training-services.js';
 import { batchTensors } from './batch-tensors.js';
 import { optimSchema, trainLoop, type OptimParams, type StepMetrics } from './train-loop.js';
@@ -39,7 +39,7 @@ export class TrainerNode implements GraphNode<Params> {
   private async train(base: ModelHandle, data: Dataset, p: Params, ctx: NodeContext): Promise<{ model: ModelHandle; metrics: TrainMetrics }> {
     const teacherTerms = p.loss.filter((t) => t.needsTeacher).map((t) => t.name);
     if (teacherTerms.length) throw new UserError(`loss terms ${teacherTerms.join(', ')} need teacher targets; use distiller.train for them`);
-    const tok = requireTokenizer(base, 'trainer.train');
+    const codec = textCodec(base, 'trainer.train');
     const h = cloneHandle(base);
     const t0 = performance.now();
     const vocabSize = h.model.config.vocabSize;
@@ -47,7 +47,7 @@ export class TrainerNode implements GraphNode<Params> {
       vars: h.model.variables(), params: p, resume: this.services.run.resume, rng: this.services.rng,
       checkpointDir: this.services.store.checkpointDir(ctx.id), logger: this.services.log, progress: this.services.progress, task: ctx.id, signal: ctx.signal,
       loss: async (step) => {
-        const batch = encodeBatch(await data.trainBatch(step, p.batchSize), tok, h.eosId, h.padId, p.promptLoss);
+        const batch = encodeBatch(await data.trainBatch(step, p.batchSize), codec, p.promptLoss);
         const bt = batchTensors(batch);
         let parts: Record<string, tf.Scalar> = {};
         return {
@@ -66,6 +66,8 @@ export class TrainerNode implements GraphNode<Params> {
     if (ctx.signal.aborted) { h.dispose(); throw new UserError('cancelled'); }
     const last = metrics[metrics.length - 1];
     this.services.log.info(`trained ${steps} steps, ${tokens} tokens, final loss ${last?.loss.toFixed(4)}`);
+    const cuts = describeCuts(codec);
+    if (cuts) this.services.log.info(cuts);
     return { model: h, metrics: { node: ctx.id, steps, tokens, wallSeconds: (performance.now() - t0) / 1000, history: metrics } };
   }
 }
