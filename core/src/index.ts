@@ -4,7 +4,6 @@
  */
 import 'reflect-metadata';
 export * from './errors.js';
-export * from './user-file.js';
 export * from './graph/did-you-mean.js';
 export * from './graph/paths.js';
 export * from './graph/spec.js';

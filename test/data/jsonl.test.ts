@@ -49,13 +49,12 @@ describe('data.jsonl through e3 run', function () {
   it('a directory, a symlink loop and a missing file each say what they are', () => {
     const dir = join(tempDir(), 'records.jsonl');
     mkdirSync(dir);
-    const isDir = `node "data" failed: \`${dir}\` is a directory; data.jsonl needs a JSONL file`;
-    assertFails(runData(dir), new RegExp(isDir));
+    assertFails(runData(dir), new RegExp(`node "data" field "params.path": file "${dir}" is a directory, not a file`));
     const loop = join(tempDir(), 'loop.jsonl');
     symlinkSync(loop, loop);
-    assertFails(runData(loop), new RegExp(`\`${loop}\` is a symbolic link loop`));
+    assertFails(runData(loop), new RegExp(`file "${loop}" cannot be opened: symlink loop`));
     const missing = join(tempDir(), 'none.jsonl');
-    assertFails(runData(missing), new RegExp(`\`${missing}\` not found`));
+    assertFails(runData(missing), new RegExp(`file "${missing}" not found`));
   });
 
   it('empty records are skipped and counted; a file of only empty records is a located error', () => {

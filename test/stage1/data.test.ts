@@ -45,6 +45,6 @@ describe('data', () => {
     assert.deepEqual(await d.trainBatch(5, 2), await jsonlDataset({ ...P, path: join(dir, 'ok.jsonl') }, new Rng(0)).trainBatch(5, 2));
     assert.throws(() => jsonlDataset({ ...P, path: join(dir, 'bad.jsonl') }, new Rng(0)), (e: unknown) => e instanceof UserError && /bad\.jsonl:2: not valid JSON/.test(e.message));
     assert.throws(() => jsonlDataset({ ...P, path: join(dir, 'shape.jsonl') }, new Rng(0)), /shape\.jsonl:2: a record needs "prompt" and "answer" strings, or a "text" string \(got keys: q\)/);
-    assert.throws(() => jsonlDataset({ ...P, path: join(dir, 'none.jsonl') }, new Rng(0)), /none\.jsonl` not found/);
+    assert.throws(() => jsonlDataset({ ...P, path: join(dir, 'none.jsonl') }, new Rng(0)), /none\.jsonl: data file not found/);
   });
 });

@@ -1,5 +1,5 @@
-import { readSync, fstatSync } from 'node:fs';
-import { openUserFile, Rng, UserError } from '@e3/core';
+import { openSync, readSync, fstatSync } from 'node:fs';
+import { requirePath, Rng, UserError } from '@e3/core';
 import { heldoutOrigin, stepIndexedBatches, type Dataset, type Example } from './dataset.js';
 
 export interface JsonlParams { path: string; heldoutFraction: number; promptField: string; answerField: string; textField: string }
@@ -10,7 +10,7 @@ export interface JsonlContext { node?: string; note?: (message: string) => void 
 /** The records of a file: byte ranges and line numbers (one number each, memory stays small). */
 interface Index { starts: number[]; ends: number[]; lines: number[]; empty: number[] }
 
-const NEED = 'data.jsonl needs a JSONL file';
+const NEED = 'data.jsonl needs a JSONL file, one JSON object per line';
 
 /**
  * A JSONL dataset that keeps only byte offsets and line numbers in memory: one pass checks
@@ -20,7 +20,8 @@ const NEED = 'data.jsonl needs a JSONL file';
  * empty records (no characters at all) are skipped and counted.
  */
 export function jsonlDataset(p: JsonlParams, rng: Rng, ctx: JsonlContext = {}): Dataset {
-  const fd = openUserFile(p.path, NEED);
+  requirePath(p.path, 'file', 'data file', NEED);
+  const fd = openSync(p.path, 'r');
   const size = fstatSync(fd).size;
   const { starts, ends, lines, empty } = indexLines(fd, size, p);
   reportEmpty(p.path, empty, starts.length, ctx);
