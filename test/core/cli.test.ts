@@ -84,3 +84,26 @@ describe('e3 run --resume', function () {
     assert.match(bad.stderr, /not a run directory/);
   });
 });
+
+describe('e3 run --resume DIR alone, and --version', function () {
+  this.timeout(60000);
+  it('--resume DIR takes the graph and --set values the run recorded', () => {
+    const out = join(tempDir(), 'run');
+    assert.equal(e3(['run', 'examples/stats.yaml', '--out', out, '--set', 'vars.n=4', '--quiet']).code, 0);
+    const r = e3(['run', '--resume', out, '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).count, 4);
+    const more = e3(['run', '--resume', out, '--set', 'vars.n=5', '--quiet']);
+    assert.equal(more.code, 0, more.stderr);
+    assert.equal(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')).count, 5);
+    const none = e3(['run', '--quiet']);
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /give a graph file \(e3 run GRAPH\), or --resume RUN_DIR/);
+  });
+
+  it('--version prints the package version', () => {
+    const r = e3(['--version']);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout.trim(), JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  });
+});

@@ -4,7 +4,7 @@ import { UserError } from '../errors.js';
 import { Registry } from '../registry/registry.js';
 import { loadPluginModule } from '../runtime/load-plugins.js';
 import { prepareGraph } from '../runtime/prepare.js';
-import { runGraph } from '../runtime/run-graph.js';
+import { PACKAGE_VERSION, recordedStart, runGraph } from '../runtime/run-graph.js';
 import { describeMermaid, describeRegistry, describeText } from './describe.js';
 import { nonNegativeInteger } from './options.js';
 import { writeSchemas } from './schemas.js';
@@ -22,26 +22,30 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
   const program = new Command('e3')
     .description('e3-pruner: layer pruning for LLMs as YAML graphs of plugin nodes')
     .option('--debug', 'print stack traces for errors')
+    .version(PACKAGE_VERSION, '-V, --version', 'print the e3 version')
     .showHelpAfterError()
     .exitOverride(); // before adding commands, so that they inherit it: usage errors exit 2 through runCli
 
   program.command('run')
     .description('validate and run a graph')
-    .argument('<graph>', 'graph YAML file')
+    .argument('[graph]', 'graph YAML file (with --resume: the run\'s own graph and --set values by default)')
     .option('--set <path=value>', 'override a value (repeatable), e.g. nodes.search.params.steps=200', collect, [])
     .option('--out <dir>', 'run directory (default runs/<graph>-<time>)')
-    .option('--resume <runDir>', 'continue a stopped run from its checkpoints')
+    .option('--resume <runDir>', 'continue a stopped run from its checkpoints (nodes whose params changed rerun)')
     .option('--seed <n>', 'seed of the run RNG (overrides the graph)', nonNegativeInteger)
     .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
     .option('--quiet', 'no progress output')
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
-    .action(async (graph: string, o) => {
+    .action(async (graph: string | undefined, o) => {
       const abort = new AbortController();
       const onSigint = () => abort.abort();
       process.once('SIGINT', onSigint);
       try {
-        const sets = o.resume ? [...o.set] : o.set;
-        const { runDir } = await runGraph(graph, { modules, sets, outDir: o.out, resumeDir: o.resume, seed: o.seed, pluginPaths: o.plugin, signal: abort.signal, logLevel: o.logLevel, quiet: o.quiet });
+        const start = startOf(graph, o);
+        const { runDir } = await runGraph(start.graph, {
+          modules, sets: start.sets, outDir: o.out, resumeDir: o.resume, seed: o.seed, pluginPaths: start.plugins,
+          signal: abort.signal, logLevel: o.logLevel, quiet: o.quiet,
+        });
         process.stdout.write(`${runDir}\n`);
       } finally {
         process.off('SIGINT', onSigint);
@@ -98,6 +102,17 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
 
   for (const add of contributors) add(program);
   return program;
+}
+
+/**
+ * The graph, --set values and plugins a run starts from: as given, or with `--resume DIR` and
+ * no graph, those the run recorded in its run.json (later --set values apply on top).
+ */
+function startOf(graph: string | undefined, o: { resume?: string; set: string[]; plugin: string[] }) {
+  if (graph) return { graph, sets: o.set, plugins: o.plugin };
+  if (!o.resume) throw new UserError('give a graph file (e3 run GRAPH), or --resume RUN_DIR to continue a run');
+  const recorded = recordedStart(o.resume);
+  return { graph: recorded.graph, sets: [...recorded.sets, ...o.set], plugins: [...recorded.plugins, ...o.plugin] };
 }
 
 /** Runs the CLI and exits with the right code; user errors print without a stack. */

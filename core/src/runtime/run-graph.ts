@@ -33,7 +33,8 @@ export interface RunOutcome extends ExecuteResult {
   readonly runDir: string;
 }
 
-const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;
+/** e3's version, from the repository's package.json. */
+export const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;
 
 /**
  * Validates, then runs a graph in its run directory, writing `resolved.yaml` first and
@@ -84,6 +85,23 @@ function chooseRunDir(file: string, options: RunOptions): string {
   return dir;
 }
 
+/** What a run recorded of how it started (run.json), so that `e3 run --resume DIR` needs nothing else. */
+export function recordedStart(runDir: string): { graph: string; sets: string[]; plugins: string[] } {
+  const file = join(resolve(runDir), 'run.json');
+  let run: { graph?: unknown; sets?: unknown; plugins?: unknown };
+  try {
+    run = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    throw new UserError(`--resume ${runDir}: cannot read ${file}; give the graph again: e3 run GRAPH --resume ${runDir}`);
+  }
+  if (typeof run.graph !== 'string' || !Array.isArray(run.sets)) {
+    throw new UserError(`--resume ${runDir}: ${file} does not record the graph and --set values (an older e3 wrote ` +
+      `it); give them again: e3 run GRAPH --set … --resume ${runDir}`);
+  }
+  const plugins = Array.isArray(run.plugins) ? run.plugins.map(String) : [];
+  return { graph: run.graph, sets: run.sets.map(String), plugins };
+}
+
 function isRunDir(dir: string): boolean {
   return existsSync(join(dir, 'run.json')) || existsSync(join(dir, 'resolved.yaml'));
 }
@@ -102,7 +120,8 @@ async function runLocked(
   const clock = new Clock();
   const t0 = clock.now();
   const runJson: Record<string, unknown> = {
-    status: 'running', graph: resolve(file), startedAt: clock.iso(), seed, resumed: Boolean(options.resumeDir),
+    status: 'running', graph: resolve(file), sets: options.sets ?? [], plugins: options.pluginPaths ?? [],
+    startedAt: clock.iso(), seed, resumed: Boolean(options.resumeDir),
     versions: { e3: PACKAGE_VERSION, node: process.version },
   };
   store.writeJson('run.json', runJson);
