@@ -68,7 +68,7 @@ export function execute(graph: ValidatedGraph, registry: Registry, container: Co
   };
   const nodeDone = (id: string) => {
     timings[id].completedMs = performance.now() - started;
-    options.logger?.debug(`node ${id} done in ${(timings[id].completedMs! / 1000).toFixed(2)} s`);
+    options.logger?.debug(`node ${id} done, ${(timings[id].completedMs! / 1000).toFixed(2)} s after the run began`);
     for (const key of inputsOf.get(id) ?? []) {
       ports.get(key)!.consumersLeft--;
       releaseIfDone(key);

@@ -103,7 +103,8 @@ export async function initBackend(requested: BackendName, logger?: Logger): Prom
       const reason = requested === 'auto'
         ? `auto: ${skipped.length ? skipped.join('; ') + '; ' : ''}chose ${name}${note ? ` (${note})` : ''}`
         : `requested ${name}${note ? ` (${note})` : ''}`;
-      logger?.info(`backend ${name}: ${reason}`);
+      logger?.info(`backend ${name}${requested === 'auto' ? ' (auto)' : ''}`);
+      logger?.debug(`backend ${name}: ${reason}`); // every level reaches run.log
       return { name, reason, tf };
     } catch (e) {
       skipped.push(`${name} unavailable: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
