@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import {
-  BACKEND_NAMES, initBackend, integerList, Logger, nonNegativeInteger, parseIntList, positiveInteger, positiveNumber,
+  BACKEND_NAMES, initBackend, integerList, Logger, nonNegativeInteger, positiveInteger, positiveNumber,
   requirePath, Rng, UserError, type BackendName, type CommandContributor,
 } from '@e3/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -101,7 +101,7 @@ const generateCommand: CommandContributor = (program) => {
 const pruneCommand: CommandContributor = (program) => {
   backendOption(program.command('prune').description('remove named layers without training and export a loadable checkpoint')
     .requiredOption('--model <dir>', 'source checkpoint')
-    .requiredOption('--drop <layers>', 'layer indices to remove, comma-separated')
+    .requiredOption('--drop <layers>', 'layer indices to remove, comma-separated', integerList)
     .requiredOption('--out <dir>', 'output directory (new or empty; an earlier e3 export with --force)')
     .addOption(new Option('--dtype <dtype>', 'weights dtype of the output (default: the source dtype)')
       .choices(['F32', 'F16', 'BF16']))
@@ -109,7 +109,7 @@ const pruneCommand: CommandContributor = (program) => {
     .action(async (o) => {
       await start(o);
       const h = await loadCheckpoint(o.model);
-      const drop = parseIntList(o.drop, '--drop');
+      const drop: number[] = o.drop;
       const L = h.model.numLayers;
       const bad = drop.filter((i) => i >= L);
       if (bad.length) throw new UserError(`--drop: layer(s) ${bad.join(', ')} do not exist (the model has layers 0..${L - 1})`);

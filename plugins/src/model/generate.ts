@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '@e3/core';
+import { UserError, type Rng } from '@e3/core';
 import type { LayerCache, LayerMask } from './decoder.js';
 import type { ModelHandle } from './handle.js';
 
@@ -91,6 +91,7 @@ export async function generateText(h: ModelHandle, prompts: readonly string[], o
   const todo = encoded.flatMap((ids, i) => (ids.length ? [i] : []));
   const out: string[] = prompts.map(() => '');
   const bs = o.batchSize ?? 64;
+  if (!Number.isInteger(bs) || bs < 1) throw new UserError(`generation batch size must be an integer ≥ 1, got ${bs}`);
   for (let i = 0; i < todo.length; i += bs) {
     const chunk = todo.slice(i, i + bs);
     const results = await generateIds(h, chunk.map((j) => encoded[j]), o);
