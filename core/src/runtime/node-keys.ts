@@ -25,7 +25,8 @@ export function nodeKeys(graph: ValidatedGraph, version: string): Map<string, No
       return [port, `${keys.get(node)!.key}.${out}`];
     }));
     const own = { plugin: spec.plugin, params: spec.params ?? {} };
-    const key = createHash('sha256').update(JSON.stringify({ ...own, inputs, version, seed })).digest('hex').slice(0, 16);
+    const identity = JSON.stringify({ ...own, inputs, version, seed });
+    const key = createHash('sha256').update(identity).digest('hex').slice(0, 16);
     keys.set(id, { key, spec: JSON.parse(JSON.stringify(own)) });
   }
   return keys;

@@ -50,7 +50,8 @@ export function acquireRunLock(runDir: string, onStale: (owner: LockOwner | unde
     const alive = owner && (owner.host !== me.host || pidAlive(owner.pid));
     if (alive) {
       const where = owner.host === me.host ? `pid ${owner.pid}` : `pid ${owner.pid} on ${owner.host}`;
-      throw new UserError(`run directory ${runDir} is in use by another e3 run (${where}, started ${owner.startedAt}: ` +
+      throw new UserError(`run directory ${runDir} is in use by another e3 run ` +
+        `(${where}, started ${owner.startedAt}: ` +
         `e3 ${owner.command}); wait for it to finish, or choose another --out` +
         (owner.host !== me.host ? ` (if that run is gone, delete ${file})` : ''));
     }

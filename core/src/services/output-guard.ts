@@ -25,6 +25,8 @@ export interface OutputGuard {
    * `force`: the run directory, so a rerun or a resume rewrites its own export.
    */
   readonly ownedBelow?: string;
+  /** Added to the refusal of a protected directory, e.g. where relative paths start. */
+  readonly hint?: string;
 }
 
 /** The path with symbolic links resolved as far as it exists (so `a/../b` and links compare equal). */
@@ -74,7 +76,7 @@ export function checkReplaceable(target: string, guard: OutputGuard): boolean {
     if (isWithin(prot, out)) {
       const how = prot === out ? `is ${p.what}` : `contains ${p.what} (${prot})`;
       throw new UserError(`${guard.what} ${out} ${how}; e3 never writes an output over it. ` +
-        'Choose a new directory (relative exporter dirs are relative to the run directory, e.g. "pruned")');
+        `Choose a new directory${guard.hint ? ` (${guard.hint})` : ''}`);
     }
   }
   if (!existsSync(out)) return false;

@@ -14,6 +14,8 @@ export interface ExportOptions {
   protect?: readonly ProtectedDir[];
   /** e3's own outputs below this directory (the run directory) are replaced without `force`. */
   ownedBelow?: string;
+  /** Added to a refusal (see OutputGuard.hint). */
+  hint?: string;
   /** Recorded in e3_pruning.json: how the kept layers were chosen. */
   method?: string;
   /** Extra files (name → text) written beside the checkpoint, e.g. report.json. */
@@ -54,7 +56,7 @@ export async function exportCheckpoint(h: ModelHandle, dir: string, o: ExportOpt
   for (const [name, v] of h.model.named()) tensors.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
   const src = h.model.source;
   const guard: OutputGuard = {
-    what: o.what ?? 'export directory', force: o.force, ownedBelow: o.ownedBelow,
+    what: o.what ?? 'export directory', force: o.force, ownedBelow: o.ownedBelow, hint: o.hint,
     protect: [...(src.dir ? [{ path: src.dir, what: 'the source model' }] : []), ...(o.protect ?? [])],
   };
   return writeDirAtomic(dir, (tmp) => {

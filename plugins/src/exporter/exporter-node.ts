@@ -1,13 +1,16 @@
 import { inject, injectable } from 'inversify';
 import { resolve } from 'node:path';
 import {
-  LOGGER, once, RUN_INFO, type GraphNode, type Logger, type NodeContext, type PluginManifest, type RunInfo,
+  checkReplaceable, LOGGER, once, RUN_INFO,
+  type GraphNode, type Logger, type NodeContext, type PluginManifest, type RunInfo,
 } from '@e3/core';
 import type { ModelHandle } from '../model/handle.js';
 import type { FloatDtype } from '../model/safetensors.js';
 import { exportCheckpoint } from './export-checkpoint.js';
 
 interface Params { dir: string; dtype?: FloatDtype; force: boolean; method: string; maxShardBytes: number }
+
+interface ExportInputs { model: ModelHandle; report?: { json: unknown; markdown: string } }
 
 /** What `exporter.hf` emits: where the checkpoint went. */
 export interface Artifact { dir: string; keptLayers: number[]; originalLayers: number }
@@ -18,16 +21,23 @@ export class ExporterNode implements GraphNode<Params> {
   constructor(@inject(LOGGER) private readonly log: Logger, @inject(RUN_INFO) private readonly run: RunInfo) {}
 
   connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
+    const dir = resolve(this.run.runDir, p.dir);
+    const guard = {
+      what: `node "${ctx.id}" (exporter.hf) dir`, force: p.force, ownedBelow: this.run.runDir,
+      protect: [{ path: this.run.runDir, what: 'the run directory' }],
+      hint: 'a relative dir is relative to the run directory, e.g. "pruned"',
+    };
+    checkReplaceable(dir, guard); // now, before any node runs; again when the export is written
     return {
-      artifact: once(inputs, ['model', 'report'], async ({ model, report }: { model: ModelHandle; report?: { json: unknown; markdown: string } }): Promise<Artifact> => {
-        const extraFiles: Record<string, string> = report ? { 'report.json': JSON.stringify(report.json, null, 2) + '\n', 'report.md': report.markdown } : {};
-        const dir = await exportCheckpoint(model, resolve(this.run.runDir, p.dir), {
-          dtype: p.dtype, force: p.force, method: p.method, extraFiles, maxShardBytes: p.maxShardBytes,
-          what: `node "${ctx.id}" (exporter.hf) dir`, ownedBelow: this.run.runDir,
-          protect: [{ path: this.run.runDir, what: 'the run directory' }],
-        });
-        this.log.info(`exported ${model.model.numLayers}-layer checkpoint to ${dir}`);
-        return { dir, keptLayers: model.model.source.keptLayers, originalLayers: model.model.source.originalLayers };
+      artifact: once(inputs, ['model', 'report'], async ({ model, report }: ExportInputs): Promise<Artifact> => {
+        const extraFiles: Record<string, string> = report
+          ? { 'report.json': JSON.stringify(report.json, null, 2) + '\n', 'report.md': report.markdown }
+          : {};
+        const o = { dtype: p.dtype, method: p.method, extraFiles, maxShardBytes: p.maxShardBytes, ...guard };
+        const out = await exportCheckpoint(model, dir, o);
+        this.log.info(`exported ${model.model.numLayers}-layer checkpoint to ${out}`);
+        const { keptLayers, originalLayers } = model.model.source;
+        return { dir: out, keptLayers, originalLayers };
       }),
     };
   }

@@ -31,7 +31,9 @@ export function latestStateDir(dir: string): string | undefined {
  * and only then deletes the older states, so a kill at any instant leaves at least one
  * complete checkpoint. Temporary directories of killed processes are removed.
  */
-export async function saveState(dir: string, step: number, tensors: Map<string, tf.Tensor>, json: Record<string, unknown>): Promise<void> {
+export async function saveState(
+  dir: string, step: number, tensors: Map<string, tf.Tensor>, json: Record<string, unknown>,
+): Promise<void> {
   const data = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, t] of tensors) data.set(name, { shape: t.shape, data: (await t.data()) as Float32Array });
   mkdirSync(dir, { recursive: true });
