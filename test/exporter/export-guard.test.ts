@@ -42,6 +42,7 @@ describe('exporter.hf output safety', function () {
     assert.equal(r.code, 1);
     assert.match(r.stderr, /node "export" failed: node "export" \(exporter\.hf\) dir .*\/run is the run directory; e3 never/);
     noStack(r.stderr);
+    assert.doesNotMatch(r.stderr, /teacher: loaded/, 'refused when the graph is wired, before any node runs');
     assert.equal(readFileSync(join(w.cwd, 'keep.txt'), 'utf8'), 'the user\'s file');
     assert.ok(existsSync(join(w.cwd, 'run', 'run.json')));
   });
