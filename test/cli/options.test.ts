@@ -3,7 +3,7 @@ import { e3 } from '../helpers/files.js';
 
 const MODEL = 'models/arith-teacher';
 const INT1 = 'It must be an integer ≥ 1.';
-const INT0 = 'It must be an integer ≥ 0.';
+const SEED = 'It must be an integer from 0 to 4294967295.';
 const POSITIVE = 'It must be a finite number > 0.';
 const LIST = 'It must be a comma-separated list of integers ≥ 0 (e.g. 1,2,3).';
 const BACKENDS = 'Allowed choices are auto, tensorflow, webgpu, wasm, cpu.';
@@ -30,7 +30,7 @@ describe('CLI numeric options (one parser per rule)', function () {
   it('generate --max-new-tokens x, --top-k 0 and --seed -1 are refused', () => {
     refuses([...generate, '--max-new-tokens', 'x'], '--max-new-tokens <n>', 'x', INT1);
     refuses([...generate, '--temperature', '1', '--top-k', '0'], '--top-k <k>', '0', INT1);
-    refuses([...generate, '--seed', '-1'], '--seed <n>', '-1', INT0);
+    refuses([...generate, '--seed', '-1'], '--seed <n>', '-1', SEED);
   });
 
   for (const v of ['0', '-0.5', 'NaN', 'Infinity', 'hot']) {
@@ -45,9 +45,10 @@ describe('CLI numeric options (one parser per rule)', function () {
     assert.equal(r.stderr, 'e3: --top-k only applies when sampling (fix: add --temperature, e.g. --temperature 1)\n');
   });
 
-  it('run --seed takes integers ≥ 0 only', () => {
-    refuses(['run', 'examples/stats.yaml', '--seed', '-1'], '--seed <n>', '-1', INT0);
-    refuses(['run', 'examples/stats.yaml', '--seed', 'seven'], '--seed <n>', 'seven', INT0);
+  it('run --seed takes 32-bit integers ≥ 0 only (larger seeds would alias smaller ones)', () => {
+    refuses(['run', 'examples/stats.yaml', '--seed', '4294967299'], '--seed <n>', '4294967299', SEED);
+    refuses(['run', 'examples/stats.yaml', '--seed', '-1'], '--seed <n>', '-1', SEED);
+    refuses(['run', 'examples/stats.yaml', '--seed', 'seven'], '--seed <n>', 'seven', SEED);
   });
 
   it('model logits --ids and --mask are lists of integers ≥ 0', () => {

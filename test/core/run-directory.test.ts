@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LOCK_FILE } from '@e3/core';
 import { e3, ROOT, tempDir, writeFiles } from '../helpers/files.js';
@@ -37,7 +38,7 @@ describe('run directories', function () {
     const out = writeFiles({ 'notes.txt': 'mine' });
     const r = e3(['run', STATS, '--out', out, '--quiet']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /--out .* is not empty and holds no earlier run \(no run\.json\).*choose a new or empty/);
+    assert.match(r.stderr, /--out .* is not empty and holds no earlier e3 run \(no e3 run\.json\).*choose a new or empty/);
     noStack(r.stderr);
     assert.deepEqual(readdirSync(out), ['notes.txt']);
   });
@@ -100,7 +101,7 @@ describe('resume checks', function () {
     assert.equal(e3(['run', graph, '--out', out, '--quiet']).code, 0);
     const r = e3(['run', graph, '--resume', out, '--set', 'nodes.data.params.maxOperand=8', '--quiet']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /node train: an input, the seed or the e3 version changed since its state was saved/);
+    assert.match(r.stderr, /node train: an input or the e3 version changed since its state was saved/);
   });
 
   it('a corrupt resolved.yaml or node-keys.json does not stop a resume', () => {
@@ -114,5 +115,56 @@ describe('resume checks', function () {
     assert.match(r.stderr, /node-keys\.json is unreadable; no saved node state can be trusted/);
     assert.match(r.stderr, /node train: no record of what it computed .* rerunning it/);
     noStack(r.stderr);
+  });
+
+  it('a run directory without node-keys.json (an older e3) trusts no saved state', () => {
+    const graph = trainerGraph();
+    const out = join(tempDir(), 'run');
+    assert.equal(e3(['run', graph, '--out', out, '--quiet']).code, 0);
+    rmSync(join(out, 'node-keys.json'));
+    const r = e3(['run', graph, '--resume', out, '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /node train: no record of what it computed since its state was saved; discarding/);
+  });
+
+  it('--resume DIR alone keeps the run\'s --seed; a changed seed is named', () => {
+    const graph = trainerGraph();
+    const out = join(tempDir(), 'run');
+    assert.equal(e3(['run', graph, '--out', out, '--seed', '5', '--quiet']).code, 0);
+    const r = e3(['run', '--resume', out, '--quiet']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /train: resumed at step 4/);
+    assert.equal(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).seed, 5);
+    const other = e3(['run', '--resume', out, '--seed', '6', '--quiet']);
+    assert.match(other.stderr, /node train: "seed" changed since its state was saved/);
+  });
+
+  it('a user\'s folder with a run.json of its own is neither resumed nor written into', () => {
+    const dir = writeFiles({ 'run.json': '{"mine": true}', 'resolved.yaml': 'a: 1' });
+    const r = e3(['run', STATS, '--resume', dir, '--quiet']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /not a run directory \(no run\.json written by e3\)/);
+    assert.match(e3(['run', STATS, '--out', dir, '--quiet']).stderr, /holds no earlier e3 run/);
+    assert.equal(readFileSync(join(dir, 'run.json'), 'utf8'), '{"mine": true}');
+  });
+});
+
+describe('run lock under contention', function () {
+  this.timeout(60000);
+
+  it('of several runs taking over one stale lock at once, exactly one gets it', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: 999999, host: hostname(), startedAt: 'x', command: 'x' }));
+    const core = JSON.stringify(join(ROOT, 'core/dist/index.js'));
+    const script = `import(${core}).then(({ acquireRunLock }) => {
+      try { acquireRunLock(${JSON.stringify(dir)}, () => {}); console.log('got'); setTimeout(() => {}, 1500); }
+      catch { console.log('refused'); } })`;
+    const results = await Promise.all([...Array(4)].map(() => new Promise<string>((res) => {
+      const child = spawn(process.execPath, ['-e', script]);
+      let out = '';
+      child.stdout.on('data', (d) => { out += d; });
+      child.on('exit', () => res(out.trim()));
+    })));
+    assert.equal(results.filter((r) => r === 'got').length, 1, results.join(','));
   });
 });

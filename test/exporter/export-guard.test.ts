@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import { PARTIAL_MARKER } from '@e3/core';
 import { e3, ROOT, tempDir, writeFiles } from '../helpers/files.js';
 
 const MODEL = join(ROOT, 'test/fixtures/tiny-llama');
@@ -68,7 +71,7 @@ describe('exporter.hf output safety', function () {
     assert.match(noForce.stderr, /already exists; choose another directory, or pass --force/);
     const forced = run(w, '--out', 'r2', '--set', `vars.out=${foreign}`, '--set', 'nodes.export.params.force=true');
     assert.equal(forced.code, 1);
-    assert.match(forced.stderr, /is not empty and e3 did not write it \(no e3_pruning\.json or run\.json inside\)/);
+    assert.match(forced.stderr, /is not empty and is not a checkpoint e3 exported \(no e3_pruning\.json inside\)/);
     assert.deepEqual(readdirSync(foreign), ['data.bin']);
 
     const ours = join(w.cwd, 'export');
@@ -88,6 +91,7 @@ describe('exporter.hf output safety', function () {
     // and another killed process's half-filled directory.
     renameSync(pruned, `${pruned}.old-999999`);
     mkdirSync(`${pruned}.partial-999998`);
+    writeFileSync(join(`${pruned}.partial-999998`, PARTIAL_MARKER), '999998');
     const r = run(w, '--resume', 'run');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(readdirSync(join(w.cwd, 'run')).filter((n) => n.startsWith('pruned')), ['pruned']);
@@ -118,6 +122,27 @@ describe('e3 prune output safety', function () {
     assert.equal(prune('--out', 'out', '--force').code, 0);
     mkdirSync(join(cwd, 'foreign'));
     writeFileSync(join(cwd, 'foreign', 'x'), 'x');
-    assert.match(prune('--out', 'foreign', '--force').stderr, /e3 did not write it/);
+    assert.match(prune('--out', 'foreign', '--force').stderr, /is not a checkpoint e3 exported/);
+  });
+
+  it('never touches a user\'s look-alike of its leftovers, a folder inside the model, a run.json folder, a dead link', () => {
+    const cwd = writeFiles({ 'keep.old-77777/thesis.txt': 'precious', 'backup.old-2023/t.txt': 'precious',
+      'keep/x': 'x', 'exp/run.json': '{}', 'exp/results.csv': 'data' });
+    cpSync(MODEL, join(cwd, 'm'), { recursive: true });
+    const prune = (...a: string[]) => e3(['prune', '--model', 'm', '--drop', '1', ...a], { cwd });
+    assert.match(prune('--out', 'keep').stderr, /already exists/);
+    assert.equal(readFileSync(join(cwd, 'keep.old-77777', 'thesis.txt'), 'utf8'), 'precious');
+    assert.equal(prune('--out', 'backup').code, 0);
+    assert.equal(readFileSync(join(cwd, 'backup.old-2023', 't.txt'), 'utf8'), 'precious');
+    assert.match(prune('--out', 'exp', '--force').stderr, /is not a checkpoint e3 exported/);
+    assert.equal(readFileSync(join(cwd, 'exp', 'results.csv'), 'utf8'), 'data');
+    const inside = prune('--out', 'm/sub');
+    assert.match(inside.stderr, /--out .*m\/sub is inside the source model \(.*\), which e3 leaves as it is/);
+    assert.ok(!existsSync(join(cwd, 'm', 'sub')));
+    symlinkSync(join(cwd, 'nowhere'), join(cwd, 'dang'));
+    const dang = prune('--out', 'dang');
+    assert.equal(dang.code, 1);
+    assert.match(dang.stderr, /--out .*dang is a symbolic link to a missing path/);
+    assert.ok(!readdirSync(cwd).some((n) => n.startsWith('dang.')));
   });
 });

@@ -11,16 +11,20 @@ import { UserError } from '../errors.js';
 
 const INTEGER = /^[+-]?\d+$/;
 
-/** An integer ≥ `min` (decimal digits only: "1e3", "0x10", "2.0" and "" are refused). */
-export function integerAtLeast(min: number): (value: string) => number {
+/** An integer ≥ `min` and ≤ `max` (decimal digits only: "1e3", "0x10", "2.0" and "" are refused). */
+export function integerAtLeast(min: number, max = Number.MAX_SAFE_INTEGER): (value: string) => number {
   return (value) => {
     const n = Number(value.trim());
-    if (!INTEGER.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
-      throw new InvalidArgumentError(`It must be an integer ≥ ${min}.`);
+    if (!INTEGER.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+      throw new InvalidArgumentError(`It must be an integer ${range}.`);
     }
     return n;
   };
 }
+
+/** Seeds: the RNG takes 32 bits, so larger seeds would alias smaller ones. */
+export const seedInteger = integerAtLeast(0, 2 ** 32 - 1);
 
 /** Counts and sizes: an integer ≥ 1. */
 export const positiveInteger = integerAtLeast(1);

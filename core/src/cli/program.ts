@@ -6,7 +6,7 @@ import { loadPluginModule } from '../runtime/load-plugins.js';
 import { prepareGraph } from '../runtime/prepare.js';
 import { PACKAGE_VERSION, recordedStart, runGraph } from '../runtime/run-graph.js';
 import { describeMermaid, describeRegistry, describeText } from './describe.js';
-import { nonNegativeInteger } from './options.js';
+import { seedInteger } from './options.js';
 import { writeSchemas } from './schemas.js';
 
 /** Adds commands (the plugins package adds `model`, `generate`, `prune`). */
@@ -32,7 +32,7 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
     .option('--set <path=value>', 'override a value (repeatable), e.g. nodes.search.params.steps=200', collect, [])
     .option('--out <dir>', 'run directory (default runs/<graph>-<time>)')
     .option('--resume <runDir>', 'continue a stopped run from its checkpoints (nodes whose params changed rerun)')
-    .option('--seed <n>', 'seed of the run RNG (overrides the graph)', nonNegativeInteger)
+    .option('--seed <n>', 'seed of the run RNG (overrides the graph)', seedInteger)
     .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
     .option('--quiet', 'no progress output')
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
@@ -43,7 +43,7 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
       try {
         const start = startOf(graph, o);
         const { runDir } = await runGraph(start.graph, {
-          modules, sets: start.sets, outDir: o.out, resumeDir: o.resume, seed: o.seed, pluginPaths: start.plugins,
+          modules, sets: start.sets, outDir: o.out, resumeDir: o.resume, seed: start.seed, pluginPaths: start.plugins,
           signal: abort.signal, logLevel: o.logLevel, quiet: o.quiet,
         });
         process.stdout.write(`${runDir}\n`);
@@ -108,11 +108,12 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
  * The graph, --set values and plugins a run starts from: as given, or with `--resume DIR` and
  * no graph, those the run recorded in its run.json (later --set values apply on top).
  */
-function startOf(graph: string | undefined, o: { resume?: string; set: string[]; plugin: string[] }) {
-  if (graph) return { graph, sets: o.set, plugins: o.plugin };
+function startOf(graph: string | undefined, o: { resume?: string; set: string[]; plugin: string[]; seed?: number }) {
+  if (graph) return { graph, sets: o.set, plugins: o.plugin, seed: o.seed };
   if (!o.resume) throw new UserError('give a graph file (e3 run GRAPH), or --resume RUN_DIR to continue a run');
   const recorded = recordedStart(o.resume);
-  return { graph: recorded.graph, sets: [...recorded.sets, ...o.set], plugins: [...recorded.plugins, ...o.plugin] };
+  const sets = [...recorded.sets, ...o.set];
+  return { graph: recorded.graph, sets, plugins: [...recorded.plugins, ...o.plugin], seed: o.seed ?? recorded.seed };
 }
 
 /** Runs the CLI and exits with the right code; user errors print without a stack. */

@@ -24,17 +24,18 @@ export function nodeKeys(graph: ValidatedGraph, version: string): Map<string, No
       const [node, out] = wire.split('.');
       return [port, `${keys.get(node)!.key}.${out}`];
     }));
-    const own = { plugin: spec.plugin, params: spec.params ?? {} };
-    const identity = JSON.stringify({ ...own, inputs, version, seed });
+    const own = { plugin: spec.plugin, params: spec.params ?? {}, seed };
+    const identity = JSON.stringify({ ...own, inputs, version });
     const key = createHash('sha256').update(identity).digest('hex').slice(0, 16);
     keys.set(id, { key, spec: JSON.parse(JSON.stringify(own)) });
   }
   return keys;
 }
 
-function readSaved(store: ArtifactStore, log: Logger): Record<string, NodeKey> | undefined {
+/** The keys recorded in the run directory; empty (so nothing saved is trusted) when missing or unreadable. */
+function readSaved(store: ArtifactStore, log: Logger): Record<string, NodeKey> {
   const file = store.path(NODE_KEYS_FILE);
-  if (!existsSync(file)) return undefined;
+  if (!existsSync(file)) return {}; // e.g. a run directory of an older e3: nothing saved can be matched
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Record<string, NodeKey>;
   } catch {
@@ -52,19 +53,17 @@ function readSaved(store: ArtifactStore, log: Logger): Record<string, NodeKey> |
 export function reconcileNodeState(store: ArtifactStore, keys: Map<string, NodeKey>, log: Logger): string[] {
   const saved = readSaved(store, log);
   const rerun: string[] = [];
-  if (saved) {
-    for (const [id, k] of keys) {
-      const before = saved[id];
-      if (before?.key === k.key) continue;
-      const dir = store.checkpointDir(id);
-      if (!existsSync(dir)) continue;
-      const change = before ? firstDifference(before.spec, k.spec, []) : undefined;
-      const why = !before ? 'no record of what it computed'
-        : change ? `"${change}" changed` : 'an input, the seed or the e3 version changed';
-      log.info(`node ${id}: ${why} since its state was saved; discarding ${dir} and rerunning it`);
-      rmSync(dir, { recursive: true, force: true });
-      rerun.push(id);
-    }
+  for (const [id, k] of keys) {
+    const before = saved[id];
+    if (before?.key === k.key) continue;
+    const dir = store.checkpointDir(id);
+    if (!existsSync(dir)) continue;
+    const change = before ? firstDifference(before.spec, k.spec, []) : undefined;
+    const why = !before ? 'no record of what it computed'
+      : change ? `"${change}" changed` : 'an input or the e3 version changed';
+    log.info(`node ${id}: ${why} since its state was saved; discarding ${dir} and rerunning it`);
+    rmSync(dir, { recursive: true, force: true });
+    rerun.push(id);
   }
   store.writeJson(NODE_KEYS_FILE, Object.fromEntries(keys));
   return rerun;

@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import { CancelledError, UserError } from '../errors.js';
 import { ARTIFACTS, BACKEND, CLOCK, LOGGER, PROGRESS, RNG, RUN_INFO } from '../registry/tokens.js';
 import { ArtifactStore } from '../services/artifact-store.js';
+import { isE3RunDir } from '../services/output-guard.js';
 import { initBackend, type BackendName } from '../services/backend.js';
 import { Clock } from '../services/clock.js';
 import { Logger, type LogLevel } from '../services/logger.js';
@@ -66,9 +67,12 @@ export async function runGraph(file: string, options: RunOptions): Promise<RunOu
 /** `--resume DIR` must be a run directory; a new `--out` must be missing, empty or a run directory. */
 function chooseRunDir(file: string, options: RunOptions): string {
   if (options.resumeDir) {
+    if (options.outDir && resolve(options.outDir) !== resolve(options.resumeDir)) {
+      throw new UserError('--resume continues a run in its own directory; give --resume DIR or --out DIR, not both');
+    }
     const dir = resolve(options.resumeDir);
     if (!isRunDir(dir)) {
-      throw new UserError(`--resume ${options.resumeDir}: not a run directory (no run.json or resolved.yaml); ` +
+      throw new UserError(`--resume ${options.resumeDir}: not a run directory (no run.json written by e3); ` +
         'give the directory an earlier `e3 run` printed');
     }
     return dir;
@@ -79,16 +83,16 @@ function chooseRunDir(file: string, options: RunOptions): string {
     throw new UserError(`--out ${dir} is a file; give a directory for the run`);
   }
   if (existsSync(dir) && readdirSync(dir).length > 0 && !isRunDir(dir)) {
-    throw new UserError(`--out ${dir} is not empty and holds no earlier run (no run.json); e3 would mix its files ` +
+    throw new UserError(`--out ${dir} is not empty and holds no earlier e3 run (no e3 run.json); e3 would mix its files ` +
       'with yours there, so choose a new or empty directory');
   }
   return dir;
 }
 
 /** What a run recorded of how it started (run.json), so that `e3 run --resume DIR` needs nothing else. */
-export function recordedStart(runDir: string): { graph: string; sets: string[]; plugins: string[] } {
+export function recordedStart(runDir: string): { graph: string; sets: string[]; plugins: string[]; seed?: number } {
   const file = join(resolve(runDir), 'run.json');
-  let run: { graph?: unknown; sets?: unknown; plugins?: unknown };
+  let run: { graph?: unknown; sets?: unknown; plugins?: unknown; seed?: unknown };
   try {
     run = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
@@ -99,12 +103,10 @@ export function recordedStart(runDir: string): { graph: string; sets: string[]; 
       `it); give them again: e3 run GRAPH --set … --resume ${runDir}`);
   }
   const plugins = Array.isArray(run.plugins) ? run.plugins.map(String) : [];
-  return { graph: run.graph, sets: run.sets.map(String), plugins };
+  return { graph: run.graph, sets: run.sets.map(String), plugins, seed: typeof run.seed === 'number' ? run.seed : undefined };
 }
 
-function isRunDir(dir: string): boolean {
-  return existsSync(join(dir, 'run.json')) || existsSync(join(dir, 'resolved.yaml'));
-}
+const isRunDir = isE3RunDir;
 
 /** Binds `${run.dir}` in the graph's nodes now that the run directory is known. */
 function bindRunSpec(spec: GraphSpec, runDir: string): void {

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
@@ -20,16 +20,38 @@ function readOwner(file: string): LockOwner | undefined {
   }
 }
 
+/** Creates `file` holding `owner`, atomically and only if absent (a hard link never exists half-written). */
 function tryCreate(file: string, owner: LockOwner): boolean {
-  let fd: number;
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(owner) + '\n');
   try {
-    fd = openSync(file, 'wx');
+    linkSync(tmp, file);
+    return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw e;
+  } finally {
+    rmSync(tmp, { force: true });
   }
-  try { writeSync(fd, JSON.stringify(owner) + '\n'); } finally { closeSync(fd); }
-  return true;
+}
+
+/**
+ * Moves a stale lock out of the way. Only one of several processes that judged it stale wins
+ * the rename; if what it moved is not the lock it judged (a new owner came in between), it is
+ * put back.
+ */
+function removeStale(file: string, judged: LockOwner | undefined): void {
+  const aside = `${file}.stale-${process.pid}`;
+  try {
+    renameSync(file, aside);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (JSON.stringify(readOwner(aside)) !== JSON.stringify(judged)) {
+    try { linkSync(aside, file); } catch { /* a newer lock is already there */ }
+  }
+  rmSync(aside, { force: true });
 }
 
 /**
@@ -42,7 +64,7 @@ export function acquireRunLock(runDir: string, onStale: (owner: LockOwner | unde
   const file = join(runDir, LOCK_FILE);
   const me: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(),
     command: process.argv.slice(2).join(' ') };
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 5; attempt++) {
     if (tryCreate(file, me)) {
       return { file, release: () => { if (readOwner(file)?.pid === me.pid) rmSync(file, { force: true }); } };
     }
@@ -51,12 +73,11 @@ export function acquireRunLock(runDir: string, onStale: (owner: LockOwner | unde
     if (alive) {
       const where = owner.host === me.host ? `pid ${owner.pid}` : `pid ${owner.pid} on ${owner.host}`;
       throw new UserError(`run directory ${runDir} is in use by another e3 run ` +
-        `(${where}, started ${owner.startedAt}: ` +
-        `e3 ${owner.command}); wait for it to finish, or choose another --out` +
+        `(${where}, started ${owner.startedAt}: e3 ${owner.command}); wait for it to finish, or choose another --out` +
         (owner.host !== me.host ? ` (if that run is gone, delete ${file})` : ''));
     }
     onStale(owner);
-    rmSync(file, { force: true });
+    removeStale(file, owner);
   }
   throw new UserError(`cannot lock run directory ${runDir}: ${file} keeps reappearing; is another run starting there?`);
 }

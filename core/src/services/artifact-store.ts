@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-import { recoverLeftovers } from './leftovers.js';
+import { PARTIAL_MARKER, recoverLeftovers } from './leftovers.js';
 import { checkReplaceable, type OutputGuard } from './output-guard.js';
 
 /**
@@ -71,17 +71,20 @@ export async function writeDirAtomic(
   target: string, fill: (tmpDir: string) => Promise<void> | void, guard: OutputGuard,
 ): Promise<string> {
   const out = resolve(target);
+  checkReplaceable(out, guard);
   recoverLeftovers(out);
-  const replace = checkReplaceable(out, guard);
+  const replace = checkReplaceable(out, guard); // again: a recovered previous version may now be in place
   const tmp = `${out}.partial-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
+  writeFileSync(join(tmp, PARTIAL_MARKER), `${process.pid}\n`);
   try {
     await fill(tmp);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
+  rmSync(join(tmp, PARTIAL_MARKER));
   if (replace || existsSync(out)) {
     // Between these two renames `target` is missing; recoverLeftovers puts `.old` back after a kill.
     const old = `${out}.old-${process.pid}`;

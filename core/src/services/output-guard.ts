@@ -1,16 +1,38 @@
-import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, parse, relative, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 
-/** Files whose presence marks a directory as one e3 wrote (a checkpoint export or a run directory). */
-export const E3_MARKERS = ['e3_pruning.json', 'run.json'] as const;
+/** The file that marks a checkpoint directory as one e3 exported (the only kind e3 replaces). */
+export const EXPORT_MARKER = 'e3_pruning.json';
+
+function readJson(file: string): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(readFileSync(file, 'utf8'));
+    return typeof v === 'object' && v !== null ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A checkpoint e3 exported: its e3_pruning.json parses and lists the kept layers. */
+export function isE3Export(dir: string): boolean {
+  return Array.isArray(readJson(join(dir, EXPORT_MARKER))?.keptLayers);
+}
+
+/** A run directory e3 wrote: its run.json parses and records the e3 version. */
+export function isE3RunDir(dir: string): boolean {
+  const versions = readJson(join(dir, 'run.json'))?.versions as Record<string, unknown> | undefined;
+  return typeof versions?.e3 === 'string';
+}
 
 /** A directory that an output must never replace nor contain: e.g. the run or the source model. */
 export interface ProtectedDir {
   readonly path: string;
   /** How messages name it: "the run directory", "the source model". */
   readonly what: string;
+  /** Nothing may be written inside it either (a source model stays as it was). */
+  readonly sealed?: boolean;
 }
 
 export interface OutputGuard {
@@ -52,16 +74,13 @@ export function isWithin(inner: string, outer: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
-function hasMarker(dir: string): boolean {
-  return E3_MARKERS.some((m) => existsSync(join(dir, m)));
-}
-
 /**
  * Refuses, with a message that says why and what to do, any output that would replace what
  * the user did not ask to replace: the working directory, the file system root, the home
- * directory, a protected directory or one of its ancestors, a file, and an existing non-empty
- * directory unless it is e3's own (a marker inside) and either `force` is set or it lies
- * below `ownedBelow`. A missing or empty directory is always fine.
+ * directory, a protected directory or one of its ancestors (or anything inside a sealed one), a
+ * file, a dangling symbolic link, and an existing non-empty directory unless it is an e3 export
+ * ({@link isE3Export}) and either `force` is set or it lies below `ownedBelow`. A missing or
+ * empty directory is always fine.
  * Returns whether the target exists (non-empty) and will be replaced.
  */
 export function checkReplaceable(target: string, guard: OutputGuard): boolean {
@@ -73,26 +92,38 @@ export function checkReplaceable(target: string, guard: OutputGuard): boolean {
   ];
   for (const p of [...fixed, ...(guard.protect ?? [])]) {
     const prot = canonicalPath(p.path);
-    if (isWithin(prot, out)) {
-      const how = prot === out ? `is ${p.what}` : `contains ${p.what} (${prot})`;
+    if (isWithin(prot, out) || (p.sealed && isWithin(out, prot))) {
+      const how = prot === out ? `is ${p.what}` : isWithin(prot, out) ? `contains ${p.what} (${prot})`
+        : `is inside ${p.what} (${prot}), which e3 leaves as it is`;
       throw new UserError(`${guard.what} ${out} ${how}; e3 never writes an output over it. ` +
         `Choose a new directory${guard.hint ? ` (${guard.hint})` : ''}`);
     }
   }
-  if (!existsSync(out)) return false;
+  if (!existsSync(out)) {
+    if (isLink(out)) throw new UserError(`${guard.what} ${out} is a symbolic link to a missing path; remove it or choose another path`);
+    return false;
+  }
   if (!statSync(out).isDirectory()) {
     throw new UserError(`${guard.what} ${out} is a file, not a directory; remove it or choose another path`);
   }
   if (readdirSync(out).length === 0) return false;
-  const ours = hasMarker(out);
+  const ours = isE3Export(out);
   if (ours && guard.ownedBelow && isWithin(out, canonicalPath(guard.ownedBelow))) return true;
   if (!guard.force) {
     throw new UserError(`${guard.what} ${out} already exists; choose another directory, or pass --force ` +
       '(force: true) to replace it (e3 replaces only directories it wrote)');
   }
   if (!ours) {
-    throw new UserError(`${guard.what} ${out} is not empty and e3 did not write it (no ${E3_MARKERS.join(' or ')} ` +
+    throw new UserError(`${guard.what} ${out} is not empty and is not a checkpoint e3 exported (no ${EXPORT_MARKER} ` +
       'inside), so even with force it is left alone; move it away or choose another directory');
   }
   return true;
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }

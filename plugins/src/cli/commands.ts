@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import {
-  BACKEND_NAMES, initBackend, integerList, Logger, nonNegativeInteger, positiveInteger, positiveNumber,
+  BACKEND_NAMES, initBackend, integerList, Logger, seedInteger, positiveInteger, positiveNumber,
   requirePath, Rng, UserError, type BackendName, type CommandContributor,
 } from '@e3/core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -74,7 +74,7 @@ const generateCommand: CommandContributor = (program) => {
     .option('--max-new-tokens <n>', 'tokens to generate at most', positiveInteger, 32)
     .option('--temperature <t>', 'sample at this temperature instead of greedy decoding', positiveNumber)
     .option('--top-k <k>', 'with --temperature: sample among the k most likely tokens', positiveInteger)
-    .option('--seed <n>', 'seed for sampling', nonNegativeInteger, 0)
+    .option('--seed <n>', 'seed for sampling', seedInteger, 0)
     .option('--batch-size <n>', 'prompts per batch', positiveInteger, 64))
     .action(async (dir: string, o) => {
       if ((o.prompt === undefined) === (o.prompts === undefined)) throw new UserError('give exactly one of --prompt TEXT or --prompts FILE');

@@ -57,7 +57,7 @@ export async function exportCheckpoint(h: ModelHandle, dir: string, o: ExportOpt
   const src = h.model.source;
   const guard: OutputGuard = {
     what: o.what ?? 'export directory', force: o.force, ownedBelow: o.ownedBelow, hint: o.hint,
-    protect: [...(src.dir ? [{ path: src.dir, what: 'the source model' }] : []), ...(o.protect ?? [])],
+    protect: [...(src.dir ? [{ path: src.dir, what: 'the source model', sealed: true }] : []), ...(o.protect ?? [])],
   };
   return writeDirAtomic(dir, (tmp) => {
     const config = { ...exportedConfig(h), torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype] };

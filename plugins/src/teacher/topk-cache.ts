@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { pidAlive } from '@e3/core';
 import { encodeBatch, textCodec, type Batch, type TextCodec } from '../data/batch.js';
 import type { Example } from '../data/dataset.js';
 import type { TeacherTargets } from '../loss/loss-term.js';
@@ -191,13 +192,8 @@ const HOST = hostname().replace(/[^A-Za-z0-9.]/g, '_') || 'host';
  */
 function removeIfAbandoned(path: string, name: string): void {
   const m = /^targets-(?:([^-]+)-)?(\d+)-\d+-\d+\.bin$/.exec(name);
-  if (!m || (m[1] !== undefined && m[1] !== HOST) || isAlive(Number(m[2]))) return;
+  if (!m || (m[1] !== undefined && m[1] !== HOST) || pidAlive(Number(m[2]))) return;
   try { unlinkSync(path); } catch { /* another run removed it first */ }
-}
-
-/** Whether a local process lives (EPERM: it does, under another user). */
-function isAlive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
 /** A record's key: the texts, or their hash when long (a 30 MB record must not become a 30 MB key). */
