@@ -42,6 +42,13 @@ function unpick(upd: tf.Tensor2D, cols: tf.Tensor2D, v: number): tf.Tensor2D {
   return tf.reshape(tf.scatterND(tf.reshape(flat, [c * m, 1]), tf.reshape(upd, [c * m]), [c * v]), [c, v]) as tf.Tensor2D;
 }
 
+/** f(x), disposing x. */
+function swap<T extends tf.Tensor>(x: T, f: (x: T) => T): T {
+  const y = f(x);
+  x.dispose();
+  return y;
+}
+
 export interface StudentTokensArgs {
   /** Token rows per chunk (0 or absent: {@link headChunkRows}'s default). */
   chunkTokens?: number;
@@ -69,21 +76,30 @@ export function studentTokens(final: tf.Tensor2D, head: tf.Tensor2D, a: StudentT
   const cols = (a.topIds ? tf.concat([tf.reshape(a.topIds, [n, k]), labelCol], 1) : labelCol) as tf.Tensor2D;
   const parts = chunks(n, headChunkRows(v, a.chunkTokens));
   const logitsOf = (h: tf.Tensor2D, w: tf.Tensor2D, s: number, c: number) => tf.matMul(rowsOf(h, s, c), w, false, true) as tf.Tensor2D;
-  const stats = (h: tf.Tensor2D, w: tf.Tensor2D) => tf.concat(parts.map(([s, c]) => tf.tidy(() => {
-    const z = logitsOf(h, w, s, c);
-    const lse = tf.logSumExp(z, -1, true);
-    return tf.sub(tf.concat([pick(z, rowsOf(cols, s, c)), tf.mean(z, -1, true) as tf.Tensor2D], 1), lse);
-  })), 0) as tf.Tensor2D;
-  const backward = (dy: tf.Tensor2D, h: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor[] => {
+  // Forward: the statistics [N, k+2] (picked logits, mean logit, each minus the log-sum-exp) and the log-sum-exp [N, 1].
+  const stats = (h: tf.Tensor2D, w: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] => {
+    const per = parts.map(([s, c]) => tf.tidy(() => {
+      const z = logitsOf(h, w, s, c);
+      const lse = tf.logSumExp(z, -1, true) as tf.Tensor2D;
+      return [tf.sub(tf.concat([pick(z, rowsOf(cols, s, c)), tf.mean(z, -1, true) as tf.Tensor2D], 1), lse) as tf.Tensor2D, lse];
+    }));
+    const out = [0, 1].map((i) => tf.concat(per.map((x) => x[i]), 0)) as [tf.Tensor2D, tf.Tensor2D];
+    per.flat().forEach((x) => x.dispose());
+    return out;
+  };
+  // Backward, one chunk at a time; each [c, V] intermediate is freed as soon as the next exists.
+  const backward = (dy: tf.Tensor2D, h: tf.Tensor2D, w: tf.Tensor2D, idCols: tf.Tensor2D, lse: tf.Tensor2D): tf.Tensor[] => {
     let dw: tf.Tensor | undefined;
     const dh = parts.map(([s, c]) => {
       const [dhc, dwc] = tf.tidy(() => {
-        const z = logitsOf(h, w, s, c);
-        const p = tf.exp(tf.sub(z, tf.logSumExp(z, -1, true)));
         const g = rowsOf(dy, s, c);
-        const gMean = tf.slice(g, [0, k + 1], [c, 1]);
-        const picked = unpick(tf.slice(g, [0, 0], [c, k + 1]) as tf.Tensor2D, rowsOf(cols, s, c), v);
-        const dz = tf.sub(tf.add(picked, tf.div(gMean, v)), tf.mul(p, tf.sum(g, 1, true))) as tf.Tensor2D;
+        let dz = logitsOf(h, w, s, c);
+        dz = swap(dz, (z) => tf.sub(z, rowsOf(lse, s, c)));
+        dz = swap(dz, tf.exp);
+        dz = swap(dz, (p) => tf.sub(tf.div(tf.slice(g, [0, k + 1], [c, 1]), v), tf.mul(p, tf.sum(g, 1, true))));
+        const picked = unpick(tf.slice(g, [0, 0], [c, k + 1]) as tf.Tensor2D, rowsOf(idCols, s, c), v);
+        dz = swap(dz, (x) => tf.add(x, picked));
+        picked.dispose();
         return [tf.matMul(dz, w), a.trainHead ? tf.matMul(dz, rowsOf(h, s, c), true, false) : tf.zeros([0])];
       });
       if (a.trainHead) { const sum = dw ? tf.add(dw, dwc) : dwc; if (dw) { dw.dispose(); dwc.dispose(); } dw = sum; }
@@ -94,9 +110,19 @@ export function studentTokens(final: tf.Tensor2D, head: tf.Tensor2D, a: StudentT
     dh.forEach((x) => x.dispose());
     return a.trainHead ? [dFinal, dw!] : [dFinal];
   };
+  // The tape frees what the forward pass made unless it is saved: the rows, the ids, the log-sum-exp, a trained head.
+  type Save = (t: tf.Tensor[]) => void;
   const run = a.trainHead
-    ? tf.customGrad(((h: tf.Tensor2D, w: tf.Tensor2D) => ({ value: stats(h, w), gradFunc: (dy: tf.Tensor2D) => backward(dy, h, w) })) as never)
-    : tf.customGrad(((h: tf.Tensor2D) => ({ value: stats(h, head), gradFunc: (dy: tf.Tensor2D) => backward(dy, h, head) })) as never);
+    ? tf.customGrad(((h: tf.Tensor2D, w: tf.Tensor2D, save: Save) => {
+      const [value, lse] = stats(h, w);
+      save([h, w, cols, lse]);
+      return { value, gradFunc: (dy: tf.Tensor2D, [sh, sw, sc, sl]: tf.Tensor2D[]) => backward(dy, sh, sw, sc, sl) };
+    }) as never)
+    : tf.customGrad(((h: tf.Tensor2D, save: Save) => {
+      const [value, lse] = stats(h, head);
+      save([h, cols, lse]);
+      return { value, gradFunc: (dy: tf.Tensor2D, [sh, sc, sl]: tf.Tensor2D[]) => backward(dy, sh, head, sc, sl) };
+    }) as never);
   const all = (a.trainHead ? (run as (h: tf.Tensor, w: tf.Tensor) => tf.Tensor)(final, head) : (run as (h: tf.Tensor) => tf.Tensor)(final)) as tf.Tensor2D;
   return {
     logQTop: a.topIds ? tf.reshape(tf.slice(all, [0, 0], [n, k]), [b, t, k]) as tf.Tensor3D : undefined,
