@@ -63,8 +63,7 @@ export interface StudentTokensArgs {
 /**
  * The student's per-token statistics (see {@link StudentTokens}) from final-norm rows
  * `final` [B·T, d] and the head `head` [V, d], chunk by chunk, differentiable with respect to
- * `final` (and `head` when `trainHead`). Each statistic is a picked or averaged logit minus
- * the row's log-sum-exp, so with upstream gradients g the logits' gradient is
+ * `final` (and `head` when `trainHead`). Each statistic is a picked or averaged log-softmax, so with upstream gradients g the logits' gradient is
  * scatter(g) + g_mean/V − softmax·Σg, which the backward pass forms chunk by chunk.
  */
 export function studentTokens(final: tf.Tensor2D, head: tf.Tensor2D, a: StudentTokensArgs): StudentTokens {
@@ -76,25 +75,25 @@ export function studentTokens(final: tf.Tensor2D, head: tf.Tensor2D, a: StudentT
   const cols = (a.topIds ? tf.concat([tf.reshape(a.topIds, [n, k]), labelCol], 1) : labelCol) as tf.Tensor2D;
   const parts = chunks(n, headChunkRows(v, a.chunkTokens));
   const logitsOf = (h: tf.Tensor2D, w: tf.Tensor2D, s: number, c: number) => tf.matMul(rowsOf(h, s, c), w, false, true) as tf.Tensor2D;
-  // Forward: the statistics [N, k+2] (picked logits, mean logit, each minus the log-sum-exp) and the log-sum-exp [N, 1].
-  const stats = (h: tf.Tensor2D, w: tf.Tensor2D): [tf.Tensor2D, tf.Tensor2D] => {
+  // Forward: the statistics [N, k+2] (picked log-probabilities, then the mean one). logSoftmax as the teacher
+  // cache computes it, so a student equal to its teacher has a KL of exactly 0 (Adam would amplify the rounding).
+  const stats = (h: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D => {
     const per = parts.map(([s, c]) => tf.tidy(() => {
-      const z = logitsOf(h, w, s, c);
-      const lse = tf.logSumExp(z, -1, true) as tf.Tensor2D;
-      return [tf.sub(tf.concat([pick(z, rowsOf(cols, s, c)), tf.mean(z, -1, true) as tf.Tensor2D], 1), lse) as tf.Tensor2D, lse];
+      const logq = tf.logSoftmax(logitsOf(h, w, s, c)) as tf.Tensor2D;
+      return tf.concat([pick(logq, rowsOf(cols, s, c)), tf.mean(logq, -1, true) as tf.Tensor2D], 1);
     }));
-    const out = [0, 1].map((i) => tf.concat(per.map((x) => x[i]), 0)) as [tf.Tensor2D, tf.Tensor2D];
-    per.flat().forEach((x) => x.dispose());
-    return out;
+    const out = per.length === 1 ? per[0] : tf.concat(per, 0);
+    if (per.length > 1) per.forEach((x) => x.dispose());
+    return out as tf.Tensor2D;
   };
   // Backward, one chunk at a time; each [c, V] intermediate is freed as soon as the next exists.
-  const backward = (dy: tf.Tensor2D, h: tf.Tensor2D, w: tf.Tensor2D, idCols: tf.Tensor2D, lse: tf.Tensor2D): tf.Tensor[] => {
+  const backward = (dy: tf.Tensor2D, h: tf.Tensor2D, w: tf.Tensor2D, idCols: tf.Tensor2D): tf.Tensor[] => {
     let dw: tf.Tensor | undefined;
     const dh = parts.map(([s, c]) => {
       const [dhc, dwc] = tf.tidy(() => {
         const g = rowsOf(dy, s, c);
         let dz = logitsOf(h, w, s, c);
-        dz = swap(dz, (z) => tf.sub(z, rowsOf(lse, s, c)));
+        dz = swap(dz, tf.logSoftmax);
         dz = swap(dz, tf.exp);
         dz = swap(dz, (p) => tf.sub(tf.div(tf.slice(g, [0, k + 1], [c, 1]), v), tf.mul(p, tf.sum(g, 1, true))));
         const picked = unpick(tf.slice(g, [0, 0], [c, k + 1]) as tf.Tensor2D, rowsOf(idCols, s, c), v);
@@ -110,18 +109,16 @@ export function studentTokens(final: tf.Tensor2D, head: tf.Tensor2D, a: StudentT
     dh.forEach((x) => x.dispose());
     return a.trainHead ? [dFinal, dw!] : [dFinal];
   };
-  // The tape frees what the forward pass made unless it is saved: the rows, the ids, the log-sum-exp, a trained head.
+  // The tape frees what the forward pass made unless it is saved: the rows, the ids, a trained head.
   type Save = (t: tf.Tensor[]) => void;
   const run = a.trainHead
     ? tf.customGrad(((h: tf.Tensor2D, w: tf.Tensor2D, save: Save) => {
-      const [value, lse] = stats(h, w);
-      save([h, w, cols, lse]);
-      return { value, gradFunc: (dy: tf.Tensor2D, [sh, sw, sc, sl]: tf.Tensor2D[]) => backward(dy, sh, sw, sc, sl) };
+      save([h, w, cols]);
+      return { value: stats(h, w), gradFunc: (dy: tf.Tensor2D, [sh, sw, sc]: tf.Tensor2D[]) => backward(dy, sh, sw, sc) };
     }) as never)
     : tf.customGrad(((h: tf.Tensor2D, save: Save) => {
-      const [value, lse] = stats(h, head);
-      save([h, cols, lse]);
-      return { value, gradFunc: (dy: tf.Tensor2D, [sh, sc, sl]: tf.Tensor2D[]) => backward(dy, sh, head, sc, sl) };
+      save([h, cols]);
+      return { value: stats(h, head), gradFunc: (dy: tf.Tensor2D, [sh, sc]: tf.Tensor2D[]) => backward(dy, sh, head, sc) };
     }) as never);
   const all = (a.trainHead ? (run as (h: tf.Tensor, w: tf.Tensor) => tf.Tensor)(final, head) : (run as (h: tf.Tensor) => tf.Tensor)(final)) as tf.Tensor2D;
   return {
