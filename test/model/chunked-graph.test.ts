@@ -21,7 +21,15 @@ nodes:
     in: { model: teacher.model, data: data.data }
   search:
     plugin: masker.search
-    params: { pruneLayers: 1, steps: 2, restarts: 1, calibration: 32, searchBatchSize: 32, refineRounds: 0, candidates: 1, headChunkTokens: ${chunk} }
+    params:
+      pruneLayers: 1
+      steps: 2
+      restarts: 1
+      calibration: 32
+      searchBatchSize: 32
+      refineRounds: 0
+      candidates: 1
+      headChunkTokens: ${chunk}
     in: { model: teacher.model, data: data.data, targets: targets.targets }
   pruned: { plugin: model.prune, in: { model: teacher.model, mask: search.mask } }
   distill:
@@ -50,18 +58,21 @@ describe('search and distillation at a Qwen3-sized vocabulary (151,936) through 
     const g = graph(dir, join(tempDir(), 'cache'), chunk);
     let result: Awaited<ReturnType<typeof runGraph>> | undefined;
     const info = await tf.profile(async () => {
-      result = await runGraph(join(g, 'g.yaml'), { modules: builtinModules, outDir: join(tempDir(), 'run'), quiet: true, logLevel: 'error' });
+      const outDir = join(tempDir(), 'run');
+      result = await runGraph(join(g, 'g.yaml'), { modules: builtinModules, outDir, quiet: true, logLevel: 'error' });
     });
     const history = (result!.lastValues['distill.metrics'] as { history: { loss: number }[] }).history;
     assert.equal(history.length, 2);
     assert.ok(history.every((m) => Number.isFinite(m.loss)));
-    assert.equal((result!.lastValues['search.metrics'] as { restarts: { history: unknown[] }[] }).restarts[0].history.length, 2);
+    const search = result!.lastValues['search.metrics'] as { restarts: { history: unknown[] }[] };
+    assert.equal(search.restarts[0].history.length, 2);
     // Every batch here has 32 examples of ≥ 5 tokens, so B·T ≥ 160 rows; the widest tensor any kernel
     // made (weight-shaped [V, d] copies aside) is one chunk: `chunk` rows in the nodes, 110 in the evaluators.
     const shapes = info.kernels.flatMap((k) => k.outputShapes).filter((s) => s[0] !== QWEN_VOCAB);
     const widest = Math.max(...shapes.map((s) => s.reduce((a, c) => a * c, 1)));
     assert.ok(widest <= headChunkRows(QWEN_VOCAB) * QWEN_VOCAB, `a kernel made ${widest} elements`);
     assert.ok(widest < 160 * QWEN_VOCAB);
-    assert.ok(shapes.some((s) => s.length === 2 && s[0] === chunk && s[1] === QWEN_VOCAB), 'the nodes ran their head in chunks');
+    const chunked = shapes.some((s) => s.length === 2 && s[0] === chunk && s[1] === QWEN_VOCAB);
+    assert.ok(chunked, 'the nodes ran their head in chunks');
   });
 });

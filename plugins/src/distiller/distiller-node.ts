@@ -6,7 +6,8 @@ import { EMPTY, merge } from 'rxjs';
 import { heldoutCheck, type Dataset } from '../data/dataset.js';
 import { exactMatch, heldoutLikelihood } from '../evaluator/quality.js';
 import type { LossTerm } from '../loss/loss-term.js';
-import { forwardTokens, HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
+import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
+import { forwardTokens } from '../model/student-tokens.js';
 import { cloneHandle, type ModelHandle } from '../model/handle.js';
 import { disposeTargets, type TeacherCache } from '../teacher/topk-cache.js';
 import { TrainingServices } from '../trainer/training-services.js';
@@ -16,8 +17,8 @@ import { combineLosses } from '../trainer/trainer-node.js';
 import type { TokenWeighting } from '../weighting/weighting.js';
 
 interface Params extends OptimParams {
-  batchSize: number; loss: (LossTerm & { needsHidden?: boolean })[]; weighting: TokenWeighting; promptLoss: boolean; headChunkTokens: number;
-  evalEvery: number; evalExamples: number; maxNewTokens: number;
+  batchSize: number; loss: (LossTerm & { needsHidden?: boolean })[]; weighting: TokenWeighting; promptLoss: boolean;
+  headChunkTokens: number; evalEvery: number; evalExamples: number; maxNewTokens: number;
 }
 
 /**
@@ -73,10 +74,12 @@ export class DistillerNode implements GraphNode<Params> {
           tokens: batch.tokens,
           value: () => {
             const out = forwardTokens(h.model, bt.ids, {
-              attentionMask: bt.attention, outputHidden: needsHidden, labels: bt.labels, topIds: targets.ids, trainHead: true, chunkTokens: p.headChunkTokens,
+              attentionMask: bt.attention, outputHidden: needsHidden, labels: bt.labels, topIds: targets.ids,
+              trainHead: true, chunkTokens: p.headChunkTokens,
             });
             const tokenWeights = p.weighting.weights(bt.active, targets, V);
-            const r = combineLosses(p.loss, (t) => t.compute({ student: out.student, labels: bt.labels, active: bt.active, tokenWeights, targets, vocabSize: V, hidden: out.hidden, teacherHidden }));
+            const x = { student: out.student, labels: bt.labels, active: bt.active, tokenWeights, targets };
+            const r = combineLosses(p.loss, (t) => t.compute({ ...x, vocabSize: V, hidden: out.hidden, teacherHidden }));
             parts = Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, tf.keep(v.clone())]));
             return r.total;
           },

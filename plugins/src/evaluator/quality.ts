@@ -43,11 +43,14 @@ export async function heldoutLikelihood(h: ModelHandle, examples: readonly Examp
       const active = tf.reshape(t.active, [-1]);
       const labels = tf.reshape(t.labels, [-1]) as tf.Tensor1D;
       const final = h.model.forwardFinal(t.ids, { attentionMask: t.attention, mask: opts.mask }).final;
-      const tokNll = tf.sum(tf.mul(tf.neg(headPerToken([final], [h.model.headWeight], ([q], s, n) => labelLogProb(q, labels, s, n))), active));
+      const nll = headPerToken([final], [h.model.headWeight], ([q], s, n) => tf.neg(labelLogProb(q, labels, s, n)));
+      const tokNll = tf.sum(tf.mul(nll, active));
       let tokKl: tf.Tensor = tf.scalar(0);
       if (teacher) {
         const tFinal = teacher.model.forwardFinal(t.ids, { attentionMask: t.attention }).final;
-        tokKl = tf.sum(tf.mul(headPerToken([tFinal, final], [teacher.model.headWeight, h.model.headWeight], ([p, q]) => rowKl(p, q)), active));
+        const heads = [teacher.model.headWeight, h.model.headWeight];
+        const kl = headPerToken([tFinal, final], heads, ([p, q]) => rowKl(p, q));
+        tokKl = tf.sum(tf.mul(kl, active));
       }
       return [tokNll, tokKl, tf.sum(t.active)];
     });

@@ -5,9 +5,10 @@ import type { ModelHandle } from '../model/handle.js';
 import { headPerToken, labelLogProb, rowKl } from '../model/chunked-head.js';
 import { batchTensors } from '../trainer/batch-tensors.js';
 
-/** A calibration batch; the teacher's final-norm rows [B·T, d] stand for its logits (the head is applied per chunk). */
+/** A calibration batch; the teacher's final-norm rows [B·T, d] stand for its logits (the head runs per chunk). */
 interface CalibBatch {
-  ids: tf.Tensor2D; attention: tf.Tensor2D; labels: tf.Tensor2D; active: tf.Tensor2D; teacherFinal: tf.Tensor2D; labelled: number;
+  ids: tf.Tensor2D; attention: tf.Tensor2D; labels: tf.Tensor2D; active: tf.Tensor2D;
+  teacherFinal: tf.Tensor2D; labelled: number;
 }
 
 /**
@@ -40,7 +41,9 @@ export class MaskEvaluator {
     const key = mask.join('');
     const memo = this.klMemo.get(key);
     if (memo !== undefined) return memo;
-    const v = await this.reduce(mask, (final, b) => headPerToken([b.teacherFinal, final], [this.head, this.head], ([p, q]) => rowKl(p, q)));
+    const v = await this.reduce(mask, (final, b) => {
+      return headPerToken([b.teacherFinal, final], [this.head, this.head], ([p, q]) => rowKl(p, q));
+    });
     this.klMemo.set(key, v);
     return v;
   }
@@ -49,14 +52,14 @@ export class MaskEvaluator {
   async nll(mask: readonly number[]): Promise<number> {
     return this.reduce(mask, (final, b) => {
       const labels = tf.reshape(b.labels, [-1]) as tf.Tensor1D;
-      return tf.neg(headPerToken([final], [this.head], ([q], s, c) => labelLogProb(q, labels, s, c)));
+      return headPerToken([final], [this.head], ([q], s, c) => tf.neg(labelLogProb(q, labels, s, c)));
     });
   }
 
   private get head(): tf.Tensor2D { return this.handle.model.headWeight; }
 
   /** Σ over labelled tokens of `perToken` (values [B·T] from the masked model's final-norm rows) / their number. */
-  private async reduce(mask: readonly number[], perToken: (final: tf.Tensor2D, b: CalibBatch) => tf.Tensor1D): Promise<number> {
+  private async reduce(mask: readonly number[], perToken: (final: tf.Tensor2D, b: CalibBatch) => tf.Tensor1D) {
     let total = 0;
     let count = 0;
     for (const b of this.batches) {

@@ -8,7 +8,8 @@ import { stepIndexedBatches, type Dataset, type Example } from '../data/dataset.
 import type { LayerImportance } from '../importance/importance.js';
 import type { LossTerm } from '../loss/loss-term.js';
 import { hardTopK } from '../maths/relaxed-topk.js';
-import { forwardTokens, HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
+import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
+import { forwardTokens } from '../model/student-tokens.js';
 import type { ModelHandle } from '../model/handle.js';
 import type { LayerMaskResult } from '../model/prune-node.js';
 import type { MaskSampler } from '../sampler/sampler.js';
@@ -27,7 +28,8 @@ import { scheduleAt, standardise, type SearchSchedule } from './search-schedule.
 
 interface Params extends CalibrationParams, PruneAmount, SearchSchedule {
   steps: number; lr: number; searchBatchSize: number; sampler: MaskSampler; init: LayerImportance; initScale: number;
-  loss: LossTerm[]; weighting: TokenWeighting; headChunkTokens: number; restarts: number; refineRounds: number; window: number; candidates: number; checkpointEvery: number;
+  loss: LossTerm[]; weighting: TokenWeighting; headChunkTokens: number;
+  restarts: number; refineRounds: number; window: number; candidates: number; checkpointEvery: number;
 }
 
 /** One restart's outcome (saved so a resumed run skips finished restarts). */
@@ -132,10 +134,13 @@ export class SearchNode implements GraphNode<Params> {
               const sample = p.sampler.sample(alpha, alphaValues, s, rng);
               hard = sample.hard;
               const { student } = forwardTokens(model.model, bt.ids, {
-                attentionMask: bt.attention, mask: sample.mask, labels: bt.labels, topIds: targets.ids, trainHead: false, chunkTokens: p.headChunkTokens,
+                attentionMask: bt.attention, mask: sample.mask, labels: bt.labels, topIds: targets.ids,
+                trainHead: false, chunkTokens: p.headChunkTokens,
               });
-              const tokenWeights = p.weighting.weights(bt.active, targets, model.model.config.vocabSize);
-              return combineLosses(p.loss, (t) => t.compute({ student, labels: bt.labels, active: bt.active, tokenWeights, targets, vocabSize: model.model.config.vocabSize })).total;
+              const vocabSize = model.model.config.vocabSize;
+              const tokenWeights = p.weighting.weights(bt.active, targets, vocabSize);
+              const x = { student, labels: bt.labels, active: bt.active, tokenWeights, targets, vocabSize };
+              return combineLosses(p.loss, (t) => t.compute(x)).total;
             },
             info: () => ({ tau: s.tau, k: s.k, ...Object.fromEntries(alphaValues.map((a, i) => [`alpha${i}`, a])) }),
             dispose: () => {

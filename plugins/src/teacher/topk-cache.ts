@@ -39,8 +39,10 @@ export class TeacherCache {
   teacherForwards = 0;
   private disposed = false;
 
-  private constructor(private readonly teacher: ModelHandle, readonly k: number, readonly fingerprint: string, dir: string, private readonly batchSize: number,
-    private readonly chunkTokens: number) {
+  private constructor(
+    private readonly teacher: ModelHandle, readonly k: number, readonly fingerprint: string, dir: string,
+    private readonly batchSize: number, private readonly chunkTokens: number,
+  ) {
     this.folder = join(dir, fingerprint);
     this.codec = textCodec(teacher, 'teacher.topkCache');
     const names = existsSync(this.folder) ? readdirSync(this.folder) : [];
@@ -67,7 +69,9 @@ export class TeacherCache {
    * Opens (or creates) the cache for this teacher, data fingerprint and k. Retains the teacher.
    * `chunkTokens`: token rows per chunk of the output head (0: automatic; chunked-head.ts).
    */
-  static async open(teacher: ModelHandle, dataFingerprint: string, k: number, dir: string, batchSize = 128, chunkTokens = 0): Promise<TeacherCache> {
+  static async open(
+    teacher: ModelHandle, dataFingerprint: string, k: number, dir: string, batchSize = 128, chunkTokens = 0,
+  ): Promise<TeacherCache> {
     const hash = createHash('sha256');
     hash.update(JSON.stringify({ k, data: dataFingerprint, config: teacher.model.config, tok: teacher.tokenizerFiles?.['tokenizer.json'] ?? null }));
     for (const [name, v] of teacher.model.named()) { hash.update(name); hash.update(new Uint8Array(((await v.data()) as Float32Array).buffer)); }
@@ -131,7 +135,8 @@ export class TeacherCache {
       const h = this.teacher;
       const batch = encodeBatch(chunk, this.codec, true);
       const [top, lp, ent] = tf.tidy(() => {
-        const { final } = h.model.forwardFinal(tf.tensor2d(batch.ids, undefined, 'int32'), { attentionMask: tf.tensor2d(batch.attention) });
+        const ids = tf.tensor2d(batch.ids, undefined, 'int32');
+        const { final } = h.model.forwardFinal(ids, { attentionMask: tf.tensor2d(batch.attention) });
         const r = teacherTopK(final, h.model.headWeight, this.k, this.chunkTokens);
         return [r.ids, r.logProbs, r.entropy];
       });
