@@ -4,18 +4,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { runGraph } from '@e3/core';
 import { builtinModules, exportCheckpoint, headChunkRows } from '@e3/plugins';
 import { tempDir, writeFiles } from '../helpers/files.js';
+import { arithmeticGraphHead } from '../helpers/graphs.js';
 import { useBackend } from '../helpers/tf.js';
 import { bigVocabModel, QWEN_VOCAB } from '../helpers/tiny-model.js';
 
 /** Teacher cache → mask search → prune → distillation on a checkpoint with Qwen3's vocabulary. */
 function graph(model: string, cache: string, chunk: number): string {
-  return writeFiles({ 'g.yaml': `apiVersion: e3/v1
-seed: 0
-backend: wasm
-nodes:
-  data: { plugin: data.arithmetic, params: { maxOperand: 9, heldoutFraction: 0.2 } }
-  teacher: { plugin: model.hfCheckpoint, params: { path: ${model} } }
-  targets:
+  return writeFiles({ 'g.yaml': `${arithmeticGraphHead(model)}  targets:
     plugin: teacher.topkCache
     params: { k: 4, dir: ${cache}, calibration: 32, heldout: 0, headChunkTokens: ${chunk} }
     in: { model: teacher.model, data: data.data }
