@@ -5,6 +5,8 @@ export * from './model/safetensors.js';
 export * from './model/checkpoint.js';
 export * from './model/tokenizer.js';
 export * from './model/decoder.js';
+export * from './model/chunked-head.js';
+export * from './model/student-tokens.js';
 export { fusedBlocksAvailable } from './model/fused-block.js';
 export * from './model/weights.js';
 export * from './model/rope.js';

@@ -28,3 +28,12 @@ export function runGraph(graph: string, args: string[] = [], timeoutMs = 120_000
   try { log = readFileSync(join(out, 'run.log'), 'utf8'); } catch { /* the run stopped before its log */ }
   return { ...r, out, log };
 }
+
+/** The opening of a wasm graph on arithmetic data and the checkpoint at `model` (nodes follow, indented 2). */
+export function arithmeticGraphHead(model: string, seed = 0): string {
+  return [
+    'apiVersion: e3/v1', `seed: ${seed}`, 'backend: wasm', 'nodes:',
+    '  data: { plugin: data.arithmetic, params: { maxOperand: 9, heldoutFraction: 0.2 } }',
+    `  teacher: { plugin: model.hfCheckpoint, params: { path: ${model} } }`,
+  ].join('\n') + '\n';
+}

@@ -34,3 +34,16 @@ export async function tinyCheckpoint(opts: Parameters<typeof tinyModel>[0] = {})
   h.dispose();
   return dir;
 }
+
+/** Qwen3-0.6B's vocabulary. */
+export const QWEN_VOCAB = 151_936;
+
+/** A 2-layer, d = 64 Qwen3-shaped model with Qwen3's vocabulary (tied embedding, chars tokenizer). */
+export function bigVocabModel(seed = 1): Promise<ModelHandle> {
+  const config = {
+    model_type: 'qwen3', hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4,
+    num_key_value_heads: 2, head_dim: 16, rms_norm_eps: 1e-6, rope_theta: 10000, max_position_embeddings: 64,
+    tie_word_embeddings: true, vocab_size: QWEN_VOCAB,
+  };
+  return randomModel({ config, rng: new Rng(seed), std: 0.5, where: 'big-vocab' });
+}

@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdaptiveKlLoss, CrossEntropyLoss, ForwardKlLoss, ReverseKlLoss, TeacherEntropyWeighting, UniformWeighting, aklGaps, bucketLogProbs, type LossInputs } from '@e3/plugins';
+import { AdaptiveKlLoss, CrossEntropyLoss, ForwardKlLoss, ReverseKlLoss, TeacherEntropyWeighting, UniformWeighting, aklGaps, bucketLogProbs, tokensFromLogits, type LossInputs } from '@e3/plugins';
 import { useBackend } from '../helpers/tf.js';
 
 // Two tokens, V = 4. Teacher top-2 (k = 2): token 1 → ids [0, 1] with p [0.5, 0.3] (rest 0.2);
@@ -8,14 +8,17 @@ import { useBackend } from '../helpers/tf.js';
 // token 2 [0.1, 0.2, 0.6, 0.1].
 const q1 = [0.4, 0.4, 0.1, 0.1];
 const q2 = [0.1, 0.2, 0.6, 0.1];
+const teacherIds = () => tf.tensor3d([[[0, 1], [2, 0]]], undefined, 'int32');
+const labels = () => tf.tensor2d([[1, 2]], undefined, 'int32');
+const studentLogits = () => tf.tensor3d([[q1.map(Math.log), q2.map(Math.log)]]);
 function inputs(weights = [1, 1]): LossInputs {
   return {
-    logits: tf.tensor3d([[q1.map(Math.log), q2.map(Math.log)]]),
-    labels: tf.tensor2d([[1, 2]], undefined, 'int32'),
+    student: tokensFromLogits(studentLogits(), labels(), teacherIds()),
+    labels: labels(),
     active: tf.tensor2d([[1, 1]]),
     tokenWeights: tf.tensor2d([weights]),
     vocabSize: 4,
-    targets: { ids: tf.tensor3d([[[0, 1], [2, 0]]], undefined, 'int32'), logProbs: tf.tensor3d([[[Math.log(0.5), Math.log(0.3)], [Math.log(0.7), Math.log(0.1)]]]), entropy: tf.tensor2d([[1.0, 0.5]]) },
+    targets: { ids: teacherIds(), logProbs: tf.tensor3d([[[Math.log(0.5), Math.log(0.3)], [Math.log(0.7), Math.log(0.1)]]]), entropy: tf.tensor2d([[1.0, 0.5]]) },
   };
 }
 const kl = (p: number[], q: number[]) => p.reduce((s, pi, i) => s + pi * Math.log(pi / q[i]), 0);
@@ -57,7 +60,8 @@ describe('Stage 2 loss terms over k+1 buckets', () => {
 
   it('AKL does not differentiate through its mixing coefficients (q detached)', () => {
     const x = inputs();
-    const g = tf.grad((logits: tf.Tensor) => new AdaptiveKlLoss({ weight: 1, headMass: 0.5 }).compute({ ...x, logits: logits as tf.Tensor3D }))(x.logits);
+    const student = (logits: tf.Tensor) => tokensFromLogits(logits as tf.Tensor3D, x.labels, x.targets!.ids);
+    const g = tf.grad((logits: tf.Tensor) => new AdaptiveKlLoss({ weight: 1, headMass: 0.5 }).compute({ ...x, student: student(logits) }))(studentLogits());
     assert.ok(Array.from(g.dataSync()).every(Number.isFinite));
   });
 

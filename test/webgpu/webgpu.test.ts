@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng, runGraph } from '@e3/core';
-import { builtinModules, ForwardKlLoss, GumbelTopKSampler, loadCheckpoint } from '@e3/plugins';
+import { builtinModules, ForwardKlLoss, GumbelTopKSampler, loadCheckpoint, tokensFromLogits } from '@e3/plugins';
 import { ROOT, tempDir, writeFiles } from '../helpers/files.js';
 import { tinyCheckpoint } from '../helpers/tiny-model.js';
 
@@ -22,7 +22,8 @@ async function compute(backend: 'cpu' | 'webgpu', dir: string) {
   const { values, indices } = tf.topk(logp, 4);
   const targets = { ids: indices as tf.Tensor3D, logProbs: values as tf.Tensor3D, entropy: tf.zeros([2, ref.ids[0].length]) as tf.Tensor2D };
   const active = tf.ones([2, ref.ids[0].length]) as tf.Tensor2D;
-  const loss = (mask?: tf.Tensor1D) => new ForwardKlLoss({ weight: 1 }).compute({ logits: h.model.forward(ids, { mask }).logits, labels: tf.zeros([2, ref.ids[0].length], 'int32') as tf.Tensor2D, active, tokenWeights: active, targets, vocabSize: V });
+  const labels = tf.zeros([2, ref.ids[0].length], 'int32') as tf.Tensor2D;
+  const loss = (mask?: tf.Tensor1D) => new ForwardKlLoss({ weight: 1 }).compute({ student: tokensFromLogits(h.model.forward(ids, { mask }).logits, labels, targets.ids), labels, active, tokenWeights: active, targets, vocabSize: V });
   const sampler = new GumbelTopKSampler({ noise: { from: 1, to: 1 } });
   const av = Array.from(await alpha.data());
   const search = tf.variableGrads(() => loss(sampler.sample(alpha, av, { k: L - 1, tau: 0.5, progress: 0 }, new Rng(3)).mask), [alpha]);

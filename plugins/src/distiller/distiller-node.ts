@@ -6,6 +6,8 @@ import { EMPTY, merge } from 'rxjs';
 import { heldoutCheck, type Dataset } from '../data/dataset.js';
 import { exactMatch, heldoutLikelihood } from '../evaluator/quality.js';
 import type { LossTerm } from '../loss/loss-term.js';
+import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
+import { forwardTokens } from '../model/student-tokens.js';
 import { cloneHandle, type ModelHandle } from '../model/handle.js';
 import { disposeTargets, type TeacherCache } from '../teacher/topk-cache.js';
 import { TrainingServices } from '../trainer/training-services.js';
@@ -16,7 +18,7 @@ import type { TokenWeighting } from '../weighting/weighting.js';
 
 interface Params extends OptimParams {
   batchSize: number; loss: (LossTerm & { needsHidden?: boolean })[]; weighting: TokenWeighting; promptLoss: boolean;
-  evalEvery: number; evalExamples: number; maxNewTokens: number;
+  headChunkTokens: number; evalEvery: number; evalExamples: number; maxNewTokens: number;
 }
 
 /**
@@ -71,9 +73,13 @@ export class DistillerNode implements GraphNode<Params> {
         return {
           tokens: batch.tokens,
           value: () => {
-            const out = h.model.forward(bt.ids, { attentionMask: bt.attention, outputHidden: needsHidden });
+            const out = forwardTokens(h.model, bt.ids, {
+              attentionMask: bt.attention, outputHidden: needsHidden, labels: bt.labels, topIds: targets.ids,
+              trainHead: true, chunkTokens: p.headChunkTokens,
+            });
             const tokenWeights = p.weighting.weights(bt.active, targets, V);
-            const r = combineLosses(p.loss, (t) => t.compute({ logits: out.logits, labels: bt.labels, active: bt.active, tokenWeights, targets, vocabSize: V, hidden: out.hidden, teacherHidden }));
+            const x = { student: out.student, labels: bt.labels, active: bt.active, tokenWeights, targets };
+            const r = combineLosses(p.loss, (t) => t.compute({ ...x, vocabSize: V, hidden: out.hidden, teacherHidden }));
             parts = Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, tf.keep(v.clone())]));
             return r.total;
           },
@@ -111,6 +117,7 @@ export const distillerManifest: PluginManifest = {
       promptLoss: { type: 'boolean', default: false, description: 'distil on prompt tokens too (plain-text data)' },
       loss: { type: 'array', minItems: 1, items: { 'x-component': 'loss' }, default: [{ component: 'loss.forwardKl' }], description: 'weighted loss terms' },
       weighting: { 'x-component': 'weighting', default: { component: 'weighting.teacherEntropy', beta: 1 } },
+      headChunkTokens: HEAD_CHUNK_SCHEMA,
       evalEvery: { type: 'integer', minimum: 0, default: 0, description: 'held-out evaluation every N steps (0 = off)' },
       evalExamples: { type: 'integer', minimum: 1, default: 200 },
       maxNewTokens: { type: 'integer', minimum: 1, default: 8 },

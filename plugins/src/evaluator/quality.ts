@@ -4,7 +4,7 @@ import type { Example } from '../data/dataset.js';
 import type { LayerMask } from '../model/decoder.js';
 import { generateText } from '../model/generate.js';
 import type { ModelHandle } from '../model/handle.js';
-import { klPerToken, labelOneHot } from '../loss/buckets.js';
+import { headPerToken, labelLogProb, rowKl } from '../model/chunked-head.js';
 import { batchTensors } from '../trainer/batch-tensors.js';
 
 /**
@@ -39,12 +39,18 @@ export async function heldoutLikelihood(h: ModelHandle, examples: readonly Examp
     const b = encodeBatch(examples.slice(i, i + bs), codec, opts.promptLoss ?? false);
     const t = batchTensors(b);
     const [s1, s2, c] = tf.tidy(() => {
-      const logq = tf.logSoftmax(h.model.forward(t.ids, { attentionMask: t.attention, mask: opts.mask }).logits);
-      const tokNll = tf.sum(tf.mul(tf.neg(tf.sum(tf.mul(labelOneHot(t.labels, logq.shape[2]), logq), -1)), t.active));
+      // The output heads run chunk by chunk (chunked-head.ts): no [B, T, V] tensor.
+      const active = tf.reshape(t.active, [-1]);
+      const labels = tf.reshape(t.labels, [-1]) as tf.Tensor1D;
+      const final = h.model.forwardFinal(t.ids, { attentionMask: t.attention, mask: opts.mask }).final;
+      const nll = headPerToken([final], [h.model.headWeight], ([q], s, n) => tf.neg(labelLogProb(q, labels, s, n)));
+      const tokNll = tf.sum(tf.mul(nll, active));
       let tokKl: tf.Tensor = tf.scalar(0);
       if (teacher) {
-        const logp = tf.logSoftmax(teacher.model.forward(t.ids, { attentionMask: t.attention }).logits);
-        tokKl = tf.sum(tf.mul(klPerToken(logp as tf.Tensor3D, logq as tf.Tensor3D), t.active));
+        const tFinal = teacher.model.forwardFinal(t.ids, { attentionMask: t.attention }).final;
+        const heads = [teacher.model.headWeight, h.model.headWeight];
+        const kl = headPerToken([tFinal, final], heads, ([p, q]) => rowKl(p, q));
+        tokKl = tf.sum(tf.mul(kl, active));
       }
       return [tokNll, tokKl, tf.sum(t.active)];
     });

@@ -12,25 +12,14 @@ const EPS = 1e-8;
  */
 export function bucketLogProbs(x: LossInputs): { logP: tf.Tensor3D; logQ: tf.Tensor3D } {
   if (!x.targets) throw new UserError('this loss term needs teacher targets (wire a teacher.topkCache into the node)');
-  const { ids, logProbs } = x.targets;
-  const [b, t, k] = ids.shape;
-  const logSoft = tf.logSoftmax(x.logits) as tf.Tensor3D;
-  const v = x.vocabSize;
-  // log q on the teacher's ids: gather along the vocab axis by flattening positions.
-  const flat = tf.reshape(logSoft, [b * t, v]);
-  const offsets = tf.mul(tf.reshape(tf.range(0, b * t, 1, 'int32'), [b * t, 1]), tf.scalar(v, 'int32'));
-  const index = tf.reshape(tf.add(tf.reshape(ids, [b * t, k]), offsets), [-1]);
-  const logQk = tf.reshape(tf.gather(tf.reshape(flat, [-1]), index), [b, t, k]) as tf.Tensor3D;
+  const { logProbs } = x.targets;
+  const logQk = x.student.logQTop;
+  if (!logQk) throw new Error('bucket terms need the student\'s log-probabilities at the teacher ids (topIds)');
   const rest = (lp: tf.Tensor3D) => tf.log(tf.maximum(tf.sub(1, tf.sum(tf.exp(lp), -1, true)), EPS));
   return {
     logP: tf.concat([logProbs, rest(logProbs)], -1) as tf.Tensor3D,
     logQ: tf.concat([logQk, rest(logQk)], -1) as tf.Tensor3D,
   };
-}
-
-/** One-hot [B, T, V] of next-token labels; ignored positions (−1) map to id 0 and must be masked by the caller. */
-export function labelOneHot(labels: tf.Tensor2D, vocabSize: number): tf.Tensor3D {
-  return tf.oneHot(tf.cast(tf.maximum(labels, tf.scalar(0, 'int32')), 'int32') as tf.Tensor2D, vocabSize) as tf.Tensor3D;
 }
 
 /** KL(p‖q) per token over the last axis (buckets or the full vocabulary): Σ p (log p − log q). */

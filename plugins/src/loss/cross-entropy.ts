@@ -1,7 +1,6 @@
 import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
 import { COMPONENT_PARAMS, type ComponentManifest } from '@e3/core';
-import { labelOneHot } from './buckets.js';
 import { weightedMean, type LossInputs, type LossTerm } from './loss-term.js';
 
 interface Params { weight: number; labelSmoothing: number }
@@ -21,11 +20,10 @@ export class CrossEntropyLoss implements LossTerm {
 
   compute(x: LossInputs): tf.Scalar {
     return tf.tidy(() => {
-      const logq = tf.logSoftmax(x.logits);
-      const onehot = labelOneHot(x.labels, x.vocabSize);
-      let target: tf.Tensor = onehot;
-      if (this.smoothing > 0) target = tf.add(tf.mul(onehot, 1 - this.smoothing), this.smoothing / x.vocabSize);
-      const nll = tf.neg(tf.sum(tf.mul(target, logq), -1)) as tf.Tensor2D;
+      // −Σ_v target_v log q_v with target = (1 − ε)·onehot(label) + ε/V
+      const { logQLabel, meanLogQ } = x.student;
+      const e = this.smoothing;
+      const nll = tf.neg(e > 0 ? tf.add(tf.mul(logQLabel, 1 - e), tf.mul(meanLogQ, e)) : logQLabel) as tf.Tensor2D;
       return weightedMean(nll, x.tokenWeights, tf);
     });
   }

@@ -10,10 +10,24 @@ export interface TeacherTargets {
   readonly entropy: tf.Tensor2D;
 }
 
+/**
+ * What a loss term sees of the student's output distribution q: per-token statistics rather
+ * than logits [B, T, V], which a large vocabulary cannot hold at once (model/chunked-head.ts
+ * computes them chunk by chunk; `tokensFromLogits` from whole logits).
+ */
+export interface StudentTokens {
+  /** [B, T, k] log q at the teacher's top-k ids (when the batch has teacher targets). */
+  readonly logQTop?: tf.Tensor3D;
+  /** [B, T] log q of the next-token label (id 0 where the label is −1). */
+  readonly logQLabel: tf.Tensor2D;
+  /** [B, T] (1/V)·Σ_v log q_v (the uniform part of label smoothing). */
+  readonly meanLogQ: tf.Tensor2D;
+}
+
 /** Everything a loss term may look at for one batch. */
 export interface LossInputs {
-  /** Student logits [B, T, V]. */
-  readonly logits: tf.Tensor3D;
+  /** The student's per-token statistics. */
+  readonly student: StudentTokens;
   /** Next-token ids [B, T] (int32, −1 where no loss applies). */
   readonly labels: tf.Tensor2D;
   /** [B, T] 1 where a loss applies, else 0. */

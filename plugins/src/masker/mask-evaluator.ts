@@ -2,10 +2,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { encodeBatch, textCodec } from '../data/batch.js';
 import type { Example } from '../data/dataset.js';
 import type { ModelHandle } from '../model/handle.js';
-import { labelOneHot, klPerToken } from '../loss/buckets.js';
+import { headPerToken, labelLogProb, rowKl } from '../model/chunked-head.js';
 import { batchTensors } from '../trainer/batch-tensors.js';
 
-interface CalibBatch { ids: tf.Tensor2D; attention: tf.Tensor2D; labels: tf.Tensor2D; active: tf.Tensor2D; teacherLogP: tf.Tensor3D; labelled: number }
+/** A calibration batch; the teacher's final-norm rows [B·T, d] stand for its logits (the head runs per chunk). */
+interface CalibBatch {
+  ids: tf.Tensor2D; attention: tf.Tensor2D; labels: tf.Tensor2D; active: tf.Tensor2D;
+  teacherFinal: tf.Tensor2D; labelled: number;
+}
 
 /**
  * Scores masks on calibration data against the unmasked model (the teacher): full-vocabulary
@@ -24,9 +28,9 @@ export class MaskEvaluator {
     for (let i = 0; i < examples.length; i += batchSize) {
       const b = encodeBatch(examples.slice(i, i + batchSize), codec, promptLoss);
       const t = batchTensors(b);
-      const teacherLogP = tf.tidy(() => tf.logSoftmax(handle.model.forward(t.ids, { attentionMask: t.attention }).logits)) as tf.Tensor3D;
+      const teacherFinal = tf.tidy(() => handle.model.forwardFinal(t.ids, { attentionMask: t.attention }).final);
       this.forwardPasses++;
-      this.batches.push({ ...t, teacherLogP, labelled: b.labels.flat().filter((l) => l >= 0).length });
+      this.batches.push({ ...t, teacherFinal, labelled: b.labels.flat().filter((l) => l >= 0).length });
     }
   }
 
@@ -37,23 +41,32 @@ export class MaskEvaluator {
     const key = mask.join('');
     const memo = this.klMemo.get(key);
     if (memo !== undefined) return memo;
-    const v = await this.reduce(mask, (logq, b) => tf.sum(tf.mul(klPerToken(b.teacherLogP, logq), b.active)));
+    const v = await this.reduce(mask, (final, b) => {
+      return headPerToken([b.teacherFinal, final], [this.head, this.head], ([p, q]) => rowKl(p, q));
+    });
     this.klMemo.set(key, v);
     return v;
   }
 
   /** Mean negative log-likelihood of the labels per labelled token. */
   async nll(mask: readonly number[]): Promise<number> {
-    return this.reduce(mask, (logq, b) => {
-      return tf.sum(tf.mul(tf.neg(tf.sum(tf.mul(labelOneHot(b.labels, logq.shape[2]), logq), -1)), b.active));
+    return this.reduce(mask, (final, b) => {
+      const labels = tf.reshape(b.labels, [-1]) as tf.Tensor1D;
+      return headPerToken([final], [this.head], ([q], s, c) => tf.neg(labelLogProb(q, labels, s, c)));
     });
   }
 
-  private async reduce(mask: readonly number[], perBatch: (logq: tf.Tensor3D, b: CalibBatch) => tf.Tensor): Promise<number> {
+  private get head(): tf.Tensor2D { return this.handle.model.headWeight; }
+
+  /** Σ over labelled tokens of `perToken` (values [B·T] from the masked model's final-norm rows) / their number. */
+  private async reduce(mask: readonly number[], perToken: (final: tf.Tensor2D, b: CalibBatch) => tf.Tensor1D) {
     let total = 0;
     let count = 0;
     for (const b of this.batches) {
-      const s = tf.tidy(() => perBatch(tf.logSoftmax(this.handle.model.forward(b.ids, { attentionMask: b.attention, mask }).logits) as tf.Tensor3D, b));
+      const s = tf.tidy(() => {
+        const final = this.handle.model.forwardFinal(b.ids, { attentionMask: b.attention, mask }).final;
+        return tf.sum(tf.mul(perToken(final, b), tf.reshape(b.active, [-1])));
+      });
       this.forwardPasses++;
       total += (await s.data())[0];
       count += b.labelled;
@@ -85,7 +98,7 @@ export class MaskEvaluator {
   }
 
   dispose(): void {
-    for (const b of this.batches) [b.ids, b.attention, b.labels, b.active, b.teacherLogP].forEach((t) => t.dispose());
+    for (const b of this.batches) [b.ids, b.attention, b.labels, b.active, b.teacherFinal].forEach((t) => t.dispose());
     this.batches.length = 0;
   }
 }

@@ -8,6 +8,8 @@ import { stepIndexedBatches, type Dataset, type Example } from '../data/dataset.
 import type { LayerImportance } from '../importance/importance.js';
 import type { LossTerm } from '../loss/loss-term.js';
 import { hardTopK } from '../maths/relaxed-topk.js';
+import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
+import { forwardTokens } from '../model/student-tokens.js';
 import type { ModelHandle } from '../model/handle.js';
 import type { LayerMaskResult } from '../model/prune-node.js';
 import type { MaskSampler } from '../sampler/sampler.js';
@@ -26,7 +28,8 @@ import { scheduleAt, standardise, type SearchSchedule } from './search-schedule.
 
 interface Params extends CalibrationParams, PruneAmount, SearchSchedule {
   steps: number; lr: number; searchBatchSize: number; sampler: MaskSampler; init: LayerImportance; initScale: number;
-  loss: LossTerm[]; weighting: TokenWeighting; restarts: number; refineRounds: number; window: number; candidates: number; checkpointEvery: number;
+  loss: LossTerm[]; weighting: TokenWeighting; headChunkTokens: number;
+  restarts: number; refineRounds: number; window: number; candidates: number; checkpointEvery: number;
 }
 
 /** One restart's outcome (saved so a resumed run skips finished restarts). */
@@ -130,9 +133,14 @@ export class SearchNode implements GraphNode<Params> {
             value: () => {
               const sample = p.sampler.sample(alpha, alphaValues, s, rng);
               hard = sample.hard;
-              const { logits } = model.model.forward(bt.ids, { attentionMask: bt.attention, mask: sample.mask });
-              const tokenWeights = p.weighting.weights(bt.active, targets, model.model.config.vocabSize);
-              return combineLosses(p.loss, (t) => t.compute({ logits, labels: bt.labels, active: bt.active, tokenWeights, targets, vocabSize: model.model.config.vocabSize })).total;
+              const { student } = forwardTokens(model.model, bt.ids, {
+                attentionMask: bt.attention, mask: sample.mask, labels: bt.labels, topIds: targets.ids,
+                trainHead: false, chunkTokens: p.headChunkTokens,
+              });
+              const vocabSize = model.model.config.vocabSize;
+              const tokenWeights = p.weighting.weights(bt.active, targets, vocabSize);
+              const x = { student, labels: bt.labels, active: bt.active, tokenWeights, targets, vocabSize };
+              return combineLosses(p.loss, (t) => t.compute(x)).total;
             },
             info: () => ({ tau: s.tau, k: s.k, ...Object.fromEntries(alphaValues.map((a, i) => [`alpha${i}`, a])) }),
             dispose: () => {
@@ -192,6 +200,7 @@ export const searchManifest: PluginManifest = {
       initScale: { type: 'number', minimum: 0, default: 1, description: 'α₀ = initScale × z-score' },
       loss: { type: 'array', minItems: 1, items: { 'x-component': 'loss' }, default: [{ component: 'loss.forwardKl' }] },
       weighting: { 'x-component': 'weighting', default: { component: 'weighting.uniform' } },
+      headChunkTokens: HEAD_CHUNK_SCHEMA,
       restarts: { type: 'integer', minimum: 1, default: 2, description: 'independent searches; the best candidate wins' },
       refineRounds: { type: 'integer', minimum: 0, default: 10, description: 'at most this many rounds of one-swap refinement of the best candidate by calibration KL, stopping at a local optimum (0 = off)' },
       window: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.2, description: 'last fraction of steps for keep probabilities and frequent masks' },

@@ -26,6 +26,15 @@ export interface ForwardOptions {
   useCache?: boolean;
 }
 
+/** What {@link DecoderModel.forwardFinal} returns: the trunk's output before the output head. */
+export interface FinalResult {
+  /** [B·T, d]: the last block's output after the final norm, one row per token (rows of b·T + t). */
+  final: tf.Tensor2D;
+  /** L + 1 tensors [B, T, d] (embedding output, then each block's output) when asked. */
+  hidden?: tf.Tensor3D[];
+  cache?: (LayerCache | undefined)[];
+}
+
 export interface ForwardResult {
   logits: tf.Tensor3D;
   /** L + 1 tensors [B, T, d] (embedding output, then each block's output) when asked. */
@@ -69,8 +78,24 @@ export class DecoderModel {
 
   parameterCount(): number { return this.variables().reduce((n, v) => n + v.size, 0); }
 
-  /** Logits [B, T, V] for token ids [B, T]. Call inside `tf.tidy` (or dispose the results). */
+  /** The output embedding [V, d]: lm_head, or the input embedding when tied. */
+  get headWeight(): tf.Tensor2D { return (this.weights.lmHead ?? this.weights.embed) as tf.Tensor2D; }
+
+  /** Logits [N, V] of final-norm rows [N, d]. */
+  head(final: tf.Tensor2D): tf.Tensor2D { return tf.matMul(final, this.headWeight, false, true); }
+
+  /**
+   * Logits [B, T, V] for token ids [B, T]. Call inside `tf.tidy` (or dispose the results).
+   * For a large vocabulary use {@link forwardFinal} and the chunked head (chunked-head.ts).
+   */
   forward(ids: tf.Tensor2D, options: ForwardOptions = {}): ForwardResult {
+    const [b, t] = ids.shape;
+    const { final, hidden, cache } = this.forwardFinal(ids, options);
+    return { logits: tf.reshape(this.head(final), [b, t, this.config.vocabSize]) as tf.Tensor3D, hidden, cache };
+  }
+
+  /** Everything but the output head: final-norm rows [B·T, d] (see {@link FinalResult}). */
+  forwardFinal(ids: tf.Tensor2D, options: ForwardOptions = {}): FinalResult {
     const c = this.config;
     const [b, t] = ids.shape;
     const past = options.cache?.find((x) => x)?.k.shape[2] ?? 0;
@@ -116,8 +141,7 @@ export class DecoderModel {
       hidden?.push(h);
     }
     const final = rmsNorm(tf.reshape(h, [b * t, c.hiddenSize]) as tf.Tensor2D, this.weights.norm, c.rmsNormEps);
-    const logits = tf.reshape(tf.matMul(final, (this.weights.lmHead ?? this.weights.embed) as tf.Tensor2D, false, true), [b, t, c.vocabSize]) as tf.Tensor3D;
-    return { logits, hidden, cache: options.useCache ? newCache : undefined };
+    return { final, hidden, cache: options.useCache ? newCache : undefined };
   }
 
   private attention(w: LayerWeights, x: tf.Tensor2D, b: number, t: number, cos: tf.Tensor4D, sin: tf.Tensor4D, bias: tf.Tensor, past?: LayerCache): { out: tf.Tensor2D; cache: LayerCache } {

@@ -32,9 +32,13 @@ export async function generateIds(h: ModelHandle, prompts: readonly (readonly nu
   try {
     for (let step = 0; step < o.maxNewTokens; step++) {
       const r = tf.tidy((): tf.TensorContainer => {
-        const res = h.model.forward(tf.tensor2d(input, undefined, 'int32'), { mask: o.mask, attentionMask: tf.tensor2d(attention, undefined, 'float32'), cache, useCache: true });
-        const t = res.logits.shape[1];
-        const last = tf.reshape(tf.slice(res.logits, [0, t - 1, 0], [b, 1, -1]), [b, -1]) as tf.Tensor2D;
+        const attentionMask = tf.tensor2d(attention, undefined, 'float32');
+        const ids = tf.tensor2d(input, undefined, 'int32');
+        const res = h.model.forwardFinal(ids, { mask: o.mask, attentionMask, cache, useCache: true });
+        // Only the last position's logits are needed: the head runs on B rows, not B·T.
+        const t = input[0].length;
+        const rows = tf.reshape(tf.slice(tf.reshape(res.final, [b, t, -1]), [0, t - 1, 0], [b, 1, -1]), [b, -1]) as tf.Tensor2D;
+        const last = h.model.head(rows);
         return { last, cache: res.cache! } as unknown as tf.TensorContainer;
       }) as unknown as { last: tf.Tensor2D; cache: (LayerCache | undefined)[] };
       disposeCache(cache);

@@ -4,9 +4,12 @@ import { LOGGER, once, type GraphNode, type Logger, type PluginManifest } from '
 import { describeCuts } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
 import type { ModelHandle } from '../model/handle.js';
+import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
 import { TeacherCache } from './topk-cache.js';
 
-interface Params { k: number; dir: string; calibration: number; heldout: number; batchSize: number }
+interface Params {
+  k: number; dir: string; calibration: number; heldout: number; batchSize: number; headChunkTokens: number;
+}
 
 /** `teacher.topkCache`: the frozen teacher's top-k targets, computed once and reused. */
 @injectable()
@@ -16,7 +19,8 @@ export class TopkCacheNode implements GraphNode<Params> {
   connect(inputs: Record<string, any>, p: Params) {
     return {
       targets: once(inputs, ['model', 'data'], async ({ model, data }: { model: ModelHandle; data: Dataset }) => {
-        const cache = await TeacherCache.open(model, data.fingerprint, p.k, resolve(p.dir), p.batchSize);
+        const cache = await TeacherCache.open(model, data.fingerprint, p.k, resolve(p.dir), p.batchSize,
+          p.headChunkTokens);
         const before = cache.cachedExamples;
         await cache.ensure([...(await data.calibration(p.calibration)), ...(await data.heldout(p.heldout))]);
         this.log.info(`teacher cache ${cache.fingerprint}: k=${p.k}, ${before} examples reused, ${cache.computed} computed now (more are added on demand)`);
@@ -42,6 +46,7 @@ export const topkCacheManifest: PluginManifest = {
       calibration: { type: 'integer', minimum: 0, default: 256, description: 'calibration examples to compute up front' },
       heldout: { type: 'integer', minimum: 0, default: 256, description: 'held-out examples to compute up front' },
       batchSize: { type: 'integer', minimum: 1, default: 128, description: 'teacher batch size' },
+      headChunkTokens: HEAD_CHUNK_SCHEMA,
     },
   },
   node: TopkCacheNode,

@@ -10,6 +10,7 @@ import { encodeBatch, textCodec, type Batch, type TextCodec } from '../data/batc
 import type { Example } from '../data/dataset.js';
 import type { TeacherTargets } from '../loss/loss-term.js';
 import type { ModelHandle } from '../model/handle.js';
+import { teacherTopK } from '../model/chunked-head.js';
 
 /** One example's teacher record: per position, top-k ids and log-probs, and entropy. */
 interface TeacherRecord { ids: Int32Array; logProbs: Float32Array; entropy: Float32Array }
@@ -39,7 +40,10 @@ export class TeacherCache {
   teacherForwards = 0;
   private disposed = false;
 
-  private constructor(private readonly teacher: ModelHandle, readonly k: number, readonly fingerprint: string, dir: string, private readonly batchSize: number) {
+  private constructor(
+    private readonly teacher: ModelHandle, readonly k: number, readonly fingerprint: string, dir: string,
+    private readonly batchSize: number, private readonly chunkTokens: number,
+  ) {
     this.folder = join(dir, fingerprint);
     this.codec = textCodec(teacher, 'teacher.topkCache');
     const names = existsSync(this.folder) ? readdirSync(this.folder) : [];
@@ -62,12 +66,17 @@ export class TeacherCache {
     return this.fd;
   }
 
-  /** Opens (or creates) the cache for this teacher, data fingerprint and k. Retains the teacher. */
-  static async open(teacher: ModelHandle, dataFingerprint: string, k: number, dir: string, batchSize = 128): Promise<TeacherCache> {
+  /**
+   * Opens (or creates) the cache for this teacher, data fingerprint and k. Retains the teacher.
+   * `chunkTokens`: token rows per chunk of the output head (0: automatic; chunked-head.ts).
+   */
+  static async open(
+    teacher: ModelHandle, dataFingerprint: string, k: number, dir: string, batchSize = 128, chunkTokens = 0,
+  ): Promise<TeacherCache> {
     const hash = createHash('sha256');
     hash.update(JSON.stringify({ k, data: dataFingerprint, config: teacher.model.config, tok: teacher.tokenizerFiles?.['tokenizer.json'] ?? null }));
     for (const [name, v] of teacher.model.named()) { hash.update(name); hash.update(new Uint8Array(((await v.data()) as Float32Array).buffer)); }
-    return new TeacherCache(teacher.retain(), k, hash.digest('hex').slice(0, 16), dir, batchSize);
+    return new TeacherCache(teacher.retain(), k, hash.digest('hex').slice(0, 16), dir, batchSize, chunkTokens);
   }
 
   get cachedExamples(): number { return this.offsets.size; }
@@ -127,10 +136,10 @@ export class TeacherCache {
       const h = this.teacher;
       const batch = encodeBatch(chunk, this.codec, true);
       const [top, lp, ent] = tf.tidy(() => {
-        const logits = h.model.forward(tf.tensor2d(batch.ids, undefined, 'int32'), { attentionMask: tf.tensor2d(batch.attention) }).logits;
-        const logp = tf.logSoftmax(logits);
-        const { values, indices } = tf.topk(logp, this.k);
-        return [indices, values, tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1))];
+        const ids = tf.tensor2d(batch.ids, undefined, 'int32');
+        const { final } = h.model.forwardFinal(ids, { attentionMask: tf.tensor2d(batch.attention) });
+        const r = teacherTopK(final, h.model.headWeight, this.k, this.chunkTokens);
+        return [r.ids, r.logProbs, r.entropy];
       });
       this.teacherForwards++;
       const [ids, logProbs, entropy] = [await top.data() as Int32Array, await lp.data() as Float32Array, await ent.data() as Float32Array];

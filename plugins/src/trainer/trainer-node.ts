@@ -4,12 +4,16 @@ import { once, pick, UserError, type GraphNode, type NodeContext, type PluginMan
 import { describeCuts, encodeBatch, textCodec } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
 import type { LossTerm } from '../loss/loss-term.js';
+import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
+import { forwardTokens } from '../model/student-tokens.js';
 import { cloneHandle, type ModelHandle } from '../model/handle.js';
 import { TrainingServices } from './training-services.js';
 import { batchTensors } from './batch-tensors.js';
 import { optimSchema, trainLoop, type OptimParams, type StepMetrics } from './train-loop.js';
 
-interface Params extends OptimParams { batchSize: number; loss: LossTerm[]; promptLoss: boolean }
+interface Params extends OptimParams {
+  batchSize: number; loss: LossTerm[]; promptLoss: boolean; headChunkTokens: number;
+}
 
 /** What the trainer reports on its `metrics` port. */
 export interface TrainMetrics { node: string; steps: number; tokens: number; wallSeconds: number; history: StepMetrics[] }
@@ -53,8 +57,11 @@ export class TrainerNode implements GraphNode<Params> {
         return {
           tokens: batch.tokens,
           value: () => {
-            const { logits } = h.model.forward(bt.ids, { attentionMask: bt.attention });
-            const r = combineLosses(p.loss, (t) => t.compute({ logits, labels: bt.labels, active: bt.active, tokenWeights: bt.active, vocabSize }));
+            const { student } = forwardTokens(h.model, bt.ids, {
+              attentionMask: bt.attention, labels: bt.labels, trainHead: true, chunkTokens: p.headChunkTokens,
+            });
+            const x = { student, labels: bt.labels, active: bt.active, tokenWeights: bt.active, vocabSize };
+            const r = combineLosses(p.loss, (t) => t.compute(x));
             parts = Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, tf.keep(v.clone())]));
             return r.total;
           },
@@ -84,6 +91,7 @@ export const trainerManifest: PluginManifest = {
       ...optimSchema({ steps: 1000, lr: 2e-3, warmupSteps: 100 }),
       batchSize: { type: 'integer', minimum: 1, default: 64, description: 'examples per step' },
       promptLoss: { type: 'boolean', default: false, description: 'also train on prompt tokens (plain-text data)' },
+      headChunkTokens: HEAD_CHUNK_SCHEMA,
       loss: { type: 'array', minItems: 1, items: { 'x-component': 'loss' }, default: [{ component: 'loss.crossEntropy' }], description: 'weighted loss terms' },
     },
   },

@@ -1,0 +1,107 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { StudentTokens } from '../loss/loss-term.js';
+import { chunks, headChunkRows, headLogits, idColumns, joinRows, pick, rowsOf, unpick } from './chunked-head.js';
+import type { DecoderModel, ForwardOptions } from './decoder.js';
+
+export interface StudentTokensArgs {
+  /** Token rows per chunk (0 or absent: {@link headChunkRows}'s default). */
+  chunkTokens?: number;
+  /** [B, T] next-token ids (−1 where none: read as id 0, the caller's weights mask it). */
+  labels: tf.Tensor2D;
+  /** [B, T, k] the teacher's top-k ids, when the terms compare with a teacher. */
+  topIds?: tf.Tensor3D;
+  /** Differentiate with respect to the head weight too (training; the mask search keeps it frozen). */
+  trainHead: boolean;
+}
+
+/** f(x), disposing x: one [c, V] intermediate at a time. */
+function swap<T extends tf.Tensor>(x: T, f: (x: T) => T): T {
+  const y = f(x);
+  x.dispose();
+  return y;
+}
+
+type Save = (t: tf.Tensor[]) => void;
+
+/**
+ * The student's per-token statistics (see {@link StudentTokens}) from final-norm rows `final`
+ * [B·T, d] and the head `head` [V, d], differentiable with respect to `final` (and `head` when
+ * `trainHead`). One `tf.customGrad` (the fused linear-cross-entropy idea of the Liger kernel):
+ * its forward pass keeps only the statistics, its backward pass recomputes each chunk's logits.
+ * Each statistic is a picked or averaged log-softmax, so with upstream gradients g the
+ * logits' gradient is scatter(g) + g_mean/V − softmax·Σg.
+ */
+export function studentTokens(final: tf.Tensor2D, head: tf.Tensor2D, a: StudentTokensArgs): StudentTokens {
+  const [b, t] = a.labels.shape;
+  const n = b * t;
+  const v = head.shape[0];
+  const k = a.topIds?.shape[2] ?? 0;
+  const cols = idColumns(a.labels, a.topIds);
+  const parts = chunks(n, headChunkRows(v, a.chunkTokens));
+  const logitsOf = (h: tf.Tensor2D, w: tf.Tensor2D, s: number, c: number) => headLogits(rowsOf(h, s, c), w);
+  // [N, k + 2]: picked log-probabilities, then the mean one. logSoftmax as the teacher cache computes it,
+  // so a student equal to its teacher has a KL of exactly 0 (Adam would amplify rounding into steps).
+  const stats = (h: tf.Tensor2D, w: tf.Tensor2D) => joinRows(parts.map(([s, c]) => tf.tidy(() => {
+    const logq = tf.logSoftmax(logitsOf(h, w, s, c));
+    return tf.concat([pick(logq, rowsOf(cols, s, c)), tf.mean(logq, -1, true) as tf.Tensor2D], 1);
+  })));
+  const chunkGrad = (dy: tf.Tensor2D, h: tf.Tensor2D, w: tf.Tensor2D, ids: tf.Tensor2D, s: number, c: number) => {
+    const g = rowsOf(dy, s, c);
+    let dz = swap(swap(logitsOf(h, w, s, c), tf.logSoftmax), tf.exp);
+    dz = swap(dz, (p) => tf.sub(tf.div(tf.slice(g, [0, k + 1], [c, 1]), v), tf.mul(p, tf.sum(g, 1, true))));
+    const picked = unpick(tf.slice(g, [0, 0], [c, k + 1]), rowsOf(ids, s, c), v);
+    dz = swap(dz, (x) => tf.add(x, picked));
+    return [tf.matMul(dz, w), a.trainHead ? tf.matMul(dz, rowsOf(h, s, c), true, false) : undefined];
+  };
+  const backward = (dy: tf.Tensor2D, h: tf.Tensor2D, w: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor[] => {
+    let dw: tf.Tensor | undefined;
+    const dh = parts.map(([s, c]) => {
+      const [dhc, dwc] = tf.tidy(() => chunkGrad(dy, h, w, ids, s, c).filter((x): x is tf.Tensor => x !== undefined));
+      if (dwc) dw = dw ? swap(dw, (acc) => tf.add(acc, dwc)) : dwc;
+      if (dwc && dw !== dwc) dwc.dispose();
+      return dhc as tf.Tensor2D;
+    });
+    return a.trainHead ? [joinRows(dh), dw!] : [joinRows(dh)];
+  };
+  // The tape frees what the forward pass made unless it is saved: the rows, the ids, a trained head.
+  const all = (a.trainHead
+    ? (tf.customGrad(((h: tf.Tensor2D, w: tf.Tensor2D, save: Save) => {
+      save([h, w, cols]);
+      return { value: stats(h, w), gradFunc: (dy: tf.Tensor2D, s: tf.Tensor2D[]) => backward(dy, s[0], s[1], s[2]) };
+    }) as never) as unknown as (h: tf.Tensor, w: tf.Tensor) => tf.Tensor)(final, head)
+    : (tf.customGrad(((h: tf.Tensor2D, save: Save) => {
+      save([h, cols]);
+      return { value: stats(h, head), gradFunc: (dy: tf.Tensor2D, s: tf.Tensor2D[]) => backward(dy, s[0], head, s[1]) };
+    }) as never) as unknown as (h: tf.Tensor) => tf.Tensor)(final)) as tf.Tensor2D;
+  return split(all, b, t, k, Boolean(a.topIds));
+}
+
+/** [N, k + 2] statistics as {@link StudentTokens}. */
+function split(all: tf.Tensor2D, b: number, t: number, k: number, top: boolean): StudentTokens {
+  const col = (j: number, m: number) => tf.slice(all, [0, j], [b * t, m]);
+  return {
+    logQTop: top ? tf.reshape(col(0, k), [b, t, k]) : undefined,
+    logQLabel: tf.reshape(col(k, 1), [b, t]),
+    meanLogQ: tf.reshape(col(k + 1, 1), [b, t]),
+  };
+}
+
+/** The same statistics from whole logits [B, T, V] (plain ops): the unchunked reference, and small tests. */
+export function tokensFromLogits(logits: tf.Tensor3D, labels: tf.Tensor2D, topIds?: tf.Tensor3D): StudentTokens {
+  const [b, t, v] = logits.shape;
+  const k = topIds?.shape[2] ?? 0;
+  const logq = tf.reshape(tf.logSoftmax(logits), [b * t, v]) as tf.Tensor2D;
+  const stats = tf.concat([pick(logq, idColumns(labels, topIds)), tf.mean(logq, -1, true) as tf.Tensor2D], 1);
+  return split(stats, b, t, k, Boolean(topIds));
+}
+
+/**
+ * The model's forward pass to per-token statistics: the trunk (forwardFinal), then
+ * {@link studentTokens} on its final-norm rows; `hidden` as forwardFinal returns it.
+ */
+export function forwardTokens(
+  model: DecoderModel, ids: tf.Tensor2D, o: ForwardOptions & StudentTokensArgs,
+): { student: StudentTokens; hidden?: tf.Tensor3D[] } {
+  const { final, hidden } = model.forwardFinal(ids, o);
+  return { student: studentTokens(final, model.headWeight, o), hidden };
+}
