@@ -6,6 +6,7 @@ import { expectedTensors, parseDecoderConfig, type DecoderConfig } from './confi
 import { DecoderModel } from './decoder.js';
 import { readJsonFile } from './json-file.js';
 import { openSafetensors, type FloatDtype, type SafetensorsFile } from './safetensors.js';
+import { filledTensor } from './filled-tensor.js';
 import { makeHandle, type ModelHandle } from './handle.js';
 import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
 
@@ -100,15 +101,19 @@ export async function loadCheckpoint(dir: string): Promise<ModelHandle> {
   checkAgainstConfig(config, owner, dir);
   const named = new Map<string, tf.Tensor>();
   const dtypes = new Map<string, number>();
-  for (const name of expectedTensors(config).keys()) {
-    const f = owner.get(name)!;
-    const e = f.entries.get(name)!;
-    dtypes.set(e.dtype, (dtypes.get(e.dtype) ?? 0) + 1);
-    const data = f.readFloat32(name);
-    for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) throw new UserError(`${f.path}: tensor "${name}" holds a non-finite value at index ${i}`);
+  try {
+    for (const name of expectedTensors(config).keys()) {
+      const f = owner.get(name)!;
+      const e = f.entries.get(name)!;
+      dtypes.set(e.dtype, (dtypes.get(e.dtype) ?? 0) + 1);
+      named.set(name, filledTensor(e.shape, (out) => {
+        const bad = f.readFloat32Into(name, out);
+        if (bad >= 0) throw new UserError(`${f.path}: tensor "${name}" holds a non-finite value at index ${bad}`);
+      }));
     }
-    named.set(name, tf.tensor(data, e.shape, 'float32'));
+  } catch (e) {
+    for (const t of named.values()) t.dispose();
+    throw e;
   }
   const dtype = ([...dtypes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32') as FloatDtype;
   const model = new DecoderModel(config, weightsFromNamed(config, named), { dir, rawConfig, keptLayers: [...Array(config.numLayers).keys()], originalLayers: config.numLayers });

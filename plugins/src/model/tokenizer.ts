@@ -45,9 +45,12 @@ export async function loadTokenizerFromJson(json: Record<string, unknown>, cfg: 
   const encode = (text: string) => tok.encode(text, { add_special_tokens: false } as never).ids;
   const unkToken = (model as { unk_token?: string | null }).unk_token;
   const unkId = unkToken ? vocab.get(unkToken) : undefined;
+  // A loop, not Math.max(...ids): spreading a real vocabulary (150k ids) overflows the stack.
+  let maxId = -1;
+  for (const id of vocab.values()) if (id > maxId) maxId = id;
   return {
     encode,
-    size: Math.max(-1, ...vocab.values()) + 1,
+    size: maxId + 1,
     unknownChars: unknownCharsOf(encode, unkId),
     unknownFate: unkId === undefined ? 'they are dropped' : `they become ${unkToken}`,
     // The library rejects an empty list; an immediate end token is an empty completion.
