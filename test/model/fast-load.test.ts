@@ -3,7 +3,7 @@ import { cpSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } f
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '@e3/core';
-import { encodeSafetensors, inspectCheckpoint, loadCheckpoint, openSafetensors, toFloat32 } from '@e3/plugins';
+import { checkBackendRoom, encodeSafetensors, inspectCheckpoint, loadCheckpoint, openSafetensors, toFloat32 } from '@e3/plugins';
 import { e3, ROOT, tempDir } from '../helpers/files.js';
 import { useBackend } from '../helpers/tf.js';
 
@@ -110,7 +110,7 @@ describe('model info from headers, fast loading', function () {
     }
   });
 
-  it('on wasm: weights load straight into the heap, and a failed load frees what it had made', async () => {
+  it('on wasm: weights load straight into the heap, a failed load frees what it had made, too large fails early', async () => {
     await useBackend('wasm');
     try {
       const h = await loadCheckpoint(fixture('tiny-qwen2'));
@@ -119,6 +119,10 @@ describe('model info from headers, fast loading', function () {
       const before = tf.memory().numTensors;
       assert.match(await loadError(garbageData('tiny-llama')), /non-finite/);
       assert.equal(tf.memory().numTensors, before);
+      // a model past wasm's 4 GiB fails before anything is read, with the fix (not an abort mid-load)
+      assert.throws(() => checkBackendRoom(2 ** 32, 'm'), (e: Error) => e instanceof UserError &&
+        /^m: needs 4\.00 GiB as float32, more than the 4 GiB the wasm backend can address \(fix: --backend cpu/.test(e.message));
+      checkBackendRoom(2 ** 30, 'm');
     } finally {
       await useBackend('cpu');
     }

@@ -6,7 +6,7 @@ import { expectedTensors, parseDecoderConfig, type DecoderConfig } from './confi
 import { DecoderModel } from './decoder.js';
 import { readJsonFile } from './json-file.js';
 import { openSafetensors, type FloatDtype, type SafetensorsFile } from './safetensors.js';
-import { filledTensor } from './filled-tensor.js';
+import { checkBackendRoom, filledTensor } from './filled-tensor.js';
 import { makeHandle, type ModelHandle } from './handle.js';
 import { loadTokenizerFromJson, tokenizerJsonSize } from './tokenizer.js';
 
@@ -117,6 +117,13 @@ function weightsDtype(config: DecoderConfig, owner: Map<string, SafetensorsFile>
   return (['F32', 'F16', 'BF16'].includes(dtype) ? dtype : 'F32') as FloatDtype;
 }
 
+/** Parameters of a model of this config (tied embeddings counted once). */
+function parameterCount(config: DecoderConfig): number {
+  let n = 0;
+  for (const shape of expectedTensors(config).values()) n += shape.reduce((a, b) => a * b, 1);
+  return n;
+}
+
 /** What `e3 model info` reports, from config.json and the safetensors headers alone. */
 export interface CheckpointInfo {
   config: DecoderConfig;
@@ -136,8 +143,7 @@ export interface CheckpointInfo {
  */
 export function inspectCheckpoint(dir: string): CheckpointInfo {
   const { config, files, owner } = openCheckpoint(dir);
-  let parameters = 0;
-  for (const shape of expectedTensors(config).values()) parameters += shape.reduce((a, b) => a * b, 1);
+  const parameters = parameterCount(config);
   const tokenizerFile = join(dir, 'tokenizer.json');
   const tokenizer = hasFile(dir, 'tokenizer.json');
   if (tokenizer) checkTokenizerFits(tokenizerJsonSize(readJsonFile(tokenizerFile, 'tokenizer.json')), config, dir);
@@ -151,6 +157,7 @@ export function inspectCheckpoint(dir: string): CheckpointInfo {
  */
 export async function loadCheckpoint(dir: string): Promise<ModelHandle> {
   const { config, rawConfig, owner } = openCheckpoint(dir);
+  checkBackendRoom(4 * parameterCount(config), `${dir}: the model's weights`);
   const named = new Map<string, tf.Tensor>();
   try {
     for (const name of expectedTensors(config).keys()) {

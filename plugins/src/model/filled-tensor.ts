@@ -1,5 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { WasmHeap } from '@e3/core';
+import { UserError, type WasmHeap } from '@e3/core';
+
+/** The wasm backend's memory cannot grow past 4 GiB (32-bit addresses). */
+const WASM_MAX_BYTES = 2 ** 32;
+
+/**
+ * Fails early, with a fix, when `bytes` more of tensors cannot fit the current backend (only
+ * wasm has such a bound; past it the backend aborts the process in the middle of a load).
+ */
+export function checkBackendRoom(bytes: number, what: string): void {
+  if (tf.getBackend() !== 'wasm') return;
+  const inUse = tf.memory().numBytes;
+  if (inUse + bytes < WASM_MAX_BYTES) return;
+  const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
+  throw new UserError(`${what}: needs ${gib(bytes)} as float32${inUse ? ` (with ${gib(inUse)} already in use)` : ''}, ` +
+    'more than the 4 GiB the wasm backend can address (fix: --backend cpu, or backend: cpu in the graph)');
+}
 
 /**
  * A float32 tensor of `shape` whose values `fill` writes. On the wasm backend `fill` writes
