@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { arg, fmt, header, median, QUICK, ROOT, table, writeResult } from './lib/table.js';
 
-const USAGE = `usage: node bench/scale.js [--quick] [--shapes qwen3-0.6b,llama-3.2-1b] [--cache DIR] [--rebuild] [--note TEXT]
+const USAGE = `usage: node bench/scale.js [--quick] [--shapes qwen3-0.6b,llama-3.2-1b] [--cache DIR] [--rebuild]
+                          [--note TEXT]
   Builds each shape (reused from the cache when present), then measures build time, e3 model info,
   load time (median of 3 for qwen3-0.6b, 1 for larger), peak RSS after loading and sgemm GFLOP/s.
   Writes bench/results/scale.md (--quick: qwen3-0.6b only, one load, scale.quick.md).
@@ -20,6 +21,18 @@ const USAGE = `usage: node bench/scale.js [--quick] [--shapes qwen3-0.6b,llama-3
   --note TEXT   conditions of the run, for the table's notes (e.g. "another agent was compiling")
 `;
 const GIB = 2 ** 30;
+const COLUMNS = ['shape', 'parameters', 'file', 'build s', 'model info s (process)', 'model info s (inspect)',
+  'load s', 'load GB/s', 'peak RSS GiB', 'f32 weights GiB', 'backend'];
+const NOTES = [
+  'Seeded random bf16 weights in the exact shapes of the public models (`bench/scale/make-checkpoint.js`;',
+  'qwen3-0.6b carries Qwen3\'s real tokenizer.json, llama-3.2-1b a byte-level one, since Qwen3\'s ids exceed its',
+  'vocabulary). *model info* is `e3 model info` as a process (node start-up included) and its own inspection time:',
+  'it reads config.json and the safetensors headers only. *load* is `loadCheckpoint` in a fresh process (weights to',
+  'float32, tokenizer built), median with each run in brackets; *load GB/s* is file bytes per second of load;',
+  '*peak RSS* is that process\'s VmHWM after loading. Loads run on wasm, the default backend, unless the float32',
+  'weights exceed its 4 GiB address space (then cpu). Search, distillation and decoding throughput at this size are',
+  'not measured here yet.',
+].join(' ');
 const WASM_MAX = 2 ** 32;
 
 /** /proc/self/status fields in bytes (Linux), or undefined elsewhere. */
@@ -39,7 +52,8 @@ async function childLoad(dir, backend) {
   const h = await loadCheckpoint(dir);
   const seconds = (performance.now() - t0) / 1000;
   const rss = process.memoryUsage().rss;
-  process.stdout.write(JSON.stringify({ seconds, peak: procStatus('VmHWM') ?? rss, rss, parameters: h.model.parameterCount() }) + '\n');
+  const peak = procStatus('VmHWM') ?? rss;
+  process.stdout.write(JSON.stringify({ seconds, peak, rss, parameters: h.model.parameterCount() }) + '\n');
   h.dispose();
 }
 
@@ -62,7 +76,8 @@ async function childSgemm(n, threads) {
 }
 
 function child(args) {
-  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', ...args], { encoding: 'utf8', cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', ...args],
+    { encoding: 'utf8', cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   return JSON.parse(out.trim().split('\n').pop());
 }
 
@@ -81,7 +96,8 @@ async function ensureCheckpoint(shape, cache, rebuild) {
 
 function modelInfo(dir) {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/e3.js'), 'model', 'info', dir], { encoding: 'utf8', cwd: ROOT });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/e3.js'), 'model', 'info', dir],
+    { encoding: 'utf8', cwd: ROOT });
   const wall = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`e3 model info ${dir} failed: ${r.stderr}`);
   return { wall, ...JSON.parse(r.stdout) };
@@ -90,7 +106,8 @@ function modelInfo(dir) {
 function commit() {
   try {
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'],
+      { cwd: ROOT, encoding: 'utf8' }).trim();
     return dirty ? `${sha} (with uncommitted changes)` : sha;
   } catch { return 'unknown'; }
 }
@@ -123,14 +140,7 @@ async function main() {
     commit: commit(),
     'sgemm 1024×1024×1024 (native OpenBLAS, this run)': `${gflops[0]} GFLOP/s on 1 thread, ${gflops[1]} on 2`,
     conditions: `load average ${load0.toFixed(2)} at the start${arg('note') ? `; ${arg('note')}` : ''}`,
-  }) + '\nSeeded random bf16 weights in the exact shapes of the public models (`bench/scale/make-checkpoint.js`; '
-    + 'qwen3-0.6b carries Qwen3\'s real tokenizer.json, llama-3.2-1b a byte-level one, since Qwen3\'s ids exceed its vocabulary). '
-    + '*model info* is `e3 model info` as a process (node start-up included) and its own inspection time: it reads config.json '
-    + 'and the safetensors headers only. *load* is `loadCheckpoint` in a fresh process (weights to float32, tokenizer built), '
-    + 'median with each run in brackets; *peak RSS* is that process\'s VmHWM after loading. Loads run on wasm, the default '
-    + 'backend, unless the float32 weights exceed its 4 GiB address space (then cpu). '
-    + 'Search, distillation and decoding throughput at this size are not measured here yet.\n\n'
-    + table(['shape', 'parameters', 'file', 'build s', 'model info s (process)', 'model info s (inspect)', 'load s', 'load GB/s', 'peak RSS GiB', 'f32 weights GiB', 'backend'], rows) + '\n';
+  }) + `\n${NOTES}\n\n` + table(COLUMNS, rows) + '\n';
   writeResult(QUICK ? 'scale.quick' : 'scale', text);
 }
 

@@ -21,11 +21,14 @@ export const SHAPES = {
     bos_token_id: 151643, eos_token_id: 151645, torch_dtype: 'bfloat16',
   },
   'llama-3.2-1b': {
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', attention_bias: false, mlp_bias: false, hidden_act: 'silu',
+    architectures: ['LlamaForCausalLM'], model_type: 'llama', attention_bias: false, mlp_bias: false,
+    hidden_act: 'silu',
     hidden_size: 2048, intermediate_size: 8192, num_hidden_layers: 16, num_attention_heads: 32,
     num_key_value_heads: 8, head_dim: 64, vocab_size: 128256, max_position_embeddings: 131072,
     rms_norm_eps: 1e-5, rope_theta: 500000, tie_word_embeddings: true,
-    rope_scaling: { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 },
+    rope_scaling: {
+      rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192,
+    },
     bos_token_id: 128000, eos_token_id: 128001, torch_dtype: 'bfloat16',
   },
 };
@@ -90,9 +93,12 @@ export function makeCheckpoint(shape, dir, { seed = 0 } = {}) {
       }
     }
   } finally { closeSync(fd); }
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...raw, e3_note: 'random weights of this shape (bench/scale)' }, null, 2) + '\n');
+  const note = 'random weights of this shape (bench/scale)';
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...raw, e3_note: note }, null, 2) + '\n');
   if (config.vocabSize > 151668) {
-    for (const f of ['tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(qwen3TokenizerDir(), f), join(dir, f));
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) {
+      copyFileSync(join(qwen3TokenizerDir(), f), join(dir, f));
+    }
   } else {
     // Qwen3's ids (up to 151668) do not fit a smaller vocabulary: a byte-level tokenizer does.
     writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(byteTokenizerJson()));
@@ -104,10 +110,12 @@ export function makeCheckpoint(shape, dir, { seed = 0 } = {}) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [shape, dir] = process.argv.slice(2);
   if (!shape || !dir || process.argv.includes('--help')) {
-    process.stdout.write(`usage: node bench/scale/make-checkpoint.js <${Object.keys(SHAPES).join('|')}> <dir> [--seed N]\n`);
+    const shapes = Object.keys(SHAPES).join('|');
+    process.stdout.write(`usage: node bench/scale/make-checkpoint.js <${shapes}> <dir> [--seed N]\n`);
     process.exit(shape && dir ? 0 : 1);
   }
   const i = process.argv.indexOf('--seed');
   const r = makeCheckpoint(shape, dir, { seed: i >= 0 ? Number(process.argv[i + 1]) : 0 });
-  process.stdout.write(`${dir}: ${r.parameters} parameters, ${(r.bytes / 1e9).toFixed(2)} GB, ${r.seconds.toFixed(1)} s\n`);
+  const gb = (r.bytes / 1e9).toFixed(2);
+  process.stdout.write(`${dir}: ${r.parameters} parameters, ${gb} GB, ${r.seconds.toFixed(1)} s\n`);
 }

@@ -3,7 +3,9 @@ import { cpSync, openSync, readFileSync, writeFileSync, writeSync, closeSync } f
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '@e3/core';
-import { checkBackendRoom, encodeSafetensors, inspectCheckpoint, loadCheckpoint, openSafetensors, toFloat32 } from '@e3/plugins';
+import {
+  checkBackendRoom, encodeSafetensors, inspectCheckpoint, loadCheckpoint, openSafetensors, toFloat32,
+} from '@e3/plugins';
 import { e3, ROOT, tempDir } from '../helpers/files.js';
 import { useBackend } from '../helpers/tf.js';
 
@@ -45,7 +47,9 @@ describe('model info from headers, fast loading', function () {
     assert.equal(r.code, 0, r.stderr);
     const info = JSON.parse(r.stdout);
     const good = JSON.parse(e3(['model', 'info', fixture('tiny-qwen3')]).stdout);
-    for (const key of ['modelType', 'layers', 'hiddenSize', 'heads', 'kvHeads', 'headDim', 'vocabSize', 'parameters', 'dtype', 'bytes']) {
+    const keys = ['modelType', 'layers', 'hiddenSize', 'heads', 'kvHeads', 'headDim', 'vocabSize', 'parameters',
+      'dtype', 'bytes'];
+    for (const key of keys) {
       assert.deepEqual(info[key], good[key], key);
     }
     assert.ok(info.loadSeconds < 1, `model info took ${info.loadSeconds} s`);
@@ -66,7 +70,7 @@ describe('model info from headers, fast loading', function () {
     }
   });
 
-  it('bf16 → f32: bit-exact against the one-by-one conversion for all 65,536 values, odd lengths, unaligned input', () => {
+  it('bf16 → f32: bit-exact against one-by-one conversion for all 65,536 values, odd lengths, unaligned', () => {
     const all = Buffer.alloc(2 * 65536 + 3);
     for (let h = 0; h < 65536; h++) all.writeUInt16LE(h, 1 + 2 * h);
     for (const [start, n] of [[1, 65536], [1, 65535], [3, 7], [1, 1]]) {
@@ -80,7 +84,8 @@ describe('model info from headers, fast loading', function () {
     const n = 9_000_001; // 18 MB of bf16: more than one 16 MiB chunk, odd
     const dir = tempDir();
     const file = join(dir, 'big.safetensors');
-    const header = Buffer.from(JSON.stringify({ w: { dtype: 'BF16', shape: [n], data_offsets: [0, 2 * n] } }).padEnd(64));
+    const entry = { dtype: 'BF16', shape: [n], data_offsets: [0, 2 * n] };
+    const header = Buffer.from(JSON.stringify({ w: entry }).padEnd(64));
     const data = Buffer.alloc(2 * n);
     for (let i = 0; i < n; i++) data.writeUInt16LE((i * 40503) & 0x3fff, 2 * i);
     const len = Buffer.alloc(8); len.writeBigUInt64LE(BigInt(header.length));
@@ -110,7 +115,7 @@ describe('model info from headers, fast loading', function () {
     }
   });
 
-  it('on wasm: weights load straight into the heap, a failed load frees what it had made, too large fails early', async () => {
+  it('on wasm: weights go straight into the heap; a failed load frees them; too large fails early', async () => {
     await useBackend('wasm');
     try {
       const h = await loadCheckpoint(fixture('tiny-qwen2'));
@@ -120,8 +125,10 @@ describe('model info from headers, fast loading', function () {
       assert.match(await loadError(garbageData('tiny-llama')), /non-finite/);
       assert.equal(tf.memory().numTensors, before);
       // a model past wasm's 4 GiB fails before anything is read, with the fix (not an abort mid-load)
-      assert.throws(() => checkBackendRoom(2 ** 32, 'm'), (e: Error) => e instanceof UserError &&
-        /^m: needs 4\.00 GiB as float32, more than the 4 GiB the wasm backend can address \(fix: --backend cpu/.test(e.message));
+      const expected = new RegExp('^m: needs 4\\.00 GiB as float32, more than the 4 GiB the wasm backend can address '
+        + '\\(fix: --backend cpu');
+      const tooLarge = (e: Error) => e instanceof UserError && expected.test(e.message);
+      assert.throws(() => checkBackendRoom(2 ** 32, 'm'), tooLarge);
       checkBackendRoom(2 ** 30, 'm');
     } finally {
       await useBackend('cpu');

@@ -44,9 +44,10 @@ const modelCommand: CommandContributor = (program) => {
       const t0 = performance.now();
       const { config: c, parameters, dtype, bytes, tokenizer } = inspectCheckpoint(dir);
       const info = {
-        dir, modelType: c.modelType, layers: c.numLayers, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize,
-        heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim, vocabSize: c.vocabSize, tiedEmbeddings: c.tieWordEmbeddings,
-        parameters, dtype, tokenizer, bytes, loadSeconds: Number(((performance.now() - t0) / 1000).toFixed(3)),
+        dir, modelType: c.modelType, layers: c.numLayers, hiddenSize: c.hiddenSize,
+        intermediateSize: c.intermediateSize, heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim,
+        vocabSize: c.vocabSize, tiedEmbeddings: c.tieWordEmbeddings, parameters, dtype, tokenizer, bytes,
+        loadSeconds: Number(((performance.now() - t0) / 1000).toFixed(3)),
       };
       process.stdout.write(JSON.stringify(info, null, 2) + '\n');
     });

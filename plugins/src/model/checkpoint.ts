@@ -88,7 +88,10 @@ function checkTokenizerFits(tokenizerSize: number, c: DecoderConfig, dir: string
 }
 
 /** config.json parsed and the safetensors headers checked against it: what loading and inspecting share. */
-function openCheckpoint(dir: string): { config: DecoderConfig; rawConfig: Record<string, unknown>; files: SafetensorsFile[]; owner: Map<string, SafetensorsFile> } {
+function openCheckpoint(dir: string): {
+  config: DecoderConfig; rawConfig: Record<string, unknown>;
+  files: SafetensorsFile[]; owner: Map<string, SafetensorsFile>;
+} {
   requirePath(dir, 'dir', 'model directory', MODEL_DIR_FIX);
   const configFile = join(dir, 'config.json');
   requirePath(configFile, 'file', 'config.json', MODEL_DIR_FIX);
@@ -172,11 +175,13 @@ export async function loadCheckpoint(dir: string): Promise<ModelHandle> {
     throw e;
   }
   const keptLayers = [...Array(config.numLayers).keys()];
-  const model = new DecoderModel(config, weightsFromNamed(config, named), { dir, rawConfig, keptLayers, originalLayers: config.numLayers });
+  const origin = { dir, rawConfig, keptLayers, originalLayers: config.numLayers };
+  const model = new DecoderModel(config, weightsFromNamed(config, named), origin);
   const tokenizerFiles = readTokenizerFiles(dir);
   const tokenizerJson = tokenizerFiles['tokenizer.json'];
+  const tokenizerConfig = tokenizerFiles['tokenizer_config.json'] ?? {};
   const tokenizer = tokenizerJson
-    ? await loadTokenizerFromJson(tokenizerJson, tokenizerFiles['tokenizer_config.json'] ?? {}, join(dir, 'tokenizer.json'))
+    ? await loadTokenizerFromJson(tokenizerJson, tokenizerConfig, join(dir, 'tokenizer.json'))
     : undefined;
   if (tokenizer) checkTokenizerFits(tokenizer.size, config, dir);
   const genFile = join(dir, 'generation_config.json');

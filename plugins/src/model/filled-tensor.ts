@@ -13,7 +13,8 @@ export function checkBackendRoom(bytes: number, what: string): void {
   const inUse = tf.memory().numBytes;
   if (inUse + bytes < WASM_MAX_BYTES) return;
   const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
-  throw new UserError(`${what}: needs ${gib(bytes)} as float32${inUse ? ` (with ${gib(inUse)} already in use)` : ''}, ` +
+  const used = inUse ? ` (with ${gib(inUse)} already in use)` : '';
+  throw new UserError(`${what}: needs ${gib(bytes)} as float32${used}, ` +
     'more than the 4 GiB the wasm backend can address (fix: --backend cpu, or backend: cpu in the graph)');
 }
 

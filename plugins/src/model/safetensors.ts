@@ -89,7 +89,8 @@ export function openSafetensors(path: string): SafetensorsFile {
       },
       readFloat32Into(name: string, out: Float32Array): number {
         const e = entry(name);
-        return readInto(path, dataStart + e.data_offsets[0], e.data_offsets[1] - e.data_offsets[0], e.dtype, out, `${path}: tensor "${name}"`);
+        const [begin, end] = e.data_offsets;
+        return readInto(path, dataStart + begin, end - begin, e.dtype, out, `${path}: tensor "${name}"`);
       },
     };
   } catch (e) {
@@ -105,9 +106,13 @@ const CHUNK_BYTES = 1 << 24;
 let chunkBuffer: Buffer | undefined;
 
 /** Reads `length` bytes at `position` of `path` and converts them into `out`; first non-finite index or -1. */
-function readInto(path: string, position: number, length: number, dtype: SafetensorsDtype, out: Float32Array, what: string): number {
+function readInto(
+  path: string, position: number, length: number, dtype: SafetensorsDtype, out: Float32Array, what: string,
+): number {
   const size = DTYPE_SIZES[dtype];
-  if (out.length * size !== length) throw new Error(`${what}: output holds ${out.length} values, the tensor ${length / size}`);
+  if (out.length * size !== length) {
+    throw new Error(`${what}: output holds ${out.length} values, the tensor ${length / size}`);
+  }
   // Its own ArrayBuffer at offset 0, so typed-array views of it are aligned.
   chunkBuffer ??= Buffer.allocUnsafeSlow(CHUNK_BYTES);
   const buf = chunkBuffer;
@@ -192,7 +197,9 @@ function bf16Into(bytes: Uint8Array, o: Uint32Array, n: number): number {
     const w = s[j];
     o[k] = w << 16;
     o[k + 1] = w & 0xffff0000;
-    if (((w & 0x7f80) === 0x7f80 || (w & 0x7f800000) === 0x7f800000) && bad < 0) bad = (w & 0x7f80) === 0x7f80 ? k : k + 1;
+    if (((w & 0x7f80) === 0x7f80 || (w & 0x7f800000) === 0x7f800000) && bad < 0) {
+      bad = (w & 0x7f80) === 0x7f80 ? k : k + 1;
+    }
   }
   if (n & 1) {
     const h = bytes[2 * n - 2] | (bytes[2 * n - 1] << 8);
