@@ -12,6 +12,8 @@ const runs = [
   // Table 6: the same tables on the second, harder teacher.
   ['mask-quality.js', '--name', 'mask-quality-mixed', '--ratios', '0.25,0.5', '--calibration', '64', '--text', mixed],
   ['recovery.js', '--name', 'recovery-mixed', '--drop', '10,12,14,15', mixed],
+  // Real-size checkpoints (builds 3.7 GB of them under .e3-cache/scale/ once).
+  ['scale.js'],
 ];
 for (const r of runs) {
   const env = typeof r[r.length - 1] === 'object' ? r.pop() : process.env;

@@ -6,7 +6,7 @@ import {
 } from '@e3/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { exportCheckpoint } from '../exporter/export-checkpoint.js';
-import { loadCheckpoint } from '../model/checkpoint.js';
+import { inspectCheckpoint, loadCheckpoint } from '../model/checkpoint.js';
 import { generateText } from '../model/generate.js';
 import { cloneHandle, requireTokenizer } from '../model/handle.js';
 import { keptLayers } from '../model/prune-node.js';
@@ -37,13 +37,19 @@ async function start(o: { backend: BackendName }): Promise<void> {
 
 const modelCommand: CommandContributor = (program) => {
   const model = program.command('model').description('inspect checkpoints');
-  backendOption(model.command('info').description('architecture, layers, parameters, dtype').argument('<dir>'))
-    .action(async (dir: string, o) => {
-      await start(o);
-      const h = await loadCheckpoint(dir);
-      const c = h.model.config;
-      process.stdout.write(JSON.stringify({ dir, modelType: c.modelType, layers: c.numLayers, hiddenSize: c.hiddenSize, intermediateSize: c.intermediateSize, heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim, vocabSize: c.vocabSize, tiedEmbeddings: c.tieWordEmbeddings, parameters: h.model.parameterCount(), dtype: h.dtype, tokenizer: Boolean(h.tokenizer) }, null, 2) + '\n');
-      h.dispose();
+  // Reads config.json and the safetensors headers only (never the weights): instant at any size.
+  backendOption(model.command('info').description('architecture, layers, parameters, dtype (weights are not read)')
+    .argument('<dir>'))
+    .action(async (dir: string) => {
+      const t0 = performance.now();
+      const { config: c, parameters, dtype, bytes, tokenizer } = inspectCheckpoint(dir);
+      const info = {
+        dir, modelType: c.modelType, layers: c.numLayers, hiddenSize: c.hiddenSize,
+        intermediateSize: c.intermediateSize, heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim,
+        vocabSize: c.vocabSize, tiedEmbeddings: c.tieWordEmbeddings, parameters, dtype, tokenizer, bytes,
+        loadSeconds: Number(((performance.now() - t0) / 1000).toFixed(3)),
+      };
+      process.stdout.write(JSON.stringify(info, null, 2) + '\n');
     });
   backendOption(model.command('logits').description('logits of every position as JSON (compare with transformers)').argument('<dir>')
     .requiredOption('--ids <ids>', 'token ids, comma-separated', integerList)

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { optionalPath, requirePath, UserError } from '@e3/core';
@@ -6,8 +6,9 @@ import { expectedTensors, parseDecoderConfig, type DecoderConfig } from './confi
 import { DecoderModel } from './decoder.js';
 import { readJsonFile } from './json-file.js';
 import { openSafetensors, type FloatDtype, type SafetensorsFile } from './safetensors.js';
+import { checkBackendRoom, filledTensor } from './filled-tensor.js';
 import { makeHandle, type ModelHandle } from './handle.js';
-import { loadTokenizer, type TextTokenizer } from './tokenizer.js';
+import { loadTokenizerFromJson, tokenizerJsonSize } from './tokenizer.js';
 
 /** Tokenizer companions copied along with a checkpoint. */
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
@@ -77,13 +78,80 @@ function checkAgainstConfig(c: DecoderConfig, owner: Map<string, SafetensorsFile
 }
 
 /** Every token id must have an embedding row; a larger id would fail only at generation (in GatherV2). */
-function checkTokenizerFits(tok: TextTokenizer, c: DecoderConfig, dir: string): void {
-  if (tok.size <= c.vocabSize) return;
+function checkTokenizerFits(tokenizerSize: number, c: DecoderConfig, dir: string): void {
+  if (tokenizerSize <= c.vocabSize) return;
   const [tokFile, configFile] = [join(dir, 'tokenizer.json'), join(dir, 'config.json')];
-  throw new UserError(`${tokFile}: token ids go up to ${tok.size - 1}, but ${configFile} ` +
+  throw new UserError(`${tokFile}: token ids go up to ${tokenizerSize - 1}, but ${configFile} ` +
     `has vocab_size ${c.vocabSize} (embedding rows 0..${c.vocabSize - 1}): ` +
     'the tokenizer does not belong to this model (fix: use the tokenizer the model was trained with, ' +
-    `or a model whose vocab_size is at least ${tok.size})`);
+    `or a model whose vocab_size is at least ${tokenizerSize})`);
+}
+
+/** config.json parsed and the safetensors headers checked against it: what loading and inspecting share. */
+function openCheckpoint(dir: string): {
+  config: DecoderConfig; rawConfig: Record<string, unknown>;
+  files: SafetensorsFile[]; owner: Map<string, SafetensorsFile>;
+} {
+  requirePath(dir, 'dir', 'model directory', MODEL_DIR_FIX);
+  const configFile = join(dir, 'config.json');
+  requirePath(configFile, 'file', 'config.json', MODEL_DIR_FIX);
+  const rawConfig = readJsonFile(configFile, 'config.json');
+  const config = parseDecoderConfig(rawConfig, configFile);
+  const { files, owner } = openWeights(dir);
+  checkAgainstConfig(config, owner, dir);
+  return { config, rawConfig, files, owner };
+}
+
+/** The tokenizer companions present in `dir`, parsed (tokenizer.json is parsed once, here). */
+function readTokenizerFiles(dir: string): Record<string, Record<string, unknown>> {
+  const files: Record<string, Record<string, unknown>> = {};
+  for (const f of TOKENIZER_FILES) if (hasFile(dir, f)) files[f] = readJsonFile(join(dir, f), f);
+  return files;
+}
+
+/** The weights' dtype: the most common one among the model's tensors. */
+function weightsDtype(config: DecoderConfig, owner: Map<string, SafetensorsFile>): FloatDtype {
+  const dtypes = new Map<string, number>();
+  for (const name of expectedTensors(config).keys()) {
+    const d = owner.get(name)!.entries.get(name)!.dtype;
+    dtypes.set(d, (dtypes.get(d) ?? 0) + 1);
+  }
+  const dtype = [...dtypes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32';
+  return (['F32', 'F16', 'BF16'].includes(dtype) ? dtype : 'F32') as FloatDtype;
+}
+
+/** Parameters of a model of this config (tied embeddings counted once). */
+function parameterCount(config: DecoderConfig): number {
+  let n = 0;
+  for (const shape of expectedTensors(config).values()) n += shape.reduce((a, b) => a * b, 1);
+  return n;
+}
+
+/** What `e3 model info` reports, from config.json and the safetensors headers alone. */
+export interface CheckpointInfo {
+  config: DecoderConfig;
+  /** Parameters of the model (tied embeddings counted once), from the tensor shapes. */
+  parameters: number;
+  dtype: FloatDtype;
+  /** Size of the weight files on disk. */
+  bytes: number;
+  tokenizer: boolean;
+}
+
+/**
+ * Inspects a checkpoint without reading its weights: config.json, the safetensors headers
+ * (names, shapes, dtypes, checked against the config as loading does) and tokenizer.json,
+ * whose ids must fit vocab_size. Tensor data is never read, so neither its values nor a
+ * file damaged after its header are checked.
+ */
+export function inspectCheckpoint(dir: string): CheckpointInfo {
+  const { config, files, owner } = openCheckpoint(dir);
+  const parameters = parameterCount(config);
+  const tokenizerFile = join(dir, 'tokenizer.json');
+  const tokenizer = hasFile(dir, 'tokenizer.json');
+  if (tokenizer) checkTokenizerFits(tokenizerJsonSize(readJsonFile(tokenizerFile, 'tokenizer.json')), config, dir);
+  const bytes = files.reduce((n, f) => n + statSync(f.path).size, 0);
+  return { config, parameters, dtype: weightsDtype(config, owner), bytes, tokenizer };
 }
 
 /**
@@ -91,34 +159,34 @@ function checkTokenizerFits(tok: TextTokenizer, c: DecoderConfig, dir: string): 
  * tokenizer.json (optional), generation_config.json (optional). All weights become f32.
  */
 export async function loadCheckpoint(dir: string): Promise<ModelHandle> {
-  requirePath(dir, 'dir', 'model directory', MODEL_DIR_FIX);
-  const configFile = join(dir, 'config.json');
-  requirePath(configFile, 'file', 'config.json', MODEL_DIR_FIX);
-  const rawConfig = readJsonFile(configFile, 'config.json');
-  const config = parseDecoderConfig(rawConfig, configFile);
-  const { owner } = openWeights(dir);
-  checkAgainstConfig(config, owner, dir);
+  const { config, rawConfig, owner } = openCheckpoint(dir);
+  checkBackendRoom(4 * parameterCount(config), `${dir}: the model's weights`);
   const named = new Map<string, tf.Tensor>();
-  const dtypes = new Map<string, number>();
-  for (const name of expectedTensors(config).keys()) {
-    const f = owner.get(name)!;
-    const e = f.entries.get(name)!;
-    dtypes.set(e.dtype, (dtypes.get(e.dtype) ?? 0) + 1);
-    const data = f.readFloat32(name);
-    for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) throw new UserError(`${f.path}: tensor "${name}" holds a non-finite value at index ${i}`);
+  try {
+    for (const name of expectedTensors(config).keys()) {
+      const f = owner.get(name)!;
+      named.set(name, filledTensor(f.entries.get(name)!.shape, (out) => {
+        const bad = f.readFloat32Into(name, out);
+        if (bad >= 0) throw new UserError(`${f.path}: tensor "${name}" holds a non-finite value at index ${bad}`);
+      }));
     }
-    named.set(name, tf.tensor(data, e.shape, 'float32'));
+  } catch (e) {
+    for (const t of named.values()) t.dispose();
+    throw e;
   }
-  const dtype = ([...dtypes.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 'F32') as FloatDtype;
-  const model = new DecoderModel(config, weightsFromNamed(config, named), { dir, rawConfig, keptLayers: [...Array(config.numLayers).keys()], originalLayers: config.numLayers });
-  const tokenizer = hasFile(dir, 'tokenizer.json') ? await loadTokenizer(dir) : undefined;
-  if (tokenizer) checkTokenizerFits(tokenizer, config, dir);
-  const tokenizerFiles: Record<string, Record<string, unknown>> = {};
-  for (const f of TOKENIZER_FILES) if (hasFile(dir, f)) tokenizerFiles[f] = readJsonFile(join(dir, f), f);
+  const keptLayers = [...Array(config.numLayers).keys()];
+  const origin = { dir, rawConfig, keptLayers, originalLayers: config.numLayers };
+  const model = new DecoderModel(config, weightsFromNamed(config, named), origin);
+  const tokenizerFiles = readTokenizerFiles(dir);
+  const tokenizerJson = tokenizerFiles['tokenizer.json'];
+  const tokenizerConfig = tokenizerFiles['tokenizer_config.json'] ?? {};
+  const tokenizer = tokenizerJson
+    ? await loadTokenizerFromJson(tokenizerJson, tokenizerConfig, join(dir, 'tokenizer.json'))
+    : undefined;
+  if (tokenizer) checkTokenizerFits(tokenizer.size, config, dir);
   const genFile = join(dir, 'generation_config.json');
   const generationConfig = hasFile(dir, 'generation_config.json')
     ? readJsonFile(genFile, 'generation_config.json')
     : undefined;
-  return makeHandle({ model, tokenizer, tokenizerFiles, generationConfig, dtype: ['F32', 'F16', 'BF16'].includes(dtype) ? dtype : 'F32' });
+  return makeHandle({ model, tokenizer, tokenizerFiles, generationConfig, dtype: weightsDtype(config, owner) });
 }

@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { endianness } from 'node:os';
 import { UserError } from '@e3/core';
 
 /** dtypes we read (to f32 in memory) and write. */
@@ -16,6 +17,11 @@ export interface SafetensorsFile {
   readonly metadata: Record<string, string>;
   /** Reads one tensor and converts it to float32. */
   readFloat32(name: string): Float32Array;
+  /**
+   * Reads one tensor into `out` (its element count long) as float32, in chunks through one
+   * reused buffer; returns the index of its first non-finite value, or -1.
+   */
+  readFloat32Into(name: string, out: Float32Array): number;
 }
 
 /** The reference implementation's bound on the JSON header (100 MB). */
@@ -61,8 +67,7 @@ export function openSafetensors(path: string): SafetensorsFile {
       const off = e.data_offsets;
       if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0) || off[0] > off[1]) fail(path, `tensor "${name}": data_offsets must be [begin, end] with 0 ≤ begin ≤ end`);
       if (off[1] > dataLen) fail(path, `tensor "${name}": data ends at byte ${off[1]} but the file holds ${dataLen} data bytes (truncated?)`);
-      const numel = e.shape.reduce((a, b) => a * b, 1);
-      const want = numel * DTYPE_SIZES[e.dtype as SafetensorsDtype];
+      const want = numel(e.shape) * DTYPE_SIZES[e.dtype as SafetensorsDtype];
       if (off[1] - off[0] !== want) fail(path, `tensor "${name}": ${off[1] - off[0]} bytes for shape [${e.shape}] ${e.dtype}, which needs ${want}`);
       entries.set(name, { dtype: e.dtype as SafetensorsDtype, shape: e.shape, data_offsets: off as [number, number] });
     }
@@ -74,15 +79,18 @@ export function openSafetensors(path: string): SafetensorsFile {
     }
     if (cursor !== dataLen) fail(path, `tensors cover ${cursor} data bytes but the file has ${dataLen} (trailing bytes or truncated header)`);
     closeSync(fd);
+    const entry = (name: string): TensorEntry => entries.get(name) ?? fail(path, `no tensor "${name}"`);
     return {
       path, entries, metadata,
       readFloat32(name: string): Float32Array {
-        const e = entries.get(name);
-        if (!e) fail(path, `no tensor "${name}"`);
-        const bytes = Buffer.alloc(e.data_offsets[1] - e.data_offsets[0]);
-        const f = openSync(path, 'r');
-        try { readSync(f, bytes, 0, bytes.length, dataStart + e.data_offsets[0]); } finally { closeSync(f); }
-        return toFloat32(bytes, e.dtype, `${path}: tensor "${name}"`);
+        const out = new Float32Array(numel(entry(name).shape));
+        this.readFloat32Into(name, out);
+        return out;
+      },
+      readFloat32Into(name: string, out: Float32Array): number {
+        const e = entry(name);
+        const [begin, end] = e.data_offsets;
+        return readInto(path, dataStart + begin, end - begin, e.dtype, out, `${path}: tensor "${name}"`);
       },
     };
   } catch (e) {
@@ -91,21 +99,120 @@ export function openSafetensors(path: string): SafetensorsFile {
   }
 }
 
+const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** Bytes read per chunk: a multiple of every dtype size; the buffer is allocated once. */
+const CHUNK_BYTES = 1 << 24;
+let chunkBuffer: Buffer | undefined;
+
+/** Reads `length` bytes at `position` of `path` and converts them into `out`; first non-finite index or -1. */
+function readInto(
+  path: string, position: number, length: number, dtype: SafetensorsDtype, out: Float32Array, what: string,
+): number {
+  const size = DTYPE_SIZES[dtype];
+  if (out.length * size !== length) {
+    throw new Error(`${what}: output holds ${out.length} values, the tensor ${length / size}`);
+  }
+  // Its own ArrayBuffer at offset 0, so typed-array views of it are aligned.
+  chunkBuffer ??= Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  const buf = chunkBuffer;
+  const fd = openSync(path, 'r');
+  let bad = -1;
+  try {
+    for (let done = 0; done < length;) {
+      const want = Math.min(CHUNK_BYTES, length - done);
+      let got = 0;
+      while (got < want) {
+        const n = readSync(fd, buf, got, want - got, position + done + got);
+        if (n === 0) throw new UserError(`${what}: the file ends before its data (truncated while reading?)`);
+        got += n;
+      }
+      const b = convertInto(buf.subarray(0, want), dtype, out, done / size, what);
+      if (bad < 0 && b >= 0) bad = done / size + b;
+      done += want;
+    }
+  } finally { closeSync(fd); }
+  return bad;
+}
+
+/** Typed-array views read the platform's byte order; safetensors is little-endian. */
+const LITTLE_ENDIAN = endianness() === 'LE';
+let halfTable: Float32Array | undefined;
+
+/**
+ * Converts little-endian `bytes` of a float dtype into `out` from element `at`; returns the
+ * index (in `bytes`) of the first non-finite value, or -1. bf16 is the top half of a float32
+ * (a shift); f16 goes through a 65,536-entry table; non-finite values are found from their
+ * exponent bits, in the same pass.
+ */
+function convertInto(bytes: Uint8Array, dtype: SafetensorsDtype, out: Float32Array, at: number, what: string): number {
+  const n = bytes.length / DTYPE_SIZES[dtype];
+  let bad = -1;
+  if (dtype === 'F64') {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    for (let i = 0; i < n; i++) {
+      out[at + i] = view.getFloat64(i * 8, true);
+      if (bad < 0 && !Number.isFinite(out[at + i])) bad = i;
+    }
+    return bad;
+  }
+  if (dtype !== 'F32' && dtype !== 'F16' && dtype !== 'BF16') {
+    throw new UserError(`${what}: dtype ${dtype} is not a float type; model weights must be F32, F16 or BF16`);
+  }
+  if (!LITTLE_ENDIAN) throw new UserError(`${what}: reading ${dtype} weights needs a little-endian machine`);
+  if (bytes.byteOffset % 4) bytes = new Uint8Array(bytes); // an aligned copy
+  const o = new Uint32Array(out.buffer, out.byteOffset + at * 4, n);
+  if (dtype === 'F32') {
+    const s = new Uint32Array(bytes.buffer, bytes.byteOffset, n);
+    o.set(s);
+    for (let i = 0; i < n; i++) if ((s[i] & 0x7f800000) === 0x7f800000) return i;
+    return -1;
+  }
+  if (dtype === 'BF16') return bf16Into(bytes, o, n);
+  const s = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfTable[h] = halfToFloat(h);
+  }
+  const t = halfTable;
+  const f = new Float32Array(out.buffer, out.byteOffset + at * 4, n);
+  for (let i = 0; i < n; i++) {
+    const h = s[i];
+    f[i] = t[h];
+    if ((h & 0x7c00) === 0x7c00 && bad < 0) bad = i;
+  }
+  return bad;
+}
+
+/**
+ * bf16 → float32 bits, two values per 32-bit load (twice as fast as one by one in V8): the low
+ * half goes up 16 bits, the high half is masked in place. A value is non-finite when its
+ * exponent bits are all set.
+ */
+function bf16Into(bytes: Uint8Array, o: Uint32Array, n: number): number {
+  const pairs = n >> 1;
+  const s = new Uint32Array(bytes.buffer, bytes.byteOffset, pairs);
+  let bad = -1;
+  for (let j = 0, k = 0; j < pairs; j++, k += 2) {
+    const w = s[j];
+    o[k] = w << 16;
+    o[k + 1] = w & 0xffff0000;
+    if (((w & 0x7f80) === 0x7f80 || (w & 0x7f800000) === 0x7f800000) && bad < 0) {
+      bad = (w & 0x7f80) === 0x7f80 ? k : k + 1;
+    }
+  }
+  if (n & 1) {
+    const h = bytes[2 * n - 2] | (bytes[2 * n - 1] << 8);
+    o[n - 1] = h << 16;
+    if ((h & 0x7f80) === 0x7f80 && bad < 0) bad = n - 1;
+  }
+  return bad;
+}
+
 /** Converts little-endian bytes of a float dtype to float32. */
 export function toFloat32(bytes: Buffer, dtype: SafetensorsDtype, what: string): Float32Array {
-  const n = bytes.length / DTYPE_SIZES[dtype];
-  const out = new Float32Array(n);
-  switch (dtype) {
-    case 'F32': out.set(new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length))); break;
-    case 'F64': for (let i = 0; i < n; i++) out[i] = bytes.readDoubleLE(i * 8); break;
-    case 'F16': for (let i = 0; i < n; i++) out[i] = halfToFloat(bytes.readUInt16LE(i * 2)); break;
-    case 'BF16': {
-      const u = new Uint32Array(out.buffer);
-      for (let i = 0; i < n; i++) u[i] = bytes.readUInt16LE(i * 2) << 16;
-      break;
-    }
-    default: throw new UserError(`${what}: dtype ${dtype} is not a float type; model weights must be F32, F16 or BF16`);
-  }
+  const out = new Float32Array(bytes.length / DTYPE_SIZES[dtype]);
+  convertInto(bytes, dtype, out, 0, what);
   return out;
 }
 

@@ -38,22 +38,41 @@ export async function loadTokenizerFromJson(json: Record<string, unknown>, cfg: 
   } catch (e) {
     throw new UserError(`${file}: cannot build the tokenizer: ${(e as Error).message}`);
   }
-  const vocab = new Map<string, number>();
-  const model = (json.model ?? {}) as { vocab?: Record<string, number> };
-  for (const [k, v] of Object.entries(model.vocab ?? {})) vocab.set(k, v);
-  for (const t of (json.added_tokens ?? []) as { id: number; content: string }[]) vocab.set(t.content, t.id);
+  const vocab = tokenizerVocab(json);
+  const model = (json.model ?? {}) as { unk_token?: string | null };
   const encode = (text: string) => tok.encode(text, { add_special_tokens: false } as never).ids;
-  const unkToken = (model as { unk_token?: string | null }).unk_token;
+  const unkToken = model.unk_token;
   const unkId = unkToken ? vocab.get(unkToken) : undefined;
   return {
     encode,
-    size: Math.max(-1, ...vocab.values()) + 1,
+    size: vocabSize(vocab),
     unknownChars: unknownCharsOf(encode, unkId),
     unknownFate: unkId === undefined ? 'they are dropped' : `they become ${unkToken}`,
     // The library rejects an empty list; an immediate end token is an empty completion.
     decode: (ids) => (ids.length ? tok.decode([...ids], { skip_special_tokens: true } as never) : ''),
     tokenId: (token) => vocab.get(token),
   };
+}
+
+/** Token string → id: the model's vocabulary, then the added tokens. */
+function tokenizerVocab(json: Record<string, unknown>): Map<string, number> {
+  const vocab = new Map<string, number>();
+  const model = (json.model ?? {}) as { vocab?: Record<string, number> };
+  for (const [k, v] of Object.entries(model.vocab ?? {})) vocab.set(k, v);
+  for (const t of (json.added_tokens ?? []) as { id: number; content: string }[]) vocab.set(t.content, t.id);
+  return vocab;
+}
+
+/** Largest id + 1. A loop, not Math.max(...ids): spreading a real vocabulary (150k ids) overflows the stack. */
+function vocabSize(vocab: Map<string, number>): number {
+  let maxId = -1;
+  for (const id of vocab.values()) if (id > maxId) maxId = id;
+  return maxId + 1;
+}
+
+/** The largest token id + 1 of a tokenizer.json object, without building the tokenizer. */
+export function tokenizerJsonSize(json: Record<string, unknown>): number {
+  return vocabSize(tokenizerVocab(json));
 }
 
 /**

@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+// Real-size checkpoints: builds seeded random-weight bf16 checkpoints of real models' exact
+// shapes (bench/scale/make-checkpoint.js; cached under .e3-cache/scale/) and measures, per
+// shape, the build time, `e3 model info` (headers only), the load time, the peak resident
+// memory after loading, and — in the same run, for scale — this machine's sgemm GFLOP/s.
+// Every load runs in a fresh child process, so its peak RSS is its own.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { arg, fmt, header, median, QUICK, ROOT, table, writeResult } from './lib/table.js';
+
+const USAGE = `usage: node bench/scale.js [--quick] [--shapes qwen3-0.6b,llama-3.2-1b] [--cache DIR] [--rebuild]
+                          [--note TEXT]
+  Builds each shape (reused from the cache when present), then measures build time, e3 model info,
+  load time (median of 3 for qwen3-0.6b, 1 for larger), peak RSS after loading and sgemm GFLOP/s.
+  Writes bench/results/scale.md (--quick: qwen3-0.6b only, one load, scale.quick.md).
+  --cache DIR   where the checkpoints live (default .e3-cache/scale; about 3.7 GB for both)
+  --rebuild     build the checkpoints again even if cached
+  --note TEXT   conditions of the run, for the table's notes (e.g. "another agent was compiling")
+`;
+const GIB = 2 ** 30;
+const COLUMNS = ['shape', 'parameters', 'file', 'build s', 'model info s (process)', 'model info s (inspect)',
+  'load s', 'load GB/s', 'peak RSS GiB', 'f32 weights GiB', 'backend'];
+const NOTES = [
+  'Seeded random bf16 weights in the exact shapes of the public models (`bench/scale/make-checkpoint.js`;',
+  'qwen3-0.6b carries Qwen3\'s real tokenizer.json, llama-3.2-1b a byte-level one, since Qwen3\'s ids exceed its',
+  'vocabulary). *model info* is `e3 model info` as a process (node start-up included) and its own inspection time:',
+  'it reads config.json and the safetensors headers only. *load* is `loadCheckpoint` in a fresh process (weights to',
+  'float32, tokenizer built), median with each run in brackets; *load GB/s* is file bytes per second of load;',
+  '*peak RSS* is that process\'s VmHWM after loading. Loads run on wasm, the default backend, unless the float32',
+  'weights exceed its 4 GiB address space (then cpu). Search, distillation and decoding throughput at this size are',
+  'not measured here yet.',
+].join(' ');
+const WASM_MAX = 2 ** 32;
+
+/** /proc/self/status fields in bytes (Linux), or undefined elsewhere. */
+function procStatus(field) {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch { return undefined; }
+}
+
+/** Child: load one checkpoint on one backend, print {seconds, peak, rss} as JSON. */
+async function childLoad(dir, backend) {
+  const { initBackend } = await import('@e3/core');
+  const { loadCheckpoint } = await import('@e3/plugins');
+  await initBackend(backend);
+  const t0 = performance.now();
+  const h = await loadCheckpoint(dir);
+  const seconds = (performance.now() - t0) / 1000;
+  const rss = process.memoryUsage().rss;
+  const peak = procStatus('VmHWM') ?? rss;
+  process.stdout.write(JSON.stringify({ seconds, peak, rss, parameters: h.model.parameterCount() }) + '\n');
+  h.dispose();
+}
+
+/** Child: sgemm GFLOP/s for an n×n×n product through the native addon (median of 5 after a warm-up). */
+async function childSgemm(n, threads) {
+  const { loadNativeBlas } = await import('@e3/core');
+  const blas = loadNativeBlas();
+  if (!blas) { process.stdout.write('null\n'); return; }
+  blas.setThreads(threads);
+  const a = new Float32Array(n * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+  const b = a.slice().reverse();
+  const c = new Float32Array(n * n);
+  const times = [];
+  for (let r = 0; r < 6; r++) {
+    const t0 = performance.now();
+    blas.sgemmBatched(a, b, c, 1, n, n, n, false, false, 0, 0);
+    if (r) times.push((performance.now() - t0) / 1000);
+  }
+  process.stdout.write(JSON.stringify({ gflops: (2 * n ** 3) / median(times) / 1e9 }) + '\n');
+}
+
+function child(args) {
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', ...args],
+    { encoding: 'utf8', cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+/** The checkpoint of `shape` in the cache, built unless present; returns its build record. */
+async function ensureCheckpoint(shape, cache, rebuild) {
+  const { makeCheckpoint } = await import('./scale/make-checkpoint.js');
+  const dir = join(cache, shape);
+  const record = join(dir, 'e3-scale-build.json');
+  if (!rebuild && existsSync(record)) return { dir, ...JSON.parse(readFileSync(record, 'utf8')), cached: true };
+  rmSync(dir, { recursive: true, force: true });
+  process.stderr.write(`building ${shape} in ${dir} …\n`);
+  const r = makeCheckpoint(shape, dir, { seed: 0 });
+  writeFileSync(record, JSON.stringify({ shape, seed: 0, ...r }) + '\n');
+  return { dir, ...r, cached: false };
+}
+
+function modelInfo(dir) {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/e3.js'), 'model', 'info', dir],
+    { encoding: 'utf8', cwd: ROOT });
+  const wall = (performance.now() - t0) / 1000;
+  if (r.status !== 0) throw new Error(`e3 model info ${dir} failed: ${r.stderr}`);
+  return { wall, ...JSON.parse(r.stdout) };
+}
+
+function commit() {
+  try {
+    const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'],
+      { cwd: ROOT, encoding: 'utf8' }).trim();
+    return dirty ? `${sha} (with uncommitted changes)` : sha;
+  } catch { return 'unknown'; }
+}
+
+async function main() {
+  const shapes = (arg('shapes', QUICK ? 'qwen3-0.6b' : 'qwen3-0.6b,llama-3.2-1b')).split(',');
+  const cache = arg('cache', join(ROOT, '.e3-cache', 'scale'));
+  const load0 = loadavg()[0];
+  const rows = [];
+  for (const shape of shapes) {
+    const built = await ensureCheckpoint(shape, cache, process.argv.includes('--rebuild'));
+    const info = modelInfo(built.dir);
+    // wasm (the default backend) cannot hold more than 4 GiB: larger models load on cpu.
+    const backend = 4 * info.parameters < WASM_MAX * 0.95 ? 'wasm' : 'cpu';
+    const repeats = QUICK || info.parameters > 1e9 ? 1 : 3;
+    const loads = [];
+    for (let r = 0; r < repeats; r++) {
+      process.stderr.write(`loading ${shape} on ${backend} (${r + 1}/${repeats}) …\n`);
+      loads.push(child(['load', built.dir, backend]));
+    }
+    const seconds = median(loads.map((l) => l.seconds));
+    rows.push([shape, `${(info.parameters / 1e6).toFixed(0)} M`, `${(info.bytes / 1e9).toFixed(2)} GB`,
+      `${fmt(built.seconds, 1)}${built.cached ? ' (cached)' : ''}`, fmt(info.wall, 2), fmt(info.loadSeconds, 3),
+      `${fmt(seconds, 2)} (${loads.map((l) => fmt(l.seconds, 2)).join(', ')})`, fmt(info.bytes / 1e9 / seconds, 2),
+      fmt(median(loads.map((l) => l.peak)) / GIB, 2), fmt((4 * info.parameters) / GIB, 2), backend]);
+  }
+  const sgemm = [1, 2].map((t) => child(['sgemm', '1024', String(t)]));
+  const gflops = sgemm.map((s) => (s ? fmt(s.gflops, 1) : 'no native addon'));
+  const text = header('Real-size checkpoints — build, inspect, load', {
+    commit: commit(),
+    'sgemm 1024×1024×1024 (native OpenBLAS, this run)': `${gflops[0]} GFLOP/s on 1 thread, ${gflops[1]} on 2`,
+    conditions: `load average ${load0.toFixed(2)} at the start${arg('note') ? `; ${arg('note')}` : ''}`,
+  }) + `\n${NOTES}\n\n` + table(COLUMNS, rows) + '\n';
+  writeResult(QUICK ? 'scale.quick' : 'scale', text);
+}
+
+if (process.argv.includes('--help')) process.stdout.write(USAGE);
+else if (process.argv[2] === '--child') {
+  const [, , , kind, ...rest] = process.argv;
+  if (kind === 'load') await childLoad(rest[0], rest[1]);
+  else await childSgemm(Number(rest[0]), Number(rest[1]));
+} else await main();
