@@ -5,16 +5,17 @@
 // memory after loading, and — in the same run, for scale — this machine's sgemm GFLOP/s.
 // Every load runs in a fresh child process, so its peak RSS is its own.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { arg, fmt, header, median, QUICK, ROOT, table, writeResult } from './lib/table.js';
 
 const USAGE = `usage: node bench/scale.js [--quick] [--shapes qwen3-0.6b,llama-3.2-1b] [--cache DIR] [--rebuild]
                           [--note TEXT]
   Builds each shape (reused from the cache when present), then measures build time, e3 model info,
-  load time (median of 3 for qwen3-0.6b, 1 for larger), peak RSS after loading and sgemm GFLOP/s.
+  load time (median of 3 for qwen3-0.6b, 1 for larger), peak RSS after loading, pruning one layer and
+  exporting (time, peak RSS), and sgemm GFLOP/s.
   Writes bench/results/scale.md (--quick: qwen3-0.6b only, one load, scale.quick.md).
   --cache DIR   where the checkpoints live (default .e3-cache/scale; about 3.7 GB for both)
   --rebuild     build the checkpoints again even if cached
@@ -22,7 +23,7 @@ const USAGE = `usage: node bench/scale.js [--quick] [--shapes qwen3-0.6b,llama-3
 `;
 const GIB = 2 ** 30;
 const COLUMNS = ['shape', 'parameters', 'file', 'build s', 'model info s (process)', 'model info s (inspect)',
-  'load s', 'load GB/s', 'peak RSS GiB', 'f32 weights GiB', 'backend'];
+  'load s', 'load GB/s', 'peak RSS GiB', 'f32 weights GiB', 'prune + export s', 'export peak RSS GiB', 'backend'];
 const NOTES = [
   'Seeded random bf16 weights in the exact shapes of the public models (`bench/scale/make-checkpoint.js`;',
   'qwen3-0.6b carries Qwen3\'s real tokenizer.json, llama-3.2-1b a byte-level one, since Qwen3\'s ids exceed its',
@@ -30,8 +31,9 @@ const NOTES = [
   'it reads config.json and the safetensors headers only. *load* is `loadCheckpoint` in a fresh process (weights to',
   'float32, tokenizer built), median with each run in brackets; *load GB/s* is file bytes per second of load;',
   '*peak RSS* is that process\'s VmHWM after loading. Loads run on wasm, the default backend, unless the float32',
-  'weights exceed its 4 GiB address space (then cpu). Search, distillation and decoding throughput at this size are',
-  'not measured here yet.',
+  'weights exceed its 4 GiB address space (then cpu). *prune + export* drops the last layer of the loaded model',
+  '(`cloneHandle`) and writes it as bf16 (`exportCheckpoint`, as `e3 prune`), in another fresh process; its peak',
+  'RSS includes the load. Search, distillation and decoding throughput at this size are not measured here yet.',
 ].join(' ');
 const WASM_MAX = 2 ** 32;
 
@@ -55,6 +57,22 @@ async function childLoad(dir, backend) {
   const peak = procStatus('VmHWM') ?? rss;
   process.stdout.write(JSON.stringify({ seconds, peak, rss, parameters: h.model.parameterCount() }) + '\n');
   h.dispose();
+}
+
+/** Child: load, drop the last layer and export as bf16 (what `e3 prune` does); print {seconds, peak}. */
+async function childExport(dir, backend) {
+  const { initBackend } = await import('@e3/core');
+  const { cloneHandle, exportCheckpoint, loadCheckpoint } = await import('@e3/plugins');
+  await initBackend(backend);
+  const h = await loadCheckpoint(dir);
+  const out = join(mkdtempSync(join(tmpdir(), 'e3-scale-')), 'pruned');
+  const t0 = performance.now();
+  const pruned = cloneHandle(h, [...Array(h.model.numLayers - 1).keys()]);
+  await exportCheckpoint(pruned, out, { method: 'bench/scale.js' });
+  const seconds = (performance.now() - t0) / 1000;
+  rmSync(dirname(out), { recursive: true, force: true });
+  process.stdout.write(JSON.stringify({ seconds, peak: procStatus('VmHWM') ?? process.memoryUsage().rss }) + '\n');
+  pruned.dispose(); h.dispose();
 }
 
 /** Child: sgemm GFLOP/s for an n×n×n product through the native addon (median of 5 after a warm-up). */
@@ -129,10 +147,13 @@ async function main() {
       loads.push(child(['load', built.dir, backend]));
     }
     const seconds = median(loads.map((l) => l.seconds));
+    process.stderr.write(`pruning one layer of ${shape} and exporting it …\n`);
+    const exported = child(['export', built.dir, backend]);
     rows.push([shape, `${(info.parameters / 1e6).toFixed(0)} M`, `${(info.bytes / 1e9).toFixed(2)} GB`,
       `${fmt(built.seconds, 1)}${built.cached ? ' (cached)' : ''}`, fmt(info.wall, 2), fmt(info.loadSeconds, 3),
       `${fmt(seconds, 2)} (${loads.map((l) => fmt(l.seconds, 2)).join(', ')})`, fmt(info.bytes / 1e9 / seconds, 2),
-      fmt(median(loads.map((l) => l.peak)) / GIB, 2), fmt((4 * info.parameters) / GIB, 2), backend]);
+      fmt(median(loads.map((l) => l.peak)) / GIB, 2), fmt((4 * info.parameters) / GIB, 2),
+      fmt(exported.seconds, 1), fmt(exported.peak / GIB, 2), backend]);
   }
   const sgemm = [1, 2].map((t) => child(['sgemm', '1024', String(t)]));
   const gflops = sgemm.map((s) => (s ? fmt(s.gflops, 1) : 'no native addon'));
@@ -148,5 +169,6 @@ if (process.argv.includes('--help')) process.stdout.write(USAGE);
 else if (process.argv[2] === '--child') {
   const [, , , kind, ...rest] = process.argv;
   if (kind === 'load') await childLoad(rest[0], rest[1]);
+  else if (kind === 'export') await childExport(rest[0], rest[1]);
   else await childSgemm(Number(rest[0]), Number(rest[1]));
 } else await main();

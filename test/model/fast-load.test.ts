@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '@e3/core';
 import {
-  checkBackendRoom, encodeSafetensors, inspectCheckpoint, loadCheckpoint, openSafetensors, toFloat32,
+  checkBackendRoom, encodeSafetensors, exportCheckpoint, fromFloat32, inspectCheckpoint, loadCheckpoint,
+  openSafetensors, toFloat32,
 } from '@e3/plugins';
 import { e3, ROOT, tempDir } from '../helpers/files.js';
 import { useBackend } from '../helpers/tf.js';
@@ -78,6 +79,42 @@ describe('model info from headers, fast loading', function () {
       const got = new Uint32Array(toFloat32(bytes, 'BF16', 'x').buffer);
       assert.deepEqual(got, slowBf16(bytes), `${n} values`);
     }
+  });
+
+  it('f32 → bf16: the typed-array encoder matches one-by-one rounding (ties to even, NaN, infinities)', () => {
+    const bits = [0, 0x80000000, 0x3f800000, 0x3f808000, 0x3f818000, 0x3f807fff, 0x7f7fffff, 0xff7fffff, 0x7f800000,
+      0xff800000, 0x7fc00000, 0x7f800001, 0xffffffff, 0x00000001, 0x807fffff];
+    for (let i = 0; i < 5000; i++) bits.push((Math.imul(i, 2654435761) ^ (i << 7)) >>> 0);
+    const values = new Float32Array(new Uint32Array(bits).buffer);
+    const got = fromFloat32(values, 'BF16');
+    bits.forEach((x, i) => {
+      const nan = (x & 0x7fffffff) > 0x7f800000;
+      const want = nan ? ((x >>> 16) | 0x40) : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+      assert.equal(got.readUInt16LE(2 * i), want, `0x${x.toString(16)}`);
+    });
+  });
+
+  it('a bf16 checkpoint exported again is byte-identical tensor by tensor (streamed writer)', async () => {
+    const h = await loadCheckpoint(fixture('tiny-qwen2'));
+    const out = join(tempDir(), 'again');
+    await exportCheckpoint(h, out, { maxShardBytes: 30000, method: 'test' });
+    h.dispose();
+    const tensorsOf = (dir: string) => {
+      const index = JSON.parse(readFileSync(join(dir, 'model.safetensors.index.json'), 'utf8'));
+      const m = new Map<string, Buffer>();
+      for (const file of new Set(Object.values(index.weight_map) as string[])) {
+        const buf = readFileSync(join(dir, file));
+        const n = Number(buf.readBigUInt64LE(0));
+        const header = JSON.parse(buf.subarray(8, 8 + n).toString());
+        for (const [name, e] of Object.entries(header) as [string, { data_offsets: number[] }][]) {
+          if (name !== '__metadata__') m.set(name, buf.subarray(8 + n + e.data_offsets[0], 8 + n + e.data_offsets[1]));
+        }
+      }
+      return m;
+    };
+    const [a, b] = [tensorsOf(fixture('tiny-qwen2')), tensorsOf(out)];
+    assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
+    for (const [name, bytes] of a) assert.ok(bytes.equals(b.get(name)!), name);
   });
 
   it('reads tensors larger than a read chunk and reports the first non-finite value by its index', () => {

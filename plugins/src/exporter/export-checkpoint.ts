@@ -1,8 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type * as tf from '@tensorflow/tfjs-core';
 import { writeDirAtomic, type OutputGuard, type ProtectedDir } from '@e3/core';
 import type { ModelHandle } from '../model/handle.js';
-import { encodeSafetensors, type FloatDtype } from '../model/safetensors.js';
+import { writeSafetensors, type FloatDtype } from '../model/safetensors.js';
 
 export interface ExportOptions {
   dtype?: FloatDtype;
@@ -52,17 +53,16 @@ export function exportedConfig(h: ModelHandle): Record<string, unknown> {
  */
 export async function exportCheckpoint(h: ModelHandle, dir: string, o: ExportOptions = {}): Promise<string> {
   const dtype = o.dtype ?? h.dtype;
-  const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const [name, v] of h.model.named()) tensors.set(name, { shape: v.shape, data: (await v.data()) as Float32Array });
+  const tensors = h.model.named();
   const src = h.model.source;
   const guard: OutputGuard = {
     what: o.what ?? 'export directory', force: o.force, ownedBelow: o.ownedBelow, hint: o.hint,
     protect: [...(src.dir ? [{ path: src.dir, what: 'the source model', sealed: true }] : []), ...(o.protect ?? [])],
   };
-  return writeDirAtomic(dir, (tmp) => {
+  return writeDirAtomic(dir, async (tmp) => {
     const config = { ...exportedConfig(h), torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype] };
     writeFileSync(join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-    writeShards(tmp, tensors, dtype, o.maxShardBytes ?? 0);
+    await writeShards(tmp, tensors, dtype, o.maxShardBytes ?? 0);
     for (const [name, obj] of Object.entries(h.tokenizerFiles ?? {})) writeFileSync(join(tmp, name), JSON.stringify(obj, null, 2) + '\n');
     if (h.generationConfig) writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify(h.generationConfig, null, 2) + '\n');
     const removed = [...Array(src.originalLayers).keys()].filter((i) => !src.keptLayers.includes(i));
@@ -74,14 +74,21 @@ export async function exportCheckpoint(h: ModelHandle, dir: string, o: ExportOpt
   }, guard);
 }
 
-function writeShards(dir: string, tensors: Map<string, { shape: number[]; data: Float32Array }>, dtype: FloatDtype, maxBytes: number): void {
-  const bytesOf = (t: { data: Float32Array }) => t.data.length * (dtype === 'F32' ? 4 : 2);
+/**
+ * The weights as one model.safetensors or as shards of at most `maxBytes` with an index,
+ * written tensor by tensor (each read from the backend only when it is written).
+ */
+async function writeShards(
+  dir: string, tensors: Map<string, tf.Tensor>, dtype: FloatDtype, maxBytes: number,
+): Promise<void> {
+  const bytesOf = (t: tf.Tensor) => t.size * (dtype === 'F32' ? 4 : 2);
+  const read = async (name: string) => (await tensors.get(name)!.data()) as Float32Array;
   const total = [...tensors.values()].reduce((n, t) => n + bytesOf(t), 0);
   if (!(maxBytes > 0) || total <= maxBytes) {
-    writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(tensors, dtype));
+    await writeSafetensors(join(dir, 'model.safetensors'), tensors, dtype, read);
     return;
   }
-  const shards: Map<string, { shape: number[]; data: Float32Array }>[] = [new Map()];
+  const shards: Map<string, tf.Tensor>[] = [new Map()];
   let size = 0;
   for (const [name, t] of [...tensors.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
     if (size > 0 && size + bytesOf(t) > maxBytes) { shards.push(new Map()); size = 0; }
@@ -89,10 +96,11 @@ function writeShards(dir: string, tensors: Map<string, { shape: number[]; data: 
     size += bytesOf(t);
   }
   const weightMap: Record<string, string> = {};
-  shards.forEach((s, i) => {
+  for (const [i, s] of shards.entries()) {
     const file = `model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`;
-    writeFileSync(join(dir, file), encodeSafetensors(s, dtype));
+    await writeSafetensors(join(dir, file), s, dtype, read);
     for (const name of s.keys()) weightMap[name] = file;
-  });
-  writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2) + '\n');
+  }
+  const index = { metadata: { total_size: total }, weight_map: weightMap };
+  writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify(index, null, 2) + '\n');
 }

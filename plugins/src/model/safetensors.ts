@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { UserError } from '@e3/core';
 
@@ -250,38 +250,83 @@ function floatToHalf(v: number): number {
   return half;
 }
 
-function floatToBf16(v: number): number {
-  f32[0] = v;
-  const x = u32[0];
-  if ((x & 0x7fffffff) > 0x7f800000) return (x >>> 16) | 0x40;
-  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
-}
-
 /** Encodes float32 values in a float dtype, little-endian, round-to-nearest-even. */
 export function fromFloat32(values: Float32Array, dtype: FloatDtype): Buffer {
   const size = DTYPE_SIZES[dtype];
-  const out = Buffer.alloc(values.length * size);
-  if (dtype === 'F32') Buffer.from(values.buffer, values.byteOffset, values.byteLength).copy(out);
-  else if (dtype === 'F16') for (let i = 0; i < values.length; i++) out.writeUInt16LE(floatToHalf(values[i]), i * 2);
-  else for (let i = 0; i < values.length; i++) out.writeUInt16LE(floatToBf16(values[i]), i * 2);
+  // Its own ArrayBuffer at offset 0, so the Uint16Array view below is aligned.
+  const out = Buffer.allocUnsafeSlow(values.length * size);
+  if (dtype === 'F32') {
+    Buffer.from(values.buffer, values.byteOffset, values.byteLength).copy(out);
+    return out;
+  }
+  if (!LITTLE_ENDIAN) throw new UserError(`writing ${dtype} weights needs a little-endian machine`);
+  const o = new Uint16Array(out.buffer, out.byteOffset, values.length);
+  if (dtype === 'F16') {
+    for (let i = 0; i < values.length; i++) o[i] = floatToHalf(values[i]);
+    return out;
+  }
+  const u = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < u.length; i++) {
+    const x = u[i];
+    o[i] = (x & 0x7fffffff) > 0x7f800000 ? (x >>> 16) | 0x40 : (x + 0x7fff + ((x >>> 16) & 1)) >>> 16;
+  }
   return out;
 }
 
-/** Serialises named float32 tensors to safetensors bytes (header padded to 8 bytes, as the reference does). */
-export function encodeSafetensors(tensors: ReadonlyMap<string, { shape: number[]; data: Float32Array }>, dtype: FloatDtype, metadata: Record<string, string> = { format: 'pt' }): Buffer {
+/** Names and shapes of float32 tensors to be written. */
+export type TensorShapes = Iterable<[string, { shape: readonly number[] }]>;
+
+/**
+ * The 8-byte length and JSON header of a safetensors file holding `tensors` (in name order,
+ * header padded to 8 bytes with spaces, as the reference does), and the order of the data.
+ */
+function safetensorsHeader(
+  tensors: TensorShapes, dtype: FloatDtype, metadata: Record<string, string>,
+): { head: Buffer; order: string[] } {
   const header: Record<string, unknown> = { __metadata__: metadata };
-  const parts: Buffer[] = [];
+  const sorted = [...tensors].sort((a, b) => a[0].localeCompare(b[0]));
   let offset = 0;
-  for (const [name, t] of [...tensors.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
-    const bytes = fromFloat32(t.data, dtype);
-    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes.length] };
-    parts.push(bytes);
-    offset += bytes.length;
+  for (const [name, t] of sorted) {
+    const bytes = numel(t.shape) * DTYPE_SIZES[dtype];
+    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (8 - (json.length % 8)) % 8;
   json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(json.length));
-  return Buffer.concat([len, json, ...parts]);
+  return { head: Buffer.concat([len, json]), order: sorted.map(([name]) => name) };
+}
+
+/** Serialises named float32 tensors to safetensors bytes (header padded to 8 bytes, as the reference does). */
+export function encodeSafetensors(
+  tensors: ReadonlyMap<string, { shape: number[]; data: Float32Array }>, dtype: FloatDtype,
+  metadata: Record<string, string> = { format: 'pt' },
+): Buffer {
+  const { head, order } = safetensorsHeader(tensors, dtype, metadata);
+  return Buffer.concat([head, ...order.map((name) => fromFloat32(tensors.get(name)!.data, dtype))]);
+}
+
+/**
+ * Writes a safetensors file tensor by tensor: the header from the shapes, then each tensor's
+ * values, fetched by `read` only when their turn comes, so that no more than one tensor's
+ * bytes are held at a time. Returns the file's size.
+ */
+export async function writeSafetensors(
+  file: string, tensors: TensorShapes, dtype: FloatDtype, read: (name: string) => Promise<Float32Array>,
+  metadata: Record<string, string> = { format: 'pt' },
+): Promise<number> {
+  const { head, order } = safetensorsHeader(tensors, dtype, metadata);
+  const fd = openSync(file, 'w');
+  let size = 0;
+  const write = (bytes: Buffer) => {
+    for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
+    size += bytes.length;
+  };
+  try {
+    write(head);
+    for (const name of order) write(fromFloat32(await read(name), dtype));
+  } finally { closeSync(fd); }
+  return size;
 }
