@@ -1,5 +1,4 @@
 import { InvalidArgumentError } from 'commander';
-import { UserError } from '../errors.js';
 
 /**
  * Parsers for numeric command-line options, for commander's `.argParser()` (or the third
@@ -29,9 +28,6 @@ export const seedInteger = integerAtLeast(0, 2 ** 32 - 1);
 /** Counts and sizes: an integer ≥ 1. */
 export const positiveInteger = integerAtLeast(1);
 
-/** Seeds and indices: an integer ≥ 0. */
-export const nonNegativeInteger = integerAtLeast(0);
-
 /** A finite number > 0 (a temperature, a rate). */
 export function positiveNumber(value: string): number {
   const n = value.trim() === '' ? NaN : Number(value);
@@ -47,13 +43,6 @@ function intList(value: string): number[] | undefined {
   const out = parts.map(Number);
   const ok = parts.length > 0 && parts.every((s, i) => INTEGER.test(s) && Number.isSafeInteger(out[i]) && out[i] >= 0);
   return ok ? out : undefined;
-}
-
-/** A list option read in a command's action; `what` names it in the UserError. */
-export function parseIntList(value: string, what: string): number[] {
-  const out = intList(value);
-  if (!out) throw new UserError(`${what} must be ${LIST_RULE}, got "${value}"`);
-  return out;
 }
 
 /** A list option, as an option parser. */

@@ -34,8 +34,10 @@ export function interpolate(
     }
     const v = getPath(segs[0] === 'vars' ? scope.vars : scope.graph, segs.slice(1));
     if (v === undefined) {
-      const have = segs[0] === 'vars' ? Object.keys(scope.vars).join(', ') || 'none' : 'dir, file';
-      problems.push({ path, message: `unknown variable "\${${expr}}"`, fix: `define it under vars: (have: ${have})` });
+      const fix = segs[0] === 'vars'
+        ? `define it under vars: (have: ${Object.keys(scope.vars).join(', ') || 'none'})`
+        : 'the graph has ${graph.dir} and ${graph.file}';
+      problems.push({ path, message: `unknown variable "\${${expr}}"`, fix });
       return null;
     }
     return v;

@@ -71,7 +71,7 @@ function chooseRunDir(file: string, options: RunOptions): string {
       throw new UserError('--resume continues a run in its own directory; give --resume DIR or --out DIR, not both');
     }
     const dir = resolve(options.resumeDir);
-    if (!isRunDir(dir)) {
+    if (!isE3RunDir(dir)) {
       throw new UserError(`--resume ${options.resumeDir}: not a run directory (no run.json written by e3); ` +
         'give the directory an earlier `e3 run` printed');
     }
@@ -82,9 +82,9 @@ function chooseRunDir(file: string, options: RunOptions): string {
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
     throw new UserError(`--out ${dir} is a file; give a directory for the run`);
   }
-  if (existsSync(dir) && readdirSync(dir).length > 0 && !isRunDir(dir)) {
-    throw new UserError(`--out ${dir} is not empty and holds no earlier e3 run (no e3 run.json); e3 would mix its files ` +
-      'with yours there, so choose a new or empty directory');
+  if (existsSync(dir) && readdirSync(dir).length > 0 && !isE3RunDir(dir)) {
+    throw new UserError(`--out ${dir} is not empty and holds no earlier e3 run (no e3 run.json); ` +
+      'e3 would mix its files with yours there, so choose a new or empty directory');
   }
   return dir;
 }
@@ -103,10 +103,10 @@ export function recordedStart(runDir: string): { graph: string; sets: string[]; 
       `it); give them again: e3 run GRAPH --set … --resume ${runDir}`);
   }
   const plugins = Array.isArray(run.plugins) ? run.plugins.map(String) : [];
-  return { graph: run.graph, sets: run.sets.map(String), plugins, seed: typeof run.seed === 'number' ? run.seed : undefined };
+  const seed = typeof run.seed === 'number' ? run.seed : undefined;
+  return { graph: run.graph, sets: run.sets.map(String), plugins, seed };
 }
 
-const isRunDir = isE3RunDir;
 
 /** Binds `${run.dir}` in the graph's nodes now that the run directory is known. */
 function bindRunSpec(spec: GraphSpec, runDir: string): void {

@@ -1,8 +1,9 @@
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { pidAlive } from '../services/leftovers.js';
+import { readJsonObject } from '../services/output-guard.js';
 
 /** What `run.lock` holds: who runs in the directory. */
 interface LockOwner { pid: number; host: string; startedAt: string; command: string }
@@ -13,11 +14,7 @@ export const LOCK_FILE = 'run.lock';
 export interface RunLock { readonly file: string; release(): void }
 
 function readOwner(file: string): LockOwner | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as LockOwner;
-  } catch {
-    return undefined;
-  }
+  return readJsonObject(file) as LockOwner | undefined;
 }
 
 /** Creates `file` holding `owner`, atomically and only if absent (a hard link never exists half-written). */

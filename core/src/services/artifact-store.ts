@@ -73,7 +73,7 @@ export async function writeDirAtomic(
   const out = resolve(target);
   checkReplaceable(out, guard);
   recoverLeftovers(out);
-  const replace = checkReplaceable(out, guard); // again: a recovered previous version may now be in place
+  checkReplaceable(out, guard); // again: a recovered previous version may now be in place
   const tmp = `${out}.partial-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
@@ -85,7 +85,7 @@ export async function writeDirAtomic(
     throw e;
   }
   rmSync(join(tmp, PARTIAL_MARKER));
-  if (replace || existsSync(out)) {
+  if (existsSync(out)) {
     // Between these two renames `target` is missing; recoverLeftovers puts `.old` back after a kill.
     const old = `${out}.old-${process.pid}`;
     renameSync(out, old);

@@ -17,7 +17,7 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
-/** What {@link recoverLeftovers} did, for the log. */
+/** What {@link recoverLeftovers} did (its tests read it; writeDirAtomic does not need it). */
 export interface Recovery { readonly removed: string[]; readonly restored?: string }
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

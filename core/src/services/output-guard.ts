@@ -6,10 +6,11 @@ import { UserError } from '../errors.js';
 /** The file that marks a checkpoint directory as one e3 exported (the only kind e3 replaces). */
 export const EXPORT_MARKER = 'e3_pruning.json';
 
-function readJson(file: string): Record<string, unknown> | undefined {
+/** A JSON object read from `file`, or undefined when it is missing, unreadable or not an object. */
+export function readJsonObject(file: string): Record<string, unknown> | undefined {
   try {
     const v = JSON.parse(readFileSync(file, 'utf8'));
-    return typeof v === 'object' && v !== null ? v : undefined;
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : undefined;
   } catch {
     return undefined;
   }
@@ -17,12 +18,12 @@ function readJson(file: string): Record<string, unknown> | undefined {
 
 /** A checkpoint e3 exported: its e3_pruning.json parses and lists the kept layers. */
 export function isE3Export(dir: string): boolean {
-  return Array.isArray(readJson(join(dir, EXPORT_MARKER))?.keptLayers);
+  return Array.isArray(readJsonObject(join(dir, EXPORT_MARKER))?.keptLayers);
 }
 
 /** A run directory e3 wrote: its run.json parses and records the e3 version. */
 export function isE3RunDir(dir: string): boolean {
-  const versions = readJson(join(dir, 'run.json'))?.versions as Record<string, unknown> | undefined;
+  const versions = readJsonObject(join(dir, 'run.json'))?.versions as Record<string, unknown> | undefined;
   return typeof versions?.e3 === 'string';
 }
 
@@ -81,9 +82,8 @@ export function isWithin(inner: string, outer: string): boolean {
  * file, a dangling symbolic link, and an existing non-empty directory unless it is an e3 export
  * ({@link isE3Export}) and either `force` is set or it lies below `ownedBelow`. A missing or
  * empty directory is always fine.
- * Returns whether the target exists (non-empty) and will be replaced.
  */
-export function checkReplaceable(target: string, guard: OutputGuard): boolean {
+export function checkReplaceable(target: string, guard: OutputGuard): void {
   const out = canonicalPath(target);
   const fixed: ProtectedDir[] = [
     { path: process.cwd(), what: 'the working directory' },
@@ -100,15 +100,15 @@ export function checkReplaceable(target: string, guard: OutputGuard): boolean {
     }
   }
   if (!existsSync(out)) {
-    if (isLink(out)) throw new UserError(`${guard.what} ${out} is a symbolic link to a missing path; remove it or choose another path`);
-    return false;
+    if (!isLink(out)) return;
+    throw new UserError(`${guard.what} ${out} is a symbolic link to a missing path; remove it or choose another path`);
   }
   if (!statSync(out).isDirectory()) {
     throw new UserError(`${guard.what} ${out} is a file, not a directory; remove it or choose another path`);
   }
-  if (readdirSync(out).length === 0) return false;
+  if (readdirSync(out).length === 0) return;
   const ours = isE3Export(out);
-  if (ours && guard.ownedBelow && isWithin(out, canonicalPath(guard.ownedBelow))) return true;
+  if (ours && guard.ownedBelow && isWithin(out, canonicalPath(guard.ownedBelow))) return;
   if (!guard.force) {
     throw new UserError(`${guard.what} ${out} already exists; choose another directory, or pass --force ` +
       '(force: true) to replace it (e3 replaces only directories it wrote)');
@@ -117,7 +117,6 @@ export function checkReplaceable(target: string, guard: OutputGuard): boolean {
     throw new UserError(`${guard.what} ${out} is not empty and is not a checkpoint e3 exported (no ${EXPORT_MARKER} ` +
       'inside), so even with force it is left alone; move it away or choose another directory');
   }
-  return true;
 }
 
 function isLink(path: string): boolean {
