@@ -77,8 +77,8 @@ async function childExport(dir, backend) {
 
 /** Child: sgemm GFLOP/s for an n×n×n product through the native addon (median of 5 after a warm-up). */
 async function childSgemm(n, threads) {
-  const { loadNativeBlas } = await import('@e3/core');
-  const blas = loadNativeBlas();
+  const { loadAddon } = await import('@e3/native');
+  const blas = loadAddon();
   if (!blas) { process.stdout.write('null\n'); return; }
   blas.setThreads(threads);
   const a = new Float32Array(n * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);

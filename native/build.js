@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds native/build/e3_blas.node with g++ against Node's headers and Debian's OpenBLAS
+// Builds native/build/e3_kernels.node (sgemm, fused decoder blocks, AdamW; see src/addon.ts) with g++ against Node's headers and Debian's OpenBLAS
 // (apt-get install libopenblas-dev g++). When those are missing and this runs as root on a
 // Debian-like system, it installs them with apt-get (E3_NO_APT=1 stops that), so that README's
 // `npm ci` sets up the fast path on a fresh machine. Optional: when it cannot be built, e3 falls
@@ -11,11 +11,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const out = join(here, 'build', 'e3_blas.node');
+const out = join(here, 'build', 'e3_kernels.node');
 // decoder_block.cc gets -ffast-math so its exp/sigmoid loops use glibc's vector maths (libmvec);
 // its results are checked against the op-by-op cpu path to 1e-4 (test/model/fused-block.test.ts).
 const units = [{ file: 'blas.cc', flags: ['-fno-math-errno'] }, { file: 'decoder_block.cc', flags: ['-ffast-math', '-fopenmp-simd'] }];
-const sources = units.map((u) => join(here, u.file));
+const sources = [...units.map((u) => join(here, 'cc', u.file)), join(here, 'cc', 'args.h')];
 const includes = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].filter((d) => existsSync(join(d, 'node_api.h')));
 const findBlas = () => ['/usr/include/x86_64-linux-gnu/openblas-pthread', '/usr/include/aarch64-linux-gnu/openblas-pthread', '/usr/include/openblas'].filter((d) => existsSync(join(d, 'cblas.h')));
 const hasCompiler = () => { try { execFileSync('g++', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } };
@@ -40,7 +40,7 @@ mkdirSync(dirname(out), { recursive: true });
 try {
   const objects = units.map((u) => {
     const obj = join(here, 'build', u.file.replace(/\.cc$/, '.o'));
-    execFileSync('g++', ['-O3', '-march=native', '-fPIC', ...u.flags, '-DNODE_GYP_MODULE_NAME=e3_blas', `-I${includes[0]}`, `-I${blas[0]}`, '-c', join(here, u.file), '-o', obj], { stdio: 'inherit' });
+    execFileSync('g++', ['-O3', '-march=native', '-fPIC', ...u.flags, '-DNODE_GYP_MODULE_NAME=e3_kernels', `-I${includes[0]}`, `-I${blas[0]}`, '-c', join(here, 'cc', u.file), '-o', obj], { stdio: 'inherit' });
     return obj;
   });
   execFileSync('g++', ['-shared', ...objects, '-o', out, '-lopenblas', '-lm'], { stdio: 'inherit' });

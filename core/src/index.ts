@@ -35,5 +35,3 @@ export * from './cli/program.js';
 export * from './cli/options.js';
 export * from './cli/describe.js';
 export * from './runtime/node-helpers.js';
-export * from './services/native-kernels.js';
-export { isReplacedWasmKernel } from './services/replace-wasm-kernel.js';

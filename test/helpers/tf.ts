@@ -1,9 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, type BackendName } from '@e3/core';
+import { initBackend, type BackendName, type BackendOptions } from '@e3/core';
 
-/** Switches to a backend for a suite (tfjs keeps one global backend). */
-export async function useBackend(name: Exclude<BackendName, 'auto'>): Promise<void> {
-  await initBackend(name);
+/**
+ * Switches to a backend for a suite (tfjs keeps one global backend). On cpu the native kernels
+ * are off unless asked for: tests use cpu as the op-by-op reference that the native kernels
+ * (on wasm, or on cpu with `{ native: true }`) are held to.
+ */
+export async function useBackend(name: Exclude<BackendName, 'auto'>, options: Partial<BackendOptions> = {}): Promise<void> {
+  await initBackend({ name, ...(name === 'cpu' ? { native: false } : {}), ...options });
 }
 
 /** max |a − b| over all elements. */

@@ -3,14 +3,16 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@e3/core';
 import { exportCheckpoint, fusedBlocksAvailable, generateIds, loadCheckpoint, randomModel } from '@e3/plugins';
+import { loadAddon } from '@e3/native';
 import { ROOT, tempDir } from '../helpers/files.js';
 import { useBackend } from '../helpers/tf.js';
 
 const FIXTURES = ['tiny-llama', 'tiny-qwen2', 'tiny-qwen3'];
 
 /** Loss, its gradients to every weight and to a layer-mask tensor, on one backend. */
-async function lossAndGradients(dir: string, backend: 'cpu' | 'wasm', B: number, T: number) {
-  await useBackend(backend);
+async function lossAndGradients(dir: string, backend: 'cpu' | 'wasm', B: number, T: number, native = backend === 'wasm') {
+  await useBackend(backend, { native });
+  assert.equal(fusedBlocksAvailable(), native && loadAddon() !== undefined);
   const h = await loadCheckpoint(dir);
   const L = h.model.numLayers;
   const V = h.model.config.vocabSize;
@@ -99,6 +101,19 @@ describe('fused decoder block (native, wasm) against the op-by-op decoder (cpu)'
       }
     });
   }
+
+  it('on the cpu backend (host memory, no 4 GiB bound): the same fused kernels, the same loss and gradients', async () => {
+    const dir = join(ROOT, 'test/fixtures/tiny-qwen3');
+    const opByOp = await lossAndGradients(dir, 'cpu', 16, 48, false);
+    const fused = await lossAndGradients(dir, 'cpu', 16, 48, true);
+    assert.ok(Math.abs(opByOp.loss - fused.loss) < 1e-4, `loss ${opByOp.loss} vs ${fused.loss}`);
+    for (const [n, g] of opByOp.grads) {
+      const f = fused.grads.get(n)!;
+      let worst = 0;
+      g.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - f[i])); });
+      assert.ok(worst < 1e-4, `${n}: max difference ${worst}`);
+    }
+  });
 
   it('runs as one kernel per block, forward and backward (and only asked-for weight gradients)', async () => {
     await useBackend('wasm');

@@ -37,19 +37,19 @@ describe('wasm GatherV2 (row copies along axis 0)', () => {
     const cpu = await run('cpu');
     const wasm = await run('wasm');
     assert.deepEqual(wasm, cpu);
-    const { isReplacedWasmKernel } = await import('@e3/core');
-    assert.ok(isReplacedWasmKernel('GatherV2'));
+    const { isReplacedKernel } = await import('@e3/native');
+    assert.ok(isReplacedKernel('GatherV2', 'wasm'));
     assert.throws(() => tf.gather(tf.ones([3, 2]), tf.tensor1d([3], 'int32')).dataSync(), /index 3 is not in \[0, 2\]/);
   });
 });
 
-describe('native OpenBLAS matmul on the wasm heap', () => {
+describe('native OpenBLAS matmul on the wasm heap and the cpu backend\'s arrays', () => {
   it('matches the cpu backend for plain, transposed and batch-broadcast products', async function () {
-    const { loadNativeBlas } = await import('@e3/core');
-    if (!loadNativeBlas()) this.skip();
+    const { loadAddon } = await import('@e3/native');
+    if (!loadAddon()) this.skip();
     const shapes: [number[], number[], boolean, boolean][] = [[[7, 5], [5, 3], false, false], [[2, 7, 5], [2, 3, 5], false, true], [[2, 5, 7], [1, 5, 3], true, false], [[4, 6], [6, 9], false, false], [[3, 2, 4], [4, 2], false, false], [[0, 4], [4, 3], false, false]];
-    const run = async (backend: 'cpu' | 'wasm') => {
-      await useBackend(backend);
+    const run = async (backend: 'cpu' | 'wasm', native = backend === 'wasm') => {
+      await useBackend(backend, { native });
       const out: number[][] = [];
       for (const [sa, sb, ta, tb] of shapes) {
         const n = (s: number[]) => s.reduce((a, b) => a * b, 1);
@@ -61,17 +61,20 @@ describe('native OpenBLAS matmul on the wasm heap', () => {
     };
     const cpu = await run('cpu');
     const wasm = await run('wasm');
-    const { isReplacedWasmKernel } = await import('@e3/core');
-    assert.ok(isReplacedWasmKernel('BatchMatMul'));
+    const cpuNative = await run('cpu', true);
+    const { isReplacedKernel } = await import('@e3/native');
+    assert.ok(isReplacedKernel('BatchMatMul', 'wasm'));
+    assert.ok(isReplacedKernel('BatchMatMul', 'cpu'));
     cpu.forEach((c, i) => c.forEach((v, j) => assert.ok(Math.abs(v - wasm[i][j]) < 1e-4, `shape ${i} [${j}]: ${v} vs ${wasm[i][j]}`)));
+    cpu.forEach((c, i) => c.forEach((v, j) => assert.ok(Math.abs(v - cpuNative[i][j]) < 1e-4, `cpu native ${i} [${j}]`)));
   });
 });
 
-describe('fused AdamW kernel on wasm', () => {
+describe('fused AdamW kernel on wasm and on cpu with the native kernels', () => {
   it('gives the same weights and moments as the op-by-op update on cpu (1e-6), decay on matrices only', async () => {
     const { AdamW } = await import('@e3/plugins');
-    const run = async (backend: 'cpu' | 'wasm') => {
-      await useBackend(backend);
+    const run = async (backend: 'cpu' | 'wasm', native = backend === 'wasm') => {
+      await useBackend(backend, { native });
       const w = tf.variable(tf.tensor2d([[1, -2], [3, 0.5]]));
       const b = tf.variable(tf.tensor1d([0.1, -0.3]));
       // Large enough (> 65,536) for the native update to split across two threads.
@@ -85,7 +88,11 @@ describe('fused AdamW kernel on wasm', () => {
     const cpu = await run('cpu');
     const wasm = await run('wasm');
     assert.ok(tf.getKernel('E3AdamW', 'wasm'));
+    const cpuNative = await run('cpu', true);
+    const { fusedAdamW } = await import('@e3/native');
+    assert.ok(fusedAdamW(), 'the cpu backend with native kernels runs the fused AdamW');
     cpu.forEach((v, i) => assert.ok(Math.abs(v - wasm[i]) < 1e-6, `${i}: ${v} vs ${wasm[i]}`));
+    cpu.forEach((v, i) => assert.ok(Math.abs(v - cpuNative[i]) < 1e-6, `cpu native ${i}: ${v} vs ${cpuNative[i]}`));
     assert.notEqual(cpu[0], 1);
   });
 });

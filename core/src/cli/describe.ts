@@ -5,7 +5,7 @@ import type { Registry } from '../registry/registry.js';
 
 /** The resolved graph as text: nodes in execution order, their wires and params. */
 export function describeText(graph: ValidatedGraph, registry: Registry): string {
-  const lines = [`graph ${graph.file}`, `seed ${graph.spec.seed ?? 0}, backend ${graph.spec.backend ?? 'auto'}`, ''];
+  const lines = [`graph ${graph.file}`, `seed ${graph.spec.seed ?? 0}, backend ${describeBackend(graph.spec.backend)}`, ''];
   for (const id of graph.order) {
     const n = graph.spec.nodes[id];
     const m = registry.plugin(n.plugin);
@@ -56,4 +56,12 @@ function describeParams(schema: JsonSchema, indent: string): string[] {
     const def = s.default !== undefined ? ` = ${JSON.stringify(s.default)}` : required.has(k) ? ' (required)' : '';
     return `${indent}param ${k}: ${type}${def}${s.description ? ' — ' + String(s.description) : ''}`;
   });
+}
+
+/** A graph's `backend:` in one phrase: `wasm`, or `cpu (fused: false, threads: 1)`. */
+function describeBackend(backend: unknown): string {
+  if (!backend || typeof backend !== 'object') return String(backend ?? 'auto');
+  const { name, ...options } = backend as Record<string, unknown>;
+  const set = Object.entries(options).map(([k, v]) => `${k}: ${String(v)}`);
+  return `${String(name ?? 'auto')}${set.length ? ` (${set.join(', ')})` : ''}`;
 }

@@ -10,7 +10,8 @@ export interface GraphSpec {
   apiVersion: string;
   vars?: Record<string, unknown>;
   seed?: number;
-  backend?: string;
+  /** A backend name, or `{ name, native, fused, threads }` (core/src/services/backend.ts). */
+  backend?: string | Record<string, unknown>;
   /** Module paths, resolved to absolute paths by the loader. */
   plugins?: string[];
   nodes: Record<string, NodeSpec>;

@@ -5,7 +5,7 @@ import { CancelledError, UserError } from '../errors.js';
 import { ARTIFACTS, BACKEND, CLOCK, LOGGER, PROGRESS, RNG, RUN_INFO } from '../registry/tokens.js';
 import { ArtifactStore } from '../services/artifact-store.js';
 import { isE3RunDir } from '../services/output-guard.js';
-import { initBackend, type BackendName } from '../services/backend.js';
+import { initBackend, resolveBackendOptions } from '../services/backend.js';
 import { Clock } from '../services/clock.js';
 import { Logger, type LogLevel } from '../services/logger.js';
 import { Progress } from '../services/progress.js';
@@ -56,6 +56,7 @@ export async function runGraph(file: string, options: RunOptions): Promise<RunOu
     (o ? ` (pid ${o.pid}, started ${o.startedAt}, is no longer running)` : '')));
   try {
     logger.toFile(store.path('run.log'));
+    spec.backend = { ...resolveBackendOptions(spec.backend) };
     store.writeText('resolved.yaml', stringify(spec));
     reconcileNodeState(store, nodeKeys(graph, PACKAGE_VERSION), logger);
     return await runLocked(file, spec, seed, prepared, store, logger, options);
@@ -128,7 +129,7 @@ async function runLocked(
   };
   store.writeJson('run.json', runJson);
   try {
-    const backend = await initBackend((spec.backend ?? 'auto') as BackendName, logger);
+    const backend = await initBackend(resolveBackendOptions(spec.backend), logger);
     Object.assign(runJson, { backend: backend.name, backendReason: backend.reason, versions: { ...(runJson.versions as object), tfjs: backend.tf.version_core } });
     const info: RunInfo = { runDir, graphFile: resolve(file), seed, resume: Boolean(options.resumeDir) };
     container.bind(RNG).toConstantValue(new Rng(seed));

@@ -2,20 +2,37 @@ import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import type { Logger } from './logger.js';
-import { registerNativeMatMul } from './native-kernels.js';
+import { enableNativeKernels, resolveNativeOptions, type NativeOptions } from '@e3/native';
 import { registerMissingWasmKernels } from './wasm-kernels.js';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
+
+/** A graph's `backend:` in full: the backend and the options of the native CPU kernels. */
+export interface BackendOptions extends NativeOptions {
+  name: BackendName;
+}
+
+/**
+ * The graph's `backend:` (a name or `{ name, native, fused, threads }`) as full options, with the
+ * E3_NATIVE_BLAS / E3_FUSED / E3_THREADS overrides applied: what resolved.yaml records.
+ */
+export function resolveBackendOptions(value: unknown): BackendOptions {
+  const given = (value && typeof value === 'object' ? value : { name: value ?? 'auto' }) as Partial<BackendOptions>;
+  const { name, ...native } = given;
+  return { name: (name ?? 'auto') as BackendName, ...resolveNativeOptions(native).options };
+}
 
 /** The backend a run computes on, and why it was chosen (written to the run log and run.json). */
 export interface TensorBackend {
   readonly name: Exclude<BackendName, 'auto'>;
   readonly reason: string;
   readonly tf: typeof tf;
+  /** The native kernels' options in force (meaningful on wasm and cpu). */
+  readonly native: NativeOptions;
 }
 
-type Attempt = () => Promise<string | undefined>;
+type Attempt = (native: Partial<NativeOptions>) => Promise<string | undefined>;
 
 /** Each loader returns a note on success, or throws with the reason it is unavailable. */
 const loaders: Record<Exclude<BackendName, 'auto'>, Attempt> = {
@@ -33,21 +50,20 @@ const loaders: Record<Exclude<BackendName, 'auto'>, Attempt> = {
     const { setupWebgpu } = await import('../webgpu/setup-webgpu.js');
     return setupWebgpu();
   },
-  wasm: async () => {
+  wasm: async (native) => {
     await import('@tensorflow/tfjs-backend-wasm');
     const added = registerMissingWasmKernels();
     await setBackend('wasm');
     // After setBackend: the original kernel's one-time setup has run, so it stays usable as the fallback.
-    const native = registerNativeMatMul();
-    const notes = [added.length ? `registered missing kernels: ${added.join(', ')}` : '', native ?? 'native BLAS addon not built (native/build.js): wasm matmul'];
-    return notes.filter(Boolean).join('; ');
+    const { note } = enableNativeKernels('wasm', native);
+    return [added.length ? `registered missing kernels: ${added.join(', ')}` : '', note].filter(Boolean).join('; ');
   },
-  cpu: async () => {
+  cpu: async (native) => {
     await import('@tensorflow/tfjs-backend-cpu');
     await setBackend('cpu');
     // The cpu backend prints a banner on first use in Node recommending tfjs-node; the run log already says why it was chosen.
     (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
-    return 'pure-JS kernels';
+    return `host memory; ${enableNativeKernels('cpu', native).note}`;
   },
 };
 
@@ -80,7 +96,9 @@ async function setBackend(name: string): Promise<void> {
  * Selects and initialises a TensorFlow.js backend. `auto` tries tensorflow (tfjs-node-gpu,
  * then tfjs-node), then wasm, then cpu, and says which one ran and why the others did not.
  */
-export async function initBackend(requested: BackendName, logger?: Logger): Promise<TensorBackend> {
+export async function initBackend(backend: BackendName | Partial<BackendOptions>, logger?: Logger): Promise<TensorBackend> {
+  const { name: requested, ...native } = resolveBackendOptions(backend);
+  for (const override of resolveNativeOptions({}).overrides) logger?.debug(`backend option: ${override}`);
   if (!BACKEND_NAMES.includes(requested)) {
     throw new UserError(`unknown backend "${String(requested)}" (fix: use one of ${BACKEND_NAMES.join(', ')})`);
   }
@@ -99,13 +117,13 @@ export async function initBackend(requested: BackendName, logger?: Logger): Prom
   }
   for (const name of order) {
     try {
-      const note = await loaders[name]();
+      const note = await loaders[name](native);
       const reason = requested === 'auto'
         ? `auto: ${skipped.length ? skipped.join('; ') + '; ' : ''}chose ${name}${note ? ` (${note})` : ''}`
         : `requested ${name}${note ? ` (${note})` : ''}`;
       logger?.info(`backend ${name}${requested === 'auto' ? ' (auto)' : ''}`);
       logger?.debug(`backend ${name}: ${reason}`); // every level reaches run.log
-      return { name, reason, tf };
+      return { name, reason, tf, native };
     } catch (e) {
       skipped.push(`${name} unavailable: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
     }

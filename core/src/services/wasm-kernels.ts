@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadNativeBlas, type KernelArgs, type WasmHeap } from './native-kernels.js';
-import { replaceWasmKernel } from './replace-wasm-kernel.js';
+import { addKernel, replaceKernel, type HostHeap, type KernelArgs } from '@e3/native';
+
+type WasmHeap = HostHeap;
+const replaceWasmKernel = (name: string, make: (original: tf.KernelFunc) => tf.KernelFunc) => replaceKernel(name, 'wasm', make);
 
 /**
  * `UnsortedSegmentSum` for the wasm backend, which does not ship it; it is the gradient of
@@ -26,34 +28,6 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
     for (let j = 0; j < inner; j++) o[dst + j] += xs[src + j];
   }
   return out;
-}
-
-/**
- * `E3AdamW`: one AdamW update of one parameter in a single pass over the wasm heap
- * (m' = β1·m + (1−β1)·g; v' = β2·v + (1−β2)·g²; w' = w·(1 − lr·decay) − lr·(m'/bc1)/(√(v'/bc2) + ε)),
- * instead of ~13 tensor ops each dispatched through the engine. Outputs [w', m', v'].
- */
-function adamwUpdate({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] {
-  const wasm = backend as WasmHeap;
-  const { w, g, m, v } = inputs;
-  const a = attrs as { lr: number; beta1: number; beta2: number; eps: number; decay: number; bc1: number; bc2: number };
-  const outs = [wasm.makeOutput(w.shape, 'float32'), wasm.makeOutput(w.shape, 'float32'), wasm.makeOutput(w.shape, 'float32')];
-  // Views after every allocation: makeOutput may grow (and so replace) the heap.
-  const [wv, gv, mv, vv] = [w, g, m, v].map((t) => wasm.typedArrayFromHeap(t) as Float32Array);
-  const [wo, mo, vo] = outs.map((t) => wasm.typedArrayFromHeap(t) as Float32Array);
-  if (native?.adamw) {
-    native.adamw(wv, gv, mv, vv, wo, mo, vo, a.lr, a.beta1, a.beta2, a.eps, a.decay, a.bc1, a.bc2);
-    return outs;
-  }
-  const keep = 1 - a.lr * a.decay;
-  for (let i = 0; i < wv.length; i++) {
-    const gi = gv[i];
-    const mi = a.beta1 * mv[i] + (1 - a.beta1) * gi;
-    const vi = a.beta2 * vv[i] + (1 - a.beta2) * gi * gi;
-    mo[i] = mi; vo[i] = vi;
-    wo[i] = wv[i] * keep - a.lr * (mi / a.bc1) / (Math.sqrt(vi / a.bc2) + a.eps);
-  }
-  return outs;
 }
 
 /**
@@ -97,18 +71,10 @@ function gatherRows(fallback: tf.KernelFunc) {
   };
 }
 
-/** The native addon's loop when it is built (native/build.js), else the JS loop above. */
-const native = loadNativeBlas();
-
 /** Registers the training kernels the wasm backend lacks. Safe to call more than once. */
 export function registerMissingWasmKernels(): string[] {
   const added: string[] = [];
-  const missing: [string, (a: KernelArgs) => tf.TensorInfo | tf.TensorInfo[]][] = [['UnsortedSegmentSum', unsortedSegmentSum], ['E3AdamW', adamwUpdate]];
-  for (const [kernelName, fn] of missing) {
-    if (tf.getKernel(kernelName, 'wasm')) continue;
-    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: fn as unknown as tf.KernelFunc });
-    added.push(kernelName);
-  }
+  if (addKernel('UnsortedSegmentSum', 'wasm', unsortedSegmentSum)) added.push('UnsortedSegmentSum');
   if (replaceWasmKernel('GatherV2', (original) => gatherRows(original) as unknown as tf.KernelFunc)) added.push('GatherV2 (row copies)');
   if (replaceWasmKernel('Identity', () => sharedIdentity as unknown as tf.KernelFunc)) added.push('Identity (shared memory)');
   return added;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError, type WasmHeap } from '@e3/core';
+import { UserError } from '@e3/core';
+import { hostHeap, isHostBackend } from '@e3/native';
 
 /** The wasm backend's memory cannot grow past 4 GiB (32-bit addresses). */
 const WASM_MAX_BYTES = 2 ** 32;
@@ -19,18 +20,18 @@ export function checkBackendRoom(bytes: number, what: string): void {
 }
 
 /**
- * A float32 tensor of `shape` whose values `fill` writes. On the wasm backend `fill` writes
- * straight into the tensor's wasm memory (no second copy of a large weight in JavaScript);
- * elsewhere into a Float32Array the tensor then takes (the cpu backend keeps it as is).
+ * A float32 tensor of `shape` whose values `fill` writes. On wasm and cpu `fill` writes straight
+ * into the tensor's own memory (no second copy of a large weight in JavaScript); elsewhere into
+ * a Float32Array the tensor then takes.
  * If `fill` throws, the tensor is released.
  */
 export function filledTensor(shape: number[], fill: (out: Float32Array) => void): tf.Tensor {
-  const backend = tf.engine().backend as unknown as Partial<WasmHeap>;
-  if (tf.getBackend() === 'wasm' && backend.makeOutput && backend.typedArrayFromHeap) {
-    const info = backend.makeOutput(shape, 'float32');
+  if (isHostBackend(tf.getBackend())) {
+    const heap = hostHeap(tf.engine().backend);
+    const info = heap.makeOutput(shape, 'float32');
     const t = tf.engine().makeTensorFromTensorInfo(info);
     try {
-      fill(backend.typedArrayFromHeap(info) as Float32Array);
+      fill(heap.typedArrayFromHeap(info) as Float32Array);
     } catch (e) {
       t.dispose();
       throw e;

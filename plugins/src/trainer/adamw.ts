@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { ADAMW_KERNEL, fusedAdamW } from '@e3/native';
 
 export interface AdamWOptions { beta1: number; beta2: number; eps: number; weightDecay: number }
 
@@ -22,13 +23,13 @@ export class AdamW {
     const { beta1, beta2, eps, weightDecay } = this.opt;
     const bc1 = 1 - Math.pow(beta1, this.step);
     const bc2 = 1 - Math.pow(beta2, this.step);
-    const fused = tf.getBackend() === 'wasm' && tf.getKernel('E3AdamW', 'wasm') !== undefined;
+    const fused = fusedAdamW();
     this.vars.forEach((x, i) => {
       const g = grads[i];
       if (fused) {
-        // One pass per parameter (core's wasm kernel E3AdamW) instead of ~13 dispatched ops.
+        // One pass per parameter (@e3/native's E3AdamW on wasm and cpu) instead of ~13 dispatched ops.
         const decay = weightDecay > 0 && x.rank >= 2 ? weightDecay : 0;
-        const [w2, m2, v2] = tf.engine().runKernel('E3AdamW', { w: x, g, m: this.m[i], v: this.v[i] }, { lr, beta1, beta2, eps, decay, bc1, bc2 } as never) as tf.Tensor[];
+        const [w2, m2, v2] = tf.engine().runKernel(ADAMW_KERNEL, { w: x, g, m: this.m[i], v: this.v[i] }, { lr, beta1, beta2, eps, decay, bc1, bc2 } as never) as tf.Tensor[];
         this.m[i].dispose(); this.v[i].dispose();
         this.m[i] = tf.keep(m2); this.v[i] = tf.keep(v2);
         x.assign(w2);

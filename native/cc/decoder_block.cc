@@ -9,6 +9,7 @@
 // Why: at the sizes e3 trains on a CPU, a step is ~4,000 small tfjs kernel dispatches, each with
 // its own JS overhead; one block is ~40 forward and ~90 backward dispatches. Here it is 1 + 1.
 #include <node_api.h>
+#include "args.h"
 #include <cblas.h>
 #include <cmath>
 #include <cstdint>
@@ -24,19 +25,6 @@
 #include <vector>
 
 namespace {
-
-float* arr(napi_env env, napi_value obj, const char* name, size_t* len = nullptr) {
-  napi_value v;
-  if (napi_get_named_property(env, obj, name, &v) != napi_ok) return nullptr;
-  bool is = false;
-  napi_is_typedarray(env, v, &is);
-  if (!is) return nullptr;
-  napi_typedarray_type type; size_t length; void* data; napi_value buf; size_t off;
-  napi_get_typedarray_info(env, v, &type, &length, &data, &buf, &off);
-  if (type != napi_float32_array || length == 0) return nullptr;  // empty = absent (an unused optional weight)
-  if (len) *len = length;
-  return static_cast<float*>(data);
-}
 
 double field(napi_env env, napi_value obj, const char* name) {
   napi_value v; double x = 0;
@@ -57,13 +45,16 @@ class Scratch {
 // A second thread for the second core: run(a, b) runs a here and b on the worker and returns
 // when both are done. The worker spins briefly between jobs (a step issues them back to back)
 // and then sleeps. Work is split by sequences of the batch, so each half is the same code on
-// fewer rows and results do not depend on the split. E3_THREADS=1 keeps everything on one thread.
+// fewer rows and results do not depend on the split. setThreads(1) keeps everything on one thread.
 class Worker {
  public:
   static Worker* get() {
-    static Worker* w = enabled() ? new Worker() : nullptr;  // never destroyed: the thread lives with the process
+    if (requested.load() == 1 || std::thread::hardware_concurrency() < 2) return nullptr;
+    static Worker* w = new Worker();  // never destroyed: the thread lives with the process
     return w;
   }
+  // Threads the kernels may use: 1, or 2 (the default where there is a second core).
+  static std::atomic<int> requested;
   void run(const std::function<void()>& a, const std::function<void()>& b) {
     job_ = &b;
     pending_.store(true);
@@ -73,10 +64,6 @@ class Worker {
   }
 
  private:
-  static bool enabled() {
-    const char* t = std::getenv("E3_THREADS");
-    return std::thread::hardware_concurrency() >= 2 && !(t && std::atoi(t) == 1);
-  }
   Worker() { std::thread([this] { loop(); }).detach(); }
   void loop() {
     for (;;) {
@@ -96,6 +83,8 @@ class Worker {
   std::mutex m_;
   std::condition_variable cv_;
 };
+
+std::atomic<int> Worker::requested{2};
 
 // Below this much arithmetic (multiply-adds of the block's projections) a block is cheaper on one
 // thread than handed off: greedy decoding on the d=64 teacher (32 rows, ~1.6M) is; training
@@ -128,6 +117,10 @@ struct Dims {
   int64_t N() const { return B * T; }
   int64_t S() const { return P + T; }
   int64_t Q() const { return H * hd; }
+  std::string describe() const {
+    return "dims B=" + std::to_string(B) + " T=" + std::to_string(T) + " P=" + std::to_string(P) + " D=" + std::to_string(D) +
+           " H=" + std::to_string(H) + " KV=" + std::to_string(KV) + " hd=" + std::to_string(hd) + " F=" + std::to_string(F);
+  }
   int64_t K() const { return KV * hd; }
   // Multiply-adds of the block's projections (what decides whether to split it across threads).
   double work() const { return static_cast<double>(N()) * D * (2 * Q() + 2 * K() + 3 * F); }
@@ -140,6 +133,18 @@ Dims dims(napi_env env, napi_value d) {
   x.eps = static_cast<float>(field(env, d, "eps"));
   return x;
 }
+
+// The dims of a call, checked: every size positive, whole kv groups, a positive epsilon.
+Dims checkedDims(napi_env env, napi_value value, const e3::Args& a) {
+  const Dims d = dims(env, value);
+  if (d.B < 1 || d.T < 1 || d.P < 0 || d.D < 1 || d.H < 1 || d.KV < 1 || d.hd < 1 || d.F < 1) a.fail("every dimension must be positive");
+  if (d.H % d.KV != 0) a.fail("H must be a multiple of KV");
+  if (!(d.eps > 0)) a.fail("eps must be positive");
+  return d;
+}
+
+// The argument reader of entry point `who`, naming the call's dims in its errors.
+e3::Args argsOf(napi_env env, napi_value dimsValue, const char* who) { return e3::Args(env, who, dims(env, dimsValue).describe()); }
 
 // Activations kept from the forward pass for the backward pass, packed in one buffer.
 struct Saved {
@@ -173,15 +178,16 @@ struct Saved {
 // The block's parameters (HF layout, projections [out, in]); absent ones are null.
 struct Weights {
   float *inNorm, *postNorm, *wq, *wk, *wv, *wo, *bq, *bk, *bv, *bo, *qNorm, *kNorm, *wg, *wu, *wd, *bg, *bu, *bd;
-  Weights(napi_env env, napi_value t) {
-    inNorm = arr(env, t, "inputNorm"); postNorm = arr(env, t, "postAttentionNorm");
-    wq = arr(env, t, "q"); wk = arr(env, t, "k"); wv = arr(env, t, "v"); wo = arr(env, t, "o");
-    bq = arr(env, t, "qBias"); bk = arr(env, t, "kBias"); bv = arr(env, t, "vBias"); bo = arr(env, t, "oBias");
-    qNorm = arr(env, t, "qNorm"); kNorm = arr(env, t, "kNorm");
-    wg = arr(env, t, "gate"); wu = arr(env, t, "up"); wd = arr(env, t, "down");
-    bg = arr(env, t, "gateBias"); bu = arr(env, t, "upBias"); bd = arr(env, t, "downBias");
+  Weights(const e3::Args& a, napi_value t, const Dims& d) {
+    const int64_t D = d.D, F = d.F, Q = d.Q(), K = d.K();
+    inNorm = a.need(t, "inputNorm", D); postNorm = a.need(t, "postAttentionNorm", D);
+    wq = a.need(t, "q", Q * D); wk = a.need(t, "k", K * D); wv = a.need(t, "v", K * D); wo = a.need(t, "o", D * Q);
+    bq = a.maybe(t, "qBias", Q); bk = a.maybe(t, "kBias", K); bv = a.maybe(t, "vBias", K); bo = a.maybe(t, "oBias", D);
+    qNorm = a.maybe(t, "qNorm", d.hd); kNorm = a.maybe(t, "kNorm", d.hd);
+    wg = a.need(t, "gate", F * D); wu = a.need(t, "up", F * D); wd = a.need(t, "down", D * F);
+    bg = a.maybe(t, "gateBias", F); bu = a.maybe(t, "upBias", F); bd = a.maybe(t, "downBias", D);
+    if (!qNorm != !kNorm) a.fail("qNorm and kNorm must be both present or both absent");
   }
-  bool complete() const { return inNorm && postNorm && wq && wk && wv && wo && wg && wu && wd && (!qNorm == !kNorm); }
 };
 
 // y[N, out] = x[N, in] · Wᵀ (+ b)
@@ -500,22 +506,25 @@ bool threeArgs(napi_env env, napi_callback_info info, const char* who, napi_valu
 napi_value Forward(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   if (!threeArgs(env, info, "decoderBlockForward", argv)) return nullptr;
-  const Dims d = dims(env, argv[0]);
-  const Weights w(env, argv[1]);
-  const ForwardIO io{arr(env, argv[1], "x"), arr(env, argv[1], "cos"), arr(env, argv[1], "sin"), arr(env, argv[1], "attn"),
-                     arr(env, argv[1], "pastK"), arr(env, argv[1], "pastV"), arr(env, argv[2], "y"), arr(env, argv[2], "newK"), arr(env, argv[2], "newV")};
-  const float* gateP = arr(env, argv[1], "blockGate");
-  float* savedBuf = arr(env, argv[2], "saved");
-  if (!w.complete() || !io.x || !gateP || !io.cos || !io.sin || !io.attn || !io.y || (d.P > 0 && (!io.pastK || !io.pastV || !io.newK || !io.newV))) {
-    napi_throw_type_error(env, nullptr, "decoderBlockForward: missing tensors"); return nullptr;
-  }
-  const float gate = gateP[0];
-  splitBatch(d.B, d.work(), [&](int64_t b0, int64_t b1) {
-    if (!savedBuf) { forwardRows(sub(d, b0, b1), w, gate, io.from(d, b0), nullptr); return; }
-    const Saved part = Saved(savedBuf, d).from(d, b0);
-    forwardRows(sub(d, b0, b1), w, gate, io.from(d, b0), &part);
+  return e3::guarded(env, [&]() -> napi_value {
+    const e3::Args a = argsOf(env, argv[0], "decoderBlockForward");
+    const Dims d = checkedDims(env, argv[0], a);
+    const Weights w(a, argv[1], d);
+    const int64_t N = d.N(), rows = N * d.hd, cache = d.B * d.KV * d.hd;
+    const napi_value in = argv[1], out = argv[2];
+    const ForwardIO io{a.need(in, "x", N * d.D), a.need(in, "cos", rows), a.need(in, "sin", rows), a.need(in, "attn", d.B * d.S()),
+                       d.P ? a.need(in, "pastK", cache * d.P) : nullptr, d.P ? a.need(in, "pastV", cache * d.P) : nullptr,
+                       a.need(out, "y", N * d.D), a.maybe(out, "newK", cache * d.S()), a.maybe(out, "newV", cache * d.S())};
+    const float gate = a.need(in, "blockGate", 1)[0];
+    float* savedBuf = a.maybe(out, "saved", Saved::size(d));
+    if (d.P > 0 && (!io.newK || !io.newV)) a.fail("a call with a KV cache (P > 0) needs outputs newK and newV");
+    splitBatch(d.B, d.work(), [&](int64_t b0, int64_t b1) {
+      if (!savedBuf) { forwardRows(sub(d, b0, b1), w, gate, io.from(d, b0), nullptr); return; }
+      const Saved part = Saved(savedBuf, d).from(d, b0);
+      forwardRows(sub(d, b0, b1), w, gate, io.from(d, b0), &part);
+    });
+    return nullptr;
   });
-  return nullptr;
 }
 
 // Gradients flowing into each weighted operation, kept from the backward pass so that each
@@ -586,26 +595,29 @@ float backwardRows(const Dims& d, const Weights& w, float gate, const float* x, 
 napi_value Backward(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   if (!threeArgs(env, info, "decoderBlockBackward", argv)) return nullptr;
-  const Dims d = dims(env, argv[0]);
-  const Weights w(env, argv[1]);
-  const float* x = arr(env, argv[1], "x"); const float* gateP = arr(env, argv[1], "blockGate");
-  const float* cos = arr(env, argv[1], "cos"); const float* sin = arr(env, argv[1], "sin");
-  float* savedBuf = arr(env, argv[1], "saved"); const float* dy = arr(env, argv[1], "dy");
-  float* dx = arr(env, argv[2], "dx"); float* dgate = arr(env, argv[2], "dgate"); float* upBuf = arr(env, argv[2], "upstream");
-  if (!w.complete() || !x || !gateP || !cos || !sin || !savedBuf || !dy || !dx || !dgate || !upBuf || d.P != 0) {
-    napi_throw_type_error(env, nullptr, "decoderBlockBackward: missing tensors"); return nullptr;
-  }
-  const float gate = gateP[0];
-  const Saved all(savedBuf, d);
-  const Upstream ups(upBuf, d);
-  float partial[2] = {0, 0};
-  splitBatch(d.B, d.work(), [&](int64_t b0, int64_t b1) {
-    const int64_t r = b0 * d.T;
-    partial[b0 == 0 ? 0 : 1] = backwardRows(sub(d, b0, b1), w, gate, x + r * d.D, cos + r * d.hd, sin + r * d.hd, dy + r * d.D,
-                                            all.from(d, b0), ups.from(d, b0), dx + r * d.D);
+  return e3::guarded(env, [&]() -> napi_value {
+    const e3::Args a = argsOf(env, argv[0], "decoderBlockBackward");
+    const Dims d = checkedDims(env, argv[0], a);
+    if (d.P != 0) a.fail("gradients through a KV cache (P > 0) are not supported");
+    const Weights w(a, argv[1], d);
+    const int64_t N = d.N();
+    const napi_value in = argv[1], out = argv[2];
+    const float* x = a.need(in, "x", N * d.D); const float gate = a.need(in, "blockGate", 1)[0];
+    const float* cos = a.need(in, "cos", N * d.hd); const float* sin = a.need(in, "sin", N * d.hd);
+    float* savedBuf = a.need(in, "saved", Saved::size(d)); const float* dy = a.need(in, "dy", N * d.D);
+    float* dx = a.need(out, "dx", N * d.D); float* dgate = a.need(out, "dgate", 1);
+    float* upBuf = a.need(out, "upstream", Upstream::size(d));
+    const Saved all(savedBuf, d);
+    const Upstream ups(upBuf, d);
+    float partial[2] = {0, 0};
+    splitBatch(d.B, d.work(), [&](int64_t b0, int64_t b1) {
+      const int64_t r = b0 * d.T;
+      partial[b0 == 0 ? 0 : 1] = backwardRows(sub(d, b0, b1), w, gate, x + r * d.D, cos + r * d.hd, sin + r * d.hd, dy + r * d.D,
+                                              all.from(d, b0), ups.from(d, b0), dx + r * d.D);
+    });
+    dgate[0] = partial[0] + partial[1];
+    return nullptr;
   });
-  dgate[0] = partial[0] + partial[1];
-  return nullptr;
 }
 
 // Σ_rows dy·x·r: the gradient of an RMSNorm weight.
@@ -616,51 +628,67 @@ void normWeightGrad(const float* dy, const float* x, const float* r, float* dw, 
 
 // weightGradient(dims, tensors {x, saved, upstream}, name, out): the gradient of one parameter
 // (names as in plugins/src/model/weights.ts).
+// The length of weight `name`'s gradient, or -1 for an unknown name.
+int64_t weightSize(const std::string& n, const Dims& d) {
+  const int64_t D = d.D, F = d.F, Q = d.Q(), K = d.K();
+  if (n == "down" || n == "gate" || n == "up") return D * F;
+  if (n == "q" || n == "o") return D * Q;
+  if (n == "k" || n == "v") return D * K;
+  if (n == "gateBias" || n == "upBias") return F;
+  if (n == "downBias" || n == "oBias" || n == "postAttentionNorm" || n == "inputNorm") return D;
+  if (n == "qBias") return Q;
+  if (n == "kBias" || n == "vBias") return K;
+  if (n == "qNorm" || n == "kNorm") return d.hd;
+  return -1;
+}
+
 napi_value WeightGradient(napi_env env, napi_callback_info info) {
   size_t argc = 4; napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   char name[32] = {0}; size_t len = 0;
   if (argc < 4 || napi_get_value_string_utf8(env, argv[2], name, sizeof(name), &len) != napi_ok) { napi_throw_error(env, nullptr, "decoderBlockWeightGradient: (dims, tensors, name, out) expected"); return nullptr; }
-  const Dims d = dims(env, argv[0]);
-  const float* x = arr(env, argv[1], "x"); float* savedBuf = arr(env, argv[1], "saved"); float* upBuf = arr(env, argv[1], "upstream");
-  size_t outLen = 0; float* out = nullptr;
-  { napi_typedarray_type type; void* data; napi_value buf; size_t off;
-    if (napi_get_typedarray_info(env, argv[3], &type, &outLen, &data, &buf, &off) == napi_ok && type == napi_float32_array) out = static_cast<float*>(data); }
-  if (!x || !savedBuf || !upBuf || !out) { napi_throw_type_error(env, nullptr, "decoderBlockWeightGradient: missing tensors"); return nullptr; }
-  Saved s(savedBuf, d);
-  Upstream up(upBuf, d);
-  const int64_t N = d.N(), D = d.D, F = d.F;
-  const std::string n(name);
-  // dW = dyᵀ·in, split by output rows across the two threads (dy's columns o0..o1, lda = outN).
-  auto dW = [&](const float* dy, const float* in, int64_t inN, int64_t outN) {
-    auto rowsOf = [&](int64_t o0, int64_t o1) {
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, inN, N, 1.0f, dy + o0, outN, in, inN, 0.0f, out + o0 * inN, inN);
+  return e3::guarded(env, [&]() -> napi_value {
+    const e3::Args a = argsOf(env, argv[0], "decoderBlockWeightGradient");
+    const Dims d = checkedDims(env, argv[0], a);
+    const std::string n(name);
+    const int64_t size = weightSize(n, d);
+    if (size < 0) a.fail("unknown weight " + n);
+    const float* x = a.need(argv[1], "x", d.N() * d.D); float* savedBuf = a.need(argv[1], "saved", Saved::size(d));
+    float* upBuf = a.need(argv[1], "upstream", Upstream::size(d));
+    float* out = a.value(argv[3], "out", size);
+    Saved s(savedBuf, d);
+    Upstream up(upBuf, d);
+    const int64_t N = d.N(), D = d.D, F = d.F;
+    // dW = dyᵀ·in, split by output rows across the two threads (dy's columns o0..o1, lda = outN).
+    auto dW = [&](const float* dy, const float* in, int64_t inN, int64_t outN) {
+      auto rowsOf = [&](int64_t o0, int64_t o1) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, inN, N, 1.0f, dy + o0, outN, in, inN, 0.0f, out + o0 * inN, inN);
+      };
+      Worker* worker = Worker::get();
+      if (!worker || outN < 32) { rowsOf(0, outN); return; }
+      worker->run([&] { rowsOf(0, outN / 2); }, [&] { rowsOf(outN / 2, outN); });
     };
-    Worker* worker = Worker::get();
-    if (!worker || outN < 32) { rowsOf(0, outN); return; }
-    worker->run([&] { rowsOf(0, outN / 2); }, [&] { rowsOf(outN / 2, outN); });
-  };
-  auto db = [&](const float* dy, int64_t outN) { linearBack(dy, nullptr, nullptr, nullptr, false, nullptr, out, N, 0, outN); };
-  if (n == "down") dW(up.dm, s.act, F, D);
-  else if (n == "downBias") db(up.dm, D);
-  else if (n == "gate") dW(up.dgu, s.xn2, D, F);
-  else if (n == "gateBias") db(up.dgu, F);
-  else if (n == "up") dW(up.duu, s.xn2, D, F);
-  else if (n == "upBias") db(up.duu, F);
-  else if (n == "postAttentionNorm") normWeightGrad(up.dxn2, s.h1, s.r2, out, N, D);
-  else if (n == "o") dW(up.da, s.ctx, d.Q(), D);
-  else if (n == "oBias") db(up.da, D);
-  else if (n == "q") dW(up.dq, s.xn1, D, d.Q());
-  else if (n == "qBias") db(up.dq, d.Q());
-  else if (n == "k") dW(up.dk, s.xn1, D, d.K());
-  else if (n == "kBias") db(up.dk, d.K());
-  else if (n == "v") dW(up.dv, s.xn1, D, d.K());
-  else if (n == "vBias") db(up.dv, d.K());
-  else if (n == "qNorm") normWeightGrad(up.dqn, s.q, s.rq, out, N * d.H, d.hd);
-  else if (n == "kNorm") normWeightGrad(up.dkn, s.k, s.rk, out, N * d.KV, d.hd);
-  else if (n == "inputNorm") normWeightGrad(up.dxn1, x, s.r1, out, N, D);
-  else { napi_throw_error(env, nullptr, ("decoderBlockWeightGradient: unknown weight " + n).c_str()); return nullptr; }
-  return nullptr;
+    auto db = [&](const float* dy, int64_t outN) { linearBack(dy, nullptr, nullptr, nullptr, false, nullptr, out, N, 0, outN); };
+    if (n == "down") dW(up.dm, s.act, F, D);
+    else if (n == "downBias") db(up.dm, D);
+    else if (n == "gate") dW(up.dgu, s.xn2, D, F);
+    else if (n == "gateBias") db(up.dgu, F);
+    else if (n == "up") dW(up.duu, s.xn2, D, F);
+    else if (n == "upBias") db(up.duu, F);
+    else if (n == "postAttentionNorm") normWeightGrad(up.dxn2, s.h1, s.r2, out, N, D);
+    else if (n == "o") dW(up.da, s.ctx, d.Q(), D);
+    else if (n == "oBias") db(up.da, D);
+    else if (n == "q") dW(up.dq, s.xn1, D, d.Q());
+    else if (n == "qBias") db(up.dq, d.Q());
+    else if (n == "k") dW(up.dk, s.xn1, D, d.K());
+    else if (n == "kBias") db(up.dk, d.K());
+    else if (n == "v") dW(up.dv, s.xn1, D, d.K());
+    else if (n == "vBias") db(up.dv, d.K());
+    else if (n == "qNorm") normWeightGrad(up.dqn, s.q, s.rq, out, N * d.H, d.hd);
+    else if (n == "kNorm") normWeightGrad(up.dkn, s.k, s.rk, out, N * d.KV, d.hd);
+    else normWeightGrad(up.dxn1, x, s.r1, out, N, D);
+    return nullptr;
+  });
 }
 
 // How many threads the fused kernels use (1, or 2 with the worker).
@@ -668,6 +696,17 @@ napi_value Threads(napi_env env, napi_callback_info) {
   napi_value out;
   napi_create_int32(env, Worker::get() ? 2 : 1, &out);
   return out;
+}
+
+// setKernelThreads(n): 1 keeps the fused kernels on the calling thread; 2 (the default) splits them.
+napi_value SetKernelThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1]; int32_t n = 2;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &n) != napi_ok || n < 1) {
+    napi_throw_range_error(env, "E3_NATIVE_ARGS", "setKernelThreads: a positive thread count expected"); return nullptr;
+  }
+  Worker::requested.store(n == 1 ? 1 : 2);
+  return nullptr;
 }
 
 napi_value Sizes(napi_env env, napi_callback_info info) {
@@ -692,6 +731,7 @@ void RegisterDecoderBlock(napi_env env, napi_value exports) {
     {"decoderBlockWeightGradient", nullptr, WeightGradient, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"decoderBlockSizes", nullptr, Sizes, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"threads", nullptr, Threads, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setKernelThreads", nullptr, SetKernelThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
-  napi_define_properties(env, exports, 5, props);
+  napi_define_properties(env, exports, 6, props);
 }

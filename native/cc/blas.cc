@@ -1,0 +1,93 @@
+// e3 native kernels: batched sgemm and AdamW over Float32Array views (zero-copy: the views may sit
+// on the wasm backend's heap or be the cpu backend's own arrays). Built by native/build.js against
+// Debian's OpenBLAS; optional. Every length is checked (args.h).
+#include <node_api.h>
+#include "args.h"
+#include <cblas.h>
+#include <cstdint>
+#include <cmath>
+#include <functional>
+
+// From decoder_block.cc: f over [0, n) in two halves on two threads when n ≥ minSplit.
+void e3ParallelRange(int64_t n, int64_t minSplit, const std::function<void(int64_t, int64_t)>& f);
+
+static int64_t num(napi_env env, napi_value v) { int64_t x = 0; napi_get_value_int64(env, v, &x); return x; }
+static double dbl(napi_env env, napi_value v) { double x = 0; napi_get_value_double(env, v, &x); return x; }
+
+// sgemmBatched(a, b, out, batch, m, n, k, transA, transB, strideA, strideB)
+// out[i] = op(a[i·strideA]) · op(b[i·strideB]), row-major; stride 0 broadcasts one matrix.
+static napi_value SgemmBatched(napi_env env, napi_callback_info info) {
+  size_t argc = 11; napi_value argv[11];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 11) { napi_throw_error(env, nullptr, "sgemmBatched: 11 arguments expected"); return nullptr; }
+  return e3::guarded(env, [&]() -> napi_value {
+    const int64_t batch = num(env, argv[3]), m = num(env, argv[4]), n = num(env, argv[5]), k = num(env, argv[6]);
+    bool ta = false, tb = false; napi_get_value_bool(env, argv[7], &ta); napi_get_value_bool(env, argv[8], &tb);
+    const int64_t sa = num(env, argv[9]), sb = num(env, argv[10]);
+    const e3::Args args(env, "sgemmBatched", "batch=" + std::to_string(batch) + " m=" + std::to_string(m) +
+                        " n=" + std::to_string(n) + " k=" + std::to_string(k));
+    if (batch < 1 || m < 1 || n < 1 || k < 1) args.fail("batch, m, n and k must be positive");
+    if ((sa != 0 && sa != m * k) || (sb != 0 && sb != k * n)) args.fail("strides must be 0 (broadcast) or one matrix");
+    float* a = args.value(argv[0], "a", sa ? batch * m * k : m * k);
+    float* b = args.value(argv[1], "b", sb ? batch * k * n : k * n);
+    float* c = args.value(argv[2], "out", batch * m * n);
+    for (int64_t i = 0; i < batch; i++) {
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
+                  a + i * sa, ta ? m : k, b + i * sb, tb ? k : n, 0.0f, c + i * m * n, n);
+    }
+    return nullptr;
+  });
+}
+
+// adamw(w, g, m, v, wOut, mOut, vOut, lr, beta1, beta2, eps, decay, bc1, bc2): one AdamW step.
+static napi_value AdamW(napi_env env, napi_callback_info info) {
+  size_t argc = 14; napi_value argv[14];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 14) { napi_throw_error(env, nullptr, "adamw: 14 arguments expected"); return nullptr; }
+  return e3::guarded(env, [&]() -> napi_value {
+    size_t n = 0;
+    if (!e3::view(env, argv[0], &n)) e3::Args(env, "adamw", "").fail("w must be a non-empty Float32Array");
+    const e3::Args args(env, "adamw", "parameter of " + std::to_string(n) + " floats");
+    const int64_t len = static_cast<int64_t>(n);
+    float* w = args.value(argv[0], "w", len); float* g = args.value(argv[1], "g", len);
+    float* m = args.value(argv[2], "m", len); float* v = args.value(argv[3], "v", len);
+    float* wo = args.value(argv[4], "wOut", len); float* mo = args.value(argv[5], "mOut", len);
+    float* vo = args.value(argv[6], "vOut", len);
+    const float lr = dbl(env, argv[7]), b1 = dbl(env, argv[8]), b2 = dbl(env, argv[9]), eps = dbl(env, argv[10]);
+    const float decay = dbl(env, argv[11]), bc1 = dbl(env, argv[12]), bc2 = dbl(env, argv[13]);
+    const float keep = 1.0f - lr * decay;
+    // Memory-bound: two threads for large parameters (both cores' bandwidth), vectorised loop.
+    e3ParallelRange(len, 1 << 16, [=](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) {
+        const float gi = g[i];
+        const float mi = b1 * m[i] + (1.0f - b1) * gi;
+        const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        mo[i] = mi; vo[i] = vi;
+        wo[i] = w[i] * keep - lr * (mi / bc1) / (std::sqrt(vi / bc2) + eps);
+      }
+    });
+    return nullptr;
+  });
+}
+
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  size_t argc = 1; napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  openblas_set_num_threads(static_cast<int>(num(env, argv[0])));
+  return nullptr;
+}
+
+void RegisterDecoderBlock(napi_env env, napi_value exports);
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+    {"sgemmBatched", nullptr, SgemmBatched, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, 3, props);
+  RegisterDecoderBlock(env, exports);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,41 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { NativeAddon } from './addon.js';
+import { hostHeap, type KernelArgs } from './host-heap.js';
+
+/** The kernel name the trainer's AdamW looks for on the current backend. */
+export const ADAMW_KERNEL = 'E3AdamW';
+
+export interface AdamWAttrs { lr: number; beta1: number; beta2: number; eps: number; decay: number; bc1: number; bc2: number }
+
+/**
+ * `E3AdamW`: one AdamW update of one parameter in a single pass over host memory
+ * (m' = β1·m + (1−β1)·g; v' = β2·v + (1−β2)·g²; w' = w·(1 − lr·decay) − lr·(m'/bc1)/(√(v'/bc2) + ε)),
+ * instead of ~13 tensor ops each dispatched through the engine. Outputs [w', m', v']. The addon's
+ * loop when it is built, else the same loop in JS.
+ */
+export function adamwKernel(addonNow: () => NativeAddon | undefined) {
+  return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
+    const addon = addonNow();
+    const heap = hostHeap(backend);
+    const { w, g, m, v } = inputs;
+    const a = attrs as unknown as AdamWAttrs;
+    const outs = [heap.makeOutput(w.shape, 'float32'), heap.makeOutput(w.shape, 'float32'), heap.makeOutput(w.shape, 'float32')];
+    // Views after every allocation: makeOutput may grow (and so replace) the wasm heap.
+    const [wv, gv, mv, vv] = [w, g, m, v].map((t) => heap.typedArrayFromHeap(t) as Float32Array);
+    const [wo, mo, vo] = outs.map((t) => heap.typedArrayFromHeap(t) as Float32Array);
+    if (addon) {
+      addon.adamw(wv, gv, mv, vv, wo, mo, vo, a.lr, a.beta1, a.beta2, a.eps, a.decay, a.bc1, a.bc2);
+      return outs;
+    }
+    const keep = 1 - a.lr * a.decay;
+    for (let i = 0; i < wv.length; i++) {
+      const gi = gv[i];
+      const mi = a.beta1 * mv[i] + (1 - a.beta1) * gi;
+      const vi = a.beta2 * vv[i] + (1 - a.beta2) * gi * gi;
+      mo[i] = mi;
+      vo[i] = vi;
+      wo[i] = wv[i] * keep - a.lr * (mi / a.bc1) / (Math.sqrt(vi / a.bc2) + a.eps);
+    }
+    return outs;
+  };
+}

@@ -1,0 +1,47 @@
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** Dimensions of one fused decoder block call (cc/decoder_block.cc). */
+export interface BlockDims { B: number; T: number; P: number; D: number; H: number; KV: number; hd: number; F: number; eps: number }
+
+type F32 = Float32Array;
+
+/**
+ * The addon's entry points (cc/). Each checks every array's length against what its dimensions
+ * imply and throws a RangeError naming the call, the tensor and the dims on a mismatch.
+ */
+export interface NativeAddon {
+  sgemmBatched(a: F32, b: F32, out: F32, batch: number, m: number, n: number, k: number,
+    transA: boolean, transB: boolean, strideA: number, strideB: number): void;
+  setThreads(n: number): void;
+  adamw(w: F32, g: F32, m: F32, v: F32, wOut: F32, mOut: F32, vOut: F32,
+    lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
+  decoderBlockForward(dims: BlockDims, tensors: Record<string, F32>, outputs: Record<string, F32 | undefined>): void;
+  decoderBlockBackward(dims: BlockDims, tensors: Record<string, F32>, outputs: Record<string, F32>): void;
+  decoderBlockWeightGradient(dims: BlockDims, tensors: Record<string, F32>, name: string, out: F32): void;
+  decoderBlockSizes(dims: BlockDims): { saved: number; upstream: number };
+  /** Threads the fused kernels use now (1, or 2 with a second core). */
+  threads(): number;
+  setKernelThreads(n: number): void;
+}
+
+/** Where native/build.js puts the addon. */
+export const ADDON_PATH = fileURLToPath(new URL('../build/e3_kernels.node', import.meta.url));
+
+let cached: NativeAddon | undefined | null = null;
+
+/** The addon if it was built (native/build.js) and loads; undefined otherwise. */
+export function loadAddon(): NativeAddon | undefined {
+  if (cached !== null) return cached;
+  cached = undefined;
+  if (!existsSync(ADDON_PATH)) return cached;
+  try {
+    const addon = createRequire(import.meta.url)(ADDON_PATH) as Partial<NativeAddon>;
+    // An addon from an older build lacks entry points: it must not stand in for this version's.
+    if (addon.setKernelThreads && addon.decoderBlockForward && addon.adamw) cached = addon as NativeAddon;
+  } catch {
+    /* not loadable here (another platform's build): e3 runs without it */
+  }
+  return cached;
+}

@@ -1,0 +1,154 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { BlockDims, NativeAddon } from './addon.js';
+import { hostHeap, views, type KernelArgs } from './host-heap.js';
+
+/**
+ * One whole decoder block as one tfjs kernel on a host backend (wasm or cpu), computed by the
+ * addon (cc/decoder_block.cc) in place on the backend's memory: forward in one call, backward in
+ * one call plus one small call per weight whose gradient the tape asks for. The op-by-op block is
+ * ~40 kernels forward and ~90 backward, and at the sizes e3 trains on a CPU their dispatch
+ * overhead, not arithmetic, was most of a step (bench/results/throughput.md). Gradients through a
+ * KV cache are not supported (nothing needs them): with a cache the kernel runs forward only.
+ */
+const FORWARD = 'E3DecoderBlock';
+const BACKWARD = 'E3DecoderBlockGrad';
+const WEIGHT_GRADIENT = 'E3DecoderBlockWeightGrad';
+const WORKSPACE = 'E3Workspace';
+
+/** The block's parameters as kernel inputs, by the names the addon reads (HF layout, [out, in]). */
+export const BLOCK_WEIGHTS = ['inputNorm', 'q', 'k', 'v', 'qBias', 'kBias', 'vBias', 'qNorm', 'kNorm', 'o', 'oBias',
+  'postAttentionNorm', 'gate', 'up', 'down', 'gateBias', 'upBias', 'downBias'] as const;
+export type BlockWeightName = (typeof BLOCK_WEIGHTS)[number];
+
+/**
+ * Inputs the gradient needs, in this order; an absent optional weight is an empty tensor.
+ * `workspace` receives the activations the backward pass reuses: it is an input the kernel
+ * fills rather than an output, because tfjs materialises a zero gradient for every output that
+ * does not reach the loss — megabytes per block per step for an activation store.
+ */
+const SAVED_INPUTS: readonly string[] = [...BLOCK_WEIGHTS, 'x', 'blockGate', 'cos', 'sin', 'attn', 'workspace'];
+
+interface ForwardAttrs { dims: BlockDims; save: boolean; cache: boolean }
+
+function forwardKernel(addon: NativeAddon) {
+  return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
+    const heap = hostHeap(backend);
+    const a = attrs as unknown as ForwardAttrs;
+    const d = a.dims;
+    const outs = [heap.makeOutput([d.B * d.T, d.D], 'float32')];
+    const kv = [d.B, d.KV, d.P + d.T, d.hd];
+    if (a.cache) outs.push(heap.makeOutput(kv, 'float32'), heap.makeOutput(kv, 'float32'));
+    // Views only after every allocation: makeOutput may grow (and so move) the wasm heap.
+    const [y, newK, newV] = outs.map((t) => heap.typedArrayFromHeap(t) as Float32Array);
+    const { workspace, ...tensors } = views(heap, inputs);
+    addon.decoderBlockForward(d, tensors, { y, saved: workspace, newK, newV });
+    return outs;
+  };
+}
+
+function backwardKernel(addon: NativeAddon) {
+  return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
+    const heap = hostHeap(backend);
+    const d = (attrs as { dims: BlockDims }).dims;
+    const outs = [heap.makeOutput([d.B * d.T, d.D], 'float32'), heap.makeOutput(inputs.blockGate.shape, 'float32'),
+      heap.makeOutput([addon.decoderBlockSizes(d).upstream], 'float32')];
+    const [dx, dgate, upstream] = outs.map((t) => heap.typedArrayFromHeap(t) as Float32Array);
+    addon.decoderBlockBackward(d, views(heap, inputs), { dx, dgate, upstream });
+    return outs;
+  };
+}
+
+function workspaceKernel({ backend, attrs }: KernelArgs): tf.TensorInfo {
+  return hostHeap(backend).makeOutput([Number(attrs?.size)], 'float32');
+}
+
+function weightGradientKernel(addon: NativeAddon) {
+  return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo => {
+    const heap = hostHeap(backend);
+    const a = attrs as { dims: BlockDims; name: string; shape: number[] };
+    const out = heap.makeOutput(a.shape, 'float32');
+    const view = heap.typedArrayFromHeap(out) as Float32Array;
+    addon.decoderBlockWeightGradient(a.dims, views(heap, inputs), a.name, view);
+    return out;
+  };
+}
+
+/**
+ * Gradient of the block. dx and dgate (always needed: the residual stream and the mask carry
+ * the gradient to earlier blocks) come from one backward call, which also leaves the gradient
+ * flowing into every weighted operation in `upstream`; each weight's gradient is then one small
+ * call made only if the tape asks for it, so the mask search (frozen weights) does none.
+ */
+function gradient(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> {
+  const a = attrs as unknown as ForwardAttrs;
+  const tensors: Record<string, tf.Tensor> = {};
+  SAVED_INPUTS.forEach((name, i) => { tensors[name] = saved[i]; });
+  const savedBuffer = tensors.workspace;
+  const dyOut = (Array.isArray(dy) ? dy[0] : dy) ?? tf.zeros([a.dims.B * a.dims.T, a.dims.D]);
+  const dims = { dims: a.dims } as unknown as tf.NamedAttrMap;
+  const [dx, dgate, upstream] = tf.engine().runKernel(BACKWARD, { ...tensors, saved: savedBuffer, dy: dyOut }, dims) as tf.Tensor[];
+  const grads: Record<string, () => tf.Tensor> = { x: () => dx, blockGate: () => dgate };
+  for (const name of ['cos', 'sin', 'attn', 'workspace']) grads[name] = () => tf.zerosLike(tensors[name]);
+  for (const name of BLOCK_WEIGHTS) {
+    const attrs = { dims: a.dims, name, shape: tensors[name].shape } as unknown as tf.NamedAttrMap;
+    grads[name] = tensors[name].size === 0
+      ? () => tf.zerosLike(tensors[name])
+      : () => tf.engine().runKernel(WEIGHT_GRADIENT, { x: tensors.x, saved: savedBuffer, upstream }, attrs) as tf.Tensor;
+  }
+  return grads;
+}
+
+const registeredOn = new Set<string>();
+
+/** Registers the fused block's kernels on backend `backendName` (once). */
+export function registerDecoderBlockKernels(addon: NativeAddon, backendName: string): void {
+  if (registeredOn.has(backendName)) return;
+  const kernels: [string, (args: KernelArgs) => unknown][] = [[FORWARD, forwardKernel(addon)],
+    [BACKWARD, backwardKernel(addon)], [WORKSPACE, workspaceKernel], [WEIGHT_GRADIENT, weightGradientKernel(addon)]];
+  for (const [kernelName, fn] of kernels) {
+    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc: fn as unknown as tf.KernelFunc });
+  }
+  if (!tf.getGradient(FORWARD)) tf.registerGradient({ kernelName: FORWARD, inputsToSave: [...SAVED_INPUTS], gradFunc: gradient as unknown as tf.GradFunc });
+  registeredOn.add(backendName);
+}
+
+/** Whether the fused block kernels are registered for backend `backendName`. */
+export function decoderBlockKernelsOn(backendName: string): boolean {
+  return registeredOn.has(backendName);
+}
+
+/** Whether the current computation is being recorded for gradients. */
+export function tapeIsRecording(): boolean {
+  const state = (tf.engine() as unknown as { state: { gradientDepth: number; kernelDepth: number } }).state;
+  return state.gradientDepth > 0 && state.kernelDepth === 0;
+}
+
+export interface DecoderBlockCall {
+  /** Every name of BLOCK_WEIGHTS; an absent optional weight is an empty tensor. */
+  weights: Record<BlockWeightName, tf.Tensor>;
+  x: tf.Tensor2D;
+  blockGate: tf.Tensor;
+  cos: tf.Tensor2D;
+  sin: tf.Tensor2D;
+  attn: tf.Tensor2D;
+  past?: { k: tf.Tensor4D; v: tf.Tensor4D };
+  keepCache: boolean;
+  dims: BlockDims;
+}
+
+/** Runs one fused block; the activations for its gradient are kept when the tape records. */
+export function runDecoderBlock(addon: NativeAddon, call: DecoderBlockCall):
+  { y: tf.Tensor2D; cache?: { k: tf.Tensor4D; v: tf.Tensor4D } } {
+  const tensors: Record<string, tf.Tensor> = { ...call.weights, x: call.x, blockGate: call.blockGate, cos: call.cos,
+    sin: call.sin, attn: call.attn };
+  if (call.past) Object.assign(tensors, { pastK: call.past.k, pastV: call.past.v });
+  const save = tapeIsRecording();
+  if (save && call.past) throw new Error('fused decoder block: gradients through a KV cache are not supported');
+  if (save) {
+    const size = { size: addon.decoderBlockSizes(call.dims).saved } as unknown as tf.NamedAttrMap;
+    tensors.workspace = tf.engine().runKernel(WORKSPACE, {}, size) as tf.Tensor;
+  }
+  const attrs: ForwardAttrs = { dims: call.dims, save, cache: call.keepCache || Boolean(call.past) };
+  const outs = tf.engine().runKernel(FORWARD, tensors as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  return { y: outs[0] as tf.Tensor2D, cache: attrs.cache ? { k: outs[1] as tf.Tensor4D, v: outs[2] as tf.Tensor4D } : undefined };
+}

@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { loadAddon, type NativeAddon } from './addon.js';
+import { ADAMW_KERNEL, adamwKernel } from './adamw.js';
+import { registerDecoderBlockKernels } from './decoder-block.js';
+import { isHostBackend } from './host-heap.js';
+import { nativeMatMul } from './matmul.js';
+import { resolveNativeOptions, type NativeOptions } from './options.js';
+import { addKernel, replaceKernel } from './replace-kernel.js';
+
+interface Active { backend: string; options: NativeOptions; addon?: NativeAddon }
+
+let active: Active | undefined;
+
+/** The addon, when the native kernels are on for the current backend; undefined otherwise. */
+export function activeAddon(): NativeAddon | undefined {
+  return active && active.backend === tf.getBackend() && active.options.native ? active.addon : undefined;
+}
+
+/** The addon, when decoder blocks run fused on the current backend. */
+export function fusedBlockAddon(): NativeAddon | undefined {
+  return active?.options.fused ? activeAddon() : undefined;
+}
+
+/**
+ * Whether the trainer's AdamW should run as the one-pass E3AdamW kernel on the current backend:
+ * on wasm always (the addon's loop, or the same loop in JS: either beats ~13 dispatched ops),
+ * on cpu when the native kernels are on (else cpu stays the op-by-op reference).
+ */
+export function fusedAdamW(): boolean {
+  const backend = tf.getBackend();
+  if (!tf.getKernel(ADAMW_KERNEL, backend)) return false;
+  return backend === 'wasm' || activeAddon() !== undefined;
+}
+
+export interface NativeSetup {
+  /** The options in force (the graph's, then the E3_* overrides): what resolved.yaml records. */
+  options: NativeOptions;
+  /** For the run log: what runs natively, and why not where it does not. */
+  note: string;
+  overrides: string[];
+}
+
+/**
+ * Turns the native kernels on for backend `backendName` (call after tf.setBackend): BatchMatMul
+ * on OpenBLAS, E3AdamW, and the fused decoder block kernels, each on the backend's own memory.
+ * The kernels stay registered for the process; turning them off later makes them fall back.
+ */
+export function enableNativeKernels(backendName: string, fromGraph: Partial<NativeOptions> = {}): NativeSetup {
+  const { options, overrides } = resolveNativeOptions(fromGraph);
+  if (!isHostBackend(backendName)) {
+    active = undefined;
+    return { options, overrides, note: `native kernels: none on ${backendName} (they run on wasm and cpu)` };
+  }
+  const addon = options.native ? loadAddon() : undefined;
+  active = { backend: backendName, options, addon };
+  addKernel(ADAMW_KERNEL, backendName, adamwKernel(activeAddon));
+  if (!addon) {
+    const why = options.native ? 'native addon not built (native/build.js)' : 'native kernels off';
+    return { options, overrides, note: `${why}: ${backendName}'s own matmul` };
+  }
+  replaceKernel('BatchMatMul', backendName, (original) => nativeMatMul(activeAddon, original) as unknown as tf.KernelFunc);
+  // One OpenBLAS thread unless the user chose otherwise: at e3's CPU sizes its worker threads
+  // spent more time waking and yielding than multiplying (distillation step 61–74 ms with 2
+  // threads vs 57–61 ms with 1, perf: __schedule/sched_yield were the top symbols).
+  if (!process.env.OPENBLAS_NUM_THREADS) addon.setThreads(1);
+  addon.setKernelThreads(options.threads);
+  if (options.fused) registerDecoderBlockKernels(addon, backendName);
+  const threads = addon.threads();
+  const fused = options.fused ? `; fused native decoder blocks (${threads} thread${threads > 1 ? 's' : ''})` : '';
+  return { options, overrides, note: `BatchMatMul on native OpenBLAS${fused}` };
+}

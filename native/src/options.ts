@@ -1,0 +1,33 @@
+/** How the native kernels are used: the graph's `backend:` options, with E3_* variables as overrides. */
+export interface NativeOptions {
+  /** Use the addon at all (BatchMatMul on OpenBLAS, AdamW); E3_NATIVE_BLAS=0 overrides. */
+  native: boolean;
+  /** Each decoder block as one fused kernel; E3_FUSED=0 overrides. */
+  fused: boolean;
+  /** Threads of the fused kernels, 1 or 2; E3_THREADS overrides. */
+  threads: number;
+}
+
+export const DEFAULT_NATIVE_OPTIONS: NativeOptions = { native: true, fused: true, threads: 2 };
+
+/** The environment variables that override the graph's options, and which option each sets. */
+export const NATIVE_ENV_OVERRIDES = { E3_NATIVE_BLAS: 'native', E3_FUSED: 'fused', E3_THREADS: 'threads' } as const;
+
+/**
+ * The options in force: the graph's, then each E3_* variable that is set. Returns the options and
+ * the overrides that applied (for the run log), e.g. ["E3_FUSED=0 sets fused: false"].
+ */
+export function resolveNativeOptions(fromGraph: Partial<NativeOptions>, env: NodeJS.ProcessEnv = process.env):
+  { options: NativeOptions; overrides: string[] } {
+  const options = { ...DEFAULT_NATIVE_OPTIONS, ...fromGraph };
+  const overrides: string[] = [];
+  for (const [name, key] of Object.entries(NATIVE_ENV_OVERRIDES)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    if (key === 'threads') options.threads = Number(raw) === 1 ? 1 : 2;
+    else options[key] = raw !== '0';
+    overrides.push(`${name}=${raw} sets ${key}: ${options[key]}`);
+  }
+  options.threads = options.threads === 1 ? 1 : 2;
+  return { options, overrides };
+}
