@@ -20,6 +20,7 @@ const USAGE = `usage: node bench/scale.js [--quick] [--shapes qwen3-0.6b,llama-3
   --cache DIR   where the checkpoints live (default .e3-cache/scale; about 3.7 GB for both)
   --rebuild     build the checkpoints again even if cached
   --note TEXT   conditions of the run, for the table's notes (e.g. "another agent was compiling")
+  --no-steps    skip the search / distillation / decoding steps (and PyTorch's)
 `;
 const GIB = 2 ** 30;
 const COLUMNS = ['shape', 'parameters', 'file', 'build s', 'model info s (process)', 'model info s (inspect)',
@@ -33,9 +34,24 @@ const NOTES = [
   '*peak RSS* is that process\'s VmHWM after loading. Loads run on wasm, the default backend, unless the float32',
   'weights exceed its 4 GiB address space (then cpu). *prune + export* drops the last layer of the loaded model',
   '(`cloneHandle`) and writes it as bf16 (`exportCheckpoint`, as `e3 prune`), in another fresh process; its peak',
-  'RSS includes the load. Search, distillation and decoding throughput at this size are not measured here yet.',
+  'RSS includes the load.',
 ].join(' ');
 const WASM_MAX = 2 ** 32;
+/** The batch of the step measurements: the issue's 4 × 64 tokens; best of 2 after 1 warm-up. */
+const STEP_BATCH = { batch: 4, seq: 64, newTokens: 16, warmup: 1, repeats: QUICK ? 1 : 2 };
+const STEP_COLUMNS = ['shape', 'step', 'e3 tokens/s', 'PyTorch tokens/s', 'ratio', 'FLOPs/token', 'e3 GFLOP/s',
+  'e3 MFU', 'PyTorch MFU', 'e3 peak RSS GiB', 'PyTorch peak RSS GiB'];
+const STEP_NOTES = [
+  'Steps on e3\'s own code paths (bench/scale/steps.js) on the cpu backend with the native kernels (host memory),',
+  'batch 4 × 64 random tokens: *search* = Gumbel-TopK mask, forward KL through the chunked output head, gradients to the',
+  'mask logits only; *distill* = every weight, chunked head, fused AdamW; *decode* = greedy, KV cache, 4 prompts of',
+  '8 tokens, 16 new tokens each. PyTorch = bench/reference/torch_steps.py (Debian python3-torch, 2 threads) on the same',
+  'checkpoint and batch shape, its own decoder written independently. Best of the repeats after a warm-up, both.',
+  'FLOPs/token: 4N for the search (forward + backward to activations), 6N for distillation, 2N for decoding, with N',
+  'the parameters that compute (every weight; the tied embedding computes as the head); attention\'s T² terms are left',
+  'out. MFU = FLOPs/token × tokens/s ÷ the 2-thread sgemm rate measured in this run.',
+].join(' ');
+const FLOPS_PER_PARAM = { search: 4, distill: 6, decode: 2 };
 
 /** /proc/self/status fields in bytes (Linux), or undefined elsewhere. */
 function procStatus(field) {
@@ -73,6 +89,31 @@ async function childExport(dir, backend) {
   rmSync(dirname(out), { recursive: true, force: true });
   process.stdout.write(JSON.stringify({ seconds, peak: procStatus('VmHWM') ?? process.memoryUsage().rss }) + '\n');
   pruned.dispose(); h.dispose();
+}
+
+/** Child: search, distillation and decoding tokens/s on e3's code paths (bench/scale/steps.js). */
+async function childSteps(dir, steps) {
+  const { measureSteps } = await import('./scale/steps.js');
+  const r = await measureSteps({ dir, backend: { name: 'cpu' }, ...STEP_BATCH, steps: steps.split(',') });
+  process.stdout.write(JSON.stringify({ ...r, peak: procStatus('VmHWM') }) + '\n');
+}
+
+/** PyTorch on the same shape and batch size (bench/reference/torch_steps.py, 2 threads); undefined without torch. */
+function torchSteps(dir, steps) {
+  const py = '/usr/bin/python3';
+  try { execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' }); } catch { return undefined; }
+  const { batch: B, seq: T, newTokens, warmup, repeats } = STEP_BATCH;
+  let x = 12345;
+  const next = () => { x = (x * 1103515245 + 12345) % 2 ** 31; return x; };
+  const vocab = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).vocab_size;
+  const ids = Array.from({ length: B }, () => Array.from({ length: T }, () => 2 + (next() % (vocab - 2))));
+  const prompts = Array.from({ length: B }, () => Array.from({ length: 8 }, () => 2 + (next() % (vocab - 2))));
+  const f = join(mkdtempSync(join(tmpdir(), 'e3-torch-')), 'args.json');
+  writeFileSync(f, JSON.stringify({ model_dir: dir, ids, attention: ids.map((r) => r.map(() => 1)), prompts,
+    new_tokens: newTokens, repeats, warmup, steps: steps.split(',') }));
+  const out = execFileSync(py, [join(ROOT, 'bench/reference/torch_steps.py'), f],
+    { encoding: 'utf8', env: { ...process.env, E3_TORCH_THREADS: '2' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop());
 }
 
 /** Child: sgemm GFLOP/s for an n×n×n product through the native addon (median of 5 after a warm-up). */
@@ -130,6 +171,29 @@ function commit() {
   } catch { return 'unknown'; }
 }
 
+/** Which steps PyTorch runs per shape: its distillation of a 1B model needs ~21 GB (f32 weights, grads, AdamW). */
+const TORCH_STEPS = { 'llama-3.2-1b': 'search,decode' };
+
+async function stepTable(shapes, cache, sgemmGflops) {
+  const rows = [];
+  for (const shape of shapes) {
+    const dir = join(cache, shape);
+    process.stderr.write(`${shape}: e3 search, distillation and decoding steps …\n`);
+    const ours = child(['steps', dir, 'search,decode,distill']);
+    process.stderr.write(`${shape}: PyTorch steps …\n`);
+    const torch = torchSteps(dir, TORCH_STEPS[shape] ?? 'search,distill,decode');
+    for (const step of ['search', 'distill', 'decode']) {
+      const flops = FLOPS_PER_PARAM[step] * ours.parameters;
+      const mfu = (rate) => (rate && sgemmGflops ? `${fmt((100 * flops * rate) / (sgemmGflops * 1e9), 1)}%` : '—');
+      const theirs = torch?.[step];
+      rows.push([shape, step, fmt(ours[step], 2), theirs ? fmt(theirs, 2) : 'not run', theirs ? fmt(ours[step] / theirs, 2) : '—',
+        `${fmt(flops / 1e9, 2)} G`, fmt((flops * ours[step]) / 1e9, 1), mfu(ours[step]), mfu(theirs),
+        fmt(ours.peak / GIB, 2), torch?.peak_rss ? fmt(torch.peak_rss / GIB, 2) : '—']);
+    }
+  }
+  return rows;
+}
+
 async function main() {
   const shapes = (arg('shapes', QUICK ? 'qwen3-0.6b' : 'qwen3-0.6b,llama-3.2-1b')).split(',');
   const cache = arg('cache', join(ROOT, '.e3-cache', 'scale'));
@@ -157,11 +221,13 @@ async function main() {
   }
   const sgemm = [1, 2].map((t) => child(['sgemm', '1024', String(t)]));
   const gflops = sgemm.map((s) => (s ? fmt(s.gflops, 1) : 'no native addon'));
+  const stepRows = process.argv.includes('--no-steps') ? [] : await stepTable(shapes, cache, sgemm[1]?.gflops);
   const text = header('Real-size checkpoints — build, inspect, load', {
     commit: commit(),
     'sgemm 1024×1024×1024 (native OpenBLAS, this run)': `${gflops[0]} GFLOP/s on 1 thread, ${gflops[1]} on 2`,
     conditions: `load average ${load0.toFixed(2)} at the start${arg('note') ? `; ${arg('note')}` : ''}`,
-  }) + `\n${NOTES}\n\n` + table(COLUMNS, rows) + '\n';
+  }) + `\n${NOTES}\n\n` + table(COLUMNS, rows) + '\n'
+    + (stepRows.length ? `\n## Search, distillation and decoding at size\n\n${STEP_NOTES}\n\n${table(STEP_COLUMNS, stepRows)}\n` : '');
   writeResult(QUICK ? 'scale.quick' : 'scale', text);
 }
 
@@ -170,5 +236,6 @@ else if (process.argv[2] === '--child') {
   const [, , , kind, ...rest] = process.argv;
   if (kind === 'load') await childLoad(rest[0], rest[1]);
   else if (kind === 'export') await childExport(rest[0], rest[1]);
+  else if (kind === 'steps') await childSteps(rest[0], rest[1]);
   else await childSgemm(Number(rest[0]), Number(rest[1]));
 } else await main();

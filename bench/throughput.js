@@ -11,7 +11,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, nativeThreads, Rng } from '@e3/core';
+import { initBackend, Rng } from '@e3/core';
+import { loadAddon } from '@e3/native';
 import {
   AdamW, arithmeticDataset, batchTensors, cloneHandle, encodeBatch, exportCheckpoint, ForwardKlLoss,
   fusedBlocksAvailable, generateIds, GumbelTopKSampler, loadCheckpoint, randomModel, textCodec,
@@ -117,6 +118,7 @@ async function measure(backendName, workloadName, modelDir) {
   };
   const profiles = { search: await profileOf(searchStep), distill: await profileOf(distillStep), decode: await profileOf(() => generateIds(h, prompts, { maxNewTokens: newTokens, stopIds: [-1] })) };
   const ids = batch.ids, attention = batch.attention;
+  const nativeThreads = () => loadAddon()?.threads() ?? 1;
   const label = backendName === 'wasm' && fusedBlocksAvailable() ? `wasm + native (${nativeThreads() === 1 ? '1 thread' : `${nativeThreads()} threads`})` : backendName;
   [alpha, ...Object.values(targets), ...Object.values(bt)].forEach((t) => t.dispose());
   optA.dispose(); optW.dispose(); student.dispose(); h.dispose();

@@ -14,7 +14,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, 'build', 'e3_kernels.node');
 // decoder_block.cc gets -ffast-math so its exp/sigmoid loops use glibc's vector maths (libmvec);
 // its results are checked against the op-by-op cpu path to 1e-4 (test/model/fused-block.test.ts).
-const units = [{ file: 'blas.cc', flags: ['-fno-math-errno'] }, { file: 'decoder_block.cc', flags: ['-ffast-math', '-fopenmp-simd'] }];
+const units = [{ file: 'blas.cc', flags: ['-fno-math-errno'] }, { file: 'decoder_block.cc', flags: ['-ffast-math', '-fopenmp-simd'] },
+  { file: 'head_rows.cc', flags: ['-ffast-math', '-fopenmp-simd'] }];
 const sources = [...units.map((u) => join(here, 'cc', u.file)), join(here, 'cc', 'args.h')];
 const includes = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].filter((d) => existsSync(join(d, 'node_api.h')));
 const findBlas = () => ['/usr/include/x86_64-linux-gnu/openblas-pthread', '/usr/include/aarch64-linux-gnu/openblas-pthread', '/usr/include/openblas'].filter((d) => existsSync(join(d, 'cblas.h')));

@@ -3,9 +3,10 @@
 decoder (Qwen3/Llama/Qwen2 equations, written here independently), the same checkpoint and
 the same batches, timing a mask-search step (gradients to the L mask logits only), a
 distillation step (all weights, AdamW) and greedy decoding with a KV cache.
-Input: a JSON file {model_dir, ids, attention, prompts, new_tokens, repeats}; prints JSON.
+Input: a JSON file {model_dir, ids, attention, prompts, new_tokens, repeats, warmup?, steps?}
+(steps: which of search, distill, decode to time; all by default); prints JSON.
 Uses Debian's python3-torch only; never a runtime dependency of the project."""
-import json, math, struct, sys, time
+import json, math, resource, struct, sys, time
 import os
 import torch
 if os.environ.get("E3_TORCH_THREADS"):
@@ -77,6 +78,9 @@ def forward(ids, mask=None, cache=None, pos0=0, attn=None):
     head = W.get('lm_head.weight', W['model.embed_tokens.weight'])
     return h @ head.T, new_cache
 
+def peak_rss():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: kB
+
 ids = torch.tensor(args['ids'])
 act = torch.tensor(args['attention']).float()
 tokens = int(act.sum())
@@ -87,8 +91,11 @@ def kl_loss(logits):
     logq = torch.log_softmax(logits, -1)
     return ((teacher.exp() * (teacher - logq)).sum(-1) * act).sum() / act.sum()
 
+WARMUP = args.get('warmup', 5)
+STEPS = args.get('steps', ['search', 'distill', 'decode'])
+
 def timed(fn, repeats):
-    for _ in range(5):
+    for _ in range(WARMUP):
         fn()
     ts = []
     for _ in range(repeats):
@@ -101,16 +108,14 @@ def search_step():
     m = torch.sigmoid(alpha)  # same cost profile: every block gated by a differentiable scalar
     opt_a.zero_grad(); kl_loss(forward(ids, mask=m)[0]).backward(); opt_a.step()
 
-params = [t.requires_grad_() for t in W.values()]
-opt_w = torch.optim.AdamW(params, lr=1e-4)
 def distill_step():
     opt_w.zero_grad(); kl_loss(forward(ids)[0]).backward(); opt_w.step()
 
-search_s = timed(search_step, args['repeats'])
-for t in params:
-    t.requires_grad_(False)
-params_train = [t.requires_grad_() for t in W.values()]
-distill_s = timed(distill_step, args['repeats'])
+# The search differentiates to the mask only (frozen weights), as e3's does.
+search_s = timed(search_step, args['repeats']) if 'search' in STEPS else None
+params = [t.requires_grad_() for t in W.values()]
+opt_w = torch.optim.AdamW(params, lr=1e-4)
+distill_s = timed(distill_step, args['repeats']) if 'distill' in STEPS else None
 for t in W.values():
     t.requires_grad_(False)
 
@@ -124,7 +129,9 @@ def decode():
             logits, cache = forward(nxt, cache=cache, pos0=pos)
             nxt = logits[:, -1].argmax(-1, keepdim=True)
             pos += 1
-decode_s = timed(decode, args['repeats'])
+decode_s = timed(decode, args['repeats']) if 'decode' in STEPS else None
+rate = lambda n, s: None if s is None else n / s
 print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'tokens': tokens,
-                  'search': tokens / search_s, 'distill': tokens / distill_s,
-                  'decode': prompts.shape[0] * args['new_tokens'] / decode_s}))
+                  'search': rate(tokens, search_s), 'distill': rate(tokens, distill_s),
+                  'decode': rate(prompts.shape[0] * args['new_tokens'], decode_s),
+                  'peak_rss': peak_rss()}))

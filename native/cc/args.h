@@ -14,8 +14,8 @@ struct ArgError {
   std::string message;
 };
 
-// The data of a Float32Array value (nullptr when it is not one, or is empty).
-inline float* view(napi_env env, napi_value v, size_t* length) {
+// The data of a typed array of `want` elements (nullptr when it is not one, or is empty).
+inline void* typedView(napi_env env, napi_value v, size_t* length, napi_typedarray_type want) {
   bool is = false;
   napi_is_typedarray(env, v, &is);
   if (!is) return nullptr;
@@ -24,8 +24,13 @@ inline float* view(napi_env env, napi_value v, size_t* length) {
   napi_value buf;
   size_t off;
   napi_get_typedarray_info(env, v, &type, length, &data, &buf, &off);
-  if (type != napi_float32_array || *length == 0) return nullptr;  // empty = absent (an unused optional weight)
-  return static_cast<float*>(data);
+  if (type != want || *length == 0) return nullptr;  // empty = absent (an unused optional weight)
+  return data;
+}
+
+// The data of a Float32Array value (nullptr when it is not one, or is empty).
+inline float* view(napi_env env, napi_value v, size_t* length) {
+  return static_cast<float*>(typedView(env, v, length, napi_float32_array));
 }
 
 // The Float32Array property `name` of `obj` (nullptr when absent, not a Float32Array or empty).
@@ -63,6 +68,15 @@ class Args {
     size_t length = 0;
     float* p = property(env_, obj, name, &length);
     if (p) check(name, length, expected);
+    return p;
+  }
+
+  // A positional Int32Array argument `v` (called `name` in errors) of exactly `expected` elements.
+  int32_t* ints(napi_value v, const char* name, int64_t expected) const {
+    size_t length = 0;
+    auto* p = static_cast<int32_t*>(typedView(env_, v, &length, napi_int32_array));
+    if (!p) fail(std::string("tensor ") + name + " is missing (an Int32Array of " + std::to_string(expected) + " ints expected)");
+    check(name, length, expected);
     return p;
   }
 

@@ -78,6 +78,7 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
 }
 
 void RegisterDecoderBlock(napi_env env, napi_value exports);
+void RegisterHeadRows(napi_env env, napi_value exports);
 
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -87,6 +88,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   };
   napi_define_properties(env, exports, 3, props);
   RegisterDecoderBlock(env, exports);
+  RegisterHeadRows(env, exports);
   return exports;
 }
 

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { HeadRowsAddon } from './head-rows.js';
 
 /** Dimensions of one fused decoder block call (cc/decoder_block.cc). */
 export interface BlockDims { B: number; T: number; P: number; D: number; H: number; KV: number; hd: number; F: number; eps: number }
@@ -11,7 +12,7 @@ type F32 = Float32Array;
  * The addon's entry points (cc/). Each checks every array's length against what its dimensions
  * imply and throws a RangeError naming the call, the tensor and the dims on a mismatch.
  */
-export interface NativeAddon {
+export interface NativeAddon extends HeadRowsAddon {
   sgemmBatched(a: F32, b: F32, out: F32, batch: number, m: number, n: number, k: number,
     transA: boolean, transB: boolean, strideA: number, strideB: number): void;
   setThreads(n: number): void;
@@ -39,7 +40,7 @@ export function loadAddon(): NativeAddon | undefined {
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as Partial<NativeAddon>;
     // An addon from an older build lacks entry points: it must not stand in for this version's.
-    if (addon.setKernelThreads && addon.decoderBlockForward && addon.adamw) cached = addon as NativeAddon;
+    if (addon.setKernelThreads && addon.decoderBlockForward && addon.adamw && addon.headTopK) cached = addon as NativeAddon;
   } catch {
     /* not loadable here (another platform's build): e3 runs without it */
   }

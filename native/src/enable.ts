@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { ADAMW_KERNEL, adamwKernel } from './adamw.js';
 import { registerDecoderBlockKernels } from './decoder-block.js';
+import { registerHeadKernels } from './head-rows.js';
 import { isHostBackend } from './host-heap.js';
 import { nativeMatMul } from './matmul.js';
 import { resolveNativeOptions, type NativeOptions } from './options.js';
@@ -14,6 +15,11 @@ let active: Active | undefined;
 /** The addon, when the native kernels are on for the current backend; undefined otherwise. */
 export function activeAddon(): NativeAddon | undefined {
   return active && active.backend === tf.getBackend() && active.options.native ? active.addon : undefined;
+}
+
+/** Whether the output head's row statistics run natively on the current backend (head-rows.ts). */
+export function nativeHeadRows(): boolean {
+  return activeAddon() !== undefined;
 }
 
 /** The addon, when decoder blocks run fused on the current backend. */
@@ -65,7 +71,8 @@ export function enableNativeKernels(backendName: string, fromGraph: Partial<Nati
   if (!process.env.OPENBLAS_NUM_THREADS) addon.setThreads(1);
   addon.setKernelThreads(options.threads);
   if (options.fused) registerDecoderBlockKernels(addon, backendName);
+  registerHeadKernels(activeAddon, backendName);
   const threads = addon.threads();
   const fused = options.fused ? `; fused native decoder blocks (${threads} thread${threads > 1 ? 's' : ''})` : '';
-  return { options, overrides, note: `BatchMatMul on native OpenBLAS${fused}` };
+  return { options, overrides, note: `BatchMatMul on native OpenBLAS${fused}; native output-head statistics` };
 }

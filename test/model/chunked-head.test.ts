@@ -23,6 +23,14 @@ const TERMS: LossTerm[] = [
  * computation it is off by 6e-4, the chunked path (which adds them in closed form) by 1e-4.
  */
 const tolerance = (t: LossTerm) => ((t as unknown as { smoothing: number }).smoothing > 0 ? 2e-3 : 1e-4);
+/**
+ * Values and the gradients to the head and to the hidden rows sum V-wide float32 rows in the
+ * whole-logits reference; the native head kernels (on wasm here) match float64 computations to
+ * 1e-5 (log-probabilities) and 1e-6 (the logits' gradient) (test/native/head-rows.test.ts) and
+ * differ from this float32 reference by up to 2.2e-4 of its largest entry (1.4e-4 of a reverse
+ * KL of 0.095, a difference of logs near −12).
+ */
+const headTolerance = (t: LossTerm) => Math.max(tolerance(t), 5e-4);
 
 /** Logits [B, T, V] of final-norm rows, all at once: the unchunked reference. */
 const wholeTokens = (h: ModelHandle, f: tf.Tensor2D, labels: tf.Tensor2D, ids?: tf.Tensor3D) =>
@@ -85,9 +93,9 @@ describe('chunked output head at a Qwen3-sized vocabulary (151,936)', function (
       }, [mask, head]);
       const c = grads((f) => chunked(f, true));
       const w = grads((f) => wholeTokens(h, f, labels, targets.ids));
-      assert.ok(relErr(c.value, w.value) < tol, `${term.name} value`);
+      assert.ok(relErr(c.value, w.value) < headTolerance(term), `${term.name} value`);
       assert.ok(relErr(c.grads[mask.name], w.grads[mask.name]) < tol, `${term.name} d/dmask`);
-      assert.ok(relErr(c.grads[head.name], w.grads[head.name]) < tol, `${term.name} d/dhead`);
+      assert.ok(relErr(c.grads[head.name], w.grads[head.name]) < headTolerance(term), `${term.name} d/dhead`);
       assert.ok(tf.max(tf.abs(w.grads[mask.name])).dataSync()[0] > 0, `${term.name}: the mask gradient is not zero`);
       // With the head frozen (the mask search) only the hidden states get a gradient, the same one.
       const final = tf.tidy(() => h.model.forwardFinal(ids, { attentionMask: attention, mask: [0.9, 0.6] }).final);
@@ -95,7 +103,7 @@ describe('chunked output head at a Qwen3-sized vocabulary (151,936)', function (
         tf.grad((f) => term.compute({ ...x, student: student(f as tf.Tensor2D) }))(final);
       const frozen = dFinal((f) => chunked(f, false));
       const ref = dFinal((f) => wholeTokens(h, f, labels, targets.ids));
-      assert.ok(relErr(frozen, ref) < tol, `${term.name} d/dhidden`);
+      assert.ok(relErr(frozen, ref) < headTolerance(term), `${term.name} d/dhidden`);
       [c.value, w.value, final, frozen, ref].forEach((t) => t.dispose());
       [c, w].forEach((r) => Object.values(r.grads).forEach((g) => g.dispose()));
     }

@@ -27,7 +27,7 @@ describe('backend options in the graph (native kernels), recorded in resolved.ya
     assert.equal(r.code, 0, r.stderr);
     const resolved = parse(readFileSync(join(r.out, 'resolved.yaml'), 'utf8'));
     assert.deepEqual(resolved.backend, { name: 'cpu', native: true, fused: true, threads: 1 });
-    assert.match(r.log, /backend cpu: requested cpu \(host memory; BatchMatMul on native OpenBLAS; fused native decoder blocks \(1 thread\)\)/);
+    assert.match(r.log, /backend cpu: requested cpu \(host memory; BatchMatMul on native OpenBLAS; fused native decoder blocks \(1 thread\); native output-head statistics\)/);
   });
 
   it('an E3_* variable overrides the graph, and resolved.yaml and run.log say so', function () {

@@ -4,7 +4,7 @@ import type { Example } from '../data/dataset.js';
 import type { LayerMask } from '../model/decoder.js';
 import { generateText } from '../model/generate.js';
 import type { ModelHandle } from '../model/handle.js';
-import { headPerToken, labelLogProb, rowKl } from '../model/chunked-head.js';
+import { headKlPerToken, headNll } from '../model/chunked-head.js';
 import { batchTensors } from '../trainer/batch-tensors.js';
 
 /**
@@ -43,13 +43,12 @@ export async function heldoutLikelihood(h: ModelHandle, examples: readonly Examp
       const active = tf.reshape(t.active, [-1]);
       const labels = tf.reshape(t.labels, [-1]) as tf.Tensor1D;
       const final = h.model.forwardFinal(t.ids, { attentionMask: t.attention, mask: opts.mask }).final;
-      const nll = headPerToken([final], [h.model.headWeight], ([q], s, n) => tf.neg(labelLogProb(q, labels, s, n)));
+      const nll = headNll(final, h.model.headWeight, labels);
       const tokNll = tf.sum(tf.mul(nll, active));
       let tokKl: tf.Tensor = tf.scalar(0);
       if (teacher) {
         const tFinal = teacher.model.forwardFinal(t.ids, { attentionMask: t.attention }).final;
-        const heads = [teacher.model.headWeight, h.model.headWeight];
-        const kl = headPerToken([tFinal, final], heads, ([p, q]) => rowKl(p, q));
+        const kl = headKlPerToken(tFinal, final, teacher.model.headWeight, h.model.headWeight);
         tokKl = tf.sum(tf.mul(kl, active));
       }
       return [tokNll, tokKl, tf.sum(t.active)];

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { encodeBatch, textCodec } from '../data/batch.js';
 import type { Example } from '../data/dataset.js';
 import type { ModelHandle } from '../model/handle.js';
-import { headPerToken, labelLogProb, rowKl } from '../model/chunked-head.js';
+import { headKlPerToken, headNll } from '../model/chunked-head.js';
 import { batchTensors } from '../trainer/batch-tensors.js';
 
 /** A calibration batch; the teacher's final-norm rows [B·T, d] stand for its logits (the head runs per chunk). */
@@ -42,7 +42,7 @@ export class MaskEvaluator {
     const memo = this.klMemo.get(key);
     if (memo !== undefined) return memo;
     const v = await this.reduce(mask, (final, b) => {
-      return headPerToken([b.teacherFinal, final], [this.head, this.head], ([p, q]) => rowKl(p, q));
+      return headKlPerToken(b.teacherFinal, final, this.head, this.head);
     });
     this.klMemo.set(key, v);
     return v;
@@ -52,7 +52,7 @@ export class MaskEvaluator {
   async nll(mask: readonly number[]): Promise<number> {
     return this.reduce(mask, (final, b) => {
       const labels = tf.reshape(b.labels, [-1]) as tf.Tensor1D;
-      return headPerToken([final], [this.head], ([q], s, c) => tf.neg(labelLogProb(q, labels, s, c)));
+      return headNll(final, this.head, labels);
     });
   }
 

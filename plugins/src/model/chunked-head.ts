@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { headKl, headPick, headTopK, nativeHeadRows } from '@e3/native';
 
 /**
  * The output head (final-norm rows × lm_head or the tied embedding) fused with what is taken
  * from its softmax, over chunks of token rows, so that no [B·T, V] tensor exists at once: a
  * Qwen3-sized vocabulary (151,936) at B·T = 1,568 is 953M floats, beyond a typed array.
  * Here: the chunking and the passes without gradients (teacher targets, evaluation);
- * student-tokens.ts: the differentiable pass for the loss terms.
+ * student-tokens.ts: the differentiable pass for the loss terms. With the native kernels on
+ * (@e3/native, wasm or cpu) each chunk's statistics are one native pass per row; otherwise
+ * tensor ops (the reference the native path is tested against).
  */
 
 /** What one chunk's logits [rows, V] (f32) may occupy when no chunk size is given: 64 MiB. */
@@ -76,18 +79,43 @@ export function headLogits(rows: tf.Tensor2D, head: tf.Tensor2D): tf.Tensor2D {
 }
 
 /**
- * Per-token values [N] of `fn` over chunks, without gradients: `fn` gets each model's
- * log-softmax of the chunk's logits ([c, V], from `finals[i]` [N, d] and `heads[i]` [V, d]) and
- * the chunk's first row and size. Only one chunk's log-probabilities exist at a time.
+ * Per-token values [N] of `fn` over chunks, without gradients: `fn` gets each model's logits of
+ * the chunk ([c, V], from `finals[i]` [N, d] and `heads[i]` [V, d]) and the chunk's first row and
+ * size. Only one chunk's logits exist at a time.
  */
+function logitsPerToken(
+  finals: readonly tf.Tensor2D[], heads: readonly tf.Tensor2D[],
+  fn: (logits: tf.Tensor2D[], start: number, size: number) => tf.Tensor1D, chunkTokens = 0,
+): tf.Tensor1D {
+  const rows = headChunkRows(heads[0].shape[0], chunkTokens);
+  return joinRows(chunks(finals[0].shape[0], rows).map(([s, c]) => tf.tidy(() => {
+    return fn(finals.map((f, i) => headLogits(rowsOf(f, s, c), heads[i])), s, c);
+  })));
+}
+
+/** {@link logitsPerToken} with each model's log-softmax of the chunk instead of its logits. */
 export function headPerToken(
   finals: readonly tf.Tensor2D[], heads: readonly tf.Tensor2D[],
   fn: (logp: tf.Tensor2D[], start: number, size: number) => tf.Tensor1D, chunkTokens = 0,
 ): tf.Tensor1D {
-  const rows = headChunkRows(heads[0].shape[0], chunkTokens);
-  return joinRows(chunks(finals[0].shape[0], rows).map(([s, c]) => tf.tidy(() => {
-    return fn(finals.map((f, i) => tf.logSoftmax(headLogits(rowsOf(f, s, c), heads[i]))), s, c);
-  })));
+  return logitsPerToken(finals, heads, (z, s, c) => fn(z.map((x) => tf.logSoftmax(x)), s, c), chunkTokens);
+}
+
+/** −log q(label) per token [N] of `final` [N, d] under `head`, for int32 `labels` [N] (−1 read as 0). */
+export function headNll(final: tf.Tensor2D, head: tf.Tensor2D, labels: tf.Tensor1D, chunkTokens = 0): tf.Tensor1D {
+  return logitsPerToken([final], [head], ([z], s, c) => {
+    if (!nativeHeadRows()) return tf.neg(labelLogProb(tf.logSoftmax(z), labels, s, c));
+    return tf.neg(tf.reshape(tf.slice(headPick(z, labelColumn(tf.slice(labels, [s], [c]))), [0, 0], [c, 1]), [c]));
+  }, chunkTokens);
+}
+
+/** KL(p ‖ q) per token [N] between the models with final rows `pFinal`, `qFinal` and heads `pHead`, `qHead`. */
+export function headKlPerToken(
+  pFinal: tf.Tensor2D, qFinal: tf.Tensor2D, pHead: tf.Tensor2D, qHead: tf.Tensor2D, chunkTokens = 0,
+): tf.Tensor1D {
+  return logitsPerToken([pFinal, qFinal], [pHead, qHead], ([zp, zq]) => {
+    return nativeHeadRows() ? headKl(zp, zq) : rowKl(tf.logSoftmax(zp), tf.logSoftmax(zq));
+  }, chunkTokens);
 }
 
 /** log q(label) per token of a chunk ([size]) from its log-probabilities [size, V] and all labels [N]. */
@@ -107,6 +135,10 @@ export type TopKRows = { ids: tf.Tensor2D; logProbs: tf.Tensor2D; entropy: tf.Te
 export function teacherTopK(final: tf.Tensor2D, head: tf.Tensor2D, k: number, chunkTokens = 0): TopKRows {
   const rows = headChunkRows(head.shape[0], chunkTokens);
   const parts = chunks(final.shape[0], rows).map(([s, c]) => tf.tidy(() => {
+    if (nativeHeadRows()) {
+      const r = headTopK(headLogits(rowsOf(final, s, c), head), k);
+      return [r.ids, r.logProbs, r.entropy];
+    }
     const logp = tf.logSoftmax(headLogits(rowsOf(final, s, c), head));
     const { values, indices } = tf.topk(logp, k);
     return [indices, values, tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1))];

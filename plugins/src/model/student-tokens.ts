@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { headPick, headPickGrad, nativeHeadRows } from '@e3/native';
 import type { StudentTokens } from '../loss/loss-term.js';
 import { chunks, headChunkRows, headLogits, idColumns, joinRows, pick, rowsOf, unpick } from './chunked-head.js';
 import type { DecoderModel, ForwardOptions } from './decoder.js';
@@ -41,12 +42,18 @@ export function studentTokens(final: tf.Tensor2D, head: tf.Tensor2D, a: StudentT
   const logitsOf = (h: tf.Tensor2D, w: tf.Tensor2D, s: number, c: number) => headLogits(rowsOf(h, s, c), w);
   // [N, k + 2]: picked log-probabilities, then the mean one. logSoftmax as the teacher cache computes it,
   // so a student equal to its teacher has a KL of exactly 0 (Adam would amplify rounding into steps).
+  const native = nativeHeadRows();
   const stats = (h: tf.Tensor2D, w: tf.Tensor2D) => joinRows(parts.map(([s, c]) => tf.tidy(() => {
+    if (native) return headPick(logitsOf(h, w, s, c), rowsOf(cols, s, c));
     const logq = tf.logSoftmax(logitsOf(h, w, s, c));
     return tf.concat([pick(logq, rowsOf(cols, s, c)), tf.mean(logq, -1, true) as tf.Tensor2D], 1);
   })));
   const chunkGrad = (dy: tf.Tensor2D, h: tf.Tensor2D, w: tf.Tensor2D, ids: tf.Tensor2D, s: number, c: number) => {
     const g = rowsOf(dy, s, c);
+    if (native) {
+      const dzNative = swap(logitsOf(h, w, s, c), (z) => headPickGrad(z, rowsOf(ids, s, c), g));
+      return [tf.matMul(dzNative, w), a.trainHead ? tf.matMul(dzNative, rowsOf(h, s, c), true, false) : undefined];
+    }
     let dz = swap(swap(logitsOf(h, w, s, c), tf.logSoftmax), tf.exp);
     dz = swap(dz, (p) => tf.sub(tf.div(tf.slice(g, [0, k + 1], [c, 1]), v), tf.mul(p, tf.sum(g, 1, true))));
     const picked = unpick(tf.slice(g, [0, 0], [c, k + 1]), rowsOf(ids, s, c), v);
