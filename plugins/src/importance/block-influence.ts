@@ -1,6 +1,6 @@
 import { injectable } from 'inversify';
 import type { ComponentManifest } from '@e3/core';
-import { rowCosine, type MaskEvaluator } from '../masker/mask-evaluator.js';
+import { rowCosine, type MaskEvaluator } from './mask-evaluator.js';
 import { selectByScores, type LayerImportance } from './importance.js';
 
 /** ShortGPT block influence: BI_ℓ = 1 − mean_t cos(x_ℓ,t, x_ℓ+1,t) over real tokens; low BI = removable. */

@@ -1,6 +1,6 @@
 import type { Rng } from '@e3/core';
 import { hardTopK } from '../maths/relaxed-topk.js';
-import type { MaskEvaluator } from '../masker/mask-evaluator.js';
+import type { MaskEvaluator } from './mask-evaluator.js';
 
 /**
  * A layer-importance component (`importance.*`): a training-free way to choose which K

@@ -1,6 +1,6 @@
 import { injectable } from 'inversify';
 import type { ComponentManifest } from '@e3/core';
-import type { MaskEvaluator } from '../masker/mask-evaluator.js';
+import type { MaskEvaluator } from './mask-evaluator.js';
 import { selectByScores, type LayerImportance } from './importance.js';
 
 /** KL-drop: s_ℓ = KL(p_full ‖ p_without ℓ) on calibration data; the search's default init. */

@@ -1,6 +1,6 @@
 import { injectable } from 'inversify';
 import type { ComponentManifest, Rng } from '@e3/core';
-import type { MaskEvaluator } from '../masker/mask-evaluator.js';
+import type { MaskEvaluator } from './mask-evaluator.js';
 import { selectByScores, type LayerImportance } from './importance.js';
 
 /** Removes the last n blocks (scores fall with depth). */

@@ -4,6 +4,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { ModelHandle } from '../model/handle.js';
 import { calibrationSchema, finishMask, withCalibration, type CalibrationParams } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
+import type { PortInputs, Ports } from '../ports.js';
 
 interface Params extends CalibrationParams, PruneAmount { maxMasks: number }
 
@@ -27,13 +28,15 @@ function binomial(n: number, k: number): number {
 }
 
 /** `masker.exhaustive`: the oracle — scores every mask with Σm = K by calibration KL. */
+const inputs = { model: { type: 'Model' }, data: { type: 'Dataset' } } as const satisfies Ports;
+
 @injectable()
 export class ExhaustiveMaskerNode implements GraphNode<Params> {
   constructor(@inject(LOGGER) private readonly log: Logger) {}
 
-  connect(inputs: Record<string, any>, p: Params) {
+  connect(ports: PortInputs<typeof inputs>, p: Params) {
     return {
-      mask: once(inputs, ['model', 'data'], async ({ model, data }: { model: ModelHandle; data: Dataset }) => {
+      mask: once(ports, ['model', 'data'], async ({ model, data }) => {
         const t0 = performance.now();
         const L = model.model.numLayers;
         const K = keepCount(p, L, 'masker.exhaustive');
@@ -54,7 +57,7 @@ export class ExhaustiveMaskerNode implements GraphNode<Params> {
 export const exhaustiveMaskerManifest: PluginManifest = {
   key: 'masker.exhaustive',
   doc: 'The oracle: evaluates every mask with Σm = K on calibration data (small L only).',
-  inputs: { model: { type: 'Model' }, data: { type: 'Dataset' } },
+  inputs,
   outputs: { mask: { type: 'Mask' } },
   params: { type: 'object', additionalProperties: false, properties: { ...calibrationSchema, maxMasks: { type: 'integer', minimum: 1, default: 5000, description: 'refuse above this many masks' } } },
   node: ExhaustiveMaskerNode,

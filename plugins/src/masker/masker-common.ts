@@ -1,7 +1,7 @@
 import type { Dataset } from '../data/dataset.js';
 import type { ModelHandle } from '../model/handle.js';
-import type { LayerMaskResult } from '../model/prune-node.js';
-import { MaskEvaluator } from './mask-evaluator.js';
+import type { LayerMaskResult } from '../model/layer-mask.js';
+import { MaskEvaluator } from '../importance/mask-evaluator.js';
 import { pruneAmountSchema } from './prune-amount.js';
 
 /** Params every data-driven masker shares. */

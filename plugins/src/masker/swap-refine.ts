@@ -1,4 +1,4 @@
-import type { MaskEvaluator } from './mask-evaluator.js';
+import type { MaskEvaluator } from '../importance/mask-evaluator.js';
 
 /**
  * Local refinement of a mask (ours): try every swap of one kept layer with one removed
