@@ -4,7 +4,7 @@
  */
 import 'reflect-metadata';
 export * from './errors.js';
-export * from './graph/did-you-mean.js';
+export * from './did-you-mean.js';
 export * from './graph/paths.js';
 export * from './graph/spec.js';
 export * from './graph/load-graph.js';

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { GraphError, type Diagnostic } from '../errors.js';
 import type { ComponentManifest, JsonSchema, PluginManifest } from '../registry/manifest.js';
 import type { Registry } from '../registry/registry.js';
-import { suggestion } from './did-you-mean.js';
+import { suggestion } from '../did-you-mean.js';
 import type { LoadedGraph } from './load-graph.js';
 import { formatPath, isPlainObject, type Path } from './paths.js';
 import { checkSchema } from './schema-check.js';
