@@ -31,6 +31,7 @@ export * from './sampler/softmax-st.js';
 export * from './masker/search-schedule.js';
 export * from './importance/mask-evaluator.js';
 export * from './masker/exhaustive-node.js';
+export type { SearchMetrics } from './masker/search-node.js';
 export * from './masker/swap-refine.js';
 export * from './importance/importance.js';
 export * from './importance/block-influence.js';

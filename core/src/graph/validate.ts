@@ -51,11 +51,8 @@ export function validateGraph(loaded: LoadedGraph, registry: Registry): Validate
     }
     manifests.set(id, manifest);
     if (!isPlainObject(node.params)) continue;
-    for (const p of checkSchema(manifest.params, node.params)) {
-      report(['nodes', id, 'params', ...p.path], p.message, { node: id, fix: p.fix });
-    }
     const wired = new Set(isPlainObject(node.in) ? Object.keys(node.in) : []);
-    checkComponents(manifest.params, node.params, ['nodes', id, 'params'], { id, manifest, wired }, registry, report);
+    checkNodeParams(node.params, ['nodes', id, 'params'], { id, manifest, wired }, registry, report);
   }
 
   const deps = new Map<string, string[]>();
@@ -102,10 +99,20 @@ export function validateGraph(loaded: LoadedGraph, registry: Registry): Validate
   return { file: loaded.file, spec, order };
 }
 
-type Report = (path: Path, message: string, extra?: { node?: string; fix?: string; field?: string }) => void;
+export type Report = (path: Path, message: string, extra?: { node?: string; fix?: string; field?: string }) => void;
+
+/**
+ * Checks one node's params against its plugin's schema, filling defaults, then each component in
+ * them against its own schema (defaults too) and its requirements against what the node supplies.
+ * `at` is where the params stand in the graph; each problem goes to `report`.
+ */
+export function checkNodeParams(params: Record<string, unknown>, at: Path, host: Host, registry: Registry, report: Report): void {
+  for (const p of checkSchema(host.manifest.params, params)) report([...at, ...p.path], p.message, { node: host.id, fix: p.fix });
+  checkComponents(host.manifest.params, params, at, host, registry, report);
+}
 
 /** The node whose params hold the components being checked. */
-interface Host {
+export interface Host {
   readonly id: string;
   readonly manifest: PluginManifest;
   /** Its wired input ports. */

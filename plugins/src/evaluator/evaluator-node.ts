@@ -12,7 +12,6 @@ import type { PortInputs, Ports } from '../ports.js';
 
 interface Params { examples: number; maxNewTokens: number; speed: { enabled: boolean; prompts: number; newTokens: number; repeats: number }; promptLoss: boolean }
 
-/** `evaluator.suite`: exact match, perplexity, KL to the teacher and speed, teacher vs model, as a report. */
 const inputs = {
   model: { type: 'Model' },
   teacher: { type: 'Model', optional: true },
@@ -21,6 +20,7 @@ const inputs = {
   metrics: { type: 'any', optional: true, doc: 'training metrics for the report' },
 } as const satisfies Ports;
 
+/** `evaluator.suite`: exact match, perplexity, KL to the teacher and speed, teacher vs model, as a report. */
 @injectable()
 export class EvaluatorNode implements GraphNode<Params> {
   constructor(@inject(LOGGER) private readonly log: Logger, @inject(ARTIFACTS) private readonly store: ArtifactStore, @inject(CLOCK) private readonly clock: Clock) {}

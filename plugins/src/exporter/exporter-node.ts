@@ -15,9 +15,9 @@ interface Params { dir: string; dtype?: FloatDtype; force: boolean; method: stri
 /** What `exporter.hf` emits: where the checkpoint went. */
 export interface Artifact { dir: string; keptLayers: number[]; originalLayers: number }
 
-/** `exporter.hf`: writes the model as a Hugging Face checkpoint (atomically), with the report beside it. */
 const inputs = { model: { type: 'Model' }, report: { type: 'Report', optional: true } } as const satisfies Ports;
 
+/** `exporter.hf`: writes the model as a Hugging Face checkpoint (atomically), with the report beside it. */
 @injectable()
 export class ExporterNode implements GraphNode<Params> {
   constructor(@inject(LOGGER) private readonly log: Logger, @inject(RUN_INFO) private readonly run: RunInfo) {}

@@ -7,13 +7,13 @@ import { selectByScores, type LayerImportance } from './importance.js';
 @injectable()
 export class KlDrop implements LayerImportance {
   readonly name = 'klDrop';
-  async scores(ctx: MaskEvaluator): Promise<number[]> {
-    const L = ctx.numLayers;
+  async scores(evaluator: MaskEvaluator): Promise<number[]> {
+    const L = evaluator.numLayers;
     const out: number[] = [];
-    for (let l = 0; l < L; l++) out.push(await ctx.kl(Array.from({ length: L }, (_, i) => (i === l ? 0 : 1))));
+    for (let l = 0; l < L; l++) out.push(await evaluator.kl(Array.from({ length: L }, (_, i) => (i === l ? 0 : 1))));
     return out;
   }
-  async select(ctx: MaskEvaluator, keep: number) { return selectByScores(await this.scores(ctx), keep); }
+  async select(evaluator: MaskEvaluator, keep: number) { return selectByScores(await this.scores(evaluator), keep); }
 }
 
 export const klDropManifest: ComponentManifest = {

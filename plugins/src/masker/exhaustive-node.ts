@@ -27,9 +27,9 @@ function binomial(n: number, k: number): number {
   return Math.round(r);
 }
 
-/** `masker.exhaustive`: the oracle — scores every mask with Σm = K by calibration KL. */
 const inputs = { model: { type: 'Model' }, data: { type: 'Dataset' } } as const satisfies Ports;
 
+/** `masker.exhaustive`: the oracle — scores every mask with Σm = K by calibration KL. */
 @injectable()
 export class ExhaustiveMaskerNode implements GraphNode<Params> {
   constructor(@inject(LOGGER) private readonly log: Logger) {}
@@ -42,12 +42,12 @@ export class ExhaustiveMaskerNode implements GraphNode<Params> {
         const K = keepCount(p, L, 'masker.exhaustive');
         const n = binomial(L, K);
         if (n > p.maxMasks) throw new UserError(`masker.exhaustive: C(${L}, ${K}) = ${n} masks exceeds maxMasks = ${p.maxMasks}; raise maxMasks or use masker.search`);
-        return withCalibration(model, data, p, async (ctx) => {
+        return withCalibration(model, data, p, async (evaluator) => {
           const ranked: { mask: number[]; kl: number }[] = [];
-          for (const mask of allMasks(L, K)) ranked.push({ mask, kl: await ctx.kl(mask) });
+          for (const mask of allMasks(L, K)) ranked.push({ mask, kl: await evaluator.kl(mask) });
           ranked.sort((a, b) => a.kl - b.kl);
           this.log.info(`exhaustive: best of ${n} masks removes ${ranked[0].mask.flatMap((m, i) => (m ? [] : [i])).join(',')} (KL ${ranked[0].kl.toFixed(4)})`);
-          return finishMask(ctx, 'exhaustive', ranked[0].mask, t0, { details: { masksScored: n, top: ranked.slice(0, 10) } });
+          return finishMask(evaluator, 'exhaustive', ranked[0].mask, t0, { details: { masksScored: n, top: ranked.slice(0, 10) } });
         });
       }),
     };

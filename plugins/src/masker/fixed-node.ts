@@ -6,9 +6,9 @@ import type { PortInputs, Ports } from '../ports.js';
 
 interface Params { drop?: number[]; keep?: number[] }
 
-/** `masker.fixed`: an explicit list of layers to drop (or keep). */
 const inputs = { model: { type: 'Model' } } as const satisfies Ports;
 
+/** `masker.fixed`: an explicit list of layers to drop (or keep). */
 @injectable()
 export class FixedMaskerNode implements GraphNode<Params> {
   connect(ports: PortInputs<typeof inputs>, p: Params) {

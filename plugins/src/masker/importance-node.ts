@@ -9,9 +9,9 @@ import type { PortInputs, Ports } from '../ports.js';
 
 interface Params extends CalibrationParams, PruneAmount { score: LayerImportance }
 
-/** `masker.importance`: a training-free baseline masker (block influence, angular, SLEB, KL-drop, last-n, random). */
 const inputs = { model: { type: 'Model' }, data: { type: 'Dataset' } } as const satisfies Ports;
 
+/** `masker.importance`: a training-free baseline masker (block influence, angular, SLEB, KL-drop, last-n, random). */
 @injectable()
 export class ImportanceMaskerNode implements GraphNode<Params> {
   constructor(@inject(RNG) private readonly rng: Rng, @inject(LOGGER) private readonly log: Logger) {}
@@ -21,9 +21,9 @@ export class ImportanceMaskerNode implements GraphNode<Params> {
       mask: once(ports, ['model', 'data'], async ({ model, data }) => {
         const t0 = performance.now();
         const keep = keepCount(p, model.model.numLayers, `importance.${p.score.name}`);
-        return withCalibration(model, data, p, async (ctx) => {
-          const { mask, scores } = await p.score.select(ctx, keep, this.rng);
-          const r = await finishMask(ctx, p.score.name, mask, t0, { scores });
+        return withCalibration(model, data, p, async (evaluator) => {
+          const { mask, scores } = await p.score.select(evaluator, keep, this.rng);
+          const r = await finishMask(evaluator, p.score.name, mask, t0, { scores });
           this.log.info(`${p.score.name}: removes layers ${(r.details!.removed as number[]).join(',')} (calibration KL ${(r.details!.calibrationKl as number).toFixed(4)})`);
           return r;
         });

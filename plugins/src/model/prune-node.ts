@@ -14,12 +14,12 @@ export function keptLayers(mask: readonly number[], numLayers: number, who: stri
   return kept;
 }
 
-/** `model.prune`: a new model with the masked-out (or listed) blocks removed and the rest renumbered. */
 const inputs = {
   model: { type: 'Model' },
   mask: { type: 'Mask', optional: true, doc: 'from a masker; or use params.drop' },
 } as const satisfies Ports;
 
+/** `model.prune`: a new model with the masked-out (or listed) blocks removed and the rest renumbered. */
 @injectable()
 export class PruneNode implements GraphNode<Params> {
   constructor(@inject(LOGGER) private readonly log: Logger) {}

@@ -12,9 +12,9 @@ interface Params {
   k: number; dir: string; calibration: number; heldout: number; batchSize: number; headChunkTokens: number;
 }
 
-/** `teacher.topkCache`: the frozen teacher's top-k targets, computed once and reused. */
 const inputs = { model: { type: 'Model', doc: 'the teacher' }, data: { type: 'Dataset' } } as const satisfies Ports;
 
+/** `teacher.topkCache`: the frozen teacher's top-k targets, computed once and reused. */
 @injectable()
 export class TopkCacheNode implements GraphNode<Params> {
   constructor(@inject(LOGGER) private readonly log: Logger) {}
