@@ -4,7 +4,6 @@ import {
   checkReplaceable, LOGGER, once, RUN_INFO,
   type GraphNode, type Logger, type NodeContext, type PluginManifest, type RunInfo,
 } from '@e3/core';
-import type { ModelHandle } from '../model/handle.js';
 import type { FloatDtype } from '../model/safetensors.js';
 import { exportCheckpoint } from './export-checkpoint.js';
 import type { PortInputs, Ports } from '../ports.js';

@@ -1,7 +1,5 @@
 import { inject, injectable } from 'inversify';
 import { LOGGER, once, UserError, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
-import type { Dataset } from '../data/dataset.js';
-import type { ModelHandle } from '../model/handle.js';
 import { calibrationSchema, finishMask, withCalibration, type CalibrationParams } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 import type { PortInputs, Ports } from '../ports.js';

@@ -1,6 +1,5 @@
 import { injectable } from 'inversify';
 import { once, UserError, type GraphNode, type PluginManifest } from '@e3/core';
-import type { ModelHandle } from '../model/handle.js';
 import type { LayerMaskResult } from '../model/layer-mask.js';
 import type { PortInputs, Ports } from '../ports.js';
 

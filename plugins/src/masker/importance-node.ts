@@ -1,8 +1,6 @@
 import { inject, injectable } from 'inversify';
 import { LOGGER, once, RNG, type GraphNode, type Logger, type PluginManifest, type Rng } from '@e3/core';
-import type { Dataset } from '../data/dataset.js';
 import type { LayerImportance } from '../importance/importance.js';
-import type { ModelHandle } from '../model/handle.js';
 import { calibrationSchema, finishMask, withCalibration, type CalibrationParams } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 import type { PortInputs, Ports } from '../ports.js';

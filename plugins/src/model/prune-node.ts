@@ -1,7 +1,6 @@
 import { inject, injectable } from 'inversify';
 import { LOGGER, once, UserError, type GraphNode, type Logger, type NodeContext, type PluginManifest } from '@e3/core';
-import { cloneHandle, type ModelHandle } from './handle.js';
-import type { LayerMaskResult } from './layer-mask.js';
+import { cloneHandle } from './handle.js';
 import type { PortInputs, Ports } from '../ports.js';
 
 interface Params { drop?: number[] }

@@ -2,8 +2,6 @@ import { inject, injectable } from 'inversify';
 import { resolve } from 'node:path';
 import { LOGGER, once, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
 import { describeCuts } from '../data/batch.js';
-import type { Dataset } from '../data/dataset.js';
-import type { ModelHandle } from '../model/handle.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
 import { TeacherCache } from './topk-cache.js';
 import type { PortInputs, Ports } from '../ports.js';
