@@ -4,10 +4,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { latestStateDir } from '@e3/plugins';
 import { ROOT, tempDir, writeFiles } from '../helpers/files.js';
+import { useBackend } from '../helpers/tf.js';
 import { tinyCheckpoint } from '../helpers/tiny-model.js';
 
 describe('run lifecycle: cancelling', function () {
   this.timeout(120000);
+  before(() => useBackend('wasm'));
 
   it('Ctrl-C (SIGINT) cancels a run: exit code 130, run.json says cancelled, a checkpoint is flushed', async () => {
     const dir = await tinyCheckpoint({ layers: 2 });

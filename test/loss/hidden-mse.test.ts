@@ -34,7 +34,8 @@ describe('loss.hiddenMse', () => {
 
   it('is the token-weighted mean over student blocks of the per-token mean squared difference', () => {
     // B = 1, T = 2, d = 2; embeddings (hidden[0]) are skipped; two student blocks.
-    const hidden = [tf.zeros([1, 2, 2]), tf.tensor3d([[[1, 1], [0, 2]]]), tf.tensor3d([[[3, 0], [1, 1]]])] as tf.Tensor3D[];
+    const blocks = [tf.tensor3d([[[1, 1], [0, 2]]]), tf.tensor3d([[[3, 0], [1, 1]]])];
+    const hidden = [tf.zeros([1, 2, 2]) as tf.Tensor3D, ...blocks];
     const teacherHidden = [tf.tensor3d([[[0, 1], [0, 0]]]), tf.tensor3d([[[1, 0], [1, 1]]])] as tf.Tensor3D[];
     // block 1: token 1 (1² + 0²)/2 = 0.5, token 2 (0 + 2²)/2 = 2; block 2: token 1 (2² + 0)/2 = 2, token 2 0
     // per token (mean over blocks): [1.25, 1]; weights [3, 1] → (3·1.25 + 1)/4 = 1.1875
@@ -90,7 +91,10 @@ describe('declared requirements (e3 validate)', function () {
     '  teacher: { plugin: model.hfCheckpoint, params: { path: models/arith-teacher } }',
     '  targets: { plugin: teacher.topkCache, in: { model: teacher.model, data: data.data } }',
   ];
-  const validate = (lines: string[]) => e3(['validate', join(writeFiles({ 'g.yaml': [...head, ...lines].join('\n') + '\n' }), 'g.yaml')]);
+  const validate = (lines: string[]) => {
+    const dir = writeFiles({ 'g.yaml': [...head, ...lines].join('\n') + '\n' });
+    return e3(['validate', join(dir, 'g.yaml')]);
+  };
 
   it('refuses loss.hiddenMse in masker.search, at its file:line:col, naming the node that supplies it', () => {
     const r = validate([
@@ -101,7 +105,9 @@ describe('declared requirements (e3 validate)', function () {
       '    in: { model: teacher.model, data: data.data, targets: targets.targets }',
     ]);
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stderr, /g\.yaml:9:59: node "search" field "params\.loss\.1\.component": loss\.hiddenMse needs hiddenStates, which masker\.search cannot supply \(fix: use loss\.hiddenMse in a node that supplies hiddenStates \(distiller\.train\)/);
+    assert.match(r.stderr, /g\.yaml:9:59: node "search" field "params\.loss\.1\.component": /);
+    assert.match(r.stderr, /loss\.hiddenMse needs hiddenStates, which masker\.search cannot supply /);
+    assert.match(r.stderr, /\(fix: use loss\.hiddenMse in a node that supplies hiddenStates \(distiller\.train\)/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 
@@ -115,17 +121,26 @@ describe('declared requirements (e3 validate)', function () {
     ];
     const bare = validate(distil(''));
     assert.equal(bare.code, 1);
-    assert.match(bare.stderr, /g\.yaml:9:36: node "distill" .*loss\.hiddenMse needs hiddenStates, which distiller\.train supplies only from its "teacher" input, and that is not wired \(fix: add in: \{ teacher: <node>\.<port> \} \(a Model output\)\)/);
+    assert.match(bare.stderr, /g\.yaml:9:36: node "distill" field "params\.loss\.0\.component": /);
+    assert.match(bare.stderr, /loss\.hiddenMse needs hiddenStates, /);
+    assert.match(bare.stderr, /which distiller\.train supplies only from its "teacher" input, and that is not wired/);
+    assert.match(bare.stderr, /\(fix: add in: \{ teacher: <node>\.<port> \} \(a Model output\)\)/);
     const wired = validate(distil(', teacher: teacher.model'));
     assert.equal(wired.code, 0, wired.stderr);
   });
 
-  it('refuses teacher-target terms and weighting in a node without a teacher cache', () => {
+  it('refuses teacher-target terms in a node without a teacher cache', () => {
     const r = validate([
-      '  train: { plugin: trainer.train, params: { loss: [ { component: loss.akl } ] }, in: { model: teacher.model, data: data.data } }',
+      '  train:',
+      '    plugin: trainer.train',
+      '    params: { loss: [ { component: loss.akl } ] }',
+      '    in: { model: teacher.model, data: data.data }',
     ]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /node "train" .*loss\.akl needs teacherTargets, which trainer\.train cannot supply \(fix: .*distiller\.train/);
+    assert.match(r.stderr, /g\.yaml:8:36: node "train" .*loss\.akl needs teacherTargets, /);
+    assert.match(r.stderr, /which trainer\.train cannot supply /);
+    assert.match(r.stderr, /\(fix: use loss\.akl in a node that supplies teacherTargets /);
+    assert.match(r.stderr, /\(masker\.search, distiller\.train\)/);
   });
 });
 
@@ -141,7 +156,8 @@ describe('graphs/ablations/loss-hidden-mse.yaml', function () {
     ].flatMap((s) => ['--set', s]);
     const r = e3(['run', 'graphs/ablations/loss-hidden-mse.yaml', '--out', out, '--quiet', ...sets]);
     assert.equal(r.code, 0, r.stderr);
-    const history = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).training.history as Record<string, number>[];
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    const history = report.training.history as Record<string, number>[];
     assert.deepEqual(history.map((h) => h.step), [0, 5, 9]);
     for (const h of history) {
       assert.ok(h.hiddenMse > 0 && h.forwardKl > 0, JSON.stringify(h));
