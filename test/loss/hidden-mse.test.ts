@@ -129,6 +129,13 @@ describe('declared requirements (e3 validate)', function () {
     assert.equal(wired.code, 0, wired.stderr);
   });
 
+  it('e3 plugins lists what components require and what nodes supply', () => {
+    const r = e3(['plugins']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /loss\.hiddenMse \(loss\)[^\n]*\n {4}requires hiddenStates\n/);
+    assert.match(r.stdout, /supplies labels, teacherTargets \(with targets wired\), hiddenStates \(with teacher wired\)\n/);
+  });
+
   it('refuses teacher-target terms in a node without a teacher cache', () => {
     const r = validate([
       '  train:',
