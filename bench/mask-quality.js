@@ -16,7 +16,8 @@ const searchSeeds = QUICK ? [0] : [0, 1, 2];
 const randomSeeds = QUICK ? [0, 1] : [0, 1, 2, 3, 4];
 const heldoutN = QUICK ? 40 : 500;
 const quickSets = QUICK ? ['nodes.search.params.steps=10', 'nodes.search.params.restarts=1'] : [];
-const baselines = ['blockInfluence', 'angular', 'sleb', 'klDrop', 'lastN'];
+// Table label (the importance component) → graphs/baselines/<file>.yaml
+const baselines = { blockInfluence: 'block-influence', angular: 'angular', sleb: 'sleb', klDrop: 'kl-drop', lastN: 'last-n' };
 
 const backend = await initBackend('auto');
 const teacher = await loadCheckpoint(TEACHER);
@@ -39,14 +40,14 @@ for (const ratio of ratios) {
     return row;
   };
   const oracle = await add('exhaustive (oracle)', '—', await run('graphs/baselines/exhaustive.yaml', [...setsFor(ratio), ...calibSets('mask'), 'nodes.mask.params.maxMasks=20000']));
-  for (const b of baselines) await add(b, '—', await run(`graphs/baselines/${b}.yaml`, [...setsFor(ratio), ...calibSets('mask')]));
+  for (const [b, file] of Object.entries(baselines)) await add(b, '—', await run(`graphs/baselines/${file}.yaml`, [...setsFor(ratio), ...calibSets('mask')]));
   const randoms = [];
   for (const s of randomSeeds) randoms.push(await add('random', s, await run('graphs/baselines/random.yaml', [...setsFor(ratio), ...calibSets('mask')], s)));
   const e3 = [];
   for (const s of searchSeeds) e3.push(await add('E³ search', s, await run('graphs/search.yaml', [...setsFor(ratio), ...calibSets('search'), ...quickSets], s)));
   const e3Median = median(e3.map((r) => r.kl));
   const randomMedian = median(randoms.map((r) => r.kl));
-  const bestBaseline = Math.min(...rows.filter((r) => baselines.includes(r.method)).map((r) => r.kl));
+  const bestBaseline = Math.min(...rows.filter((r) => r.method in baselines).map((r) => r.kl));
   const L = teacher.model.numLayers;
   sections.push(`## ${ratio * 100}% of layers removed (${Math.round(ratio * L)} of ${L})\n\n` + table(
     ['method', 'seed', 'layers removed', 'calibration KL', 'held-out KL', 'perplexity', 'exact match', ...(textHeld ? ['text perplexity'] : []), 'wall s', 'forward passes', 'KL / oracle'],

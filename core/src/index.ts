@@ -4,7 +4,7 @@
  */
 import 'reflect-metadata';
 export * from './errors.js';
-export * from './graph/did-you-mean.js';
+export * from './did-you-mean.js';
 export * from './graph/paths.js';
 export * from './graph/spec.js';
 export * from './graph/load-graph.js';
@@ -15,6 +15,7 @@ export * from './registry/manifest.js';
 export * from './registry/tokens.js';
 export * from './registry/registry.js';
 export * from './runtime/executor.js';
+export * from './runtime/components.js';
 export * from './runtime/prepare.js';
 export * from './runtime/run-graph.js';
 export * from './runtime/run-info.js';

@@ -2,7 +2,8 @@ import { manifestModule, type ComponentManifest, type PluginManifest } from '@e3
 import { ContainerModule } from 'inversify';
 import { arithmeticManifest } from './data/arithmetic-node.js';
 import { jsonlManifest } from './data/jsonl-node.js';
-import { brownManifest, mixManifest } from './data/mix-nodes.js';
+import { brownManifest } from './data/brown-node.js';
+import { mixManifest } from './data/mix-node.js';
 import { distillerManifest } from './distiller/distiller-node.js';
 import { evaluatorManifest } from './evaluator/evaluator-node.js';
 import { exporterManifest } from './exporter/exporter-node.js';

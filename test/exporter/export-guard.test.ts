@@ -4,7 +4,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { PARTIAL_MARKER } from '@e3/core';
-import { e3, ROOT, tempDir, writeFiles } from '../helpers/files.js';
+import { e3, ROOT, writeFiles } from '../helpers/files.js';
 
 const MODEL = join(ROOT, 'test/fixtures/tiny-llama');
 const noStack = (s: string) => assert.doesNotMatch(s, /\n\s+at /);

@@ -38,11 +38,14 @@ export function describeRegistry(registry: Registry): string {
     out.push('', `  ${m.key} — ${m.doc}`);
     for (const [p, s] of Object.entries(m.inputs)) out.push(`    in  ${p}: ${s.type}${s.optional ? ' (optional)' : ''}${s.doc ? ' — ' + s.doc : ''}`);
     for (const [p, s] of Object.entries(m.outputs)) out.push(`    out ${p}: ${s.type}${s.doc ? ' — ' + s.doc : ''}`);
+    const supplies = Object.entries(m.supplies ?? {}).map(([need, s]) => (s.input ? `${need} (with ${s.input} wired)` : need));
+    if (supplies.length) out.push(`    supplies ${supplies.join(', ')}`);
     out.push(...describeParams(m.params, '    '));
   }
   out.push('', 'Components:');
   for (const c of [...registry.components.values()].sort((a, b) => a.key.localeCompare(b.key))) {
     out.push('', `  ${c.key} (${c.kind}) — ${c.doc}`);
+    if (c.requires?.length) out.push(`    requires ${c.requires.join(', ')}`);
     out.push(...describeParams(c.params, '    '));
   }
   return out.join('\n');

@@ -3,7 +3,7 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { LineCounter, parse as parseYamlValue, parseDocument } from 'yaml';
 import { GraphError, type Diagnostic } from '../errors.js';
 import { pathProblem, type PathProblem } from '../services/user-paths.js';
-import { suggestion } from './did-you-mean.js';
+import { suggestion } from '../did-you-mean.js';
 import { interpolate } from './interpolate.js';
 import { deepMerge, formatPath, getPath, isPlainObject, parsePath, type Path } from './paths.js';
 import { SourceMap } from './source-map.js';

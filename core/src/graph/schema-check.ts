@@ -1,7 +1,7 @@
 import { Ajv, type ErrorObject, type SchemaValidateFunction, type ValidateFunction } from 'ajv';
 import type { JsonSchema } from '../registry/manifest.js';
 import { pathSpecProblem, type PathSpec } from '../services/user-paths.js';
-import { didYouMean, suggestion } from './did-you-mean.js';
+import { didYouMean, suggestion } from '../did-you-mean.js';
 import type { Path } from './paths.js';
 
 /** One schema violation at a path below the validated value. */

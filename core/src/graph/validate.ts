@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GraphError, type Diagnostic } from '../errors.js';
-import type { JsonSchema, PluginManifest } from '../registry/manifest.js';
+import type { ComponentManifest, JsonSchema, PluginManifest } from '../registry/manifest.js';
 import type { Registry } from '../registry/registry.js';
-import { suggestion } from './did-you-mean.js';
+import { suggestion } from '../did-you-mean.js';
 import type { LoadedGraph } from './load-graph.js';
 import { formatPath, isPlainObject, type Path } from './paths.js';
 import { checkSchema } from './schema-check.js';
@@ -51,10 +51,8 @@ export function validateGraph(loaded: LoadedGraph, registry: Registry): Validate
     }
     manifests.set(id, manifest);
     if (!isPlainObject(node.params)) continue;
-    for (const p of checkSchema(manifest.params, node.params)) {
-      report(['nodes', id, 'params', ...p.path], p.message, { node: id, fix: p.fix });
-    }
-    checkComponents(manifest.params, node.params, ['nodes', id, 'params'], id, registry, report);
+    const wired = new Set(isPlainObject(node.in) ? Object.keys(node.in) : []);
+    checkNodeParams(node.params, ['nodes', id, 'params'], { id, manifest, wired }, registry, report);
   }
 
   const deps = new Map<string, string[]>();
@@ -101,24 +99,43 @@ export function validateGraph(loaded: LoadedGraph, registry: Registry): Validate
   return { file: loaded.file, spec, order };
 }
 
-type Report = (path: Path, message: string, extra?: { node?: string; fix?: string; field?: string }) => void;
+export type Report = (path: Path, message: string, extra?: { node?: string; fix?: string; field?: string }) => void;
+
+/**
+ * Checks one node's params against its plugin's schema, filling defaults, then each component in
+ * them against its own schema (defaults too) and its requirements against what the node supplies.
+ * `at` is where the params stand in the graph; each problem goes to `report`.
+ */
+export function checkNodeParams(params: Record<string, unknown>, at: Path, host: Host, registry: Registry, report: Report): void {
+  for (const p of checkSchema(host.manifest.params, params)) report([...at, ...p.path], p.message, { node: host.id, fix: p.fix });
+  checkComponents(host.manifest.params, params, at, host, registry, report);
+}
+
+/** The node whose params hold the components being checked. */
+export interface Host {
+  readonly id: string;
+  readonly manifest: PluginManifest;
+  /** Its wired input ports. */
+  readonly wired: ReadonlySet<string>;
+}
 
 /** Walks a params value beside its schema; validates each component slot against its component. */
-function checkComponents(schema: JsonSchema, value: unknown, at: Path, node: string, registry: Registry, report: Report): void {
+function checkComponents(schema: JsonSchema, value: unknown, at: Path, host: Host, registry: Registry, report: Report): void {
   const kind = schema['x-component'];
   if (typeof kind === 'string') {
-    checkComponent(kind, value, at, node, registry, report);
+    checkComponent(kind, value, at, host, registry, report);
     return;
   }
   const props = schema.properties as Record<string, JsonSchema> | undefined;
   if (props && isPlainObject(value)) {
-    for (const [k, s] of Object.entries(props)) if (k in value) checkComponents(s, value[k], [...at, k], node, registry, report);
+    for (const [k, s] of Object.entries(props)) if (k in value) checkComponents(s, value[k], [...at, k], host, registry, report);
   }
   const items = schema.items as JsonSchema | undefined;
-  if (items && Array.isArray(value)) value.forEach((v, i) => checkComponents(items, v, [...at, i], node, registry, report));
+  if (items && Array.isArray(value)) value.forEach((v, i) => checkComponents(items, v, [...at, i], host, registry, report));
 }
 
-function checkComponent(kind: string, value: unknown, at: Path, node: string, registry: Registry, report: Report): void {
+function checkComponent(kind: string, value: unknown, at: Path, host: Host, registry: Registry, report: Report): void {
+  const node = host.id;
   const options = registry.componentsOfKind(kind);
   if (!isPlainObject(value) || typeof value.component !== 'string') {
     report(at, `expected a ${kind} component`, { node, fix: `write { component: ${options[0] ?? `${kind}.name`}, … } (${kind} components: ${options.join(', ')})` });
@@ -135,7 +152,28 @@ function checkComponent(kind: string, value: unknown, at: Path, node: string, re
   }
   const schema = componentSchema(c.params);
   for (const p of checkSchema(schema, value)) report([...at, ...p.path], `${c.key}: ${p.message}`, { node, fix: p.fix });
-  checkComponents(schema, value, at, node, registry, report);
+  checkRequirements(c, [...at, 'component'], host, registry, report);
+  checkComponents(schema, value, at, host, registry, report);
+}
+
+/** Refuses a component that needs something (teacher targets, hidden states…) its node cannot supply. */
+function checkRequirements(c: ComponentManifest, at: Path, host: Host, registry: Registry, report: Report): void {
+  for (const need of c.requires ?? []) {
+    const supply = host.manifest.supplies?.[need];
+    if (!supply) {
+      const able = [...registry.plugins.values()].filter((m) => m.supplies?.[need]).map((m) => m.key);
+      report(at, `${c.key} needs ${need}, which ${host.manifest.key} cannot supply`, {
+        node: host.id,
+        fix: able.length ? `use ${c.key} in a node that supplies ${need} (${able.join(', ')}), or choose another ${c.kind}` : `choose another ${c.kind}`,
+      });
+    } else if (supply.input && !host.wired.has(supply.input)) {
+      const port = host.manifest.inputs[supply.input];
+      report(at, `${c.key} needs ${need}, which ${host.manifest.key} supplies only from its "${supply.input}" input, and that is not wired`, {
+        node: host.id,
+        fix: `add in: { ${supply.input}: <node>.<port> }${port ? ` (a ${port.type} output)` : ''}`,
+      });
+    }
+  }
 }
 
 const wrapped = new WeakMap<JsonSchema, JsonSchema>();

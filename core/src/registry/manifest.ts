@@ -44,6 +44,18 @@ export interface PluginManifest {
   readonly params: JsonSchema;
   /** The class the runtime instantiates through DI (services arrive by constructor injection). */
   readonly node: Newable<GraphNode>;
+  /**
+   * What this node can hand the components in its params (see {@link ComponentManifest.requires}):
+   * a requirement name, and the input port that must be wired for it (none: always supplied).
+   * `e3 validate` refuses a component whose requirement the node cannot supply.
+   */
+  readonly supplies?: Readonly<Record<string, Supply>>;
+}
+
+/** How a node supplies one requirement of its components. */
+export interface Supply {
+  /** The input port that must be wired for the node to supply it. */
+  readonly input?: string;
 }
 
 /**
@@ -58,4 +70,6 @@ export interface ComponentManifest {
   readonly doc: string;
   readonly params: JsonSchema;
   readonly component: Newable<unknown>;
+  /** What the component needs from the node that holds it (e.g. `teacherTargets`); see {@link PluginManifest.supplies}. */
+  readonly requires?: readonly string[];
 }

@@ -1,6 +1,6 @@
 import { Container, ContainerModule } from 'inversify';
 import { UserError } from '../errors.js';
-import { suggestion } from '../graph/did-you-mean.js';
+import { suggestion } from '../did-you-mean.js';
 import type { ComponentManifest, PluginManifest } from './manifest.js';
 import { COMPONENT_MANIFEST, PLUGIN_MANIFEST } from './tokens.js';
 

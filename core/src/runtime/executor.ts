@@ -29,7 +29,7 @@ export interface ExecuteResult {
  * A child container per node: its RNG is the run's RNG forked by node id (so one node's
  * draws never shift another's) and its logger is scoped to the node.
  */
-function nodeContainer(parent: Container, id: string): Container {
+export function nodeContainer(parent: Container, id: string): Container {
   const c = new Container({ parent, autobind: true });
   if (parent.isBound(RNG)) c.bind(RNG).toConstantValue(parent.get<Rng>(RNG).fork(id));
   if (parent.isBound(LOGGER)) c.bind(LOGGER).toConstantValue(parent.get<Logger>(LOGGER).child(id));

@@ -43,7 +43,7 @@ export const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../../..
  */
 export async function runGraph(file: string, options: RunOptions): Promise<RunOutcome> {
   const prepared = await prepareGraph(file, options);
-  const { graph, registry, container } = prepared;
+  const { graph } = prepared;
   const spec = graph.spec;
   if (options.seed !== undefined) spec.seed = options.seed;
   const seed = spec.seed ?? 0;

@@ -1,16 +1,9 @@
-import { inject, injectable } from 'inversify';
-import { once, RNG, type GraphNode, type NodeContext, type PluginManifest, type Rng } from '@e3/core';
+import type { PluginManifest } from '@e3/core';
 import { arithmeticDataset, type ArithmeticParams } from './arithmetic.js';
+import { seededDatasetNode } from './seeded-dataset-node.js';
 
 /** `data.arithmetic`: built-in exact-answer arithmetic problems (`A+B=` → `C`), split train/held-out by seed. */
-@injectable()
-export class ArithmeticNode implements GraphNode<ArithmeticParams> {
-  constructor(@inject(RNG) private readonly rng: Rng) {}
-
-  connect(_inputs: Record<string, never>, p: ArithmeticParams, ctx: NodeContext) {
-    return { data: once({}, [], () => arithmeticDataset(p, this.rng, ctx.id)) };
-  }
-}
+export const ArithmeticNode = seededDatasetNode<ArithmeticParams>(arithmeticDataset);
 
 export const arithmeticManifest: PluginManifest = {
   key: 'data.arithmetic',

@@ -19,12 +19,12 @@ const NEED = 'data.jsonl needs a JSONL file, one JSON object per line';
  * Records are `{prompt, answer}` (loss on the answer) or `{text}` (loss on the whole text);
  * empty records (no characters at all) are skipped and counted.
  */
-export function jsonlDataset(p: JsonlParams, rng: Rng, ctx: JsonlContext = {}): Dataset {
+export function jsonlDataset(p: JsonlParams, rng: Rng, context: JsonlContext = {}): Dataset {
   requirePath(p.path, 'file', 'data file', NEED);
   const fd = openSync(p.path, 'r');
   const size = fstatSync(fd).size;
   const { starts, ends, lines, empty } = indexLines(fd, size, p);
-  reportEmpty(p.path, empty, starts.length, ctx);
+  reportEmpty(p.path, empty, starts.length, context);
   const order = rng.fork('split').shuffle([...starts.keys()]);
   const nHeld = Math.min(starts.length - 1, Math.round(starts.length * p.heldoutFraction));
   const held = order.slice(0, nHeld).sort((a, b) => a - b);
@@ -35,7 +35,7 @@ export function jsonlDataset(p: JsonlParams, rng: Rng, ctx: JsonlContext = {}): 
     fingerprint: `jsonl:${p.path}:${size}:${starts.length}:${p.heldoutFraction}:${rng.fork('fingerprint').nextUint32()}`,
     trainSize: train.length,
     heldoutSize: held.length,
-    heldoutOrigin: heldoutOrigin(ctx.node, p.heldoutFraction, `${records} in ${p.path}`),
+    heldoutOrigin: heldoutOrigin(context.node, p.heldoutFraction, `${records} in ${p.path}`),
     trainBatch: stepIndexedBatches(train.length, rng.fork('train'), async (idx) => idx.map((i) => read(train[i]))),
     heldout: async (limit) => held.slice(0, limit ?? held.length).map(read),
     calibration: async (limit) => train.slice(0, limit).map(read),
@@ -67,14 +67,14 @@ function indexLines(fd: number, size: number, p: JsonlParams): Index {
 }
 
 /** Logs the skipped empty records; fails when nothing else is left. */
-function reportEmpty(path: string, empty: number[], kept: number, ctx: JsonlContext): void {
+function reportEmpty(path: string, empty: number[], kept: number, context: JsonlContext): void {
   const at = `line${empty.length === 1 ? '' : 's'} ${empty.slice(0, 10).join(', ')}${empty.length > 10 ? ', …' : ''}`;
   if (!kept && empty.length) {
     throw new UserError(`${path}:${empty[0]}: every record is empty (${empty.length}, ${at}); nothing to train or ` +
       'evaluate on (fix: give records a non-empty "prompt"/"answer" or "text")');
   }
   if (!kept) throw new UserError(`${path}: no records (expected one JSON object per line)`);
-  if (empty.length) ctx.note?.(`${path}: skipped ${empty.length} empty record${empty.length === 1 ? '' : 's'} (${at})`);
+  if (empty.length) context.note?.(`${path}: skipped ${empty.length} empty record${empty.length === 1 ? '' : 's'} (${at})`);
 }
 
 function readRange(fd: number, s: number, e: number): Buffer {

@@ -1,25 +1,30 @@
 import { inject, injectable } from 'inversify';
-import * as tf from '@tensorflow/tfjs-core';
 import { once, pick, UserError, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
-import { describeCuts, encodeBatch, textCodec } from '../data/batch.js';
 import { EMPTY, merge } from 'rxjs';
+import { describeCuts, textCodec } from '../data/batch.js';
 import { heldoutCheck, type Dataset } from '../data/dataset.js';
 import { exactMatch, heldoutLikelihood } from '../evaluator/quality.js';
 import type { LossTerm } from '../loss/loss-term.js';
+import { stepSupplies, trainingStep } from '../loss/training-step.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
-import { forwardTokens } from '../model/student-tokens.js';
 import { cloneHandle, type ModelHandle } from '../model/handle.js';
-import { disposeTargets, type TeacherCache } from '../teacher/topk-cache.js';
+import type { PortInputs, Ports } from '../ports.js';
+import type { TeacherCache } from '../teacher/topk-cache.js';
 import { TrainingServices } from '../trainer/training-services.js';
-import { batchTensors } from '../trainer/batch-tensors.js';
 import { optimSchema, trainLoop, type OptimParams } from '../trainer/train-loop.js';
-import { combineLosses } from '../trainer/trainer-node.js';
 import type { TokenWeighting } from '../weighting/weighting.js';
 
 interface Params extends OptimParams {
-  batchSize: number; loss: (LossTerm & { needsHidden?: boolean })[]; weighting: TokenWeighting; promptLoss: boolean;
+  batchSize: number; loss: LossTerm[]; weighting: TokenWeighting; promptLoss: boolean;
   headChunkTokens: number; evalEvery: number; evalExamples: number; maxNewTokens: number;
 }
+
+const inputs = {
+  model: { type: 'Model', doc: 'the pruned student' },
+  targets: { type: 'TeacherCache' },
+  data: { type: 'Dataset' },
+  teacher: { type: 'Model', optional: true, doc: 'only for loss.hiddenMse and KL in the eval curve' },
+} as const satisfies Ports;
 
 /**
  * `distiller.train` (E³ Stage 2): trains a copy of the pruned student against the teacher
@@ -31,20 +36,17 @@ interface Params extends OptimParams {
 export class DistillerNode implements GraphNode<Params> {
   constructor(@inject(TrainingServices) private readonly services: TrainingServices) {}
 
-  connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
-    const check$ = p.evalEvery > 0 ? heldoutCheck(inputs.data, p.evalExamples, 'distiller.train (evalEvery)') : EMPTY;
-    const distil$ = once(inputs, ['model', 'targets', 'data', 'teacher'],
+  connect(ports: PortInputs<typeof inputs>, p: Params, ctx: NodeContext) {
+    const check$ = p.evalEvery > 0 ? heldoutCheck(ports.data, p.evalExamples, 'distiller.train (evalEvery)') : EMPTY;
+    const distil$ = once(ports, ['model', 'targets', 'data', 'teacher'],
       (v) => this.distil(v.model, v.targets, v.data, v.teacher, p, ctx));
     const r$ = merge(check$, distil$);
     return { model: pick(r$, 'model'), metrics: pick(r$, 'metrics') };
   }
 
   private async distil(base: ModelHandle, cache: TeacherCache, data: Dataset, teacher: ModelHandle | undefined, p: Params, ctx: NodeContext) {
-    const needsHidden = p.loss.some((t) => t.needsHidden);
-    if (needsHidden && !teacher) throw new UserError(`node "${ctx.id}": loss.hiddenMse needs the teacher model; add in: { teacher: <node>.model }`);
     const codec = textCodec(base, 'distiller.train');
     const h = cloneHandle(base);
-    const V = h.model.config.vocabSize;
     const t0 = performance.now();
     const held = p.evalEvery > 0 ? await data.heldout(p.evalExamples) : [];
     const evalCurve: Record<string, number>[] = [];
@@ -55,40 +57,25 @@ export class DistillerNode implements GraphNode<Params> {
       evalCurve.push({ step, tokens: tokensSoFar, accuracy: em.accuracy, perplexity: lik.perplexity, ...(lik.kl !== undefined ? { kl: lik.kl } : {}) });
     };
     if (p.evalEvery > 0 && !this.services.run.resume) await evaluate(0);
+    const lossOf = trainingStep({
+      node: ctx.id, model: h, codec, loss: p.loss, weighting: p.weighting, cache, teacher, promptLoss: p.promptLoss,
+      trainHead: true, headChunkTokens: p.headChunkTokens,
+    });
     const { metrics, tokens, steps } = await trainLoop({
-      vars: h.model.variables(), params: p, resume: this.services.run.resume, rng: this.services.rng,
-      checkpointDir: this.services.store.checkpointDir(ctx.id), logger: this.services.log, progress: this.services.progress, task: ctx.id, signal: ctx.signal,
-      extraState: { save: () => ({ evalCurve, tokensSoFar }), load: (j) => { evalCurve.push(...((j.evalCurve ?? []) as Record<string, number>[])); tokensSoFar = Number(j.tokensSoFar ?? 0); } },
-      loss: async (step) => {
-        const examples = await data.trainBatch(step, p.batchSize);
-        const batch = encodeBatch(examples, codec, p.promptLoss);
-        const bt = batchTensors(batch);
-        const targets = await cache.targets(examples, batch);
-        const teacherHidden = needsHidden ? tf.tidy(() => {
-          const hs = teacher!.model.forward(bt.ids, { attentionMask: bt.attention, outputHidden: true }).hidden!;
-          return h.model.source.keptLayers.map((orig) => hs[teacher!.model.source.keptLayers.indexOf(orig) + 1]);
-        }) : undefined;
-        let parts: Record<string, tf.Scalar> = {};
-        tokensSoFar += batch.tokens;
-        return {
-          tokens: batch.tokens,
-          value: () => {
-            const out = forwardTokens(h.model, bt.ids, {
-              attentionMask: bt.attention, outputHidden: needsHidden, labels: bt.labels, topIds: targets.ids,
-              trainHead: true, chunkTokens: p.headChunkTokens,
-            });
-            const tokenWeights = p.weighting.weights(bt.active, targets, V);
-            const x = { student: out.student, labels: bt.labels, active: bt.active, tokenWeights, targets };
-            const r = combineLosses(p.loss, (t) => t.compute({ ...x, vocabSize: V, hidden: out.hidden, teacherHidden }));
-            parts = Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, tf.keep(v.clone())]));
-            return r.total;
-          },
-          terms: () => parts,
-          dispose: () => {
-            [...Object.values(bt), ...Object.values(parts), ...(teacherHidden ?? [])].forEach((t) => t.dispose());
-            disposeTargets(targets);
-          },
-        };
+      ...this.services.loopArgs(ctx),
+      vars: h.model.variables(),
+      params: p,
+      extraState: {
+        save: () => ({ evalCurve, tokensSoFar }),
+        load: (j) => {
+          evalCurve.push(...((j.evalCurve ?? []) as Record<string, number>[]));
+          tokensSoFar = Number(j.tokensSoFar ?? 0);
+        },
+      },
+      loss: async (s) => {
+        const loss = await lossOf(await data.trainBatch(s, p.batchSize));
+        tokensSoFar += loss.tokens;
+        return loss;
       },
       afterStepAsync: p.evalEvery > 0 ? async (step: number) => { if ((step + 1) % p.evalEvery === 0 || step + 1 === p.steps) await evaluate(step + 1); } : undefined,
     });
@@ -104,10 +91,8 @@ export class DistillerNode implements GraphNode<Params> {
 export const distillerManifest: PluginManifest = {
   key: 'distiller.train',
   doc: 'E³ Stage 2: entropy-aware adaptive distillation of the pruned student from the teacher cache.',
-  inputs: {
-    model: { type: 'Model', doc: 'the pruned student' }, targets: { type: 'TeacherCache' }, data: { type: 'Dataset' },
-    teacher: { type: 'Model', optional: true, doc: 'only for loss.hiddenMse and KL in the eval curve' },
-  },
+  inputs,
+  supplies: stepSupplies(inputs),
   outputs: { model: { type: 'Model', doc: 'the recovered student' }, metrics: { type: 'TrainMetrics' } },
   params: {
     type: 'object', additionalProperties: false,

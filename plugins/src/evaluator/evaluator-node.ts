@@ -2,29 +2,33 @@ import { existsSync, readFileSync } from 'node:fs';
 import { inject, injectable } from 'inversify';
 import { ARTIFACTS, CLOCK, LOGGER, once, type ArtifactStore, type Clock, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
 import { merge } from 'rxjs';
-import { heldoutCheck, type Dataset } from '../data/dataset.js';
+import { heldoutCheck } from '../data/dataset.js';
 import { requireTokenizer, type ModelHandle } from '../model/handle.js';
-import type { LayerMaskResult } from '../model/prune-node.js';
 import { exactMatch, heldoutLikelihood } from './quality.js';
 import { reportMarkdown, type Report } from './report.js';
 import { measureSpeed } from './speed.js';
-
-interface EvalInputs {
-  model: ModelHandle; teacher?: ModelHandle; data: Dataset; mask?: LayerMaskResult; metrics?: Record<string, any>;
-}
+import type { PortInputs, Ports } from '../ports.js';
 
 interface Params { examples: number; maxNewTokens: number; speed: { enabled: boolean; prompts: number; newTokens: number; repeats: number }; promptLoss: boolean }
+
+const inputs = {
+  model: { type: 'Model' },
+  teacher: { type: 'Model', optional: true },
+  data: { type: 'Dataset' },
+  mask: { type: 'Mask', optional: true },
+  metrics: { type: 'any', optional: true, doc: 'training metrics for the report' },
+} as const satisfies Ports;
 
 /** `evaluator.suite`: exact match, perplexity, KL to the teacher and speed, teacher vs model, as a report. */
 @injectable()
 export class EvaluatorNode implements GraphNode<Params> {
   constructor(@inject(LOGGER) private readonly log: Logger, @inject(ARTIFACTS) private readonly store: ArtifactStore, @inject(CLOCK) private readonly clock: Clock) {}
 
-  connect(inputs: Record<string, any>, p: Params) {
+  connect(ports: PortInputs<typeof inputs>, p: Params) {
     const t0 = this.clock.now();
     return {
-      report: merge(heldoutCheck(inputs.data, p.examples, 'evaluator.suite'),
-        once(inputs, ['model', 'teacher', 'data', 'mask', 'metrics'], async (v: EvalInputs): Promise<Report> => {
+      report: merge(heldoutCheck(ports.data, p.examples, 'evaluator.suite'),
+        once(ports, ['model', 'teacher', 'data', 'mask', 'metrics'], async (v): Promise<Report> => {
         const { model, teacher, data, mask, metrics } = v;
         const held = await data.heldout(p.examples);
         const one = async (h: ModelHandle) => {
@@ -60,10 +64,7 @@ export class EvaluatorNode implements GraphNode<Params> {
 export const evaluatorManifest: PluginManifest = {
   key: 'evaluator.suite',
   doc: 'Held-out exact match (greedy), perplexity, KL to the teacher, and prefill/decode speed vs the teacher; writes report.json/report.md.',
-  inputs: {
-    model: { type: 'Model' }, teacher: { type: 'Model', optional: true }, data: { type: 'Dataset' },
-    mask: { type: 'Mask', optional: true }, metrics: { type: 'any', optional: true, doc: 'training metrics for the report' },
-  },
+  inputs,
   outputs: { report: { type: 'Report' } },
   params: {
     type: 'object', additionalProperties: false,

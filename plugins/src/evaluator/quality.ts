@@ -5,7 +5,7 @@ import type { LayerMask } from '../model/decoder.js';
 import { generateText } from '../model/generate.js';
 import type { ModelHandle } from '../model/handle.js';
 import { headKlPerToken, headNll } from '../model/chunked-head.js';
-import { batchTensors } from '../trainer/batch-tensors.js';
+import { batchTensors } from '../data/batch-tensors.js';
 
 /**
  * Answer extraction for exact match: take the greedy completion up to the first end token

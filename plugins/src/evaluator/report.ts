@@ -1,4 +1,4 @@
-import type { LayerMaskResult } from '../model/prune-node.js';
+import type { LayerMaskResult } from '../model/layer-mask.js';
 
 /** What travels on a `Report` port and what the exporter writes as report.json / report.md. */
 export interface Report { json: Record<string, any>; markdown: string }

@@ -4,23 +4,24 @@ import {
   checkReplaceable, LOGGER, once, RUN_INFO,
   type GraphNode, type Logger, type NodeContext, type PluginManifest, type RunInfo,
 } from '@e3/core';
-import type { ModelHandle } from '../model/handle.js';
 import type { FloatDtype } from '../model/safetensors.js';
 import { exportCheckpoint } from './export-checkpoint.js';
+import type { PortInputs, Ports } from '../ports.js';
 
 interface Params { dir: string; dtype?: FloatDtype; force: boolean; method: string; maxShardBytes: number }
 
-interface ExportInputs { model: ModelHandle; report?: { json: unknown; markdown: string } }
 
 /** What `exporter.hf` emits: where the checkpoint went. */
 export interface Artifact { dir: string; keptLayers: number[]; originalLayers: number }
+
+const inputs = { model: { type: 'Model' }, report: { type: 'Report', optional: true } } as const satisfies Ports;
 
 /** `exporter.hf`: writes the model as a Hugging Face checkpoint (atomically), with the report beside it. */
 @injectable()
 export class ExporterNode implements GraphNode<Params> {
   constructor(@inject(LOGGER) private readonly log: Logger, @inject(RUN_INFO) private readonly run: RunInfo) {}
 
-  connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
+  connect(ports: PortInputs<typeof inputs>, p: Params, ctx: NodeContext) {
     const dir = resolve(this.run.runDir, p.dir);
     const guard = {
       what: `node "${ctx.id}" (exporter.hf) dir`, force: p.force, ownedBelow: this.run.runDir,
@@ -29,7 +30,7 @@ export class ExporterNode implements GraphNode<Params> {
     };
     checkReplaceable(dir, guard); // now, before any node runs; again when the export is written
     return {
-      artifact: once(inputs, ['model', 'report'], async ({ model, report }: ExportInputs): Promise<Artifact> => {
+      artifact: once(ports, ['model', 'report'], async ({ model, report }): Promise<Artifact> => {
         const extraFiles: Record<string, string> = report
           ? { 'report.json': JSON.stringify(report.json, null, 2) + '\n', 'report.md': report.markdown }
           : {};
@@ -46,7 +47,7 @@ export class ExporterNode implements GraphNode<Params> {
 export const exporterManifest: PluginManifest = {
   key: 'exporter.hf',
   doc: 'Exports a model as a Hugging Face checkpoint (config.json, safetensors, tokenizer files, e3_pruning.json, report).',
-  inputs: { model: { type: 'Model' }, report: { type: 'Report', optional: true } },
+  inputs,
   outputs: { artifact: { type: 'Artifact' } },
   params: {
     type: 'object',

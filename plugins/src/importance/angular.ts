@@ -1,6 +1,6 @@
 import { injectable } from 'inversify';
 import type { ComponentManifest } from '@e3/core';
-import { rowCosine, type MaskEvaluator } from '../masker/mask-evaluator.js';
+import { rowCosine, type MaskEvaluator } from './mask-evaluator.js';
 import type { LayerImportance } from './importance.js';
 
 /**
@@ -12,12 +12,12 @@ import type { LayerImportance } from './importance.js';
 export class AngularDistance implements LayerImportance {
   readonly name = 'angular';
   async scores(): Promise<undefined> { return undefined; }
-  async select(ctx: MaskEvaluator, keep: number): Promise<{ mask: number[]; scores: number[] }> {
-    const L = ctx.numLayers;
+  async select(evaluator: MaskEvaluator, keep: number): Promise<{ mask: number[]; scores: number[] }> {
+    const L = evaluator.numLayers;
     const n = L - keep;
     const mask = new Array(L).fill(1);
     if (n === 0) return { mask, scores: [] };
-    const { states, d, last } = await ctx.hiddenStates();
+    const { states, d, last } = await evaluator.hiddenStates();
     const dist: number[] = [];
     for (let l = 0; l + n <= L; l++) {
       let s = 0, c = 0;

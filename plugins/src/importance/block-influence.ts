@@ -1,15 +1,15 @@
 import { injectable } from 'inversify';
 import type { ComponentManifest } from '@e3/core';
-import { rowCosine, type MaskEvaluator } from '../masker/mask-evaluator.js';
+import { rowCosine, type MaskEvaluator } from './mask-evaluator.js';
 import { selectByScores, type LayerImportance } from './importance.js';
 
 /** ShortGPT block influence: BI_ℓ = 1 − mean_t cos(x_ℓ,t, x_ℓ+1,t) over real tokens; low BI = removable. */
 @injectable()
 export class BlockInfluence implements LayerImportance {
   readonly name = 'blockInfluence';
-  async scores(ctx: MaskEvaluator): Promise<number[]> {
-    const { states, d, real } = await ctx.hiddenStates();
-    const L = ctx.numLayers;
+  async scores(evaluator: MaskEvaluator): Promise<number[]> {
+    const { states, d, real } = await evaluator.hiddenStates();
+    const L = evaluator.numLayers;
     const sum = new Array(L).fill(0);
     let n = 0;
     states.forEach((hs, b) => real[b].forEach((isReal, r) => {
@@ -19,7 +19,7 @@ export class BlockInfluence implements LayerImportance {
     }));
     return sum.map((s) => 1 - s / Math.max(n, 1));
   }
-  async select(ctx: MaskEvaluator, keep: number) { return selectByScores(await this.scores(ctx), keep); }
+  async select(evaluator: MaskEvaluator, keep: number) { return selectByScores(await this.scores(evaluator), keep); }
 }
 
 export const blockInfluenceManifest: ComponentManifest = {

@@ -1,6 +1,6 @@
 import type { Rng } from '@e3/core';
 import { hardTopK } from '../maths/relaxed-topk.js';
-import type { MaskEvaluator } from '../masker/mask-evaluator.js';
+import type { MaskEvaluator } from './mask-evaluator.js';
 
 /**
  * A layer-importance component (`importance.*`): a training-free way to choose which K
@@ -10,9 +10,9 @@ import type { MaskEvaluator } from '../masker/mask-evaluator.js';
 export interface LayerImportance {
   readonly name: string;
   /** Per-layer scores, or undefined when the method does not rank layers one by one. */
-  scores(ctx: MaskEvaluator, keep: number, rng: Rng): Promise<number[] | undefined>;
+  scores(evaluator: MaskEvaluator, keep: number, rng: Rng): Promise<number[] | undefined>;
   /** The 0/1 mask keeping `keep` layers. */
-  select(ctx: MaskEvaluator, keep: number, rng: Rng): Promise<{ mask: number[]; scores?: number[] }>;
+  select(evaluator: MaskEvaluator, keep: number, rng: Rng): Promise<{ mask: number[]; scores?: number[] }>;
 }
 
 /** For score-based methods: keep the K highest scores. */

@@ -1,19 +1,19 @@
 import { injectable } from 'inversify';
 import type { ComponentManifest } from '@e3/core';
-import type { MaskEvaluator } from '../masker/mask-evaluator.js';
+import type { MaskEvaluator } from './mask-evaluator.js';
 import { selectByScores, type LayerImportance } from './importance.js';
 
 /** KL-drop: s_ℓ = KL(p_full ‖ p_without ℓ) on calibration data; the search's default init. */
 @injectable()
 export class KlDrop implements LayerImportance {
   readonly name = 'klDrop';
-  async scores(ctx: MaskEvaluator): Promise<number[]> {
-    const L = ctx.numLayers;
+  async scores(evaluator: MaskEvaluator): Promise<number[]> {
+    const L = evaluator.numLayers;
     const out: number[] = [];
-    for (let l = 0; l < L; l++) out.push(await ctx.kl(Array.from({ length: L }, (_, i) => (i === l ? 0 : 1))));
+    for (let l = 0; l < L; l++) out.push(await evaluator.kl(Array.from({ length: L }, (_, i) => (i === l ? 0 : 1))));
     return out;
   }
-  async select(ctx: MaskEvaluator, keep: number) { return selectByScores(await this.scores(ctx), keep); }
+  async select(evaluator: MaskEvaluator, keep: number) { return selectByScores(await this.scores(evaluator), keep); }
 }
 
 export const klDropManifest: ComponentManifest = {

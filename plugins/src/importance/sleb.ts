@@ -1,6 +1,6 @@
 import { injectable } from 'inversify';
 import type { ComponentManifest } from '@e3/core';
-import type { MaskEvaluator } from '../masker/mask-evaluator.js';
+import type { MaskEvaluator } from './mask-evaluator.js';
 import type { LayerImportance } from './importance.js';
 
 /**
@@ -11,26 +11,26 @@ import type { LayerImportance } from './importance.js';
 @injectable()
 export class Sleb implements LayerImportance {
   readonly name = 'sleb';
-  async scores(ctx: MaskEvaluator): Promise<number[]> {
-    const L = ctx.numLayers;
-    return (await this.greedy(ctx, 1)).order.reduce((s, layer, round) => { s[layer] = round; return s; }, new Array(L).fill(L));
+  async scores(evaluator: MaskEvaluator): Promise<number[]> {
+    const L = evaluator.numLayers;
+    return (await this.greedy(evaluator, 1)).order.reduce((s, layer, round) => { s[layer] = round; return s; }, new Array(L).fill(L));
   }
-  async select(ctx: MaskEvaluator, keep: number) {
-    const { mask, order } = await this.greedy(ctx, keep);
-    const scores = new Array(ctx.numLayers).fill(ctx.numLayers);
+  async select(evaluator: MaskEvaluator, keep: number) {
+    const { mask, order } = await this.greedy(evaluator, keep);
+    const scores = new Array(evaluator.numLayers).fill(evaluator.numLayers);
     order.forEach((layer, round) => { scores[layer] = round; });
     return { mask, scores };
   }
 
-  private async greedy(ctx: MaskEvaluator, keep: number): Promise<{ mask: number[]; order: number[] }> {
-    const mask = new Array(ctx.numLayers).fill(1);
+  private async greedy(evaluator: MaskEvaluator, keep: number): Promise<{ mask: number[]; order: number[] }> {
+    const mask = new Array(evaluator.numLayers).fill(1);
     const order: number[] = [];
     while (mask.reduce((a, b) => a + b, 0) > keep) {
       let best = -1, bestNll = Infinity;
       for (let l = 0; l < mask.length; l++) {
         if (!mask[l]) continue;
         const trial = mask.map((m, i) => (i === l ? 0 : m));
-        const nll = await ctx.nll(trial);
+        const nll = await evaluator.nll(trial);
         if (nll < bestNll) { bestNll = nll; best = l; }
       }
       mask[best] = 0;

@@ -1,7 +1,10 @@
 import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
 import { COMPONENT_PARAMS, type ComponentManifest } from '@e3/core';
-import { weightedMean, type LossInputs, type LossTerm } from './loss-term.js';
+import { weightedMean, type LossTerm } from './loss-term.js';
+import type { LossInputs, LossNeed } from './training-step.js';
+
+const REQUIRES: readonly LossNeed[] = ['labels'];
 
 interface Params { weight: number; labelSmoothing: number }
 
@@ -9,7 +12,7 @@ interface Params { weight: number; labelSmoothing: number }
 @injectable()
 export class CrossEntropyLoss implements LossTerm {
   readonly name = 'crossEntropy';
-  readonly needsTeacher = false;
+  readonly requires = REQUIRES;
   readonly weight: number;
   private readonly smoothing: number;
 
@@ -41,4 +44,5 @@ export const crossEntropyManifest: ComponentManifest = {
     },
   },
   component: CrossEntropyLoss,
+  requires: REQUIRES,
 };

@@ -3,9 +3,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { COMPONENT_PARAMS, type ComponentManifest } from '@e3/core';
 import { stopGradient } from '../maths/stop-gradient.js';
 import { bucketLogProbs, klPerToken } from './buckets.js';
-import { weightedMean, type LossInputs, type LossTerm } from './loss-term.js';
+import { weightedMean, type LossTerm } from './loss-term.js';
+import type { LossInputs, LossNeed } from './training-step.js';
 
 interface Params { weight: number }
+
+/** Every bucket term compares the student with the teacher cache's targets. */
+const REQUIRES: readonly LossNeed[] = ['teacherTargets'];
 
 const weightOnly = { type: 'object', properties: { weight: { type: 'number', minimum: 0, default: 1, description: 'multiplier in the summed loss' } } };
 
@@ -13,7 +17,7 @@ const weightOnly = { type: 'object', properties: { weight: { type: 'number', min
 @injectable()
 export class ForwardKlLoss implements LossTerm {
   readonly name = 'forwardKl';
-  readonly needsTeacher = true;
+  readonly requires = REQUIRES;
   readonly weight: number;
   constructor(@inject(COMPONENT_PARAMS) p: Params) { this.weight = p.weight; }
   compute(x: LossInputs): tf.Scalar {
@@ -25,7 +29,7 @@ export class ForwardKlLoss implements LossTerm {
 @injectable()
 export class ReverseKlLoss implements LossTerm {
   readonly name = 'reverseKl';
-  readonly needsTeacher = true;
+  readonly requires = REQUIRES;
   readonly weight: number;
   constructor(@inject(COMPONENT_PARAMS) p: Params) { this.weight = p.weight; }
   compute(x: LossInputs): tf.Scalar {
@@ -42,7 +46,7 @@ export class ReverseKlLoss implements LossTerm {
 @injectable()
 export class AdaptiveKlLoss implements LossTerm {
   readonly name = 'akl';
-  readonly needsTeacher = true;
+  readonly requires = REQUIRES;
   readonly weight: number;
   private readonly headMass: number;
   constructor(@inject(COMPONENT_PARAMS) p: Params & { headMass: number }) { this.weight = p.weight; this.headMass = p.headMass; }
@@ -73,10 +77,25 @@ export function aklGaps(logP: tf.Tensor3D, logQ: tf.Tensor3D, headMass: number):
   });
 }
 
-export const forwardKlManifest: ComponentManifest = { key: 'loss.forwardKl', kind: 'loss', doc: 'Forward KL(teacher ‖ student) over the teacher top-k + rest buckets.', params: weightOnly, component: ForwardKlLoss };
-export const reverseKlManifest: ComponentManifest = { key: 'loss.reverseKl', kind: 'loss', doc: 'Reverse KL(student ‖ teacher) over the teacher top-k + rest buckets.', params: weightOnly, component: ReverseKlLoss };
+export const forwardKlManifest: ComponentManifest = {
+  key: 'loss.forwardKl',
+  kind: 'loss',
+  doc: 'Forward KL(teacher ‖ student) over the teacher top-k + rest buckets.',
+  params: weightOnly,
+  component: ForwardKlLoss,
+  requires: REQUIRES,
+};
+export const reverseKlManifest: ComponentManifest = {
+  key: 'loss.reverseKl',
+  kind: 'loss',
+  doc: 'Reverse KL(student ‖ teacher) over the teacher top-k + rest buckets.',
+  params: weightOnly,
+  component: ReverseKlLoss,
+  requires: REQUIRES,
+};
 export const aklManifest: ComponentManifest = {
   key: 'loss.akl', kind: 'loss', doc: 'Adaptive KL (Wu et al. 2024): head/tail-gap mix of forward and reverse KL.',
   params: { type: 'object', properties: { ...weightOnly.properties, headMass: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.5, description: 'cumulative teacher probability that bounds the head' } } },
   component: AdaptiveKlLoss,
+  requires: REQUIRES,
 };

@@ -1,9 +1,8 @@
 import { inject, injectable } from 'inversify';
 import { LOGGER, once, UserError, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
-import type { Dataset } from '../data/dataset.js';
-import type { ModelHandle } from '../model/handle.js';
 import { calibrationSchema, finishMask, withCalibration, type CalibrationParams } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
+import type { PortInputs, Ports } from '../ports.js';
 
 interface Params extends CalibrationParams, PruneAmount { maxMasks: number }
 
@@ -26,25 +25,27 @@ function binomial(n: number, k: number): number {
   return Math.round(r);
 }
 
+const inputs = { model: { type: 'Model' }, data: { type: 'Dataset' } } as const satisfies Ports;
+
 /** `masker.exhaustive`: the oracle — scores every mask with Σm = K by calibration KL. */
 @injectable()
 export class ExhaustiveMaskerNode implements GraphNode<Params> {
   constructor(@inject(LOGGER) private readonly log: Logger) {}
 
-  connect(inputs: Record<string, any>, p: Params) {
+  connect(ports: PortInputs<typeof inputs>, p: Params) {
     return {
-      mask: once(inputs, ['model', 'data'], async ({ model, data }: { model: ModelHandle; data: Dataset }) => {
+      mask: once(ports, ['model', 'data'], async ({ model, data }) => {
         const t0 = performance.now();
         const L = model.model.numLayers;
         const K = keepCount(p, L, 'masker.exhaustive');
         const n = binomial(L, K);
         if (n > p.maxMasks) throw new UserError(`masker.exhaustive: C(${L}, ${K}) = ${n} masks exceeds maxMasks = ${p.maxMasks}; raise maxMasks or use masker.search`);
-        return withCalibration(model, data, p, async (ctx) => {
+        return withCalibration(model, data, p, async (evaluator) => {
           const ranked: { mask: number[]; kl: number }[] = [];
-          for (const mask of allMasks(L, K)) ranked.push({ mask, kl: await ctx.kl(mask) });
+          for (const mask of allMasks(L, K)) ranked.push({ mask, kl: await evaluator.kl(mask) });
           ranked.sort((a, b) => a.kl - b.kl);
           this.log.info(`exhaustive: best of ${n} masks removes ${ranked[0].mask.flatMap((m, i) => (m ? [] : [i])).join(',')} (KL ${ranked[0].kl.toFixed(4)})`);
-          return finishMask(ctx, 'exhaustive', ranked[0].mask, t0, { details: { masksScored: n, top: ranked.slice(0, 10) } });
+          return finishMask(evaluator, 'exhaustive', ranked[0].mask, t0, { details: { masksScored: n, top: ranked.slice(0, 10) } });
         });
       }),
     };
@@ -54,7 +55,7 @@ export class ExhaustiveMaskerNode implements GraphNode<Params> {
 export const exhaustiveMaskerManifest: PluginManifest = {
   key: 'masker.exhaustive',
   doc: 'The oracle: evaluates every mask with Σm = K on calibration data (small L only).',
-  inputs: { model: { type: 'Model' }, data: { type: 'Dataset' } },
+  inputs,
   outputs: { mask: { type: 'Mask' } },
   params: { type: 'object', additionalProperties: false, properties: { ...calibrationSchema, maxMasks: { type: 'integer', minimum: 1, default: 5000, description: 'refuse above this many masks' } } },
   node: ExhaustiveMaskerNode,

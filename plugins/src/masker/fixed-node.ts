@@ -1,16 +1,18 @@
 import { injectable } from 'inversify';
 import { once, UserError, type GraphNode, type PluginManifest } from '@e3/core';
-import type { ModelHandle } from '../model/handle.js';
-import type { LayerMaskResult } from '../model/prune-node.js';
+import type { LayerMaskResult } from '../model/layer-mask.js';
+import type { PortInputs, Ports } from '../ports.js';
 
 interface Params { drop?: number[]; keep?: number[] }
+
+const inputs = { model: { type: 'Model' } } as const satisfies Ports;
 
 /** `masker.fixed`: an explicit list of layers to drop (or keep). */
 @injectable()
 export class FixedMaskerNode implements GraphNode<Params> {
-  connect(inputs: Record<string, any>, p: Params) {
+  connect(ports: PortInputs<typeof inputs>, p: Params) {
     return {
-      mask: once(inputs, ['model'], ({ model }: { model: ModelHandle }): LayerMaskResult => {
+      mask: once(ports, ['model'], ({ model }): LayerMaskResult => {
         const L = model.model.numLayers;
         if (Boolean(p.drop) === Boolean(p.keep)) throw new UserError('masker.fixed: give exactly one of params.drop or params.keep');
         const list = (p.drop ?? p.keep)!;
@@ -27,7 +29,7 @@ export class FixedMaskerNode implements GraphNode<Params> {
 export const fixedMaskerManifest: PluginManifest = {
   key: 'masker.fixed',
   doc: 'An explicit mask: the layers to drop, or the layers to keep.',
-  inputs: { model: { type: 'Model' } },
+  inputs,
   outputs: { mask: { type: 'Mask' } },
   params: {
     type: 'object', additionalProperties: false,

@@ -1,26 +1,27 @@
 import { inject, injectable } from 'inversify';
 import { LOGGER, once, RNG, type GraphNode, type Logger, type PluginManifest, type Rng } from '@e3/core';
-import type { Dataset } from '../data/dataset.js';
 import type { LayerImportance } from '../importance/importance.js';
-import type { ModelHandle } from '../model/handle.js';
 import { calibrationSchema, finishMask, withCalibration, type CalibrationParams } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
+import type { PortInputs, Ports } from '../ports.js';
 
 interface Params extends CalibrationParams, PruneAmount { score: LayerImportance }
+
+const inputs = { model: { type: 'Model' }, data: { type: 'Dataset' } } as const satisfies Ports;
 
 /** `masker.importance`: a training-free baseline masker (block influence, angular, SLEB, KL-drop, last-n, random). */
 @injectable()
 export class ImportanceMaskerNode implements GraphNode<Params> {
   constructor(@inject(RNG) private readonly rng: Rng, @inject(LOGGER) private readonly log: Logger) {}
 
-  connect(inputs: Record<string, any>, p: Params) {
+  connect(ports: PortInputs<typeof inputs>, p: Params) {
     return {
-      mask: once(inputs, ['model', 'data'], async ({ model, data }: { model: ModelHandle; data: Dataset }) => {
+      mask: once(ports, ['model', 'data'], async ({ model, data }) => {
         const t0 = performance.now();
         const keep = keepCount(p, model.model.numLayers, `importance.${p.score.name}`);
-        return withCalibration(model, data, p, async (ctx) => {
-          const { mask, scores } = await p.score.select(ctx, keep, this.rng);
-          const r = await finishMask(ctx, p.score.name, mask, t0, { scores });
+        return withCalibration(model, data, p, async (evaluator) => {
+          const { mask, scores } = await p.score.select(evaluator, keep, this.rng);
+          const r = await finishMask(evaluator, p.score.name, mask, t0, { scores });
           this.log.info(`${p.score.name}: removes layers ${(r.details!.removed as number[]).join(',')} (calibration KL ${(r.details!.calibrationKl as number).toFixed(4)})`);
           return r;
         });
@@ -32,7 +33,7 @@ export class ImportanceMaskerNode implements GraphNode<Params> {
 export const importanceMaskerManifest: PluginManifest = {
   key: 'masker.importance',
   doc: 'Chooses the layers to keep with a training-free importance score (a baseline to the search).',
-  inputs: { model: { type: 'Model' }, data: { type: 'Dataset' } },
+  inputs,
   outputs: { mask: { type: 'Mask' } },
   params: { type: 'object', additionalProperties: false, properties: { ...calibrationSchema, score: { 'x-component': 'importance', default: { component: 'importance.blockInfluence' } } } },
   node: ImportanceMaskerNode,

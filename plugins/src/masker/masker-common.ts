@@ -1,7 +1,7 @@
 import type { Dataset } from '../data/dataset.js';
 import type { ModelHandle } from '../model/handle.js';
-import type { LayerMaskResult } from '../model/prune-node.js';
-import { MaskEvaluator } from './mask-evaluator.js';
+import type { LayerMaskResult } from '../model/layer-mask.js';
+import { MaskEvaluator } from '../importance/mask-evaluator.js';
 import { pruneAmountSchema } from './prune-amount.js';
 
 /** Params every data-driven masker shares. */
@@ -20,20 +20,20 @@ export async function calibrationEvaluator(model: ModelHandle, data: Dataset, p:
 }
 
 /** Runs `use` with a calibration MaskEvaluator and always frees it afterwards. */
-export async function withCalibration<T>(model: ModelHandle, data: Dataset, p: CalibrationParams, use: (ctx: MaskEvaluator) => Promise<T>): Promise<T> {
-  const ctx = await calibrationEvaluator(model, data, p);
-  try { return await use(ctx); } finally { ctx.dispose(); }
+export async function withCalibration<T>(model: ModelHandle, data: Dataset, p: CalibrationParams, use: (evaluator: MaskEvaluator) => Promise<T>): Promise<T> {
+  const evaluator = await calibrationEvaluator(model, data, p);
+  try { return await use(evaluator); } finally { evaluator.dispose(); }
 }
 
 /**
  * Finishes a masker's result: calibration KL of the chosen mask, the forward passes spent
  * (including that check) and the wall time, so every method reports the same facts.
  */
-export async function finishMask(ctx: MaskEvaluator, method: string, mask: number[], t0: number, extra: Partial<LayerMaskResult> = {}): Promise<LayerMaskResult> {
-  const calibrationKl = await ctx.kl(mask);
+export async function finishMask(evaluator: MaskEvaluator, method: string, mask: number[], t0: number, extra: Partial<LayerMaskResult> = {}): Promise<LayerMaskResult> {
+  const calibrationKl = await evaluator.kl(mask);
   const removed = mask.flatMap((m, i) => (m ? [] : [i]));
   return {
     ...extra, mask, method,
-    details: { ...extra.details, removed, calibrationKl, forwardPasses: ctx.forwardPasses, wallSeconds: (performance.now() - t0) / 1000 },
+    details: { ...extra.details, removed, calibrationKl, forwardPasses: evaluator.forwardPasses, wallSeconds: (performance.now() - t0) / 1000 },
   };
 }

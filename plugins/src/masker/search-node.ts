@@ -3,25 +3,24 @@ import { join } from 'node:path';
 import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
 import { once, pick, UserError, writeFileAtomic, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
-import { encodeBatch, textCodec } from '../data/batch.js';
+import { textCodec } from '../data/batch.js';
 import { stepIndexedBatches, type Dataset, type Example } from '../data/dataset.js';
 import type { LayerImportance } from '../importance/importance.js';
+import type { MaskEvaluator } from '../importance/mask-evaluator.js';
 import type { LossTerm } from '../loss/loss-term.js';
+import { stepSupplies, trainingStep } from '../loss/training-step.js';
 import { hardTopK } from '../maths/relaxed-topk.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
-import { forwardTokens } from '../model/student-tokens.js';
 import type { ModelHandle } from '../model/handle.js';
-import type { LayerMaskResult } from '../model/prune-node.js';
+import type { LayerMaskResult } from '../model/layer-mask.js';
+import type { PortInputs, Ports } from '../ports.js';
 import type { MaskSampler } from '../sampler/sampler.js';
 import { annealSchema } from '../sampler/sampler.js';
-import { disposeTargets, type TeacherCache } from '../teacher/topk-cache.js';
+import type { TeacherCache } from '../teacher/topk-cache.js';
 import { TrainingServices } from '../trainer/training-services.js';
-import { batchTensors } from '../trainer/batch-tensors.js';
-import { combineLosses } from '../trainer/trainer-node.js';
 import { trainLoop, type StepMetrics } from '../trainer/train-loop.js';
 import type { TokenWeighting } from '../weighting/weighting.js';
 import { calibrationEvaluator, calibrationSchema, finishMask, type CalibrationParams } from './masker-common.js';
-import type { MaskEvaluator } from './mask-evaluator.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 import { swapRefine } from './swap-refine.js';
 import { scheduleAt, standardise, type SearchSchedule } from './search-schedule.js';
@@ -38,6 +37,26 @@ interface RestartResult { restart: number; alpha: number[]; keepProbability: num
 /** What the search reports on its `metrics` port. */
 export interface SearchMetrics { node: string; restarts: RestartResult[]; wallSeconds: number }
 
+/** What one restart of the search works with. */
+interface RestartArgs {
+  /** Restart index (its RNG stream and checkpoint directory). */
+  readonly index: number;
+  /** Initial mask logits. */
+  readonly alpha0: number[];
+  readonly model: ModelHandle;
+  readonly calibration: Example[];
+  readonly cache: TeacherCache;
+  /** Scores the candidate masks. */
+  readonly evaluator: MaskEvaluator;
+  /** Params, with the batch size clamped to the calibration set. */
+  readonly params: Params;
+  /** Layers to keep. */
+  readonly keep: number;
+  readonly ctx: NodeContext;
+}
+
+const inputs = { model: { type: 'Model' }, data: { type: 'Dataset' }, targets: { type: 'TeacherCache' } } as const satisfies Ports;
+
 /**
  * `masker.search`: the E³ Stage 1 search. Only the L mask logits α train (Adam), the model
  * is frozen; each step samples a straight-through mask with the sampler component at
@@ -50,8 +69,8 @@ export interface SearchMetrics { node: string; restarts: RestartResult[]; wallSe
 export class SearchNode implements GraphNode<Params> {
   constructor(@inject(TrainingServices) private readonly services: TrainingServices) {}
 
-  connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
-    const r$ = once(inputs, ['model', 'data', 'targets'], ({ model, data, targets }) => this.search(model, data, targets, p, ctx));
+  connect(ports: PortInputs<typeof inputs>, p: Params, ctx: NodeContext) {
+    const r$ = once(ports, ['model', 'data', 'targets'], ({ model, data, targets }) => this.search(model, data, targets, p, ctx));
     return { mask: pick(r$, 'mask'), metrics: pick(r$, 'metrics') };
   }
 
@@ -69,7 +88,7 @@ export class SearchNode implements GraphNode<Params> {
       const restarts: RestartResult[] = [];
       let steps = 0;
       for (let r = 0; r < p.restarts; r++) {
-        restarts.push(await this.restart(r, alpha0, model, calib, cache, evaluator, q, K, ctx));
+        restarts.push(await this.restart({ index: r, alpha0, model, calibration: calib, cache, evaluator, params: q, keep: K, ctx }));
         steps += p.steps;
         if (ctx.signal.aborted) throw new UserError('cancelled');
       }
@@ -103,7 +122,8 @@ export class SearchNode implements GraphNode<Params> {
     return calibration;
   }
 
-  private async restart(r: number, alpha0: number[], model: ModelHandle, calib: Example[], cache: TeacherCache, evaluator: MaskEvaluator, p: Params, K: number, ctx: NodeContext): Promise<RestartResult> {
+  private async restart(a: RestartArgs): Promise<RestartResult> {
+    const { index: r, alpha0, model, calibration: calib, cache, evaluator, params: p, keep: K, ctx } = a;
     const dir = join(this.services.store.checkpointDir(ctx.id), `restart-${r}`);
     const doneFile = join(dir, '..', `restart-${r}.json`);
     if (this.services.run.resume && existsSync(doneFile)) return JSON.parse(readFileSync(doneFile, 'utf8')) as RestartResult;
@@ -111,44 +131,37 @@ export class SearchNode implements GraphNode<Params> {
     const rng = this.services.rng.fork(`restart-${r}`);
     const batches = stepIndexedBatches(calib.length, rng.fork('batches'), async (idx) => idx.map((i) => calib[i]));
     const alpha = tf.variable(tf.tensor1d(alpha0), true);
-    const codec = textCodec(model, 'masker.search');
+    const lossOf = trainingStep({
+      node: ctx.id, model, codec: textCodec(model, 'masker.search'), loss: p.loss, weighting: p.weighting, cache,
+      promptLoss: p.promptLoss, trainHead: false, headChunkTokens: p.headChunkTokens,
+    });
     const hardHistory: number[][] = [];
     const windowStart = Math.floor(p.steps * (1 - p.window));
     try {
       const { metrics } = await trainLoop({
+        ...this.services.loopArgs(ctx, { checkpointDir: dir, rng, task: `${ctx.id}#${r}` }),
         vars: [alpha],
-        params: { steps: p.steps, lr: p.lr, warmupSteps: 0, minLrRatio: 1, weightDecay: 0, beta1: 0.9, beta2: 0.999, clipNorm: 0, maxTokens: 0, checkpointEvery: p.checkpointEvery, logEvery: Math.max(1, Math.floor(p.steps / 50)) },
-        resume: this.services.run.resume, rng, checkpointDir: dir, logger: this.services.log, progress: this.services.progress, task: `${ctx.id}#${r}`, signal: ctx.signal,
+        params: {
+          steps: p.steps, lr: p.lr, warmupSteps: 0, minLrRatio: 1, weightDecay: 0, beta1: 0.9, beta2: 0.999, clipNorm: 0,
+          maxTokens: 0, checkpointEvery: p.checkpointEvery, logEvery: Math.max(1, Math.floor(p.steps / 50)),
+        },
         extraState: { save: () => ({ hardHistory }), load: (j) => { hardHistory.push(...((j.hardHistory ?? []) as number[][])); } },
         loss: async (step) => {
           const s = scheduleAt(p, step, p.steps, L, K);
           const examples = await batches(step, p.searchBatchSize);
-          const batch = encodeBatch(examples, codec, p.promptLoss);
-          const bt = batchTensors(batch);
-          const targets = await cache.targets(examples, batch);
           const alphaValues = Array.from(await alpha.data());
           let hard: number[] = [];
-          return {
-            tokens: batch.tokens,
-            value: () => {
+          return lossOf(examples, {
+            mask: () => {
               const sample = p.sampler.sample(alpha, alphaValues, s, rng);
               hard = sample.hard;
-              const { student } = forwardTokens(model.model, bt.ids, {
-                attentionMask: bt.attention, mask: sample.mask, labels: bt.labels, topIds: targets.ids,
-                trainHead: false, chunkTokens: p.headChunkTokens,
-              });
-              const vocabSize = model.model.config.vocabSize;
-              const tokenWeights = p.weighting.weights(bt.active, targets, vocabSize);
-              const x = { student, labels: bt.labels, active: bt.active, tokenWeights, targets, vocabSize };
-              return combineLosses(p.loss, (t) => t.compute(x)).total;
+              return sample.mask;
             },
-            info: () => ({ tau: s.tau, k: s.k, ...Object.fromEntries(alphaValues.map((a, i) => [`alpha${i}`, a])) }),
+            info: () => ({ tau: s.tau, k: s.k, ...Object.fromEntries(alphaValues.map((v, i) => [`alpha${i}`, v])) }),
             dispose: () => {
               if (step >= windowStart && s.k === K) hardHistory.push(hard);
-              Object.values(bt).forEach((t) => t.dispose());
-              disposeTargets(targets);
             },
-          };
+          });
         },
       });
       const alphaFinal = Array.from(await alpha.data());
@@ -180,8 +193,9 @@ export class SearchNode implements GraphNode<Params> {
 export const searchManifest: PluginManifest = {
   key: 'masker.search',
   doc: 'E³ Stage 1: learns mask logits α with a Gumbel-TopK sampler against the teacher cache, the model frozen.',
-  inputs: { model: { type: 'Model' }, data: { type: 'Dataset' }, targets: { type: 'TeacherCache' } },
+  inputs,
   outputs: { mask: { type: 'Mask' }, metrics: { type: 'SearchMetrics' } },
+  supplies: stepSupplies(inputs),
   params: {
     type: 'object',
     additionalProperties: false,

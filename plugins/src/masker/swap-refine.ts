@@ -1,4 +1,4 @@
-import type { MaskEvaluator } from './mask-evaluator.js';
+import type { MaskEvaluator } from '../importance/mask-evaluator.js';
 
 /**
  * Local refinement of a mask (ours): try every swap of one kept layer with one removed
@@ -6,9 +6,9 @@ import type { MaskEvaluator } from './mask-evaluator.js';
  * `rounds` times. K·(L−K) evaluations a round — cheap next to the search itself — and it
  * turns a near miss of the search into the neighbouring optimum.
  */
-export async function swapRefine(ctx: MaskEvaluator, mask: number[], rounds: number): Promise<{ mask: number[]; kl: number; swaps: number }> {
+export async function swapRefine(evaluator: MaskEvaluator, mask: number[], rounds: number): Promise<{ mask: number[]; kl: number; swaps: number }> {
   let best = mask.slice();
-  let bestKl = await ctx.kl(best);
+  let bestKl = await evaluator.kl(best);
   let swaps = 0;
   for (let r = 0; r < rounds; r++) {
     let improved: number[] | undefined;
@@ -18,7 +18,7 @@ export async function swapRefine(ctx: MaskEvaluator, mask: number[], rounds: num
         if (best[j]) continue;
         const trial = best.slice();
         trial[i] = 0; trial[j] = 1;
-        const kl = await ctx.kl(trial);
+        const kl = await evaluator.kl(trial);
         if (kl < bestKl - 1e-9) { bestKl = kl; improved = trial; }
       }
     }

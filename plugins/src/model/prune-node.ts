@@ -1,16 +1,7 @@
 import { inject, injectable } from 'inversify';
 import { LOGGER, once, UserError, type GraphNode, type Logger, type NodeContext, type PluginManifest } from '@e3/core';
-import { cloneHandle, type ModelHandle } from './handle.js';
-
-/** A layer mask as produced by maskers: 1 keeps a layer, 0 removes it. */
-export interface LayerMaskResult {
-  /** 0/1 per layer of the model it was computed for. */
-  readonly mask: number[];
-  readonly method: string;
-  /** Per-layer scores or keep probabilities, for reports. */
-  readonly scores?: number[];
-  readonly details?: Record<string, unknown>;
-}
+import { cloneHandle } from './handle.js';
+import type { PortInputs, Ports } from '../ports.js';
 
 interface Params { drop?: number[] }
 
@@ -22,14 +13,19 @@ export function keptLayers(mask: readonly number[], numLayers: number, who: stri
   return kept;
 }
 
+const inputs = {
+  model: { type: 'Model' },
+  mask: { type: 'Mask', optional: true, doc: 'from a masker; or use params.drop' },
+} as const satisfies Ports;
+
 /** `model.prune`: a new model with the masked-out (or listed) blocks removed and the rest renumbered. */
 @injectable()
 export class PruneNode implements GraphNode<Params> {
   constructor(@inject(LOGGER) private readonly log: Logger) {}
 
-  connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
+  connect(ports: PortInputs<typeof inputs>, p: Params, ctx: NodeContext) {
     return {
-      model: once(inputs, ['model', 'mask'], ({ model, mask }: { model: ModelHandle; mask?: LayerMaskResult }) => {
+      model: once(ports, ['model', 'mask'], ({ model, mask }) => {
         const L = model.model.numLayers;
         if (!mask && !p.drop) throw new UserError(`node "${ctx.id}": give either a mask input or params.drop`);
         if (mask && p.drop) throw new UserError(`node "${ctx.id}": give a mask input or params.drop, not both`);
@@ -47,7 +43,7 @@ export class PruneNode implements GraphNode<Params> {
 export const pruneManifest: PluginManifest = {
   key: 'model.prune',
   doc: 'Removes whole decoder blocks (from a mask input or an explicit drop list) and renumbers the rest.',
-  inputs: { model: { type: 'Model' }, mask: { type: 'Mask', optional: true, doc: 'from a masker; or use params.drop' } },
+  inputs,
   outputs: { model: { type: 'Model', doc: 'the pruned copy' } },
   params: {
     type: 'object',

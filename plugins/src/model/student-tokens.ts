@@ -1,8 +1,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { headPick, headPickGrad, nativeHeadRows } from '@e3/native';
-import type { StudentTokens } from '../loss/loss-term.js';
 import { chunks, headChunkRows, headLogits, idColumns, joinRows, pick, rowsOf, unpick } from './chunked-head.js';
 import type { DecoderModel, ForwardOptions } from './decoder.js';
+
+/**
+ * What a loss term sees of the student's output distribution q: per-token statistics rather
+ * than logits [B, T, V], which a large vocabulary cannot hold at once (model/chunked-head.ts
+ * computes them chunk by chunk; `tokensFromLogits` from whole logits).
+ */
+export interface StudentTokens {
+  /** [B, T, k] log q at the teacher's top-k ids (when the batch has teacher targets). */
+  readonly logQTop?: tf.Tensor3D;
+  /** [B, T] log q of the next-token label (id 0 where the label is −1). */
+  readonly logQLabel: tf.Tensor2D;
+  /** [B, T] (1/V)·Σ_v log q_v (the uniform part of label smoothing). */
+  readonly meanLogQ: tf.Tensor2D;
+}
 
 export interface StudentTokensArgs {
   /** Token rows per chunk (0 or absent: {@link headChunkRows}'s default). */

@@ -2,23 +2,24 @@ import { inject, injectable } from 'inversify';
 import { resolve } from 'node:path';
 import { LOGGER, once, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
 import { describeCuts } from '../data/batch.js';
-import type { Dataset } from '../data/dataset.js';
-import type { ModelHandle } from '../model/handle.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
 import { TeacherCache } from './topk-cache.js';
+import type { PortInputs, Ports } from '../ports.js';
 
 interface Params {
   k: number; dir: string; calibration: number; heldout: number; batchSize: number; headChunkTokens: number;
 }
+
+const inputs = { model: { type: 'Model', doc: 'the teacher' }, data: { type: 'Dataset' } } as const satisfies Ports;
 
 /** `teacher.topkCache`: the frozen teacher's top-k targets, computed once and reused. */
 @injectable()
 export class TopkCacheNode implements GraphNode<Params> {
   constructor(@inject(LOGGER) private readonly log: Logger) {}
 
-  connect(inputs: Record<string, any>, p: Params) {
+  connect(ports: PortInputs<typeof inputs>, p: Params) {
     return {
-      targets: once(inputs, ['model', 'data'], async ({ model, data }: { model: ModelHandle; data: Dataset }) => {
+      targets: once(ports, ['model', 'data'], async ({ model, data }) => {
         const cache = await TeacherCache.open(model, data.fingerprint, p.k, resolve(p.dir), p.batchSize,
           p.headChunkTokens);
         const before = cache.cachedExamples;
@@ -35,7 +36,7 @@ export class TopkCacheNode implements GraphNode<Params> {
 export const topkCacheManifest: PluginManifest = {
   key: 'teacher.topkCache',
   doc: 'Runs the frozen teacher once per example; stores top-k ids/log-probs and entropy per token on disk (reused across runs).',
-  inputs: { model: { type: 'Model', doc: 'the teacher' }, data: { type: 'Dataset' } },
+  inputs,
   outputs: { targets: { type: 'TeacherCache' } },
   params: {
     type: 'object',

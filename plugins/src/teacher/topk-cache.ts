@@ -8,9 +8,18 @@ import * as tf from '@tensorflow/tfjs-core';
 import { pidAlive } from '@e3/core';
 import { encodeBatch, textCodec, type Batch, type TextCodec } from '../data/batch.js';
 import type { Example } from '../data/dataset.js';
-import type { TeacherTargets } from '../loss/loss-term.js';
 import type { ModelHandle } from '../model/handle.js';
 import { teacherTopK } from '../model/chunked-head.js';
+
+/** Teacher targets aligned with a batch: per position, top-k ids and log-probs, and entropy. */
+export interface TeacherTargets {
+  /** [B, T, k] int32 */
+  readonly ids: tf.Tensor3D;
+  /** [B, T, k] teacher log-probabilities of those ids */
+  readonly logProbs: tf.Tensor3D;
+  /** [B, T] full-vocabulary entropy of the teacher (nats) */
+  readonly entropy: tf.Tensor2D;
+}
 
 /** One example's teacher record: per position, top-k ids and log-probs, and entropy. */
 interface TeacherRecord { ids: Int32Array; logProbs: Float32Array; entropy: Float32Array }

@@ -1,7 +1,7 @@
 import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
 import { COMPONENT_PARAMS, UserError, type ComponentManifest } from '@e3/core';
-import type { TeacherTargets } from '../loss/loss-term.js';
+import type { TeacherTargets } from '../teacher/topk-cache.js';
 
 /** A token-weighting component (`weighting.*`): per-token weights [B, T], zero where inactive. */
 export interface TokenWeighting {
@@ -32,4 +32,5 @@ export const teacherEntropyWeightingManifest: ComponentManifest = {
   key: 'weighting.teacherEntropy', kind: 'weighting', doc: 'w = 1 + β·H_teacher/log V: uncertain teacher tokens weigh more.',
   params: { type: 'object', properties: { beta: { type: 'number', minimum: 0, default: 1, description: 'β' } } },
   component: TeacherEntropyWeighting,
+  requires: ['teacherTargets'],
 };

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Batch } from '../data/batch.js';
+import type { Batch } from './batch.js';
 
 /** Tensors of a batch: ids, labels, attention, and `active` (1 where a label applies). */
 export function batchTensors(b: Batch): { ids: tf.Tensor2D; labels: tf.Tensor2D; attention: tf.Tensor2D; active: tf.Tensor2D } {

@@ -1,7 +1,10 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
-import { AdaptiveKlLoss, CrossEntropyLoss, ForwardKlLoss, ReverseKlLoss, TeacherEntropyWeighting, UniformWeighting, aklGaps, bucketLogProbs, tokensFromLogits, type LossInputs } from '@e3/plugins';
-import { useBackend } from '../helpers/tf.js';
+import {
+  AdaptiveKlLoss, CrossEntropyLoss, ForwardKlLoss, ReverseKlLoss, TeacherEntropyWeighting, UniformWeighting, aklGaps, bucketLogProbs,
+  klPerToken, tokensFromLogits, weightedMean, type LossInputs,
+} from '@e3/plugins';
+import { maxAbsDiff, useBackend } from '../helpers/tf.js';
 
 // Two tokens, V = 4. Teacher top-2 (k = 2): token 1 → ids [0, 1] with p [0.5, 0.3] (rest 0.2);
 // token 2 → ids [2, 0] with p [0.7, 0.1] (rest 0.2). Student q: token 1 [0.4, 0.4, 0.1, 0.1];
@@ -27,7 +30,7 @@ const P1 = [0.5, 0.3, 0.2], Q1 = [0.4, 0.4, 0.2], P2 = [0.7, 0.1, 0.2], Q2 = [0.
 const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-5, `${what}: ${a} vs ${b}`);
 const value = (s: tf.Scalar) => s.dataSync()[0];
 
-describe('Stage 2 loss terms over k+1 buckets', () => {
+describe('loss terms over k+1 buckets', () => {
   before(() => useBackend('cpu'));
 
   it('builds the k+1 buckets: teacher top-k + rest, student on the same ids + its own rest', () => {
@@ -60,9 +63,32 @@ describe('Stage 2 loss terms over k+1 buckets', () => {
 
   it('AKL does not differentiate through its mixing coefficients (q detached)', () => {
     const x = inputs();
+    // Token 1's buckets: p [0.5, 0.3, 0.2], q [0.2, 0.2, 0.6] (head gap 0.3, tail gaps of both signs), so the
+    // coefficients' own gradient is not zero and FKL ≠ RKL: a gradient through them would show (by 2.8e-3).
+    const logits = () => tf.tensor3d([[[0.2, 0.2, 0.5, 0.1].map(Math.log), q2.map(Math.log)]]);
     const student = (logits: tf.Tensor) => tokensFromLogits(logits as tf.Tensor3D, x.labels, x.targets!.ids);
-    const g = tf.grad((logits: tf.Tensor) => new AdaptiveKlLoss({ weight: 1, headMass: 0.5 }).compute({ ...x, student: student(logits) }))(studentLogits());
-    assert.ok(Array.from(g.dataSync()).every(Number.isFinite));
+    const buckets = (logits: tf.Tensor) => bucketLogProbs({ ...x, student: student(logits) });
+    // The mix with its coefficients as given functions of the buckets.
+    const mixed = (coefficients: (logP: tf.Tensor3D, logQ: tf.Tensor3D) => { head: tf.Tensor; tail: tf.Tensor }) =>
+      (logits: tf.Tensor) => {
+        const { logP, logQ } = buckets(logits);
+        const { head, tail } = coefficients(logP, logQ);
+        const z = tf.add(head, tail);
+        const perToken = tf.add(tf.mul(tf.div(head, z), klPerToken(logP, logQ)), tf.mul(tf.div(tail, z), klPerToken(logQ, logP)));
+        return weightedMean(perToken as tf.Tensor2D, x.tokenWeights, tf);
+      };
+    const akl = tf.grad((logits: tf.Tensor) => new AdaptiveKlLoss({ weight: 1, headMass: 0.5 }).compute({ ...x, student: student(logits) }));
+    const gaps = aklGaps(buckets(logits()).logP, buckets(logits()).logQ, 0.5);
+    const constant = tf.grad(mixed(() => gaps))(logits());
+    // The same gaps computed from q on the tape: what a missing detach would differentiate.
+    const onTape = tf.grad(mixed((logP, logQ) => {
+      const gap = tf.abs(tf.sub(tf.exp(logP), tf.exp(logQ)));
+      const inHead = tf.tensor3d([[[1, 0, 0], [0, 0, 0]]]);
+      return { head: tf.sum(tf.mul(gap, inHead), -1), tail: tf.sum(tf.mul(gap, tf.sub(1, inHead)), -1) };
+    }))(logits());
+    const g = akl(logits());
+    assert.ok(maxAbsDiff(g, constant) < 1e-6, 'AKL gradient = gradient with the coefficients held constant');
+    assert.ok(maxAbsDiff(onTape, constant) > 1e-3, 'the check tells the two apart');
   });
 
   it('cross-entropy on labels, with label smoothing', () => {

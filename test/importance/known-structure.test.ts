@@ -19,19 +19,19 @@ describe('layer importance on a model with known structure', function () {
     // removing a real block raises it (SLEB scores by NLL; on random answers it would not).
     const prompts = await data().calibration(64);
     const own = await generateText(h, prompts.map((e) => e.prompt), { maxNewTokens: 3, stopIds: [-1] });
-    const ctx = new MaskEvaluator(h, prompts.map((e, i) => ({ prompt: e.prompt, answer: own[i] })), 32);
-    assert.equal(await ctx.kl([1, 0, 0, 1]), 0);
-    assert.ok((await ctx.kl([0, 1, 1, 1])) > 1e-3, 'removing a real block must cost something');
+    const evaluator = new MaskEvaluator(h, prompts.map((e, i) => ({ prompt: e.prompt, answer: own[i] })), 32);
+    assert.equal(await evaluator.kl([1, 0, 0, 1]), 0);
+    assert.ok((await evaluator.kl([0, 1, 1, 1])) > 1e-3, 'removing a real block must cost something');
     for (const m of [new BlockInfluence(), new AngularDistance(), new KlDrop(), new Sleb()] as LayerImportance[]) {
-      const { mask } = await m.select(ctx, 2, new Rng(0));
+      const { mask } = await m.select(evaluator, 2, new Rng(0));
       assert.deepEqual(mask, [1, 0, 0, 1], m.name);
     }
-    assert.deepEqual((await new LastN().select(ctx, 2)).mask, [1, 1, 0, 0]);
-    const r1 = await new RandomImportance().select(ctx, 2, new Rng(4));
-    const r2 = await new RandomImportance().select(ctx, 2, new Rng(4));
+    assert.deepEqual((await new LastN().select(evaluator, 2)).mask, [1, 1, 0, 0]);
+    const r1 = await new RandomImportance().select(evaluator, 2, new Rng(4));
+    const r2 = await new RandomImportance().select(evaluator, 2, new Rng(4));
     assert.deepEqual(r1.mask, r2.mask);
     assert.equal(r1.mask.reduce((a, b) => a + b), 2);
-    ctx.dispose(); h.dispose();
+    evaluator.dispose(); h.dispose();
   });
 
   it('enumerates every mask with Σm = K', () => {

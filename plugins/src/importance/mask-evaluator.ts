@@ -3,7 +3,7 @@ import { encodeBatch, textCodec } from '../data/batch.js';
 import type { Example } from '../data/dataset.js';
 import type { ModelHandle } from '../model/handle.js';
 import { headKlPerToken, headNll } from '../model/chunked-head.js';
-import { batchTensors } from '../trainer/batch-tensors.js';
+import { batchTensors } from '../data/batch-tensors.js';
 
 /** A calibration batch; the teacher's final-norm rows [B·T, d] stand for its logits (the head runs per chunk). */
 interface CalibBatch {

@@ -1,0 +1,9 @@
+/** A layer mask as produced by maskers: 1 keeps a layer, 0 removes it. */
+export interface LayerMaskResult {
+  /** 0/1 per layer of the model it was computed for. */
+  readonly mask: number[];
+  readonly method: string;
+  /** Per-layer scores or keep probabilities, for reports. */
+  readonly scores?: number[];
+  readonly details?: Record<string, unknown>;
+}

@@ -1,0 +1,47 @@
+import type { Observable } from 'rxjs';
+import type { PortSpec } from '@e3/core';
+import type { Dataset } from './data/dataset.js';
+import type { Report } from './evaluator/report.js';
+import type { Artifact } from './exporter/exporter-node.js';
+import type { SearchMetrics } from './masker/search-node.js';
+import type { ModelHandle } from './model/handle.js';
+import type { LayerMaskResult } from './model/layer-mask.js';
+import type { TeacherCache } from './teacher/topk-cache.js';
+import type { TrainMetrics } from './trainer/trainer-node.js';
+
+/**
+ * Each port type name of the built-in plugins and the payload its streams carry. The names are
+ * what manifests write (`{ type: 'Model' }`) and `e3 validate` matches between producer and
+ * consumer; this map ties them to the TypeScript types, so a node's inputs are typed
+ * ({@link PortInputs}) and a manifest cannot name a type that does not exist ({@link Ports}).
+ * Imports here are type-only: this file is the hub every folder may use.
+ */
+export interface PortTypes {
+  Model: ModelHandle;
+  Dataset: Dataset;
+  TeacherCache: TeacherCache;
+  Mask: LayerMaskResult;
+  TrainMetrics: TrainMetrics;
+  SearchMetrics: SearchMetrics;
+  Report: Report;
+  Artifact: Artifact;
+  /** Matches every type (e.g. the evaluator's training metrics, from whichever trainer). */
+  any: unknown;
+}
+
+export type PortType = keyof PortTypes;
+
+/** A manifest's ports, with type names checked against {@link PortTypes}. */
+export type Ports = Readonly<Record<string, PortSpec & { readonly type: PortType }>>;
+
+type Payload<S extends PortSpec> = PortTypes[S['type'] & PortType];
+
+/**
+ * The input streams `connect` receives for ports `S` (declare them `as const satisfies Ports`):
+ * required ports are always there, optional ones may be absent.
+ */
+export type PortInputs<S extends Ports> = {
+  readonly [K in keyof S as S[K]['optional'] extends true ? never : K]: Observable<Payload<S[K]>>;
+} & {
+  readonly [K in keyof S as S[K]['optional'] extends true ? K : never]?: Observable<Payload<S[K]>>;
+};
