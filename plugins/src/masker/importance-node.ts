@@ -35,5 +35,6 @@ export const importanceMaskerManifest: PluginManifest = {
   inputs: { model: { type: 'Model' }, data: { type: 'Dataset' } },
   outputs: { mask: { type: 'Mask' } },
   params: { type: 'object', additionalProperties: false, properties: { ...calibrationSchema, score: { 'x-component': 'importance', default: { component: 'importance.blockInfluence' } } } },
+  deterministic: true,
   node: ImportanceMaskerNode,
 };
