@@ -1,7 +1,7 @@
 import type { ContainerModule } from 'inversify';
 import { GraphError, type Diagnostic } from '../errors.js';
 import { prepareGraph } from '../runtime/prepare.js';
-import type { SweepPlan } from './sweep-file.js';
+import { SweepError, type SweepPlan } from './sweep-file.js';
 
 /**
  * Validates every point's graph before anything runs (no tensors: plugins, params, wires). A
@@ -23,5 +23,5 @@ export async function checkPoints(plan: SweepPlan, modules: readonly ContainerMo
       }
     }
   }
-  if (found.size) throw new GraphError([...found.values()]);
+  if (found.size) throw new SweepError([...found.values()]);
 }

@@ -1,40 +1,46 @@
 import { createHash } from 'node:crypto';
-import { Queue, type ConnectionOptions } from 'bullmq';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { UserError } from '../errors.js';
 import type { PointJob } from './point-job.js';
 
 /** The BullMQ queue every sweep and worker uses (jobs carry their sweep's id). */
 export const QUEUE_NAME = 'e3-sweep-points';
 
-/** `redis://[user:password@]host:port[/db]` → BullMQ connection options. */
-export function redisConnection(url: string): ConnectionOptions {
-  let u: URL;
-  try { u = new URL(url); } catch { u = new URL('invalid://'); }
-  if (u.protocol !== 'redis:' || !u.hostname) {
+/**
+ * A Redis client for `redis://[user:password@]host:port[/db]` (BullMQ in native ESM takes a client
+ * instance, not options). The caller disconnects it after closing what uses it.
+ */
+export function redisClient(url: string): Redis {
+  let u: URL | undefined;
+  try { u = new URL(url); } catch { u = undefined; }
+  if (u?.protocol !== 'redis:' || !u.hostname) {
     throw new UserError(`--queue ${url}: not a Redis URL; give redis://host:port (e.g. redis://127.0.0.1:6379)`);
   }
-  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
-  return {
-    host: u.hostname, port: Number(u.port || 6379), db, username: u.username || undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
-    maxRetriesPerRequest: null,
-  };
+  const client = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+  client.on('error', () => { /* connection errors: retried by the client; a first failure is reported by connectQueue */ });
+  return client;
 }
 
+/** A queue and the client it owns. */
+export interface OpenQueue { readonly queue: Queue<PointJob>; close(): Promise<void> }
+
 /** Waits until the Redis of `url` answers, or fails with a message saying how to start one. */
-export async function connectQueue(url: string, seconds = 5): Promise<Queue<PointJob>> {
-  const queue = new Queue<PointJob>(QUEUE_NAME, { connection: redisConnection(url) });
+export async function connectQueue(url: string, seconds = 5): Promise<OpenQueue> {
+  const client = redisClient(url);
+  const queue = new Queue<PointJob>(QUEUE_NAME, { connection: client });
   queue.on('error', () => { /* reported below, or retried by the client */ });
+  const close = async () => { await queue.close().catch(() => undefined); client.disconnect(); };
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new UserError(`cannot reach Redis at ${url} within ${seconds} s; start one ` +
       `(redis-server --port ${new URL(url).port || 6379}) or fix --queue / E3_QUEUE`)), seconds * 1000);
   });
   try {
-    await Promise.race([queue.waitUntilReady(), timeout]);
-    return queue;
+    await Promise.race([queue.waitUntilReady().then(() => client.ping()), timeout]);
+    return { queue, close };
   } catch (e) {
-    await queue.close().catch(() => undefined);
+    await close();
     throw e;
   } finally {
     clearTimeout(timer);

@@ -53,7 +53,7 @@ function failedPoints(failed: { point: string; error: string }[], dir: string): 
 
 /** Queues the points, then (unless --no-wait) follows them until every job has completed or failed. */
 async function throughQueue(url: string, base: SweepBase, jobs: PointJob[], o: SweepOptions): Promise<void> {
-  const queue = await connectQueue(url);
+  const { queue, close } = await connectQueue(url);
   try {
     const state = refreshSweepState(base, o.outDir);
     const todo = jobs.filter((j) => state.points.find((p) => p.id === j.point)!.status !== 'succeeded');
@@ -80,6 +80,6 @@ async function throughQueue(url: string, base: SweepBase, jobs: PointJob[], o: S
       .map(([point, s]) => ({ point, error: s.reason ?? 'failed' }));
     if (failed.length) throw failedPoints(failed, o.outDir);
   } finally {
-    await queue.close();
+    await close();
   }
 }

@@ -41,36 +41,44 @@ interface SweepSpec {
   overlays?: { name: string; set: Record<string, unknown> }[]; seeds: number[]; cache?: string;
 }
 
+/** Problems in a sweep file (or in a point's graph, located in the sweep file where it can be). */
+export class SweepError extends GraphError {
+  constructor(diagnostics: readonly Diagnostic[]) {
+    super(diagnostics, 'the sweep');
+    this.name = 'SweepError';
+  }
+}
+
 /** Reads a sweep file: YAML syntax, then its schema, with every problem located at file:line:col. */
 export function loadSweepFile(file: string): SweepPlan {
   const abs = resolve(file);
   const shown = displayPath(abs);
   const bad = pathProblem(abs, 'file');
-  if (bad) throw new GraphError([{ file: shown, message: `sweep file ${bad.reason}`, fix: bad.fix }]);
+  if (bad) throw new SweepError([{ file: shown, message: `sweep file ${bad.reason}`, fix: bad.fix }]);
   const lines = new LineCounter();
   const doc = parseDocument(readFileSync(abs, 'utf8'), { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   const at = (path: Path) => locate(doc, lines, path);
   if (doc.errors.length) {
-    throw new GraphError(doc.errors.slice(0, 5).map((e) => ({
+    throw new SweepError(doc.errors.slice(0, 5).map((e) => ({
       file: shown, line: e.linePos?.[0].line, col: e.linePos?.[0].col, message: e.message.split('\n')[0],
       fix: e.code === 'DUPLICATE_KEY' ? 'remove or rename one of the duplicate keys' : 'fix the YAML syntax',
     })));
   }
   const data = doc.toJS() as unknown;
   if (!isPlainObject(data)) {
-    throw new GraphError([{ file: shown, line: 1, col: 1, message: 'a sweep file must be a YAML mapping',
+    throw new SweepError([{ file: shown, line: 1, col: 1, message: 'a sweep file must be a YAML mapping',
       fix: 'start with apiVersion: e3/v1, kind: Sweep, graph: …' }]);
   }
   const problems = checkSchema(SWEEP_SCHEMA, data);
   if (problems.length) {
-    throw new GraphError(problems.map((p) => ({ file: shown, ...at(p.path), field: formatPath(p.path) || undefined,
+    throw new SweepError(problems.map((p) => ({ file: shown, ...at(p.path), field: formatPath(p.path) || undefined,
       message: p.message, fix: p.fix })));
   }
   const spec = data as unknown as SweepSpec;
   const graph = resolve(dirname(abs), spec.graph);
   const graphBad = pathProblem(graph, 'file');
   if (graphBad) {
-    throw new GraphError([{ file: shown, ...at(['graph']), field: 'graph', message: `graph ${spec.graph} ${graphBad.reason}`,
+    throw new SweepError([{ file: shown, ...at(['graph']), field: 'graph', message: `graph ${spec.graph} ${graphBad.reason}`,
       fix: `the graph path is relative to the sweep file; this one is ${displayPath(graph)}` }]);
   }
   return expand(abs, graph, spec, (path) => ({ file: shown, ...at(path), field: formatPath(path) }));

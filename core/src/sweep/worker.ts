@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker, type Job } from 'bullmq';
 import { runArgs, type PointJob } from './point-job.js';
-import { connectQueue, QUEUE_NAME, redisConnection } from './queue.js';
+import { connectQueue, QUEUE_NAME, redisClient } from './queue.js';
 import { openStorage } from './storage.js';
 import { readPointStatus } from './sweep-state.js';
 
@@ -28,9 +28,10 @@ export interface WorkerOptions {
  * first worker still ran) is waited for, never run twice at once (its run.lock also refuses that).
  */
 export async function runWorker(o: WorkerOptions): Promise<void> {
-  const queue = await connectQueue(o.url);
+  const { queue, close } = await connectQueue(o.url);
+  const client = redisClient(o.url);
   const worker = new Worker<PointJob>(QUEUE_NAME, (job) => runPoint(job, o), {
-    connection: redisConnection(o.url), concurrency: 1, autorun: false,
+    connection: client, concurrency: 1, autorun: false,
     lockDuration: o.lockSeconds * 1000, stalledInterval: o.lockSeconds * 1000, maxStalledCount: 2,
   });
   worker.on('failed', (job, e) => o.log(`point ${job?.data.point} failed: ${e.message}`));
@@ -50,7 +51,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   }
   await running;
   o.signal.removeEventListener('abort', stop);
-  await queue.close();
+  client.disconnect();
+  await close();
 }
 
 async function runPoint(job: Job<PointJob>, o: WorkerOptions): Promise<{ runDir: string; status: string }> {
