@@ -62,6 +62,9 @@ async function runPoint(job: Job<PointJob>, o: WorkerOptions): Promise<{ runDir:
   if (!local && !storage.localRoot) {
     throw new Error(`the sweep's storage ${storage.url} is not a directory here; start the worker with --workdir DIR`);
   }
+  if (!local && !existsSync(storage.localRoot!)) {
+    throw new Error(`the sweep directory ${storage.localRoot} is gone (deleted, or not mounted on this machine)`);
+  }
   const runDir = local ?? join(storage.localRoot!, d.dir);
   if (local && !existsSync(join(local, 'run.json'))) await storage.download(d.dir, local);
   let waited = false;
