@@ -60,7 +60,8 @@ describe('e3 sweep without a queue, e3 compare', function () {
     assert.equal(reused[0][1].cache.reused.search, stored[0][1].cache.stored.search);
     const log = readFileSync(join(out, 'runs', reused[0][0], 'run.log'), 'utf8');
     assert.match(log, /node search: reused its outputs from the node cache \(key [0-9a-f]{16}, computed by node search of .*lr=0\.001/);
-    assert.doesNotMatch(log, /search#0/, 'the reused search never ran a step');
+    assert.doesNotMatch(log, /\] search: removes/, 'the reused search did not run');
+    assert.match(readFileSync(join(out, 'runs', stored[0][0], 'run.log'), 'utf8'), /\] search: removes/);
     const masks = runs.map(([id]) => JSON.parse(readFileSync(join(out, 'runs', id, 'report.json'), 'utf8')).mask.mask.join(''));
     assert.equal(masks[0], masks[1]);
     const ls = e3(['cache', 'ls', join(out, 'cache'), '--json']);

@@ -56,10 +56,12 @@ export async function runGraph(file: string, options: RunOptions): Promise<RunOu
   bindRunSpec(spec, runDir);
   const store = new ArtifactStore(runDir);
   const logger = new Logger(options.logLevel ?? 'info', 'e3', options.logSink);
-  const lock = acquireRunLock(runDir, (o) => logger.warn(`took over a stale lock of run directory ${runDir}` +
-    (o ? ` (pid ${o.pid}, started ${o.startedAt}, is no longer running)` : '')));
+  let stale: string | undefined; // logged once the log file is open, so that run.log records the takeover
+  const lock = acquireRunLock(runDir, (o) => { stale = `took over a stale lock of run directory ${runDir}` +
+    (o ? ` (pid ${o.pid}, started ${o.startedAt}, is no longer running)` : ''); });
   try {
     logger.toFile(store.path('run.log'));
+    if (stale) logger.warn(stale);
     store.writeText('resolved.yaml', stringify(spec));
     const keys = nodeKeys(graph, PACKAGE_VERSION);
     reconcileNodeState(store, keys, logger);
