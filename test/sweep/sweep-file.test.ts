@@ -44,6 +44,14 @@ describe('sweep files', () => {
     assert.deepEqual(shortLabels(['a.params.lr', 'b.params.lr', 'b.steps']), { 'a.params.lr': 'a.params.lr', 'b.params.lr': 'b.params.lr', 'b.steps': 'steps' });
   });
 
+  it('the shipped sweep files are valid (--dry-run checks every point and runs nothing)', () => {
+    for (const file of ['graphs/sweeps/samplers.yaml', 'graphs/sweeps/distill-lr.yaml']) {
+      const r = e3(['sweep', file, '--dry-run']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /: ok \(\d+ points\)/);
+    }
+  });
+
   it('schema problems are reported at file:line:col with a fix, nothing is written, no stack trace', () => {
     const r = sweepOf(`apiVersion: e3/v1\nkind: Sweeep\ngraph: ${QUICKSTART}\nseed: [0]\nseeds: [0, -1]\n`);
     assert.equal(r.code, 1);

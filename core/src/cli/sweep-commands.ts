@@ -7,7 +7,9 @@ import { collectRuns } from '../compare/collect.js';
 import { compareHtml, compareMarkdown, compareTable } from '../compare/table.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../services/artifact-store.js';
+import { checkPoints } from '../sweep/check-points.js';
 import { runSweep } from '../sweep/run-sweep.js';
+import { loadSweepFile } from '../sweep/sweep-file.js';
 import { formatSweepStatus, readSweepState, refreshSweepState, SWEEP_JSON } from '../sweep/sweep-state.js';
 import { runWorker } from '../sweep/worker.js';
 import { integerAtLeast, positiveInteger } from './options.js';
@@ -43,6 +45,7 @@ export function addSweepCommands(program: Command, modules: readonly ContainerMo
     .option('--queue <url>', 'put the points on a BullMQ queue at redis://host:port for e3 worker (or E3_QUEUE)')
     .option('--no-wait', 'with --queue: return once the points are queued')
     .option('--status <dir>', 'print the state of each point of a sweep directory and exit')
+    .option('--dry-run', 'check the sweep file and every point\'s graph, print the points, run nothing')
     .action(async (file: string | undefined, o) => {
       if (o.status) {
         const state = refreshSweepState(readSweepState(o.status), o.status);
@@ -50,6 +53,13 @@ export function addSweepCommands(program: Command, modules: readonly ContainerMo
         return;
       }
       if (!file) throw new UserError('give a sweep file (e3 sweep SWEEP.yaml), or --status DIR');
+      if (o.dryRun) {
+        const plan = loadSweepFile(file);
+        await checkPoints(plan, modules);
+        for (const p of plan.points) process.stdout.write(`${p.id}\t${[...p.sets, `--seed ${p.seed}`].join(' ')}\n`);
+        log(`${file}: ok (${plan.points.length} points)`);
+        return;
+      }
       const out = o.out ?? join('sweeps', basename(file).replace(/\.ya?ml$/, ''));
       const state = await withSignal((signal) => runSweep(file, {
         modules, outDir: out, parallel: o.parallel, queue: queueUrl(o.queue), noWait: !o.wait, signal, log,

@@ -47,9 +47,9 @@ export async function connectQueue(url: string, seconds = 5): Promise<OpenQueue>
   }
 }
 
-/** One job per point and sweep: re-adding it is a no-op while BullMQ keeps it. */
+/** One job per point and sweep directory: re-adding it is a no-op while BullMQ keeps it. */
 export function jobId(job: PointJob): string {
-  return `${job.sweepId}-${createHash('sha256').update(job.point).digest('hex').slice(0, 16)}`;
+  return `${job.sweepId}-${createHash('sha256').update(`${job.storage}\n${job.point}`).digest('hex').slice(0, 16)}`;
 }
 
 /**
