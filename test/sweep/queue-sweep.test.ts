@@ -26,6 +26,12 @@ async function until(what: string, ok: () => boolean, seconds: number): Promise<
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/** Whether a whole distillation checkpoint (`step-N`, not a `.partial`) is saved in `runDir`. */
+function hasDistillCheckpoint(runDir: string): boolean {
+  const dir = join(runDir, 'checkpoints', 'distill');
+  return existsSync(dir) && readdirSync(dir).some((name) => /^step-\d+$/.test(name));
+}
+
 /** The point that `pid` runs and has a distillation checkpoint of, if any. */
 function checkpointedPointOf(sweepDir: string, pid: number): string | undefined {
   const runs = join(sweepDir, 'runs');
@@ -33,7 +39,7 @@ function checkpointedPointOf(sweepDir: string, pid: number): string | undefined 
   return readdirSync(runs).find((id) => {
     const lock = join(runs, id, 'run.lock');
     try {
-      return JSON.parse(readFileSync(lock, 'utf8')).pid === pid && existsSync(join(runs, id, 'checkpoints', 'distill'));
+      return JSON.parse(readFileSync(lock, 'utf8')).pid === pid && hasDistillCheckpoint(join(runs, id));
     } catch { return false; }
   });
 }
@@ -76,7 +82,7 @@ describe('e3 sweep on a BullMQ queue with e3 workers', function () {
       assert.equal(run.resumed, true);
       assert.match(log, /took over a stale lock of run directory .* \(pid \d+, .* is no longer running\)/);
       const step = Number(/distill: resumed at step (\d+) from /.exec(log)?.[1]);
-      assert.ok(step >= 5, `resumed from a checkpoint (step ${step}), not restarted`);
+      assert.ok(step >= 5, `resumed from a checkpoint (step ${step}), not restarted:\n${log}`);
       assert.equal(log.match(/distill: distilled 40 steps/g)!.length, 1);
     }
     assert.match(w2.stderr(), new RegExp(`point ${killed!.replace(/[.+]/g, '\\$&')}: resuming its stopped run`));

@@ -40,12 +40,19 @@ describe('sweep files', () => {
     assert.equal(plan.points.length, 4);
     assert.equal(plan.points[0].id, 'overlay=a,lr=0.001,seed=0');
     assert.equal(setArg('vars.x', '12'), 'vars.x="12"');
+    const own = loadSweepFile(join(ROOT, 'bench/sweeps/mask-quality.yaml'));
+    const search = own.points.filter((p) => p.settings.overlay === 'e3-search');
+    assert.deepEqual(search.map((p) => [p.seed, p.graph]), [0, 1, 2].map((s) => [s, join(ROOT, 'bench/search-eval.yaml')]));
+    assert.equal(own.points.filter((p) => p.settings.overlay === 'sleb').length, 1, 'an overlay\'s seeds replace the sweep\'s');
+    assert.equal(loadSweepFile(join(ROOT, 'bench/sweeps/mask-quality.yaml'), { seeds: [7] }).points.length, 8);
     assert.equal(setArg('vars.x', { a: [1] }), 'vars.x={"a":[1]}');
     assert.deepEqual(shortLabels(['a.params.lr', 'b.params.lr', 'b.steps']), { 'a.params.lr': 'a.params.lr', 'b.params.lr': 'b.params.lr', 'b.steps': 'steps' });
   });
 
   it('the shipped sweep files are valid (--dry-run checks every point and runs nothing)', () => {
-    for (const file of ['graphs/sweeps/samplers.yaml', 'graphs/sweeps/distill-lr.yaml']) {
+    const files = ['graphs/sweeps/samplers.yaml', 'graphs/sweeps/distill-lr.yaml', 'bench/sweeps/mask-quality.yaml',
+      'bench/sweeps/recovery.yaml', 'bench/sweeps/search-ablations.yaml'];
+    for (const file of files) {
       const r = e3(['sweep', file, '--dry-run']);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /: ok \(\d+ points\)/);

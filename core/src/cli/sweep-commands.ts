@@ -12,9 +12,10 @@ import { runSweep } from '../sweep/run-sweep.js';
 import { loadSweepFile } from '../sweep/sweep-file.js';
 import { formatSweepStatus, readSweepState, refreshSweepState, SWEEP_JSON } from '../sweep/sweep-state.js';
 import { runWorker } from '../sweep/worker.js';
-import { integerAtLeast, positiveInteger } from './options.js';
+import { integerAtLeast, integerList, positiveInteger } from './options.js';
 import { buildProgram } from './program.js';
 
+const collect = (v: string, prev: string[]) => [...prev, v];
 const log = (line: string) => process.stderr.write(`e3: ${line}\n`);
 
 /** Runs `fn` with an AbortSignal that SIGINT/SIGTERM abort. */
@@ -45,6 +46,8 @@ export function addSweepCommands(program: Command, modules: readonly ContainerMo
     .option('--queue <url>', 'put the points on a BullMQ queue at redis://host:port for e3 worker (or E3_QUEUE)')
     .option('--no-wait', 'with --queue: return once the points are queued')
     .option('--status <dir>', 'print the state of each point of a sweep directory and exit')
+    .option('--set <path=value>', 'override a value in every point (repeatable), after the file\'s set', collect, [])
+    .option('--seeds <list>', 'seeds instead of the file\'s, e.g. 0,1,2', integerList)
     .option('--dry-run', 'check the sweep file and every point\'s graph, print the points, run nothing')
     .action(async (file: string | undefined, o) => {
       if (o.status) {
@@ -54,7 +57,7 @@ export function addSweepCommands(program: Command, modules: readonly ContainerMo
       }
       if (!file) throw new UserError('give a sweep file (e3 sweep SWEEP.yaml), or --status DIR');
       if (o.dryRun) {
-        const plan = loadSweepFile(file);
+        const plan = loadSweepFile(file, { sets: o.set, seeds: o.seeds });
         await checkPoints(plan, modules);
         for (const p of plan.points) process.stdout.write(`${p.id}\t${[...p.sets, `--seed ${p.seed}`].join(' ')}\n`);
         log(`${file}: ok (${plan.points.length} points)`);
@@ -62,7 +65,7 @@ export function addSweepCommands(program: Command, modules: readonly ContainerMo
       }
       const out = o.out ?? join('sweeps', basename(file).replace(/\.ya?ml$/, ''));
       const state = await withSignal((signal) => runSweep(file, {
-        modules, outDir: out, parallel: o.parallel, queue: queueUrl(o.queue), noWait: !o.wait, signal, log,
+        modules, outDir: out, overrides: { sets: o.set, seeds: o.seeds }, parallel: o.parallel, queue: queueUrl(o.queue), noWait: !o.wait, signal, log,
       }));
       log(`${state.counts.succeeded} of ${state.points.length} points succeeded; e3 compare ${out}`);
       process.stdout.write(`${out}\n`);

@@ -12,7 +12,7 @@ export async function checkPoints(plan: SweepPlan, modules: readonly ContainerMo
   const found = new Map<string, Diagnostic>();
   for (const point of plan.points) {
     try {
-      await prepareGraph(plan.graph, { modules, sets: point.sets });
+      await prepareGraph(point.graph, { modules, sets: point.sets });
     } catch (e) {
       if (!(e instanceof GraphError)) throw e;
       for (const d of e.diagnostics) {

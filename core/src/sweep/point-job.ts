@@ -19,7 +19,7 @@ export interface PointJob {
 
 export function pointJobs(base: SweepBase, storage: string): PointJob[] {
   return base.points.map((p) => ({
-    sweepId: base.id, point: p.id, dir: p.dir, graph: base.graph, sets: p.sets, seed: p.seed, cache: base.cache, storage,
+    sweepId: base.id, point: p.id, dir: p.dir, graph: p.graph ?? base.graph, sets: p.sets, seed: p.seed, cache: base.cache, storage,
   }));
 }
 

@@ -7,12 +7,13 @@ import { runLocal } from './local-runner.js';
 import { pointJobs, type PointJob } from './point-job.js';
 import { connectQueue, enqueuePoints, jobStates } from './queue.js';
 import { LocalFsStorage } from './storage.js';
-import { loadSweepFile } from './sweep-file.js';
+import { loadSweepFile, type SweepOverrides } from './sweep-file.js';
 import { openSweepDir, planBase, refreshSweepState, type SweepBase, type SweepState } from './sweep-state.js';
 
 export interface SweepOptions {
   readonly modules: readonly ContainerModule[];
   readonly outDir: string;
+  readonly overrides?: SweepOverrides;
   readonly parallel: number;
   /** redis://host:port: points go on the BullMQ queue for `e3 worker`s. */
   readonly queue?: string;
@@ -27,7 +28,7 @@ export interface SweepOptions {
  * directory, then runs the points that have not succeeded, locally or through the queue.
  */
 export async function runSweep(file: string, o: SweepOptions): Promise<SweepState> {
-  const plan = loadSweepFile(file);
+  const plan = loadSweepFile(file, o.overrides);
   await checkPoints(plan, o.modules);
   openSweepDir(plan, o.outDir);
   const base = planBase(plan, o.outDir);

@@ -16,6 +16,8 @@ export interface SweepPoint {
   /** Swept key (dotted graph path, or `overlay`) → value, without the seed. */
   readonly settings: Record<string, unknown>;
   readonly seed: number;
+  /** Its graph file (absolute): the sweep's, or its overlay's. */
+  readonly graph: string;
   /** Every --set argument of the run, `path=value`. */
   readonly sets: string[];
   /** Where each of `sets` was written in the sweep file, for errors (same order). */
@@ -38,7 +40,8 @@ export interface SweepPlan {
 
 interface SweepSpec {
   graph: string; set: Record<string, unknown>; grid: Record<string, unknown[]>;
-  overlays?: { name: string; set: Record<string, unknown> }[]; seeds: number[]; cache?: string;
+  overlays?: { name: string; graph?: string; set: Record<string, unknown>; seeds?: number[] }[]; seeds: number[];
+  cache?: string;
 }
 
 /** Problems in a sweep file (or in a point's graph, located in the sweep file where it can be). */
@@ -49,8 +52,11 @@ export class SweepError extends GraphError {
   }
 }
 
+/** Command-line additions: `--set` values for every point (after the file's), seeds instead of the file's. */
+export interface SweepOverrides { readonly sets?: readonly string[]; readonly seeds?: readonly number[] }
+
 /** Reads a sweep file: YAML syntax, then its schema, with every problem located at file:line:col. */
-export function loadSweepFile(file: string): SweepPlan {
+export function loadSweepFile(file: string, overrides: SweepOverrides = {}): SweepPlan {
   const abs = resolve(file);
   const shown = displayPath(abs);
   const bad = pathProblem(abs, 'file');
@@ -75,13 +81,20 @@ export function loadSweepFile(file: string): SweepPlan {
       message: p.message, fix: p.fix })));
   }
   const spec = data as unknown as SweepSpec;
-  const graph = resolve(dirname(abs), spec.graph);
-  const graphBad = pathProblem(graph, 'file');
-  if (graphBad) {
-    throw new SweepError([{ file: shown, ...at(['graph']), field: 'graph', message: `graph ${spec.graph} ${graphBad.reason}`,
-      fix: `the graph path is relative to the sweep file; this one is ${displayPath(graph)}` }]);
-  }
-  return expand(abs, graph, spec, (path) => ({ file: shown, ...at(path), field: formatPath(path) }));
+  const graphAt = (named: string, path: Path) => {
+    const graph = resolve(dirname(abs), named);
+    const bad = pathProblem(graph, 'file');
+    if (bad) {
+      throw new SweepError([{ file: shown, ...at(path), field: formatPath(path), message: `graph ${named} ${bad.reason}`,
+        fix: `the graph path is relative to the sweep file; this one is ${displayPath(graph)}` }]);
+    }
+    return graph;
+  };
+  const graph = graphAt(spec.graph, ['graph']);
+  const graphs = spec.overlays?.map((o, i) => (o.graph ? graphAt(o.graph, ['overlays', i, 'graph']) : graph)) ?? [];
+  const cli = (overrides.sets ?? []).map((arg) => ({ arg, origin: { file: `--set ${arg}` } }));
+  const seeds = overrides.seeds?.length ? [...overrides.seeds] : undefined;
+  return expand(abs, graph, graphs, spec, cli, seeds, (path) => ({ file: shown, ...at(path), field: formatPath(path) }));
 }
 
 function locate(doc: Document, lines: LineCounter, path: Path): { line?: number; col?: number } {
@@ -104,17 +117,23 @@ export function setArg(path: string, value: unknown): string {
 }
 
 /** Overlays × grid (cartesian, in file order) × seeds. */
-function expand(file: string, graph: string, spec: SweepSpec, where: (path: Path) => Origin): SweepPlan {
-  const fixed = Object.entries(spec.set).map(([k, v]) => ({ arg: setArg(k, v), origin: where(['set', k]) }));
+function expand(
+  file: string, graph: string, graphs: string[], spec: SweepSpec, cli: { arg: string; origin: Origin }[],
+  seedsOverride: number[] | undefined, where: (path: Path) => Origin,
+): SweepPlan {
+  const fixed = [...Object.entries(spec.set).map(([k, v]) => ({ arg: setArg(k, v), origin: where(['set', k]) })), ...cli];
   const overlays = spec.overlays?.map((o, i) => ({
-    name: o.name, sets: Object.entries(o.set).map(([k, v]) => ({ arg: setArg(k, v), origin: where(['overlays', i, 'set', k]) })),
+    name: o.name, graph: graphs[i], seeds: o.seeds,
+    sets: Object.entries(o.set).map(([k, v]) => ({ arg: setArg(k, v), origin: where(['overlays', i, 'set', k]) })),
   })) ?? [undefined];
-  let combos: { settings: Record<string, unknown>; sets: { arg: string; origin: Origin }[] }[] = overlays.map((o) => ({
-    settings: o ? { overlay: o.name } : {}, sets: o?.sets ?? [],
+  type Combo = { settings: Record<string, unknown>; graph: string; seeds: number[]; sets: { arg: string; origin: Origin }[] };
+  let combos: Combo[] = overlays.map((o) => ({
+    settings: o ? { overlay: o.name } : {}, graph: o?.graph ?? graph, seeds: seedsOverride ?? o?.seeds ?? spec.seeds,
+    sets: o?.sets ?? [],
   }));
   for (const [key, values] of Object.entries(spec.grid)) {
     combos = combos.flatMap((c) => values.map((v, i) => ({
-      settings: { ...c.settings, [key]: v }, sets: [...c.sets, { arg: setArg(key, v), origin: where(['grid', key, i]) }],
+      ...c, settings: { ...c.settings, [key]: v }, sets: [...c.sets, { arg: setArg(key, v), origin: where(['grid', key, i]) }],
     })));
   }
   const swept = [...(spec.overlays ? ['overlay'] : []), ...Object.keys(spec.grid)];
@@ -122,13 +141,13 @@ function expand(file: string, graph: string, spec: SweepSpec, where: (path: Path
   const points: SweepPoint[] = [];
   const ids = new Set<string>();
   for (const c of combos) {
-    for (const seed of spec.seeds) {
+    for (const seed of c.seeds) {
       const all = [...fixed, ...c.sets];
       const id = pointId(swept.map((k) => `${labels[k]}=${valueLabel(c.settings[k])}`), seed, ids);
-      points.push({ id, settings: c.settings, seed, sets: all.map((s) => s.arg), origins: all.map((s) => s.origin) });
+      points.push({ id, settings: c.settings, seed, graph: c.graph, sets: all.map((s) => s.arg), origins: all.map((s) => s.origin) });
     }
   }
-  const identity = JSON.stringify({ graph, points: points.map(({ id, sets, seed }) => ({ id, sets, seed })) });
+  const identity = JSON.stringify({ graph, points: points.map(({ id, sets, seed, graph: g }) => ({ id, sets, seed, g })) });
   const id = createHash('sha256').update(identity).digest('hex').slice(0, 12);
   return { file, graph, id, points, swept, cache: spec.cache };
 }

@@ -36,7 +36,12 @@ export const SWEEP_SCHEMA: JsonSchema = {
         additionalProperties: false,
         properties: {
           name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', description: 'Names the overlay in run directories and tables.' },
+          graph: { type: 'string', minLength: 1, description: 'This overlay\'s graph instead of the sweep\'s (relative to this file).' },
           set: { ...SET_MAP, default: {} },
+          seeds: {
+            type: 'array', minItems: 1, uniqueItems: true, items: { type: 'integer', minimum: 0, maximum: 4294967295 },
+            description: 'This overlay\'s seeds instead of the sweep\'s (e.g. one for a seed-free baseline).',
+          },
         },
       },
     },

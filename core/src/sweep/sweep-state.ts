@@ -23,6 +23,8 @@ export interface PointState {
   readonly settings: Record<string, unknown>;
   readonly seed: number;
   readonly sets: string[];
+  /** Its graph file (the sweep's, or its overlay's own). */
+  readonly graph: string;
   readonly status: PointStatus;
   /** How many times a run was started in its directory (a resumed run counts its attempts). */
   readonly attempts: number;
@@ -87,12 +89,14 @@ export function openSweepDir(plan: SweepPlan, dir: string): void {
 
 /** What sweep.json records of the plan: enough to recompute the state without the sweep file. */
 export type SweepBase = Pick<SweepState, 'id' | 'sweepFile' | 'graph' | 'swept' | 'cache'> &
-  { points: Pick<PointState, 'id' | 'dir' | 'settings' | 'seed' | 'sets'>[] };
+  { points: (Pick<PointState, 'id' | 'dir' | 'settings' | 'seed' | 'sets'> & { graph?: string })[] };
 
 export function planBase(plan: SweepPlan, dir: string): SweepBase {
   return {
     id: plan.id, sweepFile: plan.file, graph: plan.graph, swept: plan.swept, cache: sweepCacheDir(plan, dir),
-    points: plan.points.map((p) => ({ id: p.id, dir: pointDir(p), settings: p.settings, seed: p.seed, sets: p.sets })),
+    points: plan.points.map((p) => ({
+      id: p.id, dir: pointDir(p), settings: p.settings, seed: p.seed, sets: p.sets, graph: p.graph,
+    })),
   };
 }
 
@@ -100,7 +104,8 @@ export function planBase(plan: SweepPlan, dir: string): SweepBase {
 export function refreshSweepState(base: SweepBase, dir: string): SweepState {
   const abs = resolve(dir);
   const points: PointState[] = base.points.map((p) => ({
-    id: p.id, dir: p.dir, settings: p.settings, seed: p.seed, sets: p.sets, ...readPointStatus(join(abs, p.dir)),
+    id: p.id, dir: p.dir, settings: p.settings, seed: p.seed, sets: p.sets, graph: p.graph ?? base.graph,
+    ...readPointStatus(join(abs, p.dir)),
   }));
   const counts = { pending: 0, running: 0, stopped: 0, succeeded: 0, failed: 0, cancelled: 0 };
   for (const p of points) counts[p.status]++;
