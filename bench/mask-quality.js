@@ -5,7 +5,7 @@
 //   node bench/mask-quality.js [--quick] [--parallel 2]
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Rng } from '@e3/core';
+import { initBackend, Rng } from '@e3/core';
 import { brownDataset, heldoutLikelihood, cloneHandle, loadCheckpoint } from '@e3/plugins';
 import { TEACHER } from './lib/pipeline.js';
 import { sweep } from './lib/sweep.js';
@@ -17,6 +17,7 @@ const name = arg('name', 'mask-quality');
 const calib = arg('calibration');
 const quickSets = QUICK ? ['vars.searchSteps=10', 'vars.searchRestarts=1', 'nodes.eval.params.examples=40'] : [];
 
+await initBackend('auto');
 const teacher = await loadCheckpoint(TEACHER);
 // With --text (a teacher that also models English), each mask's perplexity on held-out Brown sentences too.
 const textHeld = process.argv.includes('--text') ? await brownDataset({ maxChars: 48, heldoutFraction: 0.05, splitSeed: 1234, limit: 0 }, new Rng(0)).heldout(QUICK ? 20 : 300) : undefined;
