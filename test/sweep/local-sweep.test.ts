@@ -14,8 +14,10 @@ describe('e3 sweep without a queue, e3 compare', function () {
     assert.equal(r.code, 0, r.stderr);
     const runs = pointRuns(out);
     assert.deepEqual(Object.keys(runs).sort(), [
-      'component=sampler.deterministicTopk,seed=0', 'component=sampler.deterministicTopk,seed=1',
-      'component=sampler.gumbelTopk,seed=0', 'component=sampler.gumbelTopk,seed=1',
+      'component=sampler.deterministicTopk,seed=0',
+      'component=sampler.deterministicTopk,seed=1',
+      'component=sampler.gumbelTopk,seed=0',
+      'component=sampler.gumbelTopk,seed=1',
     ]);
     for (const run of Object.values(runs)) assert.deepEqual([run.status, run.attempt], ['succeeded', 1]);
     const spans = Object.values(runs).map((x) => [Date.parse(x.startedAt), Date.parse(x.finishedAt)]);
@@ -34,13 +36,29 @@ describe('e3 sweep without a queue, e3 compare', function () {
     const cmp = e3(['compare', out]);
     assert.equal(cmp.code, 0, cmp.stderr);
     const lines = cmp.stdout.trim().split('\n');
-    assert.match(lines[0], /^\| nodes\.search\.params\.sampler\.component \| seeds \| exact match \| KL \| perplexity \| speed-up \(decode\) \| tokens \| wall s \|$/);
+    assert.match(
+      lines[0],
+      new RegExp('^\\| nodes\\.search\\.params\\.sampler\\.component \\| seeds \\| exact match \\| KL \\| perplexity ' +
+        '\\| speed-up \\(decode\\) \\| tokens \\| wall s \\|$'),
+    );
     assert.equal(lines.length, 4);
     assert.match(lines[2], /^\| sampler\.gumbelTopk \| 2 \| \d\.\d{3} ± \d\.\d{3} \| /);
     const json = JSON.parse(readFileSync(join(out, 'compare.json'), 'utf8'));
-    assert.deepEqual(json.rows.map((x: any) => x.seeds), [[0, 1], [0, 1]]);
-    const exact = Object.values(runs).filter((x: any) => x.sets.includes('nodes.search.params.sampler.component=sampler.gumbelTopk'))
-      .map((x: any) => JSON.parse(readFileSync(join(out, 'runs', `component=sampler.gumbelTopk,seed=${x.seed}`, 'report.json'), 'utf8')).model.accuracy);
+    assert.deepEqual(
+      json.rows.map((x: any) => x.seeds),
+      [
+        [0, 1],
+        [0, 1],
+      ],
+    );
+    const exact = Object.values(runs)
+      .filter((x: any) => x.sets.includes('nodes.search.params.sampler.component=sampler.gumbelTopk'))
+      .map(
+        (x: any) =>
+          JSON.parse(
+            readFileSync(join(out, 'runs', `component=sampler.gumbelTopk,seed=${x.seed}`, 'report.json'), 'utf8'),
+          ).model.accuracy,
+      );
     assert.ok(Math.abs(json.rows[0].metrics.exactMatch.mean - (exact[0] + exact[1]) / 2) < 1e-12);
     const html = readFileSync(join(out, 'compare.html'), 'utf8');
     assert.match(html, /<table>[\s\S]*sampler\.deterministicTopk[\s\S]*<\/table>/);
@@ -59,13 +77,21 @@ describe('e3 sweep without a queue, e3 compare', function () {
     assert.equal(reused.length, 1, 'the other reused it');
     assert.equal(reused[0][1].cache.reused.search, stored[0][1].cache.stored.search);
     const log = readFileSync(join(out, 'runs', reused[0][0], 'run.log'), 'utf8');
-    assert.match(log, /node search: reused its outputs from the node cache \(key [0-9a-f]{16}, computed by node search of .*lr=0\.001/);
+    assert.match(
+      log,
+      /node search: reused its outputs from the node cache \(key [0-9a-f]{16}, computed by node search of .*lr=0\.001/,
+    );
     assert.doesNotMatch(log, /\] search: removes/, 'the reused search did not run');
     assert.match(readFileSync(join(out, 'runs', stored[0][0], 'run.log'), 'utf8'), /\] search: removes/);
-    const masks = runs.map(([id]) => JSON.parse(readFileSync(join(out, 'runs', id, 'report.json'), 'utf8')).mask.mask.join(''));
+    const masks = runs.map(([id]) =>
+      JSON.parse(readFileSync(join(out, 'runs', id, 'report.json'), 'utf8')).mask.mask.join(''),
+    );
     assert.equal(masks[0], masks[1]);
     const ls = e3(['cache', 'ls', join(out, 'cache'), '--json']);
-    assert.deepEqual(JSON.parse(ls.stdout).map((e: any) => e.plugin), ['masker.search']);
+    assert.deepEqual(
+      JSON.parse(ls.stdout).map((e: any) => e.plugin),
+      ['masker.search'],
+    );
     const gc = e3(['cache', 'gc', join(out, 'cache'), '--older-than', '0']);
     assert.match(gc.stdout, /removed 1 entry/);
     assert.ok(!existsSync(join(out, 'cache', 'nodes', stored[0][1].cache.stored.search)));

@@ -10,9 +10,14 @@ const REDIS = process.env.E3_TEST_REDIS;
 
 /** `e3 …` as a child process, its stderr collected. */
 function start(args: string[]): { child: ChildProcess; stderr: () => string; exit: Promise<number> } {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'e3.js'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'e3.js'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let err = '';
-  child.stderr!.on('data', (b: Buffer) => { err += b.toString(); });
+  child.stderr!.on('data', (b: Buffer) => {
+    err += b.toString();
+  });
   child.stdout!.resume();
   const exit = new Promise<number>((done) => child.on('close', (code, signal) => done(code ?? (signal ? -1 : 0))));
   return { child, stderr: () => err, exit };
@@ -40,7 +45,9 @@ function checkpointedPointOf(sweepDir: string, pid: number): string | undefined 
     const lock = join(runs, id, 'run.lock');
     try {
       return JSON.parse(readFileSync(lock, 'utf8')).pid === pid && hasDistillCheckpoint(join(runs, id));
-    } catch { return false; }
+    } catch {
+      return false;
+    }
   });
 }
 
@@ -63,7 +70,11 @@ describe('e3 sweep on a BullMQ queue with e3 workers', function () {
     const w1 = worker();
     const w2 = worker();
     let killed: string | undefined;
-    await until('worker 1 to checkpoint a distillation', () => (killed = checkpointedPointOf(out, w1.child.pid!)) !== undefined, 240);
+    await until(
+      'worker 1 to checkpoint a distillation',
+      () => (killed = checkpointedPointOf(out, w1.child.pid!)) !== undefined,
+      240,
+    );
     w1.child.kill('SIGKILL');
     assert.equal(await w1.exit, -1);
     assert.equal(await w2.exit, 0, w2.stderr());

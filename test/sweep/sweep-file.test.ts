@@ -14,25 +14,36 @@ function sweepOf(text: string) {
 }
 
 describe('sweep files', () => {
-  it('expands the issue\'s minimal file: grid × seeds, named by settings, graph relative to the file', () => {
+  it("expands the issue's minimal file: grid × seeds, named by settings, graph relative to the file", () => {
     const dir = writeFiles({
-      'sweeps/s.yaml': 'apiVersion: e3/v1\nkind: Sweep\ngraph: ../graphs/g.yaml\nset: { nodes.search.params.steps: 6 }\n' +
-        'grid:\n  nodes.search.params.sampler.component: [sampler.gumbelTopk, sampler.deterministicTopk]\nseeds: [0, 1]\n',
+      'sweeps/s.yaml':
+        'apiVersion: e3/v1\nkind: Sweep\ngraph: ../graphs/g.yaml\nset: { nodes.search.params.steps: 6 }\n' +
+        'grid:\n  nodes.search.params.sampler.component: [sampler.gumbelTopk, sampler.deterministicTopk]\n' +
+        'seeds: [0, 1]\n',
       'graphs/g.yaml': 'apiVersion: e3/v1\nnodes: {}\n',
     });
     const plan = loadSweepFile(join(dir, 'sweeps/s.yaml'));
     assert.equal(plan.graph, join(dir, 'graphs/g.yaml'));
-    assert.deepEqual(plan.points.map((p) => p.id), [
-      'component=sampler.gumbelTopk,seed=0', 'component=sampler.gumbelTopk,seed=1',
-      'component=sampler.deterministicTopk,seed=0', 'component=sampler.deterministicTopk,seed=1',
+    assert.deepEqual(
+      plan.points.map((p) => p.id),
+      [
+        'component=sampler.gumbelTopk,seed=0',
+        'component=sampler.gumbelTopk,seed=1',
+        'component=sampler.deterministicTopk,seed=0',
+        'component=sampler.deterministicTopk,seed=1',
+      ],
+    );
+    assert.deepEqual(plan.points[2].sets, [
+      'nodes.search.params.steps=6',
+      'nodes.search.params.sampler.component=sampler.deterministicTopk',
     ]);
-    assert.deepEqual(plan.points[2].sets, ['nodes.search.params.steps=6', 'nodes.search.params.sampler.component=sampler.deterministicTopk']);
     assert.deepEqual(plan.swept, ['nodes.search.params.sampler.component']);
   });
 
   it('overlays multiply the grid; values that YAML would misread are passed as JSON', () => {
     const dir = writeFiles({
-      's.yaml': `apiVersion: e3/v1\nkind: Sweep\ngraph: ${QUICKSTART}\n` +
+      's.yaml':
+        `apiVersion: e3/v1\nkind: Sweep\ngraph: ${QUICKSTART}\n` +
         'overlays:\n  - { name: a, set: { nodes.search.params.refineRounds: 0 } }\n  - { name: b }\n' +
         'grid: { nodes.distill.params.lr: [0.001, 0.002] }\n',
     });
@@ -42,16 +53,32 @@ describe('sweep files', () => {
     assert.equal(setArg('vars.x', '12'), 'vars.x="12"');
     const own = loadSweepFile(join(ROOT, 'bench/sweeps/mask-quality.yaml'));
     const search = own.points.filter((p) => p.settings.overlay === 'e3-search');
-    assert.deepEqual(search.map((p) => [p.seed, p.graph]), [0, 1, 2].map((s) => [s, join(ROOT, 'bench/search-eval.yaml')]));
-    assert.equal(own.points.filter((p) => p.settings.overlay === 'sleb').length, 1, 'an overlay\'s seeds replace the sweep\'s');
+    assert.deepEqual(
+      search.map((p) => [p.seed, p.graph]),
+      [0, 1, 2].map((s) => [s, join(ROOT, 'bench/search-eval.yaml')]),
+    );
+    assert.equal(
+      own.points.filter((p) => p.settings.overlay === 'sleb').length,
+      1,
+      "an overlay's seeds replace the sweep's",
+    );
     assert.equal(loadSweepFile(join(ROOT, 'bench/sweeps/mask-quality.yaml'), { seeds: [7] }).points.length, 8);
     assert.equal(setArg('vars.x', { a: [1] }), 'vars.x={"a":[1]}');
-    assert.deepEqual(shortLabels(['a.params.lr', 'b.params.lr', 'b.steps']), { 'a.params.lr': 'a.params.lr', 'b.params.lr': 'b.params.lr', 'b.steps': 'steps' });
+    assert.deepEqual(shortLabels(['a.params.lr', 'b.params.lr', 'b.steps']), {
+      'a.params.lr': 'a.params.lr',
+      'b.params.lr': 'b.params.lr',
+      'b.steps': 'steps',
+    });
   });
 
   it('the shipped sweep files are valid (--dry-run checks every point and runs nothing)', () => {
-    const files = ['graphs/sweeps/samplers.yaml', 'graphs/sweeps/distill-lr.yaml', 'bench/sweeps/mask-quality.yaml',
-      'bench/sweeps/recovery.yaml', 'bench/sweeps/search-ablations.yaml'];
+    const files = [
+      'graphs/sweeps/samplers.yaml',
+      'graphs/sweeps/distill-lr.yaml',
+      'bench/sweeps/mask-quality.yaml',
+      'bench/sweeps/recovery.yaml',
+      'bench/sweeps/search-ablations.yaml',
+    ];
     for (const file of files) {
       const r = e3(['sweep', file, '--dry-run']);
       assert.equal(r.code, 0, r.stderr);
@@ -75,18 +102,31 @@ describe('sweep files', () => {
     assert.equal(a.code, 1);
     assert.match(a.stderr, /sweep\.yaml:5:30: field "grid.nodes.search.params.steps": .* must be array/);
     const b = sweepOf('apiVersion: e3/v1\nkind: Sweep\ngraph: graphs/nope.yaml\n');
-    assert.match(b.stderr, /sweep\.yaml:3:8: field "graph": graph graphs\/nope\.yaml not found .*relative to the sweep file/);
+    assert.match(
+      b.stderr,
+      /sweep\.yaml:3:8: field "graph": graph graphs\/nope\.yaml not found .*relative to the sweep file/,
+    );
     assert.equal(b.wrote, false);
   });
 
   it('a value that breaks the graph is reported where the sweep file wrote it, once', () => {
-    const r = sweepOf(`apiVersion: e3/v1\nkind: Sweep\ngraph: ${QUICKSTART}\n` +
-      'grid:\n  nodes.search.params.sampler.component: [sampler.gumbelTopk, sampler.gumbelTopkk]\nseeds: [0, 1]\n');
+    const r = sweepOf(
+      `apiVersion: e3/v1\nkind: Sweep\ngraph: ${QUICKSTART}\n` +
+        'grid:\n  nodes.search.params.sampler.component: [sampler.gumbelTopk, sampler.gumbelTopkk]\nseeds: [0, 1]\n',
+    );
     assert.equal(r.code, 1);
     assert.match(r.stderr, /1 problem in the sweep:/);
-    assert.match(r.stderr, /sweep\.yaml:5:63: node "search" field "grid\.nodes\.search\.params\.sampler\.component\.1": unknown component "sampler\.gumbelTopkk".*did you mean "sampler\.gumbelTopk"/);
+    assert.match(
+      r.stderr,
+      new RegExp('sweep\\.yaml:5:63: node "search" field "grid\\.nodes\\.search\\.params\\.sampler\\.component\\.1": ' +
+        'unknown component "sampler\\.gumbelTopkk".*did you mean "sampler\\.gumbelTopk"'),
+    );
     assert.equal(r.wrote, false);
     const s = sweepOf(`apiVersion: e3/v1\nkind: Sweep\ngraph: ${QUICKSTART}\nset: { nodes.serch.params.steps: 6 }\n`);
-    assert.match(s.stderr, /sweep\.yaml:4:34: field "set\.nodes\.serch\.params\.steps": no node "serch" to set \(fix: did you mean "search"\?\)/);
+    assert.match(
+      s.stderr,
+      new RegExp('sweep\\.yaml:4:34: field "set\\.nodes\\.serch\\.params\\.steps": no node "serch" to set ' +
+        '\\(fix: did you mean "search"\\?\\)'),
+    );
   });
 });

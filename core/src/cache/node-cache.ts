@@ -15,7 +15,10 @@ export interface CacheEntryMeta {
 }
 
 /** One listed entry: its record, its size and when a run last used it. */
-export interface CacheEntry extends CacheEntryMeta { readonly bytes: number; readonly lastUsedAt: string }
+export interface CacheEntry extends CacheEntryMeta {
+  readonly bytes: number;
+  readonly lastUsedAt: string;
+}
 
 const OUTPUTS = 'outputs.json';
 const META = 'meta.json';
@@ -35,7 +38,9 @@ export class NodeCache {
     this.dir = resolve(dir);
   }
 
-  private entryDir(key: string): string { return join(this.dir, NODES, key); }
+  private entryDir(key: string): string {
+    return join(this.dir, NODES, key);
+  }
 
   /** The stored values per output port, or undefined; a hit marks the entry as used now (for `gc`). */
   load(key: string): { meta: CacheEntryMeta; outputs: Record<string, unknown[]> } | undefined {
@@ -44,7 +49,11 @@ export class NodeCache {
     const outputs = readJsonObject(join(dir, OUTPUTS)) as Record<string, unknown[]> | undefined;
     if (!meta || !outputs) return undefined;
     const now = new Date();
-    try { utimesSync(join(dir, META), now, now); } catch { /* a read-only cache still serves hits */ }
+    try {
+      utimesSync(join(dir, META), now, now);
+    } catch {
+      /* a read-only cache still serves hits */
+    }
     return { meta, outputs };
   }
 
@@ -113,7 +122,10 @@ export function checkCacheDir(dir: string, option: string): string {
   return abs;
 }
 
-/** Whether a value survives JSON unchanged in kind: only plain objects, arrays, strings, finite numbers, booleans, null. */
+/**
+ * Whether a value survives JSON unchanged in kind: only plain objects, arrays, strings, finite
+ * numbers, booleans and null.
+ */
 export function isPlainData(v: unknown): boolean {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
   if (typeof v === 'number') return Number.isFinite(v);

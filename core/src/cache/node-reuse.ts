@@ -15,8 +15,11 @@ export class NodeReuse {
   private readonly recording = new Map<string, Record<string, unknown[]>>();
 
   constructor(
-    readonly cache: NodeCache, private readonly keys: Map<string, NodeKey>, private readonly log: Logger,
-    private readonly runDir: string, private readonly version: string,
+    readonly cache: NodeCache,
+    private readonly keys: Map<string, NodeKey>,
+    private readonly log: Logger,
+    private readonly runDir: string,
+    private readonly version: string,
   ) {}
 
   /** The stored values of node `id`'s ports when it is deterministic and cached; else starts recording it. */
@@ -25,8 +28,10 @@ export class NodeReuse {
     const key = this.keys.get(id)!.key;
     const hit = this.cache.load(key);
     if (hit && Object.keys(manifest.outputs).every((port) => Array.isArray(hit.outputs[port]))) {
-      this.log.info(`node ${id}: reused its outputs from the node cache (key ${key}, computed by node ` +
-        `${hit.meta.node} of ${hit.meta.run}); it does not run`);
+      this.log.info(
+        `node ${id}: reused its outputs from the node cache (key ${key}, computed by node ` +
+          `${hit.meta.node} of ${hit.meta.run}); it does not run`,
+      );
       this.reused[id] = key;
       return hit.outputs;
     }
@@ -45,11 +50,20 @@ export class NodeReuse {
     this.recording.delete(id);
     const key = this.keys.get(id)!.key;
     if (!isPlainData(outputs)) {
-      this.log.warn(`node ${id}: ${plugin} is marked deterministic but emitted values that are not plain data; ` +
-        'not cached (a bug in the plugin\'s manifest)');
+      this.log.warn(
+        `node ${id}: ${plugin} is marked deterministic but emitted values that are not plain data; ` +
+          "not cached (a bug in the plugin's manifest)",
+      );
       return;
     }
-    const meta = { key, plugin, node: id, run: this.runDir, createdAt: new Date().toISOString(), version: this.version };
+    const meta = {
+      key,
+      plugin,
+      node: id,
+      run: this.runDir,
+      createdAt: new Date().toISOString(),
+      version: this.version,
+    };
     if (this.cache.save(meta, outputs)) this.log.info(`node ${id}: stored its outputs in the node cache (key ${key})`);
     this.stored[id] = key;
   }

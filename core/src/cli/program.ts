@@ -47,7 +47,8 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
         const start = startOf(graph, o);
         const { runDir } = await runGraph(start.graph, {
           modules, sets: start.sets, outDir: o.out, resumeDir: o.resume, seed: start.seed, pluginPaths: start.plugins,
-          signal: abort.signal, logLevel: o.logLevel, quiet: o.quiet, cacheDir: o.cache && checkCacheDir(o.cache, '--cache'),
+          signal: abort.signal, logLevel: o.logLevel, quiet: o.quiet,
+          cacheDir: o.cache && checkCacheDir(o.cache, '--cache'),
         });
         process.stdout.write(`${runDir}\n`);
       } finally {

@@ -38,7 +38,8 @@ function queueUrl(given: string | undefined): string | undefined {
 
 /** `e3 sweep`, `e3 worker`, `e3 cache ls|gc` and `e3 compare`. */
 export function addSweepCommands(program: Command, modules: readonly ContainerModule[]): void {
-  program.command('sweep')
+  program
+    .command('sweep')
     .description('run a graph over a grid of --set values and seeds (a sweep file), locally or on a queue')
     .argument('[sweep]', 'sweep file (apiVersion: e3/v1, kind: Sweep)')
     .option('--out <dir>', 'sweep directory (default sweeps/<sweep file name>); run again to continue it')
@@ -46,9 +47,9 @@ export function addSweepCommands(program: Command, modules: readonly ContainerMo
     .option('--queue <url>', 'put the points on a BullMQ queue at redis://host:port for e3 worker (or E3_QUEUE)')
     .option('--no-wait', 'with --queue: return once the points are queued')
     .option('--status <dir>', 'print the state of each point of a sweep directory and exit')
-    .option('--set <path=value>', 'override a value in every point (repeatable), after the file\'s set', collect, [])
-    .option('--seeds <list>', 'seeds instead of the file\'s, e.g. 0,1,2', integerList)
-    .option('--dry-run', 'check the sweep file and every point\'s graph, print the points, run nothing')
+    .option('--set <path=value>', "override a value in every point (repeatable), after the file's set", collect, [])
+    .option('--seeds <list>', "seeds instead of the file's, e.g. 0,1,2", integerList)
+    .option('--dry-run', "check the sweep file and every point's graph, print the points, run nothing")
     .action(async (file: string | undefined, o) => {
       if (o.status) {
         const state = refreshSweepState(readSweepState(o.status), o.status);
@@ -64,45 +65,78 @@ export function addSweepCommands(program: Command, modules: readonly ContainerMo
         return;
       }
       const out = o.out ?? join('sweeps', basename(file).replace(/\.ya?ml$/, ''));
-      const state = await withSignal((signal) => runSweep(file, {
-        modules, outDir: out, overrides: { sets: o.set, seeds: o.seeds }, parallel: o.parallel, queue: queueUrl(o.queue), noWait: !o.wait, signal, log,
-      }));
+      const state = await withSignal((signal) =>
+        runSweep(file, {
+          modules,
+          outDir: out,
+          overrides: { sets: o.set, seeds: o.seeds },
+          parallel: o.parallel,
+          queue: queueUrl(o.queue),
+          noWait: !o.wait,
+          signal,
+          log,
+        }),
+      );
       log(`${state.counts.succeeded} of ${state.points.length} points succeeded; e3 compare ${out}`);
       process.stdout.write(`${out}\n`);
     });
 
-  program.command('worker')
+  program
+    .command('worker')
     .description('take sweep points off a BullMQ queue and run them, one at a time (start one per machine or core)')
     .option('--queue <url>', 'redis://host:port (or E3_QUEUE)')
-    .option('--lock-seconds <n>', 'job lock; a killed worker\'s point passes to another after about twice this',
-      integerAtLeast(1), 30)
-    .option('--workdir <dir>', 'run points here and upload them to the sweep\'s storage (no shared file system)')
+    .option(
+      '--lock-seconds <n>',
+      "job lock; a killed worker's point passes to another after about twice this",
+      integerAtLeast(1),
+      30,
+    )
+    .option('--workdir <dir>', "run points here and upload them to the sweep's storage (no shared file system)")
     .option('--until-empty', 'exit once the queue has no waiting or running point')
     .action(async (o) => {
       const url = queueUrl(o.queue);
       if (!url) throw new UserError('give the queue: e3 worker --queue redis://host:port (or set E3_QUEUE)');
-      const runE3 = async (args: string[]) => { await buildProgram(modules).parseAsync(['node', 'e3', ...args]); };
-      await withSignal((signal) => runWorker({
-        url, runE3, lockSeconds: o.lockSeconds, workdir: o.workdir, untilEmpty: Boolean(o.untilEmpty), log, signal,
-      }));
+      const runE3 = async (args: string[]) => {
+        await buildProgram(modules).parseAsync(['node', 'e3', ...args]);
+      };
+      await withSignal((signal) =>
+        runWorker({
+          url,
+          runE3,
+          lockSeconds: o.lockSeconds,
+          workdir: o.workdir,
+          untilEmpty: Boolean(o.untilEmpty),
+          log,
+          signal,
+        }),
+      );
     });
 
-  const cache = program.command('cache').description('the node cache of deterministic node outputs (see e3 run --cache)');
-  cache.command('ls')
+  const cache = program
+    .command('cache')
+    .description('the node cache of deterministic node outputs (see e3 run --cache)');
+  cache
+    .command('ls')
     .description('list cached node outputs, least recently used first')
-    .argument('<dir>', 'cache directory (a sweep\'s is <sweep>/cache)')
+    .argument('<dir>', "cache directory (a sweep's is <sweep>/cache)")
     .option('--json', 'machine-readable output')
     .action((dir: string, o) => {
       const entries = new NodeCache(checkCacheDir(dir, 'cache ls')).list();
-      if (o.json) { process.stdout.write(JSON.stringify(entries, null, 2) + '\n'); return; }
+      if (o.json) {
+        process.stdout.write(JSON.stringify(entries, null, 2) + '\n');
+        return;
+      }
       const bytes = entries.reduce((a, e) => a + e.bytes, 0);
       for (const e of entries) {
-        process.stdout.write(`${e.key}  ${e.plugin.padEnd(18)} ${e.node.padEnd(10)} ${String(e.bytes).padStart(9)} B` +
-          `  used ${e.lastUsedAt}  from ${e.run}\n`);
+        process.stdout.write(
+          `${e.key}  ${e.plugin.padEnd(18)} ${e.node.padEnd(10)} ${String(e.bytes).padStart(9)} B` +
+            `  used ${e.lastUsedAt}  from ${e.run}\n`,
+        );
       }
       process.stdout.write(`${entries.length} entries, ${bytes} bytes in ${dir}\n`);
     });
-  cache.command('gc')
+  cache
+    .command('gc')
     .description('remove entries not used for --older-than days (and half-written ones)')
     .argument('<dir>', 'cache directory')
     .option('--older-than <days>', 'age in days since last use; 0 removes every entry', integerAtLeast(0), 30)
@@ -111,13 +145,18 @@ export function addSweepCommands(program: Command, modules: readonly ContainerMo
       process.stdout.write(`removed ${removed.length} entr${removed.length === 1 ? 'y' : 'ies'} from ${dir}\n`);
     });
 
-  program.command('compare')
+  program
+    .command('compare')
     .description('compare runs or sweeps: one row per setting, mean ± std over seeds (markdown to stdout)')
     .argument('<dirs...>', 'run directories and/or sweep directories')
-    .option('--out <dir>', 'also write compare.json and compare.html here (default: the sweep directory, for one sweep)')
+    .option(
+      '--out <dir>',
+      'also write compare.json and compare.html here (default: the sweep directory, for one sweep)',
+    )
     .action((dirs: string[], o) => {
       const { runs, keys, unfinished } = collectRuns(dirs);
-      if (runs.length === 0) throw new UserError(`no finished run in ${dirs.join(', ')}; e3 sweep --status DIR shows progress`);
+      if (runs.length === 0)
+        throw new UserError(`no finished run in ${dirs.join(', ')}; e3 sweep --status DIR shows progress`);
       const table = compareTable(runs, keys, unfinished);
       process.stdout.write(compareMarkdown(table));
       const out = o.out ?? (dirs.length === 1 && existsSync(join(dirs[0], SWEEP_JSON)) ? dirs[0] : undefined);

@@ -33,7 +33,11 @@ function num(v: unknown): number | undefined {
 function parseSet(arg: string): [string, unknown] {
   const eq = arg.indexOf('=');
   let value: unknown;
-  try { value = parseYamlValue(arg.slice(eq + 1)); } catch { value = arg.slice(eq + 1); }
+  try {
+    value = parseYamlValue(arg.slice(eq + 1));
+  } catch {
+    value = arg.slice(eq + 1);
+  }
   return [arg.slice(0, eq), value];
 }
 
@@ -62,14 +66,18 @@ export function collectRuns(dirs: string[]): { runs: ComparedRun[]; keys: string
       for (const k of state.swept) if (!keys.includes(k)) keys.push(k);
       for (const p of state.points) {
         const r = readRun(join(dir, p.dir), p.settings);
-        if (r) runs.push(r); else unfinished.push(join(given, p.dir));
+        if (r) runs.push(r);
+        else unfinished.push(join(given, p.dir));
       }
     } else if (existsSync(join(dir, 'run.json'))) {
       const r = readRun(dir, undefined);
-      if (r) runs.push(r); else unfinished.push(given);
+      if (r) runs.push(r);
+      else unfinished.push(given);
     } else {
-      throw new UserError(`${given}: neither a run directory (run.json) nor a sweep directory (${SWEEP_JSON}); ` +
-        'give directories that e3 run or e3 sweep wrote');
+      throw new UserError(
+        `${given}: neither a run directory (run.json) nor a sweep directory (${SWEEP_JSON}); ` +
+          'give directories that e3 run or e3 sweep wrote',
+      );
     }
   }
   const all = new Set(runs.flatMap((r) => Object.keys(r.settings)));

@@ -1,7 +1,11 @@
 import { METRICS, type ComparedRun } from './collect.js';
 
 /** A metric over the seeds of one setting. */
-export interface Stat { readonly mean: number; readonly std: number; readonly n: number }
+export interface Stat {
+  readonly mean: number;
+  readonly std: number;
+  readonly n: number;
+}
 
 /** One row: a setting (values of the swept keys), its seeds, and each metric's mean ± std over them. */
 export interface CompareRow {
@@ -37,10 +41,12 @@ export function compareTable(runs: ComparedRun[], keys: string[], unfinished: st
     settings: Object.fromEntries(keys.map((k) => [k, g[0].settings[k]])),
     seeds: g.map((r) => r.seed),
     runs: g.map((r) => r.dir),
-    metrics: Object.fromEntries(METRICS.map((m) => {
-      const values = g.map((r) => r.metrics[m.key]).filter((v): v is number => v !== undefined);
-      return [m.key, values.length ? meanStd(values) : undefined];
-    })),
+    metrics: Object.fromEntries(
+      METRICS.map((m) => {
+        const values = g.map((r) => r.metrics[m.key]).filter((v): v is number => v !== undefined);
+        return [m.key, values.length ? meanStd(values) : undefined];
+      }),
+    ),
   }));
   return { keys, columns: METRICS.map(({ key, heading }) => ({ key, heading })), rows, unfinished };
 }
@@ -63,7 +69,8 @@ export function tableCells(t: CompareTable): string[][] {
   const head = [...(t.keys.length ? t.keys : ['run']), 'seeds', ...t.columns.map((c) => c.heading)];
   const body = t.rows.map((r, i) => [
     ...(t.keys.length ? t.keys.map((k) => cellValue(r.settings[k])) : [String(i + 1)]),
-    String(r.seeds.length), ...t.columns.map((c) => formatStat(c.key, r.metrics[c.key])),
+    String(r.seeds.length),
+    ...t.columns.map((c) => formatStat(c.key, r.metrics[c.key])),
   ]);
   return [head, ...body];
 }
@@ -72,17 +79,23 @@ export function compareMarkdown(t: CompareTable): string {
   const [head, ...body] = tableCells(t);
   const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
   const out = [line(head), `|${head.map(() => '---').join('|')}|`, ...body.map(line)];
-  if (t.unfinished.length) out.push('', `${t.unfinished.length} run(s) not finished, left out: ${t.unfinished.join(', ')}`);
+  if (t.unfinished.length)
+    out.push('', `${t.unfinished.length} run(s) not finished, left out: ${t.unfinished.join(', ')}`);
   return out.join('\n') + '\n';
 }
 
-const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const escape = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** A self-contained page (no scripts, no fetches): the table and the runs behind each row. */
 export function compareHtml(t: CompareTable, title: string): string {
   const [head, ...body] = tableCells(t);
-  const rows = body.map((cells, i) => `<tr title="${escape(t.rows[i].runs.join('\n'))}">` +
-    cells.map((c, j) => `<td${j >= t.keys.length ? ' class="num"' : ''}>${escape(c)}</td>`).join('') + '</tr>');
+  const rows = body.map(
+    (cells, i) =>
+      `<tr title="${escape(t.rows[i].runs.join('\n'))}">` +
+      cells.map((c, j) => `<td${j >= t.keys.length ? ' class="num"' : ''}>${escape(c)}</td>`).join('') +
+      '</tr>',
+  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
 <style>

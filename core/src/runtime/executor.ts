@@ -93,14 +93,17 @@ export function execute(graph: ValidatedGraph, registry: Registry, container: Co
       inputs[port] = p.stream;
     }
     let outputs: Record<string, Observable<unknown>>;
-    if (stored) outputs = Object.fromEntries(Object.entries(stored).map(([port, values]) => [port, from(values)]));
-    else try {
-      const scoped = nodeContainer(container, id);
-      const node = scoped.get(manifest.node);
-      const params = instantiateComponents(manifest.params, spec.params ?? {}, registry, scoped);
-      outputs = node.connect(inputs, params, { id, signal: abort.signal });
-    } catch (e) {
-      return Promise.reject(new NodeError(id, e));
+    if (stored) {
+      outputs = Object.fromEntries(Object.entries(stored).map(([port, values]) => [port, from(values)]));
+    } else {
+      try {
+        const scoped = nodeContainer(container, id);
+        const node = scoped.get(manifest.node);
+        const params = instantiateComponents(manifest.params, spec.params ?? {}, registry, scoped);
+        outputs = node.connect(inputs, params, { id, signal: abort.signal });
+      } catch (e) {
+        return Promise.reject(new NodeError(id, e));
+      }
     }
     const outNames = Object.keys(manifest.outputs);
     nodeOutputsLeft.set(id, outNames.length);

@@ -19,13 +19,29 @@ export interface PointJob {
 
 export function pointJobs(base: SweepBase, storage: string): PointJob[] {
   return base.points.map((p) => ({
-    sweepId: base.id, point: p.id, dir: p.dir, graph: p.graph ?? base.graph, sets: p.sets, seed: p.seed, cache: base.cache, storage,
+    sweepId: base.id,
+    point: p.id,
+    dir: p.dir,
+    graph: p.graph ?? base.graph,
+    sets: p.sets,
+    seed: p.seed,
+    cache: base.cache,
+    storage,
   }));
 }
 
 /** `e3 run` arguments that run (or, when its directory holds a run already, resume) a point in `runDir`. */
 export function runArgs(job: PointJob, runDir: string, cacheDir: string): string[] {
   const where = existsSync(join(runDir, 'run.json')) ? ['--resume', runDir] : ['--out', runDir];
-  return ['run', job.graph, ...job.sets.flatMap((s) => ['--set', s]), '--seed', String(job.seed),
-    '--cache', cacheDir, '--quiet', ...where];
+  return [
+    'run',
+    job.graph,
+    ...job.sets.flatMap((s) => ['--set', s]),
+    '--seed',
+    String(job.seed),
+    '--cache',
+    cacheDir,
+    '--quiet',
+    ...where,
+  ];
 }

@@ -13,28 +13,50 @@ export const QUEUE_NAME = 'e3-sweep-points';
  */
 export function redisClient(url: string): Redis {
   let u: URL | undefined;
-  try { u = new URL(url); } catch { u = undefined; }
+  try {
+    u = new URL(url);
+  } catch {
+    u = undefined;
+  }
   if (u?.protocol !== 'redis:' || !u.hostname) {
     throw new UserError(`--queue ${url}: not a Redis URL; give redis://host:port (e.g. redis://127.0.0.1:6379)`);
   }
   const client = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
-  client.on('error', () => { /* connection errors: retried by the client; a first failure is reported by connectQueue */ });
+  client.on('error', () => {
+    /* connection errors: retried by the client; a first failure is reported by connectQueue */
+  });
   return client;
 }
 
 /** A queue and the client it owns. */
-export interface OpenQueue { readonly queue: Queue<PointJob>; close(): Promise<void> }
+export interface OpenQueue {
+  readonly queue: Queue<PointJob>;
+  close(): Promise<void>;
+}
 
 /** Waits until the Redis of `url` answers, or fails with a message saying how to start one. */
 export async function connectQueue(url: string, seconds = 5): Promise<OpenQueue> {
   const client = redisClient(url);
   const queue = new Queue<PointJob>(QUEUE_NAME, { connection: client });
-  queue.on('error', () => { /* reported below, or retried by the client */ });
-  const close = async () => { await queue.close().catch(() => undefined); client.disconnect(); };
+  queue.on('error', () => {
+    /* reported below, or retried by the client */
+  });
+  const close = async () => {
+    await queue.close().catch(() => undefined);
+    client.disconnect();
+  };
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UserError(`cannot reach Redis at ${url} within ${seconds} s; start one ` +
-      `(redis-server --port ${new URL(url).port || 6379}) or fix --queue / E3_QUEUE`)), seconds * 1000);
+    timer = setTimeout(
+      () =>
+        reject(
+          new UserError(
+            `cannot reach Redis at ${url} within ${seconds} s; start one ` +
+              `(redis-server --port ${new URL(url).port || 6379}) or fix --queue / E3_QUEUE`,
+          ),
+        ),
+      seconds * 1000,
+    );
   });
   try {
     await Promise.race([queue.waitUntilReady().then(() => client.ping()), timeout]);
@@ -63,10 +85,18 @@ export async function enqueuePoints(queue: Queue<PointJob>, jobs: PointJob[]): P
     const id = jobId(data);
     const existing = await queue.getJob(id);
     const state = existing ? await existing.getState() : 'missing';
-    if (state === 'failed') { await existing!.retry('failed'); added++; continue; }
+    if (state === 'failed') {
+      await existing!.retry('failed');
+      added++;
+      continue;
+    }
     if (state === 'completed') await existing!.remove();
     if (state === 'completed' || state === 'missing' || state === 'unknown') {
-      await queue.add('point', data, { jobId: id, removeOnComplete: { age: 7 * 86400 }, removeOnFail: { age: 7 * 86400 } });
+      await queue.add('point', data, {
+        jobId: id,
+        removeOnComplete: { age: 7 * 86400 },
+        removeOnFail: { age: 7 * 86400 },
+      });
       added++;
     }
   }
@@ -74,7 +104,10 @@ export async function enqueuePoints(queue: Queue<PointJob>, jobs: PointJob[]): P
 }
 
 /** The state of each point's job ('missing' when BullMQ no longer has it). */
-export async function jobStates(queue: Queue<PointJob>, jobs: PointJob[]): Promise<Map<string, { state: string; reason?: string }>> {
+export async function jobStates(
+  queue: Queue<PointJob>,
+  jobs: PointJob[],
+): Promise<Map<string, { state: string; reason?: string }>> {
   const out = new Map<string, { state: string; reason?: string }>();
   for (const data of jobs) {
     const job = await queue.getJob(jobId(data));

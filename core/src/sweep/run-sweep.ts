@@ -34,8 +34,10 @@ export async function runSweep(file: string, o: SweepOptions): Promise<SweepStat
   const base = planBase(plan, o.outDir);
   const before = refreshSweepState(base, o.outDir);
   const done = before.counts.succeeded;
-  o.log(`sweep ${plan.id}: ${plan.points.length} points in ${o.outDir}` +
-    (done ? ` (${done} already succeeded, not run again)` : ''));
+  o.log(
+    `sweep ${plan.id}: ${plan.points.length} points in ${o.outDir}` +
+      (done ? ` (${done} already succeeded, not run again)` : ''),
+  );
   const jobs = pointJobs(base, new LocalFsStorage(o.outDir).url);
   if (o.queue) await throughQueue(o.queue, base, jobs, o);
   else {
@@ -48,8 +50,11 @@ export async function runSweep(file: string, o: SweepOptions): Promise<SweepStat
 }
 
 function failedPoints(failed: { point: string; error: string }[], dir: string): UserError {
-  return new UserError(`${failed.length} point(s) failed:\n` + failed.map((f) => `  ${f.point}: ${f.error}`).join('\n') +
-    `\nsee runs/<point>/run.log in ${dir}; fix the cause and run e3 sweep again (succeeded points are not rerun)`);
+  return new UserError(
+    `${failed.length} point(s) failed:\n` +
+      failed.map((f) => `  ${f.point}: ${f.error}`).join('\n') +
+      `\nsee runs/<point>/run.log in ${dir}; fix the cause and run e3 sweep again (succeeded points are not rerun)`,
+  );
 }
 
 /** Queues the points, then (unless --no-wait) follows them until every job has completed or failed. */
@@ -77,7 +82,8 @@ async function throughQueue(url: string, base: SweepBase, jobs: PointJob[], o: S
       }
       await sleep(1000);
     }
-    const failed = [...(await jobStates(queue, todo))].filter(([, s]) => s.state === 'failed')
+    const failed = [...(await jobStates(queue, todo))]
+      .filter(([, s]) => s.state === 'failed')
       .map(([point, s]) => ({ point, error: s.reason ?? 'failed' }));
     if (failed.length) throw failedPoints(failed, o.outDir);
   } finally {

@@ -23,11 +23,17 @@ export interface SweepStorage {
 export class LocalFsStorage implements SweepStorage {
   readonly root: string;
 
-  constructor(root: string) { this.root = resolve(root); }
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
 
-  get url(): string { return `file://${this.root}`; }
+  get url(): string {
+    return `file://${this.root}`;
+  }
 
-  get localRoot(): string { return this.root; }
+  get localRoot(): string {
+    return this.root;
+  }
 
   async upload(localDir: string, prefix: string): Promise<void> {
     const target = join(this.root, prefix);

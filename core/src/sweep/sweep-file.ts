@@ -39,8 +39,11 @@ export interface SweepPlan {
 }
 
 interface SweepSpec {
-  graph: string; set: Record<string, unknown>; grid: Record<string, unknown[]>;
-  overlays?: { name: string; graph?: string; set: Record<string, unknown>; seeds?: number[] }[]; seeds: number[];
+  graph: string;
+  set: Record<string, unknown>;
+  grid: Record<string, unknown[]>;
+  overlays?: { name: string; graph?: string; set: Record<string, unknown>; seeds?: number[] }[];
+  seeds: number[];
   cache?: string;
 }
 
@@ -53,7 +56,10 @@ export class SweepError extends GraphError {
 }
 
 /** Command-line additions: `--set` values for every point (after the file's), seeds instead of the file's. */
-export interface SweepOverrides { readonly sets?: readonly string[]; readonly seeds?: readonly number[] }
+export interface SweepOverrides {
+  readonly sets?: readonly string[];
+  readonly seeds?: readonly number[];
+}
 
 /** Reads a sweep file: YAML syntax, then its schema, with every problem located at file:line:col. */
 export function loadSweepFile(file: string, overrides: SweepOverrides = {}): SweepPlan {
@@ -65,28 +71,54 @@ export function loadSweepFile(file: string, overrides: SweepOverrides = {}): Swe
   const doc = parseDocument(readFileSync(abs, 'utf8'), { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   const at = (path: Path) => locate(doc, lines, path);
   if (doc.errors.length) {
-    throw new SweepError(doc.errors.slice(0, 5).map((e) => ({
-      file: shown, line: e.linePos?.[0].line, col: e.linePos?.[0].col, message: e.message.split('\n')[0],
-      fix: e.code === 'DUPLICATE_KEY' ? 'remove or rename one of the duplicate keys' : 'fix the YAML syntax',
-    })));
+    throw new SweepError(
+      doc.errors.slice(0, 5).map((e) => ({
+        file: shown,
+        line: e.linePos?.[0].line,
+        col: e.linePos?.[0].col,
+        message: e.message.split('\n')[0],
+        fix: e.code === 'DUPLICATE_KEY' ? 'remove or rename one of the duplicate keys' : 'fix the YAML syntax',
+      })),
+    );
   }
   const data = doc.toJS() as unknown;
   if (!isPlainObject(data)) {
-    throw new SweepError([{ file: shown, line: 1, col: 1, message: 'a sweep file must be a YAML mapping',
-      fix: 'start with apiVersion: e3/v1, kind: Sweep, graph: …' }]);
+    throw new SweepError([
+      {
+        file: shown,
+        line: 1,
+        col: 1,
+        message: 'a sweep file must be a YAML mapping',
+        fix: 'start with apiVersion: e3/v1, kind: Sweep, graph: …',
+      },
+    ]);
   }
   const problems = checkSchema(SWEEP_SCHEMA, data);
   if (problems.length) {
-    throw new SweepError(problems.map((p) => ({ file: shown, ...at(p.path), field: formatPath(p.path) || undefined,
-      message: p.message, fix: p.fix })));
+    throw new SweepError(
+      problems.map((p) => ({
+        file: shown,
+        ...at(p.path),
+        field: formatPath(p.path) || undefined,
+        message: p.message,
+        fix: p.fix,
+      })),
+    );
   }
   const spec = data as unknown as SweepSpec;
   const graphAt = (named: string, path: Path) => {
     const graph = resolve(dirname(abs), named);
     const bad = pathProblem(graph, 'file');
     if (bad) {
-      throw new SweepError([{ file: shown, ...at(path), field: formatPath(path), message: `graph ${named} ${bad.reason}`,
-        fix: `the graph path is relative to the sweep file; this one is ${displayPath(graph)}` }]);
+      throw new SweepError([
+        {
+          file: shown,
+          ...at(path),
+          field: formatPath(path),
+          message: `graph ${named} ${bad.reason}`,
+          fix: `the graph path is relative to the sweep file; this one is ${displayPath(graph)}`,
+        },
+      ]);
     }
     return graph;
   };
@@ -94,7 +126,11 @@ export function loadSweepFile(file: string, overrides: SweepOverrides = {}): Swe
   const graphs = spec.overlays?.map((o, i) => (o.graph ? graphAt(o.graph, ['overlays', i, 'graph']) : graph)) ?? [];
   const cli = (overrides.sets ?? []).map((arg) => ({ arg, origin: { file: `--set ${arg}` } }));
   const seeds = overrides.seeds?.length ? [...overrides.seeds] : undefined;
-  return expand(abs, graph, graphs, spec, cli, seeds, (path) => ({ file: shown, ...at(path), field: formatPath(path) }));
+  return expand(abs, graph, graphs, spec, cli, seeds, (path) => ({
+    file: shown,
+    ...at(path),
+    field: formatPath(path),
+  }));
 }
 
 function locate(doc: Document, lines: LineCounter, path: Path): { line?: number; col?: number } {
@@ -112,29 +148,54 @@ function locate(doc: Document, lines: LineCounter, path: Path): { line?: number;
 export function setArg(path: string, value: unknown): string {
   const plain = typeof value === 'string' ? value : JSON.stringify(value);
   let back: unknown;
-  try { back = parseYamlValue(plain); } catch { back = undefined; }
+  try {
+    back = parseYamlValue(plain);
+  } catch {
+    back = undefined;
+  }
   return `${path}=${JSON.stringify(back) === JSON.stringify(value) ? plain : JSON.stringify(value)}`;
 }
 
 /** Overlays × grid (cartesian, in file order) × seeds. */
 function expand(
-  file: string, graph: string, graphs: string[], spec: SweepSpec, cli: { arg: string; origin: Origin }[],
-  seedsOverride: number[] | undefined, where: (path: Path) => Origin,
+  file: string,
+  graph: string,
+  graphs: string[],
+  spec: SweepSpec,
+  cli: { arg: string; origin: Origin }[],
+  seedsOverride: number[] | undefined,
+  where: (path: Path) => Origin,
 ): SweepPlan {
-  const fixed = [...Object.entries(spec.set).map(([k, v]) => ({ arg: setArg(k, v), origin: where(['set', k]) })), ...cli];
+  const fixed = [
+    ...Object.entries(spec.set).map(([k, v]) => ({ arg: setArg(k, v), origin: where(['set', k]) })),
+    ...cli,
+  ];
   const overlays = spec.overlays?.map((o, i) => ({
-    name: o.name, graph: graphs[i], seeds: o.seeds,
+    name: o.name,
+    graph: graphs[i],
+    seeds: o.seeds,
     sets: Object.entries(o.set).map(([k, v]) => ({ arg: setArg(k, v), origin: where(['overlays', i, 'set', k]) })),
   })) ?? [undefined];
-  type Combo = { settings: Record<string, unknown>; graph: string; seeds: number[]; sets: { arg: string; origin: Origin }[] };
+  type Combo = {
+    settings: Record<string, unknown>;
+    graph: string;
+    seeds: number[];
+    sets: { arg: string; origin: Origin }[];
+  };
   let combos: Combo[] = overlays.map((o) => ({
-    settings: o ? { overlay: o.name } : {}, graph: o?.graph ?? graph, seeds: seedsOverride ?? o?.seeds ?? spec.seeds,
+    settings: o ? { overlay: o.name } : {},
+    graph: o?.graph ?? graph,
+    seeds: seedsOverride ?? o?.seeds ?? spec.seeds,
     sets: o?.sets ?? [],
   }));
   for (const [key, values] of Object.entries(spec.grid)) {
-    combos = combos.flatMap((c) => values.map((v, i) => ({
-      ...c, settings: { ...c.settings, [key]: v }, sets: [...c.sets, { arg: setArg(key, v), origin: where(['grid', key, i]) }],
-    })));
+    combos = combos.flatMap((c) =>
+      values.map((v, i) => ({
+        ...c,
+        settings: { ...c.settings, [key]: v },
+        sets: [...c.sets, { arg: setArg(key, v), origin: where(['grid', key, i]) }],
+      })),
+    );
   }
   const swept = [...(spec.overlays ? ['overlay'] : []), ...Object.keys(spec.grid)];
   const labels = shortLabels(swept);
@@ -143,11 +204,25 @@ function expand(
   for (const c of combos) {
     for (const seed of c.seeds) {
       const all = [...fixed, ...c.sets];
-      const id = pointId(swept.map((k) => `${labels[k]}=${valueLabel(c.settings[k])}`), seed, ids);
-      points.push({ id, settings: c.settings, seed, graph: c.graph, sets: all.map((s) => s.arg), origins: all.map((s) => s.origin) });
+      const id = pointId(
+        swept.map((k) => `${labels[k]}=${valueLabel(c.settings[k])}`),
+        seed,
+        ids,
+      );
+      points.push({
+        id,
+        settings: c.settings,
+        seed,
+        graph: c.graph,
+        sets: all.map((s) => s.arg),
+        origins: all.map((s) => s.origin),
+      });
     }
   }
-  const identity = JSON.stringify({ graph, points: points.map(({ id, sets, seed, graph: g }) => ({ id, sets, seed, g })) });
+  const identity = JSON.stringify({
+    graph,
+    points: points.map(({ id, sets, seed, graph: g }) => ({ id, sets, seed, g })),
+  });
   const id = createHash('sha256').update(identity).digest('hex').slice(0, 12);
   return { file, graph, id, points, swept, cache: spec.cache };
 }
@@ -158,7 +233,8 @@ export function shortLabels(keys: string[]): Record<string, string> {
   for (const k of keys) {
     const parts = k.split('.');
     let n = 1;
-    const clash = (m: number) => keys.some((o) => o !== k && o.split('.').slice(-m).join('.') === parts.slice(-m).join('.'));
+    const clash = (m: number) =>
+      keys.some((o) => o !== k && o.split('.').slice(-m).join('.') === parts.slice(-m).join('.'));
     while (n < parts.length && clash(n)) n++;
     out[k] = parts.slice(-n).join('.');
   }

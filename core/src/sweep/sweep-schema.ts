@@ -19,7 +19,11 @@ export const SWEEP_SCHEMA: JsonSchema = {
     apiVersion: { const: 'e3/v1', description: 'Format version.' },
     kind: { const: 'Sweep', description: 'Marks the file as a sweep (a graph has no kind).' },
     graph: { type: 'string', minLength: 1, description: 'The base graph, relative to this file or absolute.' },
-    set: { ...SET_MAP, default: {}, description: 'Fixed for every point: dotted graph paths (as for --set) to values.' },
+    set: {
+      ...SET_MAP,
+      default: {},
+      description: 'Fixed for every point: dotted graph paths (as for --set) to values.',
+    },
     grid: {
       ...SET_MAP,
       default: {},
@@ -35,24 +39,40 @@ export const SWEEP_SCHEMA: JsonSchema = {
         required: ['name'],
         additionalProperties: false,
         properties: {
-          name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$', description: 'Names the overlay in run directories and tables.' },
-          graph: { type: 'string', minLength: 1, description: 'This overlay\'s graph instead of the sweep\'s (relative to this file).' },
+          name: {
+            type: 'string',
+            pattern: '^[A-Za-z0-9_.-]+$',
+            description: 'Names the overlay in run directories and tables.',
+          },
+          graph: {
+            type: 'string',
+            minLength: 1,
+            description: "This overlay's graph instead of the sweep's (relative to this file).",
+          },
           set: { ...SET_MAP, default: {} },
           seeds: {
-            type: 'array', minItems: 1, uniqueItems: true, items: { type: 'integer', minimum: 0, maximum: 4294967295 },
-            description: 'This overlay\'s seeds instead of the sweep\'s (e.g. one for a seed-free baseline).',
+            type: 'array',
+            minItems: 1,
+            uniqueItems: true,
+            items: { type: 'integer', minimum: 0, maximum: 4294967295 },
+            description: "This overlay's seeds instead of the sweep's (e.g. one for a seed-free baseline).",
           },
         },
       },
     },
     seeds: {
-      type: 'array', minItems: 1, uniqueItems: true, default: [0],
+      type: 'array',
+      minItems: 1,
+      uniqueItems: true,
+      default: [0],
       items: { type: 'integer', minimum: 0, maximum: 4294967295 },
       description: 'Each point runs once per seed (--seed); tables average over them.',
     },
     cache: {
-      type: 'string', minLength: 1,
-      description: 'Node cache directory, relative to the sweep directory or absolute (default: cache in the sweep directory).',
+      type: 'string',
+      minLength: 1,
+      description:
+        'Node cache directory, relative to the sweep directory or absolute (default: cache in the sweep directory).',
     },
   },
 };

@@ -46,7 +46,9 @@ export interface SweepState {
 }
 
 /** Run directory of a point, relative to the sweep directory. */
-export function pointDir(point: SweepPoint): string { return join('runs', point.id); }
+export function pointDir(point: SweepPoint): string {
+  return join('runs', point.id);
+}
 
 /** The node cache of a sweep: the file's `cache` (relative to the sweep directory) or `<sweep>/cache`. */
 export function sweepCacheDir(plan: SweepPlan, dir: string): string {
@@ -54,11 +56,20 @@ export function sweepCacheDir(plan: SweepPlan, dir: string): string {
 }
 
 /** A point's status from its run directory's run.json and run.lock. */
-export function readPointStatus(runDir: string): { status: PointStatus; attempts: number; wallSeconds?: number; error?: string } {
+export function readPointStatus(runDir: string): {
+  status: PointStatus;
+  attempts: number;
+  wallSeconds?: number;
+  error?: string;
+} {
   const run = readJsonObject(join(runDir, 'run.json'));
   if (!run) return { status: 'pending', attempts: 0 };
   const attempts = Number(run.attempt ?? 1);
-  const extra = { attempts, wallSeconds: run.wallSeconds as number | undefined, error: run.error as string | undefined };
+  const extra = {
+    attempts,
+    wallSeconds: run.wallSeconds as number | undefined,
+    error: run.error as string | undefined,
+  };
   const status = String(run.status);
   if (status === 'succeeded' || status === 'failed' || status === 'cancelled') return { status, ...extra };
   const lock = readJsonObject(join(runDir, LOCK_FILE));
@@ -72,30 +83,45 @@ export function readPointStatus(runDir: string): { status: PointStatus; attempts
  */
 export function openSweepDir(plan: SweepPlan, dir: string): void {
   const abs = resolve(dir);
-  if (existsSync(abs) && !statSync(abs).isDirectory()) throw new UserError(`--out ${dir} is a file; give a directory for the sweep`);
+  if (existsSync(abs) && !statSync(abs).isDirectory())
+    throw new UserError(`--out ${dir} is a file; give a directory for the sweep`);
   const before = readJsonObject(join(abs, SWEEP_JSON));
   if (before) {
     if (before.id !== plan.id) {
-      throw new UserError(`${dir} holds another sweep (${String(before.sweepFile)}, id ${String(before.id)}; this one is ` +
-        `${plan.id}): its grid, sets, seeds or graph differ; choose another --out, or delete ${dir} to start over`);
+      throw new UserError(
+        `${dir} holds another sweep (${String(before.sweepFile)}, id ${String(before.id)}; this one is ` +
+          `${plan.id}): its grid, sets, seeds or graph differ; choose another --out, or delete ${dir} to start over`,
+      );
     }
     return;
   }
   if (existsSync(abs) && readdirSync(abs).length > 0) {
-    throw new UserError(`--out ${dir} is not empty and holds no sweep (no ${SWEEP_JSON}); choose a new or empty directory`);
+    throw new UserError(
+      `--out ${dir} is not empty and holds no sweep (no ${SWEEP_JSON}); choose a new or empty directory`,
+    );
   }
   mkdirSync(abs, { recursive: true });
 }
 
 /** What sweep.json records of the plan: enough to recompute the state without the sweep file. */
-export type SweepBase = Pick<SweepState, 'id' | 'sweepFile' | 'graph' | 'swept' | 'cache'> &
-  { points: (Pick<PointState, 'id' | 'dir' | 'settings' | 'seed' | 'sets'> & { graph?: string })[] };
+export type SweepBase = Pick<SweepState, 'id' | 'sweepFile' | 'graph' | 'swept' | 'cache'> & {
+  points: (Pick<PointState, 'id' | 'dir' | 'settings' | 'seed' | 'sets'> & { graph?: string })[];
+};
 
 export function planBase(plan: SweepPlan, dir: string): SweepBase {
   return {
-    id: plan.id, sweepFile: plan.file, graph: plan.graph, swept: plan.swept, cache: sweepCacheDir(plan, dir),
+    id: plan.id,
+    sweepFile: plan.file,
+    graph: plan.graph,
+    swept: plan.swept,
+    cache: sweepCacheDir(plan, dir),
     points: plan.points.map((p) => ({
-      id: p.id, dir: pointDir(p), settings: p.settings, seed: p.seed, sets: p.sets, graph: p.graph,
+      id: p.id,
+      dir: pointDir(p),
+      settings: p.settings,
+      seed: p.seed,
+      sets: p.sets,
+      graph: p.graph,
     })),
   };
 }
@@ -104,14 +130,26 @@ export function planBase(plan: SweepPlan, dir: string): SweepBase {
 export function refreshSweepState(base: SweepBase, dir: string): SweepState {
   const abs = resolve(dir);
   const points: PointState[] = base.points.map((p) => ({
-    id: p.id, dir: p.dir, settings: p.settings, seed: p.seed, sets: p.sets, graph: p.graph ?? base.graph,
+    id: p.id,
+    dir: p.dir,
+    settings: p.settings,
+    seed: p.seed,
+    sets: p.sets,
+    graph: p.graph ?? base.graph,
     ...readPointStatus(join(abs, p.dir)),
   }));
   const counts = { pending: 0, running: 0, stopped: 0, succeeded: 0, failed: 0, cancelled: 0 };
   for (const p of points) counts[p.status]++;
   const state: SweepState = {
-    kind: 'SweepState', id: base.id, sweepFile: base.sweepFile, graph: base.graph, swept: base.swept,
-    cache: base.cache, updatedAt: new Date().toISOString(), counts, points,
+    kind: 'SweepState',
+    id: base.id,
+    sweepFile: base.sweepFile,
+    graph: base.graph,
+    swept: base.swept,
+    cache: base.cache,
+    updatedAt: new Date().toISOString(),
+    counts,
+    points,
   };
   writeFileAtomic(join(abs, SWEEP_JSON), JSON.stringify(state, null, 2) + '\n');
   return state;
@@ -121,7 +159,9 @@ export function refreshSweepState(base: SweepBase, dir: string): SweepState {
 export function readSweepState(dir: string): SweepState {
   const state = readJsonObject(join(resolve(dir), SWEEP_JSON));
   if (state?.kind !== 'SweepState' || !Array.isArray(state.points)) {
-    throw new UserError(`${dir} is not a sweep directory (no readable ${SWEEP_JSON}); give the --out of an earlier e3 sweep`);
+    throw new UserError(
+      `${dir} is not a sweep directory (no readable ${SWEEP_JSON}); give the --out of an earlier e3 sweep`,
+    );
   }
   return state as unknown as SweepState;
 }
@@ -129,8 +169,19 @@ export function readSweepState(dir: string): SweepState {
 /** `e3 sweep --status`: one line per point and the counts. */
 export function formatSweepStatus(state: SweepState): string {
   const width = Math.max(...state.points.map((p) => p.id.length), 5);
-  const rows = state.points.map((p) => `${p.id.padEnd(width)}  ${p.status.padEnd(9)}  ${String(p.attempts).padStart(8)}` +
-    `  ${p.wallSeconds === undefined ? '' : `${p.wallSeconds.toFixed(1)} s`}${p.error ? `  ${p.error}` : ''}`);
-  const counts = Object.entries(state.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
-  return [`${'point'.padEnd(width)}  status     attempts  wall`, ...rows, '', `${state.points.length} points: ${counts}`].join('\n');
+  const rows = state.points.map(
+    (p) =>
+      `${p.id.padEnd(width)}  ${p.status.padEnd(9)}  ${String(p.attempts).padStart(8)}` +
+      `  ${p.wallSeconds === undefined ? '' : `${p.wallSeconds.toFixed(1)} s`}${p.error ? `  ${p.error}` : ''}`,
+  );
+  const counts = Object.entries(state.counts)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
+  return [
+    `${'point'.padEnd(width)}  status     attempts  wall`,
+    ...rows,
+    '',
+    `${state.points.length} points: ${counts}`,
+  ].join('\n');
 }

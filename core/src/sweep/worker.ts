@@ -13,7 +13,10 @@ export interface WorkerOptions {
   readonly runE3: (args: string[]) => Promise<void>;
   /** A job's lock lasts this long without renewal; a dead worker's job is handed on after about twice this. */
   readonly lockSeconds: number;
-  /** Run points here and upload them to the sweep's storage (no shared file system); else run in the sweep directory. */
+  /**
+   * Run points here and upload them to the sweep's storage (no shared file system); else run them
+   * in the sweep directory.
+   */
   readonly workdir?: string;
   /** Exit once the queue holds no waiting, delayed or active job. */
   readonly untilEmpty: boolean;
@@ -31,12 +34,18 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const { queue, close } = await connectQueue(o.url);
   const client = redisClient(o.url);
   const worker = new Worker<PointJob>(QUEUE_NAME, (job) => runPoint(job, o), {
-    connection: client, concurrency: 1, autorun: false,
-    lockDuration: o.lockSeconds * 1000, stalledInterval: o.lockSeconds * 1000, maxStalledCount: 2,
+    connection: client,
+    concurrency: 1,
+    autorun: false,
+    lockDuration: o.lockSeconds * 1000,
+    stalledInterval: o.lockSeconds * 1000,
+    maxStalledCount: 2,
   });
   worker.on('failed', (job, e) => o.log(`point ${job?.data.point} failed: ${e.message}`));
   worker.on('error', (e) => o.log(`queue error: ${e.message}`));
-  const stop = () => { void worker.close(); };
+  const stop = () => {
+    void worker.close();
+  };
   o.signal.addEventListener('abort', stop, { once: true });
   o.log(`worker ${process.pid} takes points from ${o.url} (lock ${o.lockSeconds} s)`);
   const running = worker.run();
@@ -78,7 +87,9 @@ async function runPoint(job: Job<PointJob>, o: WorkerOptions): Promise<{ runDir:
     o.log(`point ${d.point}: already succeeded in ${runDir}; not run again`);
     return { runDir, status: 'succeeded' };
   }
-  o.log(`point ${d.point}: ${before.status === 'pending' ? 'starting' : `resuming its ${before.status} run`} in ${runDir}`);
+  o.log(
+    `point ${d.point}: ${before.status === 'pending' ? 'starting' : `resuming its ${before.status} run`} in ${runDir}`,
+  );
   const cache = o.workdir ? resolve(o.workdir, 'cache') : d.cache;
   try {
     await o.runE3(runArgs(d, runDir, cache));
