@@ -29,8 +29,8 @@ export function formatDiagnostic(d: Diagnostic): string {
 
 /** Every problem found in a graph, reported together. */
 export class GraphError extends UserError {
-  constructor(readonly diagnostics: readonly Diagnostic[]) {
-    super(`${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'} in the graph:\n` +
+  constructor(readonly diagnostics: readonly Diagnostic[], where = 'the graph') {
+    super(`${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'} in ${where}:\n` +
       diagnostics.map((d) => '  ' + formatDiagnostic(d)).join('\n'));
     this.name = 'GraphError';
   }

@@ -8,6 +8,8 @@ import { PACKAGE_VERSION, recordedStart, runGraph } from '../runtime/run-graph.j
 import { describeMermaid, describeRegistry, describeText } from './describe.js';
 import { seedInteger } from './options.js';
 import { writeSchemas } from './schemas.js';
+import { addSweepCommands } from './sweep-commands.js';
+import { checkCacheDir } from '../cache/node-cache.js';
 
 /** Adds commands (the plugins package adds `model`, `generate`, `prune`). */
 export type CommandContributor = (program: Command) => void;
@@ -34,6 +36,7 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
     .option('--resume <runDir>', 'continue a stopped run from its checkpoints (nodes whose params changed rerun)')
     .option('--seed <n>', 'seed of the run RNG (overrides the graph)', seedInteger)
     .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
+    .option('--cache <dir>', 'node cache: reuse (and store) the outputs of deterministic nodes, e.g. mask searches')
     .option('--quiet', 'no progress output')
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (graph: string | undefined, o) => {
@@ -45,6 +48,7 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
         const { runDir } = await runGraph(start.graph, {
           modules, sets: start.sets, outDir: o.out, resumeDir: o.resume, seed: start.seed, pluginPaths: start.plugins,
           signal: abort.signal, logLevel: o.logLevel, quiet: o.quiet,
+          cacheDir: o.cache && checkCacheDir(o.cache, '--cache'),
         });
         process.stdout.write(`${runDir}\n`);
       } finally {
@@ -100,6 +104,7 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
       process.stdout.write(o.check ? 'schemas up to date\n' : `wrote schemas to ${o.out}\n`);
     });
 
+  addSweepCommands(program, modules);
   for (const add of contributors) add(program);
   return program;
 }

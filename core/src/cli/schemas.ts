@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { componentSchema } from '../graph/validate.js';
 import type { Registry } from '../registry/registry.js';
+import { SWEEP_SCHEMA } from '../sweep/sweep-schema.js';
 
 /**
  * Writes one JSON Schema file per plugin (`plugins/<key>.json`) and component
@@ -16,6 +17,7 @@ export function writeSchemas(registry: Registry, dir: string, check = false): st
   for (const c of registry.components.values()) {
     files.set(join(dir, 'components', `${c.key}.json`), JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', title: `${c.key} (${c.kind} component)`, description: c.doc, ...componentSchema(c.params) }, null, 2) + '\n');
   }
+  files.set(join(dir, 'sweep.schema.json'), JSON.stringify(SWEEP_SCHEMA, null, 2) + '\n');
   const stale: string[] = [];
   for (const [file, text] of files) {
     if (check) { if (!existsSync(file) || readFileSync(file, 'utf8') !== text) stale.push(file); continue; }

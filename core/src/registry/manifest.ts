@@ -42,6 +42,12 @@ export interface PluginManifest {
   readonly inputs: Readonly<Record<string, PortSpec>>;
   readonly outputs: Readonly<Record<string, PortSpec>>;
   readonly params: JsonSchema;
+  /**
+   * Its outputs depend only on its plugin, params, inputs, the run's seed and the e3 version,
+   * and are plain data (JSON): with a node cache (`e3 run --cache`, sweeps) they are stored once
+   * under the node's key and reused by any run with the same key instead of running it.
+   */
+  readonly deterministic?: boolean;
   /** The class the runtime instantiates through DI (services arrive by constructor injection). */
   readonly node: Newable<GraphNode>;
   /**

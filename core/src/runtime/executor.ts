@@ -1,8 +1,9 @@
 import { Container } from 'inversify';
-import { connectable, ignoreElements, merge, ReplaySubject, Subscription, tap, type Connectable, type Observable } from 'rxjs';
+import { connectable, from, ignoreElements, merge, ReplaySubject, Subscription, tap, type Connectable, type Observable } from 'rxjs';
 import { catchError } from 'rxjs/operators';
 import { throwError } from 'rxjs';
 import { CancelledError, NodeError } from '../errors.js';
+import type { NodeReuse } from '../cache/node-reuse.js';
 import type { ValidatedGraph } from '../graph/validate.js';
 import type { Registry } from '../registry/registry.js';
 import type { Logger } from '../services/logger.js';
@@ -17,6 +18,8 @@ export interface NodeTiming { firstValueMs?: number; completedMs?: number; value
 export interface ExecuteOptions {
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
+  /** The node cache: deterministic nodes found there emit their stored values instead of running. */
+  readonly reuse?: NodeReuse;
 }
 
 export interface ExecuteResult {
@@ -69,6 +72,7 @@ export function execute(graph: ValidatedGraph, registry: Registry, container: Co
   const nodeDone = (id: string) => {
     timings[id].completedMs = performance.now() - started;
     options.logger?.debug(`node ${id} done, ${(timings[id].completedMs! / 1000).toFixed(2)} s after the run began`);
+    options.reuse?.finish(id, graph.spec.nodes[id].plugin);
     for (const key of inputsOf.get(id) ?? []) {
       ports.get(key)!.consumersLeft--;
       releaseIfDone(key);
@@ -79,7 +83,8 @@ export function execute(graph: ValidatedGraph, registry: Registry, container: Co
     const spec = graph.spec.nodes[id];
     const manifest = registry.plugin(spec.plugin);
     timings[id] = { values: 0 };
-    const wires = spec.in ?? {};
+    const stored = options.reuse?.lookup(id, manifest);
+    const wires = stored ? {} : spec.in ?? {};
     inputsOf.set(id, Object.values(wires));
     const inputs: Record<string, Observable<unknown>> = {};
     for (const [port, wire] of Object.entries(wires)) {
@@ -88,13 +93,17 @@ export function execute(graph: ValidatedGraph, registry: Registry, container: Co
       inputs[port] = p.stream;
     }
     let outputs: Record<string, Observable<unknown>>;
-    try {
-      const scoped = nodeContainer(container, id);
-      const node = scoped.get(manifest.node);
-      const params = instantiateComponents(manifest.params, spec.params ?? {}, registry, scoped);
-      outputs = node.connect(inputs, params, { id, signal: abort.signal });
-    } catch (e) {
-      return Promise.reject(new NodeError(id, e));
+    if (stored) {
+      outputs = Object.fromEntries(Object.entries(stored).map(([port, values]) => [port, from(values)]));
+    } else {
+      try {
+        const scoped = nodeContainer(container, id);
+        const node = scoped.get(manifest.node);
+        const params = instantiateComponents(manifest.params, spec.params ?? {}, registry, scoped);
+        outputs = node.connect(inputs, params, { id, signal: abort.signal });
+      } catch (e) {
+        return Promise.reject(new NodeError(id, e));
+      }
     }
     const outNames = Object.keys(manifest.outputs);
     nodeOutputsLeft.set(id, outNames.length);
@@ -109,6 +118,7 @@ export function execute(graph: ValidatedGraph, registry: Registry, container: Co
             state.values.push(v);
             state.last = v;
             releaser.hold(v);
+            options.reuse?.record(id, port, v);
             timings[id].values++;
             timings[id].firstValueMs ??= performance.now() - started;
           },

@@ -1,10 +1,12 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { NodeCache } from '../cache/node-cache.js';
+import { NodeReuse } from '../cache/node-reuse.js';
 import { CancelledError, UserError } from '../errors.js';
 import { ARTIFACTS, BACKEND, CLOCK, LOGGER, PROGRESS, RNG, RUN_INFO } from '../registry/tokens.js';
 import { ArtifactStore } from '../services/artifact-store.js';
-import { isE3RunDir } from '../services/output-guard.js';
+import { isE3RunDir, readJsonObject } from '../services/output-guard.js';
 import { initBackend, resolveBackendOptions } from '../services/backend.js';
 import { Clock } from '../services/clock.js';
 import { Logger, type LogLevel } from '../services/logger.js';
@@ -28,6 +30,8 @@ export interface RunOptions extends PrepareOptions {
   readonly logLevel?: LogLevel;
   readonly quiet?: boolean;
   readonly logSink?: (line: string) => void;
+  /** Node cache directory: deterministic nodes are reused from it and stored in it (see cache/node-cache.ts). */
+  readonly cacheDir?: string;
 }
 
 export interface RunOutcome extends ExecuteResult {
@@ -52,14 +56,19 @@ export async function runGraph(file: string, options: RunOptions): Promise<RunOu
   bindRunSpec(spec, runDir);
   const store = new ArtifactStore(runDir);
   const logger = new Logger(options.logLevel ?? 'info', 'e3', options.logSink);
-  const lock = acquireRunLock(runDir, (o) => logger.warn(`took over a stale lock of run directory ${runDir}` +
-    (o ? ` (pid ${o.pid}, started ${o.startedAt}, is no longer running)` : '')));
+  let stale: string | undefined; // logged once the log file is open, so that run.log records the takeover
+  const lock = acquireRunLock(runDir, (o) => { stale = `took over a stale lock of run directory ${runDir}` +
+    (o ? ` (pid ${o.pid}, started ${o.startedAt}, is no longer running)` : ''); });
   try {
     logger.toFile(store.path('run.log'));
+    if (stale) logger.warn(stale);
     spec.backend = { ...resolveBackendOptions(spec.backend) };
     store.writeText('resolved.yaml', stringify(spec));
-    reconcileNodeState(store, nodeKeys(graph, PACKAGE_VERSION), logger);
-    return await runLocked(file, spec, seed, prepared, store, logger, options);
+    const keys = nodeKeys(graph, PACKAGE_VERSION);
+    reconcileNodeState(store, keys, logger);
+    const reuse = options.cacheDir
+      ? new NodeReuse(new NodeCache(options.cacheDir), keys, logger, runDir, PACKAGE_VERSION) : undefined;
+    return await runLocked(file, spec, seed, prepared, store, logger, options, reuse);
   } finally {
     lock.release();
   }
@@ -116,15 +125,16 @@ function bindRunSpec(spec: GraphSpec, runDir: string): void {
 
 async function runLocked(
   file: string, spec: GraphSpec, seed: number, prepared: PreparedGraph, store: ArtifactStore, logger: Logger,
-  options: RunOptions,
+  options: RunOptions, reuse: NodeReuse | undefined,
 ): Promise<RunOutcome> {
   const { graph, registry, container } = prepared;
   const runDir = store.dir;
   const clock = new Clock();
   const t0 = clock.now();
+  const attempt = Number(readJsonObject(store.path('run.json'))?.attempt ?? 0) + 1;
   const runJson: Record<string, unknown> = {
     status: 'running', graph: resolve(file), sets: options.sets ?? [], plugins: options.pluginPaths ?? [],
-    startedAt: clock.iso(), seed, resumed: Boolean(options.resumeDir),
+    startedAt: clock.iso(), seed, resumed: Boolean(options.resumeDir), attempt,
     versions: { e3: PACKAGE_VERSION, node: process.version },
   };
   store.writeJson('run.json', runJson);
@@ -140,7 +150,7 @@ async function runLocked(
     container.bind(BACKEND).toConstantValue(backend);
     container.bind(RUN_INFO).toConstantValue(info);
     logger.info(`run ${runDir} (seed ${seed}, ${graph.order.length} nodes)`);
-    const result = await execute(graph, registry, container, { signal: options.signal, logger });
+    const result = await execute(graph, registry, container, { signal: options.signal, logger, reuse });
     Object.assign(runJson, { status: 'succeeded', timings: result.timings });
     return { ...result, runDir };
   } catch (e) {
@@ -148,6 +158,7 @@ async function runLocked(
     throw e;
   } finally {
     Object.assign(runJson, { finishedAt: clock.iso(), wallSeconds: (clock.now() - t0) / 1000 });
+    if (reuse) Object.assign(runJson, { cache: { dir: reuse.cache.dir, reused: reuse.reused, stored: reuse.stored } });
     store.writeJson('run.json', runJson);
   }
 }

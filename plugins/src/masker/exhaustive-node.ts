@@ -58,5 +58,6 @@ export const exhaustiveMaskerManifest: PluginManifest = {
   inputs,
   outputs: { mask: { type: 'Mask' } },
   params: { type: 'object', additionalProperties: false, properties: { ...calibrationSchema, maxMasks: { type: 'integer', minimum: 1, default: 5000, description: 'refuse above this many masks' } } },
+  deterministic: true,
   node: ExhaustiveMaskerNode,
 };

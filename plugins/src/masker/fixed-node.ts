@@ -38,5 +38,6 @@ export const fixedMaskerManifest: PluginManifest = {
       keep: { type: 'array', items: { type: 'integer', minimum: 0 }, uniqueItems: true, minItems: 1, description: 'layers to keep' },
     },
   },
+  deterministic: true,
   node: FixedMaskerNode,
 };

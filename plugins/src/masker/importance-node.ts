@@ -36,5 +36,6 @@ export const importanceMaskerManifest: PluginManifest = {
   inputs,
   outputs: { mask: { type: 'Mask' } },
   params: { type: 'object', additionalProperties: false, properties: { ...calibrationSchema, score: { 'x-component': 'importance', default: { component: 'importance.blockInfluence' } } } },
+  deterministic: true,
   node: ImportanceMaskerNode,
 };

@@ -222,5 +222,6 @@ export const searchManifest: PluginManifest = {
       checkpointEvery: { type: 'integer', minimum: 0, default: 100 },
     },
   },
+  deterministic: true,
   node: SearchNode,
 };

@@ -1,0 +1,70 @@
+import type { PluginManifest } from '../registry/manifest.js';
+import type { NodeKey } from '../runtime/node-keys.js';
+import type { Logger } from '../services/logger.js';
+import { isPlainData, type NodeCache } from './node-cache.js';
+
+/**
+ * A run's use of the node cache: which deterministic nodes it took from the cache (instead of
+ * running them) and which it stored. The executor asks `lookup` before connecting a node,
+ * `record`s the values of the nodes it runs, and calls `finish` when a node completes.
+ */
+export class NodeReuse {
+  /** Node id → key of the entry reused / stored, for run.json. */
+  readonly reused: Record<string, string> = {};
+  readonly stored: Record<string, string> = {};
+  private readonly recording = new Map<string, Record<string, unknown[]>>();
+
+  constructor(
+    readonly cache: NodeCache,
+    private readonly keys: Map<string, NodeKey>,
+    private readonly log: Logger,
+    private readonly runDir: string,
+    private readonly version: string,
+  ) {}
+
+  /** The stored values of node `id`'s ports when it is deterministic and cached; else starts recording it. */
+  lookup(id: string, manifest: PluginManifest): Record<string, unknown[]> | undefined {
+    if (!manifest.deterministic) return undefined;
+    const key = this.keys.get(id)!.key;
+    const hit = this.cache.load(key);
+    if (hit && Object.keys(manifest.outputs).every((port) => Array.isArray(hit.outputs[port]))) {
+      this.log.info(
+        `node ${id}: reused its outputs from the node cache (key ${key}, computed by node ` +
+          `${hit.meta.node} of ${hit.meta.run}); it does not run`,
+      );
+      this.reused[id] = key;
+      return hit.outputs;
+    }
+    this.recording.set(id, Object.fromEntries(Object.keys(manifest.outputs).map((port) => [port, []])));
+    return undefined;
+  }
+
+  record(id: string, port: string, value: unknown): void {
+    this.recording.get(id)?.[port]?.push(value);
+  }
+
+  /** Node `id` completed: stores what it emitted (if it is plain data). */
+  finish(id: string, plugin: string): void {
+    const outputs = this.recording.get(id);
+    if (!outputs) return;
+    this.recording.delete(id);
+    const key = this.keys.get(id)!.key;
+    if (!isPlainData(outputs)) {
+      this.log.warn(
+        `node ${id}: ${plugin} is marked deterministic but emitted values that are not plain data; ` +
+          "not cached (a bug in the plugin's manifest)",
+      );
+      return;
+    }
+    const meta = {
+      key,
+      plugin,
+      node: id,
+      run: this.runDir,
+      createdAt: new Date().toISOString(),
+      version: this.version,
+    };
+    if (this.cache.save(meta, outputs)) this.log.info(`node ${id}: stored its outputs in the node cache (key ${key})`);
+    this.stored[id] = key;
+  }
+}

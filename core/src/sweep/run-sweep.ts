@@ -1,0 +1,92 @@
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ContainerModule } from 'inversify';
+import { UserError } from '../errors.js';
+import { checkPoints } from './check-points.js';
+import { runLocal } from './local-runner.js';
+import { pointJobs, type PointJob } from './point-job.js';
+import { connectQueue, enqueuePoints, jobStates } from './queue.js';
+import { LocalFsStorage } from './storage.js';
+import { loadSweepFile, type SweepOverrides } from './sweep-file.js';
+import { openSweepDir, planBase, refreshSweepState, type SweepBase, type SweepState } from './sweep-state.js';
+
+export interface SweepOptions {
+  readonly modules: readonly ContainerModule[];
+  readonly outDir: string;
+  readonly overrides?: SweepOverrides;
+  readonly parallel: number;
+  /** redis://host:port: points go on the BullMQ queue for `e3 worker`s. */
+  readonly queue?: string;
+  /** With a queue: return once the points are queued. */
+  readonly noWait?: boolean;
+  readonly signal: AbortSignal;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * `e3 sweep FILE`: checks the sweep file and every point's graph, opens (or continues) the sweep
+ * directory, then runs the points that have not succeeded, locally or through the queue.
+ */
+export async function runSweep(file: string, o: SweepOptions): Promise<SweepState> {
+  const plan = loadSweepFile(file, o.overrides);
+  await checkPoints(plan, o.modules);
+  openSweepDir(plan, o.outDir);
+  const base = planBase(plan, o.outDir);
+  const before = refreshSweepState(base, o.outDir);
+  const done = before.counts.succeeded;
+  o.log(
+    `sweep ${plan.id}: ${plan.points.length} points in ${o.outDir}` +
+      (done ? ` (${done} already succeeded, not run again)` : ''),
+  );
+  const jobs = pointJobs(base, new LocalFsStorage(o.outDir).url);
+  if (o.queue) await throughQueue(o.queue, base, jobs, o);
+  else {
+    const failed = await runLocal(jobs, resolve(o.outDir), o.parallel, o.signal, o.log);
+    const state = refreshSweepState(base, o.outDir);
+    if (failed.length) throw failedPoints(failed, o.outDir);
+    return state;
+  }
+  return refreshSweepState(base, o.outDir);
+}
+
+function failedPoints(failed: { point: string; error: string }[], dir: string): UserError {
+  return new UserError(
+    `${failed.length} point(s) failed:\n` +
+      failed.map((f) => `  ${f.point}: ${f.error}`).join('\n') +
+      `\nsee runs/<point>/run.log in ${dir}; fix the cause and run e3 sweep again (succeeded points are not rerun)`,
+  );
+}
+
+/** Queues the points, then (unless --no-wait) follows them until every job has completed or failed. */
+async function throughQueue(url: string, base: SweepBase, jobs: PointJob[], o: SweepOptions): Promise<void> {
+  const { queue, close } = await connectQueue(url);
+  try {
+    const state = refreshSweepState(base, o.outDir);
+    const todo = jobs.filter((j) => state.points.find((p) => p.id === j.point)!.status !== 'succeeded');
+    const added = await enqueuePoints(queue, todo);
+    o.log(`queued ${added} point(s) on ${url}; workers take them: e3 worker --queue ${url}`);
+    if (o.noWait) return;
+    const seen = new Map<string, string>();
+    for (;;) {
+      const states = await jobStates(queue, todo);
+      for (const [point, s] of states) {
+        if (seen.get(point) !== s.state) o.log(`${point}: ${s.state}${s.reason ? ` (${s.reason})` : ''}`);
+        seen.set(point, s.state);
+      }
+      refreshSweepState(base, o.outDir);
+      const open = [...states.values()].filter((s) => s.state !== 'completed' && s.state !== 'failed');
+      if (open.length === 0) break;
+      if (o.signal.aborted) {
+        o.log('stopped following the sweep; its queued points stay queued (e3 sweep --status DIR shows them)');
+        return;
+      }
+      await sleep(1000);
+    }
+    const failed = [...(await jobStates(queue, todo))]
+      .filter(([, s]) => s.state === 'failed')
+      .map(([point, s]) => ({ point, error: s.reason ?? 'failed' }));
+    if (failed.length) throw failedPoints(failed, o.outDir);
+  } finally {
+    await close();
+  }
+}

@@ -1,0 +1,101 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker, type Job } from 'bullmq';
+import { runArgs, type PointJob } from './point-job.js';
+import { connectQueue, QUEUE_NAME, redisClient } from './queue.js';
+import { openStorage } from './storage.js';
+import { readPointStatus } from './sweep-state.js';
+
+export interface WorkerOptions {
+  readonly url: string;
+  /** Runs `e3 …` in this process (the `e3 run` command itself). */
+  readonly runE3: (args: string[]) => Promise<void>;
+  /** A job's lock lasts this long without renewal; a dead worker's job is handed on after about twice this. */
+  readonly lockSeconds: number;
+  /**
+   * Run points here and upload them to the sweep's storage (no shared file system); else run them
+   * in the sweep directory.
+   */
+  readonly workdir?: string;
+  /** Exit once the queue holds no waiting, delayed or active job. */
+  readonly untilEmpty: boolean;
+  readonly log: (line: string) => void;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Takes points off the queue, one at a time, and runs each with `e3 run` in this process. A point
+ * whose run already succeeded is not run again; one whose run stopped (its worker was killed) is
+ * resumed from its checkpoints; one still running under a live process (a job handed on while its
+ * first worker still ran) is waited for, never run twice at once (its run.lock also refuses that).
+ */
+export async function runWorker(o: WorkerOptions): Promise<void> {
+  const { queue, close } = await connectQueue(o.url);
+  const client = redisClient(o.url);
+  const worker = new Worker<PointJob>(QUEUE_NAME, (job) => runPoint(job, o), {
+    connection: client,
+    concurrency: 1,
+    autorun: false,
+    lockDuration: o.lockSeconds * 1000,
+    stalledInterval: o.lockSeconds * 1000,
+    maxStalledCount: 2,
+  });
+  worker.on('failed', (job, e) => o.log(`point ${job?.data.point} failed: ${e.message}`));
+  worker.on('error', (e) => o.log(`queue error: ${e.message}`));
+  const stop = () => {
+    void worker.close();
+  };
+  o.signal.addEventListener('abort', stop, { once: true });
+  o.log(`worker ${process.pid} takes points from ${o.url} (lock ${o.lockSeconds} s)`);
+  const running = worker.run();
+  if (o.untilEmpty) {
+    for (;;) {
+      await sleep(1000);
+      if (worker.closing || o.signal.aborted) break;
+      const counts = await queue.getJobCounts('wait', 'active', 'delayed', 'prioritized', 'waiting-children');
+      if (Object.values(counts).every((n) => n === 0)) break;
+    }
+    await worker.close();
+  }
+  await running;
+  o.signal.removeEventListener('abort', stop);
+  client.disconnect();
+  await close();
+}
+
+async function runPoint(job: Job<PointJob>, o: WorkerOptions): Promise<{ runDir: string; status: string }> {
+  const d = job.data;
+  const storage = openStorage(d.storage);
+  const local = o.workdir ? resolve(o.workdir, d.sweepId, d.dir) : undefined;
+  if (!local && !storage.localRoot) {
+    throw new Error(`the sweep's storage ${storage.url} is not a directory here; start the worker with --workdir DIR`);
+  }
+  if (!local && !existsSync(storage.localRoot!)) {
+    throw new Error(`the sweep directory ${storage.localRoot} is gone (deleted, or not mounted on this machine)`);
+  }
+  const runDir = local ?? join(storage.localRoot!, d.dir);
+  if (local && !existsSync(join(local, 'run.json'))) await storage.download(d.dir, local);
+  let waited = false;
+  while (readPointStatus(runDir).status === 'running') {
+    if (!waited) o.log(`point ${d.point}: its run is still going under another process; waiting for it`);
+    waited = true;
+    await sleep(1000);
+  }
+  const before = readPointStatus(runDir);
+  if (before.status === 'succeeded') {
+    o.log(`point ${d.point}: already succeeded in ${runDir}; not run again`);
+    return { runDir, status: 'succeeded' };
+  }
+  o.log(
+    `point ${d.point}: ${before.status === 'pending' ? 'starting' : `resuming its ${before.status} run`} in ${runDir}`,
+  );
+  const cache = o.workdir ? resolve(o.workdir, 'cache') : d.cache;
+  try {
+    await o.runE3(runArgs(d, runDir, cache));
+  } finally {
+    if (local) await storage.upload(local, d.dir);
+  }
+  o.log(`point ${d.point}: succeeded`);
+  return { runDir, status: 'succeeded' };
+}
