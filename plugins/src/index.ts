@@ -64,3 +64,4 @@ export * from './plan/memory-plan.js';
 export * from './plan/plan-preflight.js';
 export { GraphShapes } from './plan/graph-shapes.js';
 export { NODE_ESTIMATORS, HEAD_LIVE } from './plan/node-memory.js';
+export * from './plan/header-only-checkpoint.js';
