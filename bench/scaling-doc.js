@@ -14,21 +14,51 @@ import { ROOT, table } from './lib/table.js';
 
 /** The public model cards' configs (config.json fields). */
 const MODELS = {
-  'Qwen3-8B': { model_type: 'qwen3', hidden_size: 4096, intermediate_size: 12288, num_hidden_layers: 36, num_attention_heads: 32, num_key_value_heads: 8, head_dim: 128, vocab_size: 151936, max_position_embeddings: 40960, tie_word_embeddings: false, rms_norm_eps: 1e-6, rope_theta: 1000000 },
-  'Qwen3-32B': { model_type: 'qwen3', hidden_size: 5120, intermediate_size: 25600, num_hidden_layers: 64, num_attention_heads: 64, num_key_value_heads: 8, head_dim: 128, vocab_size: 151936, max_position_embeddings: 40960, tie_word_embeddings: false, rms_norm_eps: 1e-6, rope_theta: 1000000 },
+  'Qwen3-8B': {
+    model_type: 'qwen3',
+    hidden_size: 4096,
+    intermediate_size: 12288,
+    num_hidden_layers: 36,
+    num_attention_heads: 32,
+    num_key_value_heads: 8,
+    head_dim: 128,
+    vocab_size: 151936,
+    max_position_embeddings: 40960,
+    tie_word_embeddings: false,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000,
+  },
+  'Qwen3-32B': {
+    model_type: 'qwen3',
+    hidden_size: 5120,
+    intermediate_size: 25600,
+    num_hidden_layers: 64,
+    num_attention_heads: 64,
+    num_key_value_heads: 8,
+    head_dim: 128,
+    vocab_size: 151936,
+    max_position_embeddings: 40960,
+    tie_word_embeddings: false,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000,
+  },
 };
 
-/** The settings the tables assume (stated in the doc): sequences of 2,048 tokens, 8 per batch, 25% of the layers removed. */
+/** The settings the tables assume (stated in the doc): 2,048-token sequences, 8 per batch, 25% pruned. */
 const SEQUENCE = 2048;
 const BATCH = 8;
 const settings = (batch) => ({
-  'vars.pruneRatio': 0.25, 'nodes.targets.params.batchSize': batch, 'nodes.search.params.searchBatchSize': batch,
-  'nodes.search.params.batchSize': batch, 'nodes.distill.params.batchSize': batch, 'nodes.eval.params.examples': batch,
+  'vars.pruneRatio': 0.25,
+  'nodes.targets.params.batchSize': batch,
+  'nodes.search.params.searchBatchSize': batch,
+  'nodes.search.params.batchSize': batch,
+  'nodes.distill.params.batchSize': batch,
+  'nodes.eval.params.examples': batch,
 });
 /** Distillation tokens: the E³-Pruner paper's budget (0.5B tokens). */
 const DISTILL_TOKENS = 0.5e9;
 
-/** Sustained FLOP/s per device class: this machine's measured sgemm (bench/results/scale.md) and an H100 at an assumed MFU. */
+/** Sustained FLOP/s per device class: this machine's sgemm (bench/results/scale.md), an H100 at an assumed MFU. */
 function deviceClasses() {
   const scale = readFileSync(join(ROOT, 'bench/results/scale.md'), 'utf8');
   const m = /sgemm[^\n]*?([\d.]+) on 2/.exec(scale);
@@ -66,33 +96,73 @@ async function planFor(name, config, work, batch = BATCH, sequence = SEQUENCE) {
   // A JSONL line of sequence − 1 bytes: the plan bounds a record's tokens by its bytes, + the end token.
   writeFileSync(join(work, 'text.jsonl'), JSON.stringify({ text: 'x'.repeat(sequence - 12) }) + '\n');
   const graph = join(work, `${name}.yaml`);
-  writeFileSync(graph, `extends: ${join(ROOT, 'graphs/e3-pruner.yaml')}\nbackend: cpu\nvars: { teacher: ${dir} }\n` +
-    `nodes:\n  data: { plugin: data.jsonl, params: { path: ${join(work, 'text.jsonl')} } }\n`);
+  writeFileSync(
+    graph,
+    `extends: ${join(ROOT, 'graphs/e3-pruner.yaml')}\nbackend: cpu\nvars: { teacher: ${dir} }\n` +
+      `nodes:\n  data: { plugin: data.jsonl, params: { path: ${join(work, 'text.jsonl')} } }\n`,
+  );
   const sets = Object.entries(settings(batch)).map(([k, v]) => `${k}=${v}`);
   const p = await prepareGraph(graph, { modules: builtinModules, sets });
   const limits = { backend: 'cpu', how: 'scaling-doc', hostBytes: Infinity, fused: true };
   const shapes = new GraphShapes(p.graph);
-  return { plan: planMemory(p.graph, p.loaded, limits), spec: p.graph.spec, shapes: { teacher: shapes.modelOf('teacher'), student: shapes.modelOf('pruned') } };
+  return {
+    plan: planMemory(p.graph, p.loaded, limits),
+    spec: p.graph.spec,
+    shapes: { teacher: shapes.modelOf('teacher'), student: shapes.modelOf('pruned') },
+  };
 }
 
 /** Peaks of the search, the distillation and the run for a few batch shapes. */
 async function variantTable(name, config, work) {
   const rows = [];
-  for (const [batch, sequence] of [[1, 512], [1, 2048], [8, 512], [8, 2048]]) {
+  for (const [batch, sequence] of [
+    [1, 512],
+    [1, 2048],
+    [8, 512],
+    [8, 2048],
+  ]) {
     const { plan } = await planFor(name, config, work, batch, sequence);
     const peak = (id) => gib(plan.nodes.find((n) => n.id === id).peakBytes);
-    rows.push([`${batch} × ${sequence}`, peak('targets'), peak('search'), peak('distill'), `**${gib(plan.peak.bytes)}**`]);
+    rows.push([
+      `${batch} × ${sequence}`,
+      peak('targets'),
+      peak('search'),
+      peak('distill'),
+      `**${gib(plan.peak.bytes)}**`,
+    ]);
   }
-  return table(['batch (sequences × tokens)', 'teacher cache GiB', 'search GiB', 'distillation GiB', 'run peak GiB'], rows);
+  return table(
+    ['batch (sequences × tokens)', 'teacher cache GiB', 'search GiB', 'distillation GiB', 'run peak GiB'],
+    rows,
+  );
 }
 
 function memoryTable(plan) {
-  const rows = plan.nodes.filter((n) => n.items.length || n.resident.length).map((n) => [
-    n.id, n.plugin, gib(sum(n.resident)), gib(sum(n.items, ['weights'])), gib(sum(n.items, ['gradients', 'optimizer'])),
-    gib(sum(n.items, ['activations', 'head', 'cache', 'transient'])), `**${gib(n.peakBytes)}**`, n.dominant ?? '',
-  ]);
-  return table(['stage (node)', 'plugin', 'resident models GiB', 'own weights GiB', 'gradients + AdamW GiB',
-    'activations, head, caches GiB', 'peak GiB', 'largest term'], rows);
+  const rows = plan.nodes
+    .filter((n) => n.items.length || n.resident.length)
+    .map((n) => [
+      n.id,
+      n.plugin,
+      gib(sum(n.resident)),
+      gib(sum(n.items, ['weights'])),
+      gib(sum(n.items, ['gradients', 'optimizer'])),
+      gib(sum(n.items, ['activations', 'head', 'cache', 'transient'])),
+      `**${gib(n.peakBytes)}**`,
+      n.dominant ?? '',
+    ]);
+  return table(
+    [
+      'stage (node)',
+      'plugin',
+      'resident models GiB',
+      'own weights GiB',
+      'gradients + AdamW GiB',
+      'activations, head, caches GiB',
+      'peak GiB',
+      'largest term',
+    ],
+    rows,
+  );
 }
 
 function timeTable(spec, shapes) {
@@ -112,8 +182,13 @@ function timeTable(spec, shapes) {
     ['evaluation (likelihood)', '2·(N_student + N_teacher)', evalTokens, 2 * (Ns + Nt)],
   ];
   const devices = deviceClasses();
-  const rows = stages.map(([stage, per, tokens, flops]) => [stage, per, tokens.toExponential(2), (flops * tokens).toExponential(2),
-    ...devices.map((d) => duration((flops * tokens) / d.flops))]);
+  const rows = stages.map(([stage, per, tokens, flops]) => [
+    stage,
+    per,
+    tokens.toExponential(2),
+    (flops * tokens).toExponential(2),
+    ...devices.map((d) => duration((flops * tokens) / d.flops)),
+  ]);
   return table(['stage', 'FLOPs per token', 'tokens', 'FLOPs', ...devices.map((d) => d.name)], rows);
 }
 
@@ -124,12 +199,26 @@ async function main() {
     for (const [name, config] of Object.entries(MODELS)) {
       const { plan, spec, shapes } = await planFor(name, config, work);
       const c = shapes.teacher.config;
-      parts.push(`### ${name}: ${c.numLayers} layers, d=${c.hiddenSize}, ffn ${c.intermediateSize}, ` +
-        `${c.numHeads}q/${c.numKvHeads}kv heads, vocab ${c.vocabSize}, ${(shapes.teacher.parameters / 1e9).toFixed(2)}B parameters ` +
-        `(student: ${shapes.student.config.numLayers} layers, ${(shapes.student.parameters / 1e9).toFixed(2)}B)`,
-      '', `Memory per stage (e3 as it is: f32 weights, f32 AdamW, fused blocks), run peak **${gib(plan.peak.bytes)} GiB** at "${plan.peak.node}":`,
-      '', memoryTable(plan), '', 'Peaks by batch shape (every node\'s batch set alike):', '',
-      await variantTable(name, config, work), '', 'Time per stage:', '', timeTable(spec, shapes), '');
+      parts.push(
+        `### ${name}: ${c.numLayers} layers, d=${c.hiddenSize}, ffn ${c.intermediateSize}, ` +
+          `${c.numHeads}q/${c.numKvHeads}kv heads, vocab ${c.vocabSize}, ` +
+          `${(shapes.teacher.parameters / 1e9).toFixed(2)}B parameters ` +
+          `(student: ${shapes.student.config.numLayers} layers, ${(shapes.student.parameters / 1e9).toFixed(2)}B)`,
+        '',
+        'Memory per stage (e3 as it is: f32 weights, f32 AdamW, fused blocks), ' +
+          `run peak **${gib(plan.peak.bytes)} GiB** at "${plan.peak.node}":`,
+        '',
+        memoryTable(plan),
+        '',
+        "Peaks by batch shape (every node's batch set alike):",
+        '',
+        await variantTable(name, config, work),
+        '',
+        'Time per stage:',
+        '',
+        timeTable(spec, shapes),
+        '',
+      );
     }
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -143,7 +232,10 @@ async function main() {
   if (i < 0 || j < i) throw new Error(`${file}: the markers ${begin} … ${end} are missing`);
   const next = `${doc.slice(0, i + begin.length)}\n${body}\n${doc.slice(j)}`;
   if (process.argv.includes('--check')) {
-    if (next !== doc) { process.stderr.write(`${file}: tables out of date; run node bench/scaling-doc.js\n`); process.exitCode = 1; }
+    if (next !== doc) {
+      process.stderr.write(`${file}: tables out of date; run node bench/scaling-doc.js\n`);
+      process.exitCode = 1;
+    }
     return;
   }
   writeFileSync(file, next);

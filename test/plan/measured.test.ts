@@ -10,13 +10,21 @@ import { ROOT } from '../helpers/files.js';
  */
 describe('memory plan: the estimate against the wasm heap', function () {
   this.timeout(120000);
-  for (const dims of [[4, 256, 1000, 16, 64], [2, 512, 4000, 8, 128]]) {
+  for (const dims of [
+    [4, 256, 1000, 16, 64],
+    [2, 512, 4000, 8, 128],
+  ]) {
     it(`one training step, layers/d/V/B/T = ${dims.join('/')}`, () => {
-      const r = spawnSync(process.execPath, [join(ROOT, 'test/dist/plan/heap-step.js'), ...dims.map(String)], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [join(ROOT, 'test/dist/plan/heap-step.js'), ...dims.map(String)], {
+        encoding: 'utf8',
+      });
       assert.equal(r.status, 0, r.stderr);
       const { heapGrowth, estimate } = JSON.parse(r.stdout);
       const ratio = estimate / heapGrowth;
-      assert.ok(ratio > 0.75 && ratio < 1.25, `estimate ${estimate} B vs wasm heap growth ${heapGrowth} B (ratio ${ratio.toFixed(2)})`);
+      assert.ok(
+        ratio > 0.75 && ratio < 1.25,
+        `estimate ${estimate} B vs wasm heap growth ${heapGrowth} B (ratio ${ratio.toFixed(2)})`,
+      );
     });
   }
 });

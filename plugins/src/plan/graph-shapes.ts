@@ -17,7 +17,13 @@ export class GraphShapes {
 
   constructor(private readonly graph: ValidatedGraph) {}
 
-  private node(id: string) { return this.graph.spec.nodes[id]; }
+  private node(id: string) {
+    return this.graph.spec.nodes[id];
+  }
+
+  private paramsOf(id: string): Record<string, any> {
+    return (this.node(id).params ?? {}) as Record<string, any>;
+  }
 
   /** The producer node of input `port` of node `id`, if wired. */
   producer(id: string, port: string): string | undefined {
@@ -28,7 +34,7 @@ export class GraphShapes {
   /** The validated params of the producer of input `port` of node `id`. */
   producerParams(id: string, port: string): Record<string, any> {
     const from = this.producer(id, port);
-    return (from === undefined ? {} : this.node(from).params ?? {}) as Record<string, any>;
+    return from === undefined ? {} : this.paramsOf(from);
   }
 
   /** The model on input `port` of node `id`. */
@@ -39,14 +45,12 @@ export class GraphShapes {
 
   /** The model node `id` outputs (on its `model` port). */
   modelOf(id: string): ModelShape | undefined {
-    if (!this.models.has(id)) this.models.set(id, this.resolveModel(id));
-    return this.models.get(id);
+    return memo(this.models, id, () => this.resolveModel(id));
   }
 
   private resolveModel(id: string): ModelShape | undefined {
-    const n = this.node(id);
-    const p = (n.params ?? {}) as Record<string, any>;
-    switch (n.plugin) {
+    const p = this.paramsOf(id);
+    switch (this.node(id).plugin) {
       case 'model.hfCheckpoint': {
         const info = inspectCheckpoint(resolve(p.path));
         return modelShape(info.config, `checkpoint ${p.path}`);
@@ -61,8 +65,11 @@ export class GraphShapes {
         const kept = base && this.keptLayers(id, base.config.numLayers);
         return base && withLayers(base, kept!, `${id}: ${kept} of ${base.config.numLayers} layers of ${base.origin}`);
       }
-      case 'trainer.train': case 'distiller.train': return this.modelAt(id, 'model');
-      default: return undefined;
+      case 'trainer.train':
+      case 'distiller.train':
+        return this.modelAt(id, 'model');
+      default:
+        return undefined;
     }
   }
 
@@ -70,9 +77,11 @@ export class GraphShapes {
   private keptLayers(id: string, L: number): number {
     const from = this.producer(id, 'mask');
     const m = from === undefined ? undefined : this.node(from);
-    const p = (m?.params ?? {}) as Record<string, any>;
-    if (m?.plugin === 'masker.fixed') return Array.isArray(p.keep) ? p.keep.length : L - (Array.isArray(p.drop) ? p.drop.length : 0);
-    if (m && ['masker.search', 'masker.importance', 'masker.exhaustive'].includes(m.plugin)) return keepCount(p as never, L, `node "${from}"`);
+    const p = from === undefined ? {} : this.paramsOf(from);
+    if (m?.plugin === 'masker.fixed')
+      return Array.isArray(p.keep) ? p.keep.length : L - (Array.isArray(p.drop) ? p.drop.length : 0);
+    if (m && ['masker.search', 'masker.importance', 'masker.exhaustive'].includes(m.plugin))
+      return keepCount(p as never, L, `node "${from}"`);
     return L;
   }
 
@@ -88,29 +97,38 @@ export class GraphShapes {
 
   /** Tokens per record of data node `id`, bounded from its params (or its file); undefined when unknown. */
   dataBound(id: string): number | undefined {
-    if (!this.lengths.has(id)) this.lengths.set(id, this.resolveBound(id));
-    return this.lengths.get(id);
+    return memo(this.lengths, id, () => this.resolveBound(id));
   }
 
   private resolveBound(id: string): number | undefined {
-    const n = this.node(id);
-    const p = (n.params ?? {}) as Record<string, any>;
-    switch (n.plugin) {
+    const p = this.paramsOf(id);
+    switch (this.node(id).plugin) {
       // `A op B=` and the answer (as many tokens as characters at most), then the end token.
       case 'data.arithmetic': {
         const digits = String(p.maxOperand).length;
         return 2 * digits + 2 + (p.ops.includes('*') ? 2 * digits : digits + 1) + 1 + 1;
       }
-      case 'data.brown': return p.maxChars + 1;
+      case 'data.brown':
+        return p.maxChars + 1;
       case 'data.mix': {
-        const [a, b] = [this.producer(id, 'a'), this.producer(id, 'b')].map((x) => (x === undefined ? undefined : this.dataBound(x)));
+        const [a, b] = [this.producer(id, 'a'), this.producer(id, 'b')].map((x) =>
+          x === undefined ? undefined : this.dataBound(x),
+        );
         return a === undefined || b === undefined ? undefined : Math.max(a, b);
       }
       // No tokenizer makes more tokens than a record has bytes; the JSON line bounds those.
-      case 'data.jsonl': return longestLine(resolve(p.path)) + 1;
-      default: return undefined;
+      case 'data.jsonl':
+        return longestLine(resolve(p.path)) + 1;
+      default:
+        return undefined;
     }
   }
+}
+
+/** The value of `key` in `cache`, computed once. */
+function memo<T>(cache: Map<string, T>, key: string, make: () => T): T {
+  if (!cache.has(key)) cache.set(key, make());
+  return cache.get(key)!;
 }
 
 /** Bytes of the longest line of a file, read in 1 MiB blocks. */
@@ -122,7 +140,10 @@ export function longestLine(path: string): number {
   try {
     for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) {
       for (let i = 0; i < n; i++) {
-        if (buf[i] === 10) { longest = Math.max(longest, current); current = 0; } else current++;
+        if (buf[i] === 10) {
+          longest = Math.max(longest, current);
+          current = 0;
+        } else current++;
       }
     }
   } finally {

@@ -11,7 +11,9 @@ import { expectedTensors, parseDecoderConfig } from '../model/config.js';
 export function writeHeaderOnlyCheckpoint(dir: string, config: Record<string, unknown>): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt', e3_note: 'header only: the data is a sparse hole' } };
+  const header: Record<string, unknown> = {
+    __metadata__: { format: 'pt', e3_note: 'header only: the data is a sparse hole' },
+  };
   let offset = 0;
   for (const [name, shape] of expectedTensors(parseDecoderConfig(config, join(dir, 'config.json')))) {
     const bytes = 2 * shape.reduce((a, b) => a * b, 1);

@@ -48,7 +48,12 @@ export interface MemoryPlan {
 function tfjsNodeInstalled(): boolean {
   const require = createRequire(import.meta.url);
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
-    try { require.resolve(pkg); return true; } catch { /* not installed */ }
+    try {
+      require.resolve(pkg);
+      return true;
+    } catch {
+      /* not installed */
+    }
   }
   return false;
 }
@@ -62,7 +67,8 @@ export function limitsOf(backend: string, started: boolean, fusedOption: boolean
   let how = started ? 'started' : 'named in the graph';
   if (backend === 'auto') {
     name = tfjsNodeInstalled() ? 'tensorflow' : 'wasm';
-    how = `predicted for auto (${name === 'wasm' ? 'no tfjs-node installed' : 'tfjs-node installed'}; a hardware GPU would make it webgpu)`;
+    const why = name === 'wasm' ? 'no tfjs-node installed' : 'tfjs-node installed';
+    how = `predicted for auto (${why}; a hardware GPU would make it webgpu)`;
   }
   const fused = (name === 'wasm' || name === 'cpu') && fusedOption && loadAddon() !== undefined;
   return { backend: name, how, tensorBytes: name === 'wasm' ? WASM_HEAP_BYTES : undefined, hostBytes, fused };
@@ -94,7 +100,13 @@ function lastUses(graph: ValidatedGraph, estimates: Map<string, NodeMemory>): Ma
   return memo;
 }
 
-function estimate(id: string, plugin: string, params: Record<string, any>, shapes: GraphShapes, limits: PlanLimits): NodeMemory {
+function estimate(
+  id: string,
+  plugin: string,
+  params: Record<string, any>,
+  shapes: GraphShapes,
+  limits: PlanLimits,
+): NodeMemory {
   const f = NODE_ESTIMATORS[plugin];
   if (!f) return { items: [], note: `plugin ${plugin} declares no memory estimate (not counted)` };
   const input: NodeInput = { id, params, shapes, exec: { fused: limits.fused } };
@@ -129,42 +141,82 @@ export function planMemory(graph: ValidatedGraph, loaded: LoadedGraph, limits: P
     const peakBytes = total(all);
     const tensorBytes = total(all, (x) => !x.host);
     const dominant = [...all].sort((a, b) => b.bytes - a.bytes)[0];
-    nodes.push({ id, plugin: graph.spec.nodes[id].plugin, items: e.items, resident, peakBytes, tensorBytes, dominant: dominant?.what, note: e.note });
-    if (!fits(tensorBytes, peakBytes, limits)) problems.push(refusal(id, e, resident, peakBytes, tensorBytes, graph, loaded, shapes, limits));
+    nodes.push({
+      id,
+      plugin: graph.spec.nodes[id].plugin,
+      items: e.items,
+      resident,
+      peakBytes,
+      tensorBytes,
+      dominant: dominant?.what,
+      note: e.note,
+    });
+    if (!fits(tensorBytes, peakBytes, limits))
+      problems.push(refusal(id, e, resident, peakBytes, tensorBytes, graph, loaded, shapes, limits));
   });
   const top = nodes.reduce((a, b) => (b.peakBytes > a.peakBytes ? b : a), nodes[0]);
   return { limits, nodes, peak: { node: top?.id ?? '', bytes: top?.peakBytes ?? 0 }, problems };
 }
 
 /** The largest value of integer param `param` (below its current one) at which the node fits, if any. */
-function largestFitting(id: string, param: string, resident: MemoryItem[], graph: ValidatedGraph, shapes: GraphShapes, l: PlanLimits): number | undefined {
+function largestFitting(
+  id: string,
+  param: string,
+  resident: MemoryItem[],
+  graph: ValidatedGraph,
+  shapes: GraphShapes,
+  l: PlanLimits,
+): number | undefined {
   const n = graph.spec.nodes[id];
   const params = (n.params ?? {}) as Record<string, any>;
   const current = Number(params[param]);
   const fitsAt = (v: number) => {
     const items = [...resident, ...estimate(id, n.plugin, { ...params, [param]: v }, shapes, l).items];
-    return fits(total(items, (x) => !x.host), total(items), l);
+    return fits(
+      total(items, (x) => !x.host),
+      total(items),
+      l,
+    );
   };
   if (param === 'headChunkTokens') return [256, 64, 16, 4, 1].find(fitsAt);
   if (!(current > 1) || !fitsAt(1)) return undefined;
   let [lo, hi] = [1, current - 1];
   while (lo < hi) {
     const mid = Math.ceil((lo + hi) / 2);
-    if (fitsAt(mid)) lo = mid; else hi = mid - 1;
+    if (fitsAt(mid)) lo = mid;
+    else hi = mid - 1;
   }
   return lo;
 }
 
 function refusal(
-  id: string, e: NodeMemory, resident: MemoryItem[], peakBytes: number, tensorBytes: number, graph: ValidatedGraph,
-  loaded: LoadedGraph, shapes: GraphShapes, l: PlanLimits,
+  id: string,
+  e: NodeMemory,
+  resident: MemoryItem[],
+  peakBytes: number,
+  tensorBytes: number,
+  graph: ValidatedGraph,
+  loaded: LoadedGraph,
+  shapes: GraphShapes,
+  l: PlanLimits,
 ): Diagnostic {
-  const biggest = [...resident, ...e.items].sort((a, b) => b.bytes - a.bytes).slice(0, 3).map((x) => `${x.what}: ${gib(x.bytes)}`);
-  const limit = l.tensorBytes !== undefined && tensorBytes > l.tensorBytes
-    ? `${gib(tensorBytes)} of tensors, more than backend ${l.backend} holds (${gib(l.tensorBytes)}: the wasm32 heap)`
-    : `${gib(peakBytes)}, more than this machine's ${gib(l.hostBytes)} of memory`;
+  const biggest = [...resident, ...e.items]
+    .sort((a, b) => b.bytes - a.bytes)
+    .slice(0, 3)
+    .map((x) => `${x.what}: ${gib(x.bytes)}`);
+  const limit =
+    l.tensorBytes !== undefined && tensorBytes > l.tensorBytes
+      ? `${gib(tensorBytes)} of tensors, more than backend ${l.backend} holds (${gib(l.tensorBytes)}: the wasm32 heap)`
+      : `${gib(peakBytes)}, more than this machine's ${gib(l.hostBytes)} of memory`;
   const fixes: string[] = [];
-  const knobs = [...new Set(e.items.filter((x) => x.param).sort((a, b) => b.bytes - a.bytes).map((x) => x.param!))];
+  const knobs = [
+    ...new Set(
+      e.items
+        .filter((x) => x.param)
+        .sort((a, b) => b.bytes - a.bytes)
+        .map((x) => x.param!),
+    ),
+  ];
   let field: string | undefined;
   for (const param of knobs) {
     const v = largestFitting(id, param, resident, graph, shapes, l);
@@ -172,11 +224,15 @@ function refusal(
     fixes.push(`set ${param}: ${v} (or less)`);
     field ??= `params.${param}`;
   }
-  if (l.tensorBytes !== undefined && peakBytes <= l.hostBytes) fixes.push(`backend: cpu (host memory, ${gib(l.hostBytes)} here)`);
-  if (!fixes.length) fixes.push('a machine with more memory, or a smaller model (docs/SCALING.md gives the arithmetic)');
+  if (l.tensorBytes !== undefined && peakBytes <= l.hostBytes)
+    fixes.push(`backend: cpu (host memory, ${gib(l.hostBytes)} here)`);
+  if (!fixes.length)
+    fixes.push('a machine with more memory, or a smaller model (docs/SCALING.md gives the arithmetic)');
   const path = field ? ['nodes', id, ...field.split('.')] : ['nodes', id];
   return {
-    ...loaded.sources.locate(path), node: id, field,
+    ...loaded.sources.locate(path),
+    node: id,
+    field,
     message: `at its peak needs about ${limit} (largest: ${biggest.join('; ')})`,
     fix: fixes.join(', or '),
   };

@@ -1,8 +1,19 @@
 import type { GraphShapes } from './graph-shapes.js';
 import type { ModelShape } from './shapes.js';
 import {
-  calibrationStore, forwardPass, headChunk, hiddenStates, kvCache, optimizer, perTensor, targets, trainingPass,
-  weights, total, type Execution, type MemoryItem,
+  calibrationStore,
+  forwardPass,
+  headChunk,
+  hiddenStates,
+  kvCache,
+  optimizer,
+  perTensor,
+  targets,
+  trainingPass,
+  weights,
+  total,
+  type Execution,
+  type MemoryItem,
 } from './stage-memory.js';
 
 /** What a node holds at its peak, beyond the models that are resident when it runs. */
@@ -35,8 +46,10 @@ export const HEAD_LIVE = { teacherTopK: 4, klTwoModels: 7, nll: 3, studentTrain:
 function calibration(m: ModelShape, n: NodeInput, T: number, score?: string): MemoryItem[] {
   const p = n.params;
   const B = Math.min(p.batchSize, p.calibration);
-  const scoring = [...forwardPass(m, { B, T, param: 'batchSize' }, n.exec, 'calibration forward'),
-    headChunk(m, B * T, p.headChunkTokens ?? 0, HEAD_LIVE.klTwoModels, 'KL of two models')];
+  const scoring = [
+    ...forwardPass(m, { B, T, param: 'batchSize' }, n.exec, 'calibration forward'),
+    headChunk(m, B * T, p.headChunkTokens ?? 0, HEAD_LIVE.klTwoModels, 'KL of two models'),
+  ];
   const hidden = score && HIDDEN_STATE_SCORES.includes(score) ? [hiddenStates(m, p.calibration, T)] : [];
   return [calibrationStore(m, p.calibration, T), ...(total(hidden) > total(scoring) ? hidden : scoring)];
 }
@@ -46,7 +59,8 @@ function training(m: ModelShape, n: NodeInput, T: number): MemoryItem[] {
   const p = n.params;
   const batch = { B: p.batchSize, T, param: 'batchSize' };
   return [
-    ...optimizer(m, p.clipNorm > 0), ...trainingPass(m, batch, n.exec),
+    ...optimizer(m, p.clipNorm > 0),
+    ...trainingPass(m, batch, n.exec),
     headChunk(m, p.batchSize * T, p.headChunkTokens, HEAD_LIVE.studentTrain, 'student loss, trained head'),
   ];
 }
@@ -60,7 +74,10 @@ const unwired = (port: string): NodeMemory => ({ items: [], note: `no model shap
 export const NODE_ESTIMATORS: Record<string, Estimator> = {
   'model.hfCheckpoint': (n) => {
     const m = n.shapes.modelOf(n.id)!;
-    return { items: [weights(m, 'weights'), perTensor(m, 4, 'one tensor read at a time (at most 4 bytes a value)')], output: m };
+    return {
+      items: [weights(m, 'weights'), perTensor(m, 4, 'one tensor read at a time (at most 4 bytes a value)')],
+      output: m,
+    };
   },
   'model.init': (n) => ({ items: [weights(n.shapes.modelOf(n.id)!, 'weights')], output: n.shapes.modelOf(n.id) }),
   'model.prune': (n) => {
@@ -74,9 +91,12 @@ export const NODE_ESTIMATORS: Record<string, Estimator> = {
     const T = n.shapes.sequenceTokens(n.id, m);
     const N = p.batchSize * T;
     return {
-      items: [...forwardPass(m, { B: p.batchSize, T, param: 'batchSize' }, n.exec, 'teacher forward'),
-        headChunk(m, N, p.headChunkTokens, HEAD_LIVE.teacherTopK, 'softmax, top-k, entropy'), targets(N, p.k),
-        perTensor(m, 4, 'fingerprint: one weight read back at a time')],
+      items: [
+        ...forwardPass(m, { B: p.batchSize, T, param: 'batchSize' }, n.exec, 'teacher forward'),
+        headChunk(m, N, p.headChunkTokens, HEAD_LIVE.teacherTopK, 'softmax, top-k, entropy'),
+        targets(N, p.k),
+        perTensor(m, 4, 'fingerprint: one weight read back at a time'),
+      ],
       holds: ['model'],
     };
   },
@@ -86,16 +106,20 @@ export const NODE_ESTIMATORS: Record<string, Estimator> = {
     const p = n.params;
     const T = n.shapes.sequenceTokens(n.id, m);
     const B = Math.min(p.searchBatchSize, p.calibration);
-    const step = [...trainingPass(m, { B, T, param: 'searchBatchSize' }, n.exec),
+    const step = [
+      ...trainingPass(m, { B, T, param: 'searchBatchSize' }, n.exec),
       headChunk(m, B * T, p.headChunkTokens, HEAD_LIVE.studentTrain, 'masked model loss, frozen head'),
-      targets(B * T, cacheK(n))];
+      targets(B * T, cacheK(n)),
+    ];
     const scoring = calibration(m, n, T, p.init?.component);
     const [store, ...rest] = scoring;
     return { items: [store, ...(total(step) > total(rest) ? step : rest)] };
   },
   'masker.importance': (n) => {
     const m = n.shapes.modelAt(n.id, 'model');
-    return m ? { items: calibration(m, n, n.shapes.sequenceTokens(n.id, m), n.params.score?.component) } : unwired('model');
+    return m
+      ? { items: calibration(m, n, n.shapes.sequenceTokens(n.id, m), n.params.score?.component) }
+      : unwired('model');
   },
   'masker.exhaustive': (n) => {
     const m = n.shapes.modelAt(n.id, 'model');
@@ -108,14 +132,27 @@ export const NODE_ESTIMATORS: Record<string, Estimator> = {
     const T = n.shapes.sequenceTokens(n.id, m);
     const p = n.params;
     const teacher = n.shapes.modelAt(n.id, 'teacher');
-    const hidden = teacher && p.loss.some((l: { component: string }) => l.component === 'loss.hiddenMse')
-      ? [{ what: `teacher hidden states, ${teacher.config.numLayers + 1} × ${p.batchSize}×${T} tokens`, bytes: 4 * (teacher.config.numLayers + 1) * p.batchSize * T * teacher.config.hiddenSize, kind: 'activations' as const, param: 'batchSize' }]
-      : [];
-    return { items: [weights(m, 'trained copy'), ...training(m, n, T), targets(p.batchSize * T, cacheK(n)), ...hidden], output: m };
+    const hidden =
+      teacher && p.loss.some((l: { component: string }) => l.component === 'loss.hiddenMse')
+        ? [
+            {
+              what: `teacher hidden states, ${teacher.config.numLayers + 1} × ${p.batchSize}×${T} tokens`,
+              bytes: 4 * (teacher.config.numLayers + 1) * p.batchSize * T * teacher.config.hiddenSize,
+              kind: 'activations' as const,
+              param: 'batchSize',
+            },
+          ]
+        : [];
+    return {
+      items: [weights(m, 'trained copy'), ...training(m, n, T), targets(p.batchSize * T, cacheK(n)), ...hidden],
+      output: m,
+    };
   },
   'trainer.train': (n) => {
     const m = n.shapes.modelAt(n.id, 'model');
-    return m ? { items: [weights(m, 'trained copy'), ...training(m, n, n.shapes.sequenceTokens(n.id, m))], output: m } : unwired('model');
+    return m
+      ? { items: [weights(m, 'trained copy'), ...training(m, n, n.shapes.sequenceTokens(n.id, m))], output: m }
+      : unwired('model');
   },
   'evaluator.suite': (n) => {
     const m = n.shapes.modelAt(n.id, 'model');
@@ -124,11 +161,15 @@ export const NODE_ESTIMATORS: Record<string, Estimator> = {
     const T = n.shapes.sequenceTokens(n.id, m);
     const B = Math.min(128, p.examples); // quality.ts: batches of 128 held-out examples
     const teacher = n.shapes.modelAt(n.id, 'teacher');
-    const likelihood = [...forwardPass(m, { B, T, param: 'examples' }, n.exec, 'held-out forward'),
+    const likelihood = [
+      ...forwardPass(m, { B, T, param: 'examples' }, n.exec, 'held-out forward'),
       ...(teacher ? forwardPass(teacher, { B, T, param: 'examples' }, n.exec, 'teacher held-out forward') : []),
-      headChunk(m, B * T, 0, teacher ? HEAD_LIVE.klTwoModels : HEAD_LIVE.nll, teacher ? 'KL to the teacher' : 'NLL')];
-    const generation = [kvCache(m, B, T + p.maxNewTokens, 'examples'),
-      ...forwardPass(m, { B, T, param: 'examples' }, n.exec, 'prefill')];
+      headChunk(m, B * T, 0, teacher ? HEAD_LIVE.klTwoModels : HEAD_LIVE.nll, teacher ? 'KL to the teacher' : 'NLL'),
+    ];
+    const generation = [
+      kvCache(m, B, T + p.maxNewTokens, 'examples'),
+      ...forwardPass(m, { B, T, param: 'examples' }, n.exec, 'prefill'),
+    ];
     return { items: total(likelihood) > total(generation) ? likelihood : generation };
   },
   'exporter.hf': (n) => {

@@ -40,7 +40,16 @@ export function withLayers(m: ModelShape, layers: number, origin: string): Model
 /** The fused block's dims for a batch of B sequences of T tokens (no KV cache). */
 function dims(c: DecoderConfig, B: number, T: number) {
   const N = B * T;
-  return { N, D: c.hiddenSize, F: c.intermediateSize, H: c.numHeads, Q: c.numHeads * c.headDim, K: c.numKvHeads * c.headDim, KV: c.numKvHeads, S: T };
+  return {
+    N,
+    D: c.hiddenSize,
+    F: c.intermediateSize,
+    H: c.numHeads,
+    Q: c.numHeads * c.headDim,
+    K: c.numKvHeads * c.headDim,
+    KV: c.numKvHeads,
+    S: T,
+  };
 }
 
 /**
@@ -52,8 +61,25 @@ function dims(c: DecoderConfig, B: number, T: number) {
  */
 export function blockSavedFloats(c: DecoderConfig, B: number, T: number): number {
   const { N, D, F, H, Q, K, KV, S } = dims(c, B, T);
-  return N * D + N + N * Q + N * K + N * H + N * KV + N * Q + N * K + N * K + B * H * T * S + N * Q + N * D + N * D + N
-    + N * D + 3 * N * F + N * D;
+  return (
+    N * D +
+    N +
+    N * Q +
+    N * K +
+    N * H +
+    N * KV +
+    N * Q +
+    N * K +
+    N * K +
+    B * H * T * S +
+    N * Q +
+    N * D +
+    N * D +
+    N +
+    N * D +
+    3 * N * F +
+    N * D
+  );
 }
 
 /** Floats of the gradients a block's backward pass hands to its weight gradients: `Upstream::size`. */

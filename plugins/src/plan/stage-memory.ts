@@ -17,18 +17,32 @@ export interface MemoryItem {
 }
 
 /** How blocks run: one fused native kernel each (wasm, cpu with the addon) or op by op (tensorflow, webgpu). */
-export interface Execution { readonly fused: boolean }
+export interface Execution {
+  readonly fused: boolean;
+}
 
 /** A batch: B sequences of T tokens, and the node param that sets B. */
-export interface BatchShape { readonly B: number; readonly T: number; readonly param: string }
+export interface BatchShape {
+  readonly B: number;
+  readonly T: number;
+  readonly param: string;
+}
 
 /** Bytes as GiB (from 1 GiB), MiB or KiB, for people. */
-const gib = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB`
-  : `${(b / 1024).toFixed(1)} KiB`);
+const gib = (b: number) =>
+  b >= 2 ** 30
+    ? `${(b / 2 ** 30).toFixed(2)} GiB`
+    : b >= 2 ** 20
+      ? `${(b / 2 ** 20).toFixed(1)} MiB`
+      : `${(b / 1024).toFixed(1)} KiB`;
 
 /** f32 weights of a model (every checkpoint dtype is widened to f32 on load: checkpoint.ts). */
 export function weights(m: ModelShape, what: string): MemoryItem {
-  return { what: `${what} (${(m.parameters / 1e6).toFixed(1)}M params f32)`, bytes: F32 * m.parameters, kind: 'weights' };
+  return {
+    what: `${what} (${(m.parameters / 1e6).toFixed(1)}M params f32)`,
+    bytes: F32 * m.parameters,
+    kind: 'weights',
+  };
 }
 
 /**
@@ -49,7 +63,13 @@ export function forwardPass(m: ModelShape, b: BatchShape, x: Execution, what = '
   if (x.fused) {
     return [
       { what: label, bytes: F32 * tensors, kind: 'activations', param: b.param },
-      { what: `${label}: fused block scratch`, bytes: F32 * (blockSavedFloats(c, b.B, b.T) + N * (q + kv)), kind: 'activations', host: true, param: b.param },
+      {
+        what: `${label}: fused block scratch`,
+        bytes: F32 * (blockSavedFloats(c, b.B, b.T) + N * (q + kv)),
+        kind: 'activations',
+        host: true,
+        param: b.param,
+      },
     ];
   }
   const perBlock = blockSavedFloats(c, b.B, b.T) + b.B * c.numHeads * b.T * b.T;
@@ -70,8 +90,18 @@ export function trainingPass(m: ModelShape, b: BatchShape, x: Execution): Memory
   const perBlock = x.fused ? saved + N * c.hiddenSize : 2 * saved + b.B * c.numHeads * b.T * b.T + N * c.hiddenSize;
   const backward = blockUpstreamFloats(c, b.B, b.T) + 2 * N * c.hiddenSize;
   return [
-    { what: `activations kept for backward, ${L} blocks × ${b.B}×${b.T} tokens${x.fused ? '' : ' (op by op)'}`, bytes: F32 * L * perBlock, kind: 'activations', param: b.param },
-    { what: 'backward pass of one block (upstream, dx, dy)', bytes: F32 * backward, kind: 'activations', param: b.param },
+    {
+      what: `activations kept for backward, ${L} blocks × ${b.B}×${b.T} tokens${x.fused ? '' : ' (op by op)'}`,
+      bytes: F32 * L * perBlock,
+      kind: 'activations',
+      param: b.param,
+    },
+    {
+      what: 'backward pass of one block (upstream, dx, dy)',
+      bytes: F32 * backward,
+      kind: 'activations',
+      param: b.param,
+    },
   ];
 }
 
@@ -83,7 +113,12 @@ export function trainingPass(m: ModelShape, b: BatchShape, x: Execution): Memory
 export function headChunk(m: ModelShape, tokens: number, chunkTokens: number, live: number, what: string): MemoryItem {
   const V = m.config.vocabSize;
   const rows = Math.min(tokens, headChunkRows(V, chunkTokens));
-  return { what: `output head: ${live} × [${rows}, ${V}] per chunk (${what})`, bytes: F32 * live * rows * V, kind: 'head', param: 'headChunkTokens' };
+  return {
+    what: `output head: ${live} × [${rows}, ${V}] per chunk (${what})`,
+    bytes: F32 * live * rows * V,
+    kind: 'head',
+    param: 'headChunkTokens',
+  };
 }
 
 /**
@@ -95,7 +130,11 @@ export function headChunk(m: ModelShape, tokens: number, chunkTokens: number, li
 export function optimizer(m: ModelShape, clipping: boolean): MemoryItem[] {
   const P = m.parameters;
   return [
-    { what: `gradients${clipping ? ' ×2 (clipping copies them)' : ''}`, bytes: F32 * P * (clipping ? 2 : 1), kind: 'gradients' },
+    {
+      what: `gradients${clipping ? ' ×2 (clipping copies them)' : ''}`,
+      bytes: F32 * P * (clipping ? 2 : 1),
+      kind: 'gradients',
+    },
     { what: 'AdamW m and v (f32)', bytes: 2 * F32 * P, kind: 'optimizer' },
     { what: 'AdamW update of the largest tensor (new w, m, v)', bytes: 3 * F32 * m.largestTensor, kind: 'transient' },
   ];
@@ -104,13 +143,24 @@ export function optimizer(m: ModelShape, clipping: boolean): MemoryItem[] {
 /** Final-norm rows [N, d] kept for every calibration batch (mask-evaluator.ts: teacherFinal) and the batch ids. */
 export function calibrationStore(m: ModelShape, examples: number, T: number): MemoryItem {
   const N = examples * T;
-  return { what: `calibration store: teacher rows ${examples}×${T} tokens`, bytes: F32 * (N * m.config.hiddenSize + 4 * N), kind: 'cache', param: 'calibration' };
+  return {
+    what: `calibration store: teacher rows ${examples}×${T} tokens`,
+    bytes: F32 * (N * m.config.hiddenSize + 4 * N),
+    kind: 'cache',
+    param: 'calibration',
+  };
 }
 
 /** Hidden states of every block for every calibration batch, as JS arrays (mask-evaluator.ts hiddenStates). */
 export function hiddenStates(m: ModelShape, examples: number, T: number): MemoryItem {
   const N = examples * T;
-  return { what: `hidden states of ${m.config.numLayers + 1} blocks × ${examples}×${T} tokens`, bytes: F32 * (m.config.numLayers + 1) * N * m.config.hiddenSize, kind: 'cache', host: true, param: 'calibration' };
+  return {
+    what: `hidden states of ${m.config.numLayers + 1} blocks × ${examples}×${T} tokens`,
+    bytes: F32 * (m.config.numLayers + 1) * N * m.config.hiddenSize,
+    kind: 'cache',
+    host: true,
+    param: 'calibration',
+  };
 }
 
 /** Per-token teacher targets of a batch: top-k ids and log-probs, entropy (topk-cache.ts). */
@@ -120,7 +170,12 @@ export function targets(tokens: number, k: number): MemoryItem {
 
 /** A KV cache for generation over B prompts of S positions (generate.ts). */
 export function kvCache(m: ModelShape, B: number, S: number, param: string): MemoryItem {
-  return { what: `KV cache, ${B} sequences × ${S} positions`, bytes: F32 * kvCacheFloats(m.config, m.config.numLayers, B, S), kind: 'activations', param };
+  return {
+    what: `KV cache, ${B} sequences × ${S} positions`,
+    bytes: F32 * kvCacheFloats(m.config, m.config.numLayers, B, S),
+    kind: 'activations',
+    param,
+  };
 }
 
 /**
