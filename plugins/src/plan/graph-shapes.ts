@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseWire, type ValidatedGraph } from '@e3/core';
+import { parseWire, UserError, type ValidatedGraph } from '@e3/core';
 import { inspectCheckpoint } from '../model/checkpoint.js';
 import { parseDecoderConfig } from '../model/config.js';
 import { keepCount } from '../masker/prune-amount.js';
@@ -14,6 +14,7 @@ import { modelShape, withLayers, type ModelShape } from './shapes.js';
 export class GraphShapes {
   private readonly models = new Map<string, ModelShape | undefined>();
   private readonly lengths = new Map<string, number | undefined>();
+  private readonly unreadable = new Map<string, string>();
 
   constructor(private readonly graph: ValidatedGraph) {}
 
@@ -45,7 +46,21 @@ export class GraphShapes {
 
   /** The model node `id` outputs (on its `model` port). */
   modelOf(id: string): ModelShape | undefined {
-    return memo(this.models, id, () => this.resolveModel(id));
+    return memo(this.models, id, () => {
+      try {
+        return this.resolveModel(id);
+      } catch (e) {
+        // A checkpoint or config the node itself will reject: left to the node, whose error names it.
+        if (!(e instanceof UserError)) throw e;
+        this.unreadable.set(id, e.message);
+        return undefined;
+      }
+    });
+  }
+
+  /** Why the model of node `id` could not be read, if it could not. */
+  whyUnknown(id: string): string | undefined {
+    return this.unreadable.get(id);
   }
 
   private resolveModel(id: string): ModelShape | undefined {

@@ -70,16 +70,21 @@ const cacheK = (n: NodeInput): number => n.shapes.producerParams(n.id, 'targets'
 
 const unwired = (port: string): NodeMemory => ({ items: [], note: `no model shape on "${port}" (not estimated)` });
 
+/** A node that makes a model from its params: its terms, or why its model could not be read (the node will say). */
+function madeModel(n: NodeInput, items: (m: ModelShape) => MemoryItem[]): NodeMemory {
+  const m = n.shapes.modelOf(n.id);
+  const why = n.shapes.whyUnknown(n.id)?.split('\n')[0];
+  return m ? { items: items(m), output: m } : { items: [], note: `not estimated: ${why}` };
+}
+
 /** Estimators by plugin key; a plugin absent here is shown as not estimated. */
 export const NODE_ESTIMATORS: Record<string, Estimator> = {
-  'model.hfCheckpoint': (n) => {
-    const m = n.shapes.modelOf(n.id)!;
-    return {
-      items: [weights(m, 'weights'), perTensor(m, 4, 'one tensor read at a time (at most 4 bytes a value)')],
-      output: m,
-    };
-  },
-  'model.init': (n) => ({ items: [weights(n.shapes.modelOf(n.id)!, 'weights')], output: n.shapes.modelOf(n.id) }),
+  'model.hfCheckpoint': (n) =>
+    madeModel(n, (m) => [
+      weights(m, 'weights'),
+      perTensor(m, 4, 'one tensor read at a time (at most 4 bytes a value)'),
+    ]),
+  'model.init': (n) => madeModel(n, (m) => [weights(m, 'weights')]),
   'model.prune': (n) => {
     const m = n.shapes.modelOf(n.id);
     return m ? { items: [weights(m, 'pruned copy')], output: m } : unwired('model');
