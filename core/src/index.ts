@@ -17,6 +17,7 @@ export * from './registry/registry.js';
 export * from './runtime/executor.js';
 export * from './runtime/components.js';
 export * from './runtime/prepare.js';
+export * from './runtime/preflight.js';
 export * from './runtime/run-graph.js';
 export * from './runtime/run-info.js';
 export * from './runtime/load-plugins.js';

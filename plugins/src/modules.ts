@@ -1,4 +1,4 @@
-import { manifestModule, type ComponentManifest, type PluginManifest } from '@e3/core';
+import { manifestModule, preflightModule, type ComponentManifest, type PluginManifest } from '@e3/core';
 import { ContainerModule } from 'inversify';
 import { arithmeticManifest } from './data/arithmetic-node.js';
 import { jsonlManifest } from './data/jsonl-node.js';
@@ -22,6 +22,7 @@ import { searchManifest } from './masker/search-node.js';
 import { hfCheckpointManifest } from './model/hf-checkpoint-node.js';
 import { initModelManifest } from './model/init-node.js';
 import { pruneManifest } from './model/prune-node.js';
+import { memoryPlanPreflight } from './plan/plan-preflight.js';
 import { deterministicTopkManifest } from './sampler/deterministic-topk.js';
 import { gumbelTopkManifest } from './sampler/gumbel-topk.js';
 import { softmaxStManifest } from './sampler/softmax-st.js';
@@ -44,4 +45,6 @@ export const builtinComponents: ComponentManifest[] = [
 ];
 
 /** The ContainerModules the CLI loads by default. */
-export const builtinModules: ContainerModule[] = [manifestModule(builtinPlugins, builtinComponents)];
+export const builtinModules: ContainerModule[] = [
+  manifestModule(builtinPlugins, builtinComponents), preflightModule(memoryPlanPreflight),
+];

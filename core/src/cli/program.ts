@@ -3,7 +3,9 @@ import { Container, type ContainerModule } from 'inversify';
 import { UserError } from '../errors.js';
 import { Registry } from '../registry/registry.js';
 import { loadPluginModule } from '../runtime/load-plugins.js';
-import { prepareGraph } from '../runtime/prepare.js';
+import { prepareGraph, type PreparedGraph } from '../runtime/prepare.js';
+import { refuseOnProblems, runPreflights } from '../runtime/preflight.js';
+import { resolveBackendOptions } from '../services/backend.js';
 import { PACKAGE_VERSION, recordedStart, runGraph } from '../runtime/run-graph.js';
 import { describeMermaid, describeRegistry, describeText } from './describe.js';
 import { seedInteger } from './options.js';
@@ -63,7 +65,22 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
     .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
     .action(async (graph: string, o) => {
       const p = await prepareGraph(graph, { modules, sets: o.set, pluginPaths: o.plugin });
+      refuseOnProblems(await preflightsOf(p));
       process.stdout.write(`${graph}: ok (${p.graph.order.length} nodes: ${p.graph.order.join(' → ')})\n`);
+    });
+
+  program.command('plan')
+    .description('print the pre-flight reports of a graph (the memory plan: each node\'s peak against the backend\'s limit)')
+    .argument('<graph>', 'graph YAML file')
+    .option('--set <path=value>', 'override a value (repeatable)', collect, [])
+    .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
+    .option('--json', 'machine-readable output')
+    .action(async (graph: string, o) => {
+      const reports = await preflightsOf(await prepareGraph(graph, { modules, sets: o.set, pluginPaths: o.plugin }));
+      if (o.json) process.stdout.write(JSON.stringify(Object.fromEntries(reports.map((r) => [r.title, r.json])), null, 2) + '\n');
+      else process.stdout.write(reports.map((r) => `${r.title}\n${r.text}`).join('\n\n') + '\n');
+      const problems = reports.flatMap((r) => r.problems).length;
+      if (problems) process.exitCode = 1;
     });
 
   program.command('describe')
@@ -107,6 +124,12 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
   addSweepCommands(program, modules);
   for (const add of contributors) add(program);
   return program;
+}
+
+/** The pre-flight reports of a prepared graph, on the backend its `backend:` names (not started). */
+function preflightsOf(p: PreparedGraph) {
+  const backend = resolveBackendOptions(p.graph.spec.backend).name;
+  return runPreflights(p.container, { graph: p.graph, loaded: p.loaded, backend, started: false });
 }
 
 /**

@@ -10,3 +10,5 @@ export const ARTIFACTS = Symbol.for('e3.ArtifactStore');
 export const CLOCK = Symbol.for('e3.Clock');
 export const BACKEND = Symbol.for('e3.TensorBackend');
 export const RUN_INFO = Symbol.for('e3.RunInfo');
+/** Pre-flight checks (runtime/preflight.ts) that run after validation, before any node. */
+export const PREFLIGHT = Symbol.for('e3.Preflight');

@@ -17,6 +17,7 @@ import type { GraphSpec } from '../graph/spec.js';
 import { execute, type ExecuteResult } from './executor.js';
 import { nodeKeys, reconcileNodeState } from './node-keys.js';
 import { prepareGraph, type PreparedGraph, type PrepareOptions } from './prepare.js';
+import { refuseOnProblems, runPreflights } from './preflight.js';
 import { acquireRunLock } from './run-lock.js';
 import type { RunInfo } from './run-info.js';
 
@@ -141,6 +142,10 @@ async function runLocked(
   try {
     const backend = await initBackend(resolveBackendOptions(spec.backend), logger);
     Object.assign(runJson, { backend: backend.name, backendReason: backend.reason, versions: { ...(runJson.versions as object), tfjs: backend.tf.version_core } });
+    // Pre-flight checks (e.g. the memory plan) on the backend that started, before any node makes a tensor.
+    const preflight = await runPreflights(container, { graph, loaded: prepared.loaded, backend: backend.name, started: true });
+    for (const r of preflight) logger.debug(`${r.title}\n${r.text}`);
+    refuseOnProblems(preflight);
     const info: RunInfo = { runDir, graphFile: resolve(file), seed, resume: Boolean(options.resumeDir) };
     container.bind(RNG).toConstantValue(new Rng(seed));
     container.bind(LOGGER).toConstantValue(logger);

@@ -1,0 +1,57 @@
+import { ContainerModule, type Container } from 'inversify';
+import { GraphError, type Diagnostic } from '../errors.js';
+import type { LoadedGraph } from '../graph/load-graph.js';
+import type { ValidatedGraph } from '../graph/validate.js';
+import { PREFLIGHT } from '../registry/tokens.js';
+
+/** What a pre-flight check is given: the validated graph, its source map, and the backend. */
+export interface PreflightContext {
+  readonly graph: ValidatedGraph;
+  readonly loaded: LoadedGraph;
+  /**
+   * The backend the run computes on: the one started (`e3 run`), or the graph's `backend:` name
+   * (`e3 validate`, `e3 plan`), which may be `auto` for the check to resolve as it can.
+   */
+  readonly backend: string;
+  /** True when `backend` is the one a run started, not a prediction. */
+  readonly started: boolean;
+}
+
+/** A check's verdict: a report for `e3 plan`, and the located problems that must stop a run. */
+export interface PreflightReport {
+  readonly title: string;
+  readonly text: string;
+  readonly json: unknown;
+  readonly problems: readonly Diagnostic[];
+}
+
+/**
+ * A check that plugins register (bound to {@link PREFLIGHT}) and that runs after validation and
+ * before any node: `e3 validate` and `e3 run` refuse a graph whose checks report problems, and
+ * `e3 plan` prints the reports. Core knows nothing of what is checked (e.g. the memory plan).
+ */
+export interface Preflight {
+  readonly name: string;
+  check(ctx: PreflightContext): PreflightReport | Promise<PreflightReport>;
+}
+
+/** A ContainerModule that registers pre-flight checks. */
+export function preflightModule(...checks: readonly Preflight[]): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    for (const c of checks) bind<Preflight>(PREFLIGHT).toConstantValue(c);
+  });
+}
+
+/** Every registered check's report, in registration order. */
+export async function runPreflights(container: Container, ctx: PreflightContext): Promise<PreflightReport[]> {
+  const checks = container.isBound(PREFLIGHT) ? container.getAll<Preflight>(PREFLIGHT) : [];
+  const reports: PreflightReport[] = [];
+  for (const c of checks) reports.push(await c.check(ctx));
+  return reports;
+}
+
+/** Throws one GraphError listing every check's problems, if any. */
+export function refuseOnProblems(reports: readonly PreflightReport[]): void {
+  const problems = reports.flatMap((r) => r.problems);
+  if (problems.length) throw new GraphError(problems);
+}

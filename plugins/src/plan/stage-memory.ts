@@ -1,0 +1,195 @@
+import { headChunkRows } from '../model/chunked-head.js';
+import { blockSavedFloats, blockUpstreamFloats, F32, kvCacheFloats, type ModelShape } from './shapes.js';
+
+/**
+ * The memory of each kind of work a node does, as explicit sums (bytes). Each term says which
+ * code allocates it. Tensors live in the backend's memory (the wasm32 heap on wasm, host memory
+ * on cpu); `host` terms (the fused kernels' scratch, JS arrays) are host memory on every backend.
+ */
+export interface MemoryItem {
+  readonly what: string;
+  readonly bytes: number;
+  readonly kind: 'weights' | 'gradients' | 'optimizer' | 'activations' | 'head' | 'cache' | 'transient';
+  /** Host memory outside the tensor backend (not in the wasm heap). */
+  readonly host?: boolean;
+  /** The node param that scales it, named in a refusal's fix. */
+  readonly param?: string;
+}
+
+/** How blocks run: one fused native kernel each (wasm, cpu with the addon) or op by op (tensorflow, webgpu). */
+export interface Execution {
+  readonly fused: boolean;
+}
+
+/** A batch: B sequences of T tokens, and the node param that sets B. */
+export interface BatchShape {
+  readonly B: number;
+  readonly T: number;
+  readonly param: string;
+}
+
+/** Bytes as GiB (from 1 GiB), MiB or KiB, for people. */
+const gib = (b: number) =>
+  b >= 2 ** 30
+    ? `${(b / 2 ** 30).toFixed(2)} GiB`
+    : b >= 2 ** 20
+      ? `${(b / 2 ** 20).toFixed(1)} MiB`
+      : `${(b / 1024).toFixed(1)} KiB`;
+
+/** f32 weights of a model (every checkpoint dtype is widened to f32 on load: checkpoint.ts). */
+export function weights(m: ModelShape, what: string): MemoryItem {
+  return {
+    what: `${what} (${(m.parameters / 1e6).toFixed(1)}M params f32)`,
+    bytes: F32 * m.parameters,
+    kind: 'weights',
+  };
+}
+
+/**
+ * A forward pass without gradients over one batch (decoder.ts forwardFinal, inside one tf.tidy):
+ * every block's output [N, d] stays until the tidy ends, plus the embedding rows, the rotary
+ * tables [N, hd] ×2 and the mask. Fused blocks add one block's scratch at a time (`Saved::size`
+ * + N·(Q+K), host memory); op by op, every block's intermediates stay: taken as its workspace
+ * plus the B·H·T² attention scores (an estimate, not counted op by op).
+ */
+export function forwardPass(m: ModelShape, b: BatchShape, x: Execution, what = 'forward activations'): MemoryItem[] {
+  const c = m.config;
+  const N = b.B * b.T;
+  const L = c.numLayers;
+  const tensors = (L + 1) * N * c.hiddenSize + 2 * N * c.headDim + b.B * b.T;
+  const q = c.numHeads * c.headDim;
+  const kv = c.numKvHeads * c.headDim;
+  const label = `${what}, ${b.B}×${b.T} tokens`;
+  if (x.fused) {
+    return [
+      { what: label, bytes: F32 * tensors, kind: 'activations', param: b.param },
+      {
+        what: `${label}: fused block scratch`,
+        bytes: F32 * (blockSavedFloats(c, b.B, b.T) + N * (q + kv)),
+        kind: 'activations',
+        host: true,
+        param: b.param,
+      },
+    ];
+  }
+  const perBlock = blockSavedFloats(c, b.B, b.T) + b.B * c.numHeads * b.T * b.T;
+  return [{ what: `${label} (op by op)`, bytes: F32 * (tensors + L * perBlock), kind: 'activations', param: b.param }];
+}
+
+/**
+ * A forward and backward pass with gradients (the tape): each block keeps its input [N, d] and
+ * its workspace (`Saved::size`, decoder-block.ts), and the backward pass holds one block's
+ * `Upstream::size` and dx, dy [N, d] at a time. Op by op: twice the fused workspace plus the
+ * attention scores per block (an estimate).
+ */
+export function trainingPass(m: ModelShape, b: BatchShape, x: Execution): MemoryItem[] {
+  const c = m.config;
+  const N = b.B * b.T;
+  const L = c.numLayers;
+  const saved = blockSavedFloats(c, b.B, b.T);
+  const perBlock = x.fused ? saved + N * c.hiddenSize : 2 * saved + b.B * c.numHeads * b.T * b.T + N * c.hiddenSize;
+  const backward = blockUpstreamFloats(c, b.B, b.T) + 2 * N * c.hiddenSize;
+  return [
+    {
+      what: `activations kept for backward, ${L} blocks × ${b.B}×${b.T} tokens${x.fused ? '' : ' (op by op)'}`,
+      bytes: F32 * L * perBlock,
+      kind: 'activations',
+      param: b.param,
+    },
+    {
+      what: 'backward pass of one block (upstream, dx, dy)',
+      bytes: F32 * backward,
+      kind: 'activations',
+      param: b.param,
+    },
+  ];
+}
+
+/**
+ * The chunked output head (chunked-head.ts, student-tokens.ts): `live` tensors of one chunk
+ * [rows, V] exist at once (logits, log-softmax, exp, products: counted per pass in the code),
+ * rows = headChunkTokens or 64 MiB of logits, at most the batch's tokens.
+ */
+export function headChunk(m: ModelShape, tokens: number, chunkTokens: number, live: number, what: string): MemoryItem {
+  const V = m.config.vocabSize;
+  const rows = Math.min(tokens, headChunkRows(V, chunkTokens));
+  return {
+    what: `output head: ${live} × [${rows}, ${V}] per chunk (${what})`,
+    bytes: F32 * live * rows * V,
+    kind: 'head',
+    param: 'headChunkTokens',
+  };
+}
+
+/**
+ * Training state of the weights that train (train-loop.ts, adamw.ts): gradients (one per weight,
+ * tf.variableGrads), twice when clipping is on (clipByGlobalNorm makes scaled copies before
+ * freeing the originals), AdamW's m and v (f32, one each per weight), and one update's new
+ * weight, m and v of the largest tensor.
+ */
+export function optimizer(m: ModelShape, clipping: boolean): MemoryItem[] {
+  const P = m.parameters;
+  return [
+    {
+      what: `gradients${clipping ? ' ×2 (clipping copies them)' : ''}`,
+      bytes: F32 * P * (clipping ? 2 : 1),
+      kind: 'gradients',
+    },
+    { what: 'AdamW m and v (f32)', bytes: 2 * F32 * P, kind: 'optimizer' },
+    { what: 'AdamW update of the largest tensor (new w, m, v)', bytes: 3 * F32 * m.largestTensor, kind: 'transient' },
+  ];
+}
+
+/** Final-norm rows [N, d] kept for every calibration batch (mask-evaluator.ts: teacherFinal) and the batch ids. */
+export function calibrationStore(m: ModelShape, examples: number, T: number): MemoryItem {
+  const N = examples * T;
+  return {
+    what: `calibration store: teacher rows ${examples}×${T} tokens`,
+    bytes: F32 * (N * m.config.hiddenSize + 4 * N),
+    kind: 'cache',
+    param: 'calibration',
+  };
+}
+
+/** Hidden states of every block for every calibration batch, as JS arrays (mask-evaluator.ts hiddenStates). */
+export function hiddenStates(m: ModelShape, examples: number, T: number): MemoryItem {
+  const N = examples * T;
+  return {
+    what: `hidden states of ${m.config.numLayers + 1} blocks × ${examples}×${T} tokens`,
+    bytes: F32 * (m.config.numLayers + 1) * N * m.config.hiddenSize,
+    kind: 'cache',
+    host: true,
+    param: 'calibration',
+  };
+}
+
+/** Per-token teacher targets of a batch: top-k ids and log-probs, entropy (topk-cache.ts). */
+export function targets(tokens: number, k: number): MemoryItem {
+  return { what: `teacher targets, ${tokens} tokens × k=${k}`, bytes: tokens * (8 * k + 4) * 2, kind: 'transient' };
+}
+
+/** A KV cache for generation over B prompts of S positions (generate.ts). */
+export function kvCache(m: ModelShape, B: number, S: number, param: string): MemoryItem {
+  return {
+    what: `KV cache, ${B} sequences × ${S} positions`,
+    bytes: F32 * kvCacheFloats(m.config, m.config.numLayers, B, S),
+    kind: 'activations',
+    param,
+  };
+}
+
+/**
+ * One tensor at a time on the host (the largest): `bytesPerElement` of it, e.g. 2 for a bf16
+ * read while loading, 4 for an f32 read-back (fingerprint), 4 + 2 for an export's read-back and
+ * its bf16 encoding.
+ */
+export function perTensor(m: ModelShape, bytesPerElement: number, what: string): MemoryItem {
+  return { what, bytes: bytesPerElement * m.largestTensor, kind: 'transient', host: true };
+}
+
+/** Sum of bytes. */
+export function total(items: readonly MemoryItem[], filter: (i: MemoryItem) => boolean = () => true): number {
+  return items.filter(filter).reduce((a, i) => a + i.bytes, 0);
+}
+
+export { gib };

@@ -1,0 +1,95 @@
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { prepareGraph } from '@e3/core';
+import {
+  builtinModules,
+  headChunk,
+  modelShape,
+  optimizer,
+  parseDecoderConfig,
+  planMemory,
+  trainingPass,
+  type PlanLimits,
+} from '@e3/plugins';
+import { writeFiles } from '../helpers/files.js';
+
+const GRAPH = `apiVersion: e3/v1
+backend: wasm
+nodes:
+  data: { plugin: data.arithmetic, params: { maxOperand: 9 } }
+  model:
+    plugin: model.init
+    params:
+      config: { model_type: qwen3, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 4, num_attention_heads: 4,
+                num_key_value_heads: 2, head_dim: 8, max_position_embeddings: 64, tie_word_embeddings: true }
+  train: { plugin: trainer.train, params: { batchSize: 8, steps: 1 }, in: { model: model.model, data: data.data } }
+`;
+
+const limits = (tensorBytes: number): PlanLimits => ({
+  backend: 'wasm',
+  how: 'test',
+  tensorBytes,
+  hostBytes: 2 ** 40,
+  fused: true,
+});
+
+async function plan(sets: string[] = [], tensorBytes = 2 ** 32) {
+  const p = await prepareGraph(join(writeFiles({ 'g.yaml': GRAPH }), 'g.yaml'), { modules: builtinModules, sets });
+  return planMemory(p.graph, p.loaded, limits(tensorBytes));
+}
+
+describe('memory plan of a graph', () => {
+  it("adds the resident model to the trainer's own terms", async () => {
+    const r = await plan();
+    const train = r.nodes.find((n) => n.id === 'train')!;
+    // vocab 3 specials + 15 characters = 18; P as in estimator.test.ts.
+    const P = 18 * 32 + 4 * (64 + 1024 + 512 + 512 + 1024 + 16 + 3 * 2048) + 32;
+    assert.deepEqual(
+      train.resident.map((x) => x.bytes),
+      [4 * P],
+    );
+    // "9+9=" / "0-9=" and at most two answer characters, then the end token: ≤ 8 tokens per sequence.
+    const T = 8;
+    const shape = modelShape(
+      parseDecoderConfig(
+        {
+          model_type: 'qwen3',
+          hidden_size: 32,
+          intermediate_size: 64,
+          num_hidden_layers: 4,
+          num_attention_heads: 4,
+          num_key_value_heads: 2,
+          head_dim: 8,
+          max_position_embeddings: 64,
+          tie_word_embeddings: true,
+          vocab_size: 18,
+        },
+        'x',
+      ),
+      'x',
+    );
+    const own =
+      4 * P +
+      optimizer(shape, true).reduce((a, x) => a + x.bytes, 0) +
+      trainingPass(shape, { B: 8, T, param: 'batchSize' }, { fused: true }).reduce((a, x) => a + x.bytes, 0) +
+      headChunk(shape, 8 * T, 0, 4, 'x').bytes;
+    assert.equal(train.peakBytes, 4 * P + own);
+    assert.equal(r.peak.node, 'train');
+    assert.equal(r.problems.length, 0);
+  });
+
+  it('refuses at a limit the node exceeds, naming the largest batch that fits', async () => {
+    const at3 = (await plan(['nodes.train.params.batchSize=3'])).nodes.find((n) => n.id === 'train')!;
+    const at4 = (await plan(['nodes.train.params.batchSize=4'])).nodes.find((n) => n.id === 'train')!;
+    assert.ok(at3.tensorBytes < at4.tensorBytes);
+    const r = await plan([], at3.tensorBytes);
+    assert.equal(r.problems.length, 1);
+    const [p] = r.problems;
+    assert.equal(p.node, 'train');
+    assert.equal(p.field, 'params.batchSize');
+    assert.match(p.fix!, /set batchSize: 3 \(or less\)/);
+    assert.match(p.fix!, /backend: cpu/);
+    assert.match(p.file!, /g\.yaml$/);
+    assert.equal(p.line, 10);
+  });
+});
