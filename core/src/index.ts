@@ -37,3 +37,4 @@ export * from './cli/describe.js';
 export * from './runtime/node-helpers.js';
 export * from './services/native-kernels.js';
 export { isReplacedWasmKernel } from './services/replace-wasm-kernel.js';
+export * from './plots/index.js';
