@@ -8,6 +8,7 @@ import { PACKAGE_VERSION, recordedStart, runGraph } from '../runtime/run-graph.j
 import { describeMermaid, describeRegistry, describeText } from './describe.js';
 import { seedInteger } from './options.js';
 import { writeSchemas } from './schemas.js';
+import { screenshotReport } from '../plots/browser.js';
 
 /** Adds commands (the plugins package adds `model`, `generate`, `prune`). */
 export type CommandContributor = (program: Command) => void;
@@ -35,6 +36,7 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
     .option('--seed <n>', 'seed of the run RNG (overrides the graph)', seedInteger)
     .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
     .option('--quiet', 'no progress output')
+    .option('--screenshot', 'render report.html in headless Chromium and write report.png into the run directory')
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
     .action(async (graph: string | undefined, o) => {
       const abort = new AbortController();
@@ -46,6 +48,7 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
           modules, sets: start.sets, outDir: o.out, resumeDir: o.resume, seed: start.seed, pluginPaths: start.plugins,
           signal: abort.signal, logLevel: o.logLevel, quiet: o.quiet,
         });
+        if (o.screenshot) await screenshotReport(runDir);
         process.stdout.write(`${runDir}\n`);
       } finally {
         process.off('SIGINT', onSigint);

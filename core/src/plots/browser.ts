@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UserError } from '../errors.js';
 
@@ -50,4 +51,17 @@ export async function checkPage(htmlFile: string, o: { selectors?: string[]; scr
   } finally {
     await browser.close();
   }
+}
+
+/**
+ * Renders `<dir>/report.html` in headless Chromium and writes `<dir>/report.png` (full page).
+ * Fails with a UserError if the page logs errors or there is no report.
+ */
+export async function screenshotReport(dir: string): Promise<string> {
+  const html = join(dir, 'report.html');
+  if (!existsSync(html)) throw new UserError(`--screenshot: ${html} does not exist (the graph has no evaluator.suite node?)`);
+  const png = join(dir, 'report.png');
+  const r = await checkPage(html, { screenshot: png });
+  if (r.errors.length) throw new UserError(`--screenshot: ${html} has errors in the browser: ${r.errors.join('; ')}`);
+  return png;
 }

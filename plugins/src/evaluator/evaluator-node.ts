@@ -6,11 +6,14 @@ import { heldoutCheck, type Dataset } from '../data/dataset.js';
 import { requireTokenizer, type ModelHandle } from '../model/handle.js';
 import type { LayerMaskResult } from '../model/prune-node.js';
 import { exactMatch, heldoutLikelihood } from './quality.js';
-import { reportMarkdown, type Report } from './report.js';
+import { buildReport, writeReport } from '../report/write-report.js';
+import type { SearchMetrics } from '../masker/search-node.js';
+import type { Report } from './report.js';
 import { measureSpeed } from './speed.js';
 
 interface EvalInputs {
   model: ModelHandle; teacher?: ModelHandle; data: Dataset; mask?: LayerMaskResult; metrics?: Record<string, any>;
+  search?: SearchMetrics;
 }
 
 interface Params { examples: number; maxNewTokens: number; speed: { enabled: boolean; prompts: number; newTokens: number; repeats: number }; promptLoss: boolean }
@@ -24,8 +27,8 @@ export class EvaluatorNode implements GraphNode<Params> {
     const t0 = this.clock.now();
     return {
       report: merge(heldoutCheck(inputs.data, p.examples, 'evaluator.suite'),
-        once(inputs, ['model', 'teacher', 'data', 'mask', 'metrics'], async (v: EvalInputs): Promise<Report> => {
-        const { model, teacher, data, mask, metrics } = v;
+        once(inputs, ['model', 'teacher', 'data', 'mask', 'metrics', 'search'], async (v: EvalInputs): Promise<Report> => {
+        const { model, teacher, data, mask, metrics, search } = v;
         const held = await data.heldout(p.examples);
         const one = async (h: ModelHandle) => {
           const em = await exactMatch(h, held, p.maxNewTokens);
@@ -43,14 +46,14 @@ export class EvaluatorNode implements GraphNode<Params> {
         }
         if (mask) json.mask = mask;
         if (metrics) json.training = metrics;
+        if (search) json.search = search;
         const resolved = this.store.path('resolved.yaml');
         if (existsSync(resolved)) json.resolvedGraph = readFileSync(resolved, 'utf8');
         json.wallSeconds = (this.clock.now() - t0) / 1000;
         const fmt = (r: any) => `${(r.accuracy * 100).toFixed(1)}% exact match, perplexity ${r.perplexity.toFixed(3)}${r.klToTeacher !== undefined ? `, KL ${r.klToTeacher.toFixed(4)}` : ''}`;
         this.log.info(`model (${model.model.numLayers} layers): ${fmt(json.model)}${teacher ? `; teacher (${teacher.model.numLayers} layers): ${fmt(json.teacher)}` : ''}${json.speedup ? `; speed-up prefill ${json.speedup.prefill.toFixed(2)}×, decode ${json.speedup.decode.toFixed(2)}× (ideal ${json.speedup.ideal.toFixed(2)}×)` : ''}`);
-        const report = { json, markdown: reportMarkdown(json) };
-        this.store.writeJson('report.json', json);
-        this.store.writeText('report.md', report.markdown);
+        const report = await buildReport(json);
+        writeReport(report, (name, text) => this.store.writeText(name, text));
         return report;
       })),
     };
@@ -59,10 +62,11 @@ export class EvaluatorNode implements GraphNode<Params> {
 
 export const evaluatorManifest: PluginManifest = {
   key: 'evaluator.suite',
-  doc: 'Held-out exact match (greedy), perplexity, KL to the teacher, and prefill/decode speed vs the teacher; writes report.json/report.md.',
+  doc: 'Held-out exact match (greedy), perplexity, KL to the teacher, and prefill/decode speed vs the teacher; writes report.json, report.md and report.html (plots as SVG in figures/).',
   inputs: {
     model: { type: 'Model' }, teacher: { type: 'Model', optional: true }, data: { type: 'Dataset' },
     mask: { type: 'Mask', optional: true }, metrics: { type: 'any', optional: true, doc: 'training metrics for the report' },
+    search: { type: 'SearchMetrics', optional: true, doc: 'the search\'s α and keep probabilities per step, for the report\'s plots' },
   },
   outputs: { report: { type: 'Report' } },
   params: {

@@ -113,6 +113,7 @@ export class SearchNode implements GraphNode<Params> {
     const alpha = tf.variable(tf.tensor1d(alpha0), true);
     const codec = textCodec(model, 'masker.search');
     const hardHistory: number[][] = [];
+    const sinceRecord: number[][] = []; // hard masks since the last recorded step, for keep probabilities over steps
     const windowStart = Math.floor(p.steps * (1 - p.window));
     try {
       const { metrics } = await trainLoop({
@@ -133,6 +134,7 @@ export class SearchNode implements GraphNode<Params> {
             value: () => {
               const sample = p.sampler.sample(alpha, alphaValues, s, rng);
               hard = sample.hard;
+              sinceRecord.push(hard);
               const { student } = forwardTokens(model.model, bt.ids, {
                 attentionMask: bt.attention, mask: sample.mask, labels: bt.labels, topIds: targets.ids,
                 trainHead: false, chunkTokens: p.headChunkTokens,
@@ -142,7 +144,10 @@ export class SearchNode implements GraphNode<Params> {
               const x = { student, labels: bt.labels, active: bt.active, tokenWeights, targets, vocabSize };
               return combineLosses(p.loss, (t) => t.compute(x)).total;
             },
-            info: () => ({ tau: s.tau, k: s.k, ...Object.fromEntries(alphaValues.map((a, i) => [`alpha${i}`, a])) }),
+            info: () => ({
+              tau: s.tau, k: s.k, ...Object.fromEntries(alphaValues.map((a, i) => [`alpha${i}`, a])),
+              ...Object.fromEntries(keepShares(sinceRecord.splice(0), L).map((q, i) => [`keep${i}`, q])),
+            }),
             dispose: () => {
               if (step >= windowStart && s.k === K) hardHistory.push(hard);
               Object.values(bt).forEach((t) => t.dispose());
@@ -152,7 +157,7 @@ export class SearchNode implements GraphNode<Params> {
         },
       });
       const alphaFinal = Array.from(await alpha.data());
-      const keepProbability = Array.from({ length: L }, (_, l) => hardHistory.reduce((a, m) => a + m[l], 0) / Math.max(hardHistory.length, 1));
+      const keepProbability = keepShares(hardHistory, L);
       const counts = new Map<string, number>();
       for (const m of hardHistory) counts.set(m.join(''), (counts.get(m.join('')) ?? 0) + 1);
       const frequent = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, p.candidates).map(([k]) => [...k].map(Number));
@@ -175,6 +180,11 @@ export class SearchNode implements GraphNode<Params> {
       alpha.dispose();
     }
   }
+}
+
+/** Per layer, the share of `masks` that keep it (0 for none). */
+function keepShares(masks: readonly number[][], L: number): number[] {
+  return Array.from({ length: L }, (_, l) => masks.reduce((a, m) => a + m[l], 0) / Math.max(masks.length, 1));
 }
 
 export const searchManifest: PluginManifest = {
