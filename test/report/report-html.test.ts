@@ -3,17 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkPage, findChromium } from '@e3/core';
 import { e3, tempDir } from '../helpers/files.js';
+import { reducedQuickstart } from '../helpers/quickstart.js';
 import { skipBecause } from '../helpers/skip.js';
-
-/** The reduced quickstart (a few seconds), run once for every test of this file. */
-function reducedQuickstart(run: string, extra: string[] = []) {
-  return e3(['run', 'graphs/quickstart.yaml', '--out', run, '--quiet', '--set', `nodes.targets.params.dir=${join(run, '..', 'cache')}`,
-    '--set', 'nodes.targets.params.calibration=64', '--set', 'nodes.targets.params.heldout=32',
-    '--set', 'nodes.search.params.steps=12', '--set', 'nodes.search.params.calibration=64',
-    '--set', 'nodes.distill.params.steps=6', '--set', 'nodes.distill.params.evalEvery=3', '--set', 'nodes.distill.params.evalExamples=16',
-    '--set', 'nodes.eval.params.examples=32', '--set', 'nodes.eval.params.speed.repeats=1', '--set', 'nodes.eval.params.speed.prompts=4',
-    ...extra], { timeoutMs: 300000 });
-}
 
 const FIGURES = ['search-alpha-r0', 'search-keep-r0', 'search-candidates', 'training-loss', 'training-lr', 'heldout-accuracy', 'heldout-kl', 'speedup', 'graph'];
 
@@ -21,7 +12,7 @@ describe('report.html and its figures (through the CLI)', function () {
   this.timeout(300000);
   const run = join(tempDir(), 'run');
   let runOut: ReturnType<typeof e3>;
-  before(() => { runOut = reducedQuickstart(run); });
+  before(() => { runOut = reducedQuickstart(run, ['--quiet']); });
 
   it('writes report.html, one SVG per figure, and report.md links each of them', () => {
     assert.equal(runOut.code, 0, runOut.stderr);

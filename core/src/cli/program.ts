@@ -6,7 +6,8 @@ import { loadPluginModule } from '../runtime/load-plugins.js';
 import { prepareGraph } from '../runtime/prepare.js';
 import { PACKAGE_VERSION, recordedStart, runGraph } from '../runtime/run-graph.js';
 import { describeMermaid, describeRegistry, describeText } from './describe.js';
-import { seedInteger } from './options.js';
+import { positiveNumber, seedInteger } from './options.js';
+import { PROGRESS_MODES } from '../services/progress.js';
 import { writeSchemas } from './schemas.js';
 import { screenshotReport } from '../plots/browser.js';
 
@@ -35,21 +36,25 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
     .option('--resume <runDir>', 'continue a stopped run from its checkpoints (nodes whose params changed rerun)')
     .option('--seed <n>', 'seed of the run RNG (overrides the graph)', seedInteger)
     .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
-    .option('--quiet', 'no progress output')
+    .option('--quiet', 'no progress, and only warnings and errors on stderr (run.log keeps everything)')
+    .addOption(new Option('--progress <mode>', 'progress display: bars on a terminal, otherwise a plain line every ' +
+      '--progress-every seconds, or JSON lines').choices([...PROGRESS_MODES]).default('auto'))
+    .option('--progress-every <s>', 'seconds between plain/JSON progress lines', positiveNumber, 10)
+    .option('--json', 'print the run summary (run.json) on stdout instead of the run directory')
     .option('--screenshot', 'render report.html in headless Chromium and write report.png into the run directory')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .addOption(new Option('--log-level <level>', 'log level (default info; warn with --quiet)').choices(['debug', 'info', 'warn', 'error']))
     .action(async (graph: string | undefined, o) => {
       const abort = new AbortController();
       const onSigint = () => abort.abort();
       process.once('SIGINT', onSigint);
       try {
         const start = startOf(graph, o);
-        const { runDir } = await runGraph(start.graph, {
+        const { runDir, summary } = await runGraph(start.graph, {
           modules, sets: start.sets, outDir: o.out, resumeDir: o.resume, seed: start.seed, pluginPaths: start.plugins,
-          signal: abort.signal, logLevel: o.logLevel, quiet: o.quiet,
+          signal: abort.signal, logLevel: o.logLevel, quiet: o.quiet, progress: o.progress, progressEvery: o.progressEvery,
         });
-        if (o.screenshot) await screenshotReport(runDir);
-        process.stdout.write(`${runDir}\n`);
+        const screenshot = o.screenshot ? await screenshotReport(runDir) : undefined;
+        process.stdout.write(o.json ? JSON.stringify({ runDir, ...summary, screenshot }, null, 2) + '\n' : `${runDir}\n`);
       } finally {
         process.off('SIGINT', onSigint);
       }

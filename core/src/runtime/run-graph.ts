@@ -8,7 +8,7 @@ import { isE3RunDir } from '../services/output-guard.js';
 import { initBackend, type BackendName } from '../services/backend.js';
 import { Clock } from '../services/clock.js';
 import { Logger, type LogLevel } from '../services/logger.js';
-import { Progress } from '../services/progress.js';
+import { Progress, type ProgressMode } from '../services/progress.js';
 import { Rng } from '../services/rng.js';
 import { bindRunRefs } from '../graph/interpolate.js';
 import type { GraphSpec } from '../graph/spec.js';
@@ -26,12 +26,18 @@ export interface RunOptions extends PrepareOptions {
   readonly seed?: number;
   readonly signal?: AbortSignal;
   readonly logLevel?: LogLevel;
+  /** No progress output, and only warnings and errors on stderr (run.log keeps everything). */
   readonly quiet?: boolean;
+  /** How progress is shown (default auto: bars on a terminal, a plain line every `progressEvery` s otherwise). */
+  readonly progress?: ProgressMode;
+  readonly progressEvery?: number;
   readonly logSink?: (line: string) => void;
 }
 
 export interface RunOutcome extends ExecuteResult {
   readonly runDir: string;
+  /** What run.json holds at the end (status, timings, versions, seed, backend). */
+  readonly summary: Record<string, unknown>;
 }
 
 /** e3's version, from the repository's package.json. */
@@ -51,14 +57,16 @@ export async function runGraph(file: string, options: RunOptions): Promise<RunOu
   const runDir = chooseRunDir(file, options);
   bindRunSpec(spec, runDir);
   const store = new ArtifactStore(runDir);
-  const logger = new Logger(options.logLevel ?? 'info', 'e3', options.logSink);
+  const progress = new Progress(process.stderr, options.quiet ? 'none' : options.progress ?? 'auto', options.progressEvery);
+  const logLevel = options.logLevel ?? (options.quiet ? 'warn' : 'info');
+  const logger = new Logger(logLevel, 'e3', options.logSink ?? ((line) => progress.log(line)));
   const lock = acquireRunLock(runDir, (o) => logger.warn(`took over a stale lock of run directory ${runDir}` +
     (o ? ` (pid ${o.pid}, started ${o.startedAt}, is no longer running)` : '')));
   try {
     logger.toFile(store.path('run.log'));
     store.writeText('resolved.yaml', stringify(spec));
     reconcileNodeState(store, nodeKeys(graph, PACKAGE_VERSION), logger);
-    return await runLocked(file, spec, seed, prepared, store, logger, options);
+    return await runLocked(file, spec, seed, prepared, store, logger, progress, options);
   } finally {
     lock.release();
   }
@@ -115,7 +123,7 @@ function bindRunSpec(spec: GraphSpec, runDir: string): void {
 
 async function runLocked(
   file: string, spec: GraphSpec, seed: number, prepared: PreparedGraph, store: ArtifactStore, logger: Logger,
-  options: RunOptions,
+  progress: Progress, options: RunOptions,
 ): Promise<RunOutcome> {
   const { graph, registry, container } = prepared;
   const runDir = store.dir;
@@ -133,7 +141,7 @@ async function runLocked(
     const info: RunInfo = { runDir, graphFile: resolve(file), seed, resume: Boolean(options.resumeDir) };
     container.bind(RNG).toConstantValue(new Rng(seed));
     container.bind(LOGGER).toConstantValue(logger);
-    container.bind(PROGRESS).toConstantValue(new Progress(process.stderr, options.quiet));
+    container.bind(PROGRESS).toConstantValue(progress);
     container.bind(ARTIFACTS).toConstantValue(store);
     container.bind(CLOCK).toConstantValue(clock);
     container.bind(BACKEND).toConstantValue(backend);
@@ -141,7 +149,7 @@ async function runLocked(
     logger.info(`run ${runDir} (seed ${seed}, ${graph.order.length} nodes)`);
     const result = await execute(graph, registry, container, { signal: options.signal, logger });
     Object.assign(runJson, { status: 'succeeded', timings: result.timings });
-    return { ...result, runDir };
+    return { ...result, runDir, summary: runJson };
   } catch (e) {
     Object.assign(runJson, { status: e instanceof CancelledError ? 'cancelled' : 'failed', error: e instanceof Error ? e.message : String(e) });
     throw e;

@@ -1,6 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { inject, injectable } from 'inversify';
-import { ARTIFACTS, CLOCK, LOGGER, once, type ArtifactStore, type Clock, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
+import {
+  ARTIFACTS, CLOCK, LOGGER, once, PROGRESS, trackProgress, type ArtifactStore, type Clock, type GraphNode, type Logger,
+  type NodeContext, type PluginManifest, type Progress,
+} from '@e3/core';
 import { merge } from 'rxjs';
 import { heldoutCheck, type Dataset } from '../data/dataset.js';
 import { requireTokenizer, type ModelHandle } from '../model/handle.js';
@@ -21,9 +24,12 @@ interface Params { examples: number; maxNewTokens: number; speed: { enabled: boo
 /** `evaluator.suite`: exact match, perplexity, KL to the teacher and speed, teacher vs model, as a report. */
 @injectable()
 export class EvaluatorNode implements GraphNode<Params> {
-  constructor(@inject(LOGGER) private readonly log: Logger, @inject(ARTIFACTS) private readonly store: ArtifactStore, @inject(CLOCK) private readonly clock: Clock) {}
+  constructor(
+    @inject(LOGGER) private readonly log: Logger, @inject(ARTIFACTS) private readonly store: ArtifactStore,
+    @inject(CLOCK) private readonly clock: Clock, @inject(PROGRESS) private readonly progress: Progress,
+  ) {}
 
-  connect(inputs: Record<string, any>, p: Params) {
+  connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
     const t0 = this.clock.now();
     return {
       report: merge(heldoutCheck(inputs.data, p.examples, 'evaluator.suite'),
@@ -31,8 +37,11 @@ export class EvaluatorNode implements GraphNode<Params> {
         const { model, teacher, data, mask, metrics, search } = v;
         const held = await data.heldout(p.examples);
         const one = async (h: ModelHandle) => {
-          const em = await exactMatch(h, held, p.maxNewTokens);
-          const lik = await heldoutLikelihood(h, held, teacher && h !== teacher ? teacher : undefined, { promptLoss: p.promptLoss });
+          const who = h === teacher ? 'teacher' : `model (${h.model.numLayers} layers)`;
+          const track = (what: string) => trackProgress(this.progress, ctx.id, { unit: 'examples', what: `${who}: ${what}` });
+          const em = await exactMatch(h, held, p.maxNewTokens, undefined, track('greedy answers'));
+          const lik = await heldoutLikelihood(h, held, teacher && h !== teacher ? teacher : undefined,
+            { promptLoss: p.promptLoss, progress: track('perplexity and KL') });
           return { layers: h.model.numLayers, parameters: h.model.parameterCount(), accuracy: em.accuracy, perplexity: lik.perplexity, klToTeacher: lik.kl, examples: held.length, samples: held.filter((e) => e.prompt).slice(0, 5).map((e, i) => ({ prompt: e.prompt, answer: e.answer, output: em.completions[i] })) };
         };
         const json: Record<string, any> = { model: await one(model) };

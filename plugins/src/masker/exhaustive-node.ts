@@ -1,8 +1,10 @@
 import { inject, injectable } from 'inversify';
-import { LOGGER, once, UserError, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
+import {
+  LOGGER, once, PROGRESS, UserError, type GraphNode, type Logger, type NodeContext, type PluginManifest, type Progress,
+} from '@e3/core';
 import type { Dataset } from '../data/dataset.js';
 import type { ModelHandle } from '../model/handle.js';
-import { calibrationSchema, finishMask, withCalibration, type CalibrationParams } from './masker-common.js';
+import { calibrationSchema, finishMask, trackMasks, withCalibration, type CalibrationParams } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 
 interface Params extends CalibrationParams, PruneAmount { maxMasks: number }
@@ -29,9 +31,9 @@ function binomial(n: number, k: number): number {
 /** `masker.exhaustive`: the oracle — scores every mask with Σm = K by calibration KL. */
 @injectable()
 export class ExhaustiveMaskerNode implements GraphNode<Params> {
-  constructor(@inject(LOGGER) private readonly log: Logger) {}
+  constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROGRESS) private readonly progress: Progress) {}
 
-  connect(inputs: Record<string, any>, p: Params) {
+  connect(inputs: Record<string, any>, p: Params, node: NodeContext) {
     return {
       mask: once(inputs, ['model', 'data'], async ({ model, data }: { model: ModelHandle; data: Dataset }) => {
         const t0 = performance.now();
@@ -41,7 +43,9 @@ export class ExhaustiveMaskerNode implements GraphNode<Params> {
         if (n > p.maxMasks) throw new UserError(`masker.exhaustive: C(${L}, ${K}) = ${n} masks exceeds maxMasks = ${p.maxMasks}; raise maxMasks or use masker.search`);
         return withCalibration(model, data, p, async (ctx) => {
           const ranked: { mask: number[]; kl: number }[] = [];
-          for (const mask of allMasks(L, K)) ranked.push({ mask, kl: await ctx.kl(mask) });
+          await trackMasks(ctx, this.progress, node.id, n, `oracle: calibration KL of every ${K}-of-${L} mask`, async () => {
+            for (const mask of allMasks(L, K)) ranked.push({ mask, kl: await ctx.kl(mask) });
+          });
           ranked.sort((a, b) => a.kl - b.kl);
           this.log.info(`exhaustive: best of ${n} masks removes ${ranked[0].mask.flatMap((m, i) => (m ? [] : [i])).join(',')} (KL ${ranked[0].kl.toFixed(4)})`);
           return finishMask(ctx, 'exhaustive', ranked[0].mask, t0, { details: { masksScored: n, top: ranked.slice(0, 10) } });

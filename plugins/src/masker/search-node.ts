@@ -20,7 +20,7 @@ import { batchTensors } from '../trainer/batch-tensors.js';
 import { combineLosses } from '../trainer/trainer-node.js';
 import { trainLoop, type StepMetrics } from '../trainer/train-loop.js';
 import type { TokenWeighting } from '../weighting/weighting.js';
-import { calibrationEvaluator, calibrationSchema, finishMask, type CalibrationParams } from './masker-common.js';
+import { calibrationEvaluator, calibrationSchema, finishMask, trackMasks, type CalibrationParams } from './masker-common.js';
 import type { MaskEvaluator } from './mask-evaluator.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 import { swapRefine } from './swap-refine.js';
@@ -61,7 +61,9 @@ export class SearchNode implements GraphNode<Params> {
     const K = keepCount(p, L, `node "${ctx.id}"`);
     const evaluator = await calibrationEvaluator(model, data, p);
     try {
-      const initScores = await p.init.scores(evaluator, K, this.services.rng.fork('init'));
+      const initTotal = p.init.evaluations?.(L, K, 'scores');
+      const initScores = await trackMasks(evaluator, this.services.progress, `${ctx.id}:init`, initTotal,
+        `${p.init.name} scores for the initial α`, () => p.init.scores(evaluator, K, this.services.rng.fork('init')));
       if (!initScores) throw new UserError(`node "${ctx.id}": importance.${p.init.name} gives no per-layer scores, so it cannot initialise the search; use importance.klDrop, blockInfluence, sleb, lastN, random or zeros`);
       const alpha0 = standardise(initScores).map((z) => z * p.initScale);
       const calib = await data.calibration(p.calibration);
@@ -120,6 +122,7 @@ export class SearchNode implements GraphNode<Params> {
         vars: [alpha],
         params: { steps: p.steps, lr: p.lr, warmupSteps: 0, minLrRatio: 1, weightDecay: 0, beta1: 0.9, beta2: 0.999, clipNorm: 0, maxTokens: 0, checkpointEvery: p.checkpointEvery, logEvery: Math.max(1, Math.floor(p.steps / 50)) },
         resume: this.services.run.resume, rng, checkpointDir: dir, logger: this.services.log, progress: this.services.progress, task: `${ctx.id}#${r}`, signal: ctx.signal,
+        what: `searching a mask of ${K}/${L} layers, restart ${r + 1}/${p.restarts}`,
         extraState: { save: () => ({ hardHistory }), load: (j) => { hardHistory.push(...((j.hardHistory ?? []) as number[][])); } },
         loss: async (step) => {
           const s = scheduleAt(p, step, p.steps, L, K);
@@ -144,6 +147,9 @@ export class SearchNode implements GraphNode<Params> {
               const x = { student, labels: bt.labels, active: bt.active, tokenWeights, targets, vocabSize };
               return combineLosses(p.loss, (t) => t.compute(x)).total;
             },
+            progress: (loss): Record<string, number | string> => (s.k === L
+              ? { K: `${L}/${L} kept (curriculum warm-up, nothing removed yet)` }
+              : { loss, K: `${s.k}/${L}`, tau: s.tau }),
             info: () => ({
               tau: s.tau, k: s.k, ...Object.fromEntries(alphaValues.map((a, i) => [`alpha${i}`, a])),
               ...Object.fromEntries(keepShares(sinceRecord.splice(0), L).map((q, i) => [`keep${i}`, q])),

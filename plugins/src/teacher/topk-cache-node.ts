@@ -1,6 +1,8 @@
 import { inject, injectable } from 'inversify';
 import { resolve } from 'node:path';
-import { LOGGER, once, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
+import {
+  LOGGER, once, PROGRESS, trackProgress, type GraphNode, type Logger, type NodeContext, type PluginManifest, type Progress,
+} from '@e3/core';
 import { describeCuts } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
 import type { ModelHandle } from '../model/handle.js';
@@ -14,15 +16,16 @@ interface Params {
 /** `teacher.topkCache`: the frozen teacher's top-k targets, computed once and reused. */
 @injectable()
 export class TopkCacheNode implements GraphNode<Params> {
-  constructor(@inject(LOGGER) private readonly log: Logger) {}
+  constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROGRESS) private readonly progress: Progress) {}
 
-  connect(inputs: Record<string, any>, p: Params) {
+  connect(inputs: Record<string, any>, p: Params, ctx: NodeContext) {
     return {
       targets: once(inputs, ['model', 'data'], async ({ model, data }: { model: ModelHandle; data: Dataset }) => {
         const cache = await TeacherCache.open(model, data.fingerprint, p.k, resolve(p.dir), p.batchSize,
           p.headChunkTokens);
         const before = cache.cachedExamples;
-        await cache.ensure([...(await data.calibration(p.calibration)), ...(await data.heldout(p.heldout))]);
+        const examples = [...(await data.calibration(p.calibration)), ...(await data.heldout(p.heldout))];
+        await cache.ensure(examples, trackProgress(this.progress, ctx.id, { unit: 'examples', what: `teacher top-${p.k} logits` }));
         this.log.info(`teacher cache ${cache.fingerprint}: k=${p.k}, ${before} examples reused, ${cache.computed} computed now (more are added on demand)`);
         const cuts = describeCuts(cache.codec);
         if (cuts) this.log.info(cuts);
