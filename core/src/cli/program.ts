@@ -1,11 +1,14 @@
 import { Command, Option } from 'commander';
 import { Container, type ContainerModule } from 'inversify';
-import { UserError } from '../errors.js';
+import { resolve } from 'node:path';
+import { GraphError, UserError } from '../errors.js';
+import { diagramSvg, specDiagram } from '../plots/graph-diagram.js';
+import { writeFileAtomic } from '../services/artifact-store.js';
 import { Registry } from '../registry/registry.js';
 import { loadPluginModule } from '../runtime/load-plugins.js';
 import { prepareGraph } from '../runtime/prepare.js';
 import { PACKAGE_VERSION, recordedStart, runGraph } from '../runtime/run-graph.js';
-import { describeMermaid, describeRegistry, describeText } from './describe.js';
+import { describeJson, describeMermaid, describeRegistry, describeText } from './describe.js';
 import { positiveNumber, seedInteger } from './options.js';
 import { PROGRESS_MODES } from '../services/progress.js';
 import { writeSchemas } from './schemas.js';
@@ -65,9 +68,20 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
     .argument('<graph>', 'graph YAML file')
     .option('--set <path=value>', 'override a value (repeatable)', collect, [])
     .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
+    .option('--json', 'machine-readable output: {"ok", "nodes"} or {"ok": false, "problems": [...]} (exit 1)')
     .action(async (graph: string, o) => {
-      const p = await prepareGraph(graph, { modules, sets: o.set, pluginPaths: o.plugin });
-      process.stdout.write(`${graph}: ok (${p.graph.order.length} nodes: ${p.graph.order.join(' → ')})\n`);
+      let p;
+      try {
+        p = await prepareGraph(graph, { modules, sets: o.set, pluginPaths: o.plugin });
+      } catch (e) {
+        if (!o.json || !(e instanceof GraphError)) throw e;
+        process.stdout.write(JSON.stringify({ file: graph, ok: false, problems: e.diagnostics }, null, 2) + '\n');
+        process.exitCode = e.exitCode;
+        return;
+      }
+      process.stdout.write(o.json
+        ? JSON.stringify({ file: graph, ok: true, nodes: p.graph.order }, null, 2) + '\n'
+        : `${graph}: ok (${p.graph.order.length} nodes: ${p.graph.order.join(' → ')})\n`);
     });
 
   program.command('describe')
@@ -75,9 +89,14 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
     .argument('<graph>', 'graph YAML file')
     .option('--set <path=value>', 'override a value (repeatable)', collect, [])
     .option('--plugin <module>', 'load extra plugins (repeatable)', collect, [])
+    .option('--json', 'machine-readable output: nodes in execution order with plugin, wires, ports and params')
+    .option('--svg <file>', 'also draw the graph as an SVG diagram into this file')
     .action(async (graph: string, o) => {
       const p = await prepareGraph(graph, { modules, sets: o.set, pluginPaths: o.plugin });
-      process.stdout.write(`${describeText(p.graph, p.registry)}\n\n\`\`\`mermaid\n${describeMermaid(p.graph)}\n\`\`\`\n`);
+      if (o.svg) writeFileAtomic(resolve(o.svg), diagramSvg(specDiagram(p.graph.spec)));
+      process.stdout.write(o.json
+        ? JSON.stringify(describeJson(p.graph, p.registry), null, 2) + '\n'
+        : `${describeText(p.graph, p.registry)}\n\n\`\`\`mermaid\n${describeMermaid(p.graph)}\n\`\`\`\n`);
     });
 
   program.command('plugins')
