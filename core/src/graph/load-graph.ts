@@ -186,7 +186,9 @@ export function applySet(root: Record<string, unknown>, path: Path, value: unkno
     const nodes = isPlainObject(root.nodes) ? root.nodes : {};
     const id = String(path[1]);
     if (!(id in nodes)) {
-      fail(`no node "${id}" to set`, suggestion(id, Object.keys(nodes)));
+      const near = suggestion(id, Object.keys(nodes));
+      fail(`no node "${id}" to set`, `${near ? near + '; ' : ''}set: changes existing nodes; to add node "${id}", ` +
+        `write it under nodes: in this file (nodes: { ${id}: { plugin: …, in: { … } } })`);
       return false;
     }
     const field = path[2];
