@@ -5,7 +5,8 @@
 //   node bench/recovery.js [--quick] [--drop 4,5,6,7]
 import { initBackend } from '@e3/core';
 import { run, TEACHER } from './lib/pipeline.js';
-import { arg, fmt, header, mean, pct, QUICK, spread, table, writeResult } from './lib/table.js';
+import { arg, benchCli, fmt, header, mean, pct, QUICK, spread, table, writeResult } from './lib/table.js';
+benchCli('usage: node bench/recovery.js [--quick] [--drop 3,4,6,7]\n  Table 2: recovery by distillation of one fixed mask; writes bench/results/<name>.md.', { drop: { type: 'string', description: 'layers the fixed mask removes', default: '3,4,6,7' }, name: { type: 'string', description: 'results file name', default: 'recovery' } });
 
 const drop = arg('drop', '3,4,6,7');
 const name = arg('name', 'recovery'); // the mask E³ search (and the oracle) choose at 50% on the shipped teacher (table 1)

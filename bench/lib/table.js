@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 
 export const BENCH = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -37,6 +38,33 @@ export function writeResult(name, text) {
   writeFileSync(file, text);
   process.stdout.write(text + '\n');
   process.stderr.write(`wrote ${file}\n`);
+}
+
+/** Options every bench script takes. */
+const COMMON = {
+  quick: { type: 'boolean', description: 'smoke run at tiny sizes; writes bench/results/<name>.quick.md (git-ignored)' },
+  help: { type: 'boolean', short: 'h', description: 'print this help and exit (runs nothing)' },
+};
+
+/**
+ * Parses a bench script's options with util.parseArgs (strict: unknown options are refused) and
+ * prints `usage` with the options on --help, exiting before anything runs. Call it first.
+ * `options`: name → { type: 'string' | 'boolean', description, default? }.
+ */
+export function benchCli(usage, options = {}, { positionals = false, quick = true } = {}) {
+  const all = { ...options, ...(quick ? COMMON : { help: COMMON.help }) };
+  const help = () => `${usage.trimEnd()}\n\noptions:\n${Object.entries(all).map(([k, o]) =>
+    `  --${k}${o.type === 'string' ? ' <value>' : ''}`.padEnd(26) + `${o.description}${o.default !== undefined ? ` (default ${o.default})` : ''}`).join('\n')}\n`;
+  let parsed;
+  try {
+    const spec = Object.fromEntries(Object.entries(all).map(([k, o]) => [k, o.short ? { type: o.type, short: o.short } : { type: o.type }]));
+    parsed = parseArgs({ options: spec, allowPositionals: positionals });
+  } catch (e) {
+    process.stderr.write(`${e.message}\n\n${help()}`);
+    process.exit(2);
+  }
+  if (parsed.values.help) { process.stdout.write(help()); process.exit(0); }
+  return parsed.values;
 }
 
 /** `--quick` shrinks every benchmark to a smoke run (used by the test suite). */
