@@ -26,7 +26,8 @@ export function header(title, extra = {}) {
   const tfjs = JSON.parse(readFileSync(join(ROOT, 'node_modules/@tensorflow/tfjs-core/package.json'), 'utf8')).version;
   const lines = [`# ${title}`, '', `Generated ${new Date().toISOString()} by \`${process.argv.slice(1).map((a) => a.replace(ROOT + '/', '')).join(' ')}\`.`, '',
     `- machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
-    `- e3-pruner ${pkg.version}, TensorFlow.js ${tfjs}`];
+    `- e3-pruner ${pkg.version}, TensorFlow.js ${tfjs}`,
+    `- wall time of this script: ${(process.uptime() / 60).toFixed(1)} min`];
   for (const [k, v] of Object.entries(extra)) lines.push(`- ${k}: ${v}`);
   return lines.join('\n') + '\n';
 }
