@@ -3,7 +3,9 @@
  * silent dots: `(skipped: <title>: <reason>)`.
  */
 export function skipBecause(ctx: Mocha.Context, reason: string): never {
-  const title = ctx.currentTest?.fullTitle() ?? ctx.test?.parent?.fullTitle() ?? ctx.test?.fullTitle() ?? '';
+  const t = ctx.test;
+  const hook = (t as { type?: string } | undefined)?.type === 'hook';
+  const title = (hook ? t?.parent?.fullTitle() : t?.fullTitle()) ?? '';
   process.stdout.write(`\n      (skipped: ${title}: ${reason})\n`);
   ctx.skip();
 }

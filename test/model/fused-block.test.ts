@@ -5,6 +5,7 @@ import { Rng } from '@e3/core';
 import { exportCheckpoint, fusedBlocksAvailable, generateIds, loadCheckpoint, randomModel } from '@e3/plugins';
 import { ROOT, tempDir } from '../helpers/files.js';
 import { useBackend } from '../helpers/tf.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const FIXTURES = ['tiny-llama', 'tiny-qwen2', 'tiny-qwen3'];
 
@@ -63,7 +64,7 @@ describe('fused decoder block (native, wasm) against the op-by-op decoder (cpu)'
   this.timeout(60000);
   before(async function () {
     await useBackend('wasm');
-    if (!fusedBlocksAvailable()) this.skip();
+    if (!fusedBlocksAvailable()) skipBecause(this, 'the native addon with fused blocks is not built (needs g++ and OpenBLAS)');
   });
 
   it('a Llama with attention and MLP biases: loss and every gradient agree to 1e-4', async () => {

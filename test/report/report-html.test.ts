@@ -26,6 +26,7 @@ describe('report.html and its figures (through the CLI)', function () {
     assert.equal((html.match(/<figure id="/g) ?? []).length, FIGURES.length);
     assert.doesNotMatch(html, /<script|<link|<img|src=|url\((?!#)/, 'self-contained: nothing to fetch');
     assert.ok(existsSync(join(run, 'pruned', 'report.html')) && existsSync(join(run, 'pruned', 'figures', 'graph.svg')), 'the export carries them');
+    assert.equal(JSON.parse(readFileSync(join(run, 'pruned', 'e3_pruning.json'), 'utf8')).method, 'e3-pruner (quickstart.yaml)');
   });
 
   it('explains the chosen mask: candidates with calibration KL and source, and every layer kept below a removed one', () => {

@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { LineCounter, parse as parseYamlValue, parseDocument } from 'yaml';
 import { GraphError, type Diagnostic } from '../errors.js';
 import { pathProblem, type PathProblem } from '../services/user-paths.js';
@@ -56,7 +56,7 @@ export function loadGraph(file: string, options: LoadOptions = {}): LoadedGraph 
   }
 
   const vars = isPlainObject(spec.vars) ? spec.vars : {};
-  const scope = { vars, graph: { dir: dirname(resolve(file)), file: resolve(file) } };
+  const scope = { vars, graph: { dir: dirname(resolve(file)), file: resolve(file), name: basename(file) } };
   const interpProblems: { path: Path; message: string; fix?: string }[] = [];
   for (const key of Object.keys(spec)) {
     if (key !== 'vars') spec[key] = interpolate(spec[key], scope, [key], interpProblems);
