@@ -18,4 +18,6 @@ const child = spawn(process.execPath, [mocha, ...process.argv.slice(2)], { stdio
 createInterface({ input: child.stderr }).on('line', (line) => {
   if (!DRIVER_NOISE.some((re) => re.test(line))) process.stderr.write(line + '\n');
 });
-child.on('exit', (code, signal) => { process.exitCode = code ?? (signal ? 1 : 0); });
+child.on('exit', (code, signal) => {
+  process.exitCode = code ?? (signal ? 1 : 0);
+});

@@ -10,9 +10,18 @@ import 'reflect-metadata';
 import { inject, injectable } from 'inversify';
 import type * as tf from '@tensorflow/tfjs-core';
 import { COMPONENT_PARAMS, type ComponentManifest, type Rng } from '@e3/core';
-import { hardTopK, relaxedTopK, straightThrough, type MaskSample, type MaskSampler, type SampleState } from '@e3/plugins';
+import {
+  hardTopK,
+  relaxedTopK,
+  straightThrough,
+  type MaskSample,
+  type MaskSampler,
+  type SampleState,
+} from '@e3/plugins';
 
-interface Params { epsilon: number }
+interface Params {
+  epsilon: number;
+}
 
 @injectable()
 export class EpsilonSwapSampler implements MaskSampler {
@@ -32,12 +41,18 @@ export class EpsilonSwapSampler implements MaskSampler {
   }
 }
 
-export const components: ComponentManifest[] = [{
-  key: 'example.epsilonSwap', kind: 'sampler',
-  doc: 'TopK(α), with one random swap with probability ε; straight-through relaxed top-k (an example plugin).',
-  params: {
-    type: 'object', additionalProperties: false,
-    properties: { epsilon: { type: 'number', minimum: 0, maximum: 1, default: 0.2, description: 'chance of a swap per step' } },
+export const components: ComponentManifest[] = [
+  {
+    key: 'example.epsilonSwap',
+    kind: 'sampler',
+    doc: 'TopK(α), with one random swap with probability ε; straight-through relaxed top-k (an example plugin).',
+    params: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        epsilon: { type: 'number', minimum: 0, maximum: 1, default: 0.2, description: 'chance of a swap per step' },
+      },
+    },
+    component: EpsilonSwapSampler,
   },
-  component: EpsilonSwapSampler,
-}];
+];

@@ -12,7 +12,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { COMPONENT_PARAMS, type ComponentManifest } from '@e3/core';
 import { weightedMean, type LossInputs, type LossTerm } from '@e3/plugins';
 
-interface Params { weight: number }
+interface Params {
+  weight: number;
+}
 
 @injectable()
 export class TopkLogMse implements LossTerm {
@@ -20,7 +22,9 @@ export class TopkLogMse implements LossTerm {
   readonly needsTeacher = true; // the trainer refuses a graph that wires no teacher targets
   readonly weight: number;
 
-  constructor(@inject(COMPONENT_PARAMS) p: Params) { this.weight = p.weight; }
+  constructor(@inject(COMPONENT_PARAMS) p: Params) {
+    this.weight = p.weight;
+  }
 
   compute(x: LossInputs): tf.Scalar {
     return tf.tidy(() => {
@@ -33,12 +37,16 @@ export class TopkLogMse implements LossTerm {
   }
 }
 
-export const components: ComponentManifest[] = [{
-  key: 'example.topkLogMse', kind: 'loss',
-  doc: 'Teacher-weighted squared error of log-probabilities on the teacher top-k (an example plugin).',
-  params: {
-    type: 'object', additionalProperties: false,
-    properties: { weight: { type: 'number', minimum: 0, default: 1, description: 'multiplier in the summed loss' } },
+export const components: ComponentManifest[] = [
+  {
+    key: 'example.topkLogMse',
+    kind: 'loss',
+    doc: 'Teacher-weighted squared error of log-probabilities on the teacher top-k (an example plugin).',
+    params: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { weight: { type: 'number', minimum: 0, default: 1, description: 'multiplier in the summed loss' } },
+    },
+    component: TopkLogMse,
   },
-  component: TopkLogMse,
-}];
+];

@@ -7,12 +7,24 @@ describe('--json and --svg on validate and describe', () => {
   it('validate --json: the nodes in order, or the problems with file, field and fix (exit 1)', () => {
     const ok = e3(['validate', 'graphs/quickstart.yaml', '--json']);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.deepEqual(JSON.parse(ok.stdout).nodes, ['data', 'teacher', 'targets', 'search', 'pruned', 'distill', 'eval', 'export']);
+    assert.deepEqual(JSON.parse(ok.stdout).nodes, [
+      'data',
+      'teacher',
+      'targets',
+      'search',
+      'pruned',
+      'distill',
+      'eval',
+      'export',
+    ]);
     const bad = e3(['validate', 'graphs/quickstart.yaml', '--json', '--set', 'nodes.search.params.stepz=3']);
     assert.equal(bad.code, 1);
     const j = JSON.parse(bad.stdout);
     assert.equal(j.ok, false);
-    assert.deepEqual([j.problems[0].node, j.problems[0].field, j.problems[0].fix], ['search', 'params.stepz', 'did you mean "steps"?']);
+    assert.deepEqual(
+      [j.problems[0].node, j.problems[0].field, j.problems[0].fix],
+      ['search', 'params.stepz', 'did you mean "steps"?'],
+    );
   });
 
   it('describe --json gives wires, ports and params; --svg draws the graph', () => {

@@ -7,9 +7,15 @@ import { ROOT } from '../helpers/files.js';
 
 /** Every graph the repository ships: graphs/** (overlays included), examples/, bench/. */
 function shippedGraphs(): string[] {
-  const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.yaml') ? [join(dir, e.name)] : []);
-  return [...walk(join(ROOT, 'graphs')), ...walk(join(ROOT, 'examples')).filter((f) => !f.includes('/dist/')), join(ROOT, 'bench', 'recovery.yaml')];
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.yaml') ? [join(dir, e.name)] : [],
+    );
+  return [
+    ...walk(join(ROOT, 'graphs')),
+    ...walk(join(ROOT, 'examples')).filter((f) => !f.includes('/dist/')),
+    join(ROOT, 'bench', 'recovery.yaml'),
+  ];
 }
 
 describe('schemas/graph.schema.json for editors', () => {
@@ -29,14 +35,23 @@ describe('schemas/graph.schema.json for editors', () => {
     }
   });
 
-  it('checks each plugin\'s params and each component\'s params (if/then on plugin and component)', () => {
-    const graph = (params: unknown) => ({ apiVersion: 'e3/v1', nodes: { search: { plugin: 'masker.search', params } } });
-    assert.ok(validate(graph({ steps: 10, sampler: { component: 'sampler.gumbelTopk', noise: { from: 1, to: 0.1 } } })), errors());
+  it("checks each plugin's params and each component's params (if/then on plugin and component)", () => {
+    const graph = (params: unknown) => ({
+      apiVersion: 'e3/v1',
+      nodes: { search: { plugin: 'masker.search', params } },
+    });
+    assert.ok(
+      validate(graph({ steps: 10, sampler: { component: 'sampler.gumbelTopk', noise: { from: 1, to: 0.1 } } })),
+      errors(),
+    );
     assert.ok(validate(graph({ steps: '${vars.steps}' })), `references are allowed: ${errors()}`);
     assert.ok(!validate(graph({ stepz: 10 })), 'a misspelt param');
     assert.ok(!validate(graph({ steps: 'ten' })), 'a param of the wrong type');
     assert.ok(!validate(graph({ sampler: { component: 'sampler.gumbelTopkk' } })), 'an unknown component');
-    assert.ok(!validate(graph({ sampler: { component: 'sampler.gumbelTopk', nosie: {} } })), 'a misspelt component param');
+    assert.ok(
+      !validate(graph({ sampler: { component: 'sampler.gumbelTopk', nosie: {} } })),
+      'a misspelt component param',
+    );
     assert.ok(!validate({ apiVersion: 'e3/v1', nodes: { x: { plugin: 'masker.serch' } } }), 'an unknown plugin key');
     assert.ok(validate({ extends: 'base.yaml', set: { 'nodes.search.params.steps': 3 } }), `an overlay: ${errors()}`);
   });

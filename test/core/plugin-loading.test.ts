@@ -32,7 +32,7 @@ describe('plugins written by users (through the CLI)', function () {
     assert.equal(JSON.parse(readFileSync(join(run, 'report.json'), 'utf8')).model.layers, 6);
   });
 
-  it('a built plugin outside the repository gets e3\'s inversify, reflect-metadata and @e3/core', () => {
+  it("a built plugin outside the repository gets e3's inversify, reflect-metadata and @e3/core", () => {
     const dir = tempDir();
     copyFileSync(join(ROOT, 'examples', 'dist', 'epsilon-sampler.js'), join(dir, 'epsilon-sampler.js'));
     const r = listed(join(dir, 'epsilon-sampler.js'));
@@ -45,15 +45,24 @@ describe('plugins written by users (through the CLI)', function () {
     copyFileSync(join(ROOT, 'examples', 'src', 'topk-log-mse.ts'), join(dir, 'topk-log-mse.ts'));
     const cjs = listed(join(dir, 'topk-log-mse.ts'));
     assert.equal(cjs.code, 1);
-    assert.match(cjs.stderr, /a \.ts plugin must be an ES module: name it \.mts, or put a package\.json with "type": "module"/);
+    assert.match(
+      cjs.stderr,
+      /a \.ts plugin must be an ES module: name it \.mts, or put a package\.json with "type": "module"/,
+    );
     writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
     const esm = listed(join(dir, 'topk-log-mse.ts'));
     assert.equal(esm.code, 0, esm.stderr);
     assert.ok(esm.keys.includes('example.topkLogMse'));
   });
 
-  it('one module named by the graph\'s plugins: and by --plugin registers once', () => {
-    const r = e3(['validate', 'examples/custom-sampler.yaml', '--plugin', 'examples/dist/epsilon-sampler.js', '--json']);
+  it("one module named by the graph's plugins: and by --plugin registers once", () => {
+    const r = e3([
+      'validate',
+      'examples/custom-sampler.yaml',
+      '--plugin',
+      'examples/dist/epsilon-sampler.js',
+      '--json',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).ok, true);
   });

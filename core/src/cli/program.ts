@@ -45,7 +45,8 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
     .option('--progress-every <s>', 'seconds between plain/JSON progress lines', positiveNumber, 10)
     .option('--json', 'print the run summary (run.json) on stdout instead of the run directory')
     .option('--screenshot', 'render report.html in headless Chromium and write report.png into the run directory')
-    .addOption(new Option('--log-level <level>', 'log level (default info; warn with --quiet)').choices(['debug', 'info', 'warn', 'error']))
+    .addOption(new Option('--log-level <level>', 'log level (default info; warn with --quiet)')
+      .choices(['debug', 'info', 'warn', 'error']))
     .action(async (graph: string | undefined, o) => {
       const abort = new AbortController();
       const onSigint = () => abort.abort();
@@ -54,10 +55,12 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
         const start = startOf(graph, o);
         const { runDir, summary } = await runGraph(start.graph, {
           modules, sets: start.sets, outDir: o.out, resumeDir: o.resume, seed: start.seed, pluginPaths: start.plugins,
-          signal: abort.signal, logLevel: o.logLevel, quiet: o.quiet, progress: o.progress, progressEvery: o.progressEvery,
+          signal: abort.signal, logLevel: o.logLevel, quiet: o.quiet,
+          progress: o.progress, progressEvery: o.progressEvery,
         });
         const screenshot = o.screenshot ? await screenshotReport(runDir) : undefined;
-        process.stdout.write(o.json ? JSON.stringify({ runDir, ...summary, screenshot }, null, 2) + '\n' : `${runDir}\n`);
+        const summaryJson = () => JSON.stringify({ runDir, ...summary, screenshot }, null, 2);
+        process.stdout.write(o.json ? summaryJson() + '\n' : `${runDir}\n`);
       } finally {
         process.off('SIGINT', onSigint);
       }

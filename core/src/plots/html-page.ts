@@ -4,7 +4,10 @@ export function escapeHtml(s: string): string {
 }
 
 /** One section of a page: a heading and its HTML (figures are inline SVG). */
-export interface PageSection { readonly heading: string; readonly html: string }
+export interface PageSection {
+  readonly heading: string;
+  readonly html: string;
+}
 
 const STYLE = `body{font-family:Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#222;line-height:1.45}
 h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:2em}
@@ -19,8 +22,10 @@ figcaption{font-size:.85em;color:#555}code,pre{background:#f6f6f6;padding:.1em .
  */
 export function htmlPage(title: string, sections: readonly PageSection[], intro = ''): string {
   const body = sections.map((s) => `<section>\n<h2>${escapeHtml(s.heading)}</h2>\n${s.html}\n</section>`).join('\n');
-  return `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>${escapeHtml(title)}</title>\n` +
-    `<style>${STYLE}</style>\n</head>\n<body>\n<h1>${escapeHtml(title)}</h1>\n${intro}\n${body}\n</body>\n</html>\n`;
+  return (
+    `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>${escapeHtml(title)}</title>\n` +
+    `<style>${STYLE}</style>\n</head>\n<body>\n<h1>${escapeHtml(title)}</h1>\n${intro}\n${body}\n</body>\n</html>\n`
+  );
 }
 
 /** A figure: an SVG with a caption; `id` names it for tests and links. */
@@ -29,12 +34,17 @@ export function figure(id: string, svg: string, caption: string): string {
 }
 
 /** A table from rows of cells; `text` columns are left-aligned; `rowClass` marks rows (e.g. "chosen"). */
-export function htmlTable(head: readonly string[], rows: readonly (readonly (string | number)[])[], o: { text?: number[]; rowClass?: (i: number) => string | undefined } = {}): string {
+export function htmlTable(
+  head: readonly string[],
+  rows: readonly (readonly (string | number)[])[],
+  o: { text?: number[]; rowClass?: (i: number) => string | undefined } = {},
+): string {
   const cls = (j: number) => (o.text?.includes(j) ? ' class="text"' : '');
   const th = head.map((h, j) => `<th${cls(j)}>${escapeHtml(h)}</th>`).join('');
   const trs = rows.map((r, i) => {
     const c = o.rowClass?.(i);
-    return `<tr${c ? ` class="${c}"` : ''}>${r.map((v, j) => `<td${cls(j)}>${escapeHtml(String(v))}</td>`).join('')}</tr>`;
+    const cells = r.map((v, j) => `<td${cls(j)}>${escapeHtml(String(v))}</td>`).join('');
+    return `<tr${c ? ` class="${c}"` : ''}>${cells}</tr>`;
   });
   return `<table>\n<tr>${th}</tr>\n${trs.join('\n')}\n</table>`;
 }

@@ -42,12 +42,19 @@ export interface LineChart {
 /** A line chart, one line per series, with points where there are few rows. */
 export function lineChart(c: LineChart): ChartSpec {
   return {
-    title: c.title, width: c.width ?? 520, height: c.height ?? 220,
+    title: c.title,
+    width: c.width ?? 520,
+    height: c.height ?? 220,
     data: { values: c.rows as Record<string, unknown>[] },
     mark: { type: 'line', point: c.rows.length <= 40 },
     encoding: {
       x: { field: c.x.field, type: 'quantitative', title: c.x.title },
-      y: { field: c.y.field, type: 'quantitative', title: c.y.title, scale: { type: c.y.scale ?? 'linear', zero: false } },
+      y: {
+        field: c.y.field,
+        type: 'quantitative',
+        title: c.y.title,
+        scale: { type: c.y.scale ?? 'linear', zero: false },
+      },
       ...(c.series ? { color: { field: c.series.field, type: 'nominal', title: c.series.title } } : {}),
     },
   };
@@ -55,29 +62,45 @@ export function lineChart(c: LineChart): ChartSpec {
 
 /** A heatmap: x and y bands, colour by a value in [0, 1] unless `domain` says otherwise. */
 export function heatmap(c: {
-  title: string; rows: readonly Record<string, unknown>[]; x: { field: string; title: string };
-  y: { field: string; title: string }; value: { field: string; title: string; domain?: [number, number] };
-  width?: number; height?: number;
+  title: string;
+  rows: readonly Record<string, unknown>[];
+  x: { field: string; title: string };
+  y: { field: string; title: string };
+  value: { field: string; title: string; domain?: [number, number] };
+  width?: number;
+  height?: number;
 }): ChartSpec {
   return {
-    title: c.title, width: c.width ?? 520, height: c.height ?? 200,
+    title: c.title,
+    width: c.width ?? 520,
+    height: c.height ?? 200,
     data: { values: c.rows as Record<string, unknown>[] },
     mark: 'rect',
     encoding: {
       x: { field: c.x.field, type: 'ordinal', title: c.x.title, axis: { labelOverlap: true } },
       y: { field: c.y.field, type: 'ordinal', title: c.y.title },
-      color: { field: c.value.field, type: 'quantitative', title: c.value.title, scale: { domain: c.value.domain ?? [0, 1], scheme: 'viridis' } },
+      color: {
+        field: c.value.field,
+        type: 'quantitative',
+        title: c.value.title,
+        scale: { domain: c.value.domain ?? [0, 1], scheme: 'viridis' },
+      },
     },
   };
 }
 
 /** Horizontal bars; `highlight` names a boolean field drawn in a second colour. */
 export function barChart(c: {
-  title: string; rows: readonly Record<string, unknown>[]; category: { field: string; title: string };
-  value: { field: string; title: string }; highlight?: { field: string; title: string }; width?: number;
+  title: string;
+  rows: readonly Record<string, unknown>[];
+  category: { field: string; title: string };
+  value: { field: string; title: string };
+  highlight?: { field: string; title: string };
+  width?: number;
 }): ChartSpec {
   return {
-    title: c.title, width: c.width ?? 420,
+    title: c.title,
+    width: c.width ?? 420,
     data: { values: c.rows as Record<string, unknown>[] },
     mark: 'bar',
     encoding: {

@@ -42,7 +42,8 @@ const loaded = new Map<string, Promise<ContainerModule[]>>();
  * or `plugins` / `components` (manifest arrays) which are wrapped in a module.
  */
 export async function loadPluginModule(spec: string, cwd = process.cwd()): Promise<ContainerModule[]> {
-  const isPath = spec.startsWith('.') || isAbsolute(spec) || existsSync(resolve(cwd, spec)) || /\.[cm]?[jt]s$/.test(spec);
+  const isPath = spec.startsWith('.') || isAbsolute(spec) || existsSync(resolve(cwd, spec)) ||
+    /\.[cm]?[jt]s$/.test(spec);
   const target = isPath ? resolve(cwd, spec) : spec;
   if (isPath && !existsSync(target)) throw new UserError(`plugin module ${spec} not found (resolved to ${target}); build it first or fix the path`);
   // The same module named twice (graph `plugins:` and --plugin, or two graphs) loads once.

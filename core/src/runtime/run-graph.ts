@@ -57,7 +57,8 @@ export async function runGraph(file: string, options: RunOptions): Promise<RunOu
   const runDir = chooseRunDir(file, options);
   bindRunSpec(spec, runDir);
   const store = new ArtifactStore(runDir);
-  const progress = new Progress(process.stderr, options.quiet ? 'none' : options.progress ?? 'auto', options.progressEvery);
+  const progressMode = options.quiet ? 'none' : options.progress ?? 'auto';
+  const progress = new Progress(process.stderr, progressMode, options.progressEvery);
   const logLevel = options.logLevel ?? (options.quiet ? 'warn' : 'info');
   const logger = new Logger(logLevel, 'e3', options.logSink ?? ((line) => progress.log(line)));
   const lock = acquireRunLock(runDir, (o) => logger.warn(`took over a stale lock of run directory ${runDir}` +

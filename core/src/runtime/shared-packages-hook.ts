@@ -6,12 +6,18 @@
  * and its backends are process-wide singletons.
  */
 /** `host`: a module URL inside e3 to resolve from; `root`: e3's root URL (importers below it resolve as usual). */
-interface HookData { host: string; root: string; shared: string[] }
+interface HookData {
+  host: string;
+  root: string;
+  shared: string[];
+}
 type Resolve = (specifier: string, context: { parentURL?: string }) => Promise<unknown>;
 
 let data: HookData = { host: '', root: '', shared: [] };
 
-export function initialize(d: HookData): void { data = d; }
+export function initialize(d: HookData): void {
+  data = d;
+}
 
 const isShared = (specifier: string) => data.shared.some((p) => specifier === p || specifier.startsWith(p + '/'));
 

@@ -26,9 +26,21 @@ export const PROGRESS_MODES: readonly ProgressMode[] = ['auto', 'bar', 'plain', 
 
 type Stream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
 
-const seconds = (s: number) => cliProgress.Format.TimeFormat(Math.round(s), { autopaddingChar: '0' } as cliProgress.Options, 1);
-const fmt = (v: number | string) => (typeof v === 'string' ? v : Number.isInteger(v) ? String(v) : Math.abs(v) < 1e-3 && v !== 0 ? v.toExponential(2) : v.toPrecision(4));
-const infoText = (info: Record<string, number | string>) => Object.entries(info).map(([k, v]) => `${k}=${fmt(v)}`).join(' ');
+const seconds = (s: number) =>
+  cliProgress.Format.TimeFormat(Math.round(s), { autopaddingChar: '0' } as cliProgress.Options, 1);
+const fmt = (v: number | string) =>
+  typeof v === 'string'
+    ? v
+    : Number.isInteger(v)
+      ? String(v)
+      : Math.abs(v) < 1e-3 && v !== 0
+        ? v.toExponential(2)
+        : v.toPrecision(4);
+const percent = (done: number, total: number) => Math.floor((100 * done) / Math.max(total, 1));
+const infoText = (info: Record<string, number | string>) =>
+  Object.entries(info)
+    .map(([k, v]) => `${k}=${fmt(v)}`)
+    .join(' ');
 
 /** Rate, elapsed time and ETA of a task from its start (`done0` is where a resumed task began). */
 function timing(t0: number, done0: number, done: number, total: number) {
@@ -58,8 +70,10 @@ export class Progress {
 
   /** Writes a log line without breaking the bars being drawn. */
   log(line: string): void {
-    if (this.multibar && this.active > 0) { this.multibar.log(line + '\n'); this.multibar.update(); }
-    else this.stream.write(line + '\n');
+    if (this.multibar && this.active > 0) {
+      this.multibar.log(line + '\n');
+      this.multibar.update();
+    } else this.stream.write(line + '\n');
   }
 
   start(task: string, total: number, label: TaskLabel = {}): ProgressTask {
@@ -76,12 +90,28 @@ export class Progress {
       last = Date.now();
       const t = timing(t0, done0, current, total);
       if (this.mode === 'json') {
-        this.stream.write(JSON.stringify({ task, what: label.what, unit, done: current, total, rate: t.rate, elapsedSeconds: t.elapsed, etaSeconds: t.eta ?? null, finished, ...info }) + '\n');
+        this.stream.write(
+          JSON.stringify({
+            task,
+            what: label.what,
+            unit,
+            done: current,
+            total,
+            rate: t.rate,
+            elapsedSeconds: t.elapsed,
+            etaSeconds: t.eta ?? null,
+            finished,
+            ...info,
+          }) + '\n',
+        );
         return;
       }
       const eta = finished ? 'done' : `ETA ${t.eta === undefined ? '—' : seconds(t.eta)}`;
-      this.stream.write(`[progress] ${task}: ${what}${current}/${total} ${unit} (${Math.floor((100 * current) / Math.max(total, 1))}%), ` +
-        `${fmt(t.rate)} ${unit}/s, elapsed ${seconds(t.elapsed)}, ${eta}${Object.keys(info).length ? ' · ' + infoText(info) : ''}\n`);
+      const extra = Object.keys(info).length ? ' · ' + infoText(info) : '';
+      this.stream.write(
+        `[progress] ${task}: ${what}${current}/${total} ${unit} (${percent(current, total)}%), ` +
+          `${fmt(t.rate)} ${unit}/s, elapsed ${seconds(t.elapsed)}, ${eta}${extra}\n`,
+      );
     };
     emit(false);
     return {
@@ -90,27 +120,48 @@ export class Progress {
         if (i) info = i;
         if (Date.now() - last >= this.everySeconds * 1000) emit(false);
       },
-      done: () => { current = Math.max(current, total); emit(true); },
+      done: () => {
+        current = Math.max(current, total);
+        emit(true);
+      },
     };
   }
 
   private bar(task: string, total: number, unit: string, what: string, start: number): ProgressTask {
-    this.multibar ??= new cliProgress.MultiBar({
-      stream: this.stream, hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 24, etaBuffer: 50,
-      format: `{task} [{bar}] {value}/{total} {unit} | {rate} {unit}/s | {duration_formatted} elapsed | ETA {eta_formatted} {info}`,
-    }, cliProgress.Presets.shades_classic);
+    this.multibar ??= new cliProgress.MultiBar(
+      {
+        stream: this.stream,
+        hideCursor: true,
+        clearOnComplete: false,
+        stopOnComplete: false,
+        barsize: 24,
+        etaBuffer: 50,
+        format: '{task} [{bar}] {value}/{total} {unit} | {rate} {unit}/s | ' +
+          '{duration_formatted} elapsed | ETA {eta_formatted} {info}',
+      },
+      cliProgress.Presets.shades_classic,
+    );
     this.active++;
     const t0 = Date.now();
-    const bar = this.multibar.create(total, start, { task: `${task}: ${what}`.replace(/: $/, ''), unit, rate: '—', info: '' });
+    const bar = this.multibar.create(total, start, {
+      task: `${task}: ${what}`.replace(/: $/, ''),
+      unit,
+      rate: '—',
+      info: '',
+    });
     let closed = false;
     return {
-      tick: (done, info) => bar.update(done, { rate: fmt(timing(t0, start, done, total).rate), info: info ? infoText(info) : '' }),
+      tick: (done, info) =>
+        bar.update(done, { rate: fmt(timing(t0, start, done, total).rate), info: info ? infoText(info) : '' }),
       done: () => {
         if (closed) return;
         closed = true;
         bar.update(total);
         bar.stop();
-        if (--this.active === 0) { this.multibar?.stop(); this.multibar = undefined; }
+        if (--this.active === 0) {
+          this.multibar?.stop();
+          this.multibar = undefined;
+        }
       },
     };
   }
@@ -120,11 +171,18 @@ export class Progress {
  * A `(done, total)` callback that starts a task on its first call (when the total is known)
  * and finishes it when done reaches total: for work that learns its size as it begins.
  */
-export function trackProgress(progress: Progress, task: string, label: TaskLabel = {}): (done: number, total: number) => void {
+export function trackProgress(
+  progress: Progress,
+  task: string,
+  label: TaskLabel = {},
+): (done: number, total: number) => void {
   let t: ProgressTask | undefined;
   return (done, total) => {
     t ??= progress.start(task, total, label);
     t.tick(done);
-    if (done >= total) { t.done(); t = undefined; }
+    if (done >= total) {
+      t.done();
+      t = undefined;
+    }
   };
 }

@@ -57,7 +57,8 @@ export class DistillerNode implements GraphNode<Params> {
     if (p.evalEvery > 0 && !this.services.run.resume) await evaluate(0);
     const { metrics, tokens, steps } = await trainLoop({
       vars: h.model.variables(), params: p, resume: this.services.run.resume, rng: this.services.rng,
-      checkpointDir: this.services.store.checkpointDir(ctx.id), logger: this.services.log, progress: this.services.progress, task: ctx.id, signal: ctx.signal, what: `distilling into ${h.model.numLayers} layers`,
+      checkpointDir: this.services.store.checkpointDir(ctx.id), logger: this.services.log, progress: this.services.progress, task: ctx.id, signal: ctx.signal,
+      what: `distilling into ${h.model.numLayers} layers`,
       extraState: { save: () => ({ evalCurve, tokensSoFar }), load: (j) => { evalCurve.push(...((j.evalCurve ?? []) as Record<string, number>[])); tokensSoFar = Number(j.tokensSoFar ?? 0); } },
       loss: async (step) => {
         const examples = await data.trainBatch(step, p.batchSize);

@@ -11,7 +11,6 @@ import type { LayerMaskResult } from '../model/prune-node.js';
 import { exactMatch, heldoutLikelihood } from './quality.js';
 import { buildReport, writeReport } from '../report/write-report.js';
 import type { SearchMetrics } from '../masker/search-node.js';
-import type { Report } from './report.js';
 import { measureSpeed } from './speed.js';
 
 interface EvalInputs {
@@ -33,12 +32,13 @@ export class EvaluatorNode implements GraphNode<Params> {
     const t0 = this.clock.now();
     return {
       report: merge(heldoutCheck(inputs.data, p.examples, 'evaluator.suite'),
-        once(inputs, ['model', 'teacher', 'data', 'mask', 'metrics', 'search'], async (v: EvalInputs): Promise<Report> => {
+        once(inputs, ['model', 'teacher', 'data', 'mask', 'metrics', 'search'], async (v: EvalInputs) => {
         const { model, teacher, data, mask, metrics, search } = v;
         const held = await data.heldout(p.examples);
         const one = async (h: ModelHandle) => {
           const who = h === teacher ? 'teacher' : `model (${h.model.numLayers} layers)`;
-          const track = (what: string) => trackProgress(this.progress, ctx.id, { unit: 'examples', what: `${who}: ${what}` });
+          const track = (what: string) =>
+            trackProgress(this.progress, ctx.id, { unit: 'examples', what: `${who}: ${what}` });
           const em = await exactMatch(h, held, p.maxNewTokens, undefined, track('greedy answers'));
           const lik = await heldoutLikelihood(h, held, teacher && h !== teacher ? teacher : undefined,
             { promptLoss: p.promptLoss, progress: track('perplexity and KL') });
@@ -71,11 +71,15 @@ export class EvaluatorNode implements GraphNode<Params> {
 
 export const evaluatorManifest: PluginManifest = {
   key: 'evaluator.suite',
-  doc: 'Held-out exact match (greedy), perplexity, KL to the teacher, and prefill/decode speed vs the teacher; writes report.json, report.md and report.html (plots as SVG in figures/).',
+  doc: 'Held-out exact match (greedy), perplexity, KL to the teacher, and prefill/decode speed vs the teacher; ' +
+    'writes report.json, report.md and report.html (plots as SVG in figures/).',
   inputs: {
     model: { type: 'Model' }, teacher: { type: 'Model', optional: true }, data: { type: 'Dataset' },
     mask: { type: 'Mask', optional: true }, metrics: { type: 'any', optional: true, doc: 'training metrics for the report' },
-    search: { type: 'SearchMetrics', optional: true, doc: 'the search\'s α and keep probabilities per step, for the report\'s plots' },
+    search: {
+      type: 'SearchMetrics', optional: true,
+      doc: 'the search\'s α and keep probabilities per step, for the report\'s plots',
+    },
   },
   outputs: { report: { type: 'Report' } },
   params: {

@@ -30,7 +30,8 @@ export async function exactMatch(
   for (let i = 0; i < asked.length; i += bs) {
     progress?.(i, asked.length);
     const prompts = asked.slice(i, i + bs).map((e) => e.prompt);
-    completions.push(...await generateText(h, prompts, { maxNewTokens, mask: mask as number[] | undefined, batchSize: bs }));
+    const o = { maxNewTokens, mask: mask as number[] | undefined, batchSize: bs };
+    completions.push(...await generateText(h, prompts, o));
   }
   if (asked.length) progress?.(asked.length, asked.length);
   const correct = completions.filter((c, i) => extractAnswer(c) === asked[i].answer).length;
@@ -43,7 +44,9 @@ export async function exactMatch(
  */
 export async function heldoutLikelihood(
   h: ModelHandle, examples: readonly Example[], teacher?: ModelHandle,
-  opts: { mask?: number[]; batchSize?: number; promptLoss?: boolean; progress?: (done: number, total: number) => void } = {},
+  opts: {
+    mask?: number[]; batchSize?: number; promptLoss?: boolean; progress?: (done: number, total: number) => void;
+  } = {},
 ): Promise<{ perplexity: number; kl?: number; tokens: number }> {
   const codec = textCodec(h, 'evaluation');
   const bs = opts.batchSize ?? 128;

@@ -18,8 +18,11 @@ export function sampleRows<T>(rows: readonly T[], n: number): T[] {
 }
 
 /** The human-readable report; `figures` (SVG files beside it) are linked from their sections. */
-export function reportMarkdown(j: Record<string, any>, figures: readonly { file: string; section: string; caption: string }[] = []): string {
-  const links = (section: string) => figures.filter((x) => x.section === section).flatMap((x) => [`![${x.caption}](${x.file})`, '']);
+export function reportMarkdown(
+  j: Record<string, any>, figures: readonly { file: string; section: string; caption: string }[] = [],
+): string {
+  const links = (section: string) =>
+    figures.filter((x) => x.section === section).flatMap((x) => [`![${x.caption}](${x.file})`, '']);
   const lines: string[] = ['# e3-pruner report', ''];
   const m = j.mask as LayerMaskResult | undefined;
   if (m) {
@@ -27,14 +30,18 @@ export function reportMarkdown(j: Record<string, any>, figures: readonly { file:
     lines.push(`## Mask (${m.method})`, '', `Kept ${m.mask.filter(Boolean).length} of ${L} layers; removed: ${m.mask.flatMap((x, i) => (x ? [] : [i])).join(', ') || 'none'}.`, '');
     const keepP = m.details?.keepProbability as number[] | undefined;
     lines.push('| layer | kept | score | keep probability | why |', '|---|---|---|---|---|');
-    m.mask.forEach((x, i) => lines.push(`| ${i} | ${x ? 'yes' : 'no'} | ${f(m.scores?.[i])} | ${f(keepP?.[i], 2)} | ${layerReason(m, i)} |`));
+    m.mask.forEach((x, i) => lines.push(
+      `| ${i} | ${x ? 'yes' : 'no'} | ${f(m.scores?.[i])} | ${f(keepP?.[i], 2)} | ${layerReason(m, i)} |`));
     if (m.details?.calibrationKl !== undefined) lines.push('', `Calibration KL of the mask: ${f(m.details.calibrationKl as number)}; forward passes: ${m.details.forwardPasses}; search wall time ${f(m.details.wallSeconds as number, 1)} s.`);
     const why = maskExplanation(m);
     if (why.length) lines.push('', '### Why this mask', '', ...why.flatMap((l) => [l, '']));
     const cands = candidatesOf(m);
     if (cands.length) {
       lines.push('| restart | source | mask (1 = kept) | calibration KL |', '|---|---|---|---|');
-      for (const c of cands) lines.push(`| ${c.restart ?? 0} | ${c.source} | ${c.mask.join('')}${c.mask.join('') === m.mask.join('') ? ' (chosen)' : ''} | ${f(c.kl)} |`);
+      for (const c of cands) {
+        const chosen = c.mask.join('') === m.mask.join('') ? ' (chosen)' : '';
+        lines.push(`| ${c.restart ?? 0} | ${c.source} | ${c.mask.join('')}${chosen} | ${f(c.kl)} |`);
+      }
     }
     lines.push('', ...links('search'));
   }
@@ -43,7 +50,7 @@ export function reportMarkdown(j: Record<string, any>, figures: readonly { file:
     const r = j[who];
     if (r) lines.push(`| ${who === 'model' ? 'pruned' : 'teacher'} | ${r.layers} | ${pct(r.accuracy)} | ${f(r.perplexity)} | ${f(r.klToTeacher)} | ${f(r.speed?.prefillTokensPerSecond, 0)} | ${f(r.speed?.decodeTokensPerSecond, 0)} |`);
   }
-  if (figures.length) lines.push('', 'Plots: open report.html beside this file (self-contained), or the SVGs linked below.');
+  if (figures.length) lines.push('', 'Plots: open report.html beside this file (self-contained), or the SVGs below.');
   if (j.speedup) lines.push('', `Speed-up of the pruned model: prefill ${f(j.speedup.prefill, 2)}×, decode ${f(j.speedup.decode, 2)}× (ideal L/K = ${f(j.speedup.ideal, 2)}×), measured side by side in one process (median of ${j.speedup.repeats}).`);
   const hist = j.training?.history as Record<string, number>[] | undefined;
   if (hist?.length) {
@@ -57,8 +64,10 @@ export function reportMarkdown(j: Record<string, any>, figures: readonly { file:
     lines.push('', '## Held-out accuracy during recovery', '', '| step | tokens | exact match | KL to teacher |', '|---|---|---|---|');
     for (const c of curve) lines.push(`| ${c.step} | ${c.tokens} | ${pct(c.accuracy)} | ${f(c.kl)} |`);
   }
-  if (figures.some((x) => x.section === 'quality')) lines.push('', '## Quality and speed plots', '', ...links('quality'));
-  if (j.resolvedGraph) lines.push('', '## Resolved graph', '', ...links('graph'), '```yaml', String(j.resolvedGraph).trimEnd(), '```');
+  if (figures.some((x) => x.section === 'quality')) lines.push('', '## Quality and speed', '', ...links('quality'));
+  if (j.resolvedGraph) {
+    lines.push('', '## Resolved graph', '', ...links('graph'), '```yaml', String(j.resolvedGraph).trimEnd(), '```');
+  }
   lines.push('', `Wall time of the run until the report: ${f(j.wallSeconds, 1)} s.`, '');
   return lines.join('\n');
 }

@@ -10,7 +10,9 @@ import { exportCheckpoint } from './export-checkpoint.js';
 
 interface Params { dir: string; dtype?: FloatDtype; force: boolean; method: string; maxShardBytes: number }
 
-interface ExportInputs { model: ModelHandle; report?: { json: unknown; markdown: string; files?: Record<string, string> } }
+interface ExportInputs {
+  model: ModelHandle; report?: { json: unknown; markdown: string; files?: Record<string, string> };
+}
 
 /** What `exporter.hf` emits: where the checkpoint went. */
 export interface Artifact { dir: string; keptLayers: number[]; originalLayers: number }
@@ -31,7 +33,11 @@ export class ExporterNode implements GraphNode<Params> {
     return {
       artifact: once(inputs, ['model', 'report'], async ({ model, report }: ExportInputs): Promise<Artifact> => {
         const extraFiles: Record<string, string> = report
-          ? { 'report.json': JSON.stringify(report.json, null, 2) + '\n', 'report.md': report.markdown, ...report.files }
+          ? {
+            ...report.files,
+            'report.json': JSON.stringify(report.json, null, 2) + '\n',
+            'report.md': report.markdown,
+          }
           : {};
         const o = { dtype: p.dtype, method: p.method, extraFiles, maxShardBytes: p.maxShardBytes, ...guard };
         const out = await exportCheckpoint(model, dir, o);

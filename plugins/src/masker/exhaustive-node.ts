@@ -43,7 +43,8 @@ export class ExhaustiveMaskerNode implements GraphNode<Params> {
         if (n > p.maxMasks) throw new UserError(`masker.exhaustive: C(${L}, ${K}) = ${n} masks exceeds maxMasks = ${p.maxMasks}; raise maxMasks or use masker.search`);
         return withCalibration(model, data, p, async (ctx) => {
           const ranked: { mask: number[]; kl: number }[] = [];
-          await trackMasks(ctx, this.progress, node.id, n, `oracle: calibration KL of every ${K}-of-${L} mask`, async () => {
+          const what = `oracle: calibration KL of every ${K}-of-${L} mask`;
+          await trackMasks(ctx, this.progress, node.id, n, what, async () => {
             for (const mask of allMasks(L, K)) ranked.push({ mask, kl: await ctx.kl(mask) });
           });
           ranked.sort((a, b) => a.kl - b.kl);

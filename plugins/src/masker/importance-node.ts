@@ -1,6 +1,7 @@
 import { inject, injectable } from 'inversify';
 import {
-  LOGGER, once, PROGRESS, RNG, type GraphNode, type Logger, type NodeContext, type PluginManifest, type Progress, type Rng,
+  LOGGER, once, PROGRESS, RNG,
+  type GraphNode, type Logger, type NodeContext, type PluginManifest, type Progress, type Rng,
 } from '@e3/core';
 import type { Dataset } from '../data/dataset.js';
 import type { LayerImportance } from '../importance/importance.js';

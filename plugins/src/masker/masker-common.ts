@@ -30,7 +30,10 @@ export async function withCalibration<T>(model: ModelHandle, data: Dataset, p: C
  * Runs `use` with a progress task that ticks once per mask the evaluator scores (`total`
  * expected, e.g. L for KL-drop); without a total, `use` runs untracked.
  */
-export async function trackMasks<T>(ctx: MaskEvaluator, progress: Progress, task: string, total: number | undefined, what: string, use: () => Promise<T>): Promise<T> {
+export async function trackMasks<T>(
+  ctx: MaskEvaluator, progress: Progress, task: string, total: number | undefined, what: string,
+  use: () => Promise<T>,
+): Promise<T> {
   if (!total) return use();
   const t = progress.start(task, total, { unit: 'masks', what });
   let n = 0;

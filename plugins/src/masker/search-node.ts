@@ -20,7 +20,9 @@ import { batchTensors } from '../trainer/batch-tensors.js';
 import { combineLosses } from '../trainer/trainer-node.js';
 import { trainLoop, type StepMetrics } from '../trainer/train-loop.js';
 import type { TokenWeighting } from '../weighting/weighting.js';
-import { calibrationEvaluator, calibrationSchema, finishMask, trackMasks, type CalibrationParams } from './masker-common.js';
+import {
+  calibrationEvaluator, calibrationSchema, finishMask, trackMasks, type CalibrationParams,
+} from './masker-common.js';
 import type { MaskEvaluator } from './mask-evaluator.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 import { swapRefine } from './swap-refine.js';

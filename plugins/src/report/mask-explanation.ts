@@ -1,7 +1,12 @@
 import type { LayerMaskResult } from '../model/prune-node.js';
 
 /** A scored mask the search proposed. */
-export interface Candidate { mask: number[]; kl: number; source: string; restart?: number }
+export interface Candidate {
+  mask: number[];
+  kl: number;
+  source: string;
+  restart?: number;
+}
 
 /** The candidates of a mask result, best (lowest calibration KL) first. */
 export function candidatesOf(m: LayerMaskResult | undefined): Candidate[] {
@@ -24,13 +29,16 @@ export function maskExplanation(m: LayerMaskResult | undefined): string[] {
   const chosenKl = m.details?.calibrationKl as number | undefined;
   const out = [
     'The search does not keep the layers with the highest keep probability directly. Each restart proposes ' +
-    'candidate masks — the top-K layers by final α, by keep probability, and the most frequent masks sampled ' +
-    'in the last steps — and each candidate is scored by its calibration KL to the teacher. The lowest KL wins; ' +
-    'one-swap refinement may then improve it further ("+ n swap(s)").',
+      'candidate masks — the top-K layers by final α, by keep probability, and the most frequent masks sampled ' +
+      'in the last steps — and each candidate is scored by its calibration KL to the teacher. The lowest KL wins; ' +
+      'one-swap refinement may then improve it further ("+ n swap(s)").',
   ];
   const runnerUp = cands.find((c) => c.mask.join('') !== m.mask.join(''));
-  out.push(`Chosen: ${chosenFrom || cands[0].source}, calibration KL ${chosenKl !== undefined ? f4(chosenKl) : f4(cands[0].kl)}` +
-    (runnerUp ? `; the best other candidate was ${runnerUp.source} (restart ${runnerUp.restart ?? 0}) at KL ${f4(runnerUp.kl)}.` : '.'));
+  const winner = chosenFrom || cands[0].source;
+  const other = runnerUp
+    ? `; the best other candidate was ${runnerUp.source} (restart ${runnerUp.restart ?? 0}) at KL ${f4(runnerUp.kl)}.`
+    : '.';
+  out.push(`Chosen: ${winner}, calibration KL ${f4(chosenKl ?? cands[0].kl)}${other}`);
   if (keepP) {
     const removed = m.mask.flatMap((x, i) => (x ? [] : [i]));
     const byKeepP = cands.find((c) => c.source === 'topk(keep probability)' && c.restart === cands[0].restart);
@@ -38,9 +46,12 @@ export function maskExplanation(m: LayerMaskResult | undefined): string[] {
       if (!x) continue;
       const above = removed.filter((r) => keepP[r] > keepP[i]);
       if (!above.length) continue;
-      out.push(`Layer ${i} is kept with keep probability ${keepP[i].toFixed(2)}, below removed layer(s) ` +
-        `${above.map((r) => `${r} (${keepP[r].toFixed(2)})`).join(', ')}: the mask from ${chosenFrom || cands[0].source} measured ` +
-        `a lower calibration KL${byKeepP ? ` than the top-K by keep probability (${f4(byKeepP.kl)})` : ''}.`);
+      const removedAbove = above.map((r) => `${r} (${keepP[r].toFixed(2)})`).join(', ');
+      const than = byKeepP ? ` than the top-K by keep probability (${f4(byKeepP.kl)})` : '';
+      out.push(
+        `Layer ${i} is kept with keep probability ${keepP[i].toFixed(2)}, below removed layer(s) ` +
+          `${removedAbove}: the mask from ${winner} measured a lower calibration KL${than}.`,
+      );
     }
   }
   return out;

@@ -1,7 +1,8 @@
 import { inject, injectable } from 'inversify';
 import { resolve } from 'node:path';
 import {
-  LOGGER, once, PROGRESS, trackProgress, type GraphNode, type Logger, type NodeContext, type PluginManifest, type Progress,
+  LOGGER, once, PROGRESS, trackProgress,
+  type GraphNode, type Logger, type NodeContext, type PluginManifest, type Progress,
 } from '@e3/core';
 import { describeCuts } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
@@ -25,7 +26,8 @@ export class TopkCacheNode implements GraphNode<Params> {
           p.headChunkTokens);
         const before = cache.cachedExamples;
         const examples = [...(await data.calibration(p.calibration)), ...(await data.heldout(p.heldout))];
-        await cache.ensure(examples, trackProgress(this.progress, ctx.id, { unit: 'examples', what: `teacher top-${p.k} logits` }));
+        const what = `teacher top-${p.k} logits`;
+        await cache.ensure(examples, trackProgress(this.progress, ctx.id, { unit: 'examples', what }));
         this.log.info(`teacher cache ${cache.fingerprint}: k=${p.k}, ${before} examples reused, ${cache.computed} computed now (more are added on demand)`);
         const cuts = describeCuts(cache.codec);
         if (cuts) this.log.info(cuts);
