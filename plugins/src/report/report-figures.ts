@@ -1,5 +1,7 @@
 import { parse } from 'yaml';
-import { barChart, diagramSvg, heatmap, lineChart, renderChart, specDiagram, type ChartSpec } from '@e3/core';
+import {
+  barChart, diagramSvg, heatmap, lineChart, renderChart, specDiagram, type ChartSpec, type LineChart,
+} from '@e3/core';
 import type { LayerMaskResult } from '../model/prune-node.js';
 import { candidatesOf } from './mask-explanation.js';
 
@@ -25,26 +27,35 @@ function layerRows(history: Row[], prefix: string): Row[] {
   );
 }
 
+const axis = (field: string, title: string) => ({ field, title });
+
+/** A line chart as one of the report's figures. */
+function lineFigure(id: string, section: ReportFigure['section'], caption: string, c: LineChart): ChartEntry {
+  return { id, section, caption, spec: lineChart(c) };
+}
+
+/** A bar chart (one bar per category, coloured by `highlight`) as one of the report's figures. */
+function barFigure(
+  id: string, section: ReportFigure['section'], caption: string, title: string, rows: Record<string, unknown>[],
+  category: Axis, value: Axis, highlight: Axis,
+): ChartEntry {
+  return { id, section, caption, spec: barChart({ title, rows, category, value, highlight }) };
+}
+
+type Axis = { field: string; title: string };
+type ChartEntry = { id: string; section: ReportFigure['section']; caption: string; spec: ChartSpec };
+
 /** The chart specs of a report's JSON: what the data supports, nothing for what is absent. */
-export function reportCharts(
-  j: Record<string, any>,
-): { id: string; section: ReportFigure['section']; caption: string; spec: ChartSpec }[] {
-  const out: ReturnType<typeof reportCharts> = [];
+export function reportCharts(j: Record<string, any>): ChartEntry[] {
+  const out: ChartEntry[] = [];
   for (const r of (j.search?.restarts ?? []) as { restart: number; history: Row[] }[]) {
     const alpha = layerRows(r.history, 'alpha');
     if (alpha.length) {
-      out.push({
-        id: `search-alpha-r${r.restart}`,
-        section: 'search',
-        caption: `Mask logits α per layer over the search steps (restart ${r.restart}).`,
-        spec: lineChart({
-          title: `α per layer, restart ${r.restart}`,
-          rows: alpha,
-          x: { field: 'step', title: 'search step' },
-          y: { field: 'value', title: 'α' },
-          series: { field: 'layer', title: 'layer' },
-        }),
-      });
+      const caption = `Mask logits α per layer over the search steps (restart ${r.restart}).`;
+      out.push(lineFigure(`search-alpha-r${r.restart}`, 'search', caption, {
+        title: `α per layer, restart ${r.restart}`, rows: alpha,
+        x: axis('step', 'search step'), y: axis('value', 'α'), series: axis('layer', 'layer'),
+      }));
     }
     const keep = layerRows(r.history, 'keep');
     if (keep.length) {
@@ -78,78 +89,33 @@ export function reportCharts(
         kl: j.mask.details.calibrationKl,
         chosen: 'chosen',
       });
-    out.push({
-      id: 'search-candidates',
-      section: 'search',
-      caption: 'Calibration KL of each candidate mask (lower is better); the chosen one is highlighted.',
-      spec: barChart({
-        title: 'Candidate masks by calibration KL',
-        rows,
-        category: { field: 'candidate', title: 'candidate' },
-        value: { field: 'kl', title: 'calibration KL' },
-        highlight: { field: 'chosen', title: '' },
-      }),
-    });
+    const caption = 'Calibration KL of each candidate mask (lower is better); the chosen one is highlighted.';
+    out.push(barFigure('search-candidates', 'search', caption, 'Candidate masks by calibration KL', rows,
+      axis('candidate', 'candidate'), axis('kl', 'calibration KL'), axis('chosen', '')));
   }
   const hist = (j.training?.history ?? []) as Row[];
   if (hist.length) {
-    const terms = [...new Set(hist.flatMap((r) => Object.keys(r)))].filter(
-      (k) => !NOT_TERMS.has(k) && !/^(alpha|keep)\d+$/.test(k),
+    const keys = [...new Set(hist.flatMap((r) => Object.keys(r)))];
+    const terms = keys.filter((k) => !NOT_TERMS.has(k) && !/^(alpha|keep)\d+$/.test(k));
+    const rows = hist.flatMap((r) => terms.filter((t) => r[t] !== undefined)
+      .map((t) => ({ step: r.step, term: t, value: r[t] })));
+    const step = axis('step', 'step');
+    out.push(
+      lineFigure('training-loss', 'training', 'Total loss and each loss term over the recovery steps.',
+        { title: 'Loss terms', rows, x: step, y: axis('value', 'loss'), series: axis('term', 'term') }),
+      lineFigure('training-lr', 'training', 'Learning rate schedule (warm-up, then cosine decay).',
+        { title: 'Learning rate', rows: hist, x: step, y: axis('lr', 'learning rate'), height: 160 }),
     );
-    const rows = hist.flatMap((r) =>
-      terms.filter((t) => r[t] !== undefined).map((t) => ({ step: r.step, term: t, value: r[t] })),
-    );
-    out.push({
-      id: 'training-loss',
-      section: 'training',
-      caption: 'Total loss and each loss term over the recovery steps.',
-      spec: lineChart({
-        title: 'Loss terms',
-        rows,
-        x: { field: 'step', title: 'step' },
-        y: { field: 'value', title: 'loss' },
-        series: { field: 'term', title: 'term' },
-      }),
-    });
-    out.push({
-      id: 'training-lr',
-      section: 'training',
-      caption: 'Learning rate schedule (warm-up, then cosine decay).',
-      spec: lineChart({
-        title: 'Learning rate',
-        rows: hist,
-        x: { field: 'step', title: 'step' },
-        y: { field: 'lr', title: 'learning rate' },
-        height: 160,
-      }),
-    });
   }
   const curve = (j.training?.evalCurve ?? []) as Row[];
   if (curve.length) {
-    out.push({
-      id: 'heldout-accuracy',
-      section: 'quality',
-      caption: 'Held-out exact match against training tokens.',
-      spec: lineChart({
-        title: 'Held-out exact match',
-        rows: curve,
-        x: { field: 'tokens', title: 'tokens' },
-        y: { field: 'accuracy', title: 'exact match' },
-        height: 180,
-      }),
-    });
-    out.push({
-      id: 'heldout-kl',
-      section: 'quality',
-      caption: 'Held-out KL to the teacher against training tokens.',
-      spec: lineChart({
-        title: 'Held-out KL to the teacher',
-        rows: curve,
-        x: { field: 'tokens', title: 'tokens' },
-        y: { field: 'kl', title: 'KL' },
-        height: 180,
-      }),
-    });
+    const tokens = axis('tokens', 'tokens');
+    out.push(
+      lineFigure('heldout-accuracy', 'quality', 'Held-out exact match against training tokens.',
+        { title: 'Held-out exact match', rows: curve, x: tokens, y: axis('accuracy', 'exact match'), height: 180 }),
+      lineFigure('heldout-kl', 'quality', 'Held-out KL to the teacher against training tokens.',
+        { title: 'Held-out KL to the teacher', rows: curve, x: tokens, y: axis('kl', 'KL'), height: 180 }),
+    );
   }
   if (j.speedup) {
     const rows = [
@@ -157,18 +123,9 @@ export function reportCharts(
       { measure: 'decode (measured)', speedup: j.speedup.decode, kind: 'measured' },
       { measure: 'ideal L/K', speedup: j.speedup.ideal, kind: 'ideal' },
     ];
-    out.push({
-      id: 'speedup',
-      section: 'quality',
-      caption: 'Speed-up of the pruned model over the teacher, against the ideal L/K.',
-      spec: barChart({
-        title: 'Speed-up vs teacher',
-        rows,
-        category: { field: 'measure', title: '' },
-        value: { field: 'speedup', title: 'speed-up (×)' },
-        highlight: { field: 'kind', title: '' },
-      }),
-    });
+    const caption = 'Speed-up of the pruned model over the teacher, against the ideal L/K.';
+    out.push(barFigure('speedup', 'quality', caption, 'Speed-up vs teacher', rows,
+      axis('measure', ''), axis('speedup', 'speed-up (×)'), axis('kind', '')));
   }
   return out;
 }
