@@ -104,7 +104,7 @@ export function barChart(c: {
     data: { values: c.rows as Record<string, unknown>[] },
     mark: 'bar',
     encoding: {
-      y: { field: c.category.field, type: 'nominal', title: c.category.title, sort: null, axis: { labelLimit: 360 } },
+      y: { field: c.category.field, type: 'nominal', title: c.category.title, sort: null, axis: { labelLimit: 480 } },
       x: { field: c.value.field, type: 'quantitative', title: c.value.title },
       ...(c.highlight ? { color: { field: c.highlight.field, type: 'nominal', title: c.highlight.title } } : {}),
     },
