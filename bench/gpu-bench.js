@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@e3/core';
 import { AdamW, DecoderModel, ForwardKlLoss, generateIds, GumbelTopKSampler, initWeights, makeHandle, parseDecoderConfig, weightsFromNamed } from '@e3/plugins';
-import { fmt, header, median, QUICK, table, writeResult } from './lib/table.js';
+import { benchCli, fmt, header, median, QUICK, table, writeResult } from './lib/table.js';
+benchCli('usage: node bench/gpu-bench.js [--quick]\n  GPU timing (webgpu vs the CPU path); writes bench/results/gpu.md.', {});
 
 const raw = QUICK
   ? { model_type: 'qwen3', hidden_size: 128, intermediate_size: 256, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 32, vocab_size: 512, rms_norm_eps: 1e-6, rope_theta: 1e6, max_position_embeddings: 256 }

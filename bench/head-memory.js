@@ -8,7 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   ForwardKlLoss, headChunkRows, randomModel, studentTokens, teacherTopK, tokensFromLogits,
 } from '@e3/plugins';
-import { arg } from './lib/table.js';
+import { arg, benchCli } from './lib/table.js';
+benchCli('usage: node bench/head-memory.js [--rows 256]\n  Peak tfjs memory of a loss step and a teacher top-k pass at vocabulary 151,936, chunked head vs whole.', { rows: { type: 'string', description: 'token rows per step', default: 256 } });
 
 await initBackend('wasm');
 const V = 151_936;

@@ -9,7 +9,8 @@ import { initBackend, Rng } from '@e3/core';
 import { brownDataset, heldoutLikelihood, cloneHandle, loadCheckpoint } from '@e3/plugins';
 import { TEACHER } from './lib/pipeline.js';
 import { sweep } from './lib/sweep.js';
-import { arg, fmt, header, median, pct, QUICK, table, writeResult } from './lib/table.js';
+import { arg, benchCli, fmt, header, median, pct, QUICK, table, writeResult } from './lib/table.js';
+benchCli('usage: node bench/mask-quality.js [--quick] [--ratios 0.25,0.375,0.5]\n  Table 1: mask quality before recovery; writes bench/results/<name>.md.', { ratios: { type: 'string', description: 'prune ratios, comma-separated', default: '0.25,0.375,0.5' }, name: { type: 'string', description: 'results file name', default: 'mask-quality' }, calibration: { type: 'string', description: 'calibration examples for every method' }, text: { type: 'boolean', description: 'also each mask\'s perplexity on held-out Brown sentences' } , parallel: { type: 'string', description: 'sweep points run at once', default: '1' } });
 
 const ratios = arg('ratios') ? arg('ratios').split(',').map(Number) : QUICK ? [0.25] : [0.25, 0.375, 0.5];
 const name = arg('name', 'mask-quality');

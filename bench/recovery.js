@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEACHER } from './lib/pipeline.js';
 import { sweep } from './lib/sweep.js';
-import { arg, fmt, header, mean, pct, QUICK, table, writeResult } from './lib/table.js';
+import { arg, benchCli, fmt, header, mean, pct, QUICK, table, writeResult } from './lib/table.js';
+benchCli('usage: node bench/recovery.js [--quick] [--drop 3,4,6,7]\n  Table 2: recovery by distillation of one fixed mask; writes bench/results/<name>.md.', { drop: { type: 'string', description: 'layers the fixed mask removes', default: '3,4,6,7' }, name: { type: 'string', description: 'results file name', default: 'recovery' } , parallel: { type: 'string', description: 'sweep points run at once', default: '1' } });
 
 const drop = arg('drop', '3,4,6,7'); // the mask E³ search (and the oracle) choose at 50% on the shipped teacher (table 1)
 const name = arg('name', 'recovery');

@@ -3,7 +3,8 @@
 // for a smoke run). Each table is also a script of its own.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { BENCH, ROOT } from './lib/table.js';
+import { BENCH, benchCli, ROOT } from './lib/table.js';
+benchCli('usage: npm run bench [-- --quick]\n  Regenerates every table in bench/results/ (about 4 hours on 2 cores; see README); --quick: a smoke run of each.', {});
 
 const extra = process.argv.slice(2);
 const mixed = { ...process.env, E3_TEACHER: join(ROOT, 'models/mixed-teacher') };

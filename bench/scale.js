@@ -9,19 +9,23 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { arg, fmt, header, median, QUICK, ROOT, table, writeResult } from './lib/table.js';
+import { arg, benchCli, fmt, header, median, QUICK, ROOT, table, writeResult } from './lib/table.js';
 
 const USAGE = `usage: node bench/scale.js [--quick] [--shapes qwen3-0.6b,llama-3.2-1b] [--cache DIR] [--rebuild]
                           [--note TEXT]
   Builds each shape (reused from the cache when present), then measures build time, e3 model info,
   load time (median of 3 for qwen3-0.6b, 1 for larger), peak RSS after loading, pruning one layer and
-  exporting (time, peak RSS), and sgemm GFLOP/s.
+  exporting (time, peak RSS), sgemm GFLOP/s, and search / distillation / decoding tokens/s next to PyTorch's.
   Writes bench/results/scale.md (--quick: qwen3-0.6b only, one load, scale.quick.md).
-  --cache DIR   where the checkpoints live (default .e3-cache/scale; about 3.7 GB for both)
-  --rebuild     build the checkpoints again even if cached
-  --note TEXT   conditions of the run, for the table's notes (e.g. "another agent was compiling")
-  --no-steps    skip the search / distillation / decoding steps (and PyTorch's)
 `;
+benchCli(USAGE, {
+  shapes: { type: 'string', description: 'shapes to build and measure', default: 'qwen3-0.6b,llama-3.2-1b' },
+  cache: { type: 'string', description: 'where the checkpoints live (about 3.7 GB for both)', default: '.e3-cache/scale' },
+  rebuild: { type: 'boolean', description: 'build the checkpoints again even if cached' },
+  note: { type: 'string', description: 'conditions of the run, for the table\'s notes' },
+  'no-steps': { type: 'boolean', description: 'skip the search / distillation / decoding steps (and PyTorch\'s)' },
+  child: { type: 'boolean', description: '(internal) one measurement in a fresh process' },
+}, { positionals: true });
 const GIB = 2 ** 30;
 const COLUMNS = ['shape', 'parameters', 'file', 'build s', 'model info s (process)', 'model info s (inspect)',
   'load s', 'load GB/s', 'peak RSS GiB', 'f32 weights GiB', 'prune + export s', 'export peak RSS GiB', 'backend'];
@@ -231,8 +235,7 @@ async function main() {
   writeResult(QUICK ? 'scale.quick' : 'scale', text);
 }
 
-if (process.argv.includes('--help')) process.stdout.write(USAGE);
-else if (process.argv[2] === '--child') {
+if (process.argv[2] === '--child') {
   const [, , , kind, ...rest] = process.argv;
   if (kind === 'load') await childLoad(rest[0], rest[1]);
   else if (kind === 'export') await childExport(rest[0], rest[1]);

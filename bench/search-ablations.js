@@ -8,7 +8,8 @@ import { initBackend, Rng } from '@e3/core';
 import { arithmeticDataset, loadCheckpoint } from '@e3/plugins';
 import { evaluateMask, run, TEACHER } from './lib/pipeline.js';
 import { sweep } from './lib/sweep.js';
-import { arg, fmt, header, median, QUICK, table, writeResult } from './lib/table.js';
+import { arg, benchCli, fmt, header, median, QUICK, table, writeResult } from './lib/table.js';
+benchCli('usage: node bench/search-ablations.js [--quick] [--ratio 0.5] [--seeds 10]\n  Table 3: ablations of the mask search; writes bench/results/search-ablations.md.', { ratio: { type: 'string', description: 'prune ratio', default: 0.5 }, seeds: { type: 'string', description: 'seeds per variant', default: 10 } , parallel: { type: 'string', description: 'sweep points run at once', default: '1' } });
 
 const ratios = arg('ratio') ? [Number(arg('ratio'))] : QUICK ? [0.25] : [0.5];
 const seeds = QUICK ? [0] : Array.from({ length: Number(arg('seeds', '10')) }, (_, i) => i);

@@ -11,12 +11,14 @@ import { initBackend, Rng } from '@e3/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { arithmeticDataset, loadCheckpoint, measureSpeed } from '@e3/plugins';
 import { TEACHER } from './lib/pipeline.js';
-import { arg, fmt, header, QUICK, ROOT, table, writeResult } from './lib/table.js';
+import { arg, benchCli, fmt, header, QUICK, ROOT, table, writeResult } from './lib/table.js';
+benchCli('usage: node bench/speed.js [--quick] [--drop 6,7] [--backend auto]\n  Table 4: speed of an exported pruned checkpoint; writes bench/results/speed.md.', { drop: { type: 'string', description: 'layers to drop (the 4,5,6,7 row is always measured too)', default: '6,7' }, backend: { type: 'string', description: 'tfjs backend', default: 'auto' } });
 
 const backend = await initBackend((arg('backend', 'auto')));
 const rows = [];
 for (const drop of QUICK ? ['6,7'] : [arg('drop', '6,7'), '4,5,6,7'].filter((v, i, a) => a.indexOf(v) === i)) {
   const out = join(mkdtempSync(join(tmpdir(), 'e3-speed-')), 'pruned');
+  process.stderr.write(`[bench] pruning layers ${drop} and measuring prefill/decode …\n`);
   execFileSync(process.execPath, [join(ROOT, 'bin/e3.js'), 'prune', '--model', TEACHER, '--drop', drop, '--out', out, '--backend', backend.name], { stdio: 'ignore' });
   const before = tf.memory().numBytes;
   const original = await loadCheckpoint(TEACHER);

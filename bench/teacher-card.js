@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '@e3/core';
 import { arithmeticDataset, extractAnswer } from '@e3/plugins';
-import { arg, ROOT } from './lib/table.js';
+import { arg, benchCli, ROOT } from './lib/table.js';
+benchCli('usage: node bench/teacher-card.js [--model models/arith-teacher]\n  Measures the teacher\'s held-out exact match and writes its model card (README.md beside it).', { model: { type: 'string', description: 'checkpoint directory', default: 'models/arith-teacher' } }, { quick: false });
 
 const model = arg('model', join(ROOT, 'models/arith-teacher'));
 const graph = readFileSync(join(ROOT, 'graphs/train-teacher.yaml'), 'utf8');

@@ -18,7 +18,8 @@ import {
   fusedBlocksAvailable, generateIds, GumbelTopKSampler, loadCheckpoint, randomModel, textCodec,
 } from '@e3/plugins';
 import { TEACHER } from './lib/pipeline.js';
-import { BENCH, fmt, header, QUICK, table, writeResult } from './lib/table.js';
+import { BENCH, benchCli, fmt, header, QUICK, table, writeResult } from './lib/table.js';
+benchCli('usage: node bench/throughput.js [--quick]\n  Table 5: training and decoding throughput vs PyTorch; writes bench/results/throughput.md.', { child: { type: 'boolean', description: '(internal) measure one configuration in this process' } }, { positionals: true });
 
 const repeats = QUICK ? 2 : 7;
 const NEW_TOKENS = 16;
@@ -157,6 +158,7 @@ if (child > 0) {
 }
 
 function measureInChild(backend, name, dir, env = {}) {
+  process.stderr.write(`[bench] measuring ${name} on ${backend}${env.E3_THREADS ? ` (${env.E3_THREADS} threads)` : ''} …\n`);
   const args = [join(BENCH, 'throughput.js'), ...(QUICK ? ['--quick'] : []), '--child', backend, name, dir];
   try {
     const r = JSON.parse(execFileSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));

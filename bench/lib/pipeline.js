@@ -9,11 +9,16 @@ import { ROOT } from './table.js';
 export const TEACHER = process.env.E3_TEACHER ?? join(ROOT, 'models/arith-teacher');
 
 /** Runs a graph file with --set overrides; returns the last values of its ports and the wall time. */
+let runs = 0;
 export async function run(graph, sets, seed) {
   const out = mkdtempSync(join(tmpdir(), 'e3-bench-'));
   const t0 = performance.now();
+  const what = `[bench] run ${++runs}: ${graph} seed ${seed ?? 0}${sets.length ? ` (${sets.join(' ')})` : ''}`;
+  process.stderr.write(`${what} …\n`);
   const r = await runGraph(join(ROOT, graph), { modules: builtinModules, sets, seed, outDir: out, quiet: true, logLevel: 'warn' });
-  return { values: r.lastValues, wallSeconds: (performance.now() - t0) / 1000, runDir: out };
+  const wallSeconds = (performance.now() - t0) / 1000;
+  process.stderr.write(`${what} done in ${wallSeconds.toFixed(1)} s\n`);
+  return { values: r.lastValues, wallSeconds, runDir: out };
 }
 
 /** Held-out KL to the teacher, perplexity and exact match of the teacher with a layer mask. */

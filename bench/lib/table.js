@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 
 export const BENCH = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -25,7 +26,8 @@ export function header(title, extra = {}) {
   const tfjs = JSON.parse(readFileSync(join(ROOT, 'node_modules/@tensorflow/tfjs-core/package.json'), 'utf8')).version;
   const lines = [`# ${title}`, '', `Generated ${new Date().toISOString()} by \`${process.argv.slice(1).map((a) => a.replace(ROOT + '/', '')).join(' ')}\`.`, '',
     `- machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`,
-    `- e3-pruner ${pkg.version}, TensorFlow.js ${tfjs}`];
+    `- e3-pruner ${pkg.version}, TensorFlow.js ${tfjs}`,
+    `- wall time of this script: ${(process.uptime() / 60).toFixed(1)} min`];
   for (const [k, v] of Object.entries(extra)) lines.push(`- ${k}: ${v}`);
   return lines.join('\n') + '\n';
 }
@@ -37,6 +39,33 @@ export function writeResult(name, text) {
   writeFileSync(file, text);
   process.stdout.write(text + '\n');
   process.stderr.write(`wrote ${file}\n`);
+}
+
+/** Options every bench script takes. */
+const COMMON = {
+  quick: { type: 'boolean', description: 'smoke run at tiny sizes; writes bench/results/<name>.quick.md (git-ignored)' },
+  help: { type: 'boolean', short: 'h', description: 'print this help and exit (runs nothing)' },
+};
+
+/**
+ * Parses a bench script's options with util.parseArgs (strict: unknown options are refused) and
+ * prints `usage` with the options on --help, exiting before anything runs. Call it first.
+ * `options`: name → { type: 'string' | 'boolean', description, default? }.
+ */
+export function benchCli(usage, options = {}, { positionals = false, quick = true } = {}) {
+  const all = { ...options, ...(quick ? COMMON : { help: COMMON.help }) };
+  const help = () => `${usage.trimEnd()}\n\noptions:\n${Object.entries(all).map(([k, o]) =>
+    `  --${k}${o.type === 'string' ? ' <value>' : ''}`.padEnd(26) + `${o.description}${o.default !== undefined ? ` (default ${o.default})` : ''}`).join('\n')}\n`;
+  let parsed;
+  try {
+    const spec = Object.fromEntries(Object.entries(all).map(([k, o]) => [k, o.short ? { type: o.type, short: o.short } : { type: o.type }]));
+    parsed = parseArgs({ options: spec, allowPositionals: positionals });
+  } catch (e) {
+    process.stderr.write(`${e.message}\n\n${help()}`);
+    process.exit(2);
+  }
+  if (parsed.values.help) { process.stdout.write(help()); process.exit(0); }
+  return parsed.values;
 }
 
 /** `--quick` shrinks every benchmark to a smoke run (used by the test suite). */

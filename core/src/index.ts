@@ -44,3 +44,4 @@ export * from './sweep/sweep-state.js';
 export * from './sweep/storage.js';
 export * from './compare/collect.js';
 export * from './compare/table.js';
+export * from './plots/index.js';

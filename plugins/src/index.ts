@@ -69,3 +69,8 @@ export * from './plan/plan-preflight.js';
 export { GraphShapes } from './plan/graph-shapes.js';
 export { NODE_ESTIMATORS, HEAD_LIVE } from './plan/node-memory.js';
 export * from './plan/header-only-checkpoint.js';
+export type { TrainMetrics } from './trainer/trainer-node.js';
+export type { Artifact } from './exporter/exporter-node.js';
+export * from './report/write-report.js';
+export * from './report/report-figures.js';
+export * from './report/mask-explanation.js';

@@ -21,7 +21,7 @@ nodes:
   train: { plugin: trainer.train, params: { steps: 100000, batchSize: 8, checkpointEvery: 0 }, in: { model: m.model, data: data.data } }
 ` });
     const out = join(tempDir(), 'run');
-    const child = spawn(process.execPath, [join(ROOT, 'bin/e3.js'), 'run', join(g, 'g.yaml'), '--out', out, '--quiet'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [join(ROOT, 'bin/e3.js'), 'run', join(g, 'g.yaml'), '--out', out, '--progress', 'none'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     let sent = false;
     child.stderr.on('data', (d) => {

@@ -36,7 +36,7 @@ describe('run directories', function () {
 
   it('refuses a non-empty --out that holds no earlier run, and leaves it alone', () => {
     const out = writeFiles({ 'notes.txt': 'mine' });
-    const r = e3(['run', STATS, '--out', out, '--quiet']);
+    const r = e3(['run', STATS, '--out', out, '--progress', 'none']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /--out .* is not empty and holds no earlier e3 run \(no e3 run\.json\).*choose a new or empty/);
     noStack(r.stderr);
@@ -45,12 +45,12 @@ describe('run directories', function () {
 
   it('refuses a second run into a locked run directory, naming the first; takes over a stale lock', async () => {
     const out = join(tempDir(), 'run');
-    assert.equal(e3(['run', STATS, '--out', out, '--quiet']).code, 0);
+    assert.equal(e3(['run', STATS, '--out', out, '--progress', 'none']).code, 0);
     const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     try {
       const lock = { pid: holder.pid, host: (await import('node:os')).hostname(), startedAt: 'then', command: 'run x' };
       writeFileSync(join(out, LOCK_FILE), JSON.stringify(lock));
-      const r = e3(['run', STATS, '--resume', out, '--quiet']);
+      const r = e3(['run', STATS, '--resume', out, '--progress', 'none']);
       assert.equal(r.code, 1);
       assert.match(r.stderr, new RegExp(`run directory .* is in use by another e3 run \\(pid ${holder.pid}, started then: e3 run x\\)`));
       noStack(r.stderr);
@@ -58,7 +58,7 @@ describe('run directories', function () {
       holder.kill();
     }
     await new Promise((res) => holder.on('exit', res));
-    const again = e3(['run', STATS, '--resume', out, '--quiet']);
+    const again = e3(['run', STATS, '--resume', out, '--progress', 'none']);
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stderr, /took over a stale lock of run directory .*is no longer running/);
     assert.ok(!existsSync(join(out, LOCK_FILE)), 'the lock is released at the end');
@@ -68,11 +68,11 @@ describe('run directories', function () {
     const dir = tempDir();
     const unwritable = process.getuid?.() === 0 ? '/sys/e3-test-run' : join(dir, 'ro', 'run');
     if (process.getuid?.() !== 0) { mkdirSync(join(dir, 'ro'), { mode: 0o555 }); }
-    const r = e3(['run', STATS, '--out', unwritable, '--quiet']);
+    const r = e3(['run', STATS, '--out', unwritable, '--progress', 'none']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /cannot create the run directory .*: .*\((EACCES|EPERM|EROFS)\); choose a writable directory/);
     noStack(r.stderr);
-    const inRoCwd = e3(['run', STATS, '--quiet'], { cwd: process.getuid?.() === 0 ? '/sys' : join(dir, 'ro') });
+    const inRoCwd = e3(['run', STATS, '--progress', 'none'], { cwd: process.getuid?.() === 0 ? '/sys' : join(dir, 'ro') });
     assert.equal(inRoCwd.code, 1);
     assert.match(inRoCwd.stderr, /cannot create the run directory/);
   });
@@ -84,11 +84,11 @@ describe('resume checks', function () {
   it('resumes a finished node whose params are unchanged, reruns one whose params changed', () => {
     const graph = trainerGraph();
     const out = join(tempDir(), 'run');
-    assert.equal(e3(['run', graph, '--out', out, '--quiet']).code, 0);
-    const same = e3(['run', graph, '--resume', out, '--quiet']);
+    assert.equal(e3(['run', graph, '--out', out, '--progress', 'none']).code, 0);
+    const same = e3(['run', graph, '--resume', out, '--progress', 'none']);
     assert.equal(same.code, 0, same.stderr);
     assert.match(same.stderr, /train: resumed at step 4/);
-    const changed = e3(['run', graph, '--resume', out, '--set', 'nodes.train.params.lr=0.002', '--quiet']);
+    const changed = e3(['run', graph, '--resume', out, '--set', 'nodes.train.params.lr=0.002', '--progress', 'none']);
     assert.equal(changed.code, 0, changed.stderr);
     assert.match(changed.stderr, /node train: "params\.lr" changed since its state was saved; discarding .* and rerunning it/);
     assert.doesNotMatch(changed.stderr, /resumed at step/);
@@ -98,8 +98,8 @@ describe('resume checks', function () {
   it('a change upstream reruns the nodes downstream, saying which input changed', () => {
     const graph = trainerGraph();
     const out = join(tempDir(), 'run');
-    assert.equal(e3(['run', graph, '--out', out, '--quiet']).code, 0);
-    const r = e3(['run', graph, '--resume', out, '--set', 'nodes.data.params.maxOperand=8', '--quiet']);
+    assert.equal(e3(['run', graph, '--out', out, '--progress', 'none']).code, 0);
+    const r = e3(['run', graph, '--resume', out, '--set', 'nodes.data.params.maxOperand=8', '--progress', 'none']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /node train: an input or the e3 version changed since its state was saved/);
   });
@@ -107,10 +107,10 @@ describe('resume checks', function () {
   it('a corrupt resolved.yaml or node-keys.json does not stop a resume', () => {
     const graph = trainerGraph();
     const out = join(tempDir(), 'run');
-    assert.equal(e3(['run', graph, '--out', out, '--quiet']).code, 0);
+    assert.equal(e3(['run', graph, '--out', out, '--progress', 'none']).code, 0);
     writeFileSync(join(out, 'resolved.yaml'), 'nodes: [ {{{');
     writeFileSync(join(out, 'node-keys.json'), '{ not json');
-    const r = e3(['run', graph, '--resume', out, '--quiet']);
+    const r = e3(['run', graph, '--resume', out, '--progress', 'none']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /node-keys\.json is unreadable; no saved node state can be trusted/);
     assert.match(r.stderr, /node train: no record of what it computed .* rerunning it/);
@@ -120,9 +120,9 @@ describe('resume checks', function () {
   it('a run directory without node-keys.json (an older e3) trusts no saved state', () => {
     const graph = trainerGraph();
     const out = join(tempDir(), 'run');
-    assert.equal(e3(['run', graph, '--out', out, '--quiet']).code, 0);
+    assert.equal(e3(['run', graph, '--out', out, '--progress', 'none']).code, 0);
     rmSync(join(out, 'node-keys.json'));
-    const r = e3(['run', graph, '--resume', out, '--quiet']);
+    const r = e3(['run', graph, '--resume', out, '--progress', 'none']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /node train: no record of what it computed since its state was saved; discarding/);
   });
@@ -130,21 +130,21 @@ describe('resume checks', function () {
   it('--resume DIR alone keeps the run\'s --seed; a changed seed is named', () => {
     const graph = trainerGraph();
     const out = join(tempDir(), 'run');
-    assert.equal(e3(['run', graph, '--out', out, '--seed', '5', '--quiet']).code, 0);
-    const r = e3(['run', '--resume', out, '--quiet']);
+    assert.equal(e3(['run', graph, '--out', out, '--seed', '5', '--progress', 'none']).code, 0);
+    const r = e3(['run', '--resume', out, '--progress', 'none']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /train: resumed at step 4/);
     assert.equal(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).seed, 5);
-    const other = e3(['run', '--resume', out, '--seed', '6', '--quiet']);
+    const other = e3(['run', '--resume', out, '--seed', '6', '--progress', 'none']);
     assert.match(other.stderr, /node train: "seed" changed since its state was saved/);
   });
 
   it('a user\'s folder with a run.json of its own is neither resumed nor written into', () => {
     const dir = writeFiles({ 'run.json': '{"mine": true}', 'resolved.yaml': 'a: 1' });
-    const r = e3(['run', STATS, '--resume', dir, '--quiet']);
+    const r = e3(['run', STATS, '--resume', dir, '--progress', 'none']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /not a run directory \(no run\.json written by e3\)/);
-    assert.match(e3(['run', STATS, '--out', dir, '--quiet']).stderr, /holds no earlier e3 run/);
+    assert.match(e3(['run', STATS, '--out', dir, '--progress', 'none']).stderr, /holds no earlier e3 run/);
     assert.equal(readFileSync(join(dir, 'run.json'), 'utf8'), '{"mine": true}');
   });
 });

@@ -98,7 +98,7 @@ describe('checkpoints', () => {
   it('export is atomic: a failure leaves no directory; an existing one is kept without force', async () => {
     const h = await loadCheckpoint(fixture('tiny-qwen3'));
     const out = join(tempDir(), 'o');
-    await assert.rejects(exportCheckpoint(h, out, { extraFiles: { 'sub/dir/x': 'y' } }));
+    await assert.rejects(exportCheckpoint(h, out, { extraFiles: { 'bad\0name': 'y' } })); // a name no file system takes
     assert.ok(!existsSync(out));
     assert.deepEqual(readdirSync(join(out, '..')), []);
     await exportCheckpoint(h, out);

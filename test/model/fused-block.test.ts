@@ -6,6 +6,7 @@ import { exportCheckpoint, fusedBlocksAvailable, generateIds, loadCheckpoint, ra
 import { loadAddon } from '@e3/native';
 import { ROOT, tempDir } from '../helpers/files.js';
 import { useBackend } from '../helpers/tf.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const FIXTURES = ['tiny-llama', 'tiny-qwen2', 'tiny-qwen3'];
 
@@ -65,7 +66,7 @@ describe('fused decoder block (native, wasm) against the op-by-op decoder (cpu)'
   this.timeout(60000);
   before(async function () {
     await useBackend('wasm');
-    if (!fusedBlocksAvailable()) this.skip();
+    if (!fusedBlocksAvailable()) skipBecause(this, 'no fused blocks: the native addon is not built');
   });
 
   it('a Llama with attention and MLP biases: loss and every gradient agree to 1e-4', async () => {

@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend } from '../helpers/tf.js';
+import { skipBecause } from '../helpers/skip.js';
 
 /** Gradients of an embedding-like loss (gather → matmul → logSoftmax) on a backend. */
 async function grads(backend: 'cpu' | 'wasm'): Promise<Float32Array[]> {
@@ -46,7 +47,7 @@ describe('wasm GatherV2 (row copies along axis 0)', () => {
 describe('native OpenBLAS matmul on the wasm heap and the cpu backend\'s arrays', () => {
   it('matches the cpu backend for plain, transposed and batch-broadcast products', async function () {
     const { loadAddon } = await import('@e3/native');
-    if (!loadAddon()) this.skip();
+    if (!loadAddon()) skipBecause(this, 'the native addon is not built (needs g++ and libopenblas-dev)');
     const shapes: [number[], number[], boolean, boolean][] = [[[7, 5], [5, 3], false, false], [[2, 7, 5], [2, 3, 5], false, true], [[2, 5, 7], [1, 5, 3], true, false], [[4, 6], [6, 9], false, false], [[3, 2, 4], [4, 2], false, false], [[0, 4], [4, 3], false, false]];
     const run = async (backend: 'cpu' | 'wasm', native = backend === 'wasm') => {
       await useBackend(backend, { native });

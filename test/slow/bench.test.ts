@@ -2,10 +2,12 @@ import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT } from '../helpers/files.js';
+import { skipBecause } from '../helpers/skip.js';
 
 /** Smoke runs of every benchmark script (`--quick`); slow, so only with E3_SLOW=1 (npm run test:slow). */
-(process.env.E3_SLOW ? describe : describe.skip)('benchmarks (slow suite)', function () {
+describe('benchmarks (slow suite)', function () {
   this.timeout(1800000);
+  before(function () { if (!process.env.E3_SLOW) skipBecause(this, 'slow; run with E3_SLOW=1 (npm run test:slow)'); });
   const scripts = ['mask-quality.js', 'recovery.js', 'search-ablations.js', 'speed.js', 'throughput.js', 'scale.js'];
   for (const script of scripts) {
     it(`${script} --quick prints its table`, () => {

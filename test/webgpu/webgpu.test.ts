@@ -6,6 +6,7 @@ import { initBackend, Rng, runGraph } from '@e3/core';
 import { builtinModules, ForwardKlLoss, GumbelTopKSampler, loadCheckpoint, tokensFromLogits } from '@e3/plugins';
 import { ROOT, tempDir, writeFiles } from '../helpers/files.js';
 import { tinyCheckpoint } from '../helpers/tiny-model.js';
+import { skipBecause } from '../helpers/skip.js';
 
 /** Logits and gradients (mask logits α; all weights) of a fixture on one backend. */
 async function compute(backend: 'cpu' | 'webgpu', dir: string) {
@@ -38,7 +39,7 @@ async function compute(backend: 'cpu' | 'webgpu', dir: string) {
 describe('webgpu backend (Dawn; lavapipe on CI)', function () {
   this.timeout(300000);
   before(async function () {
-    try { await initBackend('webgpu'); } catch (e) { console.log(`      (skipped: ${(e as Error).message.split('\n')[0]})`); this.skip(); }
+    try { await initBackend('webgpu'); } catch (e) { skipBecause(this, (e as Error).message.split('\n')[0]); }
   });
   after(() => initBackend('cpu'));
 
@@ -79,7 +80,7 @@ nodes:
 describe('webgpu kernel fixes', function () {
   this.timeout(120000);
   before(async function () {
-    try { await initBackend('webgpu'); } catch { this.skip(); }
+    try { await initBackend('webgpu'); } catch (e) { skipBecause(this, (e as Error).message.split('\n')[0]); }
   });
   after(() => initBackend('cpu'));
 

@@ -18,6 +18,18 @@ export function describeText(graph: ValidatedGraph, registry: Registry): string 
   return lines.join('\n');
 }
 
+/** The resolved graph as data (`e3 describe --json`): nodes in execution order with wires, ports and params. */
+export function describeJson(graph: ValidatedGraph, registry: Registry): Record<string, unknown> {
+  const nodes = graph.order.map((id) => {
+    const n = graph.spec.nodes[id];
+    const m = registry.plugin(n.plugin);
+    const { inputs, outputs } = m;
+    return { id, plugin: n.plugin, doc: m.doc, in: n.in ?? {}, inputs, outputs, params: n.params ?? {} };
+  });
+  const { seed = 0, backend = 'auto' } = graph.spec;
+  return { file: graph.file, seed, backend, order: graph.order, nodes, mermaid: describeMermaid(graph) };
+}
+
 /** The graph as a Mermaid flowchart; edges are labelled `port → port`. */
 export function describeMermaid(graph: ValidatedGraph): string {
   const lines = ['flowchart LR'];

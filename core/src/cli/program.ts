@@ -1,17 +1,22 @@
 import { Command, Option } from 'commander';
 import { Container, type ContainerModule } from 'inversify';
-import { UserError } from '../errors.js';
+import { resolve } from 'node:path';
+import { GraphError, UserError } from '../errors.js';
+import { diagramSvg, specDiagram } from '../plots/graph-diagram.js';
+import { writeFileAtomic } from '../services/artifact-store.js';
 import { Registry } from '../registry/registry.js';
 import { loadPluginModule } from '../runtime/load-plugins.js';
 import { prepareGraph, type PreparedGraph } from '../runtime/prepare.js';
 import { refuseOnProblems, runPreflights } from '../runtime/preflight.js';
 import { resolveBackendOptions } from '../services/backend.js';
 import { PACKAGE_VERSION, recordedStart, runGraph } from '../runtime/run-graph.js';
-import { describeMermaid, describeRegistry, describeText } from './describe.js';
-import { seedInteger } from './options.js';
+import { describeJson, describeMermaid, describeRegistry, describeText } from './describe.js';
+import { positiveNumber, seedInteger } from './options.js';
+import { PROGRESS_MODES } from '../services/progress.js';
 import { writeSchemas } from './schemas.js';
 import { addSweepCommands } from './sweep-commands.js';
 import { checkCacheDir } from '../cache/node-cache.js';
+import { screenshotReport } from '../plots/browser.js';
 
 /** Adds commands (the plugins package adds `model`, `generate`, `prune`). */
 export type CommandContributor = (program: Command) => void;
@@ -39,20 +44,29 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
     .option('--seed <n>', 'seed of the run RNG (overrides the graph)', seedInteger)
     .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
     .option('--cache <dir>', 'node cache: reuse (and store) the outputs of deterministic nodes, e.g. mask searches')
-    .option('--quiet', 'no progress output')
-    .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
+    .option('--quiet', 'no progress, and only warnings and errors on stderr (run.log keeps everything)')
+    .addOption(new Option('--progress <mode>', 'progress display: bars on a terminal, otherwise a plain line every ' +
+      '--progress-every seconds, or JSON lines').choices([...PROGRESS_MODES]).default('auto'))
+    .option('--progress-every <s>', 'seconds between plain/JSON progress lines', positiveNumber, 10)
+    .option('--json', 'print the run summary (run.json) on stdout instead of the run directory')
+    .option('--screenshot', 'render report.html in headless Chromium and write report.png into the run directory')
+    .addOption(new Option('--log-level <level>', 'log level (default info; warn with --quiet)')
+      .choices(['debug', 'info', 'warn', 'error']))
     .action(async (graph: string | undefined, o) => {
       const abort = new AbortController();
       const onSigint = () => abort.abort();
       process.once('SIGINT', onSigint);
       try {
         const start = startOf(graph, o);
-        const { runDir } = await runGraph(start.graph, {
+        const { runDir, summary } = await runGraph(start.graph, {
           modules, sets: start.sets, outDir: o.out, resumeDir: o.resume, seed: start.seed, pluginPaths: start.plugins,
           signal: abort.signal, logLevel: o.logLevel, quiet: o.quiet,
           cacheDir: o.cache && checkCacheDir(o.cache, '--cache'),
+          progress: o.progress, progressEvery: o.progressEvery,
         });
-        process.stdout.write(`${runDir}\n`);
+        const screenshot = o.screenshot ? await screenshotReport(runDir) : undefined;
+        const summaryJson = () => JSON.stringify({ runDir, ...summary, screenshot }, null, 2);
+        process.stdout.write(o.json ? summaryJson() + '\n' : `${runDir}\n`);
       } finally {
         process.off('SIGINT', onSigint);
       }
@@ -63,10 +77,21 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
     .argument('<graph>', 'graph YAML file')
     .option('--set <path=value>', 'override a value (repeatable)', collect, [])
     .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
+    .option('--json', 'machine-readable output: {"ok", "nodes"} or {"ok": false, "problems": [...]} (exit 1)')
     .action(async (graph: string, o) => {
-      const p = await prepareGraph(graph, { modules, sets: o.set, pluginPaths: o.plugin });
-      refuseOnProblems(await preflightsOf(p));
-      process.stdout.write(`${graph}: ok (${p.graph.order.length} nodes: ${p.graph.order.join(' → ')})\n`);
+      let p;
+      try {
+        p = await prepareGraph(graph, { modules, sets: o.set, pluginPaths: o.plugin });
+        refuseOnProblems(await preflightsOf(p));
+      } catch (e) {
+        if (!o.json || !(e instanceof GraphError)) throw e;
+        process.stdout.write(JSON.stringify({ file: graph, ok: false, problems: e.diagnostics }, null, 2) + '\n');
+        process.exitCode = e.exitCode;
+        return;
+      }
+      process.stdout.write(o.json
+        ? JSON.stringify({ file: graph, ok: true, nodes: p.graph.order }, null, 2) + '\n'
+        : `${graph}: ok (${p.graph.order.length} nodes: ${p.graph.order.join(' → ')})\n`);
     });
 
   program.command('plan')
@@ -88,9 +113,14 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
     .argument('<graph>', 'graph YAML file')
     .option('--set <path=value>', 'override a value (repeatable)', collect, [])
     .option('--plugin <module>', 'load extra plugins (repeatable)', collect, [])
+    .option('--json', 'machine-readable output: nodes in execution order with plugin, wires, ports and params')
+    .option('--svg <file>', 'also draw the graph as an SVG diagram into this file')
     .action(async (graph: string, o) => {
       const p = await prepareGraph(graph, { modules, sets: o.set, pluginPaths: o.plugin });
-      process.stdout.write(`${describeText(p.graph, p.registry)}\n\n\`\`\`mermaid\n${describeMermaid(p.graph)}\n\`\`\`\n`);
+      if (o.svg) writeFileAtomic(resolve(o.svg), diagramSvg(specDiagram(p.graph.spec)));
+      process.stdout.write(o.json
+        ? JSON.stringify(describeJson(p.graph, p.registry), null, 2) + '\n'
+        : `${describeText(p.graph, p.registry)}\n\n\`\`\`mermaid\n${describeMermaid(p.graph)}\n\`\`\`\n`);
     });
 
   program.command('plugins')

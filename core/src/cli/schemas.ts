@@ -3,14 +3,17 @@ import { join } from 'node:path';
 import { componentSchema } from '../graph/validate.js';
 import type { Registry } from '../registry/registry.js';
 import { SWEEP_SCHEMA } from '../sweep/sweep-schema.js';
+import { editorGraphSchema } from './editor-schema.js';
 
 /**
  * Writes one JSON Schema file per plugin (`plugins/<key>.json`) and component
- * (`components/<key>.json`) under `dir`, so editors and other tools can validate params.
+ * (`components/<key>.json`) under `dir`, so editors and other tools can validate params, and
+ * `graph.schema.json`, the whole graph with each plugin's params, for editors.
  * With `check`, writes nothing and returns the files that differ.
  */
 export function writeSchemas(registry: Registry, dir: string, check = false): string[] {
   const files = new Map<string, string>();
+  files.set(join(dir, 'graph.schema.json'), JSON.stringify(editorGraphSchema(registry), null, 2) + '\n');
   for (const m of registry.plugins.values()) {
     files.set(join(dir, 'plugins', `${m.key}.json`), JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', title: `${m.key} params`, description: m.doc, inputs: m.inputs, outputs: m.outputs, ...m.params }, null, 2) + '\n');
   }

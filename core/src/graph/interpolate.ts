@@ -10,7 +10,8 @@ const PART = /\$\{([^}]+)\}/g;
  */
 export interface RefScope {
   readonly vars: Record<string, unknown>;
-  readonly graph: { readonly dir: string; readonly file: string };
+  /** `name`: the file name alone (e.g. for a record that should not carry local paths). */
+  readonly graph: { readonly dir: string; readonly file: string; readonly name: string };
 }
 
 /** Roots whose references stay as written at load time and are bound when the run starts. */
@@ -36,7 +37,7 @@ export function interpolate(
     if (v === undefined) {
       const fix = segs[0] === 'vars'
         ? `define it under vars: (have: ${Object.keys(scope.vars).join(', ') || 'none'})`
-        : 'the graph has ${graph.dir} and ${graph.file}';
+        : 'the graph has ${graph.dir}, ${graph.file} and ${graph.name}';
       problems.push({ path, message: `unknown variable "\${${expr}}"`, fix });
       return null;
     }

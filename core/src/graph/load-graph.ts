@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { LineCounter, parse as parseYamlValue, parseDocument } from 'yaml';
 import { GraphError, type Diagnostic } from '../errors.js';
 import { pathProblem, type PathProblem } from '../services/user-paths.js';
@@ -56,7 +56,7 @@ export function loadGraph(file: string, options: LoadOptions = {}): LoadedGraph 
   }
 
   const vars = isPlainObject(spec.vars) ? spec.vars : {};
-  const scope = { vars, graph: { dir: dirname(resolve(file)), file: resolve(file) } };
+  const scope = { vars, graph: { dir: dirname(resolve(file)), file: resolve(file), name: basename(file) } };
   const interpProblems: { path: Path; message: string; fix?: string }[] = [];
   for (const key of Object.keys(spec)) {
     if (key !== 'vars') spec[key] = interpolate(spec[key], scope, [key], interpProblems);
@@ -186,7 +186,9 @@ export function applySet(root: Record<string, unknown>, path: Path, value: unkno
     const nodes = isPlainObject(root.nodes) ? root.nodes : {};
     const id = String(path[1]);
     if (!(id in nodes)) {
-      fail(`no node "${id}" to set`, suggestion(id, Object.keys(nodes)));
+      const near = suggestion(id, Object.keys(nodes));
+      fail(`no node "${id}" to set`, `${near ? near + '; ' : ''}set: changes existing nodes; to add node "${id}", ` +
+        `write it under nodes: in this file (nodes: { ${id}: { plugin: …, in: { … } } })`);
       return false;
     }
     const field = path[2];

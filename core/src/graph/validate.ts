@@ -10,9 +10,13 @@ import { checkSchema } from './schema-check.js';
 import { parseWire, type GraphSpec } from './spec.js';
 import { toposort } from './toposort.js';
 
-/** The graph's own JSON Schema, `schemas/graph.schema.json` at the repository root. */
+/**
+ * The graph's own JSON Schema (`schemas/graph-core.schema.json`, written by hand): the shape of a
+ * merged graph. Params are checked per plugin below; `e3 schemas` generates graph.schema.json
+ * from both for editors.
+ */
 export const GRAPH_SCHEMA: JsonSchema = JSON.parse(
-  readFileSync(fileURLToPath(new URL('../../../schemas/graph.schema.json', import.meta.url)), 'utf8'),
+  readFileSync(fileURLToPath(new URL('../../../schemas/graph-core.schema.json', import.meta.url)), 'utf8'),
 );
 
 /** A graph that passed every check, defaults filled in, nodes in execution order. */

@@ -10,7 +10,7 @@ import { isE3RunDir, readJsonObject } from '../services/output-guard.js';
 import { initBackend, resolveBackendOptions } from '../services/backend.js';
 import { Clock } from '../services/clock.js';
 import { Logger, type LogLevel } from '../services/logger.js';
-import { Progress } from '../services/progress.js';
+import { Progress, type ProgressMode } from '../services/progress.js';
 import { Rng } from '../services/rng.js';
 import { bindRunRefs } from '../graph/interpolate.js';
 import type { GraphSpec } from '../graph/spec.js';
@@ -29,7 +29,11 @@ export interface RunOptions extends PrepareOptions {
   readonly seed?: number;
   readonly signal?: AbortSignal;
   readonly logLevel?: LogLevel;
+  /** No progress output, and only warnings and errors on stderr (run.log keeps everything). */
   readonly quiet?: boolean;
+  /** How progress is shown (default auto: bars on a terminal, a plain line every `progressEvery` s otherwise). */
+  readonly progress?: ProgressMode;
+  readonly progressEvery?: number;
   readonly logSink?: (line: string) => void;
   /** Node cache directory: deterministic nodes are reused from it and stored in it (see cache/node-cache.ts). */
   readonly cacheDir?: string;
@@ -37,6 +41,8 @@ export interface RunOptions extends PrepareOptions {
 
 export interface RunOutcome extends ExecuteResult {
   readonly runDir: string;
+  /** What run.json holds at the end (status, timings, versions, seed, backend). */
+  readonly summary: Record<string, unknown>;
 }
 
 /** e3's version, from the repository's package.json. */
@@ -56,7 +62,10 @@ export async function runGraph(file: string, options: RunOptions): Promise<RunOu
   const runDir = chooseRunDir(file, options);
   bindRunSpec(spec, runDir);
   const store = new ArtifactStore(runDir);
-  const logger = new Logger(options.logLevel ?? 'info', 'e3', options.logSink);
+  const progressMode = options.quiet ? 'none' : options.progress ?? 'auto';
+  const progress = new Progress(process.stderr, progressMode, options.progressEvery);
+  const logLevel = options.logLevel ?? (options.quiet ? 'warn' : 'info');
+  const logger = new Logger(logLevel, 'e3', options.logSink ?? ((line) => progress.log(line)));
   let stale: string | undefined; // logged once the log file is open, so that run.log records the takeover
   const lock = acquireRunLock(runDir, (o) => { stale = `took over a stale lock of run directory ${runDir}` +
     (o ? ` (pid ${o.pid}, started ${o.startedAt}, is no longer running)` : ''); });
@@ -69,7 +78,7 @@ export async function runGraph(file: string, options: RunOptions): Promise<RunOu
     reconcileNodeState(store, keys, logger);
     const reuse = options.cacheDir
       ? new NodeReuse(new NodeCache(options.cacheDir), keys, logger, runDir, PACKAGE_VERSION) : undefined;
-    return await runLocked(file, spec, seed, prepared, store, logger, options, reuse);
+    return await runLocked(file, spec, seed, prepared, store, logger, progress, options, reuse);
   } finally {
     lock.release();
   }
@@ -126,7 +135,7 @@ function bindRunSpec(spec: GraphSpec, runDir: string): void {
 
 async function runLocked(
   file: string, spec: GraphSpec, seed: number, prepared: PreparedGraph, store: ArtifactStore, logger: Logger,
-  options: RunOptions, reuse: NodeReuse | undefined,
+  progress: Progress, options: RunOptions, reuse: NodeReuse | undefined,
 ): Promise<RunOutcome> {
   const { graph, registry, container } = prepared;
   const runDir = store.dir;
@@ -149,7 +158,7 @@ async function runLocked(
     const info: RunInfo = { runDir, graphFile: resolve(file), seed, resume: Boolean(options.resumeDir) };
     container.bind(RNG).toConstantValue(new Rng(seed));
     container.bind(LOGGER).toConstantValue(logger);
-    container.bind(PROGRESS).toConstantValue(new Progress(process.stderr, options.quiet));
+    container.bind(PROGRESS).toConstantValue(progress);
     container.bind(ARTIFACTS).toConstantValue(store);
     container.bind(CLOCK).toConstantValue(clock);
     container.bind(BACKEND).toConstantValue(backend);
@@ -157,7 +166,7 @@ async function runLocked(
     logger.info(`run ${runDir} (seed ${seed}, ${graph.order.length} nodes)`);
     const result = await execute(graph, registry, container, { signal: options.signal, logger, reuse });
     Object.assign(runJson, { status: 'succeeded', timings: result.timings });
-    return { ...result, runDir };
+    return { ...result, runDir, summary: runJson };
   } catch (e) {
     Object.assign(runJson, { status: e instanceof CancelledError ? 'cancelled' : 'failed', error: e instanceof Error ? e.message : String(e) });
     throw e;

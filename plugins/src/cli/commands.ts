@@ -11,6 +11,7 @@ import { generateText } from '../model/generate.js';
 import { cloneHandle, requireTokenizer } from '../model/handle.js';
 import { keptLayers } from '../model/prune-node.js';
 import { unknownCharsWarning } from '../model/tokenizer.js';
+import { reportCommand } from '../report/report-command.js';
 
 /** One prompt per line; a final newline does not add an empty prompt. */
 function readPrompts(file: string): string[] {
@@ -131,4 +132,4 @@ const pruneCommand: CommandContributor = (program) => {
 };
 
 /** Commands the plugins package adds to `e3` (model inspection, generation, pruning). */
-export const cliCommands: CommandContributor[] = [modelCommand, generateCommand, pruneCommand];
+export const cliCommands: CommandContributor[] = [modelCommand, generateCommand, pruneCommand, reportCommand];

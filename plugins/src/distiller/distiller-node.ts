@@ -65,6 +65,7 @@ export class DistillerNode implements GraphNode<Params> {
       ...this.services.loopArgs(ctx),
       vars: h.model.variables(),
       params: p,
+      what: `distilling into ${h.model.numLayers} layers`,
       extraState: {
         save: () => ({ evalCurve, tokensSoFar }),
         load: (j) => {

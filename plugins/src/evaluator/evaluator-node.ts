@@ -1,11 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { inject, injectable } from 'inversify';
-import { ARTIFACTS, CLOCK, LOGGER, once, type ArtifactStore, type Clock, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
+import {
+  ARTIFACTS, CLOCK, LOGGER, once, PROGRESS, trackProgress, type ArtifactStore, type Clock, type GraphNode, type Logger,
+  type NodeContext, type PluginManifest, type Progress,
+} from '@e3/core';
 import { merge } from 'rxjs';
 import { heldoutCheck } from '../data/dataset.js';
 import { requireTokenizer, type ModelHandle } from '../model/handle.js';
 import { exactMatch, heldoutLikelihood } from './quality.js';
-import { reportMarkdown, type Report } from './report.js';
+import type { Report } from './report.js';
+import { buildReport, writeReport } from '../report/write-report.js';
 import { measureSpeed } from './speed.js';
 import type { PortInputs, Ports } from '../ports.js';
 
@@ -17,23 +21,34 @@ const inputs = {
   data: { type: 'Dataset' },
   mask: { type: 'Mask', optional: true },
   metrics: { type: 'any', optional: true, doc: 'training metrics for the report' },
+  search: {
+    type: 'SearchMetrics', optional: true,
+    doc: 'the search\'s α and keep probabilities per step, for the report\'s plots',
+  },
 } as const satisfies Ports;
 
 /** `evaluator.suite`: exact match, perplexity, KL to the teacher and speed, teacher vs model, as a report. */
 @injectable()
 export class EvaluatorNode implements GraphNode<Params> {
-  constructor(@inject(LOGGER) private readonly log: Logger, @inject(ARTIFACTS) private readonly store: ArtifactStore, @inject(CLOCK) private readonly clock: Clock) {}
+  constructor(
+    @inject(LOGGER) private readonly log: Logger, @inject(ARTIFACTS) private readonly store: ArtifactStore,
+    @inject(CLOCK) private readonly clock: Clock, @inject(PROGRESS) private readonly progress: Progress,
+  ) {}
 
-  connect(ports: PortInputs<typeof inputs>, p: Params) {
+  connect(ports: PortInputs<typeof inputs>, p: Params, ctx: NodeContext) {
     const t0 = this.clock.now();
     return {
       report: merge(heldoutCheck(ports.data, p.examples, 'evaluator.suite'),
-        once(ports, ['model', 'teacher', 'data', 'mask', 'metrics'], async (v): Promise<Report> => {
-        const { model, teacher, data, mask, metrics } = v;
+        once(ports, ['model', 'teacher', 'data', 'mask', 'metrics', 'search'], async (v): Promise<Report> => {
+        const { model, teacher, data, mask, metrics, search } = v;
         const held = await data.heldout(p.examples);
         const one = async (h: ModelHandle) => {
-          const em = await exactMatch(h, held, p.maxNewTokens);
-          const lik = await heldoutLikelihood(h, held, teacher && h !== teacher ? teacher : undefined, { promptLoss: p.promptLoss });
+          const who = h === teacher ? 'teacher' : `model (${h.model.numLayers} layers)`;
+          const track = (what: string) =>
+            trackProgress(this.progress, ctx.id, { unit: 'examples', what: `${who}: ${what}` });
+          const em = await exactMatch(h, held, p.maxNewTokens, undefined, track('greedy answers'));
+          const lik = await heldoutLikelihood(h, held, teacher && h !== teacher ? teacher : undefined,
+            { promptLoss: p.promptLoss, progress: track('perplexity and KL') });
           return { layers: h.model.numLayers, parameters: h.model.parameterCount(), accuracy: em.accuracy, perplexity: lik.perplexity, klToTeacher: lik.kl, examples: held.length, samples: held.filter((e) => e.prompt).slice(0, 5).map((e, i) => ({ prompt: e.prompt, answer: e.answer, output: em.completions[i] })) };
         };
         const json: Record<string, any> = { model: await one(model) };
@@ -47,14 +62,14 @@ export class EvaluatorNode implements GraphNode<Params> {
         }
         if (mask) json.mask = mask;
         if (metrics) json.training = metrics;
+        if (search) json.search = search;
         const resolved = this.store.path('resolved.yaml');
         if (existsSync(resolved)) json.resolvedGraph = readFileSync(resolved, 'utf8');
         json.wallSeconds = (this.clock.now() - t0) / 1000;
         const fmt = (r: any) => `${(r.accuracy * 100).toFixed(1)}% exact match, perplexity ${r.perplexity.toFixed(3)}${r.klToTeacher !== undefined ? `, KL ${r.klToTeacher.toFixed(4)}` : ''}`;
         this.log.info(`model (${model.model.numLayers} layers): ${fmt(json.model)}${teacher ? `; teacher (${teacher.model.numLayers} layers): ${fmt(json.teacher)}` : ''}${json.speedup ? `; speed-up prefill ${json.speedup.prefill.toFixed(2)}×, decode ${json.speedup.decode.toFixed(2)}× (ideal ${json.speedup.ideal.toFixed(2)}×)` : ''}`);
-        const report = { json, markdown: reportMarkdown(json) };
-        this.store.writeJson('report.json', json);
-        this.store.writeText('report.md', report.markdown);
+        const report = await buildReport(json);
+        writeReport(report, (name, text) => this.store.writeText(name, text));
         return report;
       })),
     };
@@ -63,7 +78,8 @@ export class EvaluatorNode implements GraphNode<Params> {
 
 export const evaluatorManifest: PluginManifest = {
   key: 'evaluator.suite',
-  doc: 'Held-out exact match (greedy), perplexity, KL to the teacher, and prefill/decode speed vs the teacher; writes report.json/report.md.',
+  doc: 'Held-out exact match (greedy), perplexity, KL to the teacher, and prefill/decode speed vs the teacher; ' +
+    'writes report.json, report.md and report.html (plots as SVG in figures/).',
   inputs,
   outputs: { report: { type: 'Report' } },
   params: {

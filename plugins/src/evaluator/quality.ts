@@ -20,9 +20,20 @@ export function extractAnswer(completion: string): string {
  * Exact-match accuracy by greedy decoding over the examples that have a prompt (plain-text
  * examples have nothing to answer and are skipped), and the completions, for reports.
  */
-export async function exactMatch(h: ModelHandle, examples: readonly Example[], maxNewTokens: number, mask?: LayerMask): Promise<{ accuracy: number; completions: string[] }> {
+export async function exactMatch(
+  h: ModelHandle, examples: readonly Example[], maxNewTokens: number, mask?: LayerMask,
+  progress?: (done: number, total: number) => void,
+): Promise<{ accuracy: number; completions: string[] }> {
   const asked = examples.filter((e) => e.prompt.length > 0);
-  const completions = await generateText(h, asked.map((e) => e.prompt), { maxNewTokens, mask: mask as number[] | undefined, batchSize: 128 });
+  const completions: string[] = [];
+  const bs = 128;
+  for (let i = 0; i < asked.length; i += bs) {
+    progress?.(i, asked.length);
+    const prompts = asked.slice(i, i + bs).map((e) => e.prompt);
+    const o = { maxNewTokens, mask: mask as number[] | undefined, batchSize: bs };
+    completions.push(...await generateText(h, prompts, o));
+  }
+  if (asked.length) progress?.(asked.length, asked.length);
   const correct = completions.filter((c, i) => extractAnswer(c) === asked[i].answer).length;
   return { accuracy: correct / Math.max(asked.length, 1), completions };
 }
@@ -31,11 +42,17 @@ export async function exactMatch(h: ModelHandle, examples: readonly Example[], m
  * Perplexity of the labels and KL(teacher ‖ model) over the full vocabulary, both per
  * labelled token (the answers and end tokens) of held-out examples.
  */
-export async function heldoutLikelihood(h: ModelHandle, examples: readonly Example[], teacher?: ModelHandle, opts: { mask?: number[]; batchSize?: number; promptLoss?: boolean } = {}): Promise<{ perplexity: number; kl?: number; tokens: number }> {
+export async function heldoutLikelihood(
+  h: ModelHandle, examples: readonly Example[], teacher?: ModelHandle,
+  opts: {
+    mask?: number[]; batchSize?: number; promptLoss?: boolean; progress?: (done: number, total: number) => void;
+  } = {},
+): Promise<{ perplexity: number; kl?: number; tokens: number }> {
   const codec = textCodec(h, 'evaluation');
   const bs = opts.batchSize ?? 128;
   let nll = 0, kl = 0, n = 0;
   for (let i = 0; i < examples.length; i += bs) {
+    opts.progress?.(i, examples.length);
     const b = encodeBatch(examples.slice(i, i + bs), codec, opts.promptLoss ?? false);
     const t = batchTensors(b);
     const [s1, s2, c] = tf.tidy(() => {
@@ -56,5 +73,6 @@ export async function heldoutLikelihood(h: ModelHandle, examples: readonly Examp
     nll += (await s1.data())[0]; kl += (await s2.data())[0]; n += (await c.data())[0];
     [s1, s2, c, ...Object.values(t)].forEach((x) => x.dispose());
   }
+  if (examples.length) opts.progress?.(examples.length, examples.length);
   return { perplexity: Math.exp(nll / Math.max(n, 1)), kl: teacher ? kl / Math.max(n, 1) : undefined, tokens: n };
 }

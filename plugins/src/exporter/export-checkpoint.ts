@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs-core';
 import { writeDirAtomic, type OutputGuard, type ProtectedDir } from '@e3/core';
 import type { ModelHandle } from '../model/handle.js';
@@ -70,7 +70,10 @@ export async function exportCheckpoint(h: ModelHandle, dir: string, o: ExportOpt
       source: src.dir ?? null, method: o.method ?? (removed.length ? 'unknown' : 'none'),
       originalLayers: src.originalLayers, keptLayers: src.keptLayers, removedLayers: removed,
     }, null, 2) + '\n');
-    for (const [name, text] of Object.entries(o.extraFiles ?? {})) writeFileSync(join(tmp, name), text);
+    for (const [name, text] of Object.entries(o.extraFiles ?? {})) {
+      mkdirSync(dirname(join(tmp, name)), { recursive: true });
+      writeFileSync(join(tmp, name), text);
+    }
   }, guard);
 }
 

@@ -32,7 +32,11 @@ export class ExporterNode implements GraphNode<Params> {
     return {
       artifact: once(ports, ['model', 'report'], async ({ model, report }): Promise<Artifact> => {
         const extraFiles: Record<string, string> = report
-          ? { 'report.json': JSON.stringify(report.json, null, 2) + '\n', 'report.md': report.markdown }
+          ? {
+            ...report.files,
+            'report.json': JSON.stringify(report.json, null, 2) + '\n',
+            'report.md': report.markdown,
+          }
           : {};
         const o = { dtype: p.dtype, method: p.method, extraFiles, maxShardBytes: p.maxShardBytes, ...guard };
         const out = await exportCheckpoint(model, dir, o);

@@ -13,6 +13,8 @@ export interface LayerImportance {
   scores(evaluator: MaskEvaluator, keep: number, rng: Rng): Promise<number[] | undefined>;
   /** The 0/1 mask keeping `keep` layers. */
   select(evaluator: MaskEvaluator, keep: number, rng: Rng): Promise<{ mask: number[]; scores?: number[] }>;
+  /** How many masks `scores` or `select` evaluate for `layers` and `keep` (for progress), if any. */
+  evaluations?(layers: number, keep: number, use: 'scores' | 'select'): number;
 }
 
 /** For score-based methods: keep the K highest scores. */

@@ -7,6 +7,7 @@ import { selectByScores, type LayerImportance } from './importance.js';
 @injectable()
 export class KlDrop implements LayerImportance {
   readonly name = 'klDrop';
+  evaluations(layers: number): number { return layers; }
   async scores(evaluator: MaskEvaluator): Promise<number[]> {
     const L = evaluator.numLayers;
     const out: number[] = [];

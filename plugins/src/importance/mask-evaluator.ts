@@ -20,6 +20,8 @@ interface CalibBatch {
 export class MaskEvaluator {
   /** Forward passes over one calibration batch (the unit of cost in the benchmarks). */
   forwardPasses = 0;
+  /** Called after each mask is scored (kl or nll), e.g. to tick a progress task. */
+  onEvaluated?: () => void;
   private readonly batches: CalibBatch[] = [];
   private readonly klMemo = new Map<string, number>();
 
@@ -45,15 +47,18 @@ export class MaskEvaluator {
       return headKlPerToken(b.teacherFinal, final, this.head, this.head);
     });
     this.klMemo.set(key, v);
+    this.onEvaluated?.();
     return v;
   }
 
   /** Mean negative log-likelihood of the labels per labelled token. */
   async nll(mask: readonly number[]): Promise<number> {
-    return this.reduce(mask, (final, b) => {
+    const v = await this.reduce(mask, (final, b) => {
       const labels = tf.reshape(b.labels, [-1]) as tf.Tensor1D;
       return headNll(final, this.head, labels);
     });
+    this.onEvaluated?.();
+    return v;
   }
 
   private get head(): tf.Tensor2D { return this.handle.model.headWeight; }

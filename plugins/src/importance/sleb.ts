@@ -11,6 +11,12 @@ import type { LayerImportance } from './importance.js';
 @injectable()
 export class Sleb implements LayerImportance {
   readonly name = 'sleb';
+  /** Round j (j layers left) scores j masks; `scores` ranks every layer, down to one left. */
+  evaluations(layers: number, keep: number, use: 'scores' | 'select'): number {
+    let n = 0;
+    for (let j = layers; j > (use === 'scores' ? 1 : keep); j--) n += j;
+    return n;
+  }
   async scores(evaluator: MaskEvaluator): Promise<number[]> {
     const L = evaluator.numLayers;
     return (await this.greedy(evaluator, 1)).order.reduce((s, layer, round) => { s[layer] = round; return s; }, new Array(L).fill(L));

@@ -74,6 +74,7 @@ export interface TrainingStepLoss {
   value: () => tf.Scalar;
   terms: () => Record<string, tf.Scalar>;
   info?: () => Record<string, number>;
+  progress?: (loss: number) => Record<string, number | string>;
   dispose: () => void;
 }
 
@@ -102,6 +103,8 @@ export interface StepExtras {
   /** Called under the tape: the layer mask of this step's forward pass. */
   readonly mask?: () => tf.Tensor1D;
   readonly info?: () => Record<string, number>;
+  /** What the progress line shows for this step (default: the loss). */
+  readonly progress?: (loss: number) => Record<string, number | string>;
   /** Called when the step's tensors are freed. */
   readonly dispose?: () => void;
 }
@@ -150,6 +153,7 @@ export function trainingStep(spec: TrainingStepSpec): (examples: readonly Exampl
       },
       terms: () => parts,
       info: extras.info,
+      progress: extras.progress,
       dispose: () => {
         extras.dispose?.();
         [...Object.values(bt), ...Object.values(parts), ...(teacherHidden ?? [])].forEach((t) => t.dispose());

@@ -1,6 +1,8 @@
 import { inject, injectable } from 'inversify';
-import { LOGGER, once, UserError, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
-import { calibrationSchema, finishMask, withCalibration, type CalibrationParams } from './masker-common.js';
+import {
+  LOGGER, once, PROGRESS, UserError, type GraphNode, type Logger, type NodeContext, type PluginManifest, type Progress,
+} from '@e3/core';
+import { calibrationSchema, finishMask, trackMasks, withCalibration, type CalibrationParams } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 import type { PortInputs, Ports } from '../ports.js';
 
@@ -30,9 +32,9 @@ const inputs = { model: { type: 'Model' }, data: { type: 'Dataset' } } as const 
 /** `masker.exhaustive`: the oracle — scores every mask with Σm = K by calibration KL. */
 @injectable()
 export class ExhaustiveMaskerNode implements GraphNode<Params> {
-  constructor(@inject(LOGGER) private readonly log: Logger) {}
+  constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROGRESS) private readonly progress: Progress) {}
 
-  connect(ports: PortInputs<typeof inputs>, p: Params) {
+  connect(ports: PortInputs<typeof inputs>, p: Params, node: NodeContext) {
     return {
       mask: once(ports, ['model', 'data'], async ({ model, data }) => {
         const t0 = performance.now();
@@ -42,7 +44,10 @@ export class ExhaustiveMaskerNode implements GraphNode<Params> {
         if (n > p.maxMasks) throw new UserError(`masker.exhaustive: C(${L}, ${K}) = ${n} masks exceeds maxMasks = ${p.maxMasks}; raise maxMasks or use masker.search`);
         return withCalibration(model, data, p, async (evaluator) => {
           const ranked: { mask: number[]; kl: number }[] = [];
-          for (const mask of allMasks(L, K)) ranked.push({ mask, kl: await evaluator.kl(mask) });
+          const what = `oracle: calibration KL of every ${K}-of-${L} mask`;
+          await trackMasks(evaluator, this.progress, node.id, n, what, async () => {
+            for (const mask of allMasks(L, K)) ranked.push({ mask, kl: await evaluator.kl(mask) });
+          });
           ranked.sort((a, b) => a.kl - b.kl);
           this.log.info(`exhaustive: best of ${n} masks removes ${ranked[0].mask.flatMap((m, i) => (m ? [] : [i])).join(',')} (KL ${ranked[0].kl.toFixed(4)})`);
           return finishMask(evaluator, 'exhaustive', ranked[0].mask, t0, { details: { masksScored: n, top: ranked.slice(0, 10) } });

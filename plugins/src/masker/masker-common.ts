@@ -1,3 +1,4 @@
+import type { Progress } from '@e3/core';
 import type { Dataset } from '../data/dataset.js';
 import type { ModelHandle } from '../model/handle.js';
 import type { LayerMaskResult } from '../model/layer-mask.js';
@@ -23,6 +24,21 @@ export async function calibrationEvaluator(model: ModelHandle, data: Dataset, p:
 export async function withCalibration<T>(model: ModelHandle, data: Dataset, p: CalibrationParams, use: (evaluator: MaskEvaluator) => Promise<T>): Promise<T> {
   const evaluator = await calibrationEvaluator(model, data, p);
   try { return await use(evaluator); } finally { evaluator.dispose(); }
+}
+
+/**
+ * Runs `use` with a progress task that ticks once per mask the evaluator scores (`total`
+ * expected, e.g. L for KL-drop); without a total, `use` runs untracked.
+ */
+export async function trackMasks<T>(
+  ctx: MaskEvaluator, progress: Progress, task: string, total: number | undefined, what: string,
+  use: () => Promise<T>,
+): Promise<T> {
+  if (!total) return use();
+  const t = progress.start(task, total, { unit: 'masks', what });
+  let n = 0;
+  ctx.onEvaluated = () => t.tick(++n);
+  try { return await use(); } finally { ctx.onEvaluated = undefined; t.done(); }
 }
 
 /**

@@ -20,7 +20,9 @@ import type { TeacherCache } from '../teacher/topk-cache.js';
 import { TrainingServices } from '../trainer/training-services.js';
 import { trainLoop, type StepMetrics } from '../trainer/train-loop.js';
 import type { TokenWeighting } from '../weighting/weighting.js';
-import { calibrationEvaluator, calibrationSchema, finishMask, type CalibrationParams } from './masker-common.js';
+import {
+  calibrationEvaluator, calibrationSchema, finishMask, trackMasks, type CalibrationParams,
+} from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 import { swapRefine } from './swap-refine.js';
 import { scheduleAt, standardise, type SearchSchedule } from './search-schedule.js';
@@ -80,7 +82,9 @@ export class SearchNode implements GraphNode<Params> {
     const K = keepCount(p, L, `node "${ctx.id}"`);
     const evaluator = await calibrationEvaluator(model, data, p);
     try {
-      const initScores = await p.init.scores(evaluator, K, this.services.rng.fork('init'));
+      const initTotal = p.init.evaluations?.(L, K, 'scores');
+      const initScores = await trackMasks(evaluator, this.services.progress, `${ctx.id}:init`, initTotal,
+        `${p.init.name} scores for the initial α`, () => p.init.scores(evaluator, K, this.services.rng.fork('init')));
       if (!initScores) throw new UserError(`node "${ctx.id}": importance.${p.init.name} gives no per-layer scores, so it cannot initialise the search; use importance.klDrop, blockInfluence, sleb, lastN, random or zeros`);
       const alpha0 = standardise(initScores).map((z) => z * p.initScale);
       const calib = await data.calibration(p.calibration);
@@ -136,6 +140,7 @@ export class SearchNode implements GraphNode<Params> {
       promptLoss: p.promptLoss, trainHead: false, headChunkTokens: p.headChunkTokens,
     });
     const hardHistory: number[][] = [];
+    const sinceRecord: number[][] = []; // hard masks since the last recorded step, for keep probabilities over steps
     const windowStart = Math.floor(p.steps * (1 - p.window));
     try {
       const { metrics } = await trainLoop({
@@ -145,6 +150,7 @@ export class SearchNode implements GraphNode<Params> {
           steps: p.steps, lr: p.lr, warmupSteps: 0, minLrRatio: 1, weightDecay: 0, beta1: 0.9, beta2: 0.999, clipNorm: 0,
           maxTokens: 0, checkpointEvery: p.checkpointEvery, logEvery: Math.max(1, Math.floor(p.steps / 50)),
         },
+        what: `searching a mask of ${K}/${L} layers, restart ${r + 1}/${p.restarts}`,
         extraState: { save: () => ({ hardHistory }), load: (j) => { hardHistory.push(...((j.hardHistory ?? []) as number[][])); } },
         loss: async (step) => {
           const s = scheduleAt(p, step, p.steps, L, K);
@@ -155,9 +161,16 @@ export class SearchNode implements GraphNode<Params> {
             mask: () => {
               const sample = p.sampler.sample(alpha, alphaValues, s, rng);
               hard = sample.hard;
+              sinceRecord.push(hard);
               return sample.mask;
             },
-            info: () => ({ tau: s.tau, k: s.k, ...Object.fromEntries(alphaValues.map((v, i) => [`alpha${i}`, v])) }),
+            progress: (loss): Record<string, number | string> => (s.k === L
+              ? { K: `${L}/${L} kept (curriculum warm-up, nothing removed yet)` }
+              : { loss, K: `${s.k}/${L}`, tau: s.tau }),
+            info: () => ({
+              tau: s.tau, k: s.k, ...Object.fromEntries(alphaValues.map((a, i) => [`alpha${i}`, a])),
+              ...Object.fromEntries(keepShares(sinceRecord.splice(0), L).map((q, i) => [`keep${i}`, q])),
+            }),
             dispose: () => {
               if (step >= windowStart && s.k === K) hardHistory.push(hard);
             },
@@ -165,7 +178,7 @@ export class SearchNode implements GraphNode<Params> {
         },
       });
       const alphaFinal = Array.from(await alpha.data());
-      const keepProbability = Array.from({ length: L }, (_, l) => hardHistory.reduce((a, m) => a + m[l], 0) / Math.max(hardHistory.length, 1));
+      const keepProbability = keepShares(hardHistory, L);
       const counts = new Map<string, number>();
       for (const m of hardHistory) counts.set(m.join(''), (counts.get(m.join('')) ?? 0) + 1);
       const frequent = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, p.candidates).map(([k]) => [...k].map(Number));
@@ -188,6 +201,11 @@ export class SearchNode implements GraphNode<Params> {
       alpha.dispose();
     }
   }
+}
+
+/** Per layer, the share of `masks` that keep it (0 for none). */
+function keepShares(masks: readonly number[][], L: number): number[] {
+  return Array.from({ length: L }, (_, l) => masks.reduce((a, m) => a + m[l], 0) / Math.max(masks.length, 1));
 }
 
 export const searchManifest: PluginManifest = {

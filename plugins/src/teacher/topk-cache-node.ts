@@ -1,6 +1,9 @@
 import { inject, injectable } from 'inversify';
 import { resolve } from 'node:path';
-import { LOGGER, once, type GraphNode, type Logger, type PluginManifest } from '@e3/core';
+import {
+  LOGGER, once, PROGRESS, trackProgress,
+  type GraphNode, type Logger, type NodeContext, type PluginManifest, type Progress,
+} from '@e3/core';
 import { describeCuts } from '../data/batch.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
 import { TeacherCache } from './topk-cache.js';
@@ -15,15 +18,17 @@ const inputs = { model: { type: 'Model', doc: 'the teacher' }, data: { type: 'Da
 /** `teacher.topkCache`: the frozen teacher's top-k targets, computed once and reused. */
 @injectable()
 export class TopkCacheNode implements GraphNode<Params> {
-  constructor(@inject(LOGGER) private readonly log: Logger) {}
+  constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROGRESS) private readonly progress: Progress) {}
 
-  connect(ports: PortInputs<typeof inputs>, p: Params) {
+  connect(ports: PortInputs<typeof inputs>, p: Params, ctx: NodeContext) {
     return {
       targets: once(ports, ['model', 'data'], async ({ model, data }) => {
         const cache = await TeacherCache.open(model, data.fingerprint, p.k, resolve(p.dir), p.batchSize,
           p.headChunkTokens);
         const before = cache.cachedExamples;
-        await cache.ensure([...(await data.calibration(p.calibration)), ...(await data.heldout(p.heldout))]);
+        const examples = [...(await data.calibration(p.calibration)), ...(await data.heldout(p.heldout))];
+        const what = `teacher top-${p.k} logits`;
+        await cache.ensure(examples, trackProgress(this.progress, ctx.id, { unit: 'examples', what }));
         this.log.info(`teacher cache ${cache.fingerprint}: k=${p.k}, ${before} examples reused, ${cache.computed} computed now (more are added on demand)`);
         const cuts = describeCuts(cache.codec);
         if (cuts) this.log.info(cuts);

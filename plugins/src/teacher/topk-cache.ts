@@ -136,10 +136,14 @@ export class TeacherCache {
     this.size += rec.length;
   }
 
-  /** Runs the teacher on the examples not yet cached (in batches) and stores their records. */
-  async ensure(examples: readonly Example[]): Promise<void> {
+  /**
+   * Runs the teacher on the examples not yet cached (in batches) and stores their records;
+   * `progress(done, total)` is called before the first batch and after each.
+   */
+  async ensure(examples: readonly Example[], progress?: (done: number, total: number) => void): Promise<void> {
     const seen = new Set<string>();
     const missing = examples.filter((e) => { const key = keyOf(e); if (this.offsets.has(key) || seen.has(key)) return false; seen.add(key); return true; });
+    if (missing.length) progress?.(0, missing.length);
     for (let i = 0; i < missing.length; i += this.batchSize) {
       const chunk = missing.slice(i, i + this.batchSize);
       const h = this.teacher;
@@ -163,6 +167,7 @@ export class TeacherCache {
         });
       });
       this.computed += chunk.length;
+      progress?.(i + chunk.length, missing.length);
     }
     this.reused += examples.length - missing.length;
   }

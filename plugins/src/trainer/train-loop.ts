@@ -47,6 +47,8 @@ export interface StepLoss {
   terms?: () => Record<string, tf.Scalar>;
   /** Plain numbers to record with the step (schedules). */
   info?: () => Record<string, number>;
+  /** What the progress line shows for this step (default: the loss). */
+  progress?: (loss: number) => Record<string, number | string>;
   dispose?: () => void;
 }
 
@@ -64,6 +66,8 @@ export interface TrainLoopArgs {
   readonly logger: Logger;
   readonly progress: Progress;
   readonly task: string;
+  /** What the loop does, for the progress line (e.g. "distilling into the pruned model"). */
+  readonly what?: string;
   readonly signal: AbortSignal;
   /** Called after every optimiser step (e.g. schedules). */
   readonly afterStep?: (step: number) => void;
@@ -101,7 +105,7 @@ export async function trainLoop(a: TrainLoopArgs): Promise<{ metrics: StepMetric
     a.vars.forEach((v, i) => { tensors.set(`w.${i}`, v); tensors.set(`m.${i}`, opt.m[i]); tensors.set(`v.${i}`, opt.v[i]); });
     await saveState(a.checkpointDir, step, tensors, { tokens, metrics, rng: a.rng?.getState(), ...a.extraState?.save() });
   };
-  const bar = a.progress.start(a.task, p.steps);
+  const bar = a.progress.start(a.task, p.steps, { what: a.what, start });
   let step = start;
   try {
     for (; step < p.steps; step++) {
@@ -127,8 +131,8 @@ export async function trainLoop(a: TrainLoopArgs): Promise<{ metrics: StepMetric
         for (const [k, t] of Object.entries(batch.terms?.() ?? {})) row[k] = (await t.data())[0];
         Object.assign(row, batch.info?.());
         metrics.push(row);
-        bar.tick(step + 1, { loss: lossValue, lr });
       }
+      bar.tick(step + 1, { ...(batch.progress?.(lossValue) ?? { loss: lossValue }), lr });
       batch.dispose?.();
       await a.afterStepAsync?.(step);
       if (p.checkpointEvery > 0 && (step + 1) % p.checkpointEvery === 0) await save(step + 1);

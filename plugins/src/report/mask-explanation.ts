@@ -1,0 +1,70 @@
+import type { LayerMaskResult } from '../model/layer-mask.js';
+
+/** A scored mask the search proposed. */
+export interface Candidate {
+  mask: number[];
+  kl: number;
+  source: string;
+  restart?: number;
+}
+
+/** The candidates of a mask result, best (lowest calibration KL) first. */
+export function candidatesOf(m: LayerMaskResult | undefined): Candidate[] {
+  const c = (m?.details?.candidates ?? []) as Candidate[];
+  return [...c].sort((a, b) => a.kl - b.kl);
+}
+
+const f4 = (x: number) => x.toFixed(4);
+
+/**
+ * Why the chosen mask won, in sentences: how candidates are made and scored, the winner and
+ * the runner-up, and every layer whose fate disagrees with its keep probability (kept below
+ * a removed layer's), with the reason (the winning candidate's source and its KL).
+ */
+export function maskExplanation(m: LayerMaskResult | undefined): string[] {
+  const keepP = m?.details?.keepProbability as number[] | undefined;
+  const cands = candidatesOf(m);
+  if (!m || !cands.length) return [];
+  const chosenFrom = String(m.details?.chosenFrom ?? '');
+  const chosenKl = m.details?.calibrationKl as number | undefined;
+  const out = [
+    'The search does not keep the layers with the highest keep probability directly. Each restart proposes ' +
+      'candidate masks — the top-K layers by final α, by keep probability, and the most frequent masks sampled ' +
+      'in the last steps — and each candidate is scored by its calibration KL to the teacher. The lowest KL wins; ' +
+      'one-swap refinement may then improve it further ("+ n swap(s)").',
+  ];
+  const runnerUp = cands.find((c) => c.mask.join('') !== m.mask.join(''));
+  const winner = chosenFrom || cands[0].source;
+  const other = runnerUp
+    ? `; the best other candidate was ${runnerUp.source} (restart ${runnerUp.restart ?? 0}) at KL ${f4(runnerUp.kl)}.`
+    : '.';
+  out.push(`Chosen: ${winner}, calibration KL ${f4(chosenKl ?? cands[0].kl)}${other}`);
+  if (keepP) {
+    const removed = m.mask.flatMap((x, i) => (x ? [] : [i]));
+    const byKeepP = cands.find((c) => c.source === 'topk(keep probability)' && c.restart === cands[0].restart);
+    for (const [i, x] of m.mask.entries()) {
+      if (!x) continue;
+      const above = removed.filter((r) => keepP[r] > keepP[i]);
+      if (!above.length) continue;
+      const removedAbove = above.map((r) => `${r} (${keepP[r].toFixed(2)})`).join(', ');
+      const than = byKeepP ? ` than the top-K by keep probability (${f4(byKeepP.kl)})` : '';
+      out.push(
+        `Layer ${i} is kept with keep probability ${keepP[i].toFixed(2)}, below removed layer(s) ` +
+          `${removedAbove}: the mask from ${winner} measured a lower calibration KL${than}.`,
+      );
+    }
+  }
+  return out;
+}
+
+/** The short reason shown next to each layer in the report's mask table. */
+export function layerReason(m: LayerMaskResult, i: number): string {
+  const keepP = m.details?.keepProbability as number[] | undefined;
+  if (!keepP) return '';
+  const removed = m.mask.flatMap((x, j) => (x ? [] : [j]));
+  const kept = m.mask.flatMap((x, j) => (x ? [j] : []));
+  const from = String(m.details?.chosenFrom ?? 'the lowest-KL candidate');
+  if (m.mask[i] && removed.some((r) => keepP[r] > keepP[i])) return `kept by ${from} (lowest calibration KL)`;
+  if (!m.mask[i] && kept.some((k) => keepP[k] < keepP[i])) return `removed by ${from} (lowest calibration KL)`;
+  return '';
+}

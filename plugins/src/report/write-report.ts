@@ -1,0 +1,21 @@
+import { reportMarkdown, type Report } from '../evaluator/report.js';
+import { reportFigures } from './report-figures.js';
+import { reportHtml } from './report-html.js';
+
+/**
+ * The report in every form: report.json's content, report.md (linking the SVGs), report.html
+ * (self-contained) and the SVG figures, keyed by their file names relative to the report.
+ */
+export async function buildReport(json: Record<string, any>): Promise<Report> {
+  const figs = await reportFigures(json);
+  const files: Record<string, string> = Object.fromEntries(figs.map((f) => [f.file, f.svg]));
+  files['report.html'] = reportHtml(json, figs);
+  return { json, markdown: reportMarkdown(json, figs), files };
+}
+
+/** Writes report.json, report.md, report.html and figures/ with `write(name, text)` (e.g. the artifact store). */
+export function writeReport(report: Report, write: (name: string, text: string) => unknown): void {
+  write('report.json', JSON.stringify(report.json, null, 2) + '\n');
+  write('report.md', report.markdown);
+  for (const [name, text] of Object.entries(report.files ?? {})) write(name, text);
+}

@@ -1,0 +1,89 @@
+import { strict as assert } from 'node:assert';
+import { Writable } from 'node:stream';
+import { Progress } from '@e3/core';
+
+/** A stream that keeps what is written; `tty` makes it look like a terminal. */
+function sink(tty: boolean) {
+  const chunks: string[] = [];
+  const s = new Writable({
+    write(c, _e, cb) {
+      chunks.push(String(c));
+      cb();
+    },
+  }) as Writable & { isTTY?: boolean; columns?: number };
+  if (tty) {
+    s.isTTY = true;
+    s.columns = 160;
+    Object.assign(s, { cursorTo: () => true, clearLine: () => true, moveCursor: () => true });
+  }
+  return { stream: s, text: () => chunks.join('') };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('progress (rate, elapsed time, ETA)', () => {
+  it('off a terminal: a plain line at the start, at most every N s and at the end, saying what it does', async () => {
+    const out = sink(false);
+    const t = new Progress(out.stream, 'auto', 0.05).start('targets', 100, {
+      unit: 'examples',
+      what: 'teacher top-10 logits',
+    });
+    t.tick(10);
+    await sleep(80);
+    t.tick(50, { loss: 0.5 });
+    t.tick(60);
+    t.done();
+    const lines = out.text().trim().split('\n');
+    assert.equal(lines.length, 3, out.text());
+    assert.match(
+      lines[0],
+      /^\[progress\] targets: teacher top-10 logits: 0\/100 examples \(0%\), 0 examples\/s, elapsed 00s, ETA —$/,
+    );
+    assert.match(lines[1], /50\/100 examples \(50%\), [\d.]+ examples\/s, elapsed \d\ds, ETA \d\ds · loss=0.5000$/);
+    assert.match(lines[2], /100\/100 examples \(100%\), .* done/);
+  });
+
+  it('--progress json: one object per line with done, total, rate, elapsed and ETA', () => {
+    const out = sink(false);
+    const t = new Progress(out.stream, 'json', 0).start('search#0', 20, { what: 'searching' });
+    t.tick(5, { loss: 1 });
+    t.done();
+    const rows = out
+      .text()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      rows.map((r) => [r.task, r.done, r.total, r.finished]),
+      [
+        ['search#0', 0, 20, false],
+        ['search#0', 5, 20, false],
+        ['search#0', 20, 20, true],
+      ],
+    );
+    for (const r of rows)
+      assert.ok(typeof r.rate === 'number' && typeof r.elapsedSeconds === 'number' && 'etaSeconds' in r);
+    assert.equal(rows[1].loss, 1);
+  });
+
+  it('on a terminal: a cli-progress bar with rate, elapsed and ETA; log lines do not tear it', () => {
+    const out = sink(true);
+    const p = new Progress(out.stream);
+    assert.equal(p.mode, 'bar');
+    const t = p.start('distill', 10, { what: 'distilling' });
+    t.tick(4, { loss: 2 });
+    p.log('[info] a log line');
+    t.done();
+    const text = out.text();
+    assert.match(text, /distill: distilling \[.*\] \d+\/10 steps \| [\d.—]+ steps\/s \| \S+ elapsed \| ETA \S+/);
+    assert.match(text, /\[info\] a log line\n/);
+  });
+
+  it('quiet (none) prints nothing', () => {
+    const out = sink(false);
+    const t = new Progress(out.stream, true).start('x', 3);
+    t.tick(1);
+    t.done();
+    assert.equal(out.text(), '');
+  });
+});
