@@ -4,14 +4,37 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const node = {
-  process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', performance: 'readonly',
-  setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly',
-  setImmediate: 'readonly', structuredClone: 'readonly', AbortController: 'readonly', TextDecoder: 'readonly',
-  TextEncoder: 'readonly', fetch: 'readonly', navigator: 'readonly', globalThis: 'readonly',
+  process: 'readonly',
+  console: 'readonly',
+  Buffer: 'readonly',
+  URL: 'readonly',
+  performance: 'readonly',
+  setTimeout: 'readonly',
+  clearTimeout: 'readonly',
+  setInterval: 'readonly',
+  clearInterval: 'readonly',
+  setImmediate: 'readonly',
+  structuredClone: 'readonly',
+  AbortController: 'readonly',
+  TextDecoder: 'readonly',
+  TextEncoder: 'readonly',
+  fetch: 'readonly',
+  navigator: 'readonly',
+  globalThis: 'readonly',
 };
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', 'node_modules/**', 'native/build/**', 'models/**', 'runs/**', 'test/fixtures/**', '**/*.d.ts'] },
+  {
+    ignores: [
+      '**/dist/**',
+      'node_modules/**',
+      'native/build/**',
+      'models/**',
+      'runs/**',
+      'test/fixtures/**',
+      '**/*.d.ts',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -5,25 +5,43 @@
 //   node bench/head-memory.js [--rows 256]
 import { initBackend, Rng } from '@e3/core';
 import * as tf from '@tensorflow/tfjs-core';
-import {
-  ForwardKlLoss, headChunkRows, randomModel, studentTokens, teacherTopK, tokensFromLogits,
-} from '@e3/plugins';
+import { ForwardKlLoss, headChunkRows, randomModel, studentTokens, teacherTopK, tokensFromLogits } from '@e3/plugins';
 import { arg, benchCli } from './lib/table.js';
-benchCli('usage: node bench/head-memory.js [--rows 256]\n  Peak tfjs memory of a loss step and a teacher top-k pass at vocabulary 151,936, chunked head vs whole.', { rows: { type: 'string', description: 'token rows per step', default: 256 } });
+benchCli(
+  'usage: node bench/head-memory.js [--rows 256]\n  Peak tfjs memory of a loss step and a teacher top-k pass at vocabulary 151,936, chunked head vs whole.',
+  { rows: { type: 'string', description: 'token rows per step', default: 256 } },
+);
 
 await initBackend('wasm');
 const V = 151_936;
 const rows = Number(arg('rows', '256'));
-const B = 16, T = rows / B, K = 10;
+const B = 16,
+  T = rows / B,
+  K = 10;
 const h = await randomModel({
   config: {
-    model_type: 'qwen3', hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4,
-    num_key_value_heads: 2, head_dim: 16, rms_norm_eps: 1e-6, rope_theta: 10000, max_position_embeddings: 64,
-    tie_word_embeddings: true, vocab_size: V,
+    model_type: 'qwen3',
+    hidden_size: 64,
+    intermediate_size: 128,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    head_dim: 16,
+    rms_norm_eps: 1e-6,
+    rope_theta: 10000,
+    max_position_embeddings: 64,
+    tie_word_embeddings: true,
+    vocab_size: V,
   },
-  rng: new Rng(1), std: 0.5,
+  rng: new Rng(1),
+  std: 0.5,
 });
-const grid = (f) => tf.tensor2d(Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => f(b, t))), undefined, 'int32');
+const grid = (f) =>
+  tf.tensor2d(
+    Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => f(b, t))),
+    undefined,
+    'int32',
+  );
 const ids = grid((b, t) => (b * 7919 + t * 104_729) % V);
 const labels = grid((b, t) => (b * 31 + t * 17) % V);
 const w = tf.ones([B, T]);
@@ -31,12 +49,18 @@ const mib = (x) => `${(x / 2 ** 20).toFixed(0)} MiB`;
 
 async function peak(fn) {
   const before = tf.memory().numBytes;
-  const info = await tf.profile(() => { tf.dispose(fn()); });
+  const info = await tf.profile(() => {
+    tf.dispose(fn());
+  });
   return info.peakBytes - before;
 }
 
 const top = tf.tidy(() => teacherTopK(h.model.forwardFinal(ids).final, h.model.headWeight, K));
-const targets = { ids: tf.reshape(top.ids, [B, T, K]), logProbs: tf.reshape(top.logProbs, [B, T, K]), entropy: tf.reshape(top.entropy, [B, T]) };
+const targets = {
+  ids: tf.reshape(top.ids, [B, T, K]),
+  logProbs: tf.reshape(top.logProbs, [B, T, K]),
+  entropy: tf.reshape(top.entropy, [B, T]),
+};
 const term = new ForwardKlLoss({ weight: 1 });
 const mask = tf.variable(tf.tensor1d([1, 0.5]));
 const step = (chunked, trainHead) => () => {
@@ -57,9 +81,14 @@ const teacher = (chunked) => () => {
   const r = tf.topk(logp, K);
   return [r.values, r.indices, tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1))];
 };
-console.log(`B·T = ${rows} rows, V = ${V}: logits ${mib(rows * V * 4)}; chunks of ${headChunkRows(V)} rows; `
-  + `resident ${mib(tf.memory().numBytes)}`);
-for (const [name, f] of [['teacher top-k + entropy', teacher], ['search step (FKL, d/dmask)', (c) => step(c, false)],
-  ['distillation step (FKL, d/dweights)', (c) => step(c, true)]]) {
+console.log(
+  `B·T = ${rows} rows, V = ${V}: logits ${mib(rows * V * 4)}; chunks of ${headChunkRows(V)} rows; ` +
+    `resident ${mib(tf.memory().numBytes)}`,
+);
+for (const [name, f] of [
+  ['teacher top-k + entropy', teacher],
+  ['search step (FKL, d/dmask)', (c) => step(c, false)],
+  ['distillation step (FKL, d/dweights)', (c) => step(c, true)],
+]) {
   console.log(`${name}: chunked ${mib(await peak(f(true)))}, whole ${mib(await peak(f(false)))} above resident`);
 }

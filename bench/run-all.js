@@ -4,12 +4,19 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { BENCH, benchCli, ROOT } from './lib/table.js';
-benchCli('usage: npm run bench [-- --quick]\n  Regenerates every table in bench/results/ (about 4 hours on 2 cores; see README); --quick: a smoke run of each.', {});
+benchCli(
+  'usage: npm run bench [-- --quick]\n  Regenerates every table in bench/results/ (about 4 hours on 2 cores; see README); --quick: a smoke run of each.',
+  {},
+);
 
 const extra = process.argv.slice(2);
 const mixed = { ...process.env, E3_TEACHER: join(ROOT, 'models/mixed-teacher') };
 const runs = [
-  ['mask-quality.js'], ['recovery.js'], ['search-ablations.js'], ['speed.js'], ['throughput.js'],
+  ['mask-quality.js'],
+  ['recovery.js'],
+  ['search-ablations.js'],
+  ['speed.js'],
+  ['throughput.js'],
   // Table 6: the same tables on the second, harder teacher.
   ['mask-quality.js', '--name', 'mask-quality-mixed', '--ratios', '0.25,0.5', '--calibration', '64', '--text', mixed],
   ['recovery.js', '--name', 'recovery-mixed', '--drop', '10,12,14,15', mixed],

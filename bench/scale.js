@@ -18,24 +18,45 @@ const USAGE = `usage: node bench/scale.js [--quick] [--shapes qwen3-0.6b,llama-3
   exporting (time, peak RSS), sgemm GFLOP/s, and search / distillation / decoding tokens/s next to PyTorch's.
   Writes bench/results/scale.md (--quick: qwen3-0.6b only, one load, scale.quick.md).
 `;
-benchCli(USAGE, {
-  shapes: { type: 'string', description: 'shapes to build and measure', default: 'qwen3-0.6b,llama-3.2-1b' },
-  cache: { type: 'string', description: 'where the checkpoints live (about 3.7 GB for both)', default: '.e3-cache/scale' },
-  rebuild: { type: 'boolean', description: 'build the checkpoints again even if cached' },
-  note: { type: 'string', description: 'conditions of the run, for the table\'s notes' },
-  'no-steps': { type: 'boolean', description: 'skip the search / distillation / decoding steps (and PyTorch\'s)' },
-  child: { type: 'boolean', description: '(internal) one measurement in a fresh process' },
-}, { positionals: true });
+benchCli(
+  USAGE,
+  {
+    shapes: { type: 'string', description: 'shapes to build and measure', default: 'qwen3-0.6b,llama-3.2-1b' },
+    cache: {
+      type: 'string',
+      description: 'where the checkpoints live (about 3.7 GB for both)',
+      default: '.e3-cache/scale',
+    },
+    rebuild: { type: 'boolean', description: 'build the checkpoints again even if cached' },
+    note: { type: 'string', description: "conditions of the run, for the table's notes" },
+    'no-steps': { type: 'boolean', description: "skip the search / distillation / decoding steps (and PyTorch's)" },
+    child: { type: 'boolean', description: '(internal) one measurement in a fresh process' },
+  },
+  { positionals: true },
+);
 const GIB = 2 ** 30;
-const COLUMNS = ['shape', 'parameters', 'file', 'build s', 'model info s (process)', 'model info s (inspect)',
-  'load s', 'load GB/s', 'peak RSS GiB', 'f32 weights GiB', 'prune + export s', 'export peak RSS GiB', 'backend'];
+const COLUMNS = [
+  'shape',
+  'parameters',
+  'file',
+  'build s',
+  'model info s (process)',
+  'model info s (inspect)',
+  'load s',
+  'load GB/s',
+  'peak RSS GiB',
+  'f32 weights GiB',
+  'prune + export s',
+  'export peak RSS GiB',
+  'backend',
+];
 const NOTES = [
   'Seeded random bf16 weights in the exact shapes of the public models (`bench/scale/make-checkpoint.js`;',
-  'qwen3-0.6b carries Qwen3\'s real tokenizer.json, llama-3.2-1b a byte-level one, since Qwen3\'s ids exceed its',
+  "qwen3-0.6b carries Qwen3's real tokenizer.json, llama-3.2-1b a byte-level one, since Qwen3's ids exceed its",
   'vocabulary). *model info* is `e3 model info` as a process (node start-up included) and its own inspection time:',
   'it reads config.json and the safetensors headers only. *load* is `loadCheckpoint` in a fresh process (weights to',
   'float32, tokenizer built), median with each run in brackets; *load GB/s* is file bytes per second of load;',
-  '*peak RSS* is that process\'s VmHWM after loading. Loads run on wasm, the default backend, unless the float32',
+  "*peak RSS* is that process's VmHWM after loading. Loads run on wasm, the default backend, unless the float32",
   'weights exceed its 4 GiB address space (then cpu). *prune + export* drops the last layer of the loaded model',
   '(`cloneHandle`) and writes it as bf16 (`exportCheckpoint`, as `e3 prune`), in another fresh process; its peak',
   'RSS includes the load.',
@@ -43,16 +64,27 @@ const NOTES = [
 const WASM_MAX = 2 ** 32;
 /** The batch of the step measurements: the issue's 4 × 64 tokens; best of 2 after 1 warm-up. */
 const STEP_BATCH = { batch: 4, seq: 64, newTokens: 16, warmup: 1, repeats: QUICK ? 1 : 2 };
-const STEP_COLUMNS = ['shape', 'step', 'e3 tokens/s', 'PyTorch tokens/s', 'ratio', 'FLOPs/token', 'e3 GFLOP/s',
-  'e3 MFU', 'PyTorch MFU', 'e3 peak RSS GiB', 'PyTorch peak RSS GiB'];
+const STEP_COLUMNS = [
+  'shape',
+  'step',
+  'e3 tokens/s',
+  'PyTorch tokens/s',
+  'ratio',
+  'FLOPs/token',
+  'e3 GFLOP/s',
+  'e3 MFU',
+  'PyTorch MFU',
+  'e3 peak RSS GiB',
+  'PyTorch peak RSS GiB',
+];
 const STEP_NOTES = [
-  'Steps on e3\'s own code paths (bench/scale/steps.js) on the cpu backend with the native kernels (host memory),',
+  "Steps on e3's own code paths (bench/scale/steps.js) on the cpu backend with the native kernels (host memory),",
   'batch 4 × 64 random tokens: *search* = Gumbel-TopK mask, forward KL through the chunked output head, gradients to the',
   'mask logits only; *distill* = every weight, chunked head, fused AdamW; *decode* = greedy, KV cache, 4 prompts of',
   '8 tokens, 16 new tokens each. PyTorch = bench/reference/torch_steps.py (Debian python3-torch, 2 threads) on the same',
   'checkpoint and batch shape, its own decoder written independently. Best of the repeats after a warm-up, both.',
   'FLOPs/token: 4N for the search (forward + backward to activations), 6N for distillation, 2N for decoding, with N',
-  'the parameters that compute (every weight; the tied embedding computes as the head); attention\'s T² terms are left',
+  "the parameters that compute (every weight; the tied embedding computes as the head); attention's T² terms are left",
   'out. MFU = FLOPs/token × tokens/s ÷ the 2-thread sgemm rate measured in this run.',
 ].join(' ');
 const FLOPS_PER_PARAM = { search: 4, distill: 6, decode: 2 };
@@ -62,7 +94,9 @@ function procStatus(field) {
   try {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'));
     return m ? Number(m[1]) * 1024 : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** Child: load one checkpoint on one backend, print {seconds, peak, rss} as JSON. */
@@ -92,7 +126,8 @@ async function childExport(dir, backend) {
   const seconds = (performance.now() - t0) / 1000;
   rmSync(dirname(out), { recursive: true, force: true });
   process.stdout.write(JSON.stringify({ seconds, peak: procStatus('VmHWM') ?? process.memoryUsage().rss }) + '\n');
-  pruned.dispose(); h.dispose();
+  pruned.dispose();
+  h.dispose();
 }
 
 /** Child: search, distillation and decoding tokens/s on e3's code paths (bench/scale/steps.js). */
@@ -105,18 +140,39 @@ async function childSteps(dir, steps) {
 /** PyTorch on the same shape and batch size (bench/reference/torch_steps.py, 2 threads); undefined without torch. */
 function torchSteps(dir, steps) {
   const py = '/usr/bin/python3';
-  try { execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' }); } catch { return undefined; }
+  try {
+    execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
+  } catch {
+    return undefined;
+  }
   const { batch: B, seq: T, newTokens, warmup, repeats } = STEP_BATCH;
   let x = 12345;
-  const next = () => { x = (x * 1103515245 + 12345) % 2 ** 31; return x; };
+  const next = () => {
+    x = (x * 1103515245 + 12345) % 2 ** 31;
+    return x;
+  };
   const vocab = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')).vocab_size;
   const ids = Array.from({ length: B }, () => Array.from({ length: T }, () => 2 + (next() % (vocab - 2))));
   const prompts = Array.from({ length: B }, () => Array.from({ length: 8 }, () => 2 + (next() % (vocab - 2))));
   const f = join(mkdtempSync(join(tmpdir(), 'e3-torch-')), 'args.json');
-  writeFileSync(f, JSON.stringify({ model_dir: dir, ids, attention: ids.map((r) => r.map(() => 1)), prompts,
-    new_tokens: newTokens, repeats, warmup, steps: steps.split(',') }));
-  const out = execFileSync(py, [join(ROOT, 'bench/reference/torch_steps.py'), f],
-    { encoding: 'utf8', env: { ...process.env, E3_TORCH_THREADS: '2' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  writeFileSync(
+    f,
+    JSON.stringify({
+      model_dir: dir,
+      ids,
+      attention: ids.map((r) => r.map(() => 1)),
+      prompts,
+      new_tokens: newTokens,
+      repeats,
+      warmup,
+      steps: steps.split(','),
+    }),
+  );
+  const out = execFileSync(py, [join(ROOT, 'bench/reference/torch_steps.py'), f], {
+    encoding: 'utf8',
+    env: { ...process.env, E3_TORCH_THREADS: '2' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return JSON.parse(out.trim().split('\n').pop());
 }
 
@@ -124,7 +180,10 @@ function torchSteps(dir, steps) {
 async function childSgemm(n, threads) {
   const { loadAddon } = await import('@e3/native');
   const blas = loadAddon();
-  if (!blas) { process.stdout.write('null\n'); return; }
+  if (!blas) {
+    process.stdout.write('null\n');
+    return;
+  }
   blas.setThreads(threads);
   const a = new Float32Array(n * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
   const b = a.slice().reverse();
@@ -139,8 +198,11 @@ async function childSgemm(n, threads) {
 }
 
 function child(args) {
-  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', ...args],
-    { encoding: 'utf8', cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', ...args], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return JSON.parse(out.trim().split('\n').pop());
 }
 
@@ -159,8 +221,10 @@ async function ensureCheckpoint(shape, cache, rebuild) {
 
 function modelInfo(dir) {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin/e3.js'), 'model', 'info', dir],
-    { encoding: 'utf8', cwd: ROOT });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/e3.js'), 'model', 'info', dir], {
+    encoding: 'utf8',
+    cwd: ROOT,
+  });
   const wall = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`e3 model info ${dir} failed: ${r.stderr}`);
   return { wall, ...JSON.parse(r.stdout) };
@@ -169,10 +233,14 @@ function modelInfo(dir) {
 function commit() {
   try {
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'],
-      { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    }).trim();
     return dirty ? `${sha} (with uncommitted changes)` : sha;
-  } catch { return 'unknown'; }
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** Which steps PyTorch runs per shape: its distillation of a 1B model needs ~21 GB (f32 weights, grads, AdamW). */
@@ -190,16 +258,26 @@ async function stepTable(shapes, cache, sgemmGflops) {
       const flops = FLOPS_PER_PARAM[step] * ours.parameters;
       const mfu = (rate) => (rate && sgemmGflops ? `${fmt((100 * flops * rate) / (sgemmGflops * 1e9), 1)}%` : '—');
       const theirs = torch?.[step];
-      rows.push([shape, step, fmt(ours[step], 2), theirs ? fmt(theirs, 2) : 'not run', theirs ? fmt(ours[step] / theirs, 2) : '—',
-        `${fmt(flops / 1e9, 2)} G`, fmt((flops * ours[step]) / 1e9, 1), mfu(ours[step]), mfu(theirs),
-        fmt(ours.peak / GIB, 2), torch?.peak_rss ? fmt(torch.peak_rss / GIB, 2) : '—']);
+      rows.push([
+        shape,
+        step,
+        fmt(ours[step], 2),
+        theirs ? fmt(theirs, 2) : 'not run',
+        theirs ? fmt(ours[step] / theirs, 2) : '—',
+        `${fmt(flops / 1e9, 2)} G`,
+        fmt((flops * ours[step]) / 1e9, 1),
+        mfu(ours[step]),
+        mfu(theirs),
+        fmt(ours.peak / GIB, 2),
+        torch?.peak_rss ? fmt(torch.peak_rss / GIB, 2) : '—',
+      ]);
     }
   }
   return rows;
 }
 
 async function main() {
-  const shapes = (arg('shapes', QUICK ? 'qwen3-0.6b' : 'qwen3-0.6b,llama-3.2-1b')).split(',');
+  const shapes = arg('shapes', QUICK ? 'qwen3-0.6b' : 'qwen3-0.6b,llama-3.2-1b').split(',');
   const cache = arg('cache', join(ROOT, '.e3-cache', 'scale'));
   const load0 = loadavg()[0];
   const rows = [];
@@ -217,21 +295,37 @@ async function main() {
     const seconds = median(loads.map((l) => l.seconds));
     process.stderr.write(`pruning one layer of ${shape} and exporting it …\n`);
     const exported = child(['export', built.dir, backend]);
-    rows.push([shape, `${(info.parameters / 1e6).toFixed(0)} M`, `${(info.bytes / 1e9).toFixed(2)} GB`,
-      `${fmt(built.seconds, 1)}${built.cached ? ' (cached)' : ''}`, fmt(info.wall, 2), fmt(info.loadSeconds, 3),
-      `${fmt(seconds, 2)} (${loads.map((l) => fmt(l.seconds, 2)).join(', ')})`, fmt(info.bytes / 1e9 / seconds, 2),
-      fmt(median(loads.map((l) => l.peak)) / GIB, 2), fmt((4 * info.parameters) / GIB, 2),
-      fmt(exported.seconds, 1), fmt(exported.peak / GIB, 2), backend]);
+    rows.push([
+      shape,
+      `${(info.parameters / 1e6).toFixed(0)} M`,
+      `${(info.bytes / 1e9).toFixed(2)} GB`,
+      `${fmt(built.seconds, 1)}${built.cached ? ' (cached)' : ''}`,
+      fmt(info.wall, 2),
+      fmt(info.loadSeconds, 3),
+      `${fmt(seconds, 2)} (${loads.map((l) => fmt(l.seconds, 2)).join(', ')})`,
+      fmt(info.bytes / 1e9 / seconds, 2),
+      fmt(median(loads.map((l) => l.peak)) / GIB, 2),
+      fmt((4 * info.parameters) / GIB, 2),
+      fmt(exported.seconds, 1),
+      fmt(exported.peak / GIB, 2),
+      backend,
+    ]);
   }
   const sgemm = [1, 2].map((t) => child(['sgemm', '1024', String(t)]));
   const gflops = sgemm.map((s) => (s ? fmt(s.gflops, 1) : 'no native addon'));
   const stepRows = process.argv.includes('--no-steps') ? [] : await stepTable(shapes, cache, sgemm[1]?.gflops);
-  const text = header('Real-size checkpoints — build, inspect, load', {
-    commit: commit(),
-    'sgemm 1024×1024×1024 (native OpenBLAS, this run)': `${gflops[0]} GFLOP/s on 1 thread, ${gflops[1]} on 2`,
-    conditions: `load average ${load0.toFixed(2)} at the start${arg('note') ? `; ${arg('note')}` : ''}`,
-  }) + `\n${NOTES}\n\n` + table(COLUMNS, rows) + '\n'
-    + (stepRows.length ? `\n## Search, distillation and decoding at size\n\n${STEP_NOTES}\n\n${table(STEP_COLUMNS, stepRows)}\n` : '');
+  const text =
+    header('Real-size checkpoints — build, inspect, load', {
+      commit: commit(),
+      'sgemm 1024×1024×1024 (native OpenBLAS, this run)': `${gflops[0]} GFLOP/s on 1 thread, ${gflops[1]} on 2`,
+      conditions: `load average ${load0.toFixed(2)} at the start${arg('note') ? `; ${arg('note')}` : ''}`,
+    }) +
+    `\n${NOTES}\n\n` +
+    table(COLUMNS, rows) +
+    '\n' +
+    (stepRows.length
+      ? `\n## Search, distillation and decoding at size\n\n${STEP_NOTES}\n\n${table(STEP_COLUMNS, stepRows)}\n`
+      : '');
   writeResult(QUICK ? 'scale.quick' : 'scale', text);
 }
 

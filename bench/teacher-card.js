@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { Rng } from '@e3/core';
 import { arithmeticDataset, extractAnswer } from '@e3/plugins';
 import { arg, benchCli, ROOT } from './lib/table.js';
-benchCli('usage: node bench/teacher-card.js [--model models/arith-teacher]\n  Measures the teacher\'s held-out exact match and writes its model card (README.md beside it).', { model: { type: 'string', description: 'checkpoint directory', default: 'models/arith-teacher' } }, { quick: false });
+benchCli(
+  "usage: node bench/teacher-card.js [--model models/arith-teacher]\n  Measures the teacher's held-out exact match and writes its model card (README.md beside it).",
+  { model: { type: 'string', description: 'checkpoint directory', default: 'models/arith-teacher' } },
+  { quick: false },
+);
 
 const model = arg('model', join(ROOT, 'models/arith-teacher'));
 const graph = readFileSync(join(ROOT, 'graphs/train-teacher.yaml'), 'utf8');
@@ -20,12 +24,32 @@ const held = await data.heldout();
 const dir = mkdtempSync(join(tmpdir(), 'e3-card-'));
 writeFileSync(join(dir, 'prompts.txt'), held.map((e) => e.prompt).join('\n') + '\n');
 const t0 = performance.now();
-const out = execFileSync(process.execPath, [join(ROOT, 'bin/e3.js'), 'generate', model, '--prompts', join(dir, 'prompts.txt'), '--max-new-tokens', '6', '--batch-size', '256'], { encoding: 'utf8', maxBuffer: 1 << 26 }).split('\n');
+const out = execFileSync(
+  process.execPath,
+  [
+    join(ROOT, 'bin/e3.js'),
+    'generate',
+    model,
+    '--prompts',
+    join(dir, 'prompts.txt'),
+    '--max-new-tokens',
+    '6',
+    '--batch-size',
+    '256',
+  ],
+  { encoding: 'utf8', maxBuffer: 1 << 26 },
+).split('\n');
 const seconds = (performance.now() - t0) / 1000;
 const correct = held.filter((e, i) => extractAnswer(out[i] ?? '') === e.answer).length;
-const byOp = (op) => { const idx = held.map((e, i) => [e, i]).filter(([e]) => e.prompt.includes(op)); return idx.filter(([e, i]) => extractAnswer(out[i] ?? '') === e.answer).length / idx.length; };
+const byOp = (op) => {
+  const idx = held.map((e, i) => [e, i]).filter(([e]) => e.prompt.includes(op));
+  return idx.filter(([e, i]) => extractAnswer(out[i] ?? '') === e.answer).length / idx.length;
+};
 const cfg = JSON.parse(readFileSync(join(model, 'config.json'), 'utf8'));
-const wrong = held.map((e, i) => [e, out[i]]).filter(([e, o]) => extractAnswer(o ?? '') !== e.answer).slice(0, 8);
+const wrong = held
+  .map((e, i) => [e, out[i]])
+  .filter(([e, o]) => extractAnswer(o ?? '') !== e.answer)
+  .slice(0, 8);
 const card = `# arith-teacher
 
 The small teacher e3-pruner ships and prunes: a **Qwen3-architecture** decoder (${cfg.num_hidden_layers} layers, hidden size ${cfg.hidden_size}, ${cfg.num_attention_heads} heads / ${cfg.num_key_value_heads} KV heads, head dim ${cfg.head_dim}, SwiGLU ${cfg.intermediate_size}, tied embeddings) with a **character-level** tokenizer.json (${cfg.vocab_size} tokens: \`<pad>\` 0, \`<eos>\` 1, \`<unk>\` 2, the digits, \`+ - * =\` and space). Hugging Face layout: \`config.json\`, \`model.safetensors\` (F32), \`tokenizer.json\`, \`tokenizer_config.json\`, \`generation_config.json\`.
@@ -36,7 +60,7 @@ Exact-answer arithmetic: the prompt is \`A+B=\` or \`A-B=\` with A, B in 0..99, 
 
 ## Accuracy (held-out)
 
-Greedy decoding through \`e3 generate ${model.replace(ROOT + '/', '')} --prompts FILE --max-new-tokens 6\` on the ${held.length} held-out problems of the training graph's split (never trained on): **${(100 * correct / held.length).toFixed(2)}% exact match** (${correct}/${held.length}; addition ${(100 * byOp('+')).toFixed(1)}%, subtraction ${(100 * byOp('-')).toFixed(1)}%), measured by \`node bench/teacher-card.js\` in ${seconds.toFixed(0)} s. Answer extraction: the completion up to the end token, trimmed, must equal the answer string.
+Greedy decoding through \`e3 generate ${model.replace(ROOT + '/', '')} --prompts FILE --max-new-tokens 6\` on the ${held.length} held-out problems of the training graph's split (never trained on): **${((100 * correct) / held.length).toFixed(2)}% exact match** (${correct}/${held.length}; addition ${(100 * byOp('+')).toFixed(1)}%, subtraction ${(100 * byOp('-')).toFixed(1)}%), measured by \`node bench/teacher-card.js\` in ${seconds.toFixed(0)} s. Answer extraction: the completion up to the end token, trimmed, must equal the answer string.
 
 ${wrong.length ? `Some misses: ${wrong.map(([e, o]) => `\`${e.prompt}\` → \`${o}\` (want \`${e.answer}\`)`).join(', ')}.` : ''}
 
@@ -49,4 +73,6 @@ ${wrong.length ? `Some misses: ${wrong.map(([e, o]) => `\`${e.prompt}\` → \`${
 Its layers are not equally needed — see \`bench/results/mask-quality.md\` for what each method removes at 25%, 37.5% and 50% and what it costs before and after recovery.
 `;
 writeFileSync(join(model, 'README.md'), card);
-console.log(`${(100 * correct / held.length).toFixed(2)}% exact match (${correct}/${held.length}); wrote ${join(model, 'README.md')}`);
+console.log(
+  `${((100 * correct) / held.length).toFixed(2)}% exact match (${correct}/${held.length}); wrote ${join(model, 'README.md')}`,
+);

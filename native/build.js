@@ -14,26 +14,67 @@ const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, 'build', 'e3_kernels.node');
 // decoder_block.cc gets -ffast-math so its exp/sigmoid loops use glibc's vector maths (libmvec);
 // its results are checked against the op-by-op cpu path to 1e-4 (test/model/fused-block.test.ts).
-const units = [{ file: 'blas.cc', flags: ['-fno-math-errno'] }, { file: 'decoder_block.cc', flags: ['-ffast-math', '-fopenmp-simd'] },
-  { file: 'head_rows.cc', flags: ['-ffast-math', '-fopenmp-simd'] }];
+const units = [
+  { file: 'blas.cc', flags: ['-fno-math-errno'] },
+  { file: 'decoder_block.cc', flags: ['-ffast-math', '-fopenmp-simd'] },
+  { file: 'head_rows.cc', flags: ['-ffast-math', '-fopenmp-simd'] },
+];
 const sources = [...units.map((u) => join(here, 'cc', u.file)), join(here, 'cc', 'args.h')];
-const includes = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].filter((d) => existsSync(join(d, 'node_api.h')));
-const findBlas = () => ['/usr/include/x86_64-linux-gnu/openblas-pthread', '/usr/include/aarch64-linux-gnu/openblas-pthread', '/usr/include/openblas'].filter((d) => existsSync(join(d, 'cblas.h')));
-const hasCompiler = () => { try { execFileSync('g++', ['--version'], { stdio: 'ignore' }); return true; } catch { return false; } };
-// Up to date when newer than every source and than this script (which holds the flags).
-if (existsSync(out) && [...sources, fileURLToPath(import.meta.url)].every((f) => statSync(out).mtimeMs > statSync(f).mtimeMs)) process.exit(0);
-if ((!findBlas().length || !hasCompiler()) && process.getuid?.() === 0 && process.env.E3_NO_APT !== '1' && existsSync('/usr/bin/apt-get')) {
-  console.log('e3: installing the native kernels\' build dependencies: apt-get install libopenblas-dev g++ (E3_NO_APT=1 skips this)');
+const includes = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].filter((d) =>
+  existsSync(join(d, 'node_api.h')),
+);
+const findBlas = () =>
+  [
+    '/usr/include/x86_64-linux-gnu/openblas-pthread',
+    '/usr/include/aarch64-linux-gnu/openblas-pthread',
+    '/usr/include/openblas',
+  ].filter((d) => existsSync(join(d, 'cblas.h')));
+const hasCompiler = () => {
   try {
-    execFileSync('bash', ['-c', 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev g++ >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev g++)'], { stdio: 'inherit', timeout: 600000 });
+    execFileSync('g++', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
+// Up to date when newer than every source and than this script (which holds the flags).
+if (
+  existsSync(out) &&
+  [...sources, fileURLToPath(import.meta.url)].every((f) => statSync(out).mtimeMs > statSync(f).mtimeMs)
+)
+  process.exit(0);
+if (
+  (!findBlas().length || !hasCompiler()) &&
+  process.getuid?.() === 0 &&
+  process.env.E3_NO_APT !== '1' &&
+  existsSync('/usr/bin/apt-get')
+) {
+  console.log(
+    "e3: installing the native kernels' build dependencies: apt-get install libopenblas-dev g++ (E3_NO_APT=1 skips this)",
+  );
+  try {
+    execFileSync(
+      'bash',
+      [
+        '-c',
+        'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev g++ >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libopenblas-dev g++)',
+      ],
+      { stdio: 'inherit', timeout: 600000 },
+    );
   } catch {
     console.warn('e3: apt-get could not install libopenblas-dev g++');
   }
 }
 const blas = findBlas();
 if (!includes.length || !blas.length || !hasCompiler()) {
-  const missing = !includes.length ? "Node's headers" : !blas.length ? 'OpenBLAS headers (apt-get install libopenblas-dev)' : 'g++ (apt-get install g++)';
-  console.warn(`e3: native kernels not built (${missing} missing); e3 will run on the wasm backend's own kernels, much slower`);
+  const missing = !includes.length
+    ? "Node's headers"
+    : !blas.length
+      ? 'OpenBLAS headers (apt-get install libopenblas-dev)'
+      : 'g++ (apt-get install g++)';
+  console.warn(
+    `e3: native kernels not built (${missing} missing); e3 will run on the wasm backend's own kernels, much slower`,
+  );
   rmSync(out, { force: true }); // an older build must not stand in for this version's
   process.exit(0);
 }
@@ -41,12 +82,28 @@ mkdirSync(dirname(out), { recursive: true });
 try {
   const objects = units.map((u) => {
     const obj = join(here, 'build', u.file.replace(/\.cc$/, '.o'));
-    execFileSync('g++', ['-O3', '-march=native', '-fPIC', ...u.flags, '-DNODE_GYP_MODULE_NAME=e3_kernels', `-I${includes[0]}`, `-I${blas[0]}`, '-c', join(here, 'cc', u.file), '-o', obj], { stdio: 'inherit' });
+    execFileSync(
+      'g++',
+      [
+        '-O3',
+        '-march=native',
+        '-fPIC',
+        ...u.flags,
+        '-DNODE_GYP_MODULE_NAME=e3_kernels',
+        `-I${includes[0]}`,
+        `-I${blas[0]}`,
+        '-c',
+        join(here, 'cc', u.file),
+        '-o',
+        obj,
+      ],
+      { stdio: 'inherit' },
+    );
     return obj;
   });
   execFileSync('g++', ['-shared', ...objects, '-o', out, '-lopenblas', '-lm'], { stdio: 'inherit' });
   console.log(`e3: built ${out}`);
 } catch {
-  console.warn('e3: native kernels failed to build; e3 will run on the wasm backend\'s own kernels, much slower');
+  console.warn("e3: native kernels failed to build; e3 will run on the wasm backend's own kernels, much slower");
   rmSync(out, { force: true });
 }

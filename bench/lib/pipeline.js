@@ -15,7 +15,14 @@ export async function run(graph, sets, seed) {
   const t0 = performance.now();
   const what = `[bench] run ${++runs}: ${graph} seed ${seed ?? 0}${sets.length ? ` (${sets.join(' ')})` : ''}`;
   process.stderr.write(`${what} …\n`);
-  const r = await runGraph(join(ROOT, graph), { modules: builtinModules, sets, seed, outDir: out, quiet: true, logLevel: 'warn' });
+  const r = await runGraph(join(ROOT, graph), {
+    modules: builtinModules,
+    sets,
+    seed,
+    outDir: out,
+    quiet: true,
+    logLevel: 'warn',
+  });
   const wallSeconds = (performance.now() - t0) / 1000;
   process.stderr.write(`${what} done in ${wallSeconds.toFixed(1)} s\n`);
   return { values: r.lastValues, wallSeconds, runDir: out };
@@ -29,6 +36,7 @@ export async function evaluateMask(teacher, heldout, mask) {
     const lik = await heldoutLikelihood(pruned, heldout, teacher);
     const em = await exactMatch(pruned, heldout, 8);
     return { kl: lik.kl, perplexity: lik.perplexity, accuracy: em.accuracy };
-  } finally { pruned.dispose(); }
+  } finally {
+    pruned.dispose();
+  }
 }
-

@@ -14,22 +14,53 @@ import { byteTokenizerJson, expectedTensors, parseDecoderConfig } from '@e3/plug
 /** config.json of each shape (the public models' values; weights are random). */
 export const SHAPES = {
   'qwen3-0.6b': {
-    architectures: ['Qwen3ForCausalLM'], model_type: 'qwen3', attention_bias: false, hidden_act: 'silu',
-    hidden_size: 1024, intermediate_size: 3072, num_hidden_layers: 28, num_attention_heads: 16,
-    num_key_value_heads: 8, head_dim: 128, vocab_size: 151936, max_position_embeddings: 40960,
-    rms_norm_eps: 1e-6, rope_theta: 1000000, rope_scaling: null, tie_word_embeddings: true,
-    bos_token_id: 151643, eos_token_id: 151645, torch_dtype: 'bfloat16',
+    architectures: ['Qwen3ForCausalLM'],
+    model_type: 'qwen3',
+    attention_bias: false,
+    hidden_act: 'silu',
+    hidden_size: 1024,
+    intermediate_size: 3072,
+    num_hidden_layers: 28,
+    num_attention_heads: 16,
+    num_key_value_heads: 8,
+    head_dim: 128,
+    vocab_size: 151936,
+    max_position_embeddings: 40960,
+    rms_norm_eps: 1e-6,
+    rope_theta: 1000000,
+    rope_scaling: null,
+    tie_word_embeddings: true,
+    bos_token_id: 151643,
+    eos_token_id: 151645,
+    torch_dtype: 'bfloat16',
   },
   'llama-3.2-1b': {
-    architectures: ['LlamaForCausalLM'], model_type: 'llama', attention_bias: false, mlp_bias: false,
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    attention_bias: false,
+    mlp_bias: false,
     hidden_act: 'silu',
-    hidden_size: 2048, intermediate_size: 8192, num_hidden_layers: 16, num_attention_heads: 32,
-    num_key_value_heads: 8, head_dim: 64, vocab_size: 128256, max_position_embeddings: 131072,
-    rms_norm_eps: 1e-5, rope_theta: 500000, tie_word_embeddings: true,
+    hidden_size: 2048,
+    intermediate_size: 8192,
+    num_hidden_layers: 16,
+    num_attention_heads: 32,
+    num_key_value_heads: 8,
+    head_dim: 64,
+    vocab_size: 128256,
+    max_position_embeddings: 131072,
+    rms_norm_eps: 1e-5,
+    rope_theta: 500000,
+    tie_word_embeddings: true,
     rope_scaling: {
-      rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192,
+      rope_type: 'llama3',
+      factor: 32,
+      low_freq_factor: 1,
+      high_freq_factor: 4,
+      original_max_position_embeddings: 8192,
     },
-    bos_token_id: 128000, eos_token_id: 128001, torch_dtype: 'bfloat16',
+    bos_token_id: 128000,
+    eos_token_id: 128001,
+    torch_dtype: 'bfloat16',
   },
 };
 
@@ -92,7 +123,9 @@ export function makeCheckpoint(shape, dir, { seed = 0 } = {}) {
         writeSync(fd, new Uint8Array(chunk.buffer, 0, m * 2));
       }
     }
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
   const note = 'random weights of this shape (bench/scale)';
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ ...raw, e3_note: note }, null, 2) + '\n');
   if (config.vocabSize > 151668) {

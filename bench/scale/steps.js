@@ -6,7 +6,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@e3/core';
 import {
-  AdamW, ForwardKlLoss, GumbelTopKSampler, generateIds, loadCheckpoint, studentTokens, teacherTopK,
+  AdamW,
+  ForwardKlLoss,
+  GumbelTopKSampler,
+  generateIds,
+  loadCheckpoint,
+  studentTokens,
+  teacherTopK,
 } from '@e3/plugins';
 
 async function best(fn, warmup, repeats) {
@@ -24,15 +30,27 @@ async function best(fn, warmup, repeats) {
 export async function measureSteps({ dir, backend, batch: B, seq: T, newTokens, warmup, repeats, steps }) {
   await initBackend(backend);
   const h = await loadCheckpoint(dir);
-  const V = h.model.config.vocabSize, L = h.model.numLayers;
+  const V = h.model.config.vocabSize,
+    L = h.model.numLayers;
   const rng = new Rng(7);
   const rows = Array.from({ length: B }, () => Array.from({ length: T + 1 }, () => 2 + rng.int(V - 2)));
-  const ids = tf.tensor2d(rows.map((r) => r.slice(0, -1)), undefined, 'int32');
-  const labels = tf.tensor2d(rows.map((r) => r.slice(1)), undefined, 'int32');
+  const ids = tf.tensor2d(
+    rows.map((r) => r.slice(0, -1)),
+    undefined,
+    'int32',
+  );
+  const labels = tf.tensor2d(
+    rows.map((r) => r.slice(1)),
+    undefined,
+    'int32',
+  );
   const active = tf.ones([B, T]);
   const top = tf.tidy(() => teacherTopK(h.model.forwardFinal(ids).final, h.model.headWeight, 10));
-  const targets = { ids: tf.reshape(top.ids, [B, T, 10]), logProbs: tf.reshape(top.logProbs, [B, T, 10]),
-    entropy: tf.reshape(top.entropy, [B, T]) };
+  const targets = {
+    ids: tf.reshape(top.ids, [B, T, 10]),
+    logProbs: tf.reshape(top.logProbs, [B, T, 10]),
+    entropy: tf.reshape(top.entropy, [B, T]),
+  };
   tf.dispose(Object.values(top));
   const term = new ForwardKlLoss({ weight: 1 });
   const loss = (mask, trainHead) => {
@@ -50,18 +68,21 @@ export async function measureSteps({ dir, backend, batch: B, seq: T, newTokens, 
       const values = Array.from(await alpha.data());
       const k = Math.round(0.75 * L);
       const { value, grads } = tf.variableGrads(
-        () => loss(sampler.sample(alpha, values, { k, tau: 0.5, progress: 0.5 }, sampleRng).mask, false), [alpha]);
+        () => loss(sampler.sample(alpha, values, { k, tau: 0.5, progress: 0.5 }, sampleRng).mask, false),
+        [alpha],
+      );
       opt.apply([grads[alpha.name]], 0.1);
       await value.data();
       tf.dispose([value, ...Object.values(grads)]);
     };
-    out.search = out.tokens / await best(step, warmup, repeats);
-    opt.dispose(); alpha.dispose();
+    out.search = out.tokens / (await best(step, warmup, repeats));
+    opt.dispose();
+    alpha.dispose();
   }
   if (steps.includes('decode')) {
     const prompts = Array.from({ length: B }, () => Array.from({ length: 8 }, () => 2 + rng.int(V - 2)));
     const decode = () => generateIds(h, prompts, { maxNewTokens: newTokens, stopIds: [-1] });
-    out.decode = (B * newTokens) / await best(decode, Math.min(warmup, 1), repeats);
+    out.decode = (B * newTokens) / (await best(decode, Math.min(warmup, 1), repeats));
   }
   if (steps.includes('distill')) {
     // Last: AdamW's moments (2 × the weights) stay resident once made.
@@ -69,11 +90,14 @@ export async function measureSteps({ dir, backend, batch: B, seq: T, newTokens, 
     const opt = new AdamW(vars, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
     const step = async () => {
       const { value, grads } = tf.variableGrads(() => loss(undefined, true), vars);
-      opt.apply(vars.map((v) => grads[v.name]), 1e-5);
+      opt.apply(
+        vars.map((v) => grads[v.name]),
+        1e-5,
+      );
       await value.data();
       tf.dispose([value, ...Object.values(grads)]);
     };
-    out.distill = out.tokens / await best(step, warmup, repeats);
+    out.distill = out.tokens / (await best(step, warmup, repeats));
     opt.dispose();
   }
   tf.dispose([ids, labels, active, ...Object.values(targets)]);

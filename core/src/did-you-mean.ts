@@ -21,7 +21,10 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   let bestDist = Infinity;
   for (const c of candidates) {
     const d = editDistance(word.toLowerCase(), c.toLowerCase());
-    if (d < bestDist) { best = c; bestDist = d; }
+    if (d < bestDist) {
+      best = c;
+      bestDist = d;
+    }
   }
   return bestDist <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
 }
@@ -30,5 +33,7 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
 export function suggestion(word: string, candidates: readonly string[]): string {
   const near = didYouMean(word, candidates);
   if (near) return `did you mean "${near}"?`;
-  return candidates.length ? `known: ${candidates.slice(0, 12).join(', ')}${candidates.length > 12 ? ', …' : ''}` : 'none are defined';
+  return candidates.length
+    ? `known: ${candidates.slice(0, 12).join(', ')}${candidates.length > 12 ? ', …' : ''}`
+    : 'none are defined';
 }

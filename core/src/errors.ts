@@ -3,7 +3,10 @@
  * (unless `--debug`) and exits non-zero; anything else is a bug and keeps its stack.
  */
 export class UserError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = 'UserError';
   }
@@ -29,16 +32,24 @@ export function formatDiagnostic(d: Diagnostic): string {
 
 /** Every problem found in a graph, reported together. */
 export class GraphError extends UserError {
-  constructor(readonly diagnostics: readonly Diagnostic[], where = 'the graph') {
-    super(`${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'} in ${where}:\n` +
-      diagnostics.map((d) => '  ' + formatDiagnostic(d)).join('\n'));
+  constructor(
+    readonly diagnostics: readonly Diagnostic[],
+    where = 'the graph',
+  ) {
+    super(
+      `${diagnostics.length} problem${diagnostics.length === 1 ? '' : 's'} in ${where}:\n` +
+        diagnostics.map((d) => '  ' + formatDiagnostic(d)).join('\n'),
+    );
     this.name = 'GraphError';
   }
 }
 
 /** A failure inside a running node; names the node so the user knows where to look. */
 export class NodeError extends UserError {
-  constructor(readonly nodeId: string, override readonly cause: unknown) {
+  constructor(
+    readonly nodeId: string,
+    override readonly cause: unknown,
+  ) {
     super(`node "${nodeId}" failed: ${cause instanceof Error ? cause.message : String(cause)}`);
     this.name = 'NodeError';
   }

@@ -9,23 +9,40 @@
  */
 import 'reflect-metadata';
 import { inject, injectable } from 'inversify';
-import { map, range, reduce, type Observable } from "rxjs";
-import { ARTIFACTS, COMPONENT_PARAMS, LOGGER, type ArtifactStore, type ComponentManifest, type GraphNode, type Logger, type NodeContext, type PluginManifest } from '@e3/core';
+import { map, range, reduce, type Observable } from 'rxjs';
+import {
+  ARTIFACTS,
+  COMPONENT_PARAMS,
+  LOGGER,
+  type ArtifactStore,
+  type ComponentManifest,
+  type GraphNode,
+  type Logger,
+  type NodeContext,
+  type PluginManifest,
+} from '@e3/core';
 
 /** The interface `reducer` components implement. */
-export interface Reducer { readonly name: string; reduce(values: readonly number[]): number }
+export interface Reducer {
+  readonly name: string;
+  reduce(values: readonly number[]): number;
+}
 
 @injectable()
 class MeanReducer implements Reducer {
   readonly name = 'mean';
-  reduce(v: readonly number[]): number { return v.reduce((a, b) => a + b, 0) / Math.max(v.length, 1); }
+  reduce(v: readonly number[]): number {
+    return v.reduce((a, b) => a + b, 0) / Math.max(v.length, 1);
+  }
 }
 
 @injectable()
 class MaxReducer implements Reducer {
   readonly name = 'max';
   constructor(@inject(COMPONENT_PARAMS) private readonly p: { floor: number }) {}
-  reduce(v: readonly number[]): number { return Math.max(this.p.floor, ...v); }
+  reduce(v: readonly number[]): number {
+    return Math.max(this.p.floor, ...v);
+  }
 }
 
 @injectable()
@@ -37,7 +54,10 @@ class SequenceNode implements GraphNode<{ start: number; count: number; step: nu
 
 @injectable()
 class SummaryNode implements GraphNode<{ reducer: Reducer; file: string }> {
-  constructor(@inject(ARTIFACTS) private readonly store: ArtifactStore, @inject(LOGGER) private readonly log: Logger) {}
+  constructor(
+    @inject(ARTIFACTS) private readonly store: ArtifactStore,
+    @inject(LOGGER) private readonly log: Logger,
+  ) {}
 
   connect(inputs: { values: Observable<number> }, p: { reducer: Reducer; file: string }, ctx: NodeContext) {
     const summary$ = inputs.values.pipe(
@@ -55,20 +75,52 @@ class SummaryNode implements GraphNode<{ reducer: Reducer; file: string }> {
 
 export const plugins: PluginManifest[] = [
   {
-    key: 'example.sequence', doc: 'Emits count numbers: start, start + step, …', inputs: {}, outputs: { values: { type: 'Number' } },
-    params: { type: 'object', additionalProperties: false, required: ['count'], properties: { start: { type: 'number', default: 0 }, count: { type: 'integer', minimum: 0 }, step: { type: 'number', default: 1 } } },
+    key: 'example.sequence',
+    doc: 'Emits count numbers: start, start + step, …',
+    inputs: {},
+    outputs: { values: { type: 'Number' } },
+    params: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['count'],
+      properties: {
+        start: { type: 'number', default: 0 },
+        count: { type: 'integer', minimum: 0 },
+        step: { type: 'number', default: 1 },
+      },
+    },
     node: SequenceNode,
   },
   {
-    key: 'example.summary', doc: 'Reduces a number stream with a reducer component and writes it to the run directory.',
-    inputs: { values: { type: 'Number' } }, outputs: { summary: { type: 'Summary' } },
-    params: { type: 'object', additionalProperties: false, properties: { reducer: { 'x-component': 'reducer', default: { component: 'reducer.mean' } }, file: { type: 'string', default: 'summary.json' } } },
+    key: 'example.summary',
+    doc: 'Reduces a number stream with a reducer component and writes it to the run directory.',
+    inputs: { values: { type: 'Number' } },
+    outputs: { summary: { type: 'Summary' } },
+    params: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        reducer: { 'x-component': 'reducer', default: { component: 'reducer.mean' } },
+        file: { type: 'string', default: 'summary.json' },
+      },
+    },
     node: SummaryNode,
   },
 ];
 
 export const components: ComponentManifest[] = [
-  { key: 'reducer.mean', kind: 'reducer', doc: 'Arithmetic mean.', params: { type: 'object', properties: {} }, component: MeanReducer },
-  { key: 'reducer.max', kind: 'reducer', doc: 'Maximum, at least `floor`.', params: { type: 'object', properties: { floor: { type: 'number', default: -1e308 } } }, component: MaxReducer },
+  {
+    key: 'reducer.mean',
+    kind: 'reducer',
+    doc: 'Arithmetic mean.',
+    params: { type: 'object', properties: {} },
+    component: MeanReducer,
+  },
+  {
+    key: 'reducer.max',
+    kind: 'reducer',
+    doc: 'Maximum, at least `floor`.',
+    params: { type: 'object', properties: { floor: { type: 'number', default: -1e308 } } },
+    component: MaxReducer,
+  },
 ];
-

@@ -5,7 +5,15 @@ import { hostHeap, type KernelArgs } from './host-heap.js';
 /** The kernel name the trainer's AdamW looks for on the current backend. */
 export const ADAMW_KERNEL = 'E3AdamW';
 
-export interface AdamWAttrs { lr: number; beta1: number; beta2: number; eps: number; decay: number; bc1: number; bc2: number }
+export interface AdamWAttrs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  decay: number;
+  bc1: number;
+  bc2: number;
+}
 
 /**
  * `E3AdamW`: one AdamW update of one parameter in a single pass over host memory
@@ -19,7 +27,11 @@ export function adamwKernel(addonNow: () => NativeAddon | undefined) {
     const heap = hostHeap(backend);
     const { w, g, m, v } = inputs;
     const a = attrs as unknown as AdamWAttrs;
-    const outs = [heap.makeOutput(w.shape, 'float32'), heap.makeOutput(w.shape, 'float32'), heap.makeOutput(w.shape, 'float32')];
+    const outs = [
+      heap.makeOutput(w.shape, 'float32'),
+      heap.makeOutput(w.shape, 'float32'),
+      heap.makeOutput(w.shape, 'float32'),
+    ];
     // Views after every allocation: makeOutput may grow (and so replace) the wasm heap.
     const [wv, gv, mv, vv] = [w, g, m, v].map((t) => heap.typedArrayFromHeap(t) as Float32Array);
     const [wo, mo, vo] = outs.map((t) => heap.typedArrayFromHeap(t) as Float32Array);
@@ -34,7 +46,7 @@ export function adamwKernel(addonNow: () => NativeAddon | undefined) {
       const vi = a.beta2 * vv[i] + (1 - a.beta2) * gi * gi;
       mo[i] = mi;
       vo[i] = vi;
-      wo[i] = wv[i] * keep - a.lr * (mi / a.bc1) / (Math.sqrt(vi / a.bc2) + a.eps);
+      wo[i] = wv[i] * keep - (a.lr * (mi / a.bc1)) / (Math.sqrt(vi / a.bc2) + a.eps);
     }
     return outs;
   };

@@ -4,7 +4,17 @@ import { fileURLToPath } from 'node:url';
 import type { HeadRowsAddon } from './head-rows.js';
 
 /** Dimensions of one fused decoder block call (cc/decoder_block.cc). */
-export interface BlockDims { B: number; T: number; P: number; D: number; H: number; KV: number; hd: number; F: number; eps: number }
+export interface BlockDims {
+  B: number;
+  T: number;
+  P: number;
+  D: number;
+  H: number;
+  KV: number;
+  hd: number;
+  F: number;
+  eps: number;
+}
 
 type F32 = Float32Array;
 
@@ -13,11 +23,36 @@ type F32 = Float32Array;
  * imply and throws a RangeError naming the call, the tensor and the dims on a mismatch.
  */
 export interface NativeAddon extends HeadRowsAddon {
-  sgemmBatched(a: F32, b: F32, out: F32, batch: number, m: number, n: number, k: number,
-    transA: boolean, transB: boolean, strideA: number, strideB: number): void;
+  sgemmBatched(
+    a: F32,
+    b: F32,
+    out: F32,
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    strideA: number,
+    strideB: number,
+  ): void;
   setThreads(n: number): void;
-  adamw(w: F32, g: F32, m: F32, v: F32, wOut: F32, mOut: F32, vOut: F32,
-    lr: number, beta1: number, beta2: number, eps: number, decay: number, bc1: number, bc2: number): void;
+  adamw(
+    w: F32,
+    g: F32,
+    m: F32,
+    v: F32,
+    wOut: F32,
+    mOut: F32,
+    vOut: F32,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    decay: number,
+    bc1: number,
+    bc2: number,
+  ): void;
   decoderBlockForward(dims: BlockDims, tensors: Record<string, F32>, outputs: Record<string, F32 | undefined>): void;
   decoderBlockBackward(dims: BlockDims, tensors: Record<string, F32>, outputs: Record<string, F32>): void;
   decoderBlockWeightGradient(dims: BlockDims, tensors: Record<string, F32>, name: string, out: F32): void;
@@ -40,7 +75,8 @@ export function loadAddon(): NativeAddon | undefined {
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as Partial<NativeAddon>;
     // An addon from an older build lacks entry points: it must not stand in for this version's.
-    if (addon.setKernelThreads && addon.decoderBlockForward && addon.adamw && addon.headTopK) cached = addon as NativeAddon;
+    if (addon.setKernelThreads && addon.decoderBlockForward && addon.adamw && addon.headTopK)
+      cached = addon as NativeAddon;
   } catch {
     /* not loadable here (another platform's build): e3 runs without it */
   }

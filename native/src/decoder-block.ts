@@ -16,8 +16,26 @@ const WEIGHT_GRADIENT = 'E3DecoderBlockWeightGrad';
 const WORKSPACE = 'E3Workspace';
 
 /** The block's parameters as kernel inputs, by the names the addon reads (HF layout, [out, in]). */
-export const BLOCK_WEIGHTS = ['inputNorm', 'q', 'k', 'v', 'qBias', 'kBias', 'vBias', 'qNorm', 'kNorm', 'o', 'oBias',
-  'postAttentionNorm', 'gate', 'up', 'down', 'gateBias', 'upBias', 'downBias'] as const;
+export const BLOCK_WEIGHTS = [
+  'inputNorm',
+  'q',
+  'k',
+  'v',
+  'qBias',
+  'kBias',
+  'vBias',
+  'qNorm',
+  'kNorm',
+  'o',
+  'oBias',
+  'postAttentionNorm',
+  'gate',
+  'up',
+  'down',
+  'gateBias',
+  'upBias',
+  'downBias',
+] as const;
 export type BlockWeightName = (typeof BLOCK_WEIGHTS)[number];
 
 /**
@@ -28,7 +46,11 @@ export type BlockWeightName = (typeof BLOCK_WEIGHTS)[number];
  */
 const SAVED_INPUTS: readonly string[] = [...BLOCK_WEIGHTS, 'x', 'blockGate', 'cos', 'sin', 'attn', 'workspace'];
 
-interface ForwardAttrs { dims: BlockDims; save: boolean; cache: boolean }
+interface ForwardAttrs {
+  dims: BlockDims;
+  save: boolean;
+  cache: boolean;
+}
 
 function forwardKernel(addon: NativeAddon) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
@@ -50,8 +72,11 @@ function backwardKernel(addon: NativeAddon) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
     const heap = hostHeap(backend);
     const d = (attrs as { dims: BlockDims }).dims;
-    const outs = [heap.makeOutput([d.B * d.T, d.D], 'float32'), heap.makeOutput(inputs.blockGate.shape, 'float32'),
-      heap.makeOutput([addon.decoderBlockSizes(d).upstream], 'float32')];
+    const outs = [
+      heap.makeOutput([d.B * d.T, d.D], 'float32'),
+      heap.makeOutput(inputs.blockGate.shape, 'float32'),
+      heap.makeOutput([addon.decoderBlockSizes(d).upstream], 'float32'),
+    ];
     const [dx, dgate, upstream] = outs.map((t) => heap.typedArrayFromHeap(t) as Float32Array);
     addon.decoderBlockBackward(d, views(heap, inputs), { dx, dgate, upstream });
     return outs;
@@ -79,21 +104,31 @@ function weightGradientKernel(addon: NativeAddon) {
  * flowing into every weighted operation in `upstream`; each weight's gradient is then one small
  * call made only if the tape asks for it, so the mask search (frozen weights) does none.
  */
-function gradient(dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap): Record<string, () => tf.Tensor> {
+function gradient(
+  dy: tf.Tensor | tf.Tensor[],
+  saved: tf.Tensor[],
+  attrs: tf.NamedAttrMap,
+): Record<string, () => tf.Tensor> {
   const a = attrs as unknown as ForwardAttrs;
   const tensors: Record<string, tf.Tensor> = {};
-  SAVED_INPUTS.forEach((name, i) => { tensors[name] = saved[i]; });
+  SAVED_INPUTS.forEach((name, i) => {
+    tensors[name] = saved[i];
+  });
   const savedBuffer = tensors.workspace;
   const dyOut = (Array.isArray(dy) ? dy[0] : dy) ?? tf.zeros([a.dims.B * a.dims.T, a.dims.D]);
   const dims = { dims: a.dims } as unknown as tf.NamedAttrMap;
-  const [dx, dgate, upstream] = tf.engine().runKernel(BACKWARD, { ...tensors, saved: savedBuffer, dy: dyOut }, dims) as tf.Tensor[];
+  const [dx, dgate, upstream] = tf
+    .engine()
+    .runKernel(BACKWARD, { ...tensors, saved: savedBuffer, dy: dyOut }, dims) as tf.Tensor[];
   const grads: Record<string, () => tf.Tensor> = { x: () => dx, blockGate: () => dgate };
   for (const name of ['cos', 'sin', 'attn', 'workspace']) grads[name] = () => tf.zerosLike(tensors[name]);
   for (const name of BLOCK_WEIGHTS) {
     const attrs = { dims: a.dims, name, shape: tensors[name].shape } as unknown as tf.NamedAttrMap;
-    grads[name] = tensors[name].size === 0
-      ? () => tf.zerosLike(tensors[name])
-      : () => tf.engine().runKernel(WEIGHT_GRADIENT, { x: tensors.x, saved: savedBuffer, upstream }, attrs) as tf.Tensor;
+    grads[name] =
+      tensors[name].size === 0
+        ? () => tf.zerosLike(tensors[name])
+        : () =>
+            tf.engine().runKernel(WEIGHT_GRADIENT, { x: tensors.x, saved: savedBuffer, upstream }, attrs) as tf.Tensor;
   }
   return grads;
 }
@@ -103,12 +138,22 @@ const registeredOn = new Set<string>();
 /** Registers the fused block's kernels on backend `backendName` (once). */
 export function registerDecoderBlockKernels(addon: NativeAddon, backendName: string): void {
   if (registeredOn.has(backendName)) return;
-  const kernels: [string, (args: KernelArgs) => unknown][] = [[FORWARD, forwardKernel(addon)],
-    [BACKWARD, backwardKernel(addon)], [WORKSPACE, workspaceKernel], [WEIGHT_GRADIENT, weightGradientKernel(addon)]];
+  const kernels: [string, (args: KernelArgs) => unknown][] = [
+    [FORWARD, forwardKernel(addon)],
+    [BACKWARD, backwardKernel(addon)],
+    [WORKSPACE, workspaceKernel],
+    [WEIGHT_GRADIENT, weightGradientKernel(addon)],
+  ];
   for (const [kernelName, fn] of kernels) {
-    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc: fn as unknown as tf.KernelFunc });
+    if (!tf.getKernel(kernelName, backendName))
+      tf.registerKernel({ kernelName, backendName, kernelFunc: fn as unknown as tf.KernelFunc });
   }
-  if (!tf.getGradient(FORWARD)) tf.registerGradient({ kernelName: FORWARD, inputsToSave: [...SAVED_INPUTS], gradFunc: gradient as unknown as tf.GradFunc });
+  if (!tf.getGradient(FORWARD))
+    tf.registerGradient({
+      kernelName: FORWARD,
+      inputsToSave: [...SAVED_INPUTS],
+      gradFunc: gradient as unknown as tf.GradFunc,
+    });
   registeredOn.add(backendName);
 }
 
@@ -137,10 +182,18 @@ export interface DecoderBlockCall {
 }
 
 /** Runs one fused block; the activations for its gradient are kept when the tape records. */
-export function runDecoderBlock(addon: NativeAddon, call: DecoderBlockCall):
-  { y: tf.Tensor2D; cache?: { k: tf.Tensor4D; v: tf.Tensor4D } } {
-  const tensors: Record<string, tf.Tensor> = { ...call.weights, x: call.x, blockGate: call.blockGate, cos: call.cos,
-    sin: call.sin, attn: call.attn };
+export function runDecoderBlock(
+  addon: NativeAddon,
+  call: DecoderBlockCall,
+): { y: tf.Tensor2D; cache?: { k: tf.Tensor4D; v: tf.Tensor4D } } {
+  const tensors: Record<string, tf.Tensor> = {
+    ...call.weights,
+    x: call.x,
+    blockGate: call.blockGate,
+    cos: call.cos,
+    sin: call.sin,
+    attn: call.attn,
+  };
   if (call.past) Object.assign(tensors, { pastK: call.past.k, pastV: call.past.v });
   const save = tapeIsRecording();
   if (save && call.past) throw new Error('fused decoder block: gradients through a KV cache are not supported');
@@ -149,6 +202,11 @@ export function runDecoderBlock(addon: NativeAddon, call: DecoderBlockCall):
     tensors.workspace = tf.engine().runKernel(WORKSPACE, {}, size) as tf.Tensor;
   }
   const attrs: ForwardAttrs = { dims: call.dims, save, cache: call.keepCache || Boolean(call.past) };
-  const outs = tf.engine().runKernel(FORWARD, tensors as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
-  return { y: outs[0] as tf.Tensor2D, cache: attrs.cache ? { k: outs[1] as tf.Tensor4D, v: outs[2] as tf.Tensor4D } : undefined };
+  const outs = tf
+    .engine()
+    .runKernel(FORWARD, tensors as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  return {
+    y: outs[0] as tf.Tensor2D,
+    cache: attrs.cache ? { k: outs[1] as tf.Tensor4D, v: outs[2] as tf.Tensor4D } : undefined,
+  };
 }

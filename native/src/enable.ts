@@ -8,7 +8,11 @@ import { nativeMatMul } from './matmul.js';
 import { resolveNativeOptions, type NativeOptions } from './options.js';
 import { addKernel, replaceKernel } from './replace-kernel.js';
 
-interface Active { backend: string; options: NativeOptions; addon?: NativeAddon }
+interface Active {
+  backend: string;
+  options: NativeOptions;
+  addon?: NativeAddon;
+}
 
 let active: Active | undefined;
 
@@ -64,7 +68,11 @@ export function enableNativeKernels(backendName: string, fromGraph: Partial<Nati
     const why = options.native ? 'native addon not built (native/build.js)' : 'native kernels off';
     return { options, overrides, note: `${why}: ${backendName}'s own matmul` };
   }
-  replaceKernel('BatchMatMul', backendName, (original) => nativeMatMul(activeAddon, original) as unknown as tf.KernelFunc);
+  replaceKernel(
+    'BatchMatMul',
+    backendName,
+    (original) => nativeMatMul(activeAddon, original) as unknown as tf.KernelFunc,
+  );
   // One OpenBLAS thread unless the user chose otherwise: at e3's CPU sizes its worker threads
   // spent more time waking and yielding than multiplying (distillation step 61–74 ms with 2
   // threads vs 57–61 ms with 1, perf: __schedule/sched_yield were the top symbols).

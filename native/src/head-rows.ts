@@ -29,9 +29,21 @@ function topKKernel(addon: () => NativeAddon | undefined) {
     const heap = hostHeap(backend);
     const [rows, v] = inputs.logits.shape;
     const k = Number(attrs?.k);
-    const outs = [heap.makeOutput([rows, k], 'int32'), heap.makeOutput([rows, k], 'float32'), heap.makeOutput([rows], 'float32')];
+    const outs = [
+      heap.makeOutput([rows, k], 'int32'),
+      heap.makeOutput([rows, k], 'float32'),
+      heap.makeOutput([rows], 'float32'),
+    ];
     const [ids, logProbs, entropy] = outs.map((t) => heap.typedArrayFromHeap(t));
-    addon()!.headTopK(heap.typedArrayFromHeap(inputs.logits) as F32, rows, v, k, ids as I32, logProbs as F32, entropy as F32);
+    addon()!.headTopK(
+      heap.typedArrayFromHeap(inputs.logits) as F32,
+      rows,
+      v,
+      k,
+      ids as I32,
+      logProbs as F32,
+      entropy as F32,
+    );
     return outs;
   };
 }
@@ -57,7 +69,15 @@ function pickGradKernel(addon: () => NativeAddon | undefined) {
     const out = heap.makeOutput([rows, v], 'float32');
     const dz = heap.typedArrayFromHeap(out) as F32;
     const z = heap.typedArrayFromHeap(inputs.logits) as F32;
-    addon()!.headPickGrad(z, rows, v, heap.typedArrayFromHeap(inputs.cols) as I32, m, heap.typedArrayFromHeap(inputs.g) as F32, dz);
+    addon()!.headPickGrad(
+      z,
+      rows,
+      v,
+      heap.typedArrayFromHeap(inputs.cols) as I32,
+      m,
+      heap.typedArrayFromHeap(inputs.g) as F32,
+      dz,
+    );
     return out;
   };
 }
@@ -75,17 +95,25 @@ function klKernel(addon: () => NativeAddon | undefined) {
 
 /** Registers the head kernels on backend `backendName` (they call the addon `addon()` returns). */
 export function registerHeadKernels(addon: () => NativeAddon | undefined, backendName: string): void {
-  const kernels: [string, (args: KernelArgs) => unknown][] = [[TOP_K, topKKernel(addon)], [PICK, pickKernel(addon)],
-    [PICK_GRAD, pickGradKernel(addon)], [KL, klKernel(addon)]];
+  const kernels: [string, (args: KernelArgs) => unknown][] = [
+    [TOP_K, topKKernel(addon)],
+    [PICK, pickKernel(addon)],
+    [PICK_GRAD, pickGradKernel(addon)],
+    [KL, klKernel(addon)],
+  ];
   for (const [kernelName, fn] of kernels) {
-    if (!tf.getKernel(kernelName, backendName)) tf.registerKernel({ kernelName, backendName, kernelFunc: fn as unknown as tf.KernelFunc });
+    if (!tf.getKernel(kernelName, backendName))
+      tf.registerKernel({ kernelName, backendName, kernelFunc: fn as unknown as tf.KernelFunc });
   }
 }
 
 const attrs = (a: Record<string, unknown>) => a as unknown as tf.NamedAttrMap;
 
 /** Top-k ids [rows, k] and log-probabilities [rows, k] (descending) and the entropy [rows] of each row of logits. */
-export function headTopK(logits: tf.Tensor2D, k: number): { ids: tf.Tensor2D; logProbs: tf.Tensor2D; entropy: tf.Tensor1D } {
+export function headTopK(
+  logits: tf.Tensor2D,
+  k: number,
+): { ids: tf.Tensor2D; logProbs: tf.Tensor2D; entropy: tf.Tensor1D } {
   const [ids, logProbs, entropy] = tf.engine().runKernel(TOP_K, { logits }, attrs({ k })) as tf.Tensor[];
   return { ids: ids as tf.Tensor2D, logProbs: logProbs as tf.Tensor2D, entropy: entropy as tf.Tensor1D };
 }

@@ -1,9 +1,21 @@
 export { loadAddon, ADDON_PATH, type BlockDims, type NativeAddon } from './addon.js';
 export { ADAMW_KERNEL, type AdamWAttrs } from './adamw.js';
 export {
-  BLOCK_WEIGHTS, runDecoderBlock, tapeIsRecording, decoderBlockKernelsOn, type BlockWeightName, type DecoderBlockCall,
+  BLOCK_WEIGHTS,
+  runDecoderBlock,
+  tapeIsRecording,
+  decoderBlockKernelsOn,
+  type BlockWeightName,
+  type DecoderBlockCall,
 } from './decoder-block.js';
-export { enableNativeKernels, activeAddon, fusedAdamW, fusedBlockAddon, nativeHeadRows, type NativeSetup } from './enable.js';
+export {
+  enableNativeKernels,
+  activeAddon,
+  fusedAdamW,
+  fusedBlockAddon,
+  nativeHeadRows,
+  type NativeSetup,
+} from './enable.js';
 export { hostHeap, views, isHostBackend, HOST_BACKENDS, type HostHeap, type KernelArgs } from './host-heap.js';
 export { DEFAULT_NATIVE_OPTIONS, NATIVE_ENV_OVERRIDES, resolveNativeOptions, type NativeOptions } from './options.js';
 export { replaceKernel, isReplacedKernel, addKernel } from './replace-kernel.js';

@@ -14,15 +14,20 @@ export function nativeMatMul(addonNow: () => NativeAddon | undefined, fallback: 
   return (args: KernelArgs): tf.TensorInfo => {
     const addon = addonNow();
     const { a, b } = args.inputs;
-    const ta = Boolean(args.attrs?.transposeA), tb = Boolean(args.attrs?.transposeB);
+    const ta = Boolean(args.attrs?.transposeA),
+      tb = Boolean(args.attrs?.transposeB);
     const original = () => fallback(args as never) as tf.TensorInfo;
-    if (!addon || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return original();
+    if (!addon || a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2)
+      return original();
     // tfjs hands this kernel rank-2 or rank-3 operands; leading dims are the batch.
     const lead = (s: number[]) => s.slice(0, -2);
     const [a1, a2] = a.shape.slice(-2);
     const [b1, b2] = b.shape.slice(-2);
-    const ba = size(lead(a.shape)), bb = size(lead(b.shape));
-    const m = ta ? a2 : a1, k = ta ? a1 : a2, n = tb ? b1 : b2;
+    const ba = size(lead(a.shape)),
+      bb = size(lead(b.shape));
+    const m = ta ? a2 : a1,
+      k = ta ? a1 : a2,
+      n = tb ? b1 : b2;
     if ((tb ? b2 : b1) !== k) return original();
     const sameLead = lead(a.shape).join() === lead(b.shape).join();
     if (!sameLead && ba !== 1 && bb !== 1) return original();
@@ -32,8 +37,12 @@ export function nativeMatMul(addonNow: () => NativeAddon | undefined, fallback: 
     const out = heap.makeOutput([...batchShape, m, n], 'float32');
     // Views are taken after makeOutput, which may grow (and so replace) the wasm heap.
     const c = heap.typedArrayFromHeap(out) as Float32Array;
-    if (m * n * k === 0) { c.fill(0); return out; }
-    const av = heap.typedArrayFromHeap(a) as Float32Array, bv = heap.typedArrayFromHeap(b) as Float32Array;
+    if (m * n * k === 0) {
+      c.fill(0);
+      return out;
+    }
+    const av = heap.typedArrayFromHeap(a) as Float32Array,
+      bv = heap.typedArrayFromHeap(b) as Float32Array;
     addon.sgemmBatched(av, bv, c, batch, m, n, k, ta, tb, ba === 1 ? 0 : m * k, bb === 1 ? 0 : k * n);
     return out;
   };

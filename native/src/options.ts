@@ -17,8 +17,10 @@ export const NATIVE_ENV_OVERRIDES = { E3_NATIVE_BLAS: 'native', E3_FUSED: 'fused
  * The options in force: the graph's, then each E3_* variable that is set. Returns the options and
  * the overrides that applied (for the run log), e.g. ["E3_FUSED=0 sets fused: false"].
  */
-export function resolveNativeOptions(fromGraph: Partial<NativeOptions>, env: NodeJS.ProcessEnv = process.env):
-  { options: NativeOptions; overrides: string[] } {
+export function resolveNativeOptions(
+  fromGraph: Partial<NativeOptions>,
+  env: NodeJS.ProcessEnv = process.env,
+): { options: NativeOptions; overrides: string[] } {
   const options = { ...DEFAULT_NATIVE_OPTIONS, ...fromGraph };
   const overrides: string[] = [];
   for (const [name, key] of Object.entries(NATIVE_ENV_OVERRIDES)) {

@@ -8,12 +8,21 @@ type Replaced = tf.KernelConfig & { e3Replaced?: boolean };
  * is kept, so the original stays usable as the fallback whether the backend initialises before
  * or after the replacement. Returns true when it replaced the kernel now.
  */
-export function replaceKernel(name: string, backendName: string, make: (original: tf.KernelFunc) => tf.KernelFunc): boolean {
+export function replaceKernel(
+  name: string,
+  backendName: string,
+  make: (original: tf.KernelFunc) => tf.KernelFunc,
+): boolean {
   const original = tf.getKernel(name, backendName) as Replaced | undefined;
   if (!original || original.e3Replaced) return false;
   tf.unregisterKernel(name, backendName);
-  const replaced: Replaced = { kernelName: name, backendName, kernelFunc: make(original.kernelFunc),
-    setupFunc: original.setupFunc, e3Replaced: true };
+  const replaced: Replaced = {
+    kernelName: name,
+    backendName,
+    kernelFunc: make(original.kernelFunc),
+    setupFunc: original.setupFunc,
+    e3Replaced: true,
+  };
   tf.registerKernel(replaced);
   return true;
 }

@@ -32,19 +32,47 @@ import { teacherEntropyWeightingManifest, uniformWeightingManifest } from './wei
 
 /** Every built-in node plugin. */
 export const builtinPlugins: PluginManifest[] = [
-  hfCheckpointManifest, initModelManifest, pruneManifest, arithmeticManifest, jsonlManifest, brownManifest, mixManifest, trainerManifest, topkCacheManifest,
-  searchManifest, importanceMaskerManifest, exhaustiveMaskerManifest, fixedMaskerManifest, distillerManifest, evaluatorManifest, exporterManifest,
+  hfCheckpointManifest,
+  initModelManifest,
+  pruneManifest,
+  arithmeticManifest,
+  jsonlManifest,
+  brownManifest,
+  mixManifest,
+  trainerManifest,
+  topkCacheManifest,
+  searchManifest,
+  importanceMaskerManifest,
+  exhaustiveMaskerManifest,
+  fixedMaskerManifest,
+  distillerManifest,
+  evaluatorManifest,
+  exporterManifest,
 ];
 
 /** Every built-in component. */
 export const builtinComponents: ComponentManifest[] = [
-  crossEntropyManifest, forwardKlManifest, reverseKlManifest, aklManifest, hiddenMseManifest,
-  uniformWeightingManifest, teacherEntropyWeightingManifest,
-  gumbelTopkManifest, deterministicTopkManifest, softmaxStManifest,
-  blockInfluenceManifest, angularManifest, klDropManifest, slebManifest, lastNManifest, randomManifest, zerosManifest,
+  crossEntropyManifest,
+  forwardKlManifest,
+  reverseKlManifest,
+  aklManifest,
+  hiddenMseManifest,
+  uniformWeightingManifest,
+  teacherEntropyWeightingManifest,
+  gumbelTopkManifest,
+  deterministicTopkManifest,
+  softmaxStManifest,
+  blockInfluenceManifest,
+  angularManifest,
+  klDropManifest,
+  slebManifest,
+  lastNManifest,
+  randomManifest,
+  zerosManifest,
 ];
 
 /** The ContainerModules the CLI loads by default. */
 export const builtinModules: ContainerModule[] = [
-  manifestModule(builtinPlugins, builtinComponents), preflightModule(memoryPlanPreflight),
+  manifestModule(builtinPlugins, builtinComponents),
+  preflightModule(memoryPlanPreflight),
 ];

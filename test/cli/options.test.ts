@@ -64,8 +64,12 @@ describe('CLI numeric options (one parser per rule)', function () {
   });
 
   it('prune --dtype is F32, F16 or BF16', () => {
-    refuses(['prune', '--model', MODEL, '--drop', '1', '--out', 'x', '--dtype', 'F8'], '--dtype <dtype>', 'F8',
-      'Allowed choices are F32, F16, BF16.');
+    refuses(
+      ['prune', '--model', MODEL, '--drop', '1', '--out', 'x', '--dtype', 'F8'],
+      '--dtype <dtype>',
+      'F8',
+      'Allowed choices are F32, F16, BF16.',
+    );
   });
 
   it('valid numbers reach the command: sampling with every numeric option set', () => {

@@ -7,13 +7,25 @@ describe('e3 CLI (runtime)', function () {
   this.timeout(120000);
 
   it('validate prints every problem with file:line:col and exits non-zero, without a stack trace', () => {
-    const dir = writeFiles({ 'bad.yaml': 'apiVersion: e3/v1\nnodes:\n  numbers: { plugin: example.sequenc, params: { count: 3 } }\n  mean: { plugin: example.summary, params: { reducer: { component: reducer.mena } }, in: { values: numbrs.values } }\n' });
+    const dir = writeFiles({
+      'bad.yaml':
+        'apiVersion: e3/v1\nnodes:\n  numbers: { plugin: example.sequenc, params: { count: 3 } }\n  mean: { plugin: example.summary, params: { reducer: { component: reducer.mena } }, in: { values: numbrs.values } }\n',
+    });
     const r = e3(['validate', join(dir, 'bad.yaml'), '--plugin', join(ROOT, 'examples/dist/stats-plugin.js')]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /3 problems in the graph/);
-    assert.match(r.stderr, /bad\.yaml:3:22: node "numbers" field "plugin": unknown plugin "example.sequenc" \(fix: did you mean "example.sequence"\?/);
-    assert.match(r.stderr, /bad\.yaml:4:68: node "mean" field "params.reducer.component": unknown component "reducer.mena".*did you mean "reducer.mean"/);
-    assert.match(r.stderr, /bad\.yaml:4:100: node "mean" field "in.values": wire "numbrs.values" names a missing node "numbrs".*did you mean "numbers"/);
+    assert.match(
+      r.stderr,
+      /bad\.yaml:3:22: node "numbers" field "plugin": unknown plugin "example.sequenc" \(fix: did you mean "example.sequence"\?/,
+    );
+    assert.match(
+      r.stderr,
+      /bad\.yaml:4:68: node "mean" field "params.reducer.component": unknown component "reducer.mena".*did you mean "reducer.mean"/,
+    );
+    assert.match(
+      r.stderr,
+      /bad\.yaml:4:100: node "mean" field "in.values": wire "numbrs.values" names a missing node "numbrs".*did you mean "numbers"/,
+    );
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 
@@ -22,7 +34,12 @@ describe('e3 CLI (runtime)', function () {
     const r = e3(['run', 'examples/stats.yaml', '--out', out, '--set', 'vars.n=4', '--quiet']);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim(), out);
-    assert.deepEqual(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')), { node: 'mean', reducer: 'mean', count: 4, value: 2.5 });
+    assert.deepEqual(JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')), {
+      node: 'mean',
+      reducer: 'mean',
+      count: 4,
+      value: 2.5,
+    });
     assert.equal(JSON.parse(readFileSync(join(out, 'max.json'), 'utf8')).value, 4);
     const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     assert.equal(run.status, 'succeeded');
@@ -32,7 +49,9 @@ describe('e3 CLI (runtime)', function () {
 
   it('a failing run records status failed in run.json and exits 1', () => {
     const out = join(tempDir(), 'run');
-    const dir = writeFiles({ 'g.yaml': `apiVersion: e3/v1\nplugins: [${join(ROOT, 'examples/dist/stats-plugin.js')}]\nnodes:\n  s: { plugin: example.summary, params: { file: "resolved.yaml/x.json" }, in: { values: n.values } }\n  n: { plugin: example.sequence, params: { count: 2 } }\n` });
+    const dir = writeFiles({
+      'g.yaml': `apiVersion: e3/v1\nplugins: [${join(ROOT, 'examples/dist/stats-plugin.js')}]\nnodes:\n  s: { plugin: example.summary, params: { file: "resolved.yaml/x.json" }, in: { values: n.values } }\n  n: { plugin: example.sequence, params: { count: 2 } }\n`,
+    });
     const r = e3(['run', join(dir, 'g.yaml'), '--out', out, '--quiet']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /node "s" failed/);
@@ -56,7 +75,10 @@ describe('e3 CLI (runtime)', function () {
   });
 
   it('reports a missing plugin module at its graph line', () => {
-    const dir = writeFiles({ 'g.yaml': 'apiVersion: e3/v1\nplugins: [./nope.js]\nnodes:\n  a: { plugin: example.sequence, params: { count: 1 } }\n' });
+    const dir = writeFiles({
+      'g.yaml':
+        'apiVersion: e3/v1\nplugins: [./nope.js]\nnodes:\n  a: { plugin: example.sequence, params: { count: 1 } }\n',
+    });
     const r = e3(['validate', join(dir, 'g.yaml')]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /g\.yaml:2:11: field "plugins.0": plugin module .*nope\.js not found/);

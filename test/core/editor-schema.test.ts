@@ -8,9 +8,9 @@ import { ROOT } from '../helpers/files.js';
 /** Every graph the repository ships: graphs/** (overlays included), examples/, bench/. */
 function shippedGraphs(): string[] {
   const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.yaml') ? [join(dir, e.name)] : [],
-    ).filter((f) => !/^kind:\s*Sweep\s*$/m.test(readFileSync(f, 'utf8'))); // sweep files: sweep.schema.json
+    readdirSync(dir, { withFileTypes: true })
+      .flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.yaml') ? [join(dir, e.name)] : []))
+      .filter((f) => !/^kind:\s*Sweep\s*$/m.test(readFileSync(f, 'utf8'))); // sweep files: sweep.schema.json
   return [
     ...walk(join(ROOT, 'graphs')),
     ...walk(join(ROOT, 'examples')).filter((f) => !f.includes('/dist/')),

@@ -25,7 +25,7 @@ describe('recoverLeftovers', () => {
     assert.deepEqual(readdirSync(parent), ['out']);
   });
 
-  it('removes an aside version when the target is in place; leaves live processes\' work and other names alone', () => {
+  it("removes an aside version when the target is in place; leaves live processes' work and other names alone", () => {
     const parent = tempDir();
     const target = join(parent, 'out');
     make(target, 'current');
@@ -45,7 +45,7 @@ describe('recoverLeftovers', () => {
     assert.equal(pidAlive(0), false);
   });
 
-  it('leaves alone look-alikes that are not provably e3\'s', () => {
+  it("leaves alone look-alikes that are not provably e3's", () => {
     const parent = tempDir();
     const target = join(parent, 'out');
     mkdirSync(`${target}.old-999999`);

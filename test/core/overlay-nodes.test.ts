@@ -17,7 +17,8 @@ describe('overlays that add nodes', () => {
 
   it("a nodes: block in an overlay adds a node wired to the base graph's nodes", () => {
     const dir = writeFiles({
-      'o.yaml': `extends: ${base}\nnodes:\n  show: { plugin: example.summary, params: { file: show.json }, ` +
+      'o.yaml':
+        `extends: ${base}\nnodes:\n  show: { plugin: example.summary, params: { file: show.json }, ` +
         'in: { values: numbers.values } }\n',
     });
     const r = e3(['validate', join(dir, 'o.yaml'), '--json']);

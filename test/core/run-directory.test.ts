@@ -11,8 +11,9 @@ const noStack = (s: string) => assert.doesNotMatch(s, /\n\s+at /);
 
 /** A tiny trainer graph: 4 steps, a checkpoint every 2, into the run directory. */
 function trainerGraph(): string {
-  return join(writeFiles({
-    'g.yaml': `apiVersion: e3/v1
+  return join(
+    writeFiles({
+      'g.yaml': `apiVersion: e3/v1
 seed: 1
 nodes:
   data: { plugin: data.arithmetic, params: { ops: ['+'], maxOperand: 9 } }
@@ -28,7 +29,9 @@ nodes:
       loss: [ { component: loss.crossEntropy } ] }
     in: { model: init.model, data: data.data }
 `,
-  }), 'g.yaml');
+    }),
+    'g.yaml',
+  );
 }
 
 describe('run directories', function () {
@@ -38,7 +41,10 @@ describe('run directories', function () {
     const out = writeFiles({ 'notes.txt': 'mine' });
     const r = e3(['run', STATS, '--out', out, '--progress', 'none']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /--out .* is not empty and holds no earlier e3 run \(no e3 run\.json\).*choose a new or empty/);
+    assert.match(
+      r.stderr,
+      /--out .* is not empty and holds no earlier e3 run \(no e3 run\.json\).*choose a new or empty/,
+    );
     noStack(r.stderr);
     assert.deepEqual(readdirSync(out), ['notes.txt']);
   });
@@ -52,7 +58,10 @@ describe('run directories', function () {
       writeFileSync(join(out, LOCK_FILE), JSON.stringify(lock));
       const r = e3(['run', STATS, '--resume', out, '--progress', 'none']);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, new RegExp(`run directory .* is in use by another e3 run \\(pid ${holder.pid}, started then: e3 run x\\)`));
+      assert.match(
+        r.stderr,
+        new RegExp(`run directory .* is in use by another e3 run \\(pid ${holder.pid}, started then: e3 run x\\)`),
+      );
       noStack(r.stderr);
     } finally {
       holder.kill();
@@ -67,12 +76,19 @@ describe('run directories', function () {
   it('reports a run directory it cannot create, without a stack trace', () => {
     const dir = tempDir();
     const unwritable = process.getuid?.() === 0 ? '/sys/e3-test-run' : join(dir, 'ro', 'run');
-    if (process.getuid?.() !== 0) { mkdirSync(join(dir, 'ro'), { mode: 0o555 }); }
+    if (process.getuid?.() !== 0) {
+      mkdirSync(join(dir, 'ro'), { mode: 0o555 });
+    }
     const r = e3(['run', STATS, '--out', unwritable, '--progress', 'none']);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /cannot create the run directory .*: .*\((EACCES|EPERM|EROFS)\); choose a writable directory/);
+    assert.match(
+      r.stderr,
+      /cannot create the run directory .*: .*\((EACCES|EPERM|EROFS)\); choose a writable directory/,
+    );
     noStack(r.stderr);
-    const inRoCwd = e3(['run', STATS, '--progress', 'none'], { cwd: process.getuid?.() === 0 ? '/sys' : join(dir, 'ro') });
+    const inRoCwd = e3(['run', STATS, '--progress', 'none'], {
+      cwd: process.getuid?.() === 0 ? '/sys' : join(dir, 'ro'),
+    });
     assert.equal(inRoCwd.code, 1);
     assert.match(inRoCwd.stderr, /cannot create the run directory/);
   });
@@ -90,7 +106,10 @@ describe('resume checks', function () {
     assert.match(same.stderr, /train: resumed at step 4/);
     const changed = e3(['run', graph, '--resume', out, '--set', 'nodes.train.params.lr=0.002', '--progress', 'none']);
     assert.equal(changed.code, 0, changed.stderr);
-    assert.match(changed.stderr, /node train: "params\.lr" changed since its state was saved; discarding .* and rerunning it/);
+    assert.match(
+      changed.stderr,
+      /node train: "params\.lr" changed since its state was saved; discarding .* and rerunning it/,
+    );
     assert.doesNotMatch(changed.stderr, /resumed at step/);
     assert.match(readFileSync(join(out, 'resolved.yaml'), 'utf8'), /lr: 0\.002/);
   });
@@ -127,7 +146,7 @@ describe('resume checks', function () {
     assert.match(r.stderr, /node train: no record of what it computed since its state was saved; discarding/);
   });
 
-  it('--resume DIR alone keeps the run\'s --seed; a changed seed is named', () => {
+  it("--resume DIR alone keeps the run's --seed; a changed seed is named", () => {
     const graph = trainerGraph();
     const out = join(tempDir(), 'run');
     assert.equal(e3(['run', graph, '--out', out, '--seed', '5', '--progress', 'none']).code, 0);
@@ -139,7 +158,7 @@ describe('resume checks', function () {
     assert.match(other.stderr, /node train: "seed" changed since its state was saved/);
   });
 
-  it('a user\'s folder with a run.json of its own is neither resumed nor written into', () => {
+  it("a user's folder with a run.json of its own is neither resumed nor written into", () => {
     const dir = writeFiles({ 'run.json': '{"mine": true}', 'resolved.yaml': 'a: 1' });
     const r = e3(['run', STATS, '--resume', dir, '--progress', 'none']);
     assert.equal(r.code, 1);
@@ -154,17 +173,27 @@ describe('run lock under contention', function () {
 
   it('of several runs taking over one stale lock at once, exactly one gets it', async () => {
     const dir = tempDir();
-    writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: 999999, host: hostname(), startedAt: 'x', command: 'x' }));
+    writeFileSync(
+      join(dir, LOCK_FILE),
+      JSON.stringify({ pid: 999999, host: hostname(), startedAt: 'x', command: 'x' }),
+    );
     const core = JSON.stringify(join(ROOT, 'core/dist/index.js'));
     const script = `import(${core}).then(({ acquireRunLock }) => {
       try { acquireRunLock(${JSON.stringify(dir)}, () => {}); console.log('got'); setTimeout(() => {}, 1500); }
       catch { console.log('refused'); } })`;
-    const results = await Promise.all([...Array(4)].map(() => new Promise<string>((res) => {
-      const child = spawn(process.execPath, ['-e', script]);
-      let out = '';
-      child.stdout.on('data', (d) => { out += d; });
-      child.on('exit', () => res(out.trim()));
-    })));
+    const results = await Promise.all(
+      [...Array(4)].map(
+        () =>
+          new Promise<string>((res) => {
+            const child = spawn(process.execPath, ['-e', script]);
+            let out = '';
+            child.stdout.on('data', (d) => {
+              out += d;
+            });
+            child.on('exit', () => res(out.trim()));
+          }),
+      ),
+    );
     assert.equal(results.filter((r) => r === 'got').length, 1, results.join(','));
   });
 });

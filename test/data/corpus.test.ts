@@ -1,6 +1,14 @@
 import { strict as assert } from 'node:assert';
 import { Rng } from '@e3/core';
-import { brownDataset, byteTokenizerJson, charTokenizerConfig, loadTokenizerFromJson, mixDatasets, arithmeticDataset, untag } from '@e3/plugins';
+import {
+  brownDataset,
+  byteTokenizerJson,
+  charTokenizerConfig,
+  loadTokenizerFromJson,
+  mixDatasets,
+  arithmeticDataset,
+  untag,
+} from '@e3/plugins';
 
 describe('text data and the byte-level tokenizer', function () {
   this.timeout(60000);
@@ -20,7 +28,9 @@ describe('text data and the byte-level tokenizer', function () {
     const a = brownDataset({ maxChars: 48, heldoutFraction: 0.05, splitSeed: 1234, limit: 2000 }, new Rng(0));
     const b = brownDataset({ maxChars: 48, heldoutFraction: 0.05, splitSeed: 1234, limit: 2000 }, new Rng(0));
     assert.deepEqual(await a.heldout(5), await b.heldout(5));
-    assert.ok((await a.trainBatch(0, 8)).every((e) => e.prompt === '' && e.answer.length <= 48 && !/\/[a-z]/.test(e.answer)));
+    assert.ok(
+      (await a.trainBatch(0, 8)).every((e) => e.prompt === '' && e.answer.length <= 48 && !/\/[a-z]/.test(e.answer)),
+    );
   });
 
   it('data.mix takes the weighted share of each batch from each source', async () => {
@@ -31,6 +41,9 @@ describe('text data and the byte-level tokenizer', function () {
     assert.equal(batch.filter((e) => e.prompt).length, 2);
     assert.equal(batch.filter((e) => !e.prompt).length, 6);
     const held = await mix.heldout(6);
-    assert.deepEqual(held.map((e) => (e.prompt ? 'a' : 'b')), ['a', 'b', 'a', 'b', 'a', 'b']);
+    assert.deepEqual(
+      held.map((e) => (e.prompt ? 'a' : 'b')),
+      ['a', 'b', 'a', 'b', 'a', 'b'],
+    );
   });
 });

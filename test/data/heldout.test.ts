@@ -20,9 +20,14 @@ function run(data: string) {
 
 function assertTooFew(r: { code: number; stderr: string; log: string }, held: number, origin: string): void {
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stderr, new RegExp('node "eval" failed: evaluator.suite scores held-out examples, ' +
-    `but the data holds ${held} \\(node "data" field "params.heldoutFraction" = ${origin}\\); ` +
-    'it needs at least 20 \\(fix: add records, or raise heldoutFraction'));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      'node "eval" failed: evaluator.suite scores held-out examples, ' +
+        `but the data holds ${held} \\(node "data" field "params.heldoutFraction" = ${origin}\\); ` +
+        'it needs at least 20 \\(fix: add records, or raise heldoutFraction',
+    ),
+  );
   assert.doesNotMatch(r.stderr, /\n\s+at /);
   assert.doesNotMatch(r.log, /distilled|exact match/);
 }
@@ -44,7 +49,7 @@ describe('too few held-out examples', function () {
     assertTooFew(run('{ plugin: data.arithmetic, params: { maxOperand: 2, ops: ["+"] } }'), 1, '0.1 of 9 problems');
   });
 
-  it('the distiller\'s periodic evaluation checks too', () => {
+  it("the distiller's periodic evaluation checks too", () => {
     const dir = writeFiles({ 'd.jsonl': records(30) });
     const distill = SLOW_TAIL.split('\n').slice(0, 2).join('\n').replace('batchSize: 4', 'batchSize: 4, evalEvery: 10');
     const r = runGraph(teacherGraph(jsonlNode(join(dir, 'd.jsonl')), join(tempDir(), 'cache'), distill), [], 60_000);

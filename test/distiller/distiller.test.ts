@@ -11,7 +11,8 @@ import { tinyCheckpoint } from '../helpers/tiny-model.js';
 
 /** A search → prune → distill → export graph on a tiny checkpoint. */
 function pipeline(dir: string, cache: string, out: string, extra = ''): string {
-  return writeFiles({ 'g.yaml': `apiVersion: e3/v1
+  return writeFiles({
+    'g.yaml': `apiVersion: e3/v1
 seed: 5
 backend: wasm
 nodes:
@@ -28,7 +29,8 @@ nodes:
     params: { steps: 80, batchSize: 16, lr: 3.0e-3, checkpointEvery: 5, logEvery: 1${extra} }
     in: { model: pruned.model, targets: targets.targets, data: data.data }
   export: { plugin: exporter.hf, params: { dir: ${out}, force: true }, in: { model: distill.model } }
-` });
+`,
+  });
 }
 
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
@@ -41,7 +43,12 @@ describe('distiller', function () {
     const dir = await tinyCheckpoint({ layers: 3, std: 0.4 });
     const out = join(tempDir(), 'student');
     const g = pipeline(dir, join(tempDir(), 'cache'), out);
-    const r = await runGraph(join(g, 'g.yaml'), { modules: builtinModules, outDir: join(tempDir(), 'run'), quiet: true, logLevel: 'error' });
+    const r = await runGraph(join(g, 'g.yaml'), {
+      modules: builtinModules,
+      outDir: join(tempDir(), 'run'),
+      quiet: true,
+      logLevel: 'error',
+    });
     const hist = (r.lastValues['distill.metrics'] as { history: { loss: number }[] }).history;
     const first = hist.slice(0, 3).reduce((a, b) => a + b.loss, 0) / 3;
     const last = hist.slice(-3).reduce((a, b) => a + b.loss, 0) / 3;
@@ -60,22 +67,40 @@ describe('distiller', function () {
     const outB = join(tempDir(), 'b');
     const g2 = pipeline(dir, cache, outB);
     const runB = join(tempDir(), 'runB');
-    const child = spawn(process.execPath, [join(ROOT, 'bin/e3.js'), 'run', join(g2, 'g.yaml'), '--out', runB, '--quiet'], { stdio: 'ignore' });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, 'bin/e3.js'), 'run', join(g2, 'g.yaml'), '--out', runB, '--quiet'],
+      { stdio: 'ignore' },
+    );
     const ckptDir = join(runB, 'checkpoints', 'distill');
     const savedStep = () => {
       const d = latestStateDir(ckptDir);
-      try { return d ? JSON.parse(readFileSync(join(d, 'state.json'), 'utf8')).step : -1; } catch { return -1; }
+      try {
+        return d ? JSON.parse(readFileSync(join(d, 'state.json'), 'utf8')).step : -1;
+      } catch {
+        return -1;
+      }
     };
     await new Promise<void>((resolve, reject) => {
       const t = setInterval(() => {
-        if (savedStep() >= 10) { clearInterval(t); child.kill('SIGKILL'); resolve(); }
+        if (savedStep() >= 10) {
+          clearInterval(t);
+          child.kill('SIGKILL');
+          resolve();
+        }
       }, 20);
-      child.on('exit', () => { clearInterval(t); reject(new Error('the run finished before it could be killed')); });
+      child.on('exit', () => {
+        clearInterval(t);
+        reject(new Error('the run finished before it could be killed'));
+      });
     });
     await new Promise((r) => child.on('exit', r));
     assert.ok(!existsSync(outB), 'the killed run must not have exported');
     await runGraph(join(g2, 'g.yaml'), { modules: builtinModules, resumeDir: runB, quiet: true, logLevel: 'error' });
-    assert.equal(readFileSync(join(outB, 'e3_pruning.json'), 'utf8'), readFileSync(join(outA, 'e3_pruning.json'), 'utf8').replace(outA, outB));
+    assert.equal(
+      readFileSync(join(outB, 'e3_pruning.json'), 'utf8'),
+      readFileSync(join(outA, 'e3_pruning.json'), 'utf8').replace(outA, outB),
+    );
     assert.equal(sha(join(outB, 'model.safetensors')), sha(join(outA, 'model.safetensors')));
     const resumed = JSON.parse(readFileSync(join(runB, 'run.json'), 'utf8'));
     assert.equal(resumed.status, 'succeeded');

@@ -1,6 +1,13 @@
 import { strict as assert } from 'node:assert';
 import {
-  cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { PARTIAL_MARKER } from '@e3/core';
@@ -12,7 +19,7 @@ const noStack = (s: string) => assert.doesNotMatch(s, /\n\s+at /);
 /** A working directory holding a user's file and a graph that exports the fixture to `${vars.out}`. */
 function workspace(extraParams = ''): { cwd: string; graph: string } {
   const cwd = writeFiles({
-    'keep.txt': 'the user\'s file',
+    'keep.txt': "the user's file",
     'g.yaml': `apiVersion: e3/v1
 vars: { out: pruned }
 nodes:
@@ -39,14 +46,17 @@ describe('exporter.hf output safety', function () {
     assert.equal(again.code, 0, 'a rerun replaces its own export without force: ' + again.stderr);
   });
 
-  it('vars.out=. (the run directory itself) is refused and the user\'s files survive', () => {
+  it("vars.out=. (the run directory itself) is refused and the user's files survive", () => {
     const w = workspace();
     const r = run(w, '--out', 'run', '--set', 'vars.out=.');
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /node "export" failed: node "export" \(exporter\.hf\) dir .*\/run is the run directory; e3 never/);
+    assert.match(
+      r.stderr,
+      /node "export" failed: node "export" \(exporter\.hf\) dir .*\/run is the run directory; e3 never/,
+    );
     noStack(r.stderr);
     assert.doesNotMatch(r.stderr, /teacher: loaded/, 'refused when the graph is wired, before any node runs');
-    assert.equal(readFileSync(join(w.cwd, 'keep.txt'), 'utf8'), 'the user\'s file');
+    assert.equal(readFileSync(join(w.cwd, 'keep.txt'), 'utf8'), "the user's file");
     assert.ok(existsSync(join(w.cwd, 'run', 'run.json')));
   });
 
@@ -58,7 +68,7 @@ describe('exporter.hf output safety', function () {
     const parent = run(w, '--out', 'runs/a', '--set', `vars.out=${join(w.cwd, 'runs')}`);
     assert.equal(parent.code, 1);
     assert.match(parent.stderr, /dir .*\/runs contains the run directory \(.*\/runs\/a\)/);
-    assert.equal(readFileSync(join(w.cwd, 'keep.txt'), 'utf8'), 'the user\'s file');
+    assert.equal(readFileSync(join(w.cwd, 'keep.txt'), 'utf8'), "the user's file");
     assert.deepEqual(readdirSync(join(w.cwd, 'runs')), ['a']);
   });
 
@@ -94,7 +104,10 @@ describe('exporter.hf output safety', function () {
     writeFileSync(join(`${pruned}.partial-999998`, PARTIAL_MARKER), '999998');
     const r = run(w, '--resume', 'run');
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(readdirSync(join(w.cwd, 'run')).filter((n) => n.startsWith('pruned')), ['pruned']);
+    assert.deepEqual(
+      readdirSync(join(w.cwd, 'run')).filter((n) => n.startsWith('pruned')),
+      ['pruned'],
+    );
     assert.ok(existsSync(join(pruned, 'model.safetensors')));
   });
 });
@@ -113,7 +126,10 @@ describe('e3 prune output safety', function () {
     assert.match(same.stderr, /--out .*models\/m is the source model/);
     const up = prune('--out', 'models', '--force');
     assert.match(up.stderr, /--out .*models contains the source model/);
-    [dot, same, up].forEach((r) => { assert.equal(r.code, 1); noStack(r.stderr); });
+    [dot, same, up].forEach((r) => {
+      assert.equal(r.code, 1);
+      noStack(r.stderr);
+    });
     assert.deepEqual(readdirSync(join(cwd, 'models', 'm')).sort(), readdirSync(MODEL).sort());
     assert.equal(readFileSync(join(cwd, 'keep.txt'), 'utf8'), 'mine');
     const ok = prune('--out', 'out');
@@ -125,9 +141,14 @@ describe('e3 prune output safety', function () {
     assert.match(prune('--out', 'foreign', '--force').stderr, /is not a checkpoint e3 exported/);
   });
 
-  it('never touches a user\'s look-alike of its leftovers, a folder inside the model, a run.json folder, a dead link', () => {
-    const cwd = writeFiles({ 'keep.old-77777/thesis.txt': 'precious', 'backup.old-2023/t.txt': 'precious',
-      'keep/x': 'x', 'exp/run.json': '{}', 'exp/results.csv': 'data' });
+  it("never touches a user's look-alike of its leftovers, a folder inside the model, a run.json folder, a dead link", () => {
+    const cwd = writeFiles({
+      'keep.old-77777/thesis.txt': 'precious',
+      'backup.old-2023/t.txt': 'precious',
+      'keep/x': 'x',
+      'exp/run.json': '{}',
+      'exp/results.csv': 'data',
+    });
     cpSync(MODEL, join(cwd, 'm'), { recursive: true });
     const prune = (...a: string[]) => e3(['prune', '--model', 'm', '--drop', '1', ...a], { cwd });
     assert.match(prune('--out', 'keep').stderr, /already exists/);

@@ -9,14 +9,40 @@ describe('quickstart graph end to end (reduced size, through the CLI)', function
   it('searches, prunes, distils, evaluates and exports a loadable checkpoint with a report', () => {
     const run = join(tempDir(), 'run');
     const out = join(run, 'pruned');
-    const r = e3(['run', 'graphs/quickstart.yaml', '--out', run, '--quiet',
-      '--set', `vars.out=${out}`,
-      '--set', `nodes.targets.params.dir=${join(tempDir(), 'cache')}`,
-      '--set', 'nodes.targets.params.calibration=64', '--set', 'nodes.targets.params.heldout=32',
-      '--set', 'nodes.search.params.steps=12', '--set', 'nodes.search.params.calibration=64',
-      '--set', 'nodes.distill.params.steps=6', '--set', 'nodes.distill.params.evalEvery=3', '--set', 'nodes.distill.params.evalExamples=16',
-      '--set', 'nodes.eval.params.examples=32', '--set', 'nodes.eval.params.speed.repeats=1', '--set', 'nodes.eval.params.speed.prompts=4',
-    ], { timeoutMs: 590000 });
+    const r = e3(
+      [
+        'run',
+        'graphs/quickstart.yaml',
+        '--out',
+        run,
+        '--quiet',
+        '--set',
+        `vars.out=${out}`,
+        '--set',
+        `nodes.targets.params.dir=${join(tempDir(), 'cache')}`,
+        '--set',
+        'nodes.targets.params.calibration=64',
+        '--set',
+        'nodes.targets.params.heldout=32',
+        '--set',
+        'nodes.search.params.steps=12',
+        '--set',
+        'nodes.search.params.calibration=64',
+        '--set',
+        'nodes.distill.params.steps=6',
+        '--set',
+        'nodes.distill.params.evalEvery=3',
+        '--set',
+        'nodes.distill.params.evalExamples=16',
+        '--set',
+        'nodes.eval.params.examples=32',
+        '--set',
+        'nodes.eval.params.speed.repeats=1',
+        '--set',
+        'nodes.eval.params.speed.prompts=4',
+      ],
+      { timeoutMs: 590000 },
+    );
     assert.equal(r.code, 0, r.stderr);
     const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     assert.equal(cfg.num_hidden_layers, 6);
@@ -39,7 +65,12 @@ describe('quickstart graph end to end (reduced size, through the CLI)', function
 
   it('an ablation overlay and --set reproduce the same resolved change', () => {
     const a = e3(['describe', 'graphs/ablations/sampler-deterministic.yaml']);
-    const b = e3(['describe', 'graphs/e3-pruner.yaml', '--set', 'nodes.search.params.sampler.component=sampler.deterministicTopk']);
+    const b = e3([
+      'describe',
+      'graphs/e3-pruner.yaml',
+      '--set',
+      'nodes.search.params.sampler.component=sampler.deterministicTopk',
+    ]);
     assert.equal(a.code, 0, a.stderr);
     const section = (s: string) => s.slice(s.indexOf('search: masker.search'), s.indexOf('pruned: model.prune'));
     assert.equal(section(a.stdout), section(b.stdout));

@@ -23,7 +23,14 @@ export function writeFiles(files: Record<string, string>): string {
 }
 
 /** Runs the e3 CLI; returns exit code and output. */
-export function e3(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'e3.js'), ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000 });
+export function e3(
+  args: string[],
+  opts: { cwd?: string; timeoutMs?: number } = {},
+): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'e3.js'), ...args], {
+    cwd: opts.cwd ?? ROOT,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 120_000,
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

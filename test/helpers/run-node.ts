@@ -1,8 +1,23 @@
 import { Container } from 'inversify';
 import { firstValueFrom, of, type Observable } from 'rxjs';
 import {
-  ARTIFACTS, ArtifactStore, checkNodeParams, CLOCK, Clock, instantiateComponents, LOGGER, Logger, nodeContainer, PROGRESS,
-  Progress, Registry, RNG, Rng, RUN_INFO, type GraphNode, type RunInfo,
+  ARTIFACTS,
+  ArtifactStore,
+  checkNodeParams,
+  CLOCK,
+  Clock,
+  instantiateComponents,
+  LOGGER,
+  Logger,
+  nodeContainer,
+  PROGRESS,
+  Progress,
+  Registry,
+  RNG,
+  Rng,
+  RUN_INFO,
+  type GraphNode,
+  type RunInfo,
 } from '@e3/core';
 import { builtinModules } from '@e3/plugins';
 import { tempDir } from './files.js';
@@ -42,7 +57,9 @@ export async function runNode(
   const manifest = registry.plugin(plugin);
   const problems: string[] = [];
   const wired = new Set(Object.keys(inputs));
-  checkNodeParams(params, [], { id: plugin, manifest, wired }, registry, (path, message) => problems.push(`${path.join('.')}: ${message}`));
+  checkNodeParams(params, [], { id: plugin, manifest, wired }, registry, (path, message) =>
+    problems.push(`${path.join('.')}: ${message}`),
+  );
   if (problems.length) throw new Error(`${plugin} params: ${problems.join('; ')}`);
   const id = opts.id ?? plugin.split('.')[1];
   const runDir = opts.runDir ?? tempDir();
@@ -57,7 +74,9 @@ export async function runNode(
   const scoped = nodeContainer(container, id);
   const node = scoped.get<GraphNode>(manifest.node);
   const built = instantiateComponents(manifest.params, params, registry, scoped);
-  const streams: Record<string, Observable<unknown>> = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, of(v)]));
+  const streams: Record<string, Observable<unknown>> = Object.fromEntries(
+    Object.entries(inputs).map(([k, v]) => [k, of(v)]),
+  );
   const outputs = node.connect(streams, built, { id, signal: new AbortController().signal });
   const values: Record<string, unknown> = {};
   for (const [port, stream] of Object.entries(outputs)) values[port] = await firstValueFrom(stream);

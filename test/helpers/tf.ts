@@ -6,11 +6,22 @@ import { initBackend, type BackendName, type BackendOptions } from '@e3/core';
  * are off unless asked for: tests use cpu as the op-by-op reference that the native kernels
  * (on wasm, or on cpu with `{ native: true }`) are held to.
  */
-export async function useBackend(name: Exclude<BackendName, 'auto'>, options: Partial<BackendOptions> = {}): Promise<void> {
+export async function useBackend(
+  name: Exclude<BackendName, 'auto'>,
+  options: Partial<BackendOptions> = {},
+): Promise<void> {
   await initBackend({ name, ...(name === 'cpu' ? { native: false } : {}), ...options });
 }
 
 /** max |a − b| over all elements. */
-export function maxAbsDiff(a: tf.Tensor | number[] | number[][] | number[][][], b: tf.Tensor | number[] | number[][] | number[][][]): number {
-  return tf.tidy(() => tf.max(tf.abs(tf.sub(a instanceof tf.Tensor ? a : tf.tensor(a), b instanceof tf.Tensor ? b : tf.tensor(b)))).dataSync()[0]);
+export function maxAbsDiff(
+  a: tf.Tensor | number[] | number[][] | number[][][],
+  b: tf.Tensor | number[] | number[][] | number[][][],
+): number {
+  return tf.tidy(
+    () =>
+      tf
+        .max(tf.abs(tf.sub(a instanceof tf.Tensor ? a : tf.tensor(a), b instanceof tf.Tensor ? b : tf.tensor(b))))
+        .dataSync()[0],
+  );
 }

@@ -2,7 +2,20 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng, runGraph } from '@e3/core';
-import { type LayerImportance, generateText, arithmeticDataset, AngularDistance, BlockInfluence, builtinModules, KlDrop, LastN, MaskEvaluator, RandomImportance, Sleb, allMasks } from '@e3/plugins';
+import {
+  type LayerImportance,
+  generateText,
+  arithmeticDataset,
+  AngularDistance,
+  BlockInfluence,
+  builtinModules,
+  KlDrop,
+  LastN,
+  MaskEvaluator,
+  RandomImportance,
+  Sleb,
+  allMasks,
+} from '@e3/plugins';
 import { tempDir, writeFiles } from '../helpers/files.js';
 import { useBackend } from '../helpers/tf.js';
 import { tinyCheckpoint, tinyModel } from '../helpers/tiny-model.js';
@@ -18,8 +31,16 @@ describe('layer importance on a model with known structure', function () {
     // Answers are the full model's own greedy completions, so its NLL on them is low and
     // removing a real block raises it (SLEB scores by NLL; on random answers it would not).
     const prompts = await data().calibration(64);
-    const own = await generateText(h, prompts.map((e) => e.prompt), { maxNewTokens: 3, stopIds: [-1] });
-    const evaluator = new MaskEvaluator(h, prompts.map((e, i) => ({ prompt: e.prompt, answer: own[i] })), 32);
+    const own = await generateText(
+      h,
+      prompts.map((e) => e.prompt),
+      { maxNewTokens: 3, stopIds: [-1] },
+    );
+    const evaluator = new MaskEvaluator(
+      h,
+      prompts.map((e, i) => ({ prompt: e.prompt, answer: own[i] })),
+      32,
+    );
     assert.equal(await evaluator.kl([1, 0, 0, 1]), 0);
     assert.ok((await evaluator.kl([0, 1, 1, 1])) > 1e-3, 'removing a real block must cost something');
     for (const m of [new BlockInfluence(), new AngularDistance(), new KlDrop(), new Sleb()] as LayerImportance[]) {
@@ -30,8 +51,12 @@ describe('layer importance on a model with known structure', function () {
     const r1 = await new RandomImportance().select(evaluator, 2, new Rng(4));
     const r2 = await new RandomImportance().select(evaluator, 2, new Rng(4));
     assert.deepEqual(r1.mask, r2.mask);
-    assert.equal(r1.mask.reduce((a, b) => a + b), 2);
-    evaluator.dispose(); h.dispose();
+    assert.equal(
+      r1.mask.reduce((a, b) => a + b),
+      2,
+    );
+    evaluator.dispose();
+    h.dispose();
   });
 
   it('enumerates every mask with Σm = K', () => {
@@ -43,7 +68,8 @@ describe('layer importance on a model with known structure', function () {
 
   it('the search and the oracle find the identity blocks; the search is deterministic for a seed', async () => {
     const dir = await tinyCheckpoint({ layers: 6, identity: [2, 4, 5] });
-    const graph = writeFiles({ 'g.yaml': `apiVersion: e3/v1
+    const graph = writeFiles({
+      'g.yaml': `apiVersion: e3/v1
 seed: 3
 backend: wasm
 nodes:
@@ -55,10 +81,16 @@ nodes:
     params: { pruneLayers: 3, steps: 40, restarts: 1, refineRounds: 0, calibration: 64, searchBatchSize: 16, lr: 0.2 }
     in: { model: teacher.model, data: data.data, targets: targets.targets }
   oracle: { plugin: masker.exhaustive, params: { pruneLayers: 3, calibration: 64 }, in: { model: teacher.model, data: data.data } }
-` });
+`,
+    });
     const runOnce = async () => {
       const out = join(tempDir(), 'run');
-      const r = await runGraph(join(graph, 'g.yaml'), { modules: builtinModules, outDir: out, quiet: true, logLevel: 'error' });
+      const r = await runGraph(join(graph, 'g.yaml'), {
+        modules: builtinModules,
+        outDir: out,
+        quiet: true,
+        logLevel: 'error',
+      });
       return { search: r.lastValues['search.mask'] as any, oracle: r.lastValues['oracle.mask'] as any, out };
     };
     const a = await runOnce();

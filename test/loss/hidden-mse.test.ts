@@ -15,8 +15,14 @@ const examples = [
 /** loss.hiddenMse of `student` against `teacher` on two examples, through the shared training step. */
 async function hiddenMse(student: ModelHandle, teacher: ModelHandle): Promise<number> {
   const lossOf = trainingStep({
-    node: 'test', model: student, codec: textCodec(student, 'test'), loss: [new HiddenMseLoss({ weight: 1 })],
-    teacher, promptLoss: true, trainHead: true, headChunkTokens: 0,
+    node: 'test',
+    model: student,
+    codec: textCodec(student, 'test'),
+    loss: [new HiddenMseLoss({ weight: 1 })],
+    teacher,
+    promptLoss: true,
+    trainHead: true,
+    headChunkTokens: 0,
   });
   const step = await lossOf(examples);
   try {
@@ -34,9 +40,35 @@ describe('loss.hiddenMse', () => {
 
   it('is the token-weighted mean over student blocks of the per-token mean squared difference', () => {
     // B = 1, T = 2, d = 2; embeddings (hidden[0]) are skipped; two student blocks.
-    const blocks = [tf.tensor3d([[[1, 1], [0, 2]]]), tf.tensor3d([[[3, 0], [1, 1]]])];
+    const blocks = [
+      tf.tensor3d([
+        [
+          [1, 1],
+          [0, 2],
+        ],
+      ]),
+      tf.tensor3d([
+        [
+          [3, 0],
+          [1, 1],
+        ],
+      ]),
+    ];
     const hidden = [tf.zeros([1, 2, 2]) as tf.Tensor3D, ...blocks];
-    const teacherHidden = [tf.tensor3d([[[0, 1], [0, 0]]]), tf.tensor3d([[[1, 0], [1, 1]]])] as tf.Tensor3D[];
+    const teacherHidden = [
+      tf.tensor3d([
+        [
+          [0, 1],
+          [0, 0],
+        ],
+      ]),
+      tf.tensor3d([
+        [
+          [1, 0],
+          [1, 1],
+        ],
+      ]),
+    ] as tf.Tensor3D[];
     // block 1: token 1 (1² + 0²)/2 = 0.5, token 2 (0 + 2²)/2 = 2; block 2: token 1 (2² + 0)/2 = 2, token 2 0
     // per token (mean over blocks): [1.25, 1]; weights [3, 1] → (3·1.25 + 1)/4 = 1.1875
     const x = { hidden, teacherHidden, tokenWeights: tf.tensor2d([[3, 1]]) } as unknown as LossInputs;
@@ -64,8 +96,14 @@ describe('loss.hiddenMse', () => {
     try {
       const before = await hiddenMse(student, teacher);
       const lossOf = trainingStep({
-        node: 'test', model: student, codec: textCodec(student, 'test'), loss: [new HiddenMseLoss({ weight: 1 })],
-        teacher, promptLoss: true, trainHead: true, headChunkTokens: 0,
+        node: 'test',
+        model: student,
+        codec: textCodec(student, 'test'),
+        loss: [new HiddenMseLoss({ weight: 1 })],
+        teacher,
+        promptLoss: true,
+        trainHead: true,
+        headChunkTokens: 0,
       });
       const opt = tf.train.adam(0.01);
       for (let i = 0; i < 5; i++) {
@@ -133,7 +171,10 @@ describe('declared requirements (e3 validate)', function () {
     const r = e3(['plugins']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /loss\.hiddenMse \(loss\)[^\n]*\n {4}requires hiddenStates\n/);
-    assert.match(r.stdout, /supplies labels, teacherTargets \(with targets wired\), hiddenStates \(with teacher wired\)\n/);
+    assert.match(
+      r.stdout,
+      /supplies labels, teacherTargets \(with targets wired\), hiddenStates \(with teacher wired\)\n/,
+    );
   });
 
   it('refuses teacher-target terms in a node without a teacher cache', () => {
@@ -157,15 +198,23 @@ describe('graphs/ablations/loss-hidden-mse.yaml', function () {
   it('runs through the CLI and records both terms at every logged distillation step', () => {
     const out = join(tempDir(), 'run');
     const sets = [
-      'nodes.search.params.steps=5', 'nodes.search.params.restarts=1', 'nodes.distill.params.steps=10',
-      'nodes.distill.params.evalEvery=0', 'nodes.distill.params.logEvery=5', 'nodes.eval.params.examples=20',
-      'nodes.eval.params.speed.enabled=false', 'nodes.targets.params.dir=' + join(out, '..', 'cache'),
+      'nodes.search.params.steps=5',
+      'nodes.search.params.restarts=1',
+      'nodes.distill.params.steps=10',
+      'nodes.distill.params.evalEvery=0',
+      'nodes.distill.params.logEvery=5',
+      'nodes.eval.params.examples=20',
+      'nodes.eval.params.speed.enabled=false',
+      'nodes.targets.params.dir=' + join(out, '..', 'cache'),
     ].flatMap((s) => ['--set', s]);
     const r = e3(['run', 'graphs/ablations/loss-hidden-mse.yaml', '--out', out, '--quiet', ...sets]);
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     const history = report.training.history as Record<string, number>[];
-    assert.deepEqual(history.map((h) => h.step), [0, 5, 9]);
+    assert.deepEqual(
+      history.map((h) => h.step),
+      [0, 5, 9],
+    );
     for (const h of history) {
       assert.ok(h.hiddenMse > 0 && h.forwardKl > 0, JSON.stringify(h));
       assert.ok(Math.abs(h.loss - (h.forwardKl + 0.1 * h.hiddenMse)) < 1e-4, 'loss = forwardKl + 0.1 × hiddenMse');

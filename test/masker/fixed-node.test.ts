@@ -10,7 +10,11 @@ const mask = async (params: Record<string, unknown>) =>
 
 describe('masker.fixed (node alone, fake model)', () => {
   it('drops the listed layers, or keeps only the listed ones', async () => {
-    assert.deepEqual(await mask({ drop: [1, 3] }), { mask: [1, 0, 1, 0], method: 'fixed', details: { removed: [1, 3] } });
+    assert.deepEqual(await mask({ drop: [1, 3] }), {
+      mask: [1, 0, 1, 0],
+      method: 'fixed',
+      details: { removed: [1, 3] },
+    });
     assert.deepEqual((await mask({ keep: [0, 3] })).mask, [1, 0, 0, 1]);
     assert.deepEqual((await mask({ drop: [] })).mask, [1, 1, 1, 1]);
   });

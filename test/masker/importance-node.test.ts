@@ -16,8 +16,11 @@ describe('masker.importance (node alone)', function () {
   after(() => model.dispose());
 
   const run = async (score: string, params: Record<string, unknown> = {}) => {
-    const r = await runNode('masker.importance', { pruneLayers: 2, calibration: 16, batchSize: 8, score: { component: score }, ...params },
-      { model, data });
+    const r = await runNode(
+      'masker.importance',
+      { pruneLayers: 2, calibration: 16, batchSize: 8, score: { component: score }, ...params },
+      { model, data },
+    );
     return { mask: r.outputs.mask as LayerMaskResult, log: r.log };
   };
 
@@ -36,6 +39,9 @@ describe('masker.importance (node alone)', function () {
   });
 
   it('takes pruneRatio when no layer count is given', async () => {
-    assert.deepEqual((await run('importance.lastN', { pruneLayers: undefined, pruneRatio: 0.25 })).mask.mask, [1, 1, 1, 0]);
+    assert.deepEqual(
+      (await run('importance.lastN', { pruneLayers: undefined, pruneRatio: 0.25 })).mask.mask,
+      [1, 1, 1, 0],
+    );
   });
 });

@@ -2,7 +2,12 @@ import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import { Rng } from '@e3/core';
 import {
-  arithmeticDataset, standardise, TeacherCache, type LayerMaskResult, type ModelHandle, type SearchMetrics,
+  arithmeticDataset,
+  standardise,
+  TeacherCache,
+  type LayerMaskResult,
+  type ModelHandle,
+  type SearchMetrics,
 } from '@e3/plugins';
 import { tempDir } from '../helpers/files.js';
 import { runNode } from '../helpers/run-node.js';
@@ -25,11 +30,23 @@ describe('masker.search (node alone): initScale, window, candidates', function (
   });
 
   const search = async (params: Record<string, unknown>) => {
-    const r = await runNode('masker.search', {
-      pruneLayers: 2, calibration: 16, batchSize: 8, searchBatchSize: 8, steps: 10, restarts: 1, refineRounds: 0,
-      checkpointEvery: 0, init: { component: 'importance.lastN' }, curriculum: { enabled: false, warmupFraction: 0 },
-      ...params,
-    }, { model, data, targets: cache });
+    const r = await runNode(
+      'masker.search',
+      {
+        pruneLayers: 2,
+        calibration: 16,
+        batchSize: 8,
+        searchBatchSize: 8,
+        steps: 10,
+        restarts: 1,
+        refineRounds: 0,
+        checkpointEvery: 0,
+        init: { component: 'importance.lastN' },
+        curriculum: { enabled: false, warmupFraction: 0 },
+        ...params,
+      },
+      { model, data, targets: cache },
+    );
     const metrics = r.outputs.metrics as SearchMetrics;
     return { mask: r.outputs.mask as LayerMaskResult, restart: metrics.restarts[0] };
   };
@@ -41,7 +58,9 @@ describe('masker.search (node alone): initScale, window, candidates', function (
     for (const initScale of [0, 2]) {
       const { mask, restart } = await search({ initScale, lr: 1e-9, steps: 2 });
       assert.deepEqual(mask.details!.initScores, [6, 5, 4, 3, 2, 1]);
-      restart.alpha.forEach((a, i) => assert.ok(Math.abs(a - initScale * z[i]) < 1e-4, `α${i} ${a} vs ${initScale * z[i]}`));
+      restart.alpha.forEach((a, i) =>
+        assert.ok(Math.abs(a - initScale * z[i]) < 1e-4, `α${i} ${a} vs ${initScale * z[i]}`),
+      );
     }
   });
 
@@ -60,7 +79,10 @@ describe('masker.search (node alone): initScale, window, candidates', function (
     const sources = async (candidates: number) =>
       (await search({ ...noisy, window: 1, candidates })).restart.candidates;
     const none = await sources(0);
-    assert.ok(none.every((c) => !c.source.startsWith('frequent')), JSON.stringify(none));
+    assert.ok(
+      none.every((c) => !c.source.startsWith('frequent')),
+      JSON.stringify(none),
+    );
     const three = await sources(3);
     const frequent = three.filter((c) => c.source.startsWith('frequent'));
     assert.ok(frequent.length >= 1 && frequent.length <= 3, JSON.stringify(three));

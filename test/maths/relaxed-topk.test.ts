@@ -21,7 +21,11 @@ describe('maths: relaxed top-k, straight-through, Gumbel noise', () => {
   it('relaxed top-k matches a hand computation for k = 2', () => {
     // w1 = s; a1 = softmax(s); w2 = s + log(1 − a1); a2 = softmax(w2); m = a1 + a2
     const s = [0, Math.log(2), Math.log(3)];
-    const sm = (w: number[]) => { const e = w.map(Math.exp); const z = e.reduce((a, b) => a + b); return e.map((x) => x / z); };
+    const sm = (w: number[]) => {
+      const e = w.map(Math.exp);
+      const z = e.reduce((a, b) => a + b);
+      return e.map((x) => x / z);
+    };
     const a1 = sm(s);
     const a2 = sm(s.map((w, i) => w + Math.log(1 - a1[i])));
     const want = a1.map((x, i) => x + a2[i]);
@@ -30,7 +34,9 @@ describe('maths: relaxed top-k, straight-through, Gumbel noise', () => {
   });
 
   it('gradient of the relaxed top-k is non-zero', () => {
-    const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(relaxedTopK(x as tf.Tensor1D, 2, 0.5), tf.tensor1d([1, 0, 0, 0]))))(tf.tensor1d([0.1, 0.2, 0.3, 0.4]));
+    const g = tf.grad((x: tf.Tensor) =>
+      tf.sum(tf.mul(relaxedTopK(x as tf.Tensor1D, 2, 0.5), tf.tensor1d([1, 0, 0, 0]))),
+    )(tf.tensor1d([0.1, 0.2, 0.3, 0.4]));
     assert.ok(Array.from(g.dataSync()).some((v) => Math.abs(v) > 1e-4));
   });
 
@@ -38,12 +44,25 @@ describe('maths: relaxed top-k, straight-through, Gumbel noise', () => {
     const alpha = tf.tensor1d([0.5, -0.2, 1.1, 0.0]);
     const hard = [1, 0, 1, 0];
     const f = (a: tf.Tensor) => straightThrough(hard, relaxedTopK(a as tf.Tensor1D, 2, 0.7));
-    assert.deepEqual(Array.from(f(alpha).dataSync()).map((v) => Math.round(v * 1e6) / 1e6), hard);
+    assert.deepEqual(
+      Array.from(f(alpha).dataSync()).map((v) => Math.round(v * 1e6) / 1e6),
+      hard,
+    );
     const w = tf.tensor1d([1, 2, 3, 4]);
-    const gST = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(f(a), w)))(alpha).dataSync();
-    const gSoft = tf.grad((a: tf.Tensor) => tf.sum(tf.mul(relaxedTopK(a as tf.Tensor1D, 2, 0.7), w)))(alpha).dataSync();
+    const gST = tf
+      .grad((a: tf.Tensor) => tf.sum(tf.mul(f(a), w)))(alpha)
+      .dataSync();
+    const gSoft = tf
+      .grad((a: tf.Tensor) => tf.sum(tf.mul(relaxedTopK(a as tf.Tensor1D, 2, 0.7), w)))(alpha)
+      .dataSync();
     gST.forEach((v, i) => assert.ok(Math.abs(v - gSoft[i]) < 1e-6));
-    assert.equal(tf.grad((a: tf.Tensor) => tf.sum(stopGradient(a)))(alpha).dataSync().every((v) => v === 0), true);
+    assert.equal(
+      tf
+        .grad((a: tf.Tensor) => tf.sum(stopGradient(a)))(alpha)
+        .dataSync()
+        .every((v) => v === 0),
+      true,
+    );
   });
 
   it('Gumbel-max: top-1 frequencies match softmax(α) within 1.5 points over 20k seeded draws', () => {
@@ -57,7 +76,11 @@ describe('maths: relaxed top-k, straight-through, Gumbel noise', () => {
       const w = alpha.map((a, j) => a + g[j]);
       counts[w.indexOf(Math.max(...w))]++;
     }
-    alpha.forEach((a, j) => assert.ok(Math.abs(counts[j] / n - Math.exp(a) / z) < 0.015, `layer ${j}: ${counts[j] / n} vs ${Math.exp(a) / z}`));
+    alpha.forEach((a, j) =>
+      assert.ok(
+        Math.abs(counts[j] / n - Math.exp(a) / z) < 0.015,
+        `layer ${j}: ${counts[j] / n} vs ${Math.exp(a) / z}`,
+      ),
+    );
   });
-
 });

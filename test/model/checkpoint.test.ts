@@ -1,5 +1,14 @@
 import { strict as assert } from 'node:assert';
-import { cpSync, readFileSync, writeFileSync, readdirSync, existsSync, truncateSync, statSync, unlinkSync } from 'node:fs';
+import {
+  cpSync,
+  readFileSync,
+  writeFileSync,
+  readdirSync,
+  existsSync,
+  truncateSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '@e3/core';
@@ -18,7 +27,9 @@ function copy(name: string): string {
 
 async function loadError(dir: string): Promise<string> {
   const t0 = Date.now();
-  try { await loadCheckpoint(dir); } catch (e) {
+  try {
+    await loadCheckpoint(dir);
+  } catch (e) {
     assert.ok(e instanceof UserError, `not a UserError: ${(e as Error).stack}`);
     assert.ok(Date.now() - t0 < 5000, 'took too long to fail');
     return e.message;
@@ -32,7 +43,8 @@ function rewriteHeader(file: string, edit: (h: Record<string, any>) => void): vo
   const header = JSON.parse(buf.subarray(8, 8 + n).toString());
   edit(header);
   const json = Buffer.from(JSON.stringify(header));
-  const len = Buffer.alloc(8); len.writeBigUInt64LE(BigInt(json.length));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(json.length));
   writeFileSync(file, Buffer.concat([len, json, buf.subarray(8 + n)]));
 }
 
@@ -43,7 +55,12 @@ describe('checkpoints', () => {
     const v = new Float32Array([0, 1, -2.5, 65504, 1e-5, 3.14159, -0.0001]);
     for (const dt of ['F16', 'BF16'] as const) {
       const back = toFloat32(fromFloat32(v, dt), dt, 'x');
-      v.forEach((x, i) => assert.ok(Math.abs(back[i] - x) <= Math.abs(x) * (dt === 'F16' ? 1e-3 : 8e-3) + 1e-7, `${dt} ${x} -> ${back[i]}`));
+      v.forEach((x, i) =>
+        assert.ok(
+          Math.abs(back[i] - x) <= Math.abs(x) * (dt === 'F16' ? 1e-3 : 8e-3) + 1e-7,
+          `${dt} ${x} -> ${back[i]}`,
+        ),
+      );
     }
     assert.equal(toFloat32(fromFloat32(new Float32Array([1 + 2 ** -8]), 'BF16'), 'BF16', 'x')[0], 1); // ties to even
   });
@@ -56,7 +73,10 @@ describe('checkpoints', () => {
   });
 
   it('round trip: prune → export → load gives the masked original logits (f32 and sharded)', async () => {
-    for (const [name, drop] of [['tiny-qwen3', [1]], ['tiny-llama', [0, 2]]] as const) {
+    for (const [name, drop] of [
+      ['tiny-qwen3', [1]],
+      ['tiny-llama', [0, 2]],
+    ] as const) {
       const h = await loadCheckpoint(fixture(name));
       const ref = JSON.parse(readFileSync(join(fixture(name), 'reference.json'), 'utf8'));
       const mask = [...Array(h.model.numLayers).keys()].map((i) => ((drop as readonly number[]).includes(i) ? 0 : 1));
@@ -75,16 +95,26 @@ describe('checkpoints', () => {
       });
       // layer names are contiguous 0..K-1
       const names = Object.keys(JSON.parse(readFileSync(join(out, 'model.safetensors.index.json'), 'utf8')).weight_map);
-      const layers = [...new Set(names.flatMap((n) => /^model\.layers\.(\d+)\./.exec(n)?.[1] ?? []).map(Number))].sort((a, b) => a - b);
+      const layers = [...new Set(names.flatMap((n) => /^model\.layers\.(\d+)\./.exec(n)?.[1] ?? []).map(Number))].sort(
+        (a, b) => a - b,
+      );
       assert.deepEqual(layers, [...Array(kept.length).keys()]);
-      h.dispose(); again.dispose();
+      h.dispose();
+      again.dispose();
     }
   });
 
   it('rewrites per-layer config lists and max_window_layers on export', async () => {
     const d = copy('tiny-qwen2');
     const cfg = JSON.parse(readFileSync(join(d, 'config.json'), 'utf8'));
-    writeFileSync(join(d, 'config.json'), JSON.stringify({ ...cfg, layer_types: ['full_attention', 'sliding_attention', 'full_attention', 'sliding_attention'], max_window_layers: 3 }));
+    writeFileSync(
+      join(d, 'config.json'),
+      JSON.stringify({
+        ...cfg,
+        layer_types: ['full_attention', 'sliding_attention', 'full_attention', 'sliding_attention'],
+        max_window_layers: 3,
+      }),
+    );
     const h = await loadCheckpoint(d);
     const out = join(tempDir(), 'o');
     await exportCheckpoint(cloneHandle(h, [0, 2, 3]), out);
@@ -108,20 +138,108 @@ describe('checkpoints', () => {
 
   describe('malformed checkpoints fail fast with a clear error', () => {
     const cases: [string, (d: string) => void, RegExp][] = [
-      ['truncated file', (d) => truncateSync(join(d, 'model.safetensors'), statSync(join(d, 'model.safetensors')).size - 10), /model\.safetensors: .*(truncated|covers)/],
-      ['absurd header length', (d) => { const f = join(d, 'model.safetensors'); const b = readFileSync(f); b.writeBigUInt64LE(2n ** 62n, 0); writeFileSync(f, b); }, /header length \d+ exceeds/],
-      ['header past the end', (d) => { const f = join(d, 'model.safetensors'); const b = readFileSync(f); b.writeBigUInt64LE(BigInt(b.length), 0); writeFileSync(f, b); }, /runs past the end/],
-      ['header not JSON', (d) => { const f = join(d, 'model.safetensors'); const b = readFileSync(f); b.write('{{{{', 8); writeFileSync(f, b); }, /header is not valid JSON/],
-      ['unknown dtype', (d) => rewriteHeader(join(d, 'model.safetensors'), (h) => { h['model.norm.weight'].dtype = 'F8'; }), /tensor "model\.norm\.weight": unknown dtype "F8"/],
-      ['wrong byte count', (d) => rewriteHeader(join(d, 'model.safetensors'), (h) => { h['model.norm.weight'].shape = [31]; }), /tensor "model\.norm\.weight": 128 bytes for shape \[31\] F32, which needs 124/],
-      ['overlapping offsets', (d) => rewriteHeader(join(d, 'model.safetensors'), (h) => { const e = h['model.norm.weight']; e.data_offsets = [e.data_offsets[0] - 4, e.data_offsets[1] - 4]; }), /overlaps|gap/],
-      ['missing tensor', (d) => rewriteHeader(join(d, 'model.safetensors'), (h) => { h['model.layers.9.mlp.up_proj.weight'] = h['model.layers.1.mlp.up_proj.weight']; delete h['model.layers.1.mlp.up_proj.weight']; }), /missing tensor "model\.layers\.1\.mlp\.up_proj\.weight"[\s\S]*belongs to layer 9, but config\.json has num_hidden_layers = 4/],
-      ['wrong shape', (d) => rewriteHeader(join(d, 'model.safetensors'), (h) => { h['model.norm.weight'].shape = [8, 4]; }), /"model\.norm\.weight" has shape \[8,4\] but config\.json implies \[32\]/],
-      ['unknown model_type', (d) => writeFileSync(join(d, 'config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(d, 'config.json'), 'utf8')), model_type: 'gpt2' })), /config\.json: "model_type" is "gpt2", which is not supported/],
+      [
+        'truncated file',
+        (d) => truncateSync(join(d, 'model.safetensors'), statSync(join(d, 'model.safetensors')).size - 10),
+        /model\.safetensors: .*(truncated|covers)/,
+      ],
+      [
+        'absurd header length',
+        (d) => {
+          const f = join(d, 'model.safetensors');
+          const b = readFileSync(f);
+          b.writeBigUInt64LE(2n ** 62n, 0);
+          writeFileSync(f, b);
+        },
+        /header length \d+ exceeds/,
+      ],
+      [
+        'header past the end',
+        (d) => {
+          const f = join(d, 'model.safetensors');
+          const b = readFileSync(f);
+          b.writeBigUInt64LE(BigInt(b.length), 0);
+          writeFileSync(f, b);
+        },
+        /runs past the end/,
+      ],
+      [
+        'header not JSON',
+        (d) => {
+          const f = join(d, 'model.safetensors');
+          const b = readFileSync(f);
+          b.write('{{{{', 8);
+          writeFileSync(f, b);
+        },
+        /header is not valid JSON/,
+      ],
+      [
+        'unknown dtype',
+        (d) =>
+          rewriteHeader(join(d, 'model.safetensors'), (h) => {
+            h['model.norm.weight'].dtype = 'F8';
+          }),
+        /tensor "model\.norm\.weight": unknown dtype "F8"/,
+      ],
+      [
+        'wrong byte count',
+        (d) =>
+          rewriteHeader(join(d, 'model.safetensors'), (h) => {
+            h['model.norm.weight'].shape = [31];
+          }),
+        /tensor "model\.norm\.weight": 128 bytes for shape \[31\] F32, which needs 124/,
+      ],
+      [
+        'overlapping offsets',
+        (d) =>
+          rewriteHeader(join(d, 'model.safetensors'), (h) => {
+            const e = h['model.norm.weight'];
+            e.data_offsets = [e.data_offsets[0] - 4, e.data_offsets[1] - 4];
+          }),
+        /overlaps|gap/,
+      ],
+      [
+        'missing tensor',
+        (d) =>
+          rewriteHeader(join(d, 'model.safetensors'), (h) => {
+            h['model.layers.9.mlp.up_proj.weight'] = h['model.layers.1.mlp.up_proj.weight'];
+            delete h['model.layers.1.mlp.up_proj.weight'];
+          }),
+        /missing tensor "model\.layers\.1\.mlp\.up_proj\.weight"[\s\S]*belongs to layer 9, but config\.json has num_hidden_layers = 4/,
+      ],
+      [
+        'wrong shape',
+        (d) =>
+          rewriteHeader(join(d, 'model.safetensors'), (h) => {
+            h['model.norm.weight'].shape = [8, 4];
+          }),
+        /"model\.norm\.weight" has shape \[8,4\] but config\.json implies \[32\]/,
+      ],
+      [
+        'unknown model_type',
+        (d) =>
+          writeFileSync(
+            join(d, 'config.json'),
+            JSON.stringify({ ...JSON.parse(readFileSync(join(d, 'config.json'), 'utf8')), model_type: 'gpt2' }),
+          ),
+        /config\.json: "model_type" is "gpt2", which is not supported/,
+      ],
       ['config not JSON', (d) => writeFileSync(join(d, 'config.json'), '{ nope'), /config\.json: not valid JSON/],
       ['config missing', (d) => unlinkSync(join(d, 'config.json')), /config\.json: config\.json not found/],
-      ['config disagrees with weights', (d) => writeFileSync(join(d, 'config.json'), JSON.stringify({ ...JSON.parse(readFileSync(join(d, 'config.json'), 'utf8')), intermediate_size: 32 })), /mlp\.gate_proj\.weight" has shape \[64,32\] but config\.json implies \[32,32\]/],
-      ['no weights', (d) => unlinkSync(join(d, 'model.safetensors')), /no model\.safetensors or model\.safetensors\.index\.json/],
+      [
+        'config disagrees with weights',
+        (d) =>
+          writeFileSync(
+            join(d, 'config.json'),
+            JSON.stringify({ ...JSON.parse(readFileSync(join(d, 'config.json'), 'utf8')), intermediate_size: 32 }),
+          ),
+        /mlp\.gate_proj\.weight" has shape \[64,32\] but config\.json implies \[32,32\]/,
+      ],
+      [
+        'no weights',
+        (d) => unlinkSync(join(d, 'model.safetensors')),
+        /no model\.safetensors or model\.safetensors\.index\.json/,
+      ],
     ];
     for (const [what, breakIt, expected] of cases) {
       it(what, async () => {

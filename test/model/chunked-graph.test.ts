@@ -10,7 +10,8 @@ import { bigVocabModel, QWEN_VOCAB } from '../helpers/tiny-model.js';
 
 /** Teacher cache → mask search → prune → distillation on a checkpoint with Qwen3's vocabulary. */
 function graph(model: string, cache: string, chunk: number): string {
-  return writeFiles({ 'g.yaml': `${arithmeticGraphHead(model)}  targets:
+  return writeFiles({
+    'g.yaml': `${arithmeticGraphHead(model)}  targets:
     plugin: teacher.topkCache
     params: { k: 4, dir: ${cache}, calibration: 32, heldout: 0, headChunkTokens: ${chunk} }
     in: { model: teacher.model, data: data.data }
@@ -37,7 +38,8 @@ function graph(model: string, cache: string, chunk: number): string {
       headChunkTokens: ${chunk}
       loss: [{ component: loss.akl }, { component: loss.crossEntropy, labelSmoothing: 0.1 }]
     in: { model: pruned.model, targets: targets.targets, data: data.data }
-` });
+`,
+  });
 }
 
 describe('search and distillation at a Qwen3-sized vocabulary (151,936) through a graph', function () {

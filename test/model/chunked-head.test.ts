@@ -1,8 +1,18 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  AdaptiveKlLoss, CrossEntropyLoss, ForwardKlLoss, ReverseKlLoss, headChunkRows, studentTokens, teacherTopK,
-  tokensFromLogits, type LossInputs, type LossTerm, type ModelHandle, type StudentTokens,
+  AdaptiveKlLoss,
+  CrossEntropyLoss,
+  ForwardKlLoss,
+  ReverseKlLoss,
+  headChunkRows,
+  studentTokens,
+  teacherTopK,
+  tokensFromLogits,
+  type LossInputs,
+  type LossTerm,
+  type ModelHandle,
+  type StudentTokens,
 } from '@e3/plugins';
 import { useBackend } from '../helpers/tf.js';
 import { bigVocabModel, QWEN_VOCAB } from '../helpers/tiny-model.js';
@@ -12,10 +22,16 @@ function relErr(a: tf.Tensor, b: tf.Tensor): number {
   return tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] / Math.max(tf.max(tf.abs(b)).dataSync()[0], 1e-12));
 }
 
-const B = 2, T = 5, K = 4, CHUNK = 3;
+const B = 2,
+  T = 5,
+  K = 4,
+  CHUNK = 3;
 const TERMS: LossTerm[] = [
-  new ForwardKlLoss({ weight: 1 }), new ReverseKlLoss({ weight: 1 }), new AdaptiveKlLoss({ weight: 1, headMass: 0.5 }),
-  new CrossEntropyLoss({ weight: 1, labelSmoothing: 0 }), new CrossEntropyLoss({ weight: 1, labelSmoothing: 0.1 }),
+  new ForwardKlLoss({ weight: 1 }),
+  new ReverseKlLoss({ weight: 1 }),
+  new AdaptiveKlLoss({ weight: 1, headMass: 0.5 }),
+  new CrossEntropyLoss({ weight: 1, labelSmoothing: 0 }),
+  new CrossEntropyLoss({ weight: 1, labelSmoothing: 0.1 }),
 ];
 /**
  * Relative tolerance per term. With label smoothing the whole-logits reference sums V = 151,936
@@ -45,22 +61,45 @@ describe('chunked output head at a Qwen3-sized vocabulary (151,936)', function (
   before(async () => {
     await useBackend('wasm');
     h = await bigVocabModel();
-    ids = tf.tensor2d([[5, 9, 151_000, 77, 3], [0, 0, 12, 150_999, 8]], undefined, 'int32');
-    attention = tf.tensor2d([[1, 1, 1, 1, 1], [0, 0, 1, 1, 1]]);
+    ids = tf.tensor2d(
+      [
+        [5, 9, 151_000, 77, 3],
+        [0, 0, 12, 150_999, 8],
+      ],
+      undefined,
+      'int32',
+    );
+    attention = tf.tensor2d([
+      [1, 1, 1, 1, 1],
+      [0, 0, 1, 1, 1],
+    ]);
     const top = tf.tidy(() => {
       return teacherTopK(h.model.forwardFinal(ids, { attentionMask: attention }).final, h.model.headWeight, K, CHUNK);
     });
     targets = {
-      ids: tf.reshape(top.ids, [B, T, K]), logProbs: tf.reshape(top.logProbs, [B, T, K]),
+      ids: tf.reshape(top.ids, [B, T, K]),
+      logProbs: tf.reshape(top.logProbs, [B, T, K]),
       entropy: tf.reshape(top.entropy, [B, T]),
     };
     // Some labels equal a teacher top id (their gradients add up in one logit), some are ignored (−1).
     const top1 = (await targets.ids.array())[0].map((r) => r[0]);
-    labels = tf.tensor2d([[top1[0], 40_000, top1[2], 151_935, -1], [-1, -1, 7, top1[3], 100]], undefined, 'int32');
-    weights = tf.tensor2d([[1, 2, 0.5, 1, 0], [0, 0, 1, 3, 1]]);
+    labels = tf.tensor2d(
+      [
+        [top1[0], 40_000, top1[2], 151_935, -1],
+        [-1, -1, 7, top1[3], 100],
+      ],
+      undefined,
+      'int32',
+    );
+    weights = tf.tensor2d([
+      [1, 2, 0.5, 1, 0],
+      [0, 0, 1, 3, 1],
+    ]);
   });
 
-  after(() => { h.dispose(); });
+  after(() => {
+    h.dispose();
+  });
 
   it('chunks by a 64 MiB budget by default: 110 rows at V = 151,936, all rows at toy sizes', () => {
     assert.equal(headChunkRows(QWEN_VOCAB), 110);
@@ -87,10 +126,11 @@ describe('chunked output head at a Qwen3-sized vocabulary (151,936)', function (
       studentTokens(f, head, { labels, topIds: targets.ids, trainHead, chunkTokens: CHUNK });
     for (const term of TERMS) {
       const tol = tolerance(term);
-      const grads = (student: (final: tf.Tensor2D) => StudentTokens) => tf.variableGrads(() => {
-        const { final } = h.model.forwardFinal(ids, { attentionMask: attention, mask });
-        return term.compute({ ...x, student: student(final) });
-      }, [mask, head]);
+      const grads = (student: (final: tf.Tensor2D) => StudentTokens) =>
+        tf.variableGrads(() => {
+          const { final } = h.model.forwardFinal(ids, { attentionMask: attention, mask });
+          return term.compute({ ...x, student: student(final) });
+        }, [mask, head]);
       const c = grads((f) => chunked(f, true));
       const w = grads((f) => wholeTokens(h, f, labels, targets.ids));
       assert.ok(relErr(c.value, w.value) < headTolerance(term), `${term.name} value`);
@@ -114,8 +154,16 @@ describe('chunked output head at a Qwen3-sized vocabulary (151,936)', function (
     const rows = 64;
     const grid = (f: (b: number, t: number) => number) =>
       Array.from({ length: 4 }, (_, b) => Array.from({ length: rows / 4 }, (_, t) => f(b, t)));
-    const big = tf.tensor2d(grid((b, t) => (b * 997 + t * 31) % 1000), undefined, 'int32');
-    const lab = tf.tensor2d(grid((b, t) => (b * 13 + t * 7) % 1000), undefined, 'int32');
+    const big = tf.tensor2d(
+      grid((b, t) => (b * 997 + t * 31) % 1000),
+      undefined,
+      'int32',
+    );
+    const lab = tf.tensor2d(
+      grid((b, t) => (b * 13 + t * 7) % 1000),
+      undefined,
+      'int32',
+    );
     const w = tf.ones(lab.shape) as tf.Tensor2D;
     const mask = tf.variable(tf.tensor1d([1, 0.5]));
     const term = new CrossEntropyLoss({ weight: 1, labelSmoothing: 0 });
@@ -142,8 +190,10 @@ describe('chunked output head at a Qwen3-sized vocabulary (151,936)', function (
     assert.ok(whole.widest >= big.size * QWEN_VOCAB);
     // What remains is mostly tfjs's saved copy of the tied embedding (for the gather's gradient), not logits.
     const mib = (x: number) => (x / 2 ** 20).toFixed(0);
-    assert.ok(chunked.extra < big.size * QWEN_VOCAB * 4 * 2 && chunked.extra * 5 < whole.extra,
-      `peak above resident: chunked ${mib(chunked.extra)} MiB, whole ${mib(whole.extra)} MiB`);
+    assert.ok(
+      chunked.extra < big.size * QWEN_VOCAB * 4 * 2 && chunked.extra * 5 < whole.extra,
+      `peak above resident: chunked ${mib(chunked.extra)} MiB, whole ${mib(whole.extra)} MiB`,
+    );
     [big, lab, w, mask].forEach((t) => t.dispose());
   });
 });

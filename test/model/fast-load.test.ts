@@ -4,8 +4,14 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '@e3/core';
 import {
-  checkBackendRoom, encodeSafetensors, exportCheckpoint, fromFloat32, inspectCheckpoint, loadCheckpoint,
-  openSafetensors, toFloat32,
+  checkBackendRoom,
+  encodeSafetensors,
+  exportCheckpoint,
+  fromFloat32,
+  inspectCheckpoint,
+  loadCheckpoint,
+  openSafetensors,
+  toFloat32,
 } from '@e3/plugins';
 import { e3, ROOT, tempDir } from '../helpers/files.js';
 import { useBackend } from '../helpers/tf.js';
@@ -31,7 +37,9 @@ function slowBf16(bytes: Buffer): Uint32Array {
 }
 
 async function loadError(dir: string): Promise<string> {
-  try { await loadCheckpoint(dir); } catch (e) {
+  try {
+    await loadCheckpoint(dir);
+  } catch (e) {
     assert.ok(e instanceof UserError, String(e));
     return e.message;
   }
@@ -48,8 +56,18 @@ describe('model info from headers, fast loading', function () {
     assert.equal(r.code, 0, r.stderr);
     const info = JSON.parse(r.stdout);
     const good = JSON.parse(e3(['model', 'info', fixture('tiny-qwen3')]).stdout);
-    const keys = ['modelType', 'layers', 'hiddenSize', 'heads', 'kvHeads', 'headDim', 'vocabSize', 'parameters',
-      'dtype', 'bytes'];
+    const keys = [
+      'modelType',
+      'layers',
+      'hiddenSize',
+      'heads',
+      'kvHeads',
+      'headDim',
+      'vocabSize',
+      'parameters',
+      'dtype',
+      'bytes',
+    ];
     for (const key of keys) {
       assert.deepEqual(info[key], good[key], key);
     }
@@ -74,7 +92,12 @@ describe('model info from headers, fast loading', function () {
   it('bf16 → f32: bit-exact against one-by-one conversion for all 65,536 values, odd lengths, unaligned', () => {
     const all = Buffer.alloc(2 * 65536 + 3);
     for (let h = 0; h < 65536; h++) all.writeUInt16LE(h, 1 + 2 * h);
-    for (const [start, n] of [[1, 65536], [1, 65535], [3, 7], [1, 1]]) {
+    for (const [start, n] of [
+      [1, 65536],
+      [1, 65535],
+      [3, 7],
+      [1, 1],
+    ]) {
       const bytes = all.subarray(start, start + 2 * n); // odd byte offset: not aligned
       const got = new Uint32Array(toFloat32(bytes, 'BF16', 'x').buffer);
       assert.deepEqual(got, slowBf16(bytes), `${n} values`);
@@ -82,14 +105,16 @@ describe('model info from headers, fast loading', function () {
   });
 
   it('f32 → bf16: the typed-array encoder matches one-by-one rounding (ties to even, NaN, infinities)', () => {
-    const bits = [0, 0x80000000, 0x3f800000, 0x3f808000, 0x3f818000, 0x3f807fff, 0x7f7fffff, 0xff7fffff, 0x7f800000,
-      0xff800000, 0x7fc00000, 0x7f800001, 0xffffffff, 0x00000001, 0x807fffff];
+    const bits = [
+      0, 0x80000000, 0x3f800000, 0x3f808000, 0x3f818000, 0x3f807fff, 0x7f7fffff, 0xff7fffff, 0x7f800000, 0xff800000,
+      0x7fc00000, 0x7f800001, 0xffffffff, 0x00000001, 0x807fffff,
+    ];
     for (let i = 0; i < 5000; i++) bits.push((Math.imul(i, 2654435761) ^ (i << 7)) >>> 0);
     const values = new Float32Array(new Uint32Array(bits).buffer);
     const got = fromFloat32(values, 'BF16');
     bits.forEach((x, i) => {
       const nan = (x & 0x7fffffff) > 0x7f800000;
-      const want = nan ? ((x >>> 16) | 0x40) : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+      const want = nan ? (x >>> 16) | 0x40 : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
       assert.equal(got.readUInt16LE(2 * i), want, `0x${x.toString(16)}`);
     });
   });
@@ -125,14 +150,21 @@ describe('model info from headers, fast loading', function () {
     const header = Buffer.from(JSON.stringify({ w: entry }).padEnd(64));
     const data = Buffer.alloc(2 * n);
     for (let i = 0; i < n; i++) data.writeUInt16LE((i * 40503) & 0x3fff, 2 * i);
-    const len = Buffer.alloc(8); len.writeBigUInt64LE(BigInt(header.length));
-    const fd = openSync(file, 'w'); for (const b of [len, header, data]) writeSync(fd, b); closeSync(fd);
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(header.length));
+    const fd = openSync(file, 'w');
+    for (const b of [len, header, data]) writeSync(fd, b);
+    closeSync(fd);
     const f = openSafetensors(file);
     const out = new Float32Array(n);
     assert.equal(f.readFloat32Into('w', out), -1);
     assert.deepEqual(new Uint32Array(out.buffer), slowBf16(data));
     // each one earlier than the last, so each is the first
-    for (const [at, bits] of [[n - 1, 0xffc0], [8_388_609, 0x7f80], [3, 0xff81]] as const) {
+    for (const [at, bits] of [
+      [n - 1, 0xffc0],
+      [8_388_609, 0x7f80],
+      [3, 0xff81],
+    ] as const) {
       data.writeUInt16LE(bits, 2 * at);
       writeFileSync(file, Buffer.concat([len, header, data]));
       assert.equal(openSafetensors(file).readFloat32Into('w', out), at, `non-finite at ${at}`);
@@ -162,8 +194,10 @@ describe('model info from headers, fast loading', function () {
       assert.match(await loadError(garbageData('tiny-llama')), /non-finite/);
       assert.equal(tf.memory().numTensors, before);
       // a model past wasm's 4 GiB fails before anything is read, with the fix (not an abort mid-load)
-      const expected = new RegExp('^m: needs 4\\.00 GiB as float32( \\(with [0-9.]+ GiB already in use\\))?, '
-        + 'more than the 4 GiB the wasm backend can address \\(fix: --backend cpu');
+      const expected = new RegExp(
+        '^m: needs 4\\.00 GiB as float32( \\(with [0-9.]+ GiB already in use\\))?, ' +
+          'more than the 4 GiB the wasm backend can address \\(fix: --backend cpu',
+      );
       const tooLarge = (e: Error) => e instanceof UserError && expected.test(e.message);
       assert.throws(() => checkBackendRoom(2 ** 32, 'm'), tooLarge);
       checkBackendRoom(2 ** 30, 'm');

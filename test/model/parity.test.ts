@@ -35,7 +35,10 @@ for (const backend of ['cpu', 'wasm'] as const) {
         const other = [9, 9, 9, 9, 9, 9, 1];
         await generateIds(h, [other], { maxNewTokens: 1, stopIds: [-1] }); // builds the kept rotary tables
         const before = tf.memory().numTensors;
-        const [a, b] = await generateIds(h, [ref.greedyPrompt, other], { maxNewTokens: ref.greedy.length, stopIds: [-1] });
+        const [a, b] = await generateIds(h, [ref.greedyPrompt, other], {
+          maxNewTokens: ref.greedy.length,
+          stopIds: [-1],
+        });
         assert.equal(tf.memory().numTensors, before, 'generation leaked tensors');
         assert.deepEqual(a, ref.greedy);
         const [alone] = await generateIds(h, [other], { maxNewTokens: ref.greedy.length, stopIds: [-1] });

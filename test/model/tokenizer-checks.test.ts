@@ -19,16 +19,24 @@ describe('tokenizer checks', function () {
   this.timeout(120000);
 
   it('characters the tokenizer cannot encode are an error in data, at file:line', () => {
-    const lines = ['{"prompt": "1+1=", "answer": "2"}', '{"prompt": "2+2=", "answer": "4"}',
-      '{"text": "1+1=2 \u00e9 3 €"}'];
+    const lines = [
+      '{"prompt": "1+1=", "answer": "2"}',
+      '{"prompt": "2+2=", "answer": "4"}',
+      '{"text": "1+1=2 \u00e9 3 €"}',
+    ];
     const dir = writeFiles({ 'd.jsonl': lines.join('\n') });
     const cache = join(tempDir(), 'cache');
     const r = runGraph(teacherGraph(jsonlNode(join(dir, 'd.jsonl')), cache));
     assert.equal(r.code, 1);
     assert.ok(!existsSync(cache), 'a failed run leaves nothing in the teacher cache');
-    assert.match(r.stderr, new RegExp(`node "targets" failed: ${dir}/d.jsonl:3: ` +
-      "characters not in the tokenizer's vocabulary: " +
-      "'é' \\(U\\+00E9\\), '€' \\(U\\+20AC\\) \\(fix: remove or replace"));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `node "targets" failed: ${dir}/d.jsonl:3: ` +
+          "characters not in the tokenizer's vocabulary: " +
+          "'é' \\(U\\+00E9\\), '€' \\(U\\+20AC\\) \\(fix: remove or replace",
+      ),
+    );
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 
@@ -36,8 +44,8 @@ describe('tokenizer checks', function () {
     const prompts = writeFiles({ 'p.txt': '12+34=\n1é+2=\n' });
     const r = e3(['generate', 'models/arith-teacher', '--prompts', join(prompts, 'p.txt'), '--max-new-tokens', '3']);
     assert.equal(r.code, 0, r.stderr);
-    const warning = "warning: prompt 2: characters not in the tokenizer's vocabulary: 'é' \\(U\\+00E9\\) " +
-      '— they become <unk>';
+    const warning =
+      "warning: prompt 2: characters not in the tokenizer's vocabulary: 'é' \\(U\\+00E9\\) " + '— they become <unk>';
     assert.match(r.stderr, new RegExp(`^${warning}$`, 'm'));
     assert.doesNotMatch(r.stderr, /prompt 1:/);
     assert.equal(r.stdout.split('\n').length, 3);
@@ -57,10 +65,15 @@ describe('tokenizer checks', function () {
 
   it('a tokenizer with ids beyond config.json vocab_size fails at load, in e3 model info, generate and run', () => {
     const dir = teacherWithLargerTokenizer();
-    const message = new RegExp(`${dir}/tokenizer.json: token ids go up to 19, but ${dir}/config.json ` +
-      'has vocab_size 18 ' +
-      '\\(embedding rows 0..17\\).*fix: use the tokenizer the model was trained with');
-    for (const args of [['model', 'info', dir], ['generate', dir, '--prompt', '1+1=']]) {
+    const message = new RegExp(
+      `${dir}/tokenizer.json: token ids go up to 19, but ${dir}/config.json ` +
+        'has vocab_size 18 ' +
+        '\\(embedding rows 0..17\\).*fix: use the tokenizer the model was trained with',
+    );
+    for (const args of [
+      ['model', 'info', dir],
+      ['generate', dir, '--prompt', '1+1='],
+    ]) {
       const r = e3(args);
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, message);

@@ -15,7 +15,12 @@ function graph(backend: string): string {
 function withEnv<T>(name: string, value: string, f: () => T): T {
   const before = process.env[name];
   process.env[name] = value;
-  try { return f(); } finally { if (before === undefined) delete process.env[name]; else process.env[name] = before; }
+  try {
+    return f();
+  } finally {
+    if (before === undefined) delete process.env[name];
+    else process.env[name] = before;
+  }
 }
 
 describe('backend options in the graph (native kernels), recorded in resolved.yaml', function () {
@@ -27,7 +32,10 @@ describe('backend options in the graph (native kernels), recorded in resolved.ya
     assert.equal(r.code, 0, r.stderr);
     const resolved = parse(readFileSync(join(r.out, 'resolved.yaml'), 'utf8'));
     assert.deepEqual(resolved.backend, { name: 'cpu', native: true, fused: true, threads: 1 });
-    assert.match(r.log, /backend cpu: requested cpu \(host memory; BatchMatMul on native OpenBLAS; fused native decoder blocks \(1 thread\); native output-head statistics\)/);
+    assert.match(
+      r.log,
+      /backend cpu: requested cpu \(host memory; BatchMatMul on native OpenBLAS; fused native decoder blocks \(1 thread\); native output-head statistics\)/,
+    );
   });
 
   it('an E3_* variable overrides the graph, and resolved.yaml and run.log say so', function () {

@@ -4,7 +4,9 @@ import { headKl, headPick, headPickGrad, headTopK, loadAddon, nativeHeadRows } f
 import { Rng } from '@e3/core';
 import { useBackend } from '../helpers/tf.js';
 
-const V = 151_936, ROWS = 3, M = 5;
+const V = 151_936,
+  ROWS = 3,
+  M = 5;
 
 /** log Σ exp, in float64. */
 function lse(row: Float32Array): number {
@@ -19,7 +21,11 @@ describe('native output-head row kernels against float64 (V = 151,936)', functio
   this.timeout(60_000);
   let z: Float32Array[], zq: Float32Array[];
   let logits: tf.Tensor2D, other: tf.Tensor2D;
-  const cols = [[1, 5, 5, 100, 0], [7, V - 1, 3, 3, 2], [0, 0, 0, 1, 9]];
+  const cols = [
+    [1, 5, 5, 100, 0],
+    [7, V - 1, 3, 3, 2],
+    [0, 0, 0, 1, 9],
+  ];
 
   before(async function () {
     if (!loadAddon()) this.skip();
@@ -29,23 +35,40 @@ describe('native output-head row kernels against float64 (V = 151,936)', functio
     z = Array.from({ length: ROWS }, () => Float32Array.from({ length: V }, () => 3 * rng.normal()));
     zq = z.map((row) => row.map((x) => x + 0.5 * rng.normal()));
     z[1][77] = 40; // one dominant logit
-    logits = tf.tensor2d(z.flatMap((r) => Array.from(r)), [ROWS, V]);
-    other = tf.tensor2d(zq.flatMap((r) => Array.from(r)), [ROWS, V]);
+    logits = tf.tensor2d(
+      z.flatMap((r) => Array.from(r)),
+      [ROWS, V],
+    );
+    other = tf.tensor2d(
+      zq.flatMap((r) => Array.from(r)),
+      [ROWS, V],
+    );
   });
 
-  after(() => { tf.dispose([logits, other]); });
+  after(() => {
+    tf.dispose([logits, other]);
+  });
 
   it('top-k ids and log-probabilities (descending, ties by lower id) and the entropy', () => {
     const y = z.map((row) => row.slice());
     y[2][10] = y[2][11] = 50; // a tie at the top
-    const t = tf.tensor2d(y.flatMap((r) => Array.from(r)), [ROWS, V]);
+    const t = tf.tensor2d(
+      y.flatMap((r) => Array.from(r)),
+      [ROWS, V],
+    );
     const r = headTopK(t, 4);
-    const ids = r.ids.arraySync(), lp = r.logProbs.arraySync(), ent = r.entropy.arraySync();
+    const ids = r.ids.arraySync(),
+      lp = r.logProbs.arraySync(),
+      ent = r.entropy.arraySync();
     for (let i = 0; i < ROWS; i++) {
       const l = lse(y[i]);
-      const order = Array.from(y[i].keys()).sort((a, b) => y[i][b] - y[i][a] || a - b).slice(0, 4);
+      const order = Array.from(y[i].keys())
+        .sort((a, b) => y[i][b] - y[i][a] || a - b)
+        .slice(0, 4);
       assert.deepEqual(ids[i], order);
-      order.forEach((j, n) => assert.ok(Math.abs(lp[i][n] - (y[i][j] - l)) < 1e-5, `row ${i} #${n}: ${lp[i][n]} vs ${y[i][j] - l}`));
+      order.forEach((j, n) =>
+        assert.ok(Math.abs(lp[i][n] - (y[i][j] - l)) < 1e-5, `row ${i} #${n}: ${lp[i][n]} vs ${y[i][j] - l}`),
+      );
       let h = 0;
       for (const x of y[i]) h -= Math.exp(x - l) * (x - l);
       assert.ok(Math.abs(ent[i] - h) < 1e-4 * Math.max(1, h), `entropy ${ent[i]} vs ${h}`);
@@ -56,7 +79,11 @@ describe('native output-head row kernels against float64 (V = 151,936)', functio
 
   it('picked log-probabilities with the mean, and their gradient to the logits', () => {
     const c = tf.tensor2d(cols, undefined, 'int32');
-    const g = [[0.3, -1, 2, 0.5, 1, 0.7], [1, 1, 1, 1, 1, -2], [0.1, 0.2, 0.3, 0.4, 0.5, 3]];
+    const g = [
+      [0.3, -1, 2, 0.5, 1, 0.7],
+      [1, 1, 1, 1, 1, -2],
+      [0.1, 0.2, 0.3, 0.4, 0.5, 3],
+    ];
     const out = headPick(logits, c).arraySync();
     const dz = headPickGrad(logits, c, tf.tensor2d(g)).dataSync();
     let worst = 0;
@@ -68,7 +95,9 @@ describe('native output-head row kernels against float64 (V = 151,936)', functio
       const total = g[i].reduce((a, b) => a + b, 0);
       for (let j = 0; j < V; j++) {
         let ref = g[i][M] / V - Math.exp(z[i][j] - l) * total;
-        cols[i].forEach((col, n) => { if (col === j) ref += g[i][n]; });
+        cols[i].forEach((col, n) => {
+          if (col === j) ref += g[i][n];
+        });
         worst = Math.max(worst, Math.abs(dz[i * V + j] - ref));
       }
     }
@@ -79,7 +108,8 @@ describe('native output-head row kernels against float64 (V = 151,936)', functio
   it('KL between two rows of logits', () => {
     const kl = headKl(logits, other).arraySync();
     for (let i = 0; i < ROWS; i++) {
-      const lp = lse(z[i]), lq = lse(zq[i]);
+      const lp = lse(z[i]),
+        lq = lse(zq[i]);
       let ref = 0;
       for (let j = 0; j < V; j++) ref += Math.exp(z[i][j] - lp) * (z[i][j] - lp - (zq[i][j] - lq));
       assert.ok(Math.abs(kl[i] - ref) < 1e-4 * Math.max(1, ref), `KL ${kl[i]} vs ${ref}`);
@@ -87,7 +117,15 @@ describe('native output-head row kernels against float64 (V = 151,936)', functio
   });
 
   it('an id outside the vocabulary is a located error, not a write past the row', () => {
-    const bad = tf.tensor2d([[1, 2, 3, 4, V], [0, 0, 0, 0, 0], [0, 0, 0, 0, 0]], undefined, 'int32');
+    const bad = tf.tensor2d(
+      [
+        [1, 2, 3, 4, V],
+        [0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0],
+      ],
+      undefined,
+      'int32',
+    );
     assert.throws(() => headPick(logits, bad), /headPick: id 151936 is not in \[0, V\)/);
     bad.dispose();
   });

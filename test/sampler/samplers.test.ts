@@ -15,7 +15,10 @@ describe('samplers', () => {
     const a = g.sample(alpha, av, state, new Rng(5));
     const b = g.sample(alpha, av, state, new Rng(5));
     assert.deepEqual(a.hard, b.hard);
-    assert.equal(a.hard.reduce((x, y) => x + y), 3);
+    assert.equal(
+      a.hard.reduce((x, y) => x + y),
+      3,
+    );
     assert.deepEqual(Array.from(a.mask.dataSync()).map(Math.round), a.hard);
     const draws = new Set(Array.from({ length: 30 }, (_, i) => g.sample(alpha, av, state, new Rng(i)).hard.join('')));
     assert.ok(draws.size > 1, 'noise should vary the hard mask');
@@ -24,9 +27,13 @@ describe('samplers', () => {
     assert.deepEqual(s.hard, [0, 1, 0, 1, 0, 1]);
     assert.deepEqual(Array.from(s.mask.dataSync()).map(Math.round), s.hard, 'its forward value is the hard mask');
     // its gradient scale is that of a distribution summing to 1, not k
-    const gradSum = (sampler: MaskSampler) => Array.from(tf.grad((x: tf.Tensor) => tf.sum(sampler.sample(x as tf.Tensor1D, av, state, new Rng(1)).mask))(alpha).dataSync()).reduce((p, q) => p + Math.abs(q), 0);
+    const gradSum = (sampler: MaskSampler) =>
+      Array.from(
+        tf
+          .grad((x: tf.Tensor) => tf.sum(sampler.sample(x as tf.Tensor1D, av, state, new Rng(1)).mask))(alpha)
+          .dataSync(),
+      ).reduce((p, q) => p + Math.abs(q), 0);
     assert.ok(gradSum(new SoftmaxStSampler({ noise: 0 })) < 1e-5, 'softmax mask sums to 1 regardless of α');
     assert.ok(gradSum(new DeterministicTopKSampler()) < 1e-4, 'relaxed top-k sums to k regardless of α');
   });
-
 });

@@ -7,7 +7,9 @@ import { skipBecause } from '../helpers/skip.js';
 /** Smoke runs of every benchmark script (`--quick`); slow, so only with E3_SLOW=1 (npm run test:slow). */
 describe('benchmarks (slow suite)', function () {
   this.timeout(1800000);
-  before(function () { if (!process.env.E3_SLOW) skipBecause(this, 'slow; run with E3_SLOW=1 (npm run test:slow)'); });
+  before(function () {
+    if (!process.env.E3_SLOW) skipBecause(this, 'slow; run with E3_SLOW=1 (npm run test:slow)');
+  });
   const scripts = ['mask-quality.js', 'recovery.js', 'search-ablations.js', 'speed.js', 'throughput.js', 'scale.js'];
   for (const script of scripts) {
     it(`${script} --quick prints its table`, () => {

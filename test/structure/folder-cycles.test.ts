@@ -56,7 +56,10 @@ describe('folder structure', () => {
       const edges = folderImports(join(ROOT, pkg, 'src'));
       assert.ok(edges.size > 0, 'no imports found');
       const cycles = folderCycles(edges);
-      assert.deepEqual(cycles.map((c) => c.join(' → ')), []);
+      assert.deepEqual(
+        cycles.map((c) => c.join(' → ')),
+        [],
+      );
     });
   }
 
@@ -66,6 +69,9 @@ describe('folder structure', () => {
       ['importance', new Set(['masker'])],
       ['model', new Set<string>()],
     ]);
-    assert.deepEqual(folderCycles(edges).map((c) => c.join(' → ')), ['masker → importance → masker']);
+    assert.deepEqual(
+      folderCycles(edges).map((c) => c.join(' → ')),
+      ['masker → importance → masker'],
+    );
   });
 });

@@ -38,8 +38,10 @@ describe('e3 sweep without a queue, e3 compare', function () {
     const lines = cmp.stdout.trim().split('\n');
     assert.match(
       lines[0],
-      new RegExp('^\\| nodes\\.search\\.params\\.sampler\\.component \\| seeds \\| exact match \\| KL \\| perplexity ' +
-        '\\| speed-up \\(decode\\) \\| tokens \\| wall s \\|$'),
+      new RegExp(
+        '^\\| nodes\\.search\\.params\\.sampler\\.component \\| seeds \\| exact match \\| KL \\| perplexity ' +
+          '\\| speed-up \\(decode\\) \\| tokens \\| wall s \\|$',
+      ),
     );
     assert.equal(lines.length, 4);
     assert.match(lines[2], /^\| sampler\.gumbelTopk \| 2 \| \d\.\d{3} ± \d\.\d{3} \| /);

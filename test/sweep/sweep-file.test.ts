@@ -118,15 +118,19 @@ describe('sweep files', () => {
     assert.match(r.stderr, /1 problem in the sweep:/);
     assert.match(
       r.stderr,
-      new RegExp('sweep\\.yaml:5:63: node "search" field "grid\\.nodes\\.search\\.params\\.sampler\\.component\\.1": ' +
-        'unknown component "sampler\\.gumbelTopkk".*did you mean "sampler\\.gumbelTopk"'),
+      new RegExp(
+        'sweep\\.yaml:5:63: node "search" field "grid\\.nodes\\.search\\.params\\.sampler\\.component\\.1": ' +
+          'unknown component "sampler\\.gumbelTopkk".*did you mean "sampler\\.gumbelTopk"',
+      ),
     );
     assert.equal(r.wrote, false);
     const s = sweepOf(`apiVersion: e3/v1\nkind: Sweep\ngraph: ${QUICKSTART}\nset: { nodes.serch.params.steps: 6 }\n`);
     assert.match(
       s.stderr,
-      new RegExp('sweep\\.yaml:4:34: field "set\\.nodes\\.serch\\.params\\.steps": no node "serch" to set ' +
-        '\\(fix: did you mean "search"\\?\\)'),
+      new RegExp(
+        'sweep\\.yaml:4:34: field "set\\.nodes\\.serch\\.params\\.steps": no node "serch" to set ' +
+          '\\(fix: did you mean "search"\\?\\)',
+      ),
     );
   });
 });

@@ -28,7 +28,11 @@ describe('teacher cache', function () {
     const enc = encodeBatch(ex.slice(0, 4), a.codec, true);
     const [ta, tc] = [await a.targets(ex.slice(0, 4), enc), await c.targets(ex.slice(0, 4), enc)];
     assert.deepEqual(Array.from(await ta.logProbs.data()), Array.from(await tc.logProbs.data()));
-    disposeTargets(ta); disposeTargets(tc);
-    a.dispose(); b.dispose(); c.dispose(); h.dispose();
+    disposeTargets(ta);
+    disposeTargets(tc);
+    a.dispose();
+    b.dispose();
+    c.dispose();
+    h.dispose();
   });
 });

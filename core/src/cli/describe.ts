@@ -5,12 +5,17 @@ import type { Registry } from '../registry/registry.js';
 
 /** The resolved graph as text: nodes in execution order, their wires and params. */
 export function describeText(graph: ValidatedGraph, registry: Registry): string {
-  const lines = [`graph ${graph.file}`, `seed ${graph.spec.seed ?? 0}, backend ${describeBackend(graph.spec.backend)}`, ''];
+  const lines = [
+    `graph ${graph.file}`,
+    `seed ${graph.spec.seed ?? 0}, backend ${describeBackend(graph.spec.backend)}`,
+    '',
+  ];
   for (const id of graph.order) {
     const n = graph.spec.nodes[id];
     const m = registry.plugin(n.plugin);
     lines.push(`${id}: ${n.plugin} — ${m.doc.split('\n')[0]}`);
-    for (const [port, wire] of Object.entries(n.in ?? {})) lines.push(`  in  ${port} (${m.inputs[port].type}) ← ${wire}`);
+    for (const [port, wire] of Object.entries(n.in ?? {}))
+      lines.push(`  in  ${port} (${m.inputs[port].type}) ← ${wire}`);
     for (const [port, s] of Object.entries(m.outputs)) lines.push(`  out ${port} (${s.type})`);
     const params = stringify(n.params ?? {}).trimEnd();
     if (params !== '{}') lines.push('  params:', ...params.split('\n').map((l) => '    ' + l));
@@ -48,9 +53,12 @@ export function describeRegistry(registry: Registry): string {
   const out: string[] = ['Plugins (nodes):'];
   for (const m of [...registry.plugins.values()].sort((a, b) => a.key.localeCompare(b.key))) {
     out.push('', `  ${m.key} — ${m.doc}`);
-    for (const [p, s] of Object.entries(m.inputs)) out.push(`    in  ${p}: ${s.type}${s.optional ? ' (optional)' : ''}${s.doc ? ' — ' + s.doc : ''}`);
+    for (const [p, s] of Object.entries(m.inputs))
+      out.push(`    in  ${p}: ${s.type}${s.optional ? ' (optional)' : ''}${s.doc ? ' — ' + s.doc : ''}`);
     for (const [p, s] of Object.entries(m.outputs)) out.push(`    out ${p}: ${s.type}${s.doc ? ' — ' + s.doc : ''}`);
-    const supplies = Object.entries(m.supplies ?? {}).map(([need, s]) => (s.input ? `${need} (with ${s.input} wired)` : need));
+    const supplies = Object.entries(m.supplies ?? {}).map(([need, s]) =>
+      s.input ? `${need} (with ${s.input} wired)` : need,
+    );
     if (supplies.length) out.push(`    supplies ${supplies.join(', ')}`);
     out.push(...describeParams(m.params, '    '));
   }
@@ -67,7 +75,11 @@ function describeParams(schema: JsonSchema, indent: string): string[] {
   const props = (schema.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set((schema.required ?? []) as string[]);
   return Object.entries(props).map(([k, s]) => {
-    const type = s['x-component'] ? `${String(s['x-component'])} component` : s.enum ? (s.enum as unknown[]).map((v) => JSON.stringify(v)).join('|') : (s.type as string) ?? 'any';
+    const type = s['x-component']
+      ? `${String(s['x-component'])} component`
+      : s.enum
+        ? (s.enum as unknown[]).map((v) => JSON.stringify(v)).join('|')
+        : ((s.type as string) ?? 'any');
     const def = s.default !== undefined ? ` = ${JSON.stringify(s.default)}` : required.has(k) ? ' (required)' : '';
     return `${indent}param ${k}: ${type}${def}${s.description ? ' — ' + String(s.description) : ''}`;
   });

@@ -39,7 +39,10 @@ const LIST_RULE = 'a comma-separated list of integers ≥ 0 (e.g. 1,2,3)';
 
 /** The integers of `1,2,3`, or undefined unless it is a non-empty list of integers ≥ 0. */
 function intList(value: string): number[] | undefined {
-  const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const out = parts.map(Number);
   const ok = parts.length > 0 && parts.every((s, i) => INTEGER.test(s) && Number.isSafeInteger(out[i]) && out[i] >= 0);
   return ok ? out : undefined;

@@ -27,7 +27,10 @@ const collect = (v: string, prev: string[]) => [...prev, v];
  * The `e3` command line: `run`, `validate`, `plugins`, `describe`, plus contributed commands.
  * User errors print their message and exit non-zero without a stack trace (unless --debug).
  */
-export function buildProgram(modules: readonly ContainerModule[], contributors: readonly CommandContributor[] = []): Command {
+export function buildProgram(
+  modules: readonly ContainerModule[],
+  contributors: readonly CommandContributor[] = [],
+): Command {
   const program = new Command('e3')
     .description('e3-pruner: layer pruning for LLMs as YAML graphs of plugin nodes')
     .option('--debug', 'print stack traces for errors')
@@ -35,9 +38,10 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
     .showHelpAfterError()
     .exitOverride(); // before adding commands, so that they inherit it: usage errors exit 2 through runCli
 
-  program.command('run')
+  program
+    .command('run')
     .description('validate and run a graph')
-    .argument('[graph]', 'graph YAML file (with --resume: the run\'s own graph and --set values by default)')
+    .argument('[graph]', "graph YAML file (with --resume: the run's own graph and --set values by default)")
     .option('--set <path=value>', 'override a value (repeatable), e.g. nodes.search.params.steps=200', collect, [])
     .option('--out <dir>', 'run directory (default runs/<graph>-<time>)')
     .option('--resume <runDir>', 'continue a stopped run from its checkpoints (nodes whose params changed rerun)')
@@ -45,13 +49,26 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
     .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
     .option('--cache <dir>', 'node cache: reuse (and store) the outputs of deterministic nodes, e.g. mask searches')
     .option('--quiet', 'no progress, and only warnings and errors on stderr (run.log keeps everything)')
-    .addOption(new Option('--progress <mode>', 'progress display: bars on a terminal, otherwise a plain line every ' +
-      '--progress-every seconds, or JSON lines').choices([...PROGRESS_MODES]).default('auto'))
+    .addOption(
+      new Option(
+        '--progress <mode>',
+        'progress display: bars on a terminal, otherwise a plain line every ' +
+          '--progress-every seconds, or JSON lines',
+      )
+        .choices([...PROGRESS_MODES])
+        .default('auto'),
+    )
     .option('--progress-every <s>', 'seconds between plain/JSON progress lines', positiveNumber, 10)
     .option('--json', 'print the run summary (run.json) on stdout instead of the run directory')
     .option('--screenshot', 'render report.html in headless Chromium and write report.png into the run directory')
-    .addOption(new Option('--log-level <level>', 'log level (default info; warn with --quiet)')
-      .choices(['debug', 'info', 'warn', 'error']))
+    .addOption(
+      new Option('--log-level <level>', 'log level (default info; warn with --quiet)').choices([
+        'debug',
+        'info',
+        'warn',
+        'error',
+      ]),
+    )
     .action(async (graph: string | undefined, o) => {
       const abort = new AbortController();
       const onSigint = () => abort.abort();
@@ -59,10 +76,18 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
       try {
         const start = startOf(graph, o);
         const { runDir, summary } = await runGraph(start.graph, {
-          modules, sets: start.sets, outDir: o.out, resumeDir: o.resume, seed: start.seed, pluginPaths: start.plugins,
-          signal: abort.signal, logLevel: o.logLevel, quiet: o.quiet,
+          modules,
+          sets: start.sets,
+          outDir: o.out,
+          resumeDir: o.resume,
+          seed: start.seed,
+          pluginPaths: start.plugins,
+          signal: abort.signal,
+          logLevel: o.logLevel,
+          quiet: o.quiet,
           cacheDir: o.cache && checkCacheDir(o.cache, '--cache'),
-          progress: o.progress, progressEvery: o.progressEvery,
+          progress: o.progress,
+          progressEvery: o.progressEvery,
         });
         const screenshot = o.screenshot ? await screenshotReport(runDir) : undefined;
         const summaryJson = () => JSON.stringify({ runDir, ...summary, screenshot }, null, 2);
@@ -72,7 +97,8 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
       }
     });
 
-  program.command('validate')
+  program
+    .command('validate')
     .description('check a graph without running it; prints every problem with file:line:col')
     .argument('<graph>', 'graph YAML file')
     .option('--set <path=value>', 'override a value (repeatable)', collect, [])
@@ -89,26 +115,33 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
         process.exitCode = e.exitCode;
         return;
       }
-      process.stdout.write(o.json
-        ? JSON.stringify({ file: graph, ok: true, nodes: p.graph.order }, null, 2) + '\n'
-        : `${graph}: ok (${p.graph.order.length} nodes: ${p.graph.order.join(' → ')})\n`);
+      process.stdout.write(
+        o.json
+          ? JSON.stringify({ file: graph, ok: true, nodes: p.graph.order }, null, 2) + '\n'
+          : `${graph}: ok (${p.graph.order.length} nodes: ${p.graph.order.join(' → ')})\n`,
+      );
     });
 
-  program.command('plan')
-    .description('print the pre-flight reports of a graph (the memory plan: each node\'s peak against the backend\'s limit)')
+  program
+    .command('plan')
+    .description(
+      "print the pre-flight reports of a graph (the memory plan: each node's peak against the backend's limit)",
+    )
     .argument('<graph>', 'graph YAML file')
     .option('--set <path=value>', 'override a value (repeatable)', collect, [])
     .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
     .option('--json', 'machine-readable output')
     .action(async (graph: string, o) => {
       const reports = await preflightsOf(await prepareGraph(graph, { modules, sets: o.set, pluginPaths: o.plugin }));
-      if (o.json) process.stdout.write(JSON.stringify(Object.fromEntries(reports.map((r) => [r.title, r.json])), null, 2) + '\n');
+      if (o.json)
+        process.stdout.write(JSON.stringify(Object.fromEntries(reports.map((r) => [r.title, r.json])), null, 2) + '\n');
       else process.stdout.write(reports.map((r) => `${r.title}\n${r.text}`).join('\n\n') + '\n');
       const problems = reports.flatMap((r) => r.problems).length;
       if (problems) process.exitCode = 1;
     });
 
-  program.command('describe')
+  program
+    .command('describe')
     .description('print the resolved graph as text and as a Mermaid flowchart')
     .argument('<graph>', 'graph YAML file')
     .option('--set <path=value>', 'override a value (repeatable)', collect, [])
@@ -118,12 +151,15 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
     .action(async (graph: string, o) => {
       const p = await prepareGraph(graph, { modules, sets: o.set, pluginPaths: o.plugin });
       if (o.svg) writeFileAtomic(resolve(o.svg), diagramSvg(specDiagram(p.graph.spec)));
-      process.stdout.write(o.json
-        ? JSON.stringify(describeJson(p.graph, p.registry), null, 2) + '\n'
-        : `${describeText(p.graph, p.registry)}\n\n\`\`\`mermaid\n${describeMermaid(p.graph)}\n\`\`\`\n`);
+      process.stdout.write(
+        o.json
+          ? JSON.stringify(describeJson(p.graph, p.registry), null, 2) + '\n'
+          : `${describeText(p.graph, p.registry)}\n\n\`\`\`mermaid\n${describeMermaid(p.graph)}\n\`\`\`\n`,
+      );
     });
 
-  program.command('plugins')
+  program
+    .command('plugins')
     .description('list registered plugins and components with their ports and params')
     .option('--plugin <module>', 'also load plugins from a module (repeatable)', collect, [])
     .option('--json', 'machine-readable output')
@@ -139,8 +175,9 @@ export function buildProgram(modules: readonly ContainerModule[], contributors: 
       } else process.stdout.write(describeRegistry(registry) + '\n');
     });
 
-  program.command('schemas')
-    .description('write each plugin\'s and component\'s params JSON Schema (schemas/plugins, schemas/components)')
+  program
+    .command('schemas')
+    .description("write each plugin's and component's params JSON Schema (schemas/plugins, schemas/components)")
     .option('--out <dir>', 'output directory', 'schemas')
     .option('--check', 'exit 1 if the files on disk differ from the registry (for CI)')
     .action(async (o) => {
@@ -175,7 +212,11 @@ function startOf(graph: string | undefined, o: { resume?: string; set: string[];
 }
 
 /** Runs the CLI and exits with the right code; user errors print without a stack. */
-export async function runCli(argv: string[], modules: readonly ContainerModule[], contributors: readonly CommandContributor[] = []): Promise<void> {
+export async function runCli(
+  argv: string[],
+  modules: readonly ContainerModule[],
+  contributors: readonly CommandContributor[] = [],
+): Promise<void> {
   const program = buildProgram(modules, contributors);
   const debug = argv.includes('--debug');
   try {
@@ -193,7 +234,9 @@ export async function runCli(argv: string[], modules: readonly ContainerModule[]
       return;
     }
     process.stderr.write(`e3: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.stderr.write(debug && e instanceof Error ? `${e.stack}\n` : '(run again with --debug for the stack trace; please report it)\n');
+    process.stderr.write(
+      debug && e instanceof Error ? `${e.stack}\n` : '(run again with --debug for the stack trace; please report it)\n',
+    );
     process.exitCode = 70;
   }
 }

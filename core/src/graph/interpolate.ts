@@ -23,26 +23,35 @@ const DEFERRED = ['run'];
  * (`${vars.k}` → 9); a reference inside a longer string is formatted into it.
  */
 export function interpolate(
-  value: unknown, scope: RefScope, at: Path, problems: { path: Path; message: string; fix?: string }[],
+  value: unknown,
+  scope: RefScope,
+  at: Path,
+  problems: { path: Path; message: string; fix?: string }[],
 ): unknown {
-  return mapStrings(value, at, (text, path) => substitute(text, (expr) => {
-    const segs = expr.trim().split('.');
-    if (DEFERRED.includes(segs[0])) return undefined;
-    if (segs[0] !== 'vars' && segs[0] !== 'graph') {
-      problems.push({ path, message: `"\${${expr}}" is not a known reference`,
-        fix: 'write ${vars.NAME}, ${graph.dir} or ${run.dir}' });
-      return null;
-    }
-    const v = getPath(segs[0] === 'vars' ? scope.vars : scope.graph, segs.slice(1));
-    if (v === undefined) {
-      const fix = segs[0] === 'vars'
-        ? `define it under vars: (have: ${Object.keys(scope.vars).join(', ') || 'none'})`
-        : 'the graph has ${graph.dir}, ${graph.file} and ${graph.name}';
-      problems.push({ path, message: `unknown variable "\${${expr}}"`, fix });
-      return null;
-    }
-    return v;
-  }));
+  return mapStrings(value, at, (text, path) =>
+    substitute(text, (expr) => {
+      const segs = expr.trim().split('.');
+      if (DEFERRED.includes(segs[0])) return undefined;
+      if (segs[0] !== 'vars' && segs[0] !== 'graph') {
+        problems.push({
+          path,
+          message: `"\${${expr}}" is not a known reference`,
+          fix: 'write ${vars.NAME}, ${graph.dir} or ${run.dir}',
+        });
+        return null;
+      }
+      const v = getPath(segs[0] === 'vars' ? scope.vars : scope.graph, segs.slice(1));
+      if (v === undefined) {
+        const fix =
+          segs[0] === 'vars'
+            ? `define it under vars: (have: ${Object.keys(scope.vars).join(', ') || 'none'})`
+            : 'the graph has ${graph.dir}, ${graph.file} and ${graph.name}';
+        problems.push({ path, message: `unknown variable "\${${expr}}"`, fix });
+        return null;
+      }
+      return v;
+    }),
+  );
 }
 
 /** Replaces `${run.dir}` everywhere below `value` once the run directory is known. */

@@ -44,13 +44,25 @@ export function loadGraph(file: string, options: LoadOptions = {}): LoadedGraph 
   for (const arg of options.sets ?? []) {
     const eq = arg.indexOf('=');
     if (eq <= 0) {
-      problems.push({ file: `--set ${arg}`, message: 'expected path=value', fix: 'e.g. --set nodes.search.params.steps=200' });
+      problems.push({
+        file: `--set ${arg}`,
+        message: 'expected path=value',
+        fix: 'e.g. --set nodes.search.params.steps=200',
+      });
       continue;
     }
     const path = parsePath(arg.slice(0, eq));
     let value: unknown;
-    try { value = parseYamlValue(arg.slice(eq + 1)); } catch { value = arg.slice(eq + 1); }
-    if (applySet(spec, path, value, (message, fix) => problems.push({ file: `--set ${arg}`, field: formatPath(path), message, fix }))) {
+    try {
+      value = parseYamlValue(arg.slice(eq + 1));
+    } catch {
+      value = arg.slice(eq + 1);
+    }
+    if (
+      applySet(spec, path, value, (message, fix) =>
+        problems.push({ file: `--set ${arg}`, field: formatPath(path), message, fix }),
+      )
+    ) {
       sources.addCliSet(path, arg);
     }
   }
@@ -61,16 +73,26 @@ export function loadGraph(file: string, options: LoadOptions = {}): LoadedGraph 
   for (const key of Object.keys(spec)) {
     if (key !== 'vars') spec[key] = interpolate(spec[key], scope, [key], interpProblems);
   }
-  for (const p of interpProblems) problems.push({ ...sources.locate(p.path), field: formatPath(p.path), message: p.message, fix: p.fix });
+  for (const p of interpProblems)
+    problems.push({ ...sources.locate(p.path), field: formatPath(p.path), message: p.message, fix: p.fix });
   if (problems.length) throw new GraphError(problems);
   return { file: resolve(file), spec: spec as unknown as GraphSpec, sources };
 }
 
 /** Reads one file and everything it extends; returns the merged value (or undefined on a fatal problem). */
-function readLayer(file: string, chain: string[], sources: SourceMap, problems: Diagnostic[]): Record<string, unknown> | undefined {
+function readLayer(
+  file: string,
+  chain: string[],
+  sources: SourceMap,
+  problems: Diagnostic[],
+): Record<string, unknown> | undefined {
   const shown = displayPath(file);
   if (chain.includes(file)) {
-    problems.push({ file: displayPath(chain[chain.length - 1]), message: `extends loop: ${[...chain, file].map(displayPath).join(' → ')}`, fix: 'remove one of the extends' });
+    problems.push({
+      file: displayPath(chain[chain.length - 1]),
+      message: `extends loop: ${[...chain, file].map(displayPath).join(' → ')}`,
+      fix: 'remove one of the extends',
+    });
     return undefined;
   }
   let text: string;
@@ -91,23 +113,41 @@ function readLayer(file: string, chain: string[], sources: SourceMap, problems: 
       const fix = e.code === 'DUPLICATE_KEY' ? 'remove or rename one of the duplicate keys' : 'fix the YAML syntax';
       problems.push({ file: shown, line: pos?.line, col: pos?.col, message: e.message.split('\n')[0], fix });
     }
-    if (doc.errors.length > shownErrors.length) problems.push({ file: shown, message: `… and ${doc.errors.length - shownErrors.length} more YAML errors after these` });
+    if (doc.errors.length > shownErrors.length)
+      problems.push({
+        file: shown,
+        message: `… and ${doc.errors.length - shownErrors.length} more YAML errors after these`,
+      });
     return undefined;
   }
   const data = doc.toJS() as unknown;
   if (!isPlainObject(data)) {
-    problems.push({ file: shown, line: 1, col: 1, message: 'a graph must be a YAML mapping', fix: 'start with apiVersion: e3/v1 and nodes:' });
+    problems.push({
+      file: shown,
+      line: 1,
+      col: 1,
+      message: 'a graph must be a YAML mapping',
+      fix: 'start with apiVersion: e3/v1 and nodes:',
+    });
     return undefined;
   }
   const here = dirname(file);
   if (Array.isArray(data.plugins)) {
-    data.plugins = data.plugins.map((p) => (typeof p === 'string' && !isAbsolute(p) && p.startsWith('.') ? resolve(here, p) : p));
+    data.plugins = data.plugins.map((p) =>
+      typeof p === 'string' && !isAbsolute(p) && p.startsWith('.') ? resolve(here, p) : p,
+    );
   }
   let merged: Record<string, unknown> = {};
   if (data.extends !== undefined) {
     if (typeof data.extends !== 'string') {
       const pos = locateIn(doc, lines, ['extends']);
-      problems.push({ file: shown, ...pos, field: 'extends', message: 'extends must be a file path', fix: 'extends: ../e3-pruner.yaml' });
+      problems.push({
+        file: shown,
+        ...pos,
+        field: 'extends',
+        message: 'extends must be a file path',
+        fix: 'extends: ../e3-pruner.yaml',
+      });
       return undefined;
     }
     const target = resolve(here, data.extends);
@@ -127,12 +167,20 @@ function readLayer(file: string, chain: string[], sources: SourceMap, problems: 
   sources.addDocument(shown, doc, lines);
   if (set !== undefined) {
     if (!isPlainObject(set)) {
-      problems.push({ file: shown, ...locateIn(doc, lines, ['set']), field: 'set', message: 'set must map dotted paths to values', fix: 'set: { nodes.search.params.steps: 200 }' });
+      problems.push({
+        file: shown,
+        ...locateIn(doc, lines, ['set']),
+        field: 'set',
+        message: 'set must map dotted paths to values',
+        fix: 'set: { nodes.search.params.steps: 200 }',
+      });
       return merged;
     }
     for (const [key, value] of Object.entries(set)) {
       const path = parsePath(key);
-      const ok = applySet(merged, path, value, (message, fix) => problems.push({ file: shown, ...locateIn(doc, lines, ['set', key]), field: `set.${key}`, message, fix }));
+      const ok = applySet(merged, path, value, (message, fix) =>
+        problems.push({ file: shown, ...locateIn(doc, lines, ['set', key]), field: `set.${key}`, message, fix }),
+      );
       if (ok) sources.addDocument(shown, doc, lines, path, ['set', key]);
     }
   }
@@ -149,7 +197,9 @@ function rootFileDiagnostic(file: string, p: PathProblem): Diagnostic {
 /** The YAML files of `dir`, sorted; none when it is not a readable directory. */
 function yamlFilesIn(dir: string): string[] {
   try {
-    return readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
+    return readdirSync(dir)
+      .filter((f) => /\.ya?ml$/.test(f))
+      .sort();
   } catch {
     return [];
   }
@@ -162,7 +212,11 @@ function extendsProblem(named: string, target: string, p: PathProblem): { messag
   return { message: `extends file ${named} ${p.reason}`, fix };
 }
 
-function locateIn(doc: ReturnType<typeof parseDocument>, lines: LineCounter, path: Path): { line?: number; col?: number } {
+function locateIn(
+  doc: ReturnType<typeof parseDocument>,
+  lines: LineCounter,
+  path: Path,
+): { line?: number; col?: number } {
   const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
   if (!node?.range) return {};
   const pos = lines.linePos(node.range[0]);
@@ -175,8 +229,16 @@ function locateIn(doc: ReturnType<typeof parseDocument>, lines: LineCounter, pat
  * different component replaces the whole component (its old params belong to the old one).
  * Returns false and reports through `fail` when the path is bad.
  */
-export function applySet(root: Record<string, unknown>, path: Path, value: unknown, fail: (message: string, fix?: string) => void): boolean {
-  if (path.length === 0) { fail('empty path'); return false; }
+export function applySet(
+  root: Record<string, unknown>,
+  path: Path,
+  value: unknown,
+  fail: (message: string, fix?: string) => void,
+): boolean {
+  if (path.length === 0) {
+    fail('empty path');
+    return false;
+  }
   const top = String(path[0]);
   if (!(TOP_LEVEL_KEYS as readonly string[]).includes(top)) {
     fail(`unknown top-level key "${top}"`, suggestion(top, [...TOP_LEVEL_KEYS]));
@@ -187,8 +249,11 @@ export function applySet(root: Record<string, unknown>, path: Path, value: unkno
     const id = String(path[1]);
     if (!(id in nodes)) {
       const near = suggestion(id, Object.keys(nodes));
-      fail(`no node "${id}" to set`, `${near ? near + '; ' : ''}set: changes existing nodes; to add node "${id}", ` +
-        `write it under nodes: in this file (nodes: { ${id}: { plugin: …, in: { … } } })`);
+      fail(
+        `no node "${id}" to set`,
+        `${near ? near + '; ' : ''}set: changes existing nodes; to add node "${id}", ` +
+          `write it under nodes: in this file (nodes: { ${id}: { plugin: …, in: { … } } })`,
+      );
       return false;
     }
     const field = path[2];
@@ -208,25 +273,40 @@ export function applySet(root: Record<string, unknown>, path: Path, value: unkno
   return setAt(root, path, value, fail);
 }
 
-function setAt(root: Record<string, unknown>, path: Path, value: unknown, fail: (message: string, fix?: string) => void): boolean {
+function setAt(
+  root: Record<string, unknown>,
+  path: Path,
+  value: unknown,
+  fail: (message: string, fix?: string) => void,
+): boolean {
   let cur: unknown = root;
   for (let i = 0; i < path.length - 1; i++) {
     const seg = path[i];
-    let next: unknown = Array.isArray(cur) && typeof seg === 'number' ? cur[seg] : isPlainObject(cur) ? cur[String(seg)] : undefined;
+    let next: unknown =
+      Array.isArray(cur) && typeof seg === 'number' ? cur[seg] : isPlainObject(cur) ? cur[String(seg)] : undefined;
     if (next === undefined) {
-      if (Array.isArray(cur)) { fail(`index ${String(seg)} is out of range at "${formatPath(path.slice(0, i))}"`); return false; }
+      if (Array.isArray(cur)) {
+        fail(`index ${String(seg)} is out of range at "${formatPath(path.slice(0, i))}"`);
+        return false;
+      }
       next = {};
       (cur as Record<string, unknown>)[String(seg)] = next;
     }
     if (typeof next !== 'object' || next === null) {
-      fail(`"${formatPath(path.slice(0, i + 1))}" is a ${typeof next}, not a mapping, so it has no "${String(path[i + 1])}"`, 'set the whole value instead');
+      fail(
+        `"${formatPath(path.slice(0, i + 1))}" is a ${typeof next}, not a mapping, so it has no "${String(path[i + 1])}"`,
+        'set the whole value instead',
+      );
       return false;
     }
     cur = next;
   }
   const lastSeg = path[path.length - 1];
   if (Array.isArray(cur)) {
-    if (typeof lastSeg !== 'number' || lastSeg > cur.length) { fail(`bad array index "${String(lastSeg)}"`); return false; }
+    if (typeof lastSeg !== 'number' || lastSeg > cur.length) {
+      fail(`bad array index "${String(lastSeg)}"`);
+      return false;
+    }
     cur[lastSeg] = value;
   } else (cur as Record<string, unknown>)[String(lastSeg)] = value;
   return true;

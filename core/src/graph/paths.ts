@@ -3,7 +3,10 @@ export type Path = readonly (string | number)[];
 
 /** `nodes.search.params.tau` → ['nodes', 'search', 'params', 'tau']; numeric segments index arrays. */
 export function parsePath(dotted: string): Path {
-  return dotted.split('.').filter((s) => s.length > 0).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  return dotted
+    .split('.')
+    .filter((s) => s.length > 0)
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
 export function formatPath(path: Path): string {

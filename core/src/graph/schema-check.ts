@@ -5,7 +5,11 @@ import { didYouMean, suggestion } from '../did-you-mean.js';
 import type { Path } from './paths.js';
 
 /** One schema violation at a path below the validated value. */
-export interface SchemaProblem { path: Path; message: string; fix?: string }
+export interface SchemaProblem {
+  path: Path;
+  message: string;
+  fix?: string;
+}
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
 ajv.addKeyword({ keyword: 'x-component', schemaType: 'string' });
@@ -23,7 +27,9 @@ ajv.addKeyword({
   type: 'string',
   schemaType: 'object',
   metaSchema: {
-    type: 'object', required: ['kind'], additionalProperties: false,
+    type: 'object',
+    required: ['kind'],
+    additionalProperties: false,
     properties: { kind: { enum: ['file', 'dir'] }, contains: { type: 'array', items: { type: 'string' } } },
   },
   errors: true,
@@ -34,13 +40,20 @@ const compiled = new WeakMap<JsonSchema, ValidateFunction>();
 /** Validates `value` in place (filling defaults) and returns every problem, paths relative to `value`. */
 export function checkSchema(schema: JsonSchema, value: unknown): SchemaProblem[] {
   let validate = compiled.get(schema);
-  if (!validate) { validate = ajv.compile(schema); compiled.set(schema, validate); }
+  if (!validate) {
+    validate = ajv.compile(schema);
+    compiled.set(schema, validate);
+  }
   if (validate(value)) return [];
   return (validate.errors ?? []).filter((e) => e.keyword !== 'if').map((e) => describe(e));
 }
 
 function describe(e: ErrorObject): SchemaProblem {
-  const path: (string | number)[] = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  const path: (string | number)[] = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
   const at = path.length ? `"${path.join('.')}"` : 'value';
   switch (e.keyword) {
     case 'additionalProperties': {

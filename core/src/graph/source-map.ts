@@ -2,7 +2,11 @@ import { Document, LineCounter, isNode, type Node } from 'yaml';
 import type { Path } from './paths.js';
 
 /** Where a value came from: a file position, or a CLI `--set` argument. */
-export interface Location { readonly file: string; readonly line?: number; readonly col?: number }
+export interface Location {
+  readonly file: string;
+  readonly line?: number;
+  readonly col?: number;
+}
 
 /**
  * One origin of graph values: a parsed YAML document whose content lands at `mount`

@@ -3,7 +3,10 @@
  * declaration order so runs are reproducible). Returns the cycles found, each named
  * `a → b → a`, when there is no such order.
  */
-export function toposort(ids: readonly string[], deps: ReadonlyMap<string, readonly string[]>): { order: string[]; cycles: string[][] } {
+export function toposort(
+  ids: readonly string[],
+  deps: ReadonlyMap<string, readonly string[]>,
+): { order: string[]; cycles: string[][] } {
   const indeg = new Map(ids.map((id) => [id, 0]));
   const users = new Map<string, string[]>(ids.map((id) => [id, []]));
   for (const id of ids) {
@@ -23,7 +26,16 @@ export function toposort(ids: readonly string[], deps: ReadonlyMap<string, reado
       if (indeg.get(u) === 0) ready.push(u);
     }
   }
-  return { order, cycles: order.length === ids.length ? [] : findCycles(ids.filter((id) => !order.includes(id)), deps) };
+  return {
+    order,
+    cycles:
+      order.length === ids.length
+        ? []
+        : findCycles(
+            ids.filter((id) => !order.includes(id)),
+            deps,
+          ),
+  };
 }
 
 function findCycles(stuck: readonly string[], deps: ReadonlyMap<string, readonly string[]>): string[][] {

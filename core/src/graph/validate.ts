@@ -35,11 +35,21 @@ export function validateGraph(loaded: LoadedGraph, registry: Registry): Validate
   const { spec, sources } = loaded;
   const problems: Diagnostic[] = [];
   const report = (path: Path, message: string, extra: { node?: string; fix?: string; field?: string } = {}) =>
-    problems.push({ ...sources.locate(path), field: extra.field ?? (path.length > 2 ? formatPath(path.slice(2)) : undefined), node: extra.node, message, fix: extra.fix });
+    problems.push({
+      ...sources.locate(path),
+      field: extra.field ?? (path.length > 2 ? formatPath(path.slice(2)) : undefined),
+      node: extra.node,
+      message,
+      fix: extra.fix,
+    });
 
   for (const p of checkSchema(GRAPH_SCHEMA, spec)) {
     const node = p.path[0] === 'nodes' && p.path.length > 1 ? String(p.path[1]) : undefined;
-    report(p.path, p.message, { node, fix: p.fix, field: node ? formatPath(p.path.slice(2)) || undefined : formatPath(p.path) });
+    report(p.path, p.message, {
+      node,
+      fix: p.fix,
+      field: node ? formatPath(p.path.slice(2)) || undefined : formatPath(p.path),
+    });
   }
   const nodes = isPlainObject(spec.nodes) ? spec.nodes : {};
   const ids = Object.keys(nodes);
@@ -50,7 +60,11 @@ export function validateGraph(loaded: LoadedGraph, registry: Registry): Validate
     if (!isPlainObject(node) || typeof node.plugin !== 'string') continue;
     const manifest = registry.plugins.get(node.plugin);
     if (!manifest) {
-      report(['nodes', id, 'plugin'], `unknown plugin "${node.plugin}"`, { node: id, fix: `${suggestion(node.plugin, [...registry.plugins.keys()])} (list them with: e3 plugins)`, field: 'plugin' });
+      report(['nodes', id, 'plugin'], `unknown plugin "${node.plugin}"`, {
+        node: id,
+        fix: `${suggestion(node.plugin, [...registry.plugins.keys()])} (list them with: e3 plugins)`,
+        field: 'plugin',
+      });
       continue;
     }
     manifests.set(id, manifest);
@@ -67,13 +81,21 @@ export function validateGraph(loaded: LoadedGraph, registry: Registry): Validate
     for (const [port, wire] of Object.entries(wires)) {
       const at: Path = ['nodes', id, 'in', port];
       if (!(port in manifest.inputs)) {
-        report(at, `plugin ${manifest.key} has no input port "${port}", so this wire would be unused`, { node: id, fix: `${suggestion(port, inputs)}`, field: `in.${port}` });
+        report(at, `plugin ${manifest.key} has no input port "${port}", so this wire would be unused`, {
+          node: id,
+          fix: `${suggestion(port, inputs)}`,
+          field: `in.${port}`,
+        });
         continue;
       }
       const w = typeof wire === 'string' ? parseWire(wire) : undefined;
       if (!w) continue; // the graph schema already reported its shape
       if (!(w.node in nodes)) {
-        report(at, `wire "${wire}" names a missing node "${w.node}"`, { node: id, fix: suggestion(w.node, ids), field: `in.${port}` });
+        report(at, `wire "${wire}" names a missing node "${w.node}"`, {
+          node: id,
+          fix: suggestion(w.node, ids),
+          field: `in.${port}`,
+        });
         continue;
       }
       deps.get(id)!.push(w.node);
@@ -81,23 +103,38 @@ export function validateGraph(loaded: LoadedGraph, registry: Registry): Validate
       if (!producer) continue;
       const out = producer.outputs[w.port];
       if (!out) {
-        report(at, `node "${w.node}" (${producer.key}) has no output port "${w.port}"`, { node: id, fix: suggestion(w.port, Object.keys(producer.outputs)), field: `in.${port}` });
+        report(at, `node "${w.node}" (${producer.key}) has no output port "${w.port}"`, {
+          node: id,
+          fix: suggestion(w.port, Object.keys(producer.outputs)),
+          field: `in.${port}`,
+        });
         continue;
       }
       const want = manifest.inputs[port].type;
       if (want !== 'any' && out.type !== 'any' && want !== out.type) {
-        report(at, `port type mismatch: ${w.node}.${w.port} is ${out.type} but ${id}.${port} takes ${want}`, { node: id, fix: `wire an output of type ${want}`, field: `in.${port}` });
+        report(at, `port type mismatch: ${w.node}.${w.port} is ${out.type} but ${id}.${port} takes ${want}`, {
+          node: id,
+          fix: `wire an output of type ${want}`,
+          field: `in.${port}`,
+        });
       }
     }
     for (const [port, spec] of Object.entries(manifest.inputs)) {
       if (!spec.optional && !(port in wires)) {
-        report(['nodes', id], `missing required input "${port}" (${spec.type})`, { node: id, fix: `add in: { ${port}: <node>.<port> }`, field: `in.${port}` });
+        report(['nodes', id], `missing required input "${port}" (${spec.type})`, {
+          node: id,
+          fix: `add in: { ${port}: <node>.<port> }`,
+          field: `in.${port}`,
+        });
       }
     }
   }
   const { order, cycles } = toposort(ids, deps);
   for (const cycle of cycles) {
-    report(['nodes', cycle[0]], `cycle: ${cycle.join(' → ')}`, { node: cycle[0], fix: 'a graph must be acyclic; remove one of these wires' });
+    report(['nodes', cycle[0]], `cycle: ${cycle.join(' → ')}`, {
+      node: cycle[0],
+      fix: 'a graph must be acyclic; remove one of these wires',
+    });
   }
   if (problems.length) throw new GraphError(problems);
   return { file: loaded.file, spec, order };
@@ -110,8 +147,15 @@ export type Report = (path: Path, message: string, extra?: { node?: string; fix?
  * them against its own schema (defaults too) and its requirements against what the node supplies.
  * `at` is where the params stand in the graph; each problem goes to `report`.
  */
-export function checkNodeParams(params: Record<string, unknown>, at: Path, host: Host, registry: Registry, report: Report): void {
-  for (const p of checkSchema(host.manifest.params, params)) report([...at, ...p.path], p.message, { node: host.id, fix: p.fix });
+export function checkNodeParams(
+  params: Record<string, unknown>,
+  at: Path,
+  host: Host,
+  registry: Registry,
+  report: Report,
+): void {
+  for (const p of checkSchema(host.manifest.params, params))
+    report([...at, ...p.path], p.message, { node: host.id, fix: p.fix });
   checkComponents(host.manifest.params, params, at, host, registry, report);
 }
 
@@ -124,7 +168,14 @@ export interface Host {
 }
 
 /** Walks a params value beside its schema; validates each component slot against its component. */
-function checkComponents(schema: JsonSchema, value: unknown, at: Path, host: Host, registry: Registry, report: Report): void {
+function checkComponents(
+  schema: JsonSchema,
+  value: unknown,
+  at: Path,
+  host: Host,
+  registry: Registry,
+  report: Report,
+): void {
   const kind = schema['x-component'];
   if (typeof kind === 'string') {
     checkComponent(kind, value, at, host, registry, report);
@@ -132,30 +183,42 @@ function checkComponents(schema: JsonSchema, value: unknown, at: Path, host: Hos
   }
   const props = schema.properties as Record<string, JsonSchema> | undefined;
   if (props && isPlainObject(value)) {
-    for (const [k, s] of Object.entries(props)) if (k in value) checkComponents(s, value[k], [...at, k], host, registry, report);
+    for (const [k, s] of Object.entries(props))
+      if (k in value) checkComponents(s, value[k], [...at, k], host, registry, report);
   }
   const items = schema.items as JsonSchema | undefined;
-  if (items && Array.isArray(value)) value.forEach((v, i) => checkComponents(items, v, [...at, i], host, registry, report));
+  if (items && Array.isArray(value))
+    value.forEach((v, i) => checkComponents(items, v, [...at, i], host, registry, report));
 }
 
 function checkComponent(kind: string, value: unknown, at: Path, host: Host, registry: Registry, report: Report): void {
   const node = host.id;
   const options = registry.componentsOfKind(kind);
   if (!isPlainObject(value) || typeof value.component !== 'string') {
-    report(at, `expected a ${kind} component`, { node, fix: `write { component: ${options[0] ?? `${kind}.name`}, … } (${kind} components: ${options.join(', ')})` });
+    report(at, `expected a ${kind} component`, {
+      node,
+      fix: `write { component: ${options[0] ?? `${kind}.name`}, … } (${kind} components: ${options.join(', ')})`,
+    });
     return;
   }
   const c = registry.components.get(value.component);
   if (!c) {
-    report([...at, 'component'], `unknown component "${value.component}"`, { node, fix: suggestion(value.component, options.length ? options : [...registry.components.keys()]) });
+    report([...at, 'component'], `unknown component "${value.component}"`, {
+      node,
+      fix: suggestion(value.component, options.length ? options : [...registry.components.keys()]),
+    });
     return;
   }
   if (c.kind !== kind) {
-    report([...at, 'component'], `"${c.key}" is a ${c.kind} component, but this slot takes a ${kind}`, { node, fix: `use one of: ${options.join(', ')}` });
+    report([...at, 'component'], `"${c.key}" is a ${c.kind} component, but this slot takes a ${kind}`, {
+      node,
+      fix: `use one of: ${options.join(', ')}`,
+    });
     return;
   }
   const schema = componentSchema(c.params);
-  for (const p of checkSchema(schema, value)) report([...at, ...p.path], `${c.key}: ${p.message}`, { node, fix: p.fix });
+  for (const p of checkSchema(schema, value))
+    report([...at, ...p.path], `${c.key}: ${p.message}`, { node, fix: p.fix });
   checkRequirements(c, [...at, 'component'], host, registry, report);
   checkComponents(schema, value, at, host, registry, report);
 }
@@ -168,14 +231,20 @@ function checkRequirements(c: ComponentManifest, at: Path, host: Host, registry:
       const able = [...registry.plugins.values()].filter((m) => m.supplies?.[need]).map((m) => m.key);
       report(at, `${c.key} needs ${need}, which ${host.manifest.key} cannot supply`, {
         node: host.id,
-        fix: able.length ? `use ${c.key} in a node that supplies ${need} (${able.join(', ')}), or choose another ${c.kind}` : `choose another ${c.kind}`,
+        fix: able.length
+          ? `use ${c.key} in a node that supplies ${need} (${able.join(', ')}), or choose another ${c.kind}`
+          : `choose another ${c.kind}`,
       });
     } else if (supply.input && !host.wired.has(supply.input)) {
       const port = host.manifest.inputs[supply.input];
-      report(at, `${c.key} needs ${need}, which ${host.manifest.key} supplies only from its "${supply.input}" input, and that is not wired`, {
-        node: host.id,
-        fix: `add in: { ${supply.input}: <node>.<port> }${port ? ` (a ${port.type} output)` : ''}`,
-      });
+      report(
+        at,
+        `${c.key} needs ${need}, which ${host.manifest.key} supplies only from its "${supply.input}" input, and that is not wired`,
+        {
+          node: host.id,
+          fix: `add in: { ${supply.input}: <node>.<port> }${port ? ` (a ${port.type} output)` : ''}`,
+        },
+      );
     }
   }
 }
@@ -185,7 +254,12 @@ const wrapped = new WeakMap<JsonSchema, JsonSchema>();
 export function componentSchema(params: JsonSchema): JsonSchema {
   let s = wrapped.get(params);
   if (!s) {
-    s = { type: 'object', additionalProperties: false, ...params, properties: { component: { type: 'string' }, ...(params.properties as object) } };
+    s = {
+      type: 'object',
+      additionalProperties: false,
+      ...params,
+      properties: { component: { type: 'string' }, ...(params.properties as object) },
+    };
     wrapped.set(params, s);
   }
   return s;

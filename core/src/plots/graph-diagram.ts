@@ -78,7 +78,13 @@ export function diagramSvg(g: DiagramGraph): string {
 
 const FONT = 'Helvetica, Arial, sans-serif';
 const ARROW = {
-  id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse',
+  id: 'arrow',
+  viewBox: '0 0 10 10',
+  refX: 10,
+  refY: 5,
+  markerWidth: 7,
+  markerHeight: 7,
+  orient: 'auto-start-reverse',
 };
 
 /** An SVG element; numbers are written with one decimal at most. */

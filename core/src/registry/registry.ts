@@ -7,7 +7,10 @@ import { COMPONENT_MANIFEST, PLUGIN_MANIFEST } from './tokens.js';
 const KEY = /^[a-z][a-zA-Z0-9]*\.[a-z][a-zA-Z0-9]*$/;
 
 /** A ContainerModule that registers plugin and component manifests. */
-export function manifestModule(plugins: readonly PluginManifest[], components: readonly ComponentManifest[] = []): ContainerModule {
+export function manifestModule(
+  plugins: readonly PluginManifest[],
+  components: readonly ComponentManifest[] = [],
+): ContainerModule {
   return new ContainerModule(({ bind }) => {
     for (const p of plugins) bind<PluginManifest>(PLUGIN_MANIFEST).toConstantValue(p);
     for (const c of components) bind<ComponentManifest>(COMPONENT_MANIFEST).toConstantValue(c);
@@ -25,8 +28,10 @@ export class Registry {
   constructor(readonly container: Container) {
     const seen = new Set<string>();
     const add = <T extends { key: string }>(m: T, into: Map<string, T>, what: string) => {
-      if (!KEY.test(m.key)) throw new UserError(`${what} key "${m.key}" must look like domain.camelName (e.g. sampler.gumbelTopk)`);
-      if (seen.has(m.key)) throw new UserError(`duplicate registry key "${m.key}": two modules register it; rename one`);
+      if (!KEY.test(m.key))
+        throw new UserError(`${what} key "${m.key}" must look like domain.camelName (e.g. sampler.gumbelTopk)`);
+      if (seen.has(m.key))
+        throw new UserError(`duplicate registry key "${m.key}": two modules register it; rename one`);
       seen.add(m.key);
       into.set(m.key, m);
     };

@@ -1,5 +1,15 @@
 import { Container } from 'inversify';
-import { connectable, from, ignoreElements, merge, ReplaySubject, Subscription, tap, type Connectable, type Observable } from 'rxjs';
+import {
+  connectable,
+  from,
+  ignoreElements,
+  merge,
+  ReplaySubject,
+  Subscription,
+  tap,
+  type Connectable,
+  type Observable,
+} from 'rxjs';
 import { catchError } from 'rxjs/operators';
 import { throwError } from 'rxjs';
 import { CancelledError, NodeError } from '../errors.js';
@@ -13,7 +23,11 @@ import { instantiateComponents } from './components.js';
 import { isDisposable, ValueReleaser } from './release.js';
 
 /** When each node started emitting and finished (ms since the run began). */
-export interface NodeTiming { firstValueMs?: number; completedMs?: number; values: number }
+export interface NodeTiming {
+  firstValueMs?: number;
+  completedMs?: number;
+  values: number;
+}
 
 export interface ExecuteOptions {
   readonly signal?: AbortSignal;
@@ -54,7 +68,12 @@ interface PortState {
  * port has completed. A port's values are released once the port has completed and
  * every consumer node has finished. The first error stops the run, naming its node.
  */
-export function execute(graph: ValidatedGraph, registry: Registry, container: Container, options: ExecuteOptions = {}): Promise<ExecuteResult> {
+export function execute(
+  graph: ValidatedGraph,
+  registry: Registry,
+  container: Container,
+  options: ExecuteOptions = {},
+): Promise<ExecuteResult> {
   const started = performance.now();
   const abort = new AbortController();
   const releaser = new ValueReleaser();
@@ -84,7 +103,7 @@ export function execute(graph: ValidatedGraph, registry: Registry, container: Co
     const manifest = registry.plugin(spec.plugin);
     timings[id] = { values: 0 };
     const stored = options.reuse?.lookup(id, manifest);
-    const wires = stored ? {} : spec.in ?? {};
+    const wires = stored ? {} : (spec.in ?? {});
     inputsOf.set(id, Object.values(wires));
     const inputs: Record<string, Observable<unknown>> = {};
     for (const [port, wire] of Object.entries(wires)) {
@@ -109,9 +128,20 @@ export function execute(graph: ValidatedGraph, registry: Registry, container: Co
     nodeOutputsLeft.set(id, outNames.length);
     for (const port of outNames) {
       const source = outputs[port];
-      if (!source) return Promise.reject(new NodeError(id, new Error(`connect() returned no stream for its output port "${port}" (a bug in plugin ${manifest.key})`)));
+      if (!source)
+        return Promise.reject(
+          new NodeError(
+            id,
+            new Error(`connect() returned no stream for its output port "${port}" (a bug in plugin ${manifest.key})`),
+          ),
+        );
       const key = `${id}.${port}`;
-      const state: PortState = { values: [], consumersLeft: 0, complete: false, stream: undefined as unknown as Connectable<unknown> };
+      const state: PortState = {
+        values: [],
+        consumersLeft: 0,
+        complete: false,
+        stream: undefined as unknown as Connectable<unknown>,
+      };
       const tracked = source.pipe(
         tap({
           next: (v) => {
@@ -130,9 +160,14 @@ export function execute(graph: ValidatedGraph, registry: Registry, container: Co
             releaseIfDone(key);
           },
         }),
-        catchError((e) => throwError(() => (e instanceof NodeError || e instanceof CancelledError ? e : new NodeError(id, e)))),
+        catchError((e) =>
+          throwError(() => (e instanceof NodeError || e instanceof CancelledError ? e : new NodeError(id, e))),
+        ),
       );
-      (state as { stream: Connectable<unknown> }).stream = connectable(tracked, { connector: () => new ReplaySubject<unknown>(), resetOnDisconnect: false });
+      (state as { stream: Connectable<unknown> }).stream = connectable(tracked, {
+        connector: () => new ReplaySubject<unknown>(),
+        resetOnDisconnect: false,
+      });
       ports.set(key, state);
     }
   }
@@ -155,7 +190,12 @@ export function execute(graph: ValidatedGraph, registry: Registry, container: Co
     const onCancel = () => finish(new CancelledError());
     if (options.signal?.aborted) return finish(new CancelledError());
     options.signal?.addEventListener('abort', onCancel, { once: true });
-    subs.add(merge(...[...ports.values()].map((p) => p.stream.pipe(ignoreElements()))).subscribe({ error: (e) => finish(e), complete: () => finish() }));
+    subs.add(
+      merge(...[...ports.values()].map((p) => p.stream.pipe(ignoreElements()))).subscribe({
+        error: (e) => finish(e),
+        complete: () => finish(),
+      }),
+    );
     for (const p of [...ports.values()].reverse()) {
       if (subs.closed) break;
       subs.add(p.stream.connect());

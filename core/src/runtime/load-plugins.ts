@@ -12,7 +12,13 @@ import type { ComponentManifest, PluginManifest } from '../registry/manifest.js'
  * wherever the plugin lives, so that there is one inversify container and one tfjs engine.
  */
 export const SHARED_PACKAGES = [
-  '@e3/core', '@e3/plugins', 'inversify', 'reflect-metadata', 'rxjs', '@tensorflow/tfjs-core', '@tensorflow/tfjs',
+  '@e3/core',
+  '@e3/plugins',
+  'inversify',
+  'reflect-metadata',
+  'rxjs',
+  '@tensorflow/tfjs-core',
+  '@tensorflow/tfjs',
 ];
 
 /** e3's root directory (core/dist/runtime → ../../..). */
@@ -42,10 +48,11 @@ const loaded = new Map<string, Promise<ContainerModule[]>>();
  * or `plugins` / `components` (manifest arrays) which are wrapped in a module.
  */
 export async function loadPluginModule(spec: string, cwd = process.cwd()): Promise<ContainerModule[]> {
-  const isPath = spec.startsWith('.') || isAbsolute(spec) || existsSync(resolve(cwd, spec)) ||
-    /\.[cm]?[jt]s$/.test(spec);
+  const isPath =
+    spec.startsWith('.') || isAbsolute(spec) || existsSync(resolve(cwd, spec)) || /\.[cm]?[jt]s$/.test(spec);
   const target = isPath ? resolve(cwd, spec) : spec;
-  if (isPath && !existsSync(target)) throw new UserError(`plugin module ${spec} not found (resolved to ${target}); build it first or fix the path`);
+  if (isPath && !existsSync(target))
+    throw new UserError(`plugin module ${spec} not found (resolved to ${target}); build it first or fix the path`);
   // The same module named twice (graph `plugins:` and --plugin, or two graphs) loads once.
   let once = loaded.get(target);
   if (!once) {
@@ -63,9 +70,10 @@ async function importPluginModule(spec: string, url: string, typescript: boolean
     mod = (await import(url)) as Record<string, unknown>;
   } catch (e) {
     const why = e instanceof Error ? e.message.split('\n').slice(0, 3).join(' ') : String(e);
-    const esm = typescript && /require\(\)|ERR_REQUIRE/.test(why)
-      ? '; a .ts plugin must be an ES module: name it .mts, or put a package.json with "type": "module" in its folder'
-      : '';
+    const esm =
+      typescript && /require\(\)|ERR_REQUIRE/.test(why)
+        ? '; a .ts plugin must be an ES module: name it .mts, or put a package.json with "type": "module" in its folder'
+        : '';
     throw new UserError(`cannot load plugin module ${spec}: ${why}${esm}`);
   }
   const out: ContainerModule[] = [];
@@ -74,6 +82,9 @@ async function importPluginModule(spec: string, url: string, typescript: boolean
   if (Array.isArray(mod.plugins) || Array.isArray(mod.components)) {
     out.push(manifestModule((mod.plugins ?? []) as PluginManifest[], (mod.components ?? []) as ComponentManifest[]));
   }
-  if (!out.length) throw new UserError(`plugin module ${spec} exports nothing to register: export default a ContainerModule, or export plugins/components arrays`);
+  if (!out.length)
+    throw new UserError(
+      `plugin module ${spec} exports nothing to register: export default a ContainerModule, or export plugins/components arrays`,
+    );
   return out;
 }

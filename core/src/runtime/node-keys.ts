@@ -6,7 +6,10 @@ import type { Logger } from '../services/logger.js';
 import { firstDifference } from './first-difference.js';
 
 /** A node's identity in a run: its resolved spec and a hash of it and of its inputs' keys. */
-export interface NodeKey { readonly key: string; readonly spec: unknown }
+export interface NodeKey {
+  readonly key: string;
+  readonly spec: unknown;
+}
 
 export const NODE_KEYS_FILE = 'node-keys.json';
 
@@ -20,10 +23,12 @@ export function nodeKeys(graph: ValidatedGraph, version: string): Map<string, No
   const seed = graph.spec.seed ?? 0;
   for (const id of graph.order) {
     const spec = graph.spec.nodes[id];
-    const inputs = Object.fromEntries(Object.entries(spec.in ?? {}).map(([port, wire]) => {
-      const [node, out] = wire.split('.');
-      return [port, `${keys.get(node)!.key}.${out}`];
-    }));
+    const inputs = Object.fromEntries(
+      Object.entries(spec.in ?? {}).map(([port, wire]) => {
+        const [node, out] = wire.split('.');
+        return [port, `${keys.get(node)!.key}.${out}`];
+      }),
+    );
     const own = { plugin: spec.plugin, params: spec.params ?? {}, seed };
     const identity = JSON.stringify({ ...own, inputs, version });
     const key = createHash('sha256').update(identity).digest('hex').slice(0, 16);
@@ -59,8 +64,11 @@ export function reconcileNodeState(store: ArtifactStore, keys: Map<string, NodeK
     const dir = store.checkpointDir(id);
     if (!existsSync(dir)) continue;
     const change = before ? firstDifference(before.spec, k.spec, []) : undefined;
-    const why = !before ? 'no record of what it computed'
-      : change ? `"${change}" changed` : 'an input or the e3 version changed';
+    const why = !before
+      ? 'no record of what it computed'
+      : change
+        ? `"${change}" changed`
+        : 'an input or the e3 version changed';
     log.info(`node ${id}: ${why} since its state was saved; discarding ${dir} and rerunning it`);
     rmSync(dir, { recursive: true, force: true });
     rerun.push(id);

@@ -28,14 +28,22 @@ export async function prepareGraph(file: string, options: PrepareOptions): Promi
   const fromGraph = Array.isArray(loaded.spec.plugins) ? loaded.spec.plugins : [];
   const problems = [];
   const seen = new Set<ContainerModule>(); // a module named twice (plugins: and --plugin) registers once
-  for (const [i, spec] of [...fromGraph.map((p, i) => [i, p] as const), ...(options.pluginPaths ?? []).map((p) => [-1, p] as const)]) {
+  for (const [i, spec] of [
+    ...fromGraph.map((p, i) => [i, p] as const),
+    ...(options.pluginPaths ?? []).map((p) => [-1, p] as const),
+  ]) {
     try {
       const fresh = (await loadPluginModule(spec)).filter((m) => !seen.has(m));
       fresh.forEach((m) => seen.add(m));
       container.load(...fresh);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
-      problems.push({ ...(i >= 0 ? loaded.sources.locate(['plugins', i]) : { file: `--plugin ${spec}` }), field: i >= 0 ? `plugins.${i}` : undefined, message: e.message, fix: 'check the path (relative to the graph file)' });
+      problems.push({
+        ...(i >= 0 ? loaded.sources.locate(['plugins', i]) : { file: `--plugin ${spec}` }),
+        field: i >= 0 ? `plugins.${i}` : undefined,
+        message: e.message,
+        fix: 'check the path (relative to the graph file)',
+      });
     }
   }
   if (problems.length) throw new GraphError(problems);

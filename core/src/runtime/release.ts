@@ -13,7 +13,10 @@ export class ValueReleaser {
   release(value: unknown): void {
     if (!isDisposable(value)) return;
     const n = (this.holders.get(value) ?? 1) - 1;
-    if (n > 0) { this.holders.set(value, n); return; }
+    if (n > 0) {
+      this.holders.set(value, n);
+      return;
+    }
     this.holders.delete(value);
     value.dispose();
   }

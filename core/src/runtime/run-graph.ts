@@ -46,7 +46,9 @@ export interface RunOutcome extends ExecuteResult {
 }
 
 /** e3's version, from the repository's package.json. */
-export const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')).version;
+export const PACKAGE_VERSION: string = JSON.parse(
+  readFileSync(new URL('../../../package.json', import.meta.url), 'utf8'),
+).version;
 
 /**
  * Validates, then runs a graph in its run directory, writing `resolved.yaml` first and
@@ -62,13 +64,16 @@ export async function runGraph(file: string, options: RunOptions): Promise<RunOu
   const runDir = chooseRunDir(file, options);
   bindRunSpec(spec, runDir);
   const store = new ArtifactStore(runDir);
-  const progressMode = options.quiet ? 'none' : options.progress ?? 'auto';
+  const progressMode = options.quiet ? 'none' : (options.progress ?? 'auto');
   const progress = new Progress(process.stderr, progressMode, options.progressEvery);
   const logLevel = options.logLevel ?? (options.quiet ? 'warn' : 'info');
   const logger = new Logger(logLevel, 'e3', options.logSink ?? ((line) => progress.log(line)));
   let stale: string | undefined; // logged once the log file is open, so that run.log records the takeover
-  const lock = acquireRunLock(runDir, (o) => { stale = `took over a stale lock of run directory ${runDir}` +
-    (o ? ` (pid ${o.pid}, started ${o.startedAt}, is no longer running)` : ''); });
+  const lock = acquireRunLock(runDir, (o) => {
+    stale =
+      `took over a stale lock of run directory ${runDir}` +
+      (o ? ` (pid ${o.pid}, started ${o.startedAt}, is no longer running)` : '');
+  });
   try {
     logger.toFile(store.path('run.log'));
     if (stale) logger.warn(stale);
@@ -77,7 +82,8 @@ export async function runGraph(file: string, options: RunOptions): Promise<RunOu
     const keys = nodeKeys(graph, PACKAGE_VERSION);
     reconcileNodeState(store, keys, logger);
     const reuse = options.cacheDir
-      ? new NodeReuse(new NodeCache(options.cacheDir), keys, logger, runDir, PACKAGE_VERSION) : undefined;
+      ? new NodeReuse(new NodeCache(options.cacheDir), keys, logger, runDir, PACKAGE_VERSION)
+      : undefined;
     return await runLocked(file, spec, seed, prepared, store, logger, progress, options, reuse);
   } finally {
     lock.release();
@@ -92,8 +98,10 @@ function chooseRunDir(file: string, options: RunOptions): string {
     }
     const dir = resolve(options.resumeDir);
     if (!isE3RunDir(dir)) {
-      throw new UserError(`--resume ${options.resumeDir}: not a run directory (no run.json written by e3); ` +
-        'give the directory an earlier `e3 run` printed');
+      throw new UserError(
+        `--resume ${options.resumeDir}: not a run directory (no run.json written by e3); ` +
+          'give the directory an earlier `e3 run` printed',
+      );
     }
     return dir;
   }
@@ -103,8 +111,10 @@ function chooseRunDir(file: string, options: RunOptions): string {
     throw new UserError(`--out ${dir} is a file; give a directory for the run`);
   }
   if (existsSync(dir) && readdirSync(dir).length > 0 && !isE3RunDir(dir)) {
-    throw new UserError(`--out ${dir} is not empty and holds no earlier e3 run (no e3 run.json); ` +
-      'e3 would mix its files with yours there, so choose a new or empty directory');
+    throw new UserError(
+      `--out ${dir} is not empty and holds no earlier e3 run (no e3 run.json); ` +
+        'e3 would mix its files with yours there, so choose a new or empty directory',
+    );
   }
   return dir;
 }
@@ -116,17 +126,20 @@ export function recordedStart(runDir: string): { graph: string; sets: string[]; 
   try {
     run = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
-    throw new UserError(`--resume ${runDir}: cannot read ${file}; give the graph again: e3 run GRAPH --resume ${runDir}`);
+    throw new UserError(
+      `--resume ${runDir}: cannot read ${file}; give the graph again: e3 run GRAPH --resume ${runDir}`,
+    );
   }
   if (typeof run.graph !== 'string' || !Array.isArray(run.sets)) {
-    throw new UserError(`--resume ${runDir}: ${file} does not record the graph and --set values (an older e3 wrote ` +
-      `it); give them again: e3 run GRAPH --set … --resume ${runDir}`);
+    throw new UserError(
+      `--resume ${runDir}: ${file} does not record the graph and --set values (an older e3 wrote ` +
+        `it); give them again: e3 run GRAPH --set … --resume ${runDir}`,
+    );
   }
   const plugins = Array.isArray(run.plugins) ? run.plugins.map(String) : [];
   const seed = typeof run.seed === 'number' ? run.seed : undefined;
   return { graph: run.graph, sets: run.sets.map(String), plugins, seed };
 }
-
 
 /** Binds `${run.dir}` in the graph's nodes now that the run directory is known. */
 function bindRunSpec(spec: GraphSpec, runDir: string): void {
@@ -134,8 +147,15 @@ function bindRunSpec(spec: GraphSpec, runDir: string): void {
 }
 
 async function runLocked(
-  file: string, spec: GraphSpec, seed: number, prepared: PreparedGraph, store: ArtifactStore, logger: Logger,
-  progress: Progress, options: RunOptions, reuse: NodeReuse | undefined,
+  file: string,
+  spec: GraphSpec,
+  seed: number,
+  prepared: PreparedGraph,
+  store: ArtifactStore,
+  logger: Logger,
+  progress: Progress,
+  options: RunOptions,
+  reuse: NodeReuse | undefined,
 ): Promise<RunOutcome> {
   const { graph, registry, container } = prepared;
   const runDir = store.dir;
@@ -143,16 +163,31 @@ async function runLocked(
   const t0 = clock.now();
   const attempt = Number(readJsonObject(store.path('run.json'))?.attempt ?? 0) + 1;
   const runJson: Record<string, unknown> = {
-    status: 'running', graph: resolve(file), sets: options.sets ?? [], plugins: options.pluginPaths ?? [],
-    startedAt: clock.iso(), seed, resumed: Boolean(options.resumeDir), attempt,
+    status: 'running',
+    graph: resolve(file),
+    sets: options.sets ?? [],
+    plugins: options.pluginPaths ?? [],
+    startedAt: clock.iso(),
+    seed,
+    resumed: Boolean(options.resumeDir),
+    attempt,
     versions: { e3: PACKAGE_VERSION, node: process.version },
   };
   store.writeJson('run.json', runJson);
   try {
     const backend = await initBackend(resolveBackendOptions(spec.backend), logger);
-    Object.assign(runJson, { backend: backend.name, backendReason: backend.reason, versions: { ...(runJson.versions as object), tfjs: backend.tf.version_core } });
+    Object.assign(runJson, {
+      backend: backend.name,
+      backendReason: backend.reason,
+      versions: { ...(runJson.versions as object), tfjs: backend.tf.version_core },
+    });
     // Pre-flight checks (e.g. the memory plan) on the backend that started, before any node makes a tensor.
-    const preflight = await runPreflights(container, { graph, loaded: prepared.loaded, backend: backend.name, started: true });
+    const preflight = await runPreflights(container, {
+      graph,
+      loaded: prepared.loaded,
+      backend: backend.name,
+      started: true,
+    });
     for (const r of preflight) logger.debug(`${r.title}\n${r.text}`);
     refuseOnProblems(preflight);
     const info: RunInfo = { runDir, graphFile: resolve(file), seed, resume: Boolean(options.resumeDir) };
@@ -168,7 +203,10 @@ async function runLocked(
     Object.assign(runJson, { status: 'succeeded', timings: result.timings });
     return { ...result, runDir, summary: runJson };
   } catch (e) {
-    Object.assign(runJson, { status: e instanceof CancelledError ? 'cancelled' : 'failed', error: e instanceof Error ? e.message : String(e) });
+    Object.assign(runJson, {
+      status: e instanceof CancelledError ? 'cancelled' : 'failed',
+      error: e instanceof Error ? e.message : String(e),
+    });
     throw e;
   } finally {
     Object.assign(runJson, { finishedAt: clock.iso(), wallSeconds: (clock.now() - t0) / 1000 });

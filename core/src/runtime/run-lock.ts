@@ -6,12 +6,20 @@ import { pidAlive } from '../services/leftovers.js';
 import { readJsonObject } from '../services/output-guard.js';
 
 /** What `run.lock` holds: who runs in the directory. */
-interface LockOwner { pid: number; host: string; startedAt: string; command: string }
+interface LockOwner {
+  pid: number;
+  host: string;
+  startedAt: string;
+  command: string;
+}
 
 export const LOCK_FILE = 'run.lock';
 
 /** A held run lock; `release()` removes the file (only if it is still ours). */
-export interface RunLock { readonly file: string; release(): void }
+export interface RunLock {
+  readonly file: string;
+  release(): void;
+}
 
 function readOwner(file: string): LockOwner | undefined {
   return readJsonObject(file) as LockOwner | undefined;
@@ -46,7 +54,11 @@ function removeStale(file: string, judged: LockOwner | undefined): void {
     throw e;
   }
   if (JSON.stringify(readOwner(aside)) !== JSON.stringify(judged)) {
-    try { linkSync(aside, file); } catch { /* a newer lock is already there */ }
+    try {
+      linkSync(aside, file);
+    } catch {
+      /* a newer lock is already there */
+    }
   }
   rmSync(aside, { force: true });
 }
@@ -59,19 +71,30 @@ function removeStale(file: string, judged: LockOwner | undefined): void {
  */
 export function acquireRunLock(runDir: string, onStale: (owner: LockOwner | undefined) => void): RunLock {
   const file = join(runDir, LOCK_FILE);
-  const me: LockOwner = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(),
-    command: process.argv.slice(2).join(' ') };
+  const me: LockOwner = {
+    pid: process.pid,
+    host: hostname(),
+    startedAt: new Date().toISOString(),
+    command: process.argv.slice(2).join(' '),
+  };
   for (let attempt = 0; attempt < 5; attempt++) {
     if (tryCreate(file, me)) {
-      return { file, release: () => { if (readOwner(file)?.pid === me.pid) rmSync(file, { force: true }); } };
+      return {
+        file,
+        release: () => {
+          if (readOwner(file)?.pid === me.pid) rmSync(file, { force: true });
+        },
+      };
     }
     const owner = readOwner(file);
     const alive = owner && (owner.host !== me.host || pidAlive(owner.pid));
     if (alive) {
       const where = owner.host === me.host ? `pid ${owner.pid}` : `pid ${owner.pid} on ${owner.host}`;
-      throw new UserError(`run directory ${runDir} is in use by another e3 run ` +
-        `(${where}, started ${owner.startedAt}: e3 ${owner.command}); wait for it to finish, or choose another --out` +
-        (owner.host !== me.host ? ` (if that run is gone, delete ${file})` : ''));
+      throw new UserError(
+        `run directory ${runDir} is in use by another e3 run ` +
+          `(${where}, started ${owner.startedAt}: e3 ${owner.command}); wait for it to finish, or choose another --out` +
+          (owner.host !== me.host ? ` (if that run is gone, delete ${file})` : ''),
+      );
     }
     onStale(owner);
     removeStale(file, owner);

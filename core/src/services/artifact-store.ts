@@ -20,10 +20,14 @@ export class ArtifactStore {
     }
   }
 
-  path(...parts: string[]): string { return join(this.dir, ...parts); }
+  path(...parts: string[]): string {
+    return join(this.dir, ...parts);
+  }
 
   /** Where node `id` keeps the state it resumes from (discarded when the node's inputs or params change). */
-  checkpointDir(id: string): string { return this.path('checkpoints', id); }
+  checkpointDir(id: string): string {
+    return this.path('checkpoints', id);
+  }
 
   writeText(name: string, text: string | Uint8Array): string {
     try {
@@ -39,17 +43,24 @@ export class ArtifactStore {
 }
 
 const WRITE_ERRORS: Record<string, string> = {
-  EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'the file system is read-only',
-  ENOSPC: 'the disk is full', ENOTDIR: 'a part of the path is a file', EEXIST: 'a file is in the way',
-  ENOENT: 'a part of the path is missing or not writable', ELOOP: 'a symbolic link loop is in the path',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'the disk is full',
+  ENOTDIR: 'a part of the path is a file',
+  EEXIST: 'a file is in the way',
+  ENOENT: 'a part of the path is missing or not writable',
+  ELOOP: 'a symbolic link loop is in the path',
 };
 
 /** Turns a file system error on a write into a UserError naming the path, the cause and a fix. */
 export function writeError(e: unknown, path: string, action: string): Error {
   const code = (e as NodeJS.ErrnoException).code;
   if (!code || !(code in WRITE_ERRORS)) return e as Error;
-  return new UserError(`cannot ${action} ${path}: ${WRITE_ERRORS[code]} (${code}); ` +
-    'choose a writable directory with --out (or fix the permissions)');
+  return new UserError(
+    `cannot ${action} ${path}: ${WRITE_ERRORS[code]} (${code}); ` +
+      'choose a writable directory with --out (or fix the permissions)',
+  );
 }
 
 /** Writes a file through `<file>.tmp-<pid>` and a rename. */
@@ -68,7 +79,9 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): string
  * earlier replacement are cleaned up (or its previous version restored) first.
  */
 export async function writeDirAtomic(
-  target: string, fill: (tmpDir: string) => Promise<void> | void, guard: OutputGuard,
+  target: string,
+  fill: (tmpDir: string) => Promise<void> | void,
+  guard: OutputGuard,
 ): Promise<string> {
   const out = resolve(target);
   checkReplaceable(out, guard);

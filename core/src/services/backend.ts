@@ -42,9 +42,13 @@ const loaders: Record<Exclude<BackendName, 'auto'>, Attempt> = {
         await import(pkg);
         await setBackend('tensorflow');
         return pkg;
-      } catch { /* try the next */ }
+      } catch {
+        /* try the next */
+      }
     }
-    throw new Error('neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed (optional: their install downloads libtensorflow from outside the npm registry)');
+    throw new Error(
+      'neither @tensorflow/tfjs-node-gpu nor @tensorflow/tfjs-node is installed (optional: their install downloads libtensorflow from outside the npm registry)',
+    );
   },
   webgpu: async () => {
     const { setupWebgpu } = await import('../webgpu/setup-webgpu.js');
@@ -76,15 +80,27 @@ async function registerGradients(): Promise<void> {
   if (tf.getGradient('Add')) return;
   const quiet = console.warn;
   console.warn = () => undefined;
-  try { await import('@tensorflow/tfjs'); } finally { console.warn = quiet; }
-  if (!tf.getGradient('Add')) throw new UserError('gradients did not register: @tensorflow/tfjs and @tensorflow/tfjs-core versions differ; run npm ci');
+  try {
+    await import('@tensorflow/tfjs');
+  } finally {
+    console.warn = quiet;
+  }
+  if (!tf.getGradient('Add'))
+    throw new UserError(
+      'gradients did not register: @tensorflow/tfjs and @tensorflow/tfjs-core versions differ; run npm ci',
+    );
 }
 
 /** A cheap look for a GPU before loading Dawn (which costs start-up time and prints warnings). */
 function hasGpuDeviceNode(): boolean {
   try {
-    return readdirSync('/dev').some((f) => /^nvidia\d/.test(f)) || (existsSync('/dev/dri') && readdirSync('/dev/dri').some((f) => f.startsWith('renderD')));
-  } catch { return false; }
+    return (
+      readdirSync('/dev').some((f) => /^nvidia\d/.test(f)) ||
+      (existsSync('/dev/dri') && readdirSync('/dev/dri').some((f) => f.startsWith('renderD')))
+    );
+  } catch {
+    return false;
+  }
 }
 
 async function setBackend(name: string): Promise<void> {
@@ -96,20 +112,26 @@ async function setBackend(name: string): Promise<void> {
  * Selects and initialises a TensorFlow.js backend. `auto` tries tensorflow (tfjs-node-gpu,
  * then tfjs-node), then wasm, then cpu, and says which one ran and why the others did not.
  */
-export async function initBackend(backend: BackendName | Partial<BackendOptions>, logger?: Logger): Promise<TensorBackend> {
+export async function initBackend(
+  backend: BackendName | Partial<BackendOptions>,
+  logger?: Logger,
+): Promise<TensorBackend> {
   const { name: requested, ...native } = resolveBackendOptions(backend);
   for (const override of resolveNativeOptions({}).overrides) logger?.debug(`backend option: ${override}`);
   if (!BACKEND_NAMES.includes(requested)) {
     throw new UserError(`unknown backend "${String(requested)}" (fix: use one of ${BACKEND_NAMES.join(', ')})`);
   }
   await registerGradients();
-  const order: Exclude<BackendName, 'auto'>[] = requested === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [requested];
+  const order: Exclude<BackendName, 'auto'>[] =
+    requested === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [requested];
   const skipped: string[] = [];
   if (requested === 'auto') {
     // auto takes webgpu only on a hardware GPU: on a software device (lavapipe) wasm is faster.
     const adapter = !hasGpuDeviceNode()
       ? { description: 'no GPU device node (/dev/nvidia*, /dev/dri/renderD*)', hardware: false }
-      : await import('../webgpu/setup-webgpu.js').then((m) => m.describeAdapter()).catch((e: Error) => ({ description: e.message.split('\n')[0], hardware: false }));
+      : await import('../webgpu/setup-webgpu.js')
+          .then((m) => m.describeAdapter())
+          .catch((e: Error) => ({ description: e.message.split('\n')[0], hardware: false }));
     if (!adapter.hardware) {
       order.splice(order.indexOf('webgpu'), 1);
       skipped.push(`webgpu skipped (${adapter.description}; auto takes it only on a hardware GPU)`);
@@ -118,9 +140,10 @@ export async function initBackend(backend: BackendName | Partial<BackendOptions>
   for (const name of order) {
     try {
       const note = await loaders[name](native);
-      const reason = requested === 'auto'
-        ? `auto: ${skipped.length ? skipped.join('; ') + '; ' : ''}chose ${name}${note ? ` (${note})` : ''}`
-        : `requested ${name}${note ? ` (${note})` : ''}`;
+      const reason =
+        requested === 'auto'
+          ? `auto: ${skipped.length ? skipped.join('; ') + '; ' : ''}chose ${name}${note ? ` (${note})` : ''}`
+          : `requested ${name}${note ? ` (${note})` : ''}`;
       logger?.info(`backend ${name}${requested === 'auto' ? ' (auto)' : ''}`);
       logger?.debug(`backend ${name}: ${reason}`); // every level reaches run.log
       return { name, reason, tf, native };
@@ -128,5 +151,7 @@ export async function initBackend(backend: BackendName | Partial<BackendOptions>
       skipped.push(`${name} unavailable: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
     }
   }
-  throw new UserError(`backend "${requested}" could not start: ${skipped.join('; ')}. Use backend: cpu (always available) or wasm.`);
+  throw new UserError(
+    `backend "${requested}" could not start: ${skipped.join('; ')}. Use backend: cpu (always available) or wasm.`,
+  );
 }

@@ -1,5 +1,9 @@
 /** Wall time, injectable so tests can control it. */
 export class Clock {
-  now(): number { return performance.now(); }
-  iso(): string { return new Date().toISOString(); }
+  now(): number {
+    return performance.now();
+  }
+  iso(): string {
+    return new Date().toISOString();
+  }
 }

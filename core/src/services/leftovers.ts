@@ -18,7 +18,10 @@ export function pidAlive(pid: number): boolean {
 }
 
 /** What {@link recoverLeftovers} did (its tests read it; writeDirAtomic does not need it). */
-export interface Recovery { readonly removed: string[]; readonly restored?: string }
+export interface Recovery {
+  readonly removed: string[];
+  readonly restored?: string;
+}
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 

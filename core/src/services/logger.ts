@@ -10,10 +10,16 @@ const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 export class Logger {
   private file?: string;
 
-  constructor(readonly level: LogLevel = 'info', private readonly scope = 'e3', private readonly sink: (line: string) => void = (l) => process.stderr.write(l + '\n')) {}
+  constructor(
+    readonly level: LogLevel = 'info',
+    private readonly scope = 'e3',
+    private readonly sink: (line: string) => void = (l) => process.stderr.write(l + '\n'),
+  ) {}
 
   /** Also append every line (all levels) to `path`. */
-  toFile(path: string): void { this.file = path; }
+  toFile(path: string): void {
+    this.file = path;
+  }
 
   child(scope: string): Logger {
     const c = new Logger(this.level, scope, this.sink);
@@ -21,10 +27,18 @@ export class Logger {
     return c;
   }
 
-  debug(msg: string): void { this.write('debug', msg); }
-  info(msg: string): void { this.write('info', msg); }
-  warn(msg: string): void { this.write('warn', msg); }
-  error(msg: string): void { this.write('error', msg); }
+  debug(msg: string): void {
+    this.write('debug', msg);
+  }
+  info(msg: string): void {
+    this.write('info', msg);
+  }
+  warn(msg: string): void {
+    this.write('warn', msg);
+  }
+  error(msg: string): void {
+    this.write('error', msg);
+  }
 
   private write(level: LogLevel, msg: string): void {
     const line = `[${level}] ${this.scope}: ${msg}`;

@@ -93,10 +93,16 @@ export function checkReplaceable(target: string, guard: OutputGuard): void {
   for (const p of [...fixed, ...(guard.protect ?? [])]) {
     const prot = canonicalPath(p.path);
     if (isWithin(prot, out) || (p.sealed && isWithin(out, prot))) {
-      const how = prot === out ? `is ${p.what}` : isWithin(prot, out) ? `contains ${p.what} (${prot})`
-        : `is inside ${p.what} (${prot}), which e3 leaves as it is`;
-      throw new UserError(`${guard.what} ${out} ${how}; e3 never writes an output over it. ` +
-        `Choose a new directory${guard.hint ? ` (${guard.hint})` : ''}`);
+      const how =
+        prot === out
+          ? `is ${p.what}`
+          : isWithin(prot, out)
+            ? `contains ${p.what} (${prot})`
+            : `is inside ${p.what} (${prot}), which e3 leaves as it is`;
+      throw new UserError(
+        `${guard.what} ${out} ${how}; e3 never writes an output over it. ` +
+          `Choose a new directory${guard.hint ? ` (${guard.hint})` : ''}`,
+      );
     }
   }
   if (!existsSync(out)) {
@@ -110,12 +116,16 @@ export function checkReplaceable(target: string, guard: OutputGuard): void {
   const ours = isE3Export(out);
   if (ours && guard.ownedBelow && isWithin(out, canonicalPath(guard.ownedBelow))) return;
   if (!guard.force) {
-    throw new UserError(`${guard.what} ${out} already exists; choose another directory, or pass --force ` +
-      '(force: true) to replace it (e3 replaces only directories it wrote)');
+    throw new UserError(
+      `${guard.what} ${out} already exists; choose another directory, or pass --force ` +
+        '(force: true) to replace it (e3 replaces only directories it wrote)',
+    );
   }
   if (!ours) {
-    throw new UserError(`${guard.what} ${out} is not empty and is not a checkpoint e3 exported (no ${EXPORT_MARKER} ` +
-      'inside), so even with force it is left alone; move it away or choose another directory');
+    throw new UserError(
+      `${guard.what} ${out} is not empty and is not a checkpoint e3 exported (no ${EXPORT_MARKER} ` +
+        'inside), so even with force it is left alone; move it away or choose another directory',
+    );
   }
 }
 

@@ -136,7 +136,8 @@ export class Progress {
         stopOnComplete: false,
         barsize: 24,
         etaBuffer: 50,
-        format: '{task} [{bar}] {value}/{total} {unit} | {rate} {unit}/s | ' +
+        format:
+          '{task} [{bar}] {value}/{total} {unit} | {rate} {unit}/s | ' +
           '{duration_formatted} elapsed | ETA {eta_formatted} {info}',
       },
       cliProgress.Presets.shades_classic,

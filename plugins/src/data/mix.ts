@@ -6,7 +6,8 @@ import type { Dataset, Example } from './dataset.js';
  * alternate a, b, a, b…
  */
 export function mixDatasets(a: Dataset, b: Dataset, weight: number): Dataset {
-  const interleave = (x: Example[], y: Example[]) => Array.from({ length: Math.max(x.length, y.length) * 2 }, (_, i) => (i % 2 ? y : x)[i >> 1]).filter(Boolean);
+  const interleave = (x: Example[], y: Example[]) =>
+    Array.from({ length: Math.max(x.length, y.length) * 2 }, (_, i) => (i % 2 ? y : x)[i >> 1]).filter(Boolean);
   const split = async (get: (d: Dataset, n?: number) => Promise<Example[]>, limit?: number) => {
     const na = limit === undefined ? undefined : Math.ceil(limit / 2);
     const nb = limit === undefined ? undefined : Math.floor(limit / 2);

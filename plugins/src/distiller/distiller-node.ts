@@ -15,8 +15,14 @@ import { optimSchema, trainLoop, type OptimParams } from '../trainer/train-loop.
 import type { TokenWeighting } from '../weighting/weighting.js';
 
 interface Params extends OptimParams {
-  batchSize: number; loss: LossTerm[]; weighting: TokenWeighting; promptLoss: boolean;
-  headChunkTokens: number; evalEvery: number; evalExamples: number; maxNewTokens: number;
+  batchSize: number;
+  loss: LossTerm[];
+  weighting: TokenWeighting;
+  promptLoss: boolean;
+  headChunkTokens: number;
+  evalEvery: number;
+  evalExamples: number;
+  maxNewTokens: number;
 }
 
 const inputs = {
@@ -38,13 +44,21 @@ export class DistillerNode implements GraphNode<Params> {
 
   connect(ports: PortInputs<typeof inputs>, p: Params, ctx: NodeContext) {
     const check$ = p.evalEvery > 0 ? heldoutCheck(ports.data, p.evalExamples, 'distiller.train (evalEvery)') : EMPTY;
-    const distil$ = once(ports, ['model', 'targets', 'data', 'teacher'],
-      (v) => this.distil(v.model, v.targets, v.data, v.teacher, p, ctx));
+    const distil$ = once(ports, ['model', 'targets', 'data', 'teacher'], (v) =>
+      this.distil(v.model, v.targets, v.data, v.teacher, p, ctx),
+    );
     const r$ = merge(check$, distil$);
     return { model: pick(r$, 'model'), metrics: pick(r$, 'metrics') };
   }
 
-  private async distil(base: ModelHandle, cache: TeacherCache, data: Dataset, teacher: ModelHandle | undefined, p: Params, ctx: NodeContext) {
+  private async distil(
+    base: ModelHandle,
+    cache: TeacherCache,
+    data: Dataset,
+    teacher: ModelHandle | undefined,
+    p: Params,
+    ctx: NodeContext,
+  ) {
     const codec = textCodec(base, 'distiller.train');
     const h = cloneHandle(base);
     const t0 = performance.now();
@@ -54,12 +68,26 @@ export class DistillerNode implements GraphNode<Params> {
     const evaluate = async (step: number) => {
       const em = await exactMatch(h, held, p.maxNewTokens);
       const lik = await heldoutLikelihood(h, held, teacher);
-      evalCurve.push({ step, tokens: tokensSoFar, accuracy: em.accuracy, perplexity: lik.perplexity, ...(lik.kl !== undefined ? { kl: lik.kl } : {}) });
+      evalCurve.push({
+        step,
+        tokens: tokensSoFar,
+        accuracy: em.accuracy,
+        perplexity: lik.perplexity,
+        ...(lik.kl !== undefined ? { kl: lik.kl } : {}),
+      });
     };
     if (p.evalEvery > 0 && !this.services.run.resume) await evaluate(0);
     const lossOf = trainingStep({
-      node: ctx.id, model: h, codec, loss: p.loss, weighting: p.weighting, cache, teacher, promptLoss: p.promptLoss,
-      trainHead: true, headChunkTokens: p.headChunkTokens,
+      node: ctx.id,
+      model: h,
+      codec,
+      loss: p.loss,
+      weighting: p.weighting,
+      cache,
+      teacher,
+      promptLoss: p.promptLoss,
+      trainHead: true,
+      headChunkTokens: p.headChunkTokens,
     });
     const { metrics, tokens, steps } = await trainLoop({
       ...this.services.loopArgs(ctx),
@@ -78,14 +106,35 @@ export class DistillerNode implements GraphNode<Params> {
         tokensSoFar += loss.tokens;
         return loss;
       },
-      afterStepAsync: p.evalEvery > 0 ? async (step: number) => { if ((step + 1) % p.evalEvery === 0 || step + 1 === p.steps) await evaluate(step + 1); } : undefined,
+      afterStepAsync:
+        p.evalEvery > 0
+          ? async (step: number) => {
+              if ((step + 1) % p.evalEvery === 0 || step + 1 === p.steps) await evaluate(step + 1);
+            }
+          : undefined,
     });
-    if (ctx.signal.aborted) { h.dispose(); throw new UserError('cancelled'); }
+    if (ctx.signal.aborted) {
+      h.dispose();
+      throw new UserError('cancelled');
+    }
     const last = metrics[metrics.length - 1];
     const cuts = describeCuts(codec);
     if (cuts) this.services.log.info(cuts);
-    this.services.log.info(`distilled ${steps} steps, ${tokens} tokens, final loss ${last?.loss.toFixed(4)}${evalCurve.length ? `, held-out exact match ${(evalCurve[evalCurve.length - 1].accuracy * 100).toFixed(1)}%` : ''}`);
-    return { model: h, metrics: { node: ctx.id, steps, tokens, wallSeconds: (performance.now() - t0) / 1000, history: metrics, evalCurve, teacherCache: { fingerprint: cache.fingerprint, computed: cache.computed, reused: cache.reused } } };
+    this.services.log.info(
+      `distilled ${steps} steps, ${tokens} tokens, final loss ${last?.loss.toFixed(4)}${evalCurve.length ? `, held-out exact match ${(evalCurve[evalCurve.length - 1].accuracy * 100).toFixed(1)}%` : ''}`,
+    );
+    return {
+      model: h,
+      metrics: {
+        node: ctx.id,
+        steps,
+        tokens,
+        wallSeconds: (performance.now() - t0) / 1000,
+        history: metrics,
+        evalCurve,
+        teacherCache: { fingerprint: cache.fingerprint, computed: cache.computed, reused: cache.reused },
+      },
+    };
   }
 }
 
@@ -96,15 +145,27 @@ export const distillerManifest: PluginManifest = {
   supplies: stepSupplies(inputs),
   outputs: { model: { type: 'Model', doc: 'the recovered student' }, metrics: { type: 'TrainMetrics' } },
   params: {
-    type: 'object', additionalProperties: false,
+    type: 'object',
+    additionalProperties: false,
     properties: {
       ...optimSchema({ steps: 500, lr: 1e-3, warmupSteps: 20, minLrRatio: 0.1 }),
       batchSize: { type: 'integer', minimum: 1, default: 64 },
       promptLoss: { type: 'boolean', default: false, description: 'distil on prompt tokens too (plain-text data)' },
-      loss: { type: 'array', minItems: 1, items: { 'x-component': 'loss' }, default: [{ component: 'loss.forwardKl' }], description: 'weighted loss terms' },
+      loss: {
+        type: 'array',
+        minItems: 1,
+        items: { 'x-component': 'loss' },
+        default: [{ component: 'loss.forwardKl' }],
+        description: 'weighted loss terms',
+      },
       weighting: { 'x-component': 'weighting', default: { component: 'weighting.teacherEntropy', beta: 1 } },
       headChunkTokens: HEAD_CHUNK_SCHEMA,
-      evalEvery: { type: 'integer', minimum: 0, default: 0, description: 'held-out evaluation every N steps (0 = off)' },
+      evalEvery: {
+        type: 'integer',
+        minimum: 0,
+        default: 0,
+        description: 'held-out evaluation every N steps (0 = off)',
+      },
       evalExamples: { type: 'integer', minimum: 1, default: 200 },
       maxNewTokens: { type: 'integer', minimum: 1, default: 8 },
     },

@@ -21,7 +21,10 @@ export function extractAnswer(completion: string): string {
  * examples have nothing to answer and are skipped), and the completions, for reports.
  */
 export async function exactMatch(
-  h: ModelHandle, examples: readonly Example[], maxNewTokens: number, mask?: LayerMask,
+  h: ModelHandle,
+  examples: readonly Example[],
+  maxNewTokens: number,
+  mask?: LayerMask,
   progress?: (done: number, total: number) => void,
 ): Promise<{ accuracy: number; completions: string[] }> {
   const asked = examples.filter((e) => e.prompt.length > 0);
@@ -31,7 +34,7 @@ export async function exactMatch(
     progress?.(i, asked.length);
     const prompts = asked.slice(i, i + bs).map((e) => e.prompt);
     const o = { maxNewTokens, mask: mask as number[] | undefined, batchSize: bs };
-    completions.push(...await generateText(h, prompts, o));
+    completions.push(...(await generateText(h, prompts, o)));
   }
   if (asked.length) progress?.(asked.length, asked.length);
   const correct = completions.filter((c, i) => extractAnswer(c) === asked[i].answer).length;
@@ -43,14 +46,21 @@ export async function exactMatch(
  * labelled token (the answers and end tokens) of held-out examples.
  */
 export async function heldoutLikelihood(
-  h: ModelHandle, examples: readonly Example[], teacher?: ModelHandle,
+  h: ModelHandle,
+  examples: readonly Example[],
+  teacher?: ModelHandle,
   opts: {
-    mask?: number[]; batchSize?: number; promptLoss?: boolean; progress?: (done: number, total: number) => void;
+    mask?: number[];
+    batchSize?: number;
+    promptLoss?: boolean;
+    progress?: (done: number, total: number) => void;
   } = {},
 ): Promise<{ perplexity: number; kl?: number; tokens: number }> {
   const codec = textCodec(h, 'evaluation');
   const bs = opts.batchSize ?? 128;
-  let nll = 0, kl = 0, n = 0;
+  let nll = 0,
+    kl = 0,
+    n = 0;
   for (let i = 0; i < examples.length; i += bs) {
     opts.progress?.(i, examples.length);
     const b = encodeBatch(examples.slice(i, i + bs), codec, opts.promptLoss ?? false);
@@ -70,7 +80,9 @@ export async function heldoutLikelihood(
       }
       return [tokNll, tokKl, tf.sum(t.active)];
     });
-    nll += (await s1.data())[0]; kl += (await s2.data())[0]; n += (await c.data())[0];
+    nll += (await s1.data())[0];
+    kl += (await s2.data())[0];
+    n += (await c.data())[0];
     [s1, s2, c, ...Object.values(t)].forEach((x) => x.dispose());
   }
   if (examples.length) opts.progress?.(examples.length, examples.length);

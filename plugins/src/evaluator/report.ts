@@ -5,10 +5,15 @@ import { candidatesOf, layerReason, maskExplanation } from '../report/mask-expla
  * What travels on a `Report` port and what the exporter writes beside the checkpoint: report.json,
  * report.md, and `files` (report.html and figures/*.svg, by name relative to the report).
  */
-export interface Report { json: Record<string, any>; markdown: string; files?: Record<string, string> }
+export interface Report {
+  json: Record<string, any>;
+  markdown: string;
+  files?: Record<string, string>;
+}
 
 const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`);
-const f = (x: number | undefined, d = 4) => (x === undefined || Number.isNaN(x) ? '—' : Number.isInteger(x) ? String(x) : x.toFixed(d));
+const f = (x: number | undefined, d = 4) =>
+  x === undefined || Number.isNaN(x) ? '—' : Number.isInteger(x) ? String(x) : x.toFixed(d);
 
 /** Samples at most `n` rows evenly (always keeping the last), for loss-curve tables. */
 export function sampleRows<T>(rows: readonly T[], n: number): T[] {
@@ -19,7 +24,8 @@ export function sampleRows<T>(rows: readonly T[], n: number): T[] {
 
 /** The human-readable report; `figures` (SVG files beside it) are linked from their sections. */
 export function reportMarkdown(
-  j: Record<string, any>, figures: readonly { file: string; section: string; caption: string }[] = [],
+  j: Record<string, any>,
+  figures: readonly { file: string; section: string; caption: string }[] = [],
 ): string {
   const links = (section: string) =>
     figures.filter((x) => x.section === section).flatMap((x) => [`![${x.caption}](${x.file})`, '']);
@@ -27,12 +33,22 @@ export function reportMarkdown(
   const m = j.mask as LayerMaskResult | undefined;
   if (m) {
     const L = m.mask.length;
-    lines.push(`## Mask (${m.method})`, '', `Kept ${m.mask.filter(Boolean).length} of ${L} layers; removed: ${m.mask.flatMap((x, i) => (x ? [] : [i])).join(', ') || 'none'}.`, '');
+    lines.push(
+      `## Mask (${m.method})`,
+      '',
+      `Kept ${m.mask.filter(Boolean).length} of ${L} layers; removed: ${m.mask.flatMap((x, i) => (x ? [] : [i])).join(', ') || 'none'}.`,
+      '',
+    );
     const keepP = m.details?.keepProbability as number[] | undefined;
     lines.push('| layer | kept | score | keep probability | why |', '|---|---|---|---|---|');
-    m.mask.forEach((x, i) => lines.push(
-      `| ${i} | ${x ? 'yes' : 'no'} | ${f(m.scores?.[i])} | ${f(keepP?.[i], 2)} | ${layerReason(m, i)} |`));
-    if (m.details?.calibrationKl !== undefined) lines.push('', `Calibration KL of the mask: ${f(m.details.calibrationKl as number)}; forward passes: ${m.details.forwardPasses}; search wall time ${f(m.details.wallSeconds as number, 1)} s.`);
+    m.mask.forEach((x, i) =>
+      lines.push(`| ${i} | ${x ? 'yes' : 'no'} | ${f(m.scores?.[i])} | ${f(keepP?.[i], 2)} | ${layerReason(m, i)} |`),
+    );
+    if (m.details?.calibrationKl !== undefined)
+      lines.push(
+        '',
+        `Calibration KL of the mask: ${f(m.details.calibrationKl as number)}; forward passes: ${m.details.forwardPasses}; search wall time ${f(m.details.wallSeconds as number, 1)} s.`,
+      );
     const why = maskExplanation(m);
     if (why.length) lines.push('', '### Why this mask', '', ...why.flatMap((l) => [l, '']));
     const cands = candidatesOf(m);
@@ -45,23 +61,50 @@ export function reportMarkdown(
     }
     lines.push('', ...links('search'));
   }
-  lines.push('## Teacher vs pruned model (held-out)', '', '| model | layers | exact match | perplexity | KL to teacher | prefill tok/s | decode tok/s |', '|---|---|---|---|---|---|---|');
+  lines.push(
+    '## Teacher vs pruned model (held-out)',
+    '',
+    '| model | layers | exact match | perplexity | KL to teacher | prefill tok/s | decode tok/s |',
+    '|---|---|---|---|---|---|---|',
+  );
   for (const who of ['teacher', 'model'] as const) {
     const r = j[who];
-    if (r) lines.push(`| ${who === 'model' ? 'pruned' : 'teacher'} | ${r.layers} | ${pct(r.accuracy)} | ${f(r.perplexity)} | ${f(r.klToTeacher)} | ${f(r.speed?.prefillTokensPerSecond, 0)} | ${f(r.speed?.decodeTokensPerSecond, 0)} |`);
+    if (r)
+      lines.push(
+        `| ${who === 'model' ? 'pruned' : 'teacher'} | ${r.layers} | ${pct(r.accuracy)} | ${f(r.perplexity)} | ${f(r.klToTeacher)} | ${f(r.speed?.prefillTokensPerSecond, 0)} | ${f(r.speed?.decodeTokensPerSecond, 0)} |`,
+      );
   }
   if (figures.length) lines.push('', 'Plots: open report.html beside this file (self-contained), or the SVGs below.');
-  if (j.speedup) lines.push('', `Speed-up of the pruned model: prefill ${f(j.speedup.prefill, 2)}×, decode ${f(j.speedup.decode, 2)}× (ideal L/K = ${f(j.speedup.ideal, 2)}×), measured side by side in one process (median of ${j.speedup.repeats}).`);
+  if (j.speedup)
+    lines.push(
+      '',
+      `Speed-up of the pruned model: prefill ${f(j.speedup.prefill, 2)}×, decode ${f(j.speedup.decode, 2)}× (ideal L/K = ${f(j.speedup.ideal, 2)}×), measured side by side in one process (median of ${j.speedup.repeats}).`,
+    );
   const hist = j.training?.history as Record<string, number>[] | undefined;
   if (hist?.length) {
     const keys = Object.keys(hist[hist.length - 1]).filter((k) => !/^(alpha|keep)\d+$/.test(k));
-    lines.push('', '## Training curve', '', `Steps ${j.training.steps}, tokens ${j.training.tokens}, wall ${f(j.training.wallSeconds, 1)} s.`, '', `| ${keys.join(' | ')} |`, `|${keys.map(() => '---').join('|')}|`);
-    for (const row of sampleRows(hist, 20)) lines.push(`| ${keys.map((k) => (k === 'lr' ? (row[k] ?? 0).toExponential(2) : f(row[k]))).join(' | ')} |`);
+    lines.push(
+      '',
+      '## Training curve',
+      '',
+      `Steps ${j.training.steps}, tokens ${j.training.tokens}, wall ${f(j.training.wallSeconds, 1)} s.`,
+      '',
+      `| ${keys.join(' | ')} |`,
+      `|${keys.map(() => '---').join('|')}|`,
+    );
+    for (const row of sampleRows(hist, 20))
+      lines.push(`| ${keys.map((k) => (k === 'lr' ? (row[k] ?? 0).toExponential(2) : f(row[k]))).join(' | ')} |`);
     lines.push('', ...links('training'));
   }
   const curve = j.training?.evalCurve as Record<string, number>[] | undefined;
   if (curve?.length) {
-    lines.push('', '## Held-out accuracy during recovery', '', '| step | tokens | exact match | KL to teacher |', '|---|---|---|---|');
+    lines.push(
+      '',
+      '## Held-out accuracy during recovery',
+      '',
+      '| step | tokens | exact match | KL to teacher |',
+      '|---|---|---|---|',
+    );
     for (const c of curve) lines.push(`| ${c.step} | ${c.tokens} | ${pct(c.accuracy)} | ${f(c.kl)} |`);
   }
   if (figures.some((x) => x.section === 'quality')) lines.push('', '## Quality and speed', '', ...links('quality'));

@@ -2,7 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { generateIds } from '../model/generate.js';
 import type { ModelHandle } from '../model/handle.js';
 
-export interface SpeedResult { prefillTokensPerSecond: number; decodeTokensPerSecond: number }
+export interface SpeedResult {
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -16,7 +19,10 @@ function median(xs: number[]): number {
 async function secondsPerCall(fn: () => Promise<void>, minSeconds = 0.05): Promise<number> {
   const t0 = performance.now();
   let calls = 0;
-  do { await fn(); calls++; } while (performance.now() - t0 < minSeconds * 1000);
+  do {
+    await fn();
+    calls++;
+  } while (performance.now() - t0 < minSeconds * 1000);
   return (performance.now() - t0) / 1000 / calls;
 }
 
@@ -29,7 +35,9 @@ async function prefillSeconds(h: ModelHandle, ids: number[][]): Promise<number> 
 }
 
 async function decodeSeconds(h: ModelHandle, prompts: number[][], newTokens: number): Promise<number> {
-  return secondsPerCall(async () => { await generateIds(h, prompts, { maxNewTokens: newTokens, stopIds: [-1] }); });
+  return secondsPerCall(async () => {
+    await generateIds(h, prompts, { maxNewTokens: newTokens, stopIds: [-1] });
+  });
 }
 
 /**
@@ -38,17 +46,28 @@ async function decodeSeconds(h: ModelHandle, prompts: number[][], newTokens: num
  * that alternate the models (so drift on the machine hits them alike); the median of each is
  * reported.
  */
-export async function measureSpeed(models: readonly ModelHandle[], prompts: number[][], newTokens: number, repeats: number): Promise<SpeedResult[]> {
+export async function measureSpeed(
+  models: readonly ModelHandle[],
+  prompts: number[][],
+  newTokens: number,
+  repeats: number,
+): Promise<SpeedResult[]> {
   const prefill: number[][] = models.map(() => []);
   const decode: number[][] = models.map(() => []);
   const width = Math.max(...prompts.map((p) => p.length));
   const rect = prompts.map((p) => [...p, ...Array(width - p.length).fill(p[p.length - 1])]);
-  for (const m of models) { await prefillSeconds(m, rect); await decodeSeconds(m, prompts, 2); }
+  for (const m of models) {
+    await prefillSeconds(m, rect);
+    await decodeSeconds(m, prompts, 2);
+  }
   for (let r = 0; r < repeats; r++) {
     for (let i = 0; i < models.length; i++) {
       prefill[i].push(await prefillSeconds(models[i], rect));
       decode[i].push(await decodeSeconds(models[i], prompts, newTokens));
     }
   }
-  return models.map((_, i) => ({ prefillTokensPerSecond: (rect.length * width) / median(prefill[i]), decodeTokensPerSecond: (prompts.length * newTokens) / median(decode[i]) }));
+  return models.map((_, i) => ({
+    prefillTokensPerSecond: (rect.length * width) / median(prefill[i]),
+    decodeTokensPerSecond: (prompts.length * newTokens) / median(decode[i]),
+  }));
 }

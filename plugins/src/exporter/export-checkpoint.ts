@@ -35,7 +35,8 @@ export function exportedConfig(h: ModelHandle): Record<string, unknown> {
   const kept = src.keptLayers;
   const out: Record<string, unknown> = structuredClone(src.rawConfig);
   for (const [k, v] of Object.entries(out)) {
-    if (Array.isArray(v) && v.length === src.originalLayers && src.originalLayers !== kept.length) out[k] = kept.map((i) => v[i]);
+    if (Array.isArray(v) && v.length === src.originalLayers && src.originalLayers !== kept.length)
+      out[k] = kept.map((i) => v[i]);
   }
   if (typeof out.max_window_layers === 'number') {
     const mwl = out.max_window_layers;
@@ -56,25 +57,44 @@ export async function exportCheckpoint(h: ModelHandle, dir: string, o: ExportOpt
   const tensors = h.model.named();
   const src = h.model.source;
   const guard: OutputGuard = {
-    what: o.what ?? 'export directory', force: o.force, ownedBelow: o.ownedBelow, hint: o.hint,
+    what: o.what ?? 'export directory',
+    force: o.force,
+    ownedBelow: o.ownedBelow,
+    hint: o.hint,
     protect: [...(src.dir ? [{ path: src.dir, what: 'the source model', sealed: true }] : []), ...(o.protect ?? [])],
   };
-  return writeDirAtomic(dir, async (tmp) => {
-    const config = { ...exportedConfig(h), torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype] };
-    writeFileSync(join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-    await writeShards(tmp, tensors, dtype, o.maxShardBytes ?? 0);
-    for (const [name, obj] of Object.entries(h.tokenizerFiles ?? {})) writeFileSync(join(tmp, name), JSON.stringify(obj, null, 2) + '\n');
-    if (h.generationConfig) writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify(h.generationConfig, null, 2) + '\n');
-    const removed = [...Array(src.originalLayers).keys()].filter((i) => !src.keptLayers.includes(i));
-    writeFileSync(join(tmp, 'e3_pruning.json'), JSON.stringify({
-      source: src.dir ?? null, method: o.method ?? (removed.length ? 'unknown' : 'none'),
-      originalLayers: src.originalLayers, keptLayers: src.keptLayers, removedLayers: removed,
-    }, null, 2) + '\n');
-    for (const [name, text] of Object.entries(o.extraFiles ?? {})) {
-      mkdirSync(dirname(join(tmp, name)), { recursive: true });
-      writeFileSync(join(tmp, name), text);
-    }
-  }, guard);
+  return writeDirAtomic(
+    dir,
+    async (tmp) => {
+      const config = { ...exportedConfig(h), torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype] };
+      writeFileSync(join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+      await writeShards(tmp, tensors, dtype, o.maxShardBytes ?? 0);
+      for (const [name, obj] of Object.entries(h.tokenizerFiles ?? {}))
+        writeFileSync(join(tmp, name), JSON.stringify(obj, null, 2) + '\n');
+      if (h.generationConfig)
+        writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify(h.generationConfig, null, 2) + '\n');
+      const removed = [...Array(src.originalLayers).keys()].filter((i) => !src.keptLayers.includes(i));
+      writeFileSync(
+        join(tmp, 'e3_pruning.json'),
+        JSON.stringify(
+          {
+            source: src.dir ?? null,
+            method: o.method ?? (removed.length ? 'unknown' : 'none'),
+            originalLayers: src.originalLayers,
+            keptLayers: src.keptLayers,
+            removedLayers: removed,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
+      for (const [name, text] of Object.entries(o.extraFiles ?? {})) {
+        mkdirSync(dirname(join(tmp, name)), { recursive: true });
+        writeFileSync(join(tmp, name), text);
+      }
+    },
+    guard,
+  );
 }
 
 /**
@@ -82,7 +102,10 @@ export async function exportCheckpoint(h: ModelHandle, dir: string, o: ExportOpt
  * written tensor by tensor (each read from the backend only when it is written).
  */
 async function writeShards(
-  dir: string, tensors: Map<string, tf.Tensor>, dtype: FloatDtype, maxBytes: number,
+  dir: string,
+  tensors: Map<string, tf.Tensor>,
+  dtype: FloatDtype,
+  maxBytes: number,
 ): Promise<void> {
   const bytesOf = (t: tf.Tensor) => t.size * (dtype === 'F32' ? 4 : 2);
   const read = async (name: string) => (await tensors.get(name)!.data()) as Float32Array;
@@ -94,7 +117,10 @@ async function writeShards(
   const shards: Map<string, tf.Tensor>[] = [new Map()];
   let size = 0;
   for (const [name, t] of [...tensors.entries()].sort((a, b) => a[0].localeCompare(b[0]))) {
-    if (size > 0 && size + bytesOf(t) > maxBytes) { shards.push(new Map()); size = 0; }
+    if (size > 0 && size + bytesOf(t) > maxBytes) {
+      shards.push(new Map());
+      size = 0;
+    }
     shards[shards.length - 1].set(name, t);
     size += bytesOf(t);
   }

@@ -1,30 +1,51 @@
 import { inject, injectable } from 'inversify';
 import { resolve } from 'node:path';
 import {
-  checkReplaceable, LOGGER, once, RUN_INFO,
-  type GraphNode, type Logger, type NodeContext, type PluginManifest, type RunInfo,
+  checkReplaceable,
+  LOGGER,
+  once,
+  RUN_INFO,
+  type GraphNode,
+  type Logger,
+  type NodeContext,
+  type PluginManifest,
+  type RunInfo,
 } from '@e3/core';
 import type { FloatDtype } from '../model/safetensors.js';
 import { exportCheckpoint } from './export-checkpoint.js';
 import type { PortInputs, Ports } from '../ports.js';
 
-interface Params { dir: string; dtype?: FloatDtype; force: boolean; method: string; maxShardBytes: number }
-
+interface Params {
+  dir: string;
+  dtype?: FloatDtype;
+  force: boolean;
+  method: string;
+  maxShardBytes: number;
+}
 
 /** What `exporter.hf` emits: where the checkpoint went. */
-export interface Artifact { dir: string; keptLayers: number[]; originalLayers: number }
+export interface Artifact {
+  dir: string;
+  keptLayers: number[];
+  originalLayers: number;
+}
 
 const inputs = { model: { type: 'Model' }, report: { type: 'Report', optional: true } } as const satisfies Ports;
 
 /** `exporter.hf`: writes the model as a Hugging Face checkpoint (atomically), with the report beside it. */
 @injectable()
 export class ExporterNode implements GraphNode<Params> {
-  constructor(@inject(LOGGER) private readonly log: Logger, @inject(RUN_INFO) private readonly run: RunInfo) {}
+  constructor(
+    @inject(LOGGER) private readonly log: Logger,
+    @inject(RUN_INFO) private readonly run: RunInfo,
+  ) {}
 
   connect(ports: PortInputs<typeof inputs>, p: Params, ctx: NodeContext) {
     const dir = resolve(this.run.runDir, p.dir);
     const guard = {
-      what: `node "${ctx.id}" (exporter.hf) dir`, force: p.force, ownedBelow: this.run.runDir,
+      what: `node "${ctx.id}" (exporter.hf) dir`,
+      force: p.force,
+      ownedBelow: this.run.runDir,
       protect: [{ path: this.run.runDir, what: 'the run directory' }],
       hint: 'a relative dir is relative to the run directory, e.g. "pruned"',
     };
@@ -33,10 +54,10 @@ export class ExporterNode implements GraphNode<Params> {
       artifact: once(ports, ['model', 'report'], async ({ model, report }): Promise<Artifact> => {
         const extraFiles: Record<string, string> = report
           ? {
-            ...report.files,
-            'report.json': JSON.stringify(report.json, null, 2) + '\n',
-            'report.md': report.markdown,
-          }
+              ...report.files,
+              'report.json': JSON.stringify(report.json, null, 2) + '\n',
+              'report.md': report.markdown,
+            }
           : {};
         const o = { dtype: p.dtype, method: p.method, extraFiles, maxShardBytes: p.maxShardBytes, ...guard };
         const out = await exportCheckpoint(model, dir, o);
@@ -58,16 +79,23 @@ export const exporterManifest: PluginManifest = {
     additionalProperties: false,
     properties: {
       dir: {
-        type: 'string', default: 'pruned',
+        type: 'string',
+        default: 'pruned',
         description: 'output directory, relative to the run directory (${run.dir}); written atomically',
       },
-      dtype: { enum: ['F32', 'F16', 'BF16'], description: 'storage dtype (default: the source checkpoint\'s)' },
+      dtype: { enum: ['F32', 'F16', 'BF16'], description: "storage dtype (default: the source checkpoint's)" },
       force: {
-        type: 'boolean', default: false,
+        type: 'boolean',
+        default: false,
         description: 'replace an existing directory outside the run directory, if e3 wrote it (holds e3_pruning.json)',
       },
       method: { type: 'string', default: 'e3-pruner', description: 'recorded in e3_pruning.json' },
-      maxShardBytes: { type: 'integer', minimum: 0, default: 0, description: 'shard the weights above this size (0 = one file)' },
+      maxShardBytes: {
+        type: 'integer',
+        minimum: 0,
+        default: 0,
+        description: 'shard the weights above this size (0 = one file)',
+      },
     },
   },
   node: ExporterNode,

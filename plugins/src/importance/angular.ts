@@ -11,7 +11,9 @@ import type { LayerImportance } from './importance.js';
 @injectable()
 export class AngularDistance implements LayerImportance {
   readonly name = 'angular';
-  async scores(): Promise<undefined> { return undefined; }
+  async scores(): Promise<undefined> {
+    return undefined;
+  }
   async select(evaluator: MaskEvaluator, keep: number): Promise<{ mask: number[]; scores: number[] }> {
     const L = evaluator.numLayers;
     const n = L - keep;
@@ -20,8 +22,14 @@ export class AngularDistance implements LayerImportance {
     const { states, d, last } = await evaluator.hiddenStates();
     const dist: number[] = [];
     for (let l = 0; l + n <= L; l++) {
-      let s = 0, c = 0;
-      states.forEach((hs, b) => last[b].forEach((r) => { s += Math.acos(Math.min(1, Math.max(-1, rowCosine(hs[l], hs[l + n], r, d)))) / Math.PI; c++; }));
+      let s = 0,
+        c = 0;
+      states.forEach((hs, b) =>
+        last[b].forEach((r) => {
+          s += Math.acos(Math.min(1, Math.max(-1, rowCosine(hs[l], hs[l + n], r, d)))) / Math.PI;
+          c++;
+        }),
+      );
       dist.push(s / Math.max(c, 1));
     }
     const best = dist.indexOf(Math.min(...dist));
@@ -31,6 +39,9 @@ export class AngularDistance implements LayerImportance {
 }
 
 export const angularManifest: ComponentManifest = {
-  key: 'importance.angular', kind: 'importance', doc: 'Angular distance (Gromov et al.): removes the n consecutive blocks that change the last token least.',
-  params: { type: 'object', properties: {} }, component: AngularDistance,
+  key: 'importance.angular',
+  kind: 'importance',
+  doc: 'Angular distance (Gromov et al.): removes the n consecutive blocks that change the last token least.',
+  params: { type: 'object', properties: {} },
+  component: AngularDistance,
 };

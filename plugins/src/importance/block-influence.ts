@@ -12,17 +12,24 @@ export class BlockInfluence implements LayerImportance {
     const L = evaluator.numLayers;
     const sum = new Array(L).fill(0);
     let n = 0;
-    states.forEach((hs, b) => real[b].forEach((isReal, r) => {
-      if (!isReal) return;
-      n++;
-      for (let l = 0; l < L; l++) sum[l] += rowCosine(hs[l], hs[l + 1], r, d);
-    }));
+    states.forEach((hs, b) =>
+      real[b].forEach((isReal, r) => {
+        if (!isReal) return;
+        n++;
+        for (let l = 0; l < L; l++) sum[l] += rowCosine(hs[l], hs[l + 1], r, d);
+      }),
+    );
     return sum.map((s) => 1 - s / Math.max(n, 1));
   }
-  async select(evaluator: MaskEvaluator, keep: number) { return selectByScores(await this.scores(evaluator), keep); }
+  async select(evaluator: MaskEvaluator, keep: number) {
+    return selectByScores(await this.scores(evaluator), keep);
+  }
 }
 
 export const blockInfluenceManifest: ComponentManifest = {
-  key: 'importance.blockInfluence', kind: 'importance', doc: 'ShortGPT block influence (1 − cos of a block\'s input and output).',
-  params: { type: 'object', properties: {} }, component: BlockInfluence,
+  key: 'importance.blockInfluence',
+  kind: 'importance',
+  doc: "ShortGPT block influence (1 − cos of a block's input and output).",
+  params: { type: 'object', properties: {} },
+  component: BlockInfluence,
 };

@@ -7,17 +7,24 @@ import { selectByScores, type LayerImportance } from './importance.js';
 @injectable()
 export class KlDrop implements LayerImportance {
   readonly name = 'klDrop';
-  evaluations(layers: number): number { return layers; }
+  evaluations(layers: number): number {
+    return layers;
+  }
   async scores(evaluator: MaskEvaluator): Promise<number[]> {
     const L = evaluator.numLayers;
     const out: number[] = [];
     for (let l = 0; l < L; l++) out.push(await evaluator.kl(Array.from({ length: L }, (_, i) => (i === l ? 0 : 1))));
     return out;
   }
-  async select(evaluator: MaskEvaluator, keep: number) { return selectByScores(await this.scores(evaluator), keep); }
+  async select(evaluator: MaskEvaluator, keep: number) {
+    return selectByScores(await this.scores(evaluator), keep);
+  }
 }
 
 export const klDropManifest: ComponentManifest = {
-  key: 'importance.klDrop', kind: 'importance', doc: 'KL between the full model and the model without one layer, per layer.',
-  params: { type: 'object', properties: {} }, component: KlDrop,
+  key: 'importance.klDrop',
+  kind: 'importance',
+  doc: 'KL between the full model and the model without one layer, per layer.',
+  params: { type: 'object', properties: {} },
+  component: KlDrop,
 };

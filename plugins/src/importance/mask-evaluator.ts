@@ -7,8 +7,12 @@ import { batchTensors } from '../data/batch-tensors.js';
 
 /** A calibration batch; the teacher's final-norm rows [B·T, d] stand for its logits (the head runs per chunk). */
 interface CalibBatch {
-  ids: tf.Tensor2D; attention: tf.Tensor2D; labels: tf.Tensor2D; active: tf.Tensor2D;
-  teacherFinal: tf.Tensor2D; labelled: number;
+  ids: tf.Tensor2D;
+  attention: tf.Tensor2D;
+  labels: tf.Tensor2D;
+  active: tf.Tensor2D;
+  teacherFinal: tf.Tensor2D;
+  labelled: number;
 }
 
 /**
@@ -25,7 +29,12 @@ export class MaskEvaluator {
   private readonly batches: CalibBatch[] = [];
   private readonly klMemo = new Map<string, number>();
 
-  constructor(readonly handle: ModelHandle, examples: readonly Example[], batchSize = 64, promptLoss = false) {
+  constructor(
+    readonly handle: ModelHandle,
+    examples: readonly Example[],
+    batchSize = 64,
+    promptLoss = false,
+  ) {
     const codec = textCodec(handle, 'mask evaluation');
     for (let i = 0; i < examples.length; i += batchSize) {
       const b = encodeBatch(examples.slice(i, i + batchSize), codec, promptLoss);
@@ -36,7 +45,9 @@ export class MaskEvaluator {
     }
   }
 
-  get numLayers(): number { return this.handle.model.numLayers; }
+  get numLayers(): number {
+    return this.handle.model.numLayers;
+  }
 
   /** Mean KL(p_full ‖ p_masked) per labelled token (memoised per mask). */
   async kl(mask: readonly number[]): Promise<number> {
@@ -61,7 +72,9 @@ export class MaskEvaluator {
     return v;
   }
 
-  private get head(): tf.Tensor2D { return this.handle.model.headWeight; }
+  private get head(): tf.Tensor2D {
+    return this.handle.model.headWeight;
+  }
 
   /** Σ over labelled tokens of `perToken` (values [B·T] from the masked model's final-norm rows) / their number. */
   private async reduce(mask: readonly number[], perToken: (final: tf.Tensor2D, b: CalibBatch) => tf.Tensor1D) {
@@ -90,7 +103,9 @@ export class MaskEvaluator {
     const last: number[][] = [];
     const d = this.handle.model.config.hiddenSize;
     for (const b of this.batches) {
-      const hs = tf.tidy(() => this.handle.model.forward(b.ids, { attentionMask: b.attention, outputHidden: true }).hidden!);
+      const hs = tf.tidy(
+        () => this.handle.model.forward(b.ids, { attentionMask: b.attention, outputHidden: true }).hidden!,
+      );
       this.forwardPasses++;
       states.push(await Promise.all(hs.map(async (h) => (await h.data()) as Float32Array)));
       hs.forEach((h) => h.dispose());
@@ -110,7 +125,13 @@ export class MaskEvaluator {
 
 /** Cosine similarity of rows r of a and b ([·, d] flattened). */
 export function rowCosine(a: Float32Array, b: Float32Array, r: number, d: number): number {
-  let dot = 0, na = 0, nb = 0;
-  for (let j = r * d; j < (r + 1) * d; j++) { dot += a[j] * b[j]; na += a[j] * a[j]; nb += b[j] * b[j]; }
+  let dot = 0,
+    na = 0,
+    nb = 0;
+  for (let j = r * d; j < (r + 1) * d; j++) {
+    dot += a[j] * b[j];
+    na += a[j] * a[j];
+    nb += b[j] * b[j];
+  }
   return dot / Math.max(Math.sqrt(na * nb), 1e-12);
 }

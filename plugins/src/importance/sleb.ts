@@ -19,12 +19,17 @@ export class Sleb implements LayerImportance {
   }
   async scores(evaluator: MaskEvaluator): Promise<number[]> {
     const L = evaluator.numLayers;
-    return (await this.greedy(evaluator, 1)).order.reduce((s, layer, round) => { s[layer] = round; return s; }, new Array(L).fill(L));
+    return (await this.greedy(evaluator, 1)).order.reduce((s, layer, round) => {
+      s[layer] = round;
+      return s;
+    }, new Array(L).fill(L));
   }
   async select(evaluator: MaskEvaluator, keep: number) {
     const { mask, order } = await this.greedy(evaluator, keep);
     const scores = new Array(evaluator.numLayers).fill(evaluator.numLayers);
-    order.forEach((layer, round) => { scores[layer] = round; });
+    order.forEach((layer, round) => {
+      scores[layer] = round;
+    });
     return { mask, scores };
   }
 
@@ -32,12 +37,16 @@ export class Sleb implements LayerImportance {
     const mask = new Array(evaluator.numLayers).fill(1);
     const order: number[] = [];
     while (mask.reduce((a, b) => a + b, 0) > keep) {
-      let best = -1, bestNll = Infinity;
+      let best = -1,
+        bestNll = Infinity;
       for (let l = 0; l < mask.length; l++) {
         if (!mask[l]) continue;
         const trial = mask.map((m, i) => (i === l ? 0 : m));
         const nll = await evaluator.nll(trial);
-        if (nll < bestNll) { bestNll = nll; best = l; }
+        if (nll < bestNll) {
+          bestNll = nll;
+          best = l;
+        }
       }
       mask[best] = 0;
       order.push(best);
@@ -47,6 +56,9 @@ export class Sleb implements LayerImportance {
 }
 
 export const slebManifest: ComponentManifest = {
-  key: 'importance.sleb', kind: 'importance', doc: 'SLEB: greedy removal by calibration NLL, re-scored every round.',
-  params: { type: 'object', properties: {} }, component: Sleb,
+  key: 'importance.sleb',
+  kind: 'importance',
+  doc: 'SLEB: greedy removal by calibration NLL, re-scored every round.',
+  params: { type: 'object', properties: {} },
+  component: Sleb,
 };

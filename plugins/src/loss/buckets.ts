@@ -14,7 +14,7 @@ export function bucketLogProbs(x: LossInputs): { logP: tf.Tensor3D; logQ: tf.Ten
   if (!x.targets) throw new UserError('this loss term needs teacher targets (wire a teacher.topkCache into the node)');
   const { logProbs } = x.targets;
   const logQk = x.student.logQTop;
-  if (!logQk) throw new Error('bucket terms need the student\'s log-probabilities at the teacher ids (topIds)');
+  if (!logQk) throw new Error("bucket terms need the student's log-probabilities at the teacher ids (topIds)");
   const rest = (lp: tf.Tensor3D) => tf.log(tf.maximum(tf.sub(1, tf.sum(tf.exp(lp), -1, true)), EPS));
   return {
     logP: tf.concat([logProbs, rest(logProbs)], -1) as tf.Tensor3D,

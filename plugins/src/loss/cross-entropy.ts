@@ -6,7 +6,10 @@ import type { LossInputs, LossNeed } from './training-step.js';
 
 const REQUIRES: readonly LossNeed[] = ['labels'];
 
-interface Params { weight: number; labelSmoothing: number }
+interface Params {
+  weight: number;
+  labelSmoothing: number;
+}
 
 /** Cross-entropy on ground-truth next tokens: −log q(label), token-weighted. */
 @injectable()
@@ -40,7 +43,13 @@ export const crossEntropyManifest: ComponentManifest = {
     type: 'object',
     properties: {
       weight: { type: 'number', minimum: 0, default: 1, description: 'multiplier in the summed loss' },
-      labelSmoothing: { type: 'number', minimum: 0, maximum: 1, default: 0, description: 'mix of the uniform distribution into the target' },
+      labelSmoothing: {
+        type: 'number',
+        minimum: 0,
+        maximum: 1,
+        default: 0,
+        description: 'mix of the uniform distribution into the target',
+      },
     },
   },
   component: CrossEntropyLoss,

@@ -6,12 +6,17 @@ import { bucketLogProbs, klPerToken } from './buckets.js';
 import { weightedMean, type LossTerm } from './loss-term.js';
 import type { LossInputs, LossNeed } from './training-step.js';
 
-interface Params { weight: number }
+interface Params {
+  weight: number;
+}
 
 /** Every bucket term compares the student with the teacher cache's targets. */
 const REQUIRES: readonly LossNeed[] = ['teacherTargets'];
 
-const weightOnly = { type: 'object', properties: { weight: { type: 'number', minimum: 0, default: 1, description: 'multiplier in the summed loss' } } };
+const weightOnly = {
+  type: 'object',
+  properties: { weight: { type: 'number', minimum: 0, default: 1, description: 'multiplier in the summed loss' } },
+};
 
 /** Forward KL(p_teacher ‖ q_student) over the k+1 buckets (mean-seeking). */
 @injectable()
@@ -19,9 +24,14 @@ export class ForwardKlLoss implements LossTerm {
   readonly name = 'forwardKl';
   readonly requires = REQUIRES;
   readonly weight: number;
-  constructor(@inject(COMPONENT_PARAMS) p: Params) { this.weight = p.weight; }
+  constructor(@inject(COMPONENT_PARAMS) p: Params) {
+    this.weight = p.weight;
+  }
   compute(x: LossInputs): tf.Scalar {
-    return tf.tidy(() => { const { logP, logQ } = bucketLogProbs(x); return weightedMean(klPerToken(logP, logQ), x.tokenWeights, tf); });
+    return tf.tidy(() => {
+      const { logP, logQ } = bucketLogProbs(x);
+      return weightedMean(klPerToken(logP, logQ), x.tokenWeights, tf);
+    });
   }
 }
 
@@ -31,9 +41,14 @@ export class ReverseKlLoss implements LossTerm {
   readonly name = 'reverseKl';
   readonly requires = REQUIRES;
   readonly weight: number;
-  constructor(@inject(COMPONENT_PARAMS) p: Params) { this.weight = p.weight; }
+  constructor(@inject(COMPONENT_PARAMS) p: Params) {
+    this.weight = p.weight;
+  }
   compute(x: LossInputs): tf.Scalar {
-    return tf.tidy(() => { const { logP, logQ } = bucketLogProbs(x); return weightedMean(klPerToken(logQ, logP), x.tokenWeights, tf); });
+    return tf.tidy(() => {
+      const { logP, logQ } = bucketLogProbs(x);
+      return weightedMean(klPerToken(logQ, logP), x.tokenWeights, tf);
+    });
   }
 }
 
@@ -49,21 +64,31 @@ export class AdaptiveKlLoss implements LossTerm {
   readonly requires = REQUIRES;
   readonly weight: number;
   private readonly headMass: number;
-  constructor(@inject(COMPONENT_PARAMS) p: Params & { headMass: number }) { this.weight = p.weight; this.headMass = p.headMass; }
+  constructor(@inject(COMPONENT_PARAMS) p: Params & { headMass: number }) {
+    this.weight = p.weight;
+    this.headMass = p.headMass;
+  }
 
   compute(x: LossInputs): tf.Scalar {
     return tf.tidy(() => {
       const { logP, logQ } = bucketLogProbs(x);
       const { head, tail } = aklGaps(logP, logQ, this.headMass);
       const denom = tf.maximum(tf.add(head, tail), 1e-12);
-      const perToken = tf.add(tf.mul(tf.div(head, denom), klPerToken(logP, logQ)), tf.mul(tf.div(tail, denom), klPerToken(logQ, logP))) as tf.Tensor2D;
+      const perToken = tf.add(
+        tf.mul(tf.div(head, denom), klPerToken(logP, logQ)),
+        tf.mul(tf.div(tail, denom), klPerToken(logQ, logP)),
+      ) as tf.Tensor2D;
       return weightedMean(perToken, x.tokenWeights, tf);
     });
   }
 }
 
 /** g_head and g_tail per token ([B, T]); q is detached. Buckets must be sorted by p, rest last. */
-export function aklGaps(logP: tf.Tensor3D, logQ: tf.Tensor3D, headMass: number): { head: tf.Tensor2D; tail: tf.Tensor2D } {
+export function aklGaps(
+  logP: tf.Tensor3D,
+  logQ: tf.Tensor3D,
+  headMass: number,
+): { head: tf.Tensor2D; tail: tf.Tensor2D } {
   return tf.tidy(() => {
     const p = tf.exp(logP);
     const q = stopGradient(tf.exp(logQ));
@@ -73,7 +98,10 @@ export function aklGaps(logP: tf.Tensor3D, logQ: tf.Tensor3D, headMass: number):
     const notRest = tf.concat([tf.ones([...p.shape.slice(0, 2), k1 - 1]), tf.zeros([...p.shape.slice(0, 2), 1])], -1);
     const inHead = tf.mul(tf.cast(tf.lessEqual(cum, headMass), 'float32'), notRest);
     const gap = tf.abs(tf.sub(p, q));
-    return { head: tf.sum(tf.mul(gap, inHead), -1) as tf.Tensor2D, tail: tf.sum(tf.mul(gap, tf.sub(1, inHead)), -1) as tf.Tensor2D };
+    return {
+      head: tf.sum(tf.mul(gap, inHead), -1) as tf.Tensor2D,
+      tail: tf.sum(tf.mul(gap, tf.sub(1, inHead)), -1) as tf.Tensor2D,
+    };
   });
 }
 
@@ -94,8 +122,22 @@ export const reverseKlManifest: ComponentManifest = {
   requires: REQUIRES,
 };
 export const aklManifest: ComponentManifest = {
-  key: 'loss.akl', kind: 'loss', doc: 'Adaptive KL (Wu et al. 2024): head/tail-gap mix of forward and reverse KL.',
-  params: { type: 'object', properties: { ...weightOnly.properties, headMass: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.5, description: 'cumulative teacher probability that bounds the head' } } },
+  key: 'loss.akl',
+  kind: 'loss',
+  doc: 'Adaptive KL (Wu et al. 2024): head/tail-gap mix of forward and reverse KL.',
+  params: {
+    type: 'object',
+    properties: {
+      ...weightOnly.properties,
+      headMass: {
+        type: 'number',
+        exclusiveMinimum: 0,
+        exclusiveMaximum: 1,
+        default: 0.5,
+        description: 'cumulative teacher probability that bounds the head',
+      },
+    },
+  },
   component: AdaptiveKlLoss,
   requires: REQUIRES,
 };

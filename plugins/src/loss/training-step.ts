@@ -29,9 +29,7 @@ export type LossNeed = keyof typeof STEP_SUPPLIES;
 
 /** The `supplies` of a training node's manifest: what its step can build from the ports it has. */
 export function stepSupplies(inputs: Readonly<Record<string, PortSpec>>): Record<string, Supply> {
-  return Object.fromEntries(
-    Object.entries(STEP_SUPPLIES).filter(([, s]) => !('input' in s) || s.input in inputs),
-  );
+  return Object.fromEntries(Object.entries(STEP_SUPPLIES).filter(([, s]) => !('input' in s) || s.input in inputs));
 }
 
 /** Everything a loss term may look at for one batch. */
@@ -115,7 +113,9 @@ export interface StepExtras {
  * gradient tape — the student's forward pass, the token weights and the weighted sum of the
  * terms. Each term's value is kept for the train loop's records; `dispose` frees the batch.
  */
-export function trainingStep(spec: TrainingStepSpec): (examples: readonly Example[], extras?: StepExtras) => Promise<TrainingStepLoss> {
+export function trainingStep(
+  spec: TrainingStepSpec,
+): (examples: readonly Example[], extras?: StepExtras) => Promise<TrainingStepLoss> {
   const needs = new Set(spec.loss.flatMap((t) => t.requires));
   // With a cache wired, targets are read for every batch: the weighting may use them.
   const useTargets = needs.has('teacherTargets') || spec.cache !== undefined;
@@ -139,13 +139,24 @@ export function trainingStep(spec: TrainingStepSpec): (examples: readonly Exampl
       tokens: batch.tokens,
       value: () => {
         const out = forwardTokens(spec.model.model, bt.ids, {
-          attentionMask: bt.attention, mask: extras.mask?.(), outputHidden: useHidden, labels: bt.labels,
-          topIds: targets?.ids, trainHead: spec.trainHead, chunkTokens: spec.headChunkTokens,
+          attentionMask: bt.attention,
+          mask: extras.mask?.(),
+          outputHidden: useHidden,
+          labels: bt.labels,
+          topIds: targets?.ids,
+          trainHead: spec.trainHead,
+          chunkTokens: spec.headChunkTokens,
         });
         const tokenWeights = spec.weighting ? spec.weighting.weights(bt.active, targets, vocabSize) : bt.active;
         const x: LossInputs = {
-          student: out.student, labels: bt.labels, active: bt.active, tokenWeights, vocabSize, targets,
-          hidden: out.hidden, teacherHidden,
+          student: out.student,
+          labels: bt.labels,
+          active: bt.active,
+          tokenWeights,
+          vocabSize,
+          targets,
+          hidden: out.hidden,
+          teacherHidden,
         };
         const r = combineLosses(spec.loss, (t) => t.compute(x));
         parts = Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, tf.keep(v.clone())]));
@@ -164,7 +175,11 @@ export function trainingStep(spec: TrainingStepSpec): (examples: readonly Exampl
 }
 
 /** The teacher's hidden states at the blocks the student kept (student block j ↔ teacher block keptLayers[j]). */
-function alignedTeacherHidden(teacher: ModelHandle, student: ModelHandle, bt: { ids: tf.Tensor2D; attention: tf.Tensor2D }) {
+function alignedTeacherHidden(
+  teacher: ModelHandle,
+  student: ModelHandle,
+  bt: { ids: tf.Tensor2D; attention: tf.Tensor2D },
+) {
   return tf.tidy(() => {
     const hs = teacher.model.forward(bt.ids, { attentionMask: bt.attention, outputHidden: true }).hidden!;
     const teacherLayers = teacher.model.source.keptLayers;

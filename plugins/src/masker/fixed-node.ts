@@ -3,7 +3,10 @@ import { once, UserError, type GraphNode, type PluginManifest } from '@e3/core';
 import type { LayerMaskResult } from '../model/layer-mask.js';
 import type { PortInputs, Ports } from '../ports.js';
 
-interface Params { drop?: number[]; keep?: number[] }
+interface Params {
+  drop?: number[];
+  keep?: number[];
+}
 
 const inputs = { model: { type: 'Model' } } as const satisfies Ports;
 
@@ -14,10 +17,12 @@ export class FixedMaskerNode implements GraphNode<Params> {
     return {
       mask: once(ports, ['model'], ({ model }): LayerMaskResult => {
         const L = model.model.numLayers;
-        if (Boolean(p.drop) === Boolean(p.keep)) throw new UserError('masker.fixed: give exactly one of params.drop or params.keep');
+        if (Boolean(p.drop) === Boolean(p.keep))
+          throw new UserError('masker.fixed: give exactly one of params.drop or params.keep');
         const list = (p.drop ?? p.keep)!;
         const bad = list.filter((i) => i >= L);
-        if (bad.length) throw new UserError(`masker.fixed: layer(s) ${bad.join(', ')} do not exist (layers 0..${L - 1})`);
+        if (bad.length)
+          throw new UserError(`masker.fixed: layer(s) ${bad.join(', ')} do not exist (layers 0..${L - 1})`);
         const mask = Array.from({ length: L }, (_, i) => (list.includes(i) === Boolean(p.keep) ? 1 : 0));
         if (!mask.some(Boolean)) throw new UserError('masker.fixed: the mask removes every layer');
         return { mask, method: 'fixed', details: { removed: mask.flatMap((m, i) => (m ? [] : [i])) } };
@@ -32,10 +37,22 @@ export const fixedMaskerManifest: PluginManifest = {
   inputs,
   outputs: { mask: { type: 'Mask' } },
   params: {
-    type: 'object', additionalProperties: false,
+    type: 'object',
+    additionalProperties: false,
     properties: {
-      drop: { type: 'array', items: { type: 'integer', minimum: 0 }, uniqueItems: true, description: 'layers to remove' },
-      keep: { type: 'array', items: { type: 'integer', minimum: 0 }, uniqueItems: true, minItems: 1, description: 'layers to keep' },
+      drop: {
+        type: 'array',
+        items: { type: 'integer', minimum: 0 },
+        uniqueItems: true,
+        description: 'layers to remove',
+      },
+      keep: {
+        type: 'array',
+        items: { type: 'integer', minimum: 0 },
+        uniqueItems: true,
+        minItems: 1,
+        description: 'layers to keep',
+      },
     },
   },
   deterministic: true,

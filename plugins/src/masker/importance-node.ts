@@ -1,14 +1,24 @@
 import { inject, injectable } from 'inversify';
 import {
-  LOGGER, once, PROGRESS, RNG,
-  type GraphNode, type Logger, type NodeContext, type PluginManifest, type Progress, type Rng,
+  LOGGER,
+  once,
+  PROGRESS,
+  RNG,
+  type GraphNode,
+  type Logger,
+  type NodeContext,
+  type PluginManifest,
+  type Progress,
+  type Rng,
 } from '@e3/core';
 import type { LayerImportance } from '../importance/importance.js';
 import { calibrationSchema, finishMask, trackMasks, withCalibration, type CalibrationParams } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 import type { PortInputs, Ports } from '../ports.js';
 
-interface Params extends CalibrationParams, PruneAmount { score: LayerImportance }
+interface Params extends CalibrationParams, PruneAmount {
+  score: LayerImportance;
+}
 
 const inputs = { model: { type: 'Model' }, data: { type: 'Dataset' } } as const satisfies Ports;
 
@@ -16,7 +26,8 @@ const inputs = { model: { type: 'Model' }, data: { type: 'Dataset' } } as const 
 @injectable()
 export class ImportanceMaskerNode implements GraphNode<Params> {
   constructor(
-    @inject(RNG) private readonly rng: Rng, @inject(LOGGER) private readonly log: Logger,
+    @inject(RNG) private readonly rng: Rng,
+    @inject(LOGGER) private readonly log: Logger,
     @inject(PROGRESS) private readonly progress: Progress,
   ) {}
 
@@ -27,10 +38,18 @@ export class ImportanceMaskerNode implements GraphNode<Params> {
         const keep = keepCount(p, model.model.numLayers, `importance.${p.score.name}`);
         return withCalibration(model, data, p, async (evaluator) => {
           const total = p.score.evaluations?.(model.model.numLayers, keep, 'select');
-          const { mask, scores } = await trackMasks(evaluator, this.progress, node.id, total, `${p.score.name} scores`,
-            () => p.score.select(evaluator, keep, this.rng));
+          const { mask, scores } = await trackMasks(
+            evaluator,
+            this.progress,
+            node.id,
+            total,
+            `${p.score.name} scores`,
+            () => p.score.select(evaluator, keep, this.rng),
+          );
           const r = await finishMask(evaluator, p.score.name, mask, t0, { scores });
-          this.log.info(`${p.score.name}: removes layers ${(r.details!.removed as number[]).join(',')} (calibration KL ${(r.details!.calibrationKl as number).toFixed(4)})`);
+          this.log.info(
+            `${p.score.name}: removes layers ${(r.details!.removed as number[]).join(',')} (calibration KL ${(r.details!.calibrationKl as number).toFixed(4)})`,
+          );
           return r;
         });
       }),
@@ -43,7 +62,14 @@ export const importanceMaskerManifest: PluginManifest = {
   doc: 'Chooses the layers to keep with a training-free importance score (a baseline to the search).',
   inputs,
   outputs: { mask: { type: 'Mask' } },
-  params: { type: 'object', additionalProperties: false, properties: { ...calibrationSchema, score: { 'x-component': 'importance', default: { component: 'importance.blockInfluence' } } } },
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      ...calibrationSchema,
+      score: { 'x-component': 'importance', default: { component: 'importance.blockInfluence' } },
+    },
+  },
   deterministic: true,
   node: ImportanceMaskerNode,
 };

@@ -6,24 +6,50 @@ import { MaskEvaluator } from '../importance/mask-evaluator.js';
 import { pruneAmountSchema } from './prune-amount.js';
 
 /** Params every data-driven masker shares. */
-export interface CalibrationParams { calibration: number; batchSize: number; promptLoss: boolean }
+export interface CalibrationParams {
+  calibration: number;
+  batchSize: number;
+  promptLoss: boolean;
+}
 
 export const calibrationSchema = {
   ...pruneAmountSchema,
-  calibration: { type: 'integer', minimum: 1, default: 256, description: 'calibration examples (from the training split)' },
+  calibration: {
+    type: 'integer',
+    minimum: 1,
+    default: 256,
+    description: 'calibration examples (from the training split)',
+  },
   batchSize: { type: 'integer', minimum: 1, default: 64, description: 'calibration batch size' },
-  promptLoss: { type: 'boolean', default: false, description: 'score all tokens, not only the answers (plain-text data)' },
+  promptLoss: {
+    type: 'boolean',
+    default: false,
+    description: 'score all tokens, not only the answers (plain-text data)',
+  },
 };
 
 /** A MaskEvaluator over the dataset's calibration examples. */
-export async function calibrationEvaluator(model: ModelHandle, data: Dataset, p: CalibrationParams): Promise<MaskEvaluator> {
+export async function calibrationEvaluator(
+  model: ModelHandle,
+  data: Dataset,
+  p: CalibrationParams,
+): Promise<MaskEvaluator> {
   return new MaskEvaluator(model, await data.calibration(p.calibration), p.batchSize, p.promptLoss);
 }
 
 /** Runs `use` with a calibration MaskEvaluator and always frees it afterwards. */
-export async function withCalibration<T>(model: ModelHandle, data: Dataset, p: CalibrationParams, use: (evaluator: MaskEvaluator) => Promise<T>): Promise<T> {
+export async function withCalibration<T>(
+  model: ModelHandle,
+  data: Dataset,
+  p: CalibrationParams,
+  use: (evaluator: MaskEvaluator) => Promise<T>,
+): Promise<T> {
   const evaluator = await calibrationEvaluator(model, data, p);
-  try { return await use(evaluator); } finally { evaluator.dispose(); }
+  try {
+    return await use(evaluator);
+  } finally {
+    evaluator.dispose();
+  }
 }
 
 /**
@@ -31,25 +57,48 @@ export async function withCalibration<T>(model: ModelHandle, data: Dataset, p: C
  * expected, e.g. L for KL-drop); without a total, `use` runs untracked.
  */
 export async function trackMasks<T>(
-  ctx: MaskEvaluator, progress: Progress, task: string, total: number | undefined, what: string,
+  ctx: MaskEvaluator,
+  progress: Progress,
+  task: string,
+  total: number | undefined,
+  what: string,
   use: () => Promise<T>,
 ): Promise<T> {
   if (!total) return use();
   const t = progress.start(task, total, { unit: 'masks', what });
   let n = 0;
   ctx.onEvaluated = () => t.tick(++n);
-  try { return await use(); } finally { ctx.onEvaluated = undefined; t.done(); }
+  try {
+    return await use();
+  } finally {
+    ctx.onEvaluated = undefined;
+    t.done();
+  }
 }
 
 /**
  * Finishes a masker's result: calibration KL of the chosen mask, the forward passes spent
  * (including that check) and the wall time, so every method reports the same facts.
  */
-export async function finishMask(evaluator: MaskEvaluator, method: string, mask: number[], t0: number, extra: Partial<LayerMaskResult> = {}): Promise<LayerMaskResult> {
+export async function finishMask(
+  evaluator: MaskEvaluator,
+  method: string,
+  mask: number[],
+  t0: number,
+  extra: Partial<LayerMaskResult> = {},
+): Promise<LayerMaskResult> {
   const calibrationKl = await evaluator.kl(mask);
   const removed = mask.flatMap((m, i) => (m ? [] : [i]));
   return {
-    ...extra, mask, method,
-    details: { ...extra.details, removed, calibrationKl, forwardPasses: evaluator.forwardPasses, wallSeconds: (performance.now() - t0) / 1000 },
+    ...extra,
+    mask,
+    method,
+    details: {
+      ...extra.details,
+      removed,
+      calibrationKl,
+      forwardPasses: evaluator.forwardPasses,
+      wallSeconds: (performance.now() - t0) / 1000,
+    },
   };
 }

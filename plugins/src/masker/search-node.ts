@@ -2,7 +2,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
-import { once, pick, UserError, writeFileAtomic, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
+import {
+  once,
+  pick,
+  UserError,
+  writeFileAtomic,
+  type GraphNode,
+  type NodeContext,
+  type PluginManifest,
+} from '@e3/core';
 import { textCodec } from '../data/batch.js';
 import { stepIndexedBatches, type Dataset, type Example } from '../data/dataset.js';
 import type { LayerImportance } from '../importance/importance.js';
@@ -21,23 +29,48 @@ import { TrainingServices } from '../trainer/training-services.js';
 import { trainLoop, type StepMetrics } from '../trainer/train-loop.js';
 import type { TokenWeighting } from '../weighting/weighting.js';
 import {
-  calibrationEvaluator, calibrationSchema, finishMask, trackMasks, type CalibrationParams,
+  calibrationEvaluator,
+  calibrationSchema,
+  finishMask,
+  trackMasks,
+  type CalibrationParams,
 } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 import { swapRefine } from './swap-refine.js';
 import { scheduleAt, standardise, type SearchSchedule } from './search-schedule.js';
 
 interface Params extends CalibrationParams, PruneAmount, SearchSchedule {
-  steps: number; lr: number; searchBatchSize: number; sampler: MaskSampler; init: LayerImportance; initScale: number;
-  loss: LossTerm[]; weighting: TokenWeighting; headChunkTokens: number;
-  restarts: number; refineRounds: number; window: number; candidates: number; checkpointEvery: number;
+  steps: number;
+  lr: number;
+  searchBatchSize: number;
+  sampler: MaskSampler;
+  init: LayerImportance;
+  initScale: number;
+  loss: LossTerm[];
+  weighting: TokenWeighting;
+  headChunkTokens: number;
+  restarts: number;
+  refineRounds: number;
+  window: number;
+  candidates: number;
+  checkpointEvery: number;
 }
 
 /** One restart's outcome (saved so a resumed run skips finished restarts). */
-interface RestartResult { restart: number; alpha: number[]; keepProbability: number[]; candidates: { mask: number[]; kl: number; source: string }[]; history: StepMetrics[] }
+interface RestartResult {
+  restart: number;
+  alpha: number[];
+  keepProbability: number[];
+  candidates: { mask: number[]; kl: number; source: string }[];
+  history: StepMetrics[];
+}
 
 /** What the search reports on its `metrics` port. */
-export interface SearchMetrics { node: string; restarts: RestartResult[]; wallSeconds: number }
+export interface SearchMetrics {
+  node: string;
+  restarts: RestartResult[];
+  wallSeconds: number;
+}
 
 /** What one restart of the search works with. */
 interface RestartArgs {
@@ -57,7 +90,11 @@ interface RestartArgs {
   readonly ctx: NodeContext;
 }
 
-const inputs = { model: { type: 'Model' }, data: { type: 'Dataset' }, targets: { type: 'TeacherCache' } } as const satisfies Ports;
+const inputs = {
+  model: { type: 'Model' },
+  data: { type: 'Dataset' },
+  targets: { type: 'TeacherCache' },
+} as const satisfies Ports;
 
 /**
  * `masker.search`: the E³ Stage 1 search. Only the L mask logits α train (Adam), the model
@@ -72,27 +109,56 @@ export class SearchNode implements GraphNode<Params> {
   constructor(@inject(TrainingServices) private readonly services: TrainingServices) {}
 
   connect(ports: PortInputs<typeof inputs>, p: Params, ctx: NodeContext) {
-    const r$ = once(ports, ['model', 'data', 'targets'], ({ model, data, targets }) => this.search(model, data, targets, p, ctx));
+    const r$ = once(ports, ['model', 'data', 'targets'], ({ model, data, targets }) =>
+      this.search(model, data, targets, p, ctx),
+    );
     return { mask: pick(r$, 'mask'), metrics: pick(r$, 'metrics') };
   }
 
-  private async search(model: ModelHandle, data: Dataset, cache: TeacherCache, p: Params, ctx: NodeContext): Promise<{ mask: LayerMaskResult; metrics: SearchMetrics }> {
+  private async search(
+    model: ModelHandle,
+    data: Dataset,
+    cache: TeacherCache,
+    p: Params,
+    ctx: NodeContext,
+  ): Promise<{ mask: LayerMaskResult; metrics: SearchMetrics }> {
     const t0 = performance.now();
     const L = model.model.numLayers;
     const K = keepCount(p, L, `node "${ctx.id}"`);
     const evaluator = await calibrationEvaluator(model, data, p);
     try {
       const initTotal = p.init.evaluations?.(L, K, 'scores');
-      const initScores = await trackMasks(evaluator, this.services.progress, `${ctx.id}:init`, initTotal,
-        `${p.init.name} scores for the initial α`, () => p.init.scores(evaluator, K, this.services.rng.fork('init')));
-      if (!initScores) throw new UserError(`node "${ctx.id}": importance.${p.init.name} gives no per-layer scores, so it cannot initialise the search; use importance.klDrop, blockInfluence, sleb, lastN, random or zeros`);
+      const initScores = await trackMasks(
+        evaluator,
+        this.services.progress,
+        `${ctx.id}:init`,
+        initTotal,
+        `${p.init.name} scores for the initial α`,
+        () => p.init.scores(evaluator, K, this.services.rng.fork('init')),
+      );
+      if (!initScores)
+        throw new UserError(
+          `node "${ctx.id}": importance.${p.init.name} gives no per-layer scores, so it cannot initialise the search; use importance.klDrop, blockInfluence, sleb, lastN, random or zeros`,
+        );
       const alpha0 = standardise(initScores).map((z) => z * p.initScale);
       const calib = await data.calibration(p.calibration);
       const q = { ...p, searchBatchSize: this.batchSize(p.searchBatchSize, calib.length) };
       const restarts: RestartResult[] = [];
       let steps = 0;
       for (let r = 0; r < p.restarts; r++) {
-        restarts.push(await this.restart({ index: r, alpha0, model, calibration: calib, cache, evaluator, params: q, keep: K, ctx }));
+        restarts.push(
+          await this.restart({
+            index: r,
+            alpha0,
+            model,
+            calibration: calib,
+            cache,
+            evaluator,
+            params: q,
+            keep: K,
+            ctx,
+          }),
+        );
         steps += p.steps;
         if (ctx.signal.aborted) throw new UserError('cancelled');
       }
@@ -100,15 +166,30 @@ export class SearchNode implements GraphNode<Params> {
       let best = all.reduce((a, b) => (b.kl < a.kl ? b : a));
       if (p.refineRounds > 0) {
         const refined = await swapRefine(evaluator, best.mask, p.refineRounds);
-        if (refined.swaps > 0) best = { mask: refined.mask, kl: refined.kl, source: `${best.source} + ${refined.swaps} swap(s)`, restart: best.restart };
+        if (refined.swaps > 0)
+          best = {
+            mask: refined.mask,
+            kl: refined.kl,
+            source: `${best.source} + ${refined.swaps} swap(s)`,
+            restart: best.restart,
+          };
       }
       const chosen = restarts[best.restart];
       const result = await finishMask(evaluator, 'e3-search', best.mask, t0, {
         scores: chosen.alpha,
-        details: { keepProbability: chosen.keepProbability, alpha: chosen.alpha, candidates: all, initScores, searchSteps: steps, chosenFrom: `${best.source} (restart ${best.restart})` },
+        details: {
+          keepProbability: chosen.keepProbability,
+          alpha: chosen.alpha,
+          candidates: all,
+          initScores,
+          searchSteps: steps,
+          chosenFrom: `${best.source} (restart ${best.restart})`,
+        },
       });
       result.details!.forwardPasses = (result.details!.forwardPasses as number) + steps + cache.teacherForwards;
-      this.services.log.info(`removes ${(result.details!.removed as number[]).join(',')} (calibration KL ${best.kl.toFixed(4)}, from ${best.source}, restart ${best.restart}); keep probability ${chosen.keepProbability.map((x) => x.toFixed(2)).join(' ')}`);
+      this.services.log.info(
+        `removes ${(result.details!.removed as number[]).join(',')} (calibration KL ${best.kl.toFixed(4)}, from ${best.source}, restart ${best.restart}); keep probability ${chosen.keepProbability.map((x) => x.toFixed(2)).join(' ')}`,
+      );
       return { mask: result, metrics: { node: ctx.id, restarts, wallSeconds: (performance.now() - t0) / 1000 } };
     } finally {
       evaluator.dispose();
@@ -121,8 +202,10 @@ export class SearchNode implements GraphNode<Params> {
    */
   private batchSize(wanted: number, calibration: number): number {
     if (wanted <= calibration) return wanted;
-    this.services.log.info(`searchBatchSize ${wanted} is more than the ${calibration} calibration examples; ` +
-      `each step uses all ${calibration} (raise "calibration" for larger batches)`);
+    this.services.log.info(
+      `searchBatchSize ${wanted} is more than the ${calibration} calibration examples; ` +
+        `each step uses all ${calibration} (raise "calibration" for larger batches)`,
+    );
     return calibration;
   }
 
@@ -130,14 +213,22 @@ export class SearchNode implements GraphNode<Params> {
     const { index: r, alpha0, model, calibration: calib, cache, evaluator, params: p, keep: K, ctx } = a;
     const dir = join(this.services.store.checkpointDir(ctx.id), `restart-${r}`);
     const doneFile = join(dir, '..', `restart-${r}.json`);
-    if (this.services.run.resume && existsSync(doneFile)) return JSON.parse(readFileSync(doneFile, 'utf8')) as RestartResult;
+    if (this.services.run.resume && existsSync(doneFile))
+      return JSON.parse(readFileSync(doneFile, 'utf8')) as RestartResult;
     const L = alpha0.length;
     const rng = this.services.rng.fork(`restart-${r}`);
     const batches = stepIndexedBatches(calib.length, rng.fork('batches'), async (idx) => idx.map((i) => calib[i]));
     const alpha = tf.variable(tf.tensor1d(alpha0), true);
     const lossOf = trainingStep({
-      node: ctx.id, model, codec: textCodec(model, 'masker.search'), loss: p.loss, weighting: p.weighting, cache,
-      promptLoss: p.promptLoss, trainHead: false, headChunkTokens: p.headChunkTokens,
+      node: ctx.id,
+      model,
+      codec: textCodec(model, 'masker.search'),
+      loss: p.loss,
+      weighting: p.weighting,
+      cache,
+      promptLoss: p.promptLoss,
+      trainHead: false,
+      headChunkTokens: p.headChunkTokens,
     });
     const hardHistory: number[][] = [];
     const sinceRecord: number[][] = []; // hard masks since the last recorded step, for keep probabilities over steps
@@ -147,11 +238,25 @@ export class SearchNode implements GraphNode<Params> {
         ...this.services.loopArgs(ctx, { checkpointDir: dir, rng, task: `${ctx.id}#${r}` }),
         vars: [alpha],
         params: {
-          steps: p.steps, lr: p.lr, warmupSteps: 0, minLrRatio: 1, weightDecay: 0, beta1: 0.9, beta2: 0.999, clipNorm: 0,
-          maxTokens: 0, checkpointEvery: p.checkpointEvery, logEvery: Math.max(1, Math.floor(p.steps / 50)),
+          steps: p.steps,
+          lr: p.lr,
+          warmupSteps: 0,
+          minLrRatio: 1,
+          weightDecay: 0,
+          beta1: 0.9,
+          beta2: 0.999,
+          clipNorm: 0,
+          maxTokens: 0,
+          checkpointEvery: p.checkpointEvery,
+          logEvery: Math.max(1, Math.floor(p.steps / 50)),
         },
         what: `searching a mask of ${K}/${L} layers, restart ${r + 1}/${p.restarts}`,
-        extraState: { save: () => ({ hardHistory }), load: (j) => { hardHistory.push(...((j.hardHistory ?? []) as number[][])); } },
+        extraState: {
+          save: () => ({ hardHistory }),
+          load: (j) => {
+            hardHistory.push(...((j.hardHistory ?? []) as number[][]));
+          },
+        },
         loss: async (step) => {
           const s = scheduleAt(p, step, p.steps, L, K);
           const examples = await batches(step, p.searchBatchSize);
@@ -164,11 +269,14 @@ export class SearchNode implements GraphNode<Params> {
               sinceRecord.push(hard);
               return sample.mask;
             },
-            progress: (loss): Record<string, number | string> => (s.k === L
-              ? { K: `${L}/${L} kept (curriculum warm-up, nothing removed yet)` }
-              : { loss, K: `${s.k}/${L}`, tau: s.tau }),
+            progress: (loss): Record<string, number | string> =>
+              s.k === L
+                ? { K: `${L}/${L} kept (curriculum warm-up, nothing removed yet)` }
+                : { loss, K: `${s.k}/${L}`, tau: s.tau },
             info: () => ({
-              tau: s.tau, k: s.k, ...Object.fromEntries(alphaValues.map((a, i) => [`alpha${i}`, a])),
+              tau: s.tau,
+              k: s.k,
+              ...Object.fromEntries(alphaValues.map((a, i) => [`alpha${i}`, a])),
               ...Object.fromEntries(keepShares(sinceRecord.splice(0), L).map((q, i) => [`keep${i}`, q])),
             }),
             dispose: () => {
@@ -181,10 +289,19 @@ export class SearchNode implements GraphNode<Params> {
       const keepProbability = keepShares(hardHistory, L);
       const counts = new Map<string, number>();
       for (const m of hardHistory) counts.set(m.join(''), (counts.get(m.join('')) ?? 0) + 1);
-      const frequent = [...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, p.candidates).map(([k]) => [...k].map(Number));
+      const frequent = [...counts.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, p.candidates)
+        .map(([k]) => [...k].map(Number));
       const proposals: { mask: number[]; source: string }[] = [
         { mask: hardTopK(alphaFinal, K), source: 'topk(alpha)' },
-        { mask: hardTopK(keepProbability.map((q, i) => q + 1e-6 * alphaFinal[i]), K), source: 'topk(keep probability)' },
+        {
+          mask: hardTopK(
+            keepProbability.map((q, i) => q + 1e-6 * alphaFinal[i]),
+            K,
+          ),
+          source: 'topk(keep probability)',
+        },
         ...frequent.map((mask, i) => ({ mask, source: `frequent #${i + 1}` })),
       ];
       const seen = new Set<string>();
@@ -225,18 +342,60 @@ export const searchManifest: PluginManifest = {
       sampler: { 'x-component': 'sampler', default: { component: 'sampler.gumbelTopk' } },
       tau: annealSchema(1, 0.05, 'relaxed top-k temperature τ'),
       curriculum: {
-        type: 'object', additionalProperties: false, default: { enabled: true, warmupFraction: 0.3 },
-        properties: { enabled: { type: 'boolean', default: true }, warmupFraction: { type: 'number', minimum: 0, maximum: 1, default: 0.3, description: 'K_t goes from L to K linearly over this fraction of the steps' } },
+        type: 'object',
+        additionalProperties: false,
+        default: { enabled: true, warmupFraction: 0.3 },
+        properties: {
+          enabled: { type: 'boolean', default: true },
+          warmupFraction: {
+            type: 'number',
+            minimum: 0,
+            maximum: 1,
+            default: 0.3,
+            description: 'K_t goes from L to K linearly over this fraction of the steps',
+          },
+        },
       },
-      init: { 'x-component': 'importance', default: { component: 'importance.klDrop' }, description: 'initial α from standardised importance scores' },
+      init: {
+        'x-component': 'importance',
+        default: { component: 'importance.klDrop' },
+        description: 'initial α from standardised importance scores',
+      },
       initScale: { type: 'number', minimum: 0, default: 1, description: 'α₀ = initScale × z-score' },
-      loss: { type: 'array', minItems: 1, items: { 'x-component': 'loss' }, default: [{ component: 'loss.forwardKl' }] },
+      loss: {
+        type: 'array',
+        minItems: 1,
+        items: { 'x-component': 'loss' },
+        default: [{ component: 'loss.forwardKl' }],
+      },
       weighting: { 'x-component': 'weighting', default: { component: 'weighting.uniform' } },
       headChunkTokens: HEAD_CHUNK_SCHEMA,
-      restarts: { type: 'integer', minimum: 1, default: 2, description: 'independent searches; the best candidate wins' },
-      refineRounds: { type: 'integer', minimum: 0, default: 10, description: 'at most this many rounds of one-swap refinement of the best candidate by calibration KL, stopping at a local optimum (0 = off)' },
-      window: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.2, description: 'last fraction of steps for keep probabilities and frequent masks' },
-      candidates: { type: 'integer', minimum: 0, default: 3, description: 'most frequent late hard masks scored as candidates' },
+      restarts: {
+        type: 'integer',
+        minimum: 1,
+        default: 2,
+        description: 'independent searches; the best candidate wins',
+      },
+      refineRounds: {
+        type: 'integer',
+        minimum: 0,
+        default: 10,
+        description:
+          'at most this many rounds of one-swap refinement of the best candidate by calibration KL, stopping at a local optimum (0 = off)',
+      },
+      window: {
+        type: 'number',
+        exclusiveMinimum: 0,
+        maximum: 1,
+        default: 0.2,
+        description: 'last fraction of steps for keep probabilities and frequent masks',
+      },
+      candidates: {
+        type: 'integer',
+        minimum: 0,
+        default: 3,
+        description: 'most frequent late hard masks scored as candidates',
+      },
       checkpointEvery: { type: 'integer', minimum: 0, default: 100 },
     },
   },

@@ -6,7 +6,13 @@ export interface SearchSchedule {
 }
 
 /** τ_t (exponential anneal) and K_t (linear from L down to K over the warm-up fraction, then K). */
-export function scheduleAt(s: SearchSchedule, step: number, steps: number, L: number, K: number): { tau: number; k: number; progress: number } {
+export function scheduleAt(
+  s: SearchSchedule,
+  step: number,
+  steps: number,
+  L: number,
+  K: number,
+): { tau: number; k: number; progress: number } {
   const progress = steps > 1 ? step / (steps - 1) : 1;
   const tau = expSchedule(s.tau.from, s.tau.to, progress);
   if (!s.curriculum.enabled || s.curriculum.warmupFraction <= 0) return { tau, k: K, progress };

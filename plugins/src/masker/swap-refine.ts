@@ -6,7 +6,11 @@ import type { MaskEvaluator } from '../importance/mask-evaluator.js';
  * `rounds` times. K·(L−K) evaluations a round — cheap next to the search itself — and it
  * turns a near miss of the search into the neighbouring optimum.
  */
-export async function swapRefine(evaluator: MaskEvaluator, mask: number[], rounds: number): Promise<{ mask: number[]; kl: number; swaps: number }> {
+export async function swapRefine(
+  evaluator: MaskEvaluator,
+  mask: number[],
+  rounds: number,
+): Promise<{ mask: number[]; kl: number; swaps: number }> {
   let best = mask.slice();
   let bestKl = await evaluator.kl(best);
   let swaps = 0;
@@ -17,9 +21,13 @@ export async function swapRefine(evaluator: MaskEvaluator, mask: number[], round
       for (let j = 0; j < best.length; j++) {
         if (best[j]) continue;
         const trial = best.slice();
-        trial[i] = 0; trial[j] = 1;
+        trial[i] = 0;
+        trial[j] = 1;
         const kl = await evaluator.kl(trial);
-        if (kl < bestKl - 1e-9) { bestKl = kl; improved = trial; }
+        if (kl < bestKl - 1e-9) {
+          bestKl = kl;
+          improved = trial;
+        }
       }
     }
     if (!improved) break;

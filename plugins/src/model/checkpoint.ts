@@ -33,18 +33,21 @@ export function openWeights(dir: string): { files: SafetensorsFile[]; owner: Map
     if (!map || typeof map !== 'object') throw new UserError(`${indexFile}: missing "weight_map"`);
     const files = new Map<string, SafetensorsFile>();
     for (const shard of new Set(Object.values(map))) {
-      if (typeof shard !== 'string' || shard.includes('/') || shard.includes('..')) throw new UserError(`${indexFile}: bad shard name ${JSON.stringify(shard)}`);
+      if (typeof shard !== 'string' || shard.includes('/') || shard.includes('..'))
+        throw new UserError(`${indexFile}: bad shard name ${JSON.stringify(shard)}`);
       requirePath(join(dir, shard), 'file', `shard ${shard} listed in ${indexFile}`, CHECKPOINT_FIX);
       files.set(shard, openSafetensors(join(dir, shard)));
     }
     for (const [name, shard] of Object.entries(map)) {
       const f = files.get(shard)!;
-      if (!f.entries.has(name)) throw new UserError(`${indexFile}: maps tensor "${name}" to ${shard}, which does not contain it`);
+      if (!f.entries.has(name))
+        throw new UserError(`${indexFile}: maps tensor "${name}" to ${shard}, which does not contain it`);
       owner.set(name, f);
     }
-    for (const f of files.values()) for (const name of f.entries.keys()) {
-      if (!owner.has(name)) throw new UserError(`${f.path}: tensor "${name}" is not in ${indexFile}'s weight_map`);
-    }
+    for (const f of files.values())
+      for (const name of f.entries.keys()) {
+        if (!owner.has(name)) throw new UserError(`${f.path}: tensor "${name}" is not in ${indexFile}'s weight_map`);
+      }
     return { files: [...files.values()], owner };
   }
   if (hasFile(dir, 'model.safetensors')) {
@@ -62,35 +65,48 @@ function checkAgainstConfig(c: DecoderConfig, owner: Map<string, SafetensorsFile
   const problems: string[] = [];
   for (const [name, shape] of expected) {
     const f = owner.get(name);
-    if (!f) { problems.push(`missing tensor "${name}" (expected shape [${shape}])`); continue; }
+    if (!f) {
+      problems.push(`missing tensor "${name}" (expected shape [${shape}])`);
+      continue;
+    }
     const got = f.entries.get(name)!.shape;
-    if (got.join() !== shape.join()) problems.push(`${f.path}: tensor "${name}" has shape [${got}] but config.json implies [${shape}]`);
+    if (got.join() !== shape.join())
+      problems.push(`${f.path}: tensor "${name}" has shape [${got}] but config.json implies [${shape}]`);
   }
   for (const [name, f] of owner) {
     if (expected.has(name) || name.endsWith('rotary_emb.inv_freq')) continue;
     if (name === 'lm_head.weight' && c.tieWordEmbeddings) continue;
     const layer = /^model\.layers\.(\d+)\./.exec(name);
-    problems.push(layer && Number(layer[1]) >= c.numLayers
-      ? `${f.path}: tensor "${name}" belongs to layer ${layer[1]}, but config.json has num_hidden_layers = ${c.numLayers}`
-      : `${f.path}: unexpected tensor "${name}" for a ${c.modelType} model with this config`);
+    problems.push(
+      layer && Number(layer[1]) >= c.numLayers
+        ? `${f.path}: tensor "${name}" belongs to layer ${layer[1]}, but config.json has num_hidden_layers = ${c.numLayers}`
+        : `${f.path}: unexpected tensor "${name}" for a ${c.modelType} model with this config`,
+    );
   }
-  if (problems.length) throw new UserError(`${dir}: checkpoint does not match config.json:\n  ${problems.slice(0, 20).join('\n  ')}${problems.length > 20 ? `\n  … and ${problems.length - 20} more` : ''}`);
+  if (problems.length)
+    throw new UserError(
+      `${dir}: checkpoint does not match config.json:\n  ${problems.slice(0, 20).join('\n  ')}${problems.length > 20 ? `\n  … and ${problems.length - 20} more` : ''}`,
+    );
 }
 
 /** Every token id must have an embedding row; a larger id would fail only at generation (in GatherV2). */
 function checkTokenizerFits(tokenizerSize: number, c: DecoderConfig, dir: string): void {
   if (tokenizerSize <= c.vocabSize) return;
   const [tokFile, configFile] = [join(dir, 'tokenizer.json'), join(dir, 'config.json')];
-  throw new UserError(`${tokFile}: token ids go up to ${tokenizerSize - 1}, but ${configFile} ` +
-    `has vocab_size ${c.vocabSize} (embedding rows 0..${c.vocabSize - 1}): ` +
-    'the tokenizer does not belong to this model (fix: use the tokenizer the model was trained with, ' +
-    `or a model whose vocab_size is at least ${tokenizerSize})`);
+  throw new UserError(
+    `${tokFile}: token ids go up to ${tokenizerSize - 1}, but ${configFile} ` +
+      `has vocab_size ${c.vocabSize} (embedding rows 0..${c.vocabSize - 1}): ` +
+      'the tokenizer does not belong to this model (fix: use the tokenizer the model was trained with, ' +
+      `or a model whose vocab_size is at least ${tokenizerSize})`,
+  );
 }
 
 /** config.json parsed and the safetensors headers checked against it: what loading and inspecting share. */
 function openCheckpoint(dir: string): {
-  config: DecoderConfig; rawConfig: Record<string, unknown>;
-  files: SafetensorsFile[]; owner: Map<string, SafetensorsFile>;
+  config: DecoderConfig;
+  rawConfig: Record<string, unknown>;
+  files: SafetensorsFile[];
+  owner: Map<string, SafetensorsFile>;
 } {
   requirePath(dir, 'dir', 'model directory', MODEL_DIR_FIX);
   const configFile = join(dir, 'config.json');
@@ -165,10 +181,13 @@ export async function loadCheckpoint(dir: string): Promise<ModelHandle> {
   try {
     for (const name of expectedTensors(config).keys()) {
       const f = owner.get(name)!;
-      named.set(name, filledTensor(f.entries.get(name)!.shape, (out) => {
-        const bad = f.readFloat32Into(name, out);
-        if (bad >= 0) throw new UserError(`${f.path}: tensor "${name}" holds a non-finite value at index ${bad}`);
-      }));
+      named.set(
+        name,
+        filledTensor(f.entries.get(name)!.shape, (out) => {
+          const bad = f.readFloat32Into(name, out);
+          if (bad >= 0) throw new UserError(`${f.path}: tensor "${name}" holds a non-finite value at index ${bad}`);
+        }),
+      );
     }
   } catch (e) {
     for (const t of named.values()) t.dispose();

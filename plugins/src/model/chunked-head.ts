@@ -16,7 +16,9 @@ export const HEAD_CHUNK_BYTES = 64 * 2 ** 20;
 
 /** The `headChunkTokens` param of the nodes that run an output head. */
 export const HEAD_CHUNK_SCHEMA = {
-  type: 'integer', minimum: 0, default: 0,
+  type: 'integer',
+  minimum: 0,
+  default: 0,
   description: 'token rows per chunk of the output head and its softmax (0 = automatic: 64 MiB of logits per chunk)',
 };
 
@@ -84,38 +86,74 @@ export function headLogits(rows: tf.Tensor2D, head: tf.Tensor2D): tf.Tensor2D {
  * size. Only one chunk's logits exist at a time.
  */
 function logitsPerToken(
-  finals: readonly tf.Tensor2D[], heads: readonly tf.Tensor2D[],
-  fn: (logits: tf.Tensor2D[], start: number, size: number) => tf.Tensor1D, chunkTokens = 0,
+  finals: readonly tf.Tensor2D[],
+  heads: readonly tf.Tensor2D[],
+  fn: (logits: tf.Tensor2D[], start: number, size: number) => tf.Tensor1D,
+  chunkTokens = 0,
 ): tf.Tensor1D {
   const rows = headChunkRows(heads[0].shape[0], chunkTokens);
-  return joinRows(chunks(finals[0].shape[0], rows).map(([s, c]) => tf.tidy(() => {
-    return fn(finals.map((f, i) => headLogits(rowsOf(f, s, c), heads[i])), s, c);
-  })));
+  return joinRows(
+    chunks(finals[0].shape[0], rows).map(([s, c]) =>
+      tf.tidy(() => {
+        return fn(
+          finals.map((f, i) => headLogits(rowsOf(f, s, c), heads[i])),
+          s,
+          c,
+        );
+      }),
+    ),
+  );
 }
 
 /** {@link logitsPerToken} with each model's log-softmax of the chunk instead of its logits. */
 export function headPerToken(
-  finals: readonly tf.Tensor2D[], heads: readonly tf.Tensor2D[],
-  fn: (logp: tf.Tensor2D[], start: number, size: number) => tf.Tensor1D, chunkTokens = 0,
+  finals: readonly tf.Tensor2D[],
+  heads: readonly tf.Tensor2D[],
+  fn: (logp: tf.Tensor2D[], start: number, size: number) => tf.Tensor1D,
+  chunkTokens = 0,
 ): tf.Tensor1D {
-  return logitsPerToken(finals, heads, (z, s, c) => fn(z.map((x) => tf.logSoftmax(x)), s, c), chunkTokens);
+  return logitsPerToken(
+    finals,
+    heads,
+    (z, s, c) =>
+      fn(
+        z.map((x) => tf.logSoftmax(x)),
+        s,
+        c,
+      ),
+    chunkTokens,
+  );
 }
 
 /** −log q(label) per token [N] of `final` [N, d] under `head`, for int32 `labels` [N] (−1 read as 0). */
 export function headNll(final: tf.Tensor2D, head: tf.Tensor2D, labels: tf.Tensor1D, chunkTokens = 0): tf.Tensor1D {
-  return logitsPerToken([final], [head], ([z], s, c) => {
-    if (!nativeHeadRows()) return tf.neg(labelLogProb(tf.logSoftmax(z), labels, s, c));
-    return tf.neg(tf.reshape(tf.slice(headPick(z, labelColumn(tf.slice(labels, [s], [c]))), [0, 0], [c, 1]), [c]));
-  }, chunkTokens);
+  return logitsPerToken(
+    [final],
+    [head],
+    ([z], s, c) => {
+      if (!nativeHeadRows()) return tf.neg(labelLogProb(tf.logSoftmax(z), labels, s, c));
+      return tf.neg(tf.reshape(tf.slice(headPick(z, labelColumn(tf.slice(labels, [s], [c]))), [0, 0], [c, 1]), [c]));
+    },
+    chunkTokens,
+  );
 }
 
 /** KL(p ‖ q) per token [N] between the models with final rows `pFinal`, `qFinal` and heads `pHead`, `qHead`. */
 export function headKlPerToken(
-  pFinal: tf.Tensor2D, qFinal: tf.Tensor2D, pHead: tf.Tensor2D, qHead: tf.Tensor2D, chunkTokens = 0,
+  pFinal: tf.Tensor2D,
+  qFinal: tf.Tensor2D,
+  pHead: tf.Tensor2D,
+  qHead: tf.Tensor2D,
+  chunkTokens = 0,
 ): tf.Tensor1D {
-  return logitsPerToken([pFinal, qFinal], [pHead, qHead], ([zp, zq]) => {
-    return nativeHeadRows() ? headKl(zp, zq) : rowKl(tf.logSoftmax(zp), tf.logSoftmax(zq));
-  }, chunkTokens);
+  return logitsPerToken(
+    [pFinal, qFinal],
+    [pHead, qHead],
+    ([zp, zq]) => {
+      return nativeHeadRows() ? headKl(zp, zq) : rowKl(tf.logSoftmax(zp), tf.logSoftmax(zq));
+    },
+    chunkTokens,
+  );
 }
 
 /** log q(label) per token of a chunk ([size]) from its log-probabilities [size, V] and all labels [N]. */
@@ -134,15 +172,17 @@ export type TopKRows = { ids: tf.Tensor2D; logProbs: tf.Tensor2D; entropy: tf.Te
 /** {@link TopKRows} of the rows of `final` [N, d] under `head` [V, d], chunk by chunk (no gradients). */
 export function teacherTopK(final: tf.Tensor2D, head: tf.Tensor2D, k: number, chunkTokens = 0): TopKRows {
   const rows = headChunkRows(head.shape[0], chunkTokens);
-  const parts = chunks(final.shape[0], rows).map(([s, c]) => tf.tidy(() => {
-    if (nativeHeadRows()) {
-      const r = headTopK(headLogits(rowsOf(final, s, c), head), k);
-      return [r.ids, r.logProbs, r.entropy];
-    }
-    const logp = tf.logSoftmax(headLogits(rowsOf(final, s, c), head));
-    const { values, indices } = tf.topk(logp, k);
-    return [indices, values, tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1))];
-  }));
+  const parts = chunks(final.shape[0], rows).map(([s, c]) =>
+    tf.tidy(() => {
+      if (nativeHeadRows()) {
+        const r = headTopK(headLogits(rowsOf(final, s, c), head), k);
+        return [r.ids, r.logProbs, r.entropy];
+      }
+      const logp = tf.logSoftmax(headLogits(rowsOf(final, s, c), head));
+      const { values, indices } = tf.topk(logp, k);
+      return [indices, values, tf.neg(tf.sum(tf.mul(tf.exp(logp), logp), -1))];
+    }),
+  );
   const [ids, logProbs, entropy] = [0, 1, 2].map((i) => joinRows(parts.map((p) => p[i])));
   return { ids: ids as tf.Tensor2D, logProbs: logProbs as tf.Tensor2D, entropy: entropy as tf.Tensor1D };
 }

@@ -4,7 +4,12 @@ export const MODEL_TYPES = ['llama', 'qwen2', 'qwen3'] as const;
 export type ModelType = (typeof MODEL_TYPES)[number];
 
 /** Llama 3 rope scaling (`rope_scaling.rope_type: llama3`). */
-export interface Llama3RopeScaling { factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositionEmbeddings: number }
+export interface Llama3RopeScaling {
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositionEmbeddings: number;
+}
 
 /** What the decoder needs from a Hugging Face `config.json`, normalised across families. */
 export interface DecoderConfig {
@@ -32,13 +37,17 @@ export interface DecoderConfig {
 
 /** Reads and checks a config.json object; every problem names the key and the file. */
 export function parseDecoderConfig(raw: Record<string, unknown>, file: string): DecoderConfig {
-  const bad = (key: string, msg: string): never => { throw new UserError(`${file}: "${key}" ${msg}`); };
+  const bad = (key: string, msg: string): never => {
+    throw new UserError(`${file}: "${key}" ${msg}`);
+  };
   const type = raw.model_type;
   if (typeof type !== 'string') bad('model_type', 'is missing; expected one of llama, qwen2, qwen3');
-  if (!(MODEL_TYPES as readonly string[]).includes(type as string)) bad('model_type', `is "${String(type)}", which is not supported (supported: ${MODEL_TYPES.join(', ')})`);
+  if (!(MODEL_TYPES as readonly string[]).includes(type as string))
+    bad('model_type', `is "${String(type)}", which is not supported (supported: ${MODEL_TYPES.join(', ')})`);
   const int = (key: string, fallback?: number): number => {
     const v = raw[key] ?? fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) bad(key, `must be a positive integer (got ${JSON.stringify(raw[key])})`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+      bad(key, `must be a positive integer (got ${JSON.stringify(raw[key])})`);
     return v as number;
   };
   const num = (key: string, fallback: number): number => {
@@ -49,9 +58,11 @@ export function parseDecoderConfig(raw: Record<string, unknown>, file: string): 
   const hiddenSize = int('hidden_size');
   const numHeads = int('num_attention_heads');
   const numKvHeads = int('num_key_value_heads', numHeads);
-  if (numHeads % numKvHeads !== 0) bad('num_key_value_heads', `(${numKvHeads}) must divide num_attention_heads (${numHeads})`);
+  if (numHeads % numKvHeads !== 0)
+    bad('num_key_value_heads', `(${numKvHeads}) must divide num_attention_heads (${numHeads})`);
   const headDim = raw.head_dim == null ? hiddenSize / numHeads : int('head_dim');
-  if (!Number.isInteger(headDim)) bad('hidden_size', `(${hiddenSize}) is not divisible by num_attention_heads (${numHeads}); set head_dim`);
+  if (!Number.isInteger(headDim))
+    bad('hidden_size', `(${hiddenSize}) is not divisible by num_attention_heads (${numHeads}); set head_dim`);
   const modelType = type as ModelType;
   const attentionBias = raw.attention_bias === true;
   return {
@@ -80,12 +91,19 @@ function parseRopeScaling(raw: unknown, file: string): Llama3RopeScaling | undef
   const r = raw as Record<string, unknown>;
   const kind = r.rope_type ?? r.type;
   if (kind === 'default') return undefined;
-  if (kind !== 'llama3') throw new UserError(`${file}: "rope_scaling.rope_type" is ${JSON.stringify(kind)}; supported: default, llama3`);
+  if (kind !== 'llama3')
+    throw new UserError(`${file}: "rope_scaling.rope_type" is ${JSON.stringify(kind)}; supported: default, llama3`);
   const n = (k: string): number => {
-    if (typeof r[k] !== 'number') throw new UserError(`${file}: "rope_scaling.${k}" must be a number for llama3 rope scaling`);
+    if (typeof r[k] !== 'number')
+      throw new UserError(`${file}: "rope_scaling.${k}" must be a number for llama3 rope scaling`);
     return r[k] as number;
   };
-  return { factor: n('factor'), lowFreqFactor: n('low_freq_factor'), highFreqFactor: n('high_freq_factor'), originalMaxPositionEmbeddings: n('original_max_position_embeddings') };
+  return {
+    factor: n('factor'),
+    lowFreqFactor: n('low_freq_factor'),
+    highFreqFactor: n('high_freq_factor'),
+    originalMaxPositionEmbeddings: n('original_max_position_embeddings'),
+  };
 }
 
 /** Names and shapes every checkpoint of this config must hold (tied models may omit lm_head). */

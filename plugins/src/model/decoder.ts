@@ -5,7 +5,10 @@ import { applyRotary, inverseFrequencies, rotaryTables } from './rope.js';
 import { namedWeights, type LayerWeights, type ModelWeights } from './weights.js';
 
 /** Keys and values of one layer for all positions seen so far: [B, KV, S, D]. */
-export interface LayerCache { k: tf.Tensor4D; v: tf.Tensor4D }
+export interface LayerCache {
+  k: tf.Tensor4D;
+  v: tf.Tensor4D;
+}
 
 /**
  * A per-layer gate. Numbers: 0 skips the block outright (exactly equal to m = 0, and
@@ -64,25 +67,41 @@ export class DecoderModel {
   private readonly invFreq: tf.Tensor1D;
   private disposed = false;
 
-  constructor(readonly config: DecoderConfig, readonly weights: ModelWeights, readonly source: ModelSource) {
+  constructor(
+    readonly config: DecoderConfig,
+    readonly weights: ModelWeights,
+    readonly source: ModelSource,
+  ) {
     this.invFreq = tf.keep(tf.tensor1d(inverseFrequencies(config)));
   }
 
-  get numLayers(): number { return this.weights.layers.length; }
+  get numLayers(): number {
+    return this.weights.layers.length;
+  }
 
   /** HF-named parameters (layers renumbered 0..K−1). */
-  named(): Map<string, tf.Variable> { return namedWeights(this.weights); }
+  named(): Map<string, tf.Variable> {
+    return namedWeights(this.weights);
+  }
 
   /** All parameters, for optimisers. */
-  variables(): tf.Variable[] { return [...this.named().values()]; }
+  variables(): tf.Variable[] {
+    return [...this.named().values()];
+  }
 
-  parameterCount(): number { return this.variables().reduce((n, v) => n + v.size, 0); }
+  parameterCount(): number {
+    return this.variables().reduce((n, v) => n + v.size, 0);
+  }
 
   /** The output embedding [V, d]: lm_head, or the input embedding when tied. */
-  get headWeight(): tf.Tensor2D { return (this.weights.lmHead ?? this.weights.embed) as tf.Tensor2D; }
+  get headWeight(): tf.Tensor2D {
+    return (this.weights.lmHead ?? this.weights.embed) as tf.Tensor2D;
+  }
 
   /** Logits [N, V] of final-norm rows [N, d]. */
-  head(final: tf.Tensor2D): tf.Tensor2D { return tf.matMul(final, this.headWeight, false, true); }
+  head(final: tf.Tensor2D): tf.Tensor2D {
+    return tf.matMul(final, this.headWeight, false, true);
+  }
 
   /**
    * Logits [B, T, V] for token ids [B, T]. Call inside `tf.tidy` (or dispose the results).
@@ -100,24 +119,43 @@ export class DecoderModel {
     const [b, t] = ids.shape;
     const past = options.cache?.find((x) => x)?.k.shape[2] ?? 0;
     const s = past + t;
-    const attn = options.attentionMask ?? tf.ones([b, s], 'float32') as tf.Tensor2D;
+    const attn = options.attentionMask ?? (tf.ones([b, s], 'float32') as tf.Tensor2D);
     const positions = options.attentionMask
-      ? tf.slice(tf.maximum(tf.sub(tf.cumsum(tf.cast(attn, 'int32'), 1), 1), 0), [0, past], [b, t]) as tf.Tensor2D
-      : tf.add(tf.reshape(tf.range(past, s, 1, 'int32'), [1, t]), tf.zeros([b, 1], 'int32')) as tf.Tensor2D;
+      ? (tf.slice(tf.maximum(tf.sub(tf.cumsum(tf.cast(attn, 'int32'), 1), 1), 0), [0, past], [b, t]) as tf.Tensor2D)
+      : (tf.add(tf.reshape(tf.range(past, s, 1, 'int32'), [1, t]), tf.zeros([b, 1], 'int32')) as tf.Tensor2D);
     const { cos, sin } = rotaryTables(positions, this.invFreq);
     const attnFloat = tf.cast(attn, 'float32') as tf.Tensor2D;
     // One native kernel per block where available (wasm + addon); not for gradients through a cache.
     const fused = fusedBlocksAvailable() && (past === 0 || !tapeIsRecording());
     const bias = fused ? undefined : attentionBias(attnFloat, t, past);
-    const rows = fused ? { cos: tf.reshape(cos, [b * t, c.headDim]) as tf.Tensor2D, sin: tf.reshape(sin, [b * t, c.headDim]) as tf.Tensor2D } : undefined;
-    const dims = { B: b, T: t, D: c.hiddenSize, H: c.numHeads, KV: c.numKvHeads, hd: c.headDim, F: c.intermediateSize, eps: c.rmsNormEps };
+    const rows = fused
+      ? {
+          cos: tf.reshape(cos, [b * t, c.headDim]) as tf.Tensor2D,
+          sin: tf.reshape(sin, [b * t, c.headDim]) as tf.Tensor2D,
+        }
+      : undefined;
+    const dims = {
+      B: b,
+      T: t,
+      D: c.hiddenSize,
+      H: c.numHeads,
+      KV: c.numKvHeads,
+      hd: c.headDim,
+      F: c.intermediateSize,
+      eps: c.rmsNormEps,
+    };
 
     let h = tf.gather(this.weights.embed, tf.cast(ids, 'int32')) as tf.Tensor3D;
     const hidden: tf.Tensor3D[] | undefined = options.outputHidden ? [h] : undefined;
     const newCache: (LayerCache | undefined)[] = [];
     const mask = options.mask;
     for (let l = 0; l < this.weights.layers.length; l++) {
-      const gate = mask === undefined ? 1 : Array.isArray(mask) ? (mask as readonly number[])[l] : tf.slice(mask as tf.Tensor1D, [l], [1]);
+      const gate =
+        mask === undefined
+          ? 1
+          : Array.isArray(mask)
+            ? (mask as readonly number[])[l]
+            : tf.slice(mask as tf.Tensor1D, [l], [1]);
       if (gate === 0) {
         newCache.push(options.cache?.[l]);
         hidden?.push(h);
@@ -126,13 +164,31 @@ export class DecoderModel {
       const layer = this.weights.layers[l];
       const x2 = tf.reshape(h, [b * t, c.hiddenSize]) as tf.Tensor2D;
       if (rows) {
-        const out = fusedBlock({ weights: layer, x: x2, gate, ...rows, attn: attnFloat, past: options.cache?.[l], keepCache: Boolean(options.useCache), dims });
+        const out = fusedBlock({
+          weights: layer,
+          x: x2,
+          gate,
+          ...rows,
+          attn: attnFloat,
+          past: options.cache?.[l],
+          keepCache: Boolean(options.useCache),
+          dims,
+        });
         newCache.push(out.cache);
         h = tf.reshape(out.y, [b, t, c.hiddenSize]);
         hidden?.push(h);
         continue;
       }
-      const { out: a, cache } = this.attention(layer, rmsNorm(x2, layer.inputNorm, c.rmsNormEps), b, t, cos, sin, bias!, options.cache?.[l]);
+      const { out: a, cache } = this.attention(
+        layer,
+        rmsNorm(x2, layer.inputNorm, c.rmsNormEps),
+        b,
+        t,
+        cos,
+        sin,
+        bias!,
+        options.cache?.[l],
+      );
       newCache.push(cache);
       let h2 = tf.add(x2, gate === 1 ? a : tf.mul(a, gate as tf.Tensor)) as tf.Tensor2D;
       const mlp = this.mlp(layer, rmsNorm(h2, layer.postAttentionNorm, c.rmsNormEps));
@@ -144,7 +200,16 @@ export class DecoderModel {
     return { final, hidden, cache: options.useCache ? newCache : undefined };
   }
 
-  private attention(w: LayerWeights, x: tf.Tensor2D, b: number, t: number, cos: tf.Tensor4D, sin: tf.Tensor4D, bias: tf.Tensor, past?: LayerCache): { out: tf.Tensor2D; cache: LayerCache } {
+  private attention(
+    w: LayerWeights,
+    x: tf.Tensor2D,
+    b: number,
+    t: number,
+    cos: tf.Tensor4D,
+    sin: tf.Tensor4D,
+    bias: tf.Tensor,
+    past?: LayerCache,
+  ): { out: tf.Tensor2D; cache: LayerCache } {
     const c = this.config;
     const hd = c.headDim;
     const kvh = c.numKvHeads;
@@ -153,8 +218,18 @@ export class DecoderModel {
     let k = tf.reshape(linear(x, w.k, w.kBias), [b, t, kvh, hd]) as tf.Tensor4D;
     const v = tf.reshape(linear(x, w.v, w.vBias), [b, t, kvh, hd]) as tf.Tensor4D;
     if (w.qNorm && w.kNorm) {
-      q = tf.reshape(rmsNorm(tf.reshape(q, [-1, hd]) as tf.Tensor2D, w.qNorm, c.rmsNormEps), [b, t, c.numHeads, hd]) as tf.Tensor4D;
-      k = tf.reshape(rmsNorm(tf.reshape(k, [-1, hd]) as tf.Tensor2D, w.kNorm, c.rmsNormEps), [b, t, kvh, hd]) as tf.Tensor4D;
+      q = tf.reshape(rmsNorm(tf.reshape(q, [-1, hd]) as tf.Tensor2D, w.qNorm, c.rmsNormEps), [
+        b,
+        t,
+        c.numHeads,
+        hd,
+      ]) as tf.Tensor4D;
+      k = tf.reshape(rmsNorm(tf.reshape(k, [-1, hd]) as tf.Tensor2D, w.kNorm, c.rmsNormEps), [
+        b,
+        t,
+        kvh,
+        hd,
+      ]) as tf.Tensor4D;
     }
     q = applyRotary(q, cos, sin);
     k = applyRotary(k, cos, sin);
@@ -167,11 +242,24 @@ export class DecoderModel {
     }
     const s = kt.shape[2];
     // Queries grouped per kv head: [B, KV, G·T, D], so GQA needs no copies of k and v.
-    const qg = tf.reshape(tf.transpose(tf.reshape(q, [b, t, kvh, group, hd]), [0, 2, 3, 1, 4]), [b * kvh, group * t, hd]) as tf.Tensor3D;
-    const scores = tf.mul(tf.matMul(qg, tf.reshape(kt, [b * kvh, s, hd]) as tf.Tensor3D, false, true), 1 / Math.sqrt(hd));
+    const qg = tf.reshape(tf.transpose(tf.reshape(q, [b, t, kvh, group, hd]), [0, 2, 3, 1, 4]), [
+      b * kvh,
+      group * t,
+      hd,
+    ]) as tf.Tensor3D;
+    const scores = tf.mul(
+      tf.matMul(qg, tf.reshape(kt, [b * kvh, s, hd]) as tf.Tensor3D, false, true),
+      1 / Math.sqrt(hd),
+    );
     const probs = tf.softmax(tf.add(tf.reshape(scores, [b, kvh, group, t, s]), bias), -1);
-    const ctx = tf.matMul(tf.reshape(probs, [b * kvh, group * t, s]) as tf.Tensor3D, tf.reshape(vt, [b * kvh, s, hd]) as tf.Tensor3D);
-    const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [b, kvh, group, t, hd]), [0, 3, 1, 2, 4]), [b * t, c.numHeads * hd]) as tf.Tensor2D;
+    const ctx = tf.matMul(
+      tf.reshape(probs, [b * kvh, group * t, s]) as tf.Tensor3D,
+      tf.reshape(vt, [b * kvh, s, hd]) as tf.Tensor3D,
+    );
+    const merged = tf.reshape(tf.transpose(tf.reshape(ctx, [b, kvh, group, t, hd]), [0, 3, 1, 2, 4]), [
+      b * t,
+      c.numHeads * hd,
+    ]) as tf.Tensor2D;
     return { out: linear(merged, w.o, w.oBias), cache: { k: kt, v: vt } };
   }
 
@@ -188,7 +276,9 @@ export class DecoderModel {
     for (const v of this.variables()) v.dispose();
   }
 
-  get isDisposed(): boolean { return this.disposed; }
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
 }
 
 /** x·Wᵀ (+ b) with W in HF's [out, in] layout. */

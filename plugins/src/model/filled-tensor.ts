@@ -15,8 +15,10 @@ export function checkBackendRoom(bytes: number, what: string): void {
   if (inUse + bytes < WASM_MAX_BYTES) return;
   const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
   const used = inUse ? ` (with ${gib(inUse)} already in use)` : '';
-  throw new UserError(`${what}: needs ${gib(bytes)} as float32${used}, ` +
-    'more than the 4 GiB the wasm backend can address (fix: --backend cpu, or backend: cpu in the graph)');
+  throw new UserError(
+    `${what}: needs ${gib(bytes)} as float32${used}, ` +
+      'more than the 4 GiB the wasm backend can address (fix: --backend cpu, or backend: cpu in the graph)',
+  );
 }
 
 /**

@@ -31,7 +31,8 @@ export interface FusedBlockInput {
   /** The block's gate m (1 = kept as is); a tensor when its gradient is wanted. */
   gate: number | tf.Tensor;
   /** Rotary tables [B·T, headDim]. */
-  cos: tf.Tensor2D; sin: tf.Tensor2D;
+  cos: tf.Tensor2D;
+  sin: tf.Tensor2D;
   /** [B, past + T] float: 1 for real tokens, 0 for padding. */
   attn: tf.Tensor2D;
   past?: { k: tf.Tensor4D; v: tf.Tensor4D };
@@ -48,6 +49,15 @@ export function fusedBlock(input: FusedBlockInput): { y: tf.Tensor2D; cache?: { 
   for (const name of BLOCK_WEIGHTS) weights[name] = input.weights[name] ?? absent();
   const blockGate = typeof input.gate === 'number' ? tf.scalar(input.gate) : input.gate;
   const dims: BlockDims = { ...input.dims, P: input.past?.k.shape[2] ?? 0 };
-  return runDecoderBlock(addon, { weights, x: input.x, blockGate, cos: input.cos, sin: input.sin, attn: input.attn,
-    past: input.past, keepCache: input.keepCache, dims });
+  return runDecoderBlock(addon, {
+    weights,
+    x: input.x,
+    blockGate,
+    cos: input.cos,
+    sin: input.sin,
+    attn: input.attn,
+    past: input.past,
+    keepCache: input.keepCache,
+    dims,
+  });
 }

@@ -18,7 +18,11 @@ export interface GenerateOptions {
  * tokens only, so padding does not shift rotary phases); each row stops at its first stop
  * token, which is not returned. Returns the new token ids per prompt.
  */
-export async function generateIds(h: ModelHandle, prompts: readonly (readonly number[])[], o: GenerateOptions): Promise<number[][]> {
+export async function generateIds(
+  h: ModelHandle,
+  prompts: readonly (readonly number[])[],
+  o: GenerateOptions,
+): Promise<number[][]> {
   const b = prompts.length;
   if (b === 0) return [];
   const width = Math.max(...prompts.map((p) => p.length));
@@ -37,7 +41,10 @@ export async function generateIds(h: ModelHandle, prompts: readonly (readonly nu
         const res = h.model.forwardFinal(ids, { mask: o.mask, attentionMask, cache, useCache: true });
         // Only the last position's logits are needed: the head runs on B rows, not B·T.
         const t = input[0].length;
-        const rows = tf.reshape(tf.slice(tf.reshape(res.final, [b, t, -1]), [0, t - 1, 0], [b, 1, -1]), [b, -1]) as tf.Tensor2D;
+        const rows = tf.reshape(tf.slice(tf.reshape(res.final, [b, t, -1]), [0, t - 1, 0], [b, 1, -1]), [
+          b,
+          -1,
+        ]) as tf.Tensor2D;
         const last = h.model.head(rows);
         return { last, cache: res.cache! } as unknown as tf.TensorContainer;
       }) as unknown as { last: tf.Tensor2D; cache: (LayerCache | undefined)[] };
@@ -61,13 +68,20 @@ export async function generateIds(h: ModelHandle, prompts: readonly (readonly nu
 }
 
 function disposeCache(cache?: (LayerCache | undefined)[]): void {
-  for (const c of cache ?? []) { c?.k.dispose(); c?.v.dispose(); }
+  for (const c of cache ?? []) {
+    c?.k.dispose();
+    c?.v.dispose();
+  }
 }
 
 async function pickTokens(logits: tf.Tensor2D, sample?: GenerateOptions['sample']): Promise<number[]> {
   if (!sample) {
     const best = tf.argMax(logits, -1);
-    try { return Array.from(await best.data()); } finally { best.dispose(); }
+    try {
+      return Array.from(await best.data());
+    } finally {
+      best.dispose();
+    }
   }
   const [b, v] = logits.shape;
   const values = (await logits.data()) as Float32Array;
@@ -79,7 +93,13 @@ async function pickTokens(logits: tf.Tensor2D, sample?: GenerateOptions['sample'
     const w = order.map((j) => Math.exp(row[j] - max));
     let u = sample.rng.next() * w.reduce((a, c) => a + c, 0);
     let pick = order[order.length - 1];
-    for (let k = 0; k < order.length; k++) { u -= w[k]; if (u <= 0) { pick = order[k]; break; } }
+    for (let k = 0; k < order.length; k++) {
+      u -= w[k];
+      if (u <= 0) {
+        pick = order[k];
+        break;
+      }
+    }
     out.push(pick);
   }
   return out;
@@ -89,7 +109,11 @@ async function pickTokens(logits: tf.Tensor2D, sample?: GenerateOptions['sample'
  * Text in, text out, in order, batched `batchSize` prompts at a time. A prompt that encodes to
  * no tokens has nothing to continue (these models have no start token) and gets "".
  */
-export async function generateText(h: ModelHandle, prompts: readonly string[], o: GenerateOptions & { batchSize?: number }): Promise<string[]> {
+export async function generateText(
+  h: ModelHandle,
+  prompts: readonly string[],
+  o: GenerateOptions & { batchSize?: number },
+): Promise<string[]> {
   const tok = h.tokenizer!;
   const encoded = prompts.map((p) => tok.encode(p));
   const todo = encoded.flatMap((ids, i) => (ids.length ? [i] : []));
@@ -98,8 +122,14 @@ export async function generateText(h: ModelHandle, prompts: readonly string[], o
   if (!Number.isInteger(bs) || bs < 1) throw new UserError(`generation batch size must be an integer ≥ 1, got ${bs}`);
   for (let i = 0; i < todo.length; i += bs) {
     const chunk = todo.slice(i, i + bs);
-    const results = await generateIds(h, chunk.map((j) => encoded[j]), o);
-    chunk.forEach((j, r) => { out[j] = tok.decode(results[r]); });
+    const results = await generateIds(
+      h,
+      chunk.map((j) => encoded[j]),
+      o,
+    );
+    chunk.forEach((j, r) => {
+      out[j] = tok.decode(results[r]);
+    });
   }
   return out;
 }

@@ -25,17 +25,29 @@ export interface ModelHandle {
 }
 
 /** Wraps a model with its companions into a disposable handle. */
-export function makeHandle(parts: Omit<ModelHandle, 'dispose' | 'retain' | 'eosId' | 'padId'> & { eosId?: number; padId?: number }): ModelHandle {
+export function makeHandle(
+  parts: Omit<ModelHandle, 'dispose' | 'retain' | 'eosId' | 'padId'> & { eosId?: number; padId?: number },
+): ModelHandle {
   const gen = parts.generationConfig ?? {};
   const raw = parts.model.source.rawConfig;
-  const first = (v: unknown): number | undefined => (Array.isArray(v) ? (v[0] as number) : typeof v === 'number' ? v : undefined);
-  const eosId = parts.eosId ?? first(gen.eos_token_id) ?? first(raw.eos_token_id) ?? parts.tokenizer?.tokenId('<eos>') ?? 0;
-  const padId = parts.padId ?? first(gen.pad_token_id) ?? first(raw.pad_token_id) ?? parts.tokenizer?.tokenId('<pad>') ?? eosId;
+  const first = (v: unknown): number | undefined =>
+    Array.isArray(v) ? (v[0] as number) : typeof v === 'number' ? v : undefined;
+  const eosId =
+    parts.eosId ?? first(gen.eos_token_id) ?? first(raw.eos_token_id) ?? parts.tokenizer?.tokenId('<eos>') ?? 0;
+  const padId =
+    parts.padId ?? first(gen.pad_token_id) ?? first(raw.pad_token_id) ?? parts.tokenizer?.tokenId('<pad>') ?? eosId;
   let holders = 1;
   const handle: ModelHandle = {
-    ...parts, eosId, padId,
-    retain: () => { holders++; return handle; },
-    dispose: () => { if (--holders === 0) parts.model.dispose(); },
+    ...parts,
+    eosId,
+    padId,
+    retain: () => {
+      holders++;
+      return handle;
+    },
+    dispose: () => {
+      if (--holders === 0) parts.model.dispose();
+    },
   };
   return handle;
 }
@@ -56,7 +68,10 @@ export function cloneHandle(h: ModelHandle, layers?: readonly number[]): ModelHa
   const named = new Map<string, tf.Tensor>();
   for (const [name, v] of namedWeights(m.weights)) {
     const layer = /^model\.layers\.(\d+)\.(.*)$/.exec(name);
-    if (!layer) { named.set(name, tf.clone(v)); continue; }
+    if (!layer) {
+      named.set(name, tf.clone(v));
+      continue;
+    }
     const to = keep.indexOf(Number(layer[1]));
     if (to >= 0) named.set(`model.layers.${to}.${layer[2]}`, tf.clone(v));
   }

@@ -7,7 +7,10 @@ import type { ModelHandle } from './handle.js';
 /** `model.hfCheckpoint`: loads a Hugging Face model directory. */
 @injectable()
 export class HfCheckpointNode implements GraphNode<{ path: string }> {
-  constructor(@inject(LOGGER) private readonly log: Logger, @inject(RUN_INFO) private readonly run: RunInfo) {}
+  constructor(
+    @inject(LOGGER) private readonly log: Logger,
+    @inject(RUN_INFO) private readonly run: RunInfo,
+  ) {}
 
   connect(_inputs: Record<string, never>, p: { path: string }) {
     return {
@@ -15,7 +18,9 @@ export class HfCheckpointNode implements GraphNode<{ path: string }> {
         const dir = resolve(p.path);
         const h = await loadCheckpoint(dir);
         const c = h.model.config;
-        this.log.info(`loaded ${c.modelType} from ${p.path}: ${c.numLayers} layers, d=${c.hiddenSize}, ${h.model.parameterCount()} parameters, ${h.dtype}`);
+        this.log.info(
+          `loaded ${c.modelType} from ${p.path}: ${c.numLayers} layers, d=${c.hiddenSize}, ${h.model.parameterCount()} parameters, ${h.dtype}`,
+        );
         return h;
       }),
     };
@@ -33,7 +38,8 @@ export const hfCheckpointManifest: PluginManifest = {
     additionalProperties: false,
     properties: {
       path: {
-        type: 'string', description: 'model directory (relative to the working directory)',
+        type: 'string',
+        description: 'model directory (relative to the working directory)',
         'x-path': { kind: 'dir', contains: ['config.json'] },
       },
     },

@@ -3,11 +3,14 @@ import { LOGGER, once, UserError, type GraphNode, type Logger, type NodeContext,
 import { cloneHandle } from './handle.js';
 import type { PortInputs, Ports } from '../ports.js';
 
-interface Params { drop?: number[] }
+interface Params {
+  drop?: number[];
+}
 
 /** Keeps the layers whose mask value is 1; checks the mask fits the model. */
 export function keptLayers(mask: readonly number[], numLayers: number, who: string): number[] {
-  if (mask.length !== numLayers) throw new UserError(`${who}: mask has ${mask.length} entries but the model has ${numLayers} layers`);
+  if (mask.length !== numLayers)
+    throw new UserError(`${who}: mask has ${mask.length} entries but the model has ${numLayers} layers`);
   const kept = mask.flatMap((m, i) => (m ? [i] : []));
   if (kept.length === 0) throw new UserError(`${who}: the mask removes every layer`);
   return kept;
@@ -30,10 +33,15 @@ export class PruneNode implements GraphNode<Params> {
         if (!mask && !p.drop) throw new UserError(`node "${ctx.id}": give either a mask input or params.drop`);
         if (mask && p.drop) throw new UserError(`node "${ctx.id}": give a mask input or params.drop, not both`);
         const bad = (p.drop ?? []).filter((i) => i >= L);
-        if (bad.length) throw new UserError(`node "${ctx.id}": params.drop names layer(s) ${bad.join(', ')} but the model has layers 0..${L - 1}`);
+        if (bad.length)
+          throw new UserError(
+            `node "${ctx.id}": params.drop names layer(s) ${bad.join(', ')} but the model has layers 0..${L - 1}`,
+          );
         const m = mask ? mask.mask : [...Array(L).keys()].map((i) => (p.drop!.includes(i) ? 0 : 1));
         const kept = keptLayers(m, L, `node "${ctx.id}"`);
-        this.log.info(`pruned ${L - kept.length} of ${L} layers (${mask?.method ?? 'explicit list'}): kept ${kept.join(',')}`);
+        this.log.info(
+          `pruned ${L - kept.length} of ${L} layers (${mask?.method ?? 'explicit list'}): kept ${kept.join(',')}`,
+        );
         return cloneHandle(model, kept);
       }),
     };
@@ -48,7 +56,15 @@ export const pruneManifest: PluginManifest = {
   params: {
     type: 'object',
     additionalProperties: false,
-    properties: { drop: { type: 'array', items: { type: 'integer', minimum: 0 }, uniqueItems: true, minItems: 1, description: 'layer indices to remove (instead of a mask input)' } },
+    properties: {
+      drop: {
+        type: 'array',
+        items: { type: 'integer', minimum: 0 },
+        uniqueItems: true,
+        minItems: 1,
+        description: 'layer indices to remove (instead of a mask input)',
+      },
+    },
   },
   node: PruneNode,
 };

@@ -35,15 +35,27 @@ export async function randomModel(o: RandomModelOptions): Promise<ModelHandle> {
   const tokJson = o.tokenizer === 'bytes' ? byteTokenizerJson() : charTokenizerJson(o.chars ?? '0123456789+-*= ');
   const vocabSize = Object.keys((tokJson.model as { vocab: object }).vocab).length;
   const c = o.config;
-  const raw = { ...c, vocab_size: c.vocab_size ?? vocabSize, pad_token_id: c.pad_token_id ?? 0, eos_token_id: c.eos_token_id ?? 1 };
+  const raw = {
+    ...c,
+    vocab_size: c.vocab_size ?? vocabSize,
+    pad_token_id: c.pad_token_id ?? 0,
+    eos_token_id: c.eos_token_id ?? 1,
+  };
   const config = parseDecoderConfig(raw, o.where ?? 'config');
   const named = initWeights(config, o.rng, o.std);
   o.edit?.(named, config);
-  const model = new DecoderModel(config, weightsFromNamed(config, named), { rawConfig: raw, keptLayers: [...Array(config.numLayers).keys()], originalLayers: config.numLayers });
+  const model = new DecoderModel(config, weightsFromNamed(config, named), {
+    rawConfig: raw,
+    keptLayers: [...Array(config.numLayers).keys()],
+    originalLayers: config.numLayers,
+  });
   return makeHandle({
-    model, dtype: 'F32', tokenizer: await loadTokenizerFromJson(tokJson, charTokenizerConfig()),
+    model,
+    dtype: 'F32',
+    tokenizer: await loadTokenizerFromJson(tokJson, charTokenizerConfig()),
     tokenizerFiles: { 'tokenizer.json': tokJson, 'tokenizer_config.json': charTokenizerConfig() },
     generationConfig: o.generationConfig ?? { eos_token_id: 1, pad_token_id: 0 },
-    eosId: 1, padId: 0,
+    eosId: 1,
+    padId: 0,
   });
 }

@@ -17,7 +17,10 @@ export function inverseFrequencies(c: DecoderConfig): Float32Array {
   for (let i = 0; i < half; i++) {
     const wavelen = (2 * Math.PI) / inv[i];
     if (wavelen < highWavelen) continue;
-    if (wavelen > lowWavelen) { inv[i] = inv[i] / s.factor; continue; }
+    if (wavelen > lowWavelen) {
+      inv[i] = inv[i] / s.factor;
+      continue;
+    }
     const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
     inv[i] = (1 - smooth) * (inv[i] / s.factor) + smooth * inv[i];
   }
@@ -58,6 +61,9 @@ function rotateHalfMatrix(d: number): tf.Tensor2D {
 /** x·cos + rotate_half(x)·sin for x of shape [B, T, H, D]. */
 export function applyRotary(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tensor4D {
   const d = x.shape[3];
-  const rotated = tf.reshape(tf.matMul(tf.reshape(x, [-1, d]) as tf.Tensor2D, rotateHalfMatrix(d)), x.shape) as tf.Tensor4D;
+  const rotated = tf.reshape(
+    tf.matMul(tf.reshape(x, [-1, d]) as tf.Tensor2D, rotateHalfMatrix(d)),
+    x.shape,
+  ) as tf.Tensor4D;
   return tf.add(tf.mul(x, cos), tf.mul(rotated, sin));
 }

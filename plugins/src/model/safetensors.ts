@@ -3,12 +3,30 @@ import { endianness } from 'node:os';
 import { UserError } from '@e3/core';
 
 /** dtypes we read (to f32 in memory) and write. */
-export const DTYPE_SIZES = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, F64: 8, U8: 1, I8: 1, BOOL: 1, I16: 2, U16: 2, U32: 4, U64: 8 } as const;
+export const DTYPE_SIZES = {
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  I64: 8,
+  F64: 8,
+  U8: 1,
+  I8: 1,
+  BOOL: 1,
+  I16: 2,
+  U16: 2,
+  U32: 4,
+  U64: 8,
+} as const;
 export type SafetensorsDtype = keyof typeof DTYPE_SIZES;
 export type FloatDtype = 'F32' | 'F16' | 'BF16';
 
 /** One tensor's header entry. */
-export interface TensorEntry { dtype: SafetensorsDtype; shape: number[]; data_offsets: [number, number] }
+export interface TensorEntry {
+  dtype: SafetensorsDtype;
+  shape: number[];
+  data_offsets: [number, number];
+}
 
 /** A parsed, validated safetensors file: tensors are read lazily. */
 export interface SafetensorsFile {
@@ -40,48 +58,88 @@ function fail(path: string, msg: string, fix?: string): never {
  */
 export function openSafetensors(path: string): SafetensorsFile {
   let fd: number;
-  try { fd = openSync(path, 'r'); } catch { fail(path, 'cannot open file', 'check that the checkpoint directory is complete'); }
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    fail(path, 'cannot open file', 'check that the checkpoint directory is complete');
+  }
   try {
     const size = fstatSync(fd).size;
     if (size < 8) fail(path, `file is ${size} bytes, too short for a safetensors header (truncated?)`);
     const lenBuf = Buffer.alloc(8);
     readSync(fd, lenBuf, 0, 8, 0);
     const headerLen = lenBuf.readBigUInt64LE(0);
-    if (headerLen > BigInt(MAX_HEADER)) fail(path, `header length ${headerLen} exceeds the ${MAX_HEADER}-byte limit (corrupt file?)`);
-    if (Number(headerLen) + 8 > size) fail(path, `header length ${headerLen} runs past the end of the ${size}-byte file (truncated?)`);
+    if (headerLen > BigInt(MAX_HEADER))
+      fail(path, `header length ${headerLen} exceeds the ${MAX_HEADER}-byte limit (corrupt file?)`);
+    if (Number(headerLen) + 8 > size)
+      fail(path, `header length ${headerLen} runs past the end of the ${size}-byte file (truncated?)`);
     const headerBuf = Buffer.alloc(Number(headerLen));
     readSync(fd, headerBuf, 0, headerBuf.length, 8);
     let header: unknown;
-    try { header = JSON.parse(headerBuf.toString('utf8')); } catch (e) { fail(path, `header is not valid JSON: ${(e as Error).message}`); }
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) fail(path, 'header must be a JSON object');
+    try {
+      header = JSON.parse(headerBuf.toString('utf8'));
+    } catch (e) {
+      fail(path, `header is not valid JSON: ${(e as Error).message}`);
+    }
+    if (typeof header !== 'object' || header === null || Array.isArray(header))
+      fail(path, 'header must be a JSON object');
     const dataStart = 8 + Number(headerLen);
     const dataLen = size - dataStart;
     const entries = new Map<string, TensorEntry>();
     let metadata: Record<string, string> = {};
     for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
-      if (name === '__metadata__') { metadata = (raw ?? {}) as Record<string, string>; continue; }
+      if (name === '__metadata__') {
+        metadata = (raw ?? {}) as Record<string, string>;
+        continue;
+      }
       const e = raw as Partial<TensorEntry>;
       if (!e || typeof e !== 'object') fail(path, `tensor "${name}": header entry is not an object`);
-      if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_SIZES)) fail(path, `tensor "${name}": unknown dtype ${JSON.stringify(e.dtype)}`, `known: ${Object.keys(DTYPE_SIZES).join(', ')}`);
-      if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0)) fail(path, `tensor "${name}": shape must be a list of non-negative integers`);
+      if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_SIZES))
+        fail(
+          path,
+          `tensor "${name}": unknown dtype ${JSON.stringify(e.dtype)}`,
+          `known: ${Object.keys(DTYPE_SIZES).join(', ')}`,
+        );
+      if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0))
+        fail(path, `tensor "${name}": shape must be a list of non-negative integers`);
       const off = e.data_offsets;
-      if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0) || off[0] > off[1]) fail(path, `tensor "${name}": data_offsets must be [begin, end] with 0 ≤ begin ≤ end`);
-      if (off[1] > dataLen) fail(path, `tensor "${name}": data ends at byte ${off[1]} but the file holds ${dataLen} data bytes (truncated?)`);
+      if (
+        !Array.isArray(off) ||
+        off.length !== 2 ||
+        !off.every((o) => Number.isInteger(o) && o >= 0) ||
+        off[0] > off[1]
+      )
+        fail(path, `tensor "${name}": data_offsets must be [begin, end] with 0 ≤ begin ≤ end`);
+      if (off[1] > dataLen)
+        fail(
+          path,
+          `tensor "${name}": data ends at byte ${off[1]} but the file holds ${dataLen} data bytes (truncated?)`,
+        );
       const want = numel(e.shape) * DTYPE_SIZES[e.dtype as SafetensorsDtype];
-      if (off[1] - off[0] !== want) fail(path, `tensor "${name}": ${off[1] - off[0]} bytes for shape [${e.shape}] ${e.dtype}, which needs ${want}`);
+      if (off[1] - off[0] !== want)
+        fail(path, `tensor "${name}": ${off[1] - off[0]} bytes for shape [${e.shape}] ${e.dtype}, which needs ${want}`);
       entries.set(name, { dtype: e.dtype as SafetensorsDtype, shape: e.shape, data_offsets: off as [number, number] });
     }
-    const sorted = [...entries.entries()].sort((a, b) => a[1].data_offsets[0] - b[1].data_offsets[0] || a[1].data_offsets[1] - b[1].data_offsets[1]);
+    const sorted = [...entries.entries()].sort(
+      (a, b) => a[1].data_offsets[0] - b[1].data_offsets[0] || a[1].data_offsets[1] - b[1].data_offsets[1],
+    );
     let cursor = 0;
     for (const [name, e] of sorted) {
-      if (e.data_offsets[0] !== cursor) fail(path, `tensor "${name}": data starts at ${e.data_offsets[0]}, expected ${cursor} (${e.data_offsets[0] < cursor ? 'overlaps the previous tensor' : 'gap in the data'})`);
+      if (e.data_offsets[0] !== cursor)
+        fail(
+          path,
+          `tensor "${name}": data starts at ${e.data_offsets[0]}, expected ${cursor} (${e.data_offsets[0] < cursor ? 'overlaps the previous tensor' : 'gap in the data'})`,
+        );
       cursor = e.data_offsets[1];
     }
-    if (cursor !== dataLen) fail(path, `tensors cover ${cursor} data bytes but the file has ${dataLen} (trailing bytes or truncated header)`);
+    if (cursor !== dataLen)
+      fail(path, `tensors cover ${cursor} data bytes but the file has ${dataLen} (trailing bytes or truncated header)`);
     closeSync(fd);
     const entry = (name: string): TensorEntry => entries.get(name) ?? fail(path, `no tensor "${name}"`);
     return {
-      path, entries, metadata,
+      path,
+      entries,
+      metadata,
       readFloat32(name: string): Float32Array {
         const out = new Float32Array(numel(entry(name).shape));
         this.readFloat32Into(name, out);
@@ -94,7 +152,11 @@ export function openSafetensors(path: string): SafetensorsFile {
       },
     };
   } catch (e) {
-    try { closeSync(fd); } catch { /* already closed */ }
+    try {
+      closeSync(fd);
+    } catch {
+      /* already closed */
+    }
     throw e;
   }
 }
@@ -107,7 +169,12 @@ let chunkBuffer: Buffer | undefined;
 
 /** Reads `length` bytes at `position` of `path` and converts them into `out`; first non-finite index or -1. */
 function readInto(
-  path: string, position: number, length: number, dtype: SafetensorsDtype, out: Float32Array, what: string,
+  path: string,
+  position: number,
+  length: number,
+  dtype: SafetensorsDtype,
+  out: Float32Array,
+  what: string,
 ): number {
   const size = DTYPE_SIZES[dtype];
   if (out.length * size !== length) {
@@ -131,7 +198,9 @@ function readInto(
       if (bad < 0 && b >= 0) bad = done / size + b;
       done += want;
     }
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
   return bad;
 }
 
@@ -242,7 +311,7 @@ function floatToHalf(v: number): number {
     mant |= 0x800000;
     const shift = 14 - e;
     let half = mant >> shift;
-    if ((mant >> (shift - 1)) & 1 && ((mant & ((1 << (shift - 1)) - 1)) || half & 1)) half++;
+    if ((mant >> (shift - 1)) & 1 && (mant & ((1 << (shift - 1)) - 1) || half & 1)) half++;
     return sign | half;
   }
   let half = sign | (e << 10) | (mant >> 13);
@@ -281,7 +350,9 @@ export type TensorShapes = Iterable<[string, { shape: readonly number[] }]>;
  * header padded to 8 bytes with spaces, as the reference does), and the order of the data.
  */
 function safetensorsHeader(
-  tensors: TensorShapes, dtype: FloatDtype, metadata: Record<string, string>,
+  tensors: TensorShapes,
+  dtype: FloatDtype,
+  metadata: Record<string, string>,
 ): { head: Buffer; order: string[] } {
   const header: Record<string, unknown> = { __metadata__: metadata };
   const sorted = [...tensors].sort((a, b) => a[0].localeCompare(b[0]));
@@ -301,7 +372,8 @@ function safetensorsHeader(
 
 /** Serialises named float32 tensors to safetensors bytes (header padded to 8 bytes, as the reference does). */
 export function encodeSafetensors(
-  tensors: ReadonlyMap<string, { shape: number[]; data: Float32Array }>, dtype: FloatDtype,
+  tensors: ReadonlyMap<string, { shape: number[]; data: Float32Array }>,
+  dtype: FloatDtype,
   metadata: Record<string, string> = { format: 'pt' },
 ): Buffer {
   const { head, order } = safetensorsHeader(tensors, dtype, metadata);
@@ -314,7 +386,10 @@ export function encodeSafetensors(
  * bytes are held at a time. Returns the file's size.
  */
 export async function writeSafetensors(
-  file: string, tensors: TensorShapes, dtype: FloatDtype, read: (name: string) => Promise<Float32Array>,
+  file: string,
+  tensors: TensorShapes,
+  dtype: FloatDtype,
+  read: (name: string) => Promise<Float32Array>,
   metadata: Record<string, string> = { format: 'pt' },
 ): Promise<number> {
   const { head, order } = safetensorsHeader(tensors, dtype, metadata);
@@ -327,6 +402,8 @@ export async function writeSafetensors(
   try {
     write(head);
     for (const name of order) write(fromFloat32(await read(name), dtype));
-  } finally { closeSync(fd); }
+  } finally {
+    closeSync(fd);
+  }
   return size;
 }

@@ -56,11 +56,16 @@ export function studentTokens(final: tf.Tensor2D, head: tf.Tensor2D, a: StudentT
   // [N, k + 2]: picked log-probabilities, then the mean one. logSoftmax as the teacher cache computes it,
   // so a student equal to its teacher has a KL of exactly 0 (Adam would amplify rounding into steps).
   const native = nativeHeadRows();
-  const stats = (h: tf.Tensor2D, w: tf.Tensor2D) => joinRows(parts.map(([s, c]) => tf.tidy(() => {
-    if (native) return headPick(logitsOf(h, w, s, c), rowsOf(cols, s, c));
-    const logq = tf.logSoftmax(logitsOf(h, w, s, c));
-    return tf.concat([pick(logq, rowsOf(cols, s, c)), tf.mean(logq, -1, true) as tf.Tensor2D], 1);
-  })));
+  const stats = (h: tf.Tensor2D, w: tf.Tensor2D) =>
+    joinRows(
+      parts.map(([s, c]) =>
+        tf.tidy(() => {
+          if (native) return headPick(logitsOf(h, w, s, c), rowsOf(cols, s, c));
+          const logq = tf.logSoftmax(logitsOf(h, w, s, c));
+          return tf.concat([pick(logq, rowsOf(cols, s, c)), tf.mean(logq, -1, true) as tf.Tensor2D], 1);
+        }),
+      ),
+    );
   const chunkGrad = (dy: tf.Tensor2D, h: tf.Tensor2D, w: tf.Tensor2D, ids: tf.Tensor2D, s: number, c: number) => {
     const g = rowsOf(dy, s, c);
     if (native) {
@@ -84,15 +89,27 @@ export function studentTokens(final: tf.Tensor2D, head: tf.Tensor2D, a: StudentT
     return a.trainHead ? [joinRows(dh), dw!] : [joinRows(dh)];
   };
   // The tape frees what the forward pass made unless it is saved: the rows, the ids, a trained head.
-  const all = (a.trainHead
-    ? (tf.customGrad(((h: tf.Tensor2D, w: tf.Tensor2D, save: Save) => {
-      save([h, w, cols]);
-      return { value: stats(h, w), gradFunc: (dy: tf.Tensor2D, s: tf.Tensor2D[]) => backward(dy, s[0], s[1], s[2]) };
-    }) as never) as unknown as (h: tf.Tensor, w: tf.Tensor) => tf.Tensor)(final, head)
-    : (tf.customGrad(((h: tf.Tensor2D, save: Save) => {
-      save([h, cols]);
-      return { value: stats(h, head), gradFunc: (dy: tf.Tensor2D, s: tf.Tensor2D[]) => backward(dy, s[0], head, s[1]) };
-    }) as never) as unknown as (h: tf.Tensor) => tf.Tensor)(final)) as tf.Tensor2D;
+  const all = (
+    a.trainHead
+      ? (
+          tf.customGrad(((h: tf.Tensor2D, w: tf.Tensor2D, save: Save) => {
+            save([h, w, cols]);
+            return {
+              value: stats(h, w),
+              gradFunc: (dy: tf.Tensor2D, s: tf.Tensor2D[]) => backward(dy, s[0], s[1], s[2]),
+            };
+          }) as never) as unknown as (h: tf.Tensor, w: tf.Tensor) => tf.Tensor
+        )(final, head)
+      : (
+          tf.customGrad(((h: tf.Tensor2D, save: Save) => {
+            save([h, cols]);
+            return {
+              value: stats(h, head),
+              gradFunc: (dy: tf.Tensor2D, s: tf.Tensor2D[]) => backward(dy, s[0], head, s[1]),
+            };
+          }) as never) as unknown as (h: tf.Tensor) => tf.Tensor
+        )(final)
+  ) as tf.Tensor2D;
   return split(all, b, t, k, Boolean(a.topIds));
 }
 
@@ -120,7 +137,9 @@ export function tokensFromLogits(logits: tf.Tensor3D, labels: tf.Tensor2D, topId
  * {@link studentTokens} on its final-norm rows; `hidden` as forwardFinal returns it.
  */
 export function forwardTokens(
-  model: DecoderModel, ids: tf.Tensor2D, o: ForwardOptions & StudentTokensArgs,
+  model: DecoderModel,
+  ids: tf.Tensor2D,
+  o: ForwardOptions & StudentTokensArgs,
 ): { student: StudentTokens; hidden?: tf.Tensor3D[] } {
   const { final, hidden } = model.forwardFinal(ids, o);
   return { student: studentTokens(final, model.headWeight, o), hidden };

@@ -31,7 +31,11 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
 }
 
 /** A tokenizer from tokenizer.json / tokenizer_config.json objects. */
-export async function loadTokenizerFromJson(json: Record<string, unknown>, cfg: Record<string, unknown>, file = 'tokenizer.json'): Promise<TextTokenizer> {
+export async function loadTokenizerFromJson(
+  json: Record<string, unknown>,
+  cfg: Record<string, unknown>,
+  file = 'tokenizer.json',
+): Promise<TextTokenizer> {
   let tok: Tokenizer;
   try {
     tok = new Tokenizer(json as never, cfg as never);
@@ -103,7 +107,10 @@ function unknownCharsOf(encode: (text: string) => number[], unkId: number | unde
 export function describeChars(chars: readonly string[], max = 10): string {
   const one = (ch: string) => JSON.stringify(ch).slice(1, -1);
   const code = (ch: string) => `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-  const shown = chars.slice(0, max).map((ch) => `'${one(ch)}' (${code(ch)})`).join(', ');
+  const shown = chars
+    .slice(0, max)
+    .map((ch) => `'${one(ch)}' (${code(ch)})`)
+    .join(', ');
   return chars.length > max ? `${shown} and ${chars.length - max} more` : shown;
 }
 

@@ -5,11 +5,22 @@ import type { DecoderConfig } from './config.js';
 export interface LayerWeights {
   inputNorm: tf.Variable;
   postAttentionNorm: tf.Variable;
-  q: tf.Variable; k: tf.Variable; v: tf.Variable; o: tf.Variable;
-  qBias?: tf.Variable; kBias?: tf.Variable; vBias?: tf.Variable; oBias?: tf.Variable;
-  qNorm?: tf.Variable; kNorm?: tf.Variable;
-  gate: tf.Variable; up: tf.Variable; down: tf.Variable;
-  gateBias?: tf.Variable; upBias?: tf.Variable; downBias?: tf.Variable;
+  q: tf.Variable;
+  k: tf.Variable;
+  v: tf.Variable;
+  o: tf.Variable;
+  qBias?: tf.Variable;
+  kBias?: tf.Variable;
+  vBias?: tf.Variable;
+  oBias?: tf.Variable;
+  qNorm?: tf.Variable;
+  kNorm?: tf.Variable;
+  gate: tf.Variable;
+  up: tf.Variable;
+  down: tf.Variable;
+  gateBias?: tf.Variable;
+  upBias?: tf.Variable;
+  downBias?: tf.Variable;
 }
 
 export interface ModelWeights {
@@ -21,17 +32,28 @@ export interface ModelWeights {
 }
 
 const LAYER_NAMES: Record<keyof LayerWeights, string> = {
-  inputNorm: 'input_layernorm.weight', postAttentionNorm: 'post_attention_layernorm.weight',
-  q: 'self_attn.q_proj.weight', k: 'self_attn.k_proj.weight', v: 'self_attn.v_proj.weight', o: 'self_attn.o_proj.weight',
-  qBias: 'self_attn.q_proj.bias', kBias: 'self_attn.k_proj.bias', vBias: 'self_attn.v_proj.bias', oBias: 'self_attn.o_proj.bias',
-  qNorm: 'self_attn.q_norm.weight', kNorm: 'self_attn.k_norm.weight',
-  gate: 'mlp.gate_proj.weight', up: 'mlp.up_proj.weight', down: 'mlp.down_proj.weight',
-  gateBias: 'mlp.gate_proj.bias', upBias: 'mlp.up_proj.bias', downBias: 'mlp.down_proj.bias',
+  inputNorm: 'input_layernorm.weight',
+  postAttentionNorm: 'post_attention_layernorm.weight',
+  q: 'self_attn.q_proj.weight',
+  k: 'self_attn.k_proj.weight',
+  v: 'self_attn.v_proj.weight',
+  o: 'self_attn.o_proj.weight',
+  qBias: 'self_attn.q_proj.bias',
+  kBias: 'self_attn.k_proj.bias',
+  vBias: 'self_attn.v_proj.bias',
+  oBias: 'self_attn.o_proj.bias',
+  qNorm: 'self_attn.q_norm.weight',
+  kNorm: 'self_attn.k_norm.weight',
+  gate: 'mlp.gate_proj.weight',
+  up: 'mlp.up_proj.weight',
+  down: 'mlp.down_proj.weight',
+  gateBias: 'mlp.gate_proj.bias',
+  upBias: 'mlp.up_proj.bias',
+  downBias: 'mlp.down_proj.bias',
 };
 
 /** Builds weights from HF-named tensors (which it takes ownership of, as variables). */
 export function weightsFromNamed(c: DecoderConfig, named: Map<string, tf.Tensor>): ModelWeights {
-
   const v = (name: string): tf.Variable => {
     const t = named.get(name)!;
     const variable = tf.variable(t, true);
@@ -48,7 +70,12 @@ export function weightsFromNamed(c: DecoderConfig, named: Map<string, tf.Tensor>
     }
     layers.push(layer);
   }
-  return { embed: v('model.embed_tokens.weight'), layers, norm: v('model.norm.weight'), lmHead: c.tieWordEmbeddings ? undefined : v('lm_head.weight') };
+  return {
+    embed: v('model.embed_tokens.weight'),
+    layers,
+    norm: v('model.norm.weight'),
+    lmHead: c.tieWordEmbeddings ? undefined : v('lm_head.weight'),
+  };
 }
 
 /** HF names → variables, layers numbered by their position in `weights.layers`. */

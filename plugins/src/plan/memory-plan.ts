@@ -71,7 +71,7 @@ export function limitsOf(backend: string, started: boolean, fusedOption: boolean
     how = `predicted for auto (${why}; a hardware GPU would make it webgpu)`;
   }
   const fused = (name === 'wasm' || name === 'cpu') && fusedOption && loadAddon() !== undefined;
-  if (name === 'webgpu' || name === 'tensorflow') how += '; a GPU\'s memory is not known to the plan: host memory only';
+  if (name === 'webgpu' || name === 'tensorflow') how += "; a GPU's memory is not known to the plan: host memory only";
   return { backend: name, how, tensorBytes: name === 'wasm' ? WASM_HEAP_BYTES : undefined, hostBytes, fused };
 }
 

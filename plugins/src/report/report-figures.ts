@@ -1,6 +1,13 @@
 import { parse } from 'yaml';
 import {
-  barChart, diagramSvg, heatmap, lineChart, renderChart, specDiagram, type ChartSpec, type LineChart,
+  barChart,
+  diagramSvg,
+  heatmap,
+  lineChart,
+  renderChart,
+  specDiagram,
+  type ChartSpec,
+  type LineChart,
 } from '@e3/core';
 import type { LayerMaskResult } from '../model/layer-mask.js';
 import { candidatesOf } from './mask-explanation.js';
@@ -36,8 +43,14 @@ function lineFigure(id: string, section: ReportFigure['section'], caption: strin
 
 /** A bar chart (one bar per category, coloured by `highlight`) as one of the report's figures. */
 function barFigure(
-  id: string, section: ReportFigure['section'], caption: string, title: string, rows: Record<string, unknown>[],
-  category: Axis, value: Axis, highlight: Axis,
+  id: string,
+  section: ReportFigure['section'],
+  caption: string,
+  title: string,
+  rows: Record<string, unknown>[],
+  category: Axis,
+  value: Axis,
+  highlight: Axis,
 ): ChartEntry {
   return { id, section, caption, spec: barChart({ title, rows, category, value, highlight }) };
 }
@@ -52,10 +65,15 @@ export function reportCharts(j: Record<string, any>): ChartEntry[] {
     const alpha = layerRows(r.history, 'alpha');
     if (alpha.length) {
       const caption = `Mask logits α per layer over the search steps (restart ${r.restart}).`;
-      out.push(lineFigure(`search-alpha-r${r.restart}`, 'search', caption, {
-        title: `α per layer, restart ${r.restart}`, rows: alpha,
-        x: axis('step', 'search step'), y: axis('value', 'α'), series: axis('layer', 'layer'),
-      }));
+      out.push(
+        lineFigure(`search-alpha-r${r.restart}`, 'search', caption, {
+          title: `α per layer, restart ${r.restart}`,
+          rows: alpha,
+          x: axis('step', 'search step'),
+          y: axis('value', 'α'),
+          series: axis('layer', 'layer'),
+        }),
+      );
     }
     const keep = layerRows(r.history, 'keep');
     if (keep.length) {
@@ -90,31 +108,62 @@ export function reportCharts(j: Record<string, any>): ChartEntry[] {
         chosen: 'chosen',
       });
     const caption = 'Calibration KL of each candidate mask (lower is better); the chosen one is highlighted.';
-    out.push(barFigure('search-candidates', 'search', caption, 'Candidate masks by calibration KL', rows,
-      axis('candidate', 'candidate'), axis('kl', 'calibration KL'), axis('chosen', '')));
+    out.push(
+      barFigure(
+        'search-candidates',
+        'search',
+        caption,
+        'Candidate masks by calibration KL',
+        rows,
+        axis('candidate', 'candidate'),
+        axis('kl', 'calibration KL'),
+        axis('chosen', ''),
+      ),
+    );
   }
   const hist = (j.training?.history ?? []) as Row[];
   if (hist.length) {
     const keys = [...new Set(hist.flatMap((r) => Object.keys(r)))];
     const terms = keys.filter((k) => !NOT_TERMS.has(k) && !/^(alpha|keep)\d+$/.test(k));
-    const rows = hist.flatMap((r) => terms.filter((t) => r[t] !== undefined)
-      .map((t) => ({ step: r.step, term: t, value: r[t] })));
+    const rows = hist.flatMap((r) =>
+      terms.filter((t) => r[t] !== undefined).map((t) => ({ step: r.step, term: t, value: r[t] })),
+    );
     const step = axis('step', 'step');
     out.push(
-      lineFigure('training-loss', 'training', 'Total loss and each loss term over the recovery steps.',
-        { title: 'Loss terms', rows, x: step, y: axis('value', 'loss'), series: axis('term', 'term') }),
-      lineFigure('training-lr', 'training', 'Learning rate schedule (warm-up, then cosine decay).',
-        { title: 'Learning rate', rows: hist, x: step, y: axis('lr', 'learning rate'), height: 160 }),
+      lineFigure('training-loss', 'training', 'Total loss and each loss term over the recovery steps.', {
+        title: 'Loss terms',
+        rows,
+        x: step,
+        y: axis('value', 'loss'),
+        series: axis('term', 'term'),
+      }),
+      lineFigure('training-lr', 'training', 'Learning rate schedule (warm-up, then cosine decay).', {
+        title: 'Learning rate',
+        rows: hist,
+        x: step,
+        y: axis('lr', 'learning rate'),
+        height: 160,
+      }),
     );
   }
   const curve = (j.training?.evalCurve ?? []) as Row[];
   if (curve.length) {
     const tokens = axis('tokens', 'tokens');
     out.push(
-      lineFigure('heldout-accuracy', 'quality', 'Held-out exact match against training tokens.',
-        { title: 'Held-out exact match', rows: curve, x: tokens, y: axis('accuracy', 'exact match'), height: 180 }),
-      lineFigure('heldout-kl', 'quality', 'Held-out KL to the teacher against training tokens.',
-        { title: 'Held-out KL to the teacher', rows: curve, x: tokens, y: axis('kl', 'KL'), height: 180 }),
+      lineFigure('heldout-accuracy', 'quality', 'Held-out exact match against training tokens.', {
+        title: 'Held-out exact match',
+        rows: curve,
+        x: tokens,
+        y: axis('accuracy', 'exact match'),
+        height: 180,
+      }),
+      lineFigure('heldout-kl', 'quality', 'Held-out KL to the teacher against training tokens.', {
+        title: 'Held-out KL to the teacher',
+        rows: curve,
+        x: tokens,
+        y: axis('kl', 'KL'),
+        height: 180,
+      }),
     );
   }
   if (j.speedup) {
@@ -124,8 +173,18 @@ export function reportCharts(j: Record<string, any>): ChartEntry[] {
       { measure: 'ideal L/K', speedup: j.speedup.ideal, kind: 'ideal' },
     ];
     const caption = 'Speed-up of the pruned model over the teacher, against the ideal L/K.';
-    out.push(barFigure('speedup', 'quality', caption, 'Speed-up vs teacher', rows,
-      axis('measure', ''), axis('speedup', 'speed-up (×)'), axis('kind', '')));
+    out.push(
+      barFigure(
+        'speedup',
+        'quality',
+        caption,
+        'Speed-up vs teacher',
+        rows,
+        axis('measure', ''),
+        axis('speedup', 'speed-up (×)'),
+        axis('kind', ''),
+      ),
+    );
   }
   return out;
 }

@@ -2,9 +2,18 @@ import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
 import { COMPONENT_PARAMS, type ComponentManifest, type Rng } from '@e3/core';
 import { gumbelNoise, hardTopK, relaxedTopK } from '../maths/relaxed-topk.js';
-import { annealSchema, expSchedule, straightThrough, type MaskSample, type MaskSampler, type SampleState } from './sampler.js';
+import {
+  annealSchema,
+  expSchedule,
+  straightThrough,
+  type MaskSample,
+  type MaskSampler,
+  type SampleState,
+} from './sampler.js';
 
-interface Params { noise: { from: number; to: number } }
+interface Params {
+  noise: { from: number; to: number };
+}
 
 /**
  * Gumbel-TopK (METHOD.md Stage 1): g = −log(−log u) scaled by an annealed noise level;
@@ -21,7 +30,10 @@ export class GumbelTopKSampler implements MaskSampler {
     const scale = expSchedule(this.p.noise.from, this.p.noise.to, s.progress);
     const g = gumbelNoise(alpha.size, rng, scale);
     const perturbed = tf.add(alpha, tf.tensor1d(g)) as tf.Tensor1D;
-    const hard = hardTopK(values.map((a, i) => a + g[i]), s.k);
+    const hard = hardTopK(
+      values.map((a, i) => a + g[i]),
+      s.k,
+    );
     const soft = relaxedTopK(perturbed, s.k, s.tau);
     return { mask: straightThrough(hard, soft), hard };
   }

@@ -11,7 +11,11 @@ export interface MaskSample {
 }
 
 /** Where the search is in its schedules. */
-export interface SampleState { k: number; tau: number; progress: number }
+export interface SampleState {
+  k: number;
+  tau: number;
+  progress: number;
+}
 
 /**
  * A sampler component (`sampler.*`): turns mask logits into a straight-through mask.
@@ -37,7 +41,12 @@ export function expSchedule(from: number, to: number, progress: number): number 
 }
 
 export const annealSchema = (from: number, to: number, what: string) => ({
-  type: 'object', additionalProperties: false, default: { from, to },
-  properties: { from: { type: 'number', exclusiveMinimum: 0, default: from }, to: { type: 'number', exclusiveMinimum: 0, default: to } },
+  type: 'object',
+  additionalProperties: false,
+  default: { from, to },
+  properties: {
+    from: { type: 'number', exclusiveMinimum: 0, default: from },
+    to: { type: 'number', exclusiveMinimum: 0, default: to },
+  },
   description: `${what}, annealed exponentially from → to over the search`,
 });

@@ -16,7 +16,10 @@ export class SoftmaxStSampler implements MaskSampler {
   sample(alpha: tf.Tensor1D, values: readonly number[], s: SampleState, rng: Rng): MaskSample {
     const g = gumbelNoise(alpha.size, rng, this.p.noise);
     const perturbed = tf.add(alpha, tf.tensor1d(g)) as tf.Tensor1D;
-    const hard = hardTopK(values.map((a, i) => a + g[i]), s.k);
+    const hard = hardTopK(
+      values.map((a, i) => a + g[i]),
+      s.k,
+    );
     return { mask: straightThrough(hard, tf.softmax(tf.div(perturbed, s.tau)) as tf.Tensor1D), hard };
   }
 }
@@ -25,6 +28,9 @@ export const softmaxStManifest: ComponentManifest = {
   key: 'sampler.softmaxSt',
   kind: 'sampler',
   doc: 'Plain-softmax surrogate that sums to 1 (ablation showing the wrong gradient scale).',
-  params: { type: 'object', properties: { noise: { type: 'number', minimum: 0, default: 1, description: 'Gumbel noise scale (0 = none)' } } },
+  params: {
+    type: 'object',
+    properties: { noise: { type: 'number', minimum: 0, default: 1, description: 'Gumbel noise scale (0 = none)' } },
+  },
   component: SoftmaxStSampler,
 };

@@ -1,8 +1,15 @@
 import { inject, injectable } from 'inversify';
 import { resolve } from 'node:path';
 import {
-  LOGGER, once, PROGRESS, trackProgress,
-  type GraphNode, type Logger, type NodeContext, type PluginManifest, type Progress,
+  LOGGER,
+  once,
+  PROGRESS,
+  trackProgress,
+  type GraphNode,
+  type Logger,
+  type NodeContext,
+  type PluginManifest,
+  type Progress,
 } from '@e3/core';
 import { describeCuts } from '../data/batch.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
@@ -10,7 +17,12 @@ import { TeacherCache } from './topk-cache.js';
 import type { PortInputs, Ports } from '../ports.js';
 
 interface Params {
-  k: number; dir: string; calibration: number; heldout: number; batchSize: number; headChunkTokens: number;
+  k: number;
+  dir: string;
+  calibration: number;
+  heldout: number;
+  batchSize: number;
+  headChunkTokens: number;
 }
 
 const inputs = { model: { type: 'Model', doc: 'the teacher' }, data: { type: 'Dataset' } } as const satisfies Ports;
@@ -18,18 +30,29 @@ const inputs = { model: { type: 'Model', doc: 'the teacher' }, data: { type: 'Da
 /** `teacher.topkCache`: the frozen teacher's top-k targets, computed once and reused. */
 @injectable()
 export class TopkCacheNode implements GraphNode<Params> {
-  constructor(@inject(LOGGER) private readonly log: Logger, @inject(PROGRESS) private readonly progress: Progress) {}
+  constructor(
+    @inject(LOGGER) private readonly log: Logger,
+    @inject(PROGRESS) private readonly progress: Progress,
+  ) {}
 
   connect(ports: PortInputs<typeof inputs>, p: Params, ctx: NodeContext) {
     return {
       targets: once(ports, ['model', 'data'], async ({ model, data }) => {
-        const cache = await TeacherCache.open(model, data.fingerprint, p.k, resolve(p.dir), p.batchSize,
-          p.headChunkTokens);
+        const cache = await TeacherCache.open(
+          model,
+          data.fingerprint,
+          p.k,
+          resolve(p.dir),
+          p.batchSize,
+          p.headChunkTokens,
+        );
         const before = cache.cachedExamples;
         const examples = [...(await data.calibration(p.calibration)), ...(await data.heldout(p.heldout))];
         const what = `teacher top-${p.k} logits`;
         await cache.ensure(examples, trackProgress(this.progress, ctx.id, { unit: 'examples', what }));
-        this.log.info(`teacher cache ${cache.fingerprint}: k=${p.k}, ${before} examples reused, ${cache.computed} computed now (more are added on demand)`);
+        this.log.info(
+          `teacher cache ${cache.fingerprint}: k=${p.k}, ${before} examples reused, ${cache.computed} computed now (more are added on demand)`,
+        );
         const cuts = describeCuts(cache.codec);
         if (cuts) this.log.info(cuts);
         return cache;
@@ -48,8 +71,17 @@ export const topkCacheManifest: PluginManifest = {
     additionalProperties: false,
     properties: {
       k: { type: 'integer', minimum: 1, default: 10, description: 'top-k ids kept per token' },
-      dir: { type: 'string', default: '.e3-cache/teacher', description: 'cache directory (shared across runs; keyed by teacher, data and k)' },
-      calibration: { type: 'integer', minimum: 0, default: 256, description: 'calibration examples to compute up front' },
+      dir: {
+        type: 'string',
+        default: '.e3-cache/teacher',
+        description: 'cache directory (shared across runs; keyed by teacher, data and k)',
+      },
+      calibration: {
+        type: 'integer',
+        minimum: 0,
+        default: 256,
+        description: 'calibration examples to compute up front',
+      },
       heldout: { type: 'integer', minimum: 0, default: 256, description: 'held-out examples to compute up front' },
       batchSize: { type: 'integer', minimum: 1, default: 128, description: 'teacher batch size' },
       headChunkTokens: HEAD_CHUNK_SCHEMA,

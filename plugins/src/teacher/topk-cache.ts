@@ -1,5 +1,14 @@
 import {
-  closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync, writeSync, fstatSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+  fstatSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
 import { createHash } from 'node:crypto';
@@ -22,7 +31,11 @@ export interface TeacherTargets {
 }
 
 /** One example's teacher record: per position, top-k ids and log-probs, and entropy. */
-interface TeacherRecord { ids: Int32Array; logProbs: Float32Array; entropy: Float32Array }
+interface TeacherRecord {
+  ids: Int32Array;
+  logProbs: Float32Array;
+  entropy: Float32Array;
+}
 
 /**
  * The teacher cache (METHOD.md Stage 2, "economical"): per token, the frozen teacher's top-k
@@ -50,15 +63,22 @@ export class TeacherCache {
   private disposed = false;
 
   private constructor(
-    private readonly teacher: ModelHandle, readonly k: number, readonly fingerprint: string, dir: string,
-    private readonly batchSize: number, private readonly chunkTokens: number,
+    private readonly teacher: ModelHandle,
+    readonly k: number,
+    readonly fingerprint: string,
+    dir: string,
+    private readonly batchSize: number,
+    private readonly chunkTokens: number,
   ) {
     this.folder = join(dir, fingerprint);
     this.codec = textCodec(teacher, 'teacher.topkCache');
     const names = existsSync(this.folder) ? readdirSync(this.folder) : [];
     for (const f of names.filter((n) => /^targets.*\.bin$/.test(n))) {
       const path = join(this.folder, f);
-      if (statSync(path).size === 0) { removeIfAbandoned(path, f); continue; }
+      if (statSync(path).size === 0) {
+        removeIfAbandoned(path, f);
+        continue;
+      }
       const fd = openSync(path, 'r');
       this.fds.push(fd);
       this.scan(fd);
@@ -80,15 +100,32 @@ export class TeacherCache {
    * `chunkTokens`: token rows per chunk of the output head (0: automatic; chunked-head.ts).
    */
   static async open(
-    teacher: ModelHandle, dataFingerprint: string, k: number, dir: string, batchSize = 128, chunkTokens = 0,
+    teacher: ModelHandle,
+    dataFingerprint: string,
+    k: number,
+    dir: string,
+    batchSize = 128,
+    chunkTokens = 0,
   ): Promise<TeacherCache> {
     const hash = createHash('sha256');
-    hash.update(JSON.stringify({ k, data: dataFingerprint, config: teacher.model.config, tok: teacher.tokenizerFiles?.['tokenizer.json'] ?? null }));
-    for (const [name, v] of teacher.model.named()) { hash.update(name); hash.update(new Uint8Array(((await v.data()) as Float32Array).buffer)); }
+    hash.update(
+      JSON.stringify({
+        k,
+        data: dataFingerprint,
+        config: teacher.model.config,
+        tok: teacher.tokenizerFiles?.['tokenizer.json'] ?? null,
+      }),
+    );
+    for (const [name, v] of teacher.model.named()) {
+      hash.update(name);
+      hash.update(new Uint8Array(((await v.data()) as Float32Array).buffer));
+    }
     return new TeacherCache(teacher.retain(), k, hash.digest('hex').slice(0, 16), dir, batchSize, chunkTokens);
   }
 
-  get cachedExamples(): number { return this.offsets.size; }
+  get cachedExamples(): number {
+    return this.offsets.size;
+  }
 
   /** Reads the index of complete records of one file; a torn tail (killed mid-write) is ignored. */
   private scan(fd: number): void {
@@ -129,7 +166,13 @@ export class TeacherCache {
     const head = Buffer.alloc(8);
     head.writeUInt32LE(k.length, 0);
     head.writeUInt32LE(r.entropy.length, 4);
-    const rec = Buffer.concat([head, k, Buffer.from(r.ids.buffer, r.ids.byteOffset, r.ids.byteLength), Buffer.from(r.logProbs.buffer, r.logProbs.byteOffset, r.logProbs.byteLength), Buffer.from(r.entropy.buffer, r.entropy.byteOffset, r.entropy.byteLength)]);
+    const rec = Buffer.concat([
+      head,
+      k,
+      Buffer.from(r.ids.buffer, r.ids.byteOffset, r.ids.byteLength),
+      Buffer.from(r.logProbs.buffer, r.logProbs.byteOffset, r.logProbs.byteLength),
+      Buffer.from(r.entropy.buffer, r.entropy.byteOffset, r.entropy.byteLength),
+    ]);
     const fd = this.ownFile();
     writeSync(fd, rec, 0, rec.length, this.size);
     this.offsets.set(key, [fd, this.size]);
@@ -142,7 +185,12 @@ export class TeacherCache {
    */
   async ensure(examples: readonly Example[], progress?: (done: number, total: number) => void): Promise<void> {
     const seen = new Set<string>();
-    const missing = examples.filter((e) => { const key = keyOf(e); if (this.offsets.has(key) || seen.has(key)) return false; seen.add(key); return true; });
+    const missing = examples.filter((e) => {
+      const key = keyOf(e);
+      if (this.offsets.has(key) || seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
     if (missing.length) progress?.(0, missing.length);
     for (let i = 0; i < missing.length; i += this.batchSize) {
       const chunk = missing.slice(i, i + this.batchSize);
@@ -155,7 +203,11 @@ export class TeacherCache {
         return [r.ids, r.logProbs, r.entropy];
       });
       this.teacherForwards++;
-      const [ids, logProbs, entropy] = [await top.data() as Int32Array, await lp.data() as Float32Array, await ent.data() as Float32Array];
+      const [ids, logProbs, entropy] = [
+        (await top.data()) as Int32Array,
+        (await lp.data()) as Float32Array,
+        (await ent.data()) as Float32Array,
+      ];
       [top, lp, ent].forEach((t) => t.dispose());
       const t = batch.ids[0].length;
       chunk.forEach((e, b) => {
@@ -216,7 +268,11 @@ const HOST = hostname().replace(/[^A-Za-z0-9.]/g, '_') || 'host';
 function removeIfAbandoned(path: string, name: string): void {
   const m = /^targets-(?:([^-]+)-)?(\d+)-\d+-\d+\.bin$/.exec(name);
   if (!m || (m[1] !== undefined && m[1] !== HOST) || pidAlive(Number(m[2]))) return;
-  try { unlinkSync(path); } catch { /* another run removed it first */ }
+  try {
+    unlinkSync(path);
+  } catch {
+    /* another run removed it first */
+  }
 }
 
 /** A record's key: the texts, or their hash when long (a 30 MB record must not become a 30 MB key). */
@@ -227,5 +283,7 @@ function keyOf(e: Example): string {
 
 /** Disposes the tensors of a TeacherTargets. */
 export function disposeTargets(t: TeacherTargets): void {
-  t.ids.dispose(); t.logProbs.dispose(); t.entropy.dispose();
+  t.ids.dispose();
+  t.logProbs.dispose();
+  t.entropy.dispose();
 }

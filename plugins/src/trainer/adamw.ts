@@ -1,7 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAMW_KERNEL, fusedAdamW } from '@e3/native';
 
-export interface AdamWOptions { beta1: number; beta2: number; eps: number; weightDecay: number }
+export interface AdamWOptions {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
 
 /**
  * AdamW (Loshchilov & Hutter) with decoupled weight decay on matrices only (norm weights
@@ -12,7 +17,10 @@ export class AdamW {
   readonly m: tf.Tensor[];
   readonly v: tf.Tensor[];
 
-  constructor(readonly vars: readonly tf.Variable[], readonly opt: AdamWOptions) {
+  constructor(
+    readonly vars: readonly tf.Variable[],
+    readonly opt: AdamWOptions,
+  ) {
     this.m = vars.map((x) => tf.keep(tf.zerosLike(x)));
     this.v = vars.map((x) => tf.keep(tf.zerosLike(x)));
   }
@@ -29,16 +37,31 @@ export class AdamW {
       if (fused) {
         // One pass per parameter (@e3/native's E3AdamW on wasm and cpu) instead of ~13 dispatched ops.
         const decay = weightDecay > 0 && x.rank >= 2 ? weightDecay : 0;
-        const [w2, m2, v2] = tf.engine().runKernel(ADAMW_KERNEL, { w: x, g, m: this.m[i], v: this.v[i] }, { lr, beta1, beta2, eps, decay, bc1, bc2 } as never) as tf.Tensor[];
-        this.m[i].dispose(); this.v[i].dispose();
-        this.m[i] = tf.keep(m2); this.v[i] = tf.keep(v2);
+        const [w2, m2, v2] = tf.engine().runKernel(ADAMW_KERNEL, { w: x, g, m: this.m[i], v: this.v[i] }, {
+          lr,
+          beta1,
+          beta2,
+          eps,
+          decay,
+          bc1,
+          bc2,
+        } as never) as tf.Tensor[];
+        this.m[i].dispose();
+        this.v[i].dispose();
+        this.m[i] = tf.keep(m2);
+        this.v[i] = tf.keep(v2);
         x.assign(w2);
         w2.dispose();
         return;
       }
-      const [m, v] = tf.tidy(() => [tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1)), tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2))]);
-      this.m[i].dispose(); this.v[i].dispose();
-      this.m[i] = tf.keep(m); this.v[i] = tf.keep(v);
+      const [m, v] = tf.tidy(() => [
+        tf.add(tf.mul(this.m[i], beta1), tf.mul(g, 1 - beta1)),
+        tf.add(tf.mul(this.v[i], beta2), tf.mul(tf.square(g), 1 - beta2)),
+      ]);
+      this.m[i].dispose();
+      this.v[i].dispose();
+      this.m[i] = tf.keep(m);
+      this.v[i] = tf.keep(v);
       tf.tidy(() => {
         const update = tf.div(tf.div(m, bc1), tf.add(tf.sqrt(tf.div(v, bc2)), eps));
         const decayed = weightDecay > 0 && x.rank >= 2 ? tf.mul(x, 1 - lr * weightDecay) : x;
@@ -50,15 +73,26 @@ export class AdamW {
   /** Replaces the moments and step (resume). */
   load(step: number, m: readonly tf.Tensor[], v: readonly tf.Tensor[]): void {
     this.step = step;
-    this.m.forEach((t, i) => { t.dispose(); this.m[i] = tf.keep(m[i]); });
-    this.v.forEach((t, i) => { t.dispose(); this.v[i] = tf.keep(v[i]); });
+    this.m.forEach((t, i) => {
+      t.dispose();
+      this.m[i] = tf.keep(m[i]);
+    });
+    this.v.forEach((t, i) => {
+      t.dispose();
+      this.v[i] = tf.keep(v[i]);
+    });
   }
 
-  dispose(): void { [...this.m, ...this.v].forEach((t) => t.dispose()); }
+  dispose(): void {
+    [...this.m, ...this.v].forEach((t) => t.dispose());
+  }
 }
 
 /** Scales gradients so their global L2 norm is at most `maxNorm`; returns the norm before. */
-export async function clipByGlobalNorm(grads: tf.Tensor[], maxNorm: number): Promise<{ grads: tf.Tensor[]; norm: number }> {
+export async function clipByGlobalNorm(
+  grads: tf.Tensor[],
+  maxNorm: number,
+): Promise<{ grads: tf.Tensor[]; norm: number }> {
   const sq = tf.tidy(() => tf.addN(grads.map((g) => tf.sum(tf.square(g)))));
   const norm = Math.sqrt((await sq.data())[0]);
   sq.dispose();

@@ -17,7 +17,11 @@ const PARTIAL = /^step-\d+\.partial-(\d+)$/;
 /** The complete saved states under `dir`, newest first (a state directory appears by one rename). */
 function stateDirs(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((n) => STEP_DIR.test(n)).sort().reverse().map((n) => join(dir, n));
+  return readdirSync(dir)
+    .filter((n) => STEP_DIR.test(n))
+    .sort()
+    .reverse()
+    .map((n) => join(dir, n));
 }
 
 /** The newest complete state directory under `dir`, or undefined when there is none. */
@@ -32,7 +36,10 @@ export function latestStateDir(dir: string): string | undefined {
  * complete checkpoint. Temporary directories of killed processes are removed.
  */
 export async function saveState(
-  dir: string, step: number, tensors: Map<string, tf.Tensor>, json: Record<string, unknown>,
+  dir: string,
+  step: number,
+  tensors: Map<string, tf.Tensor>,
+  json: Record<string, unknown>,
 ): Promise<void> {
   const data = new Map<string, { shape: number[]; data: Float32Array }>();
   for (const [name, t] of tensors) data.set(name, { shape: t.shape, data: (await t.data()) as Float32Array });

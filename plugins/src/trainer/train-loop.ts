@@ -21,24 +21,64 @@ export interface OptimParams {
 
 /** JSON Schema of {@link OptimParams}, merged into each training node's params. */
 export function optimSchema(defaults: Partial<OptimParams>): Record<string, unknown> {
-  const d = { lr: 1e-3, warmupSteps: 0, minLrRatio: 0.1, weightDecay: 0, beta1: 0.9, beta2: 0.999, clipNorm: 1, maxTokens: 0, checkpointEvery: 100, logEvery: 25, ...defaults };
+  const d = {
+    lr: 1e-3,
+    warmupSteps: 0,
+    minLrRatio: 0.1,
+    weightDecay: 0,
+    beta1: 0.9,
+    beta2: 0.999,
+    clipNorm: 1,
+    maxTokens: 0,
+    checkpointEvery: 100,
+    logEvery: 25,
+    ...defaults,
+  };
   return {
     steps: { type: 'integer', minimum: 1, default: d.steps ?? 100, description: 'optimiser steps' },
     lr: { type: 'number', exclusiveMinimum: 0, default: d.lr, description: 'peak learning rate' },
     warmupSteps: { type: 'integer', minimum: 0, default: d.warmupSteps, description: 'linear warm-up steps' },
-    minLrRatio: { type: 'number', minimum: 0, maximum: 1, default: d.minLrRatio, description: 'final lr as a fraction of the peak (cosine decay)' },
-    weightDecay: { type: 'number', minimum: 0, default: d.weightDecay, description: 'AdamW decoupled weight decay (matrices only)' },
+    minLrRatio: {
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+      default: d.minLrRatio,
+      description: 'final lr as a fraction of the peak (cosine decay)',
+    },
+    weightDecay: {
+      type: 'number',
+      minimum: 0,
+      default: d.weightDecay,
+      description: 'AdamW decoupled weight decay (matrices only)',
+    },
     beta1: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: d.beta1 },
     beta2: { type: 'number', minimum: 0, exclusiveMaximum: 1, default: d.beta2 },
     clipNorm: { type: 'number', minimum: 0, default: d.clipNorm, description: 'global gradient-norm clip (0 = off)' },
-    maxTokens: { type: 'integer', minimum: 0, default: d.maxTokens, description: 'token budget; stops early when reached (0 = none)' },
-    checkpointEvery: { type: 'integer', minimum: 0, default: d.checkpointEvery, description: 'steps between checkpoints (0 = never)' },
+    maxTokens: {
+      type: 'integer',
+      minimum: 0,
+      default: d.maxTokens,
+      description: 'token budget; stops early when reached (0 = none)',
+    },
+    checkpointEvery: {
+      type: 'integer',
+      minimum: 0,
+      default: d.checkpointEvery,
+      description: 'steps between checkpoints (0 = never)',
+    },
     logEvery: { type: 'integer', minimum: 1, default: d.logEvery, description: 'steps between metric records' },
   };
 }
 
 /** One recorded step. */
-export interface StepMetrics { step: number; loss: number; lr: number; gradNorm: number; tokens: number; [term: string]: number }
+export interface StepMetrics {
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokens: number;
+  [term: string]: number;
+}
 
 /** One step's loss: `value` runs under the gradient tape; `terms` are read after it on logging steps; `dispose` frees the batch. */
 export interface StepLoss {
@@ -89,8 +129,20 @@ export async function trainLoop(a: TrainLoopArgs): Promise<{ metrics: StepMetric
   if (a.resume && a.checkpointDir) {
     const s = loadState(a.checkpointDir);
     if (s) {
-      a.vars.forEach((v, i) => { const t = s.tensors.get(`w.${i}`); if (!t) throw new UserError(`${a.checkpointDir}: checkpoint lacks w.${i}; it belongs to another model — delete it to start over`); v.assign(t); t.dispose(); });
-      opt.load(s.step, a.vars.map((_, i) => s.tensors.get(`m.${i}`)!), a.vars.map((_, i) => s.tensors.get(`v.${i}`)!));
+      a.vars.forEach((v, i) => {
+        const t = s.tensors.get(`w.${i}`);
+        if (!t)
+          throw new UserError(
+            `${a.checkpointDir}: checkpoint lacks w.${i}; it belongs to another model — delete it to start over`,
+          );
+        v.assign(t);
+        t.dispose();
+      });
+      opt.load(
+        s.step,
+        a.vars.map((_, i) => s.tensors.get(`m.${i}`)!),
+        a.vars.map((_, i) => s.tensors.get(`v.${i}`)!),
+      );
       start = s.step;
       tokens = Number(s.json.tokens ?? 0);
       metrics = (s.json.metrics ?? []) as StepMetrics[];
@@ -102,15 +154,27 @@ export async function trainLoop(a: TrainLoopArgs): Promise<{ metrics: StepMetric
   const save = async (step: number) => {
     if (!a.checkpointDir) return;
     const tensors = new Map<string, tf.Tensor>();
-    a.vars.forEach((v, i) => { tensors.set(`w.${i}`, v); tensors.set(`m.${i}`, opt.m[i]); tensors.set(`v.${i}`, opt.v[i]); });
-    await saveState(a.checkpointDir, step, tensors, { tokens, metrics, rng: a.rng?.getState(), ...a.extraState?.save() });
+    a.vars.forEach((v, i) => {
+      tensors.set(`w.${i}`, v);
+      tensors.set(`m.${i}`, opt.m[i]);
+      tensors.set(`v.${i}`, opt.v[i]);
+    });
+    await saveState(a.checkpointDir, step, tensors, {
+      tokens,
+      metrics,
+      rng: a.rng?.getState(),
+      ...a.extraState?.save(),
+    });
   };
   const bar = a.progress.start(a.task, p.steps, { what: a.what, start });
   let step = start;
   try {
     for (; step < p.steps; step++) {
       if (a.signal.aborted) break;
-      if (p.maxTokens > 0 && tokens >= p.maxTokens) { a.logger.info(`${a.task}: token budget ${p.maxTokens} reached at step ${step}`); break; }
+      if (p.maxTokens > 0 && tokens >= p.maxTokens) {
+        a.logger.info(`${a.task}: token budget ${p.maxTokens} reached at step ${step}`);
+        break;
+      }
       const batch = await a.loss(step);
       const lr = warmupCosine(step, p.steps, p.warmupSteps, p.lr, p.minLrRatio);
       const { value, grads } = tf.variableGrads(batch.value, a.vars);
@@ -119,9 +183,14 @@ export async function trainLoop(a: TrainLoopArgs): Promise<{ metrics: StepMetric
       if (!Number.isFinite(lossValue)) {
         Object.values(grads).forEach((g) => g.dispose());
         batch.dispose?.();
-        throw new UserError(`${a.task}: non-finite loss (${lossValue}) at step ${step} (batch ${step}); lower lr (now ${lr.toExponential(2)}) or check the data; the last checkpoint is in ${a.checkpointDir ?? '(none)'}`);
+        throw new UserError(
+          `${a.task}: non-finite loss (${lossValue}) at step ${step} (batch ${step}); lower lr (now ${lr.toExponential(2)}) or check the data; the last checkpoint is in ${a.checkpointDir ?? '(none)'}`,
+        );
       }
-      const clipped = await clipByGlobalNorm(a.vars.map((v) => grads[v.name]), p.clipNorm);
+      const clipped = await clipByGlobalNorm(
+        a.vars.map((v) => grads[v.name]),
+        p.clipNorm,
+      );
       opt.apply(clipped.grads, lr);
       clipped.grads.forEach((g) => g.dispose());
       tokens += batch.tokens;

@@ -43,7 +43,13 @@ export class TrainerNode implements GraphNode<Params> {
     const h = cloneHandle(base);
     const t0 = performance.now();
     const lossOf = trainingStep({
-      node: ctx.id, model: h, codec, loss: p.loss, promptLoss: p.promptLoss, trainHead: true, headChunkTokens: p.headChunkTokens,
+      node: ctx.id,
+      model: h,
+      codec,
+      loss: p.loss,
+      promptLoss: p.promptLoss,
+      trainHead: true,
+      headChunkTokens: p.headChunkTokens,
     });
     const { metrics, tokens, steps } = await trainLoop({
       ...this.services.loopArgs(ctx),

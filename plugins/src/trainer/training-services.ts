@@ -1,6 +1,17 @@
 import { inject, injectable } from 'inversify';
 import type { NodeContext } from '@e3/core';
-import { ARTIFACTS, LOGGER, PROGRESS, RNG, RUN_INFO, type ArtifactStore, type Logger, type Progress, type Rng, type RunInfo } from '@e3/core';
+import {
+  ARTIFACTS,
+  LOGGER,
+  PROGRESS,
+  RNG,
+  RUN_INFO,
+  type ArtifactStore,
+  type Logger,
+  type Progress,
+  type Rng,
+  type RunInfo,
+} from '@e3/core';
 
 /**
  * The run services every training node needs (trainer, distiller, mask search), injected as

@@ -13,7 +13,9 @@ export interface TokenWeighting {
 @injectable()
 export class UniformWeighting implements TokenWeighting {
   readonly name = 'uniform';
-  weights(active: tf.Tensor2D): tf.Tensor2D { return tf.clone(active); }
+  weights(active: tf.Tensor2D): tf.Tensor2D {
+    return tf.clone(active);
+  }
 }
 
 /** w_t = 1 + β·H_t / log V (METHOD.md, ours): high-entropy teacher tokens — the forks — weigh more. */
@@ -22,14 +24,27 @@ export class TeacherEntropyWeighting implements TokenWeighting {
   readonly name = 'teacherEntropy';
   constructor(@inject(COMPONENT_PARAMS) private readonly p: { beta: number }) {}
   weights(active: tf.Tensor2D, targets: TeacherTargets | undefined, vocabSize: number): tf.Tensor2D {
-    if (!targets) throw new UserError('weighting.teacherEntropy needs teacher targets; use weighting.uniform without a teacher cache');
-    return tf.tidy(() => tf.mul(active, tf.add(1, tf.mul(targets.entropy, this.p.beta / Math.log(vocabSize)))) as tf.Tensor2D);
+    if (!targets)
+      throw new UserError(
+        'weighting.teacherEntropy needs teacher targets; use weighting.uniform without a teacher cache',
+      );
+    return tf.tidy(
+      () => tf.mul(active, tf.add(1, tf.mul(targets.entropy, this.p.beta / Math.log(vocabSize)))) as tf.Tensor2D,
+    );
   }
 }
 
-export const uniformWeightingManifest: ComponentManifest = { key: 'weighting.uniform', kind: 'weighting', doc: 'Every token weighs 1.', params: { type: 'object', properties: {} }, component: UniformWeighting };
+export const uniformWeightingManifest: ComponentManifest = {
+  key: 'weighting.uniform',
+  kind: 'weighting',
+  doc: 'Every token weighs 1.',
+  params: { type: 'object', properties: {} },
+  component: UniformWeighting,
+};
 export const teacherEntropyWeightingManifest: ComponentManifest = {
-  key: 'weighting.teacherEntropy', kind: 'weighting', doc: 'w = 1 + β·H_teacher/log V: uncertain teacher tokens weigh more.',
+  key: 'weighting.teacherEntropy',
+  kind: 'weighting',
+  doc: 'w = 1 + β·H_teacher/log V: uncertain teacher tokens weigh more.',
   params: { type: 'object', properties: { beta: { type: 'number', minimum: 0, default: 1, description: 'β' } } },
   component: TeacherEntropyWeighting,
   requires: ['teacherTargets'],
