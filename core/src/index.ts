@@ -38,7 +38,7 @@ export * from './cli/options.js';
 export * from './cli/describe.js';
 export * from './runtime/node-helpers.js';
 export * from './cache/node-cache.js';
-export * from './cache/node-reuse.js';
+export * from './runtime/node-reuse.js';
 export * from './sweep/sweep-file.js';
 export * from './sweep/sweep-state.js';
 export * from './sweep/storage.js';

@@ -51,7 +51,7 @@ export * from './data/batch.js';
 export * from './data/arithmetic.js';
 export * from './evaluator/quality.js';
 export * from './evaluator/speed.js';
-export * from './evaluator/report.js';
+export * from './report/report.js';
 export * from './trainer/train-loop.js';
 export * from './trainer/adamw.js';
 export * from './data/batch-tensors.js';

@@ -1,7 +1,7 @@
 import type { Observable } from 'rxjs';
 import type { PortSpec } from '@e3/core';
 import type { Dataset } from './data/dataset.js';
-import type { Report } from './evaluator/report.js';
+import type { Report } from './report/report.js';
 import type { Artifact } from './exporter/exporter-node.js';
 import type { SearchMetrics } from './masker/search-node.js';
 import type { ModelHandle } from './model/handle.js';

@@ -129,7 +129,7 @@ describe('sweep files', () => {
       s.stderr,
       new RegExp(
         'sweep\\.yaml:4:34: field "set\\.nodes\\.serch\\.params\\.steps": no node "serch" to set ' +
-          '\\(fix: did you mean "search"\\?\\)',
+          '\\(fix: did you mean "search"\\?;',
       ),
     );
   });

@@ -13,7 +13,7 @@ import {
 import { catchError } from 'rxjs/operators';
 import { throwError } from 'rxjs';
 import { CancelledError, NodeError } from '../errors.js';
-import type { NodeReuse } from '../cache/node-reuse.js';
+import type { NodeReuse } from './node-reuse.js';
 import type { ValidatedGraph } from '../graph/validate.js';
 import type { Registry } from '../registry/registry.js';
 import type { Logger } from '../services/logger.js';

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { NodeCache } from '../cache/node-cache.js';
-import { NodeReuse } from '../cache/node-reuse.js';
+import { NodeReuse } from './node-reuse.js';
 import { CancelledError, UserError } from '../errors.js';
 import { ARTIFACTS, BACKEND, CLOCK, LOGGER, PROGRESS, RNG, RUN_INFO } from '../registry/tokens.js';
 import { ArtifactStore } from '../services/artifact-store.js';

@@ -19,7 +19,7 @@ import { merge } from 'rxjs';
 import { heldoutCheck } from '../data/dataset.js';
 import { requireTokenizer, type ModelHandle } from '../model/handle.js';
 import { exactMatch, heldoutLikelihood } from './quality.js';
-import type { Report } from './report.js';
+import type { Report } from '../report/report.js';
 import { buildReport, writeReport } from '../report/write-report.js';
 import { measureSpeed } from './speed.js';
 import type { PortInputs, Ports } from '../ports.js';

@@ -1,4 +1,4 @@
-import { reportMarkdown, type Report } from '../evaluator/report.js';
+import { reportMarkdown, type Report } from './report.js';
 import { reportFigures } from './report-figures.js';
 import { reportHtml } from './report-html.js';
 

@@ -1,7 +1,7 @@
 import type { PluginManifest } from '../registry/manifest.js';
-import type { NodeKey } from '../runtime/node-keys.js';
+import type { NodeKey } from './node-keys.js';
 import type { Logger } from '../services/logger.js';
-import { isPlainData, type NodeCache } from './node-cache.js';
+import { isPlainData, type NodeCache } from '../cache/node-cache.js';
 
 /**
  * A run's use of the node cache: which deterministic nodes it took from the cache (instead of

@@ -1,5 +1,5 @@
 import type { LayerMaskResult } from '../model/layer-mask.js';
-import { candidatesOf, layerReason, maskExplanation } from '../report/mask-explanation.js';
+import { candidatesOf, layerReason, maskExplanation } from './mask-explanation.js';
 
 /**
  * What travels on a `Report` port and what the exporter writes beside the checkpoint: report.json,
