@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import type { Logger } from './logger.js';
 import { enableNativeKernels, resolveNativeOptions, type NativeOptions } from '@e3/native';
-import { registerMissingWasmKernels } from './wasm-kernels.js';
+import { registerCpuKernels } from './cpu-kernels.js';
+import { registerMissingWasmKernels, replaceCpuSegmentSum } from './wasm-kernels.js';
 
 export const BACKEND_NAMES = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -67,6 +68,8 @@ const loaders: Record<Exclude<BackendName, 'auto'>, Attempt> = {
     await setBackend('cpu');
     // The cpu backend prints a banner on first use in Node recommending tfjs-node; the run log already says why it was chosen.
     (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+    replaceCpuSegmentSum();
+    registerCpuKernels();
     return `host memory; ${enableNativeKernels('cpu', native).note}`;
   },
 };

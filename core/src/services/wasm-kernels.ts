@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { addKernel, replaceKernel, type HostHeap, type KernelArgs } from '@e3/native';
+import { addKernel, hostHeap, replaceKernel, type HostHeap, type KernelArgs } from '@e3/native';
 
 type WasmHeap = HostHeap;
 const replaceWasmKernel = (name: string, make: (original: tf.KernelFunc) => tf.KernelFunc) =>
@@ -11,7 +11,7 @@ const replaceWasmKernel = (name: string, make: (original: tf.KernelFunc) => tf.K
  * heap: out[segmentIds[i], …] += x[i, …]; ids outside [0, numSegments) are dropped, as in TF.
  */
 function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo {
-  const wasm = backend as WasmHeap;
+  const wasm = hostHeap(backend);
   const { x, segmentIds } = inputs;
   const numSegments = Number(attrs?.numSegments);
   const inner = x.shape.slice(segmentIds.shape.length).reduce((a, b) => a * b, 1);
@@ -80,6 +80,16 @@ function gatherRows(fallback: tf.KernelFunc) {
 }
 
 /** Registers the training kernels the wasm backend lacks. Safe to call more than once. */
+/**
+ * The cpu backend's own `UnsortedSegmentSum` loops over the segments with tensor ops (a mask, a
+ * product and a sum per segment): for an embedding's gradient at a vocabulary of 151,936 that is
+ * 151,936 × 3 tensors of the batch's size, which took the process past 24 GiB. The one pass over
+ * the ids above does the same sum. Returns true when it replaced the kernel now.
+ */
+export function replaceCpuSegmentSum(): boolean {
+  return replaceKernel('UnsortedSegmentSum', 'cpu', () => unsortedSegmentSum as unknown as tf.KernelFunc);
+}
+
 export function registerMissingWasmKernels(): string[] {
   const added: string[] = [];
   if (addKernel('UnsortedSegmentSum', 'wasm', unsortedSegmentSum)) added.push('UnsortedSegmentSum');
