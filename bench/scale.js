@@ -197,6 +197,17 @@ async function childSgemm(n, threads) {
   process.stdout.write(JSON.stringify({ gflops: (2 * n ** 3) / median(times) / 1e9 }) + '\n');
 }
 
+/** {@link child}, or {error} when the process failed (e.g. killed for memory: its peak is what it could not fit). */
+function tryChild(args) {
+  try {
+    return child(args);
+  } catch (e) {
+    const why = e.signal === 'SIGKILL' ? 'killed (out of memory)' : `failed (${String(e.message).split('\n')[0]})`;
+    process.stderr.write(`${args.join(' ')}: ${why}\n`);
+    return { error: why };
+  }
+}
+
 function child(args) {
   const out = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--child', ...args], {
     encoding: 'utf8',
@@ -251,13 +262,26 @@ async function stepTable(shapes, cache, sgemmGflops) {
   for (const shape of shapes) {
     const dir = join(cache, shape);
     process.stderr.write(`${shape}: e3 search, distillation and decoding steps …\n`);
-    const ours = child(['steps', dir, 'search,decode,distill']);
+    // Distillation in its own process: where it runs out of memory, the other two still report.
+    const first = tryChild(['steps', dir, 'search,decode']);
+    const second = tryChild(['steps', dir, 'distill']);
+    const ours = { ...first, ...second, peaks: { search: first.peak, decode: first.peak, distill: second.peak } };
     process.stderr.write(`${shape}: PyTorch steps …\n`);
-    const torch = torchSteps(dir, TORCH_STEPS[shape] ?? 'search,distill,decode');
+    let torch;
+    try {
+      torch = torchSteps(dir, TORCH_STEPS[shape] ?? 'search,distill,decode');
+    } catch (e) {
+      process.stderr.write(`${shape}: PyTorch failed (${String(e.message).split('\n')[0]})\n`);
+    }
     for (const step of ['search', 'distill', 'decode']) {
       const flops = FLOPS_PER_PARAM[step] * ours.parameters;
       const mfu = (rate) => (rate && sgemmGflops ? `${fmt((100 * flops * rate) / (sgemmGflops * 1e9), 1)}%` : '—');
       const theirs = torch?.[step];
+      if (ours[step] === undefined) {
+        rows.push([shape, step, ours.error ?? 'not run', theirs ? fmt(theirs, 2) : 'not run', '—', `${fmt(flops / 1e9, 2)} G`,
+          '—', '—', mfu(theirs), '—', torch?.peak_rss ? fmt(torch.peak_rss / GIB, 2) : '—']);
+        continue;
+      }
       rows.push([
         shape,
         step,
@@ -268,7 +292,7 @@ async function stepTable(shapes, cache, sgemmGflops) {
         fmt((flops * ours[step]) / 1e9, 1),
         mfu(ours[step]),
         mfu(theirs),
-        fmt(ours.peak / GIB, 2),
+        fmt(ours.peaks[step] / GIB, 2),
         torch?.peak_rss ? fmt(torch.peak_rss / GIB, 2) : '—',
       ]);
     }
