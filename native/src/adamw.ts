@@ -21,17 +21,35 @@ export interface AdamWAttrs {
  * instead of ~13 tensor ops each dispatched through the engine. Outputs [w', m', v']. The addon's
  * loop when it is built, else the same loop in JS.
  */
+/** A backend that counts references to its buffers (the cpu backend does; tensors may share one). */
+interface RefCounting {
+  refCount(id: tf.DataId): number;
+  incRef(id: tf.DataId): void;
+}
+
+/**
+ * The output for input `t`: `t`'s own buffer, updated in place, when the backend counts references
+ * and nothing but `t` holds it (the optimizer's moments; a variable no other tensor shares, e.g.
+ * not a student still sharing weights with its teacher); a new buffer otherwise. In place, a
+ * distillation step of a 0.6B model allocates 7 GB less (three new copies of every weight).
+ */
+function outputFor(t: tf.TensorInfo, heap: ReturnType<typeof hostHeap>, backend: unknown): tf.TensorInfo {
+  const b = backend as Partial<RefCounting>;
+  if (typeof b.refCount === 'function' && typeof b.incRef === 'function' && b.refCount(t.dataId) === 1) {
+    b.incRef(t.dataId);
+    return { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
+  }
+  return heap.makeOutput(t.shape, 'float32');
+}
+
 export function adamwKernel(addonNow: () => NativeAddon | undefined) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
     const addon = addonNow();
     const heap = hostHeap(backend);
     const { w, g, m, v } = inputs;
     const a = attrs as unknown as AdamWAttrs;
-    const outs = [
-      heap.makeOutput(w.shape, 'float32'),
-      heap.makeOutput(w.shape, 'float32'),
-      heap.makeOutput(w.shape, 'float32'),
-    ];
+    // Each element is read before it is written, at the same index: the update may run in place.
+    const outs = [outputFor(w, heap, backend), outputFor(m, heap, backend), outputFor(v, heap, backend)];
     // Views after every allocation: makeOutput may grow (and so replace) the wasm heap.
     const [wv, gv, mv, vv] = [w, g, m, v].map((t) => heap.typedArrayFromHeap(t) as Float32Array);
     const [wo, mo, vo] = outs.map((t) => heap.typedArrayFromHeap(t) as Float32Array);

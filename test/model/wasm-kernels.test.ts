@@ -177,3 +177,22 @@ describe('fused AdamW kernel on wasm and on cpu with the native kernels', () => 
     assert.notEqual(cpu[0], 1);
   });
 });
+
+describe('fused AdamW updates in place', () => {
+  it("reuses the moments' and a lone variable's buffers, and copies a weight another tensor shares", async () => {
+    const { AdamW } = await import('@e3/plugins');
+    await useBackend('cpu', { native: true });
+    const w = tf.variable(tf.tensor1d([1, 2, 3]));
+    const shared = tf.variable(tf.tensor1d([4, 5, 6]));
+    const other = tf.clone(shared); // the same buffer (as a student that still shares its teacher's)
+    const opt = new AdamW([w, shared], { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+    opt.apply([tf.ones([3]), tf.ones([3])], 0.1);
+    const ids = [w.dataId, opt.m[0].dataId, opt.v[0].dataId];
+    opt.apply([tf.ones([3]), tf.ones([3])], 0.1);
+    assert.deepEqual([w.dataId, opt.m[0].dataId, opt.v[0].dataId], ids, 'updated in place');
+    assert.deepEqual(Array.from(other.dataSync()), [4, 5, 6], 'a tensor sharing the weight keeps its values');
+    assert.ok(shared.dataSync()[0] < 4, 'the shared weight itself is updated (in a buffer of its own)');
+    tf.dispose([w, shared, other]);
+    opt.dispose();
+  });
+});
