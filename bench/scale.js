@@ -278,8 +278,19 @@ async function stepTable(shapes, cache, sgemmGflops) {
       const mfu = (rate) => (rate && sgemmGflops ? `${fmt((100 * flops * rate) / (sgemmGflops * 1e9), 1)}%` : '—');
       const theirs = torch?.[step];
       if (ours[step] === undefined) {
-        rows.push([shape, step, ours.error ?? 'not run', theirs ? fmt(theirs, 2) : 'not run', '—', `${fmt(flops / 1e9, 2)} G`,
-          '—', '—', mfu(theirs), '—', torch?.peak_rss ? fmt(torch.peak_rss / GIB, 2) : '—']);
+        rows.push([
+          shape,
+          step,
+          ours.error ?? 'not run',
+          theirs ? fmt(theirs, 2) : 'not run',
+          '—',
+          `${fmt(flops / 1e9, 2)} G`,
+          '—',
+          '—',
+          mfu(theirs),
+          '—',
+          torch?.peak_rss ? fmt(torch.peak_rss / GIB, 2) : '—',
+        ]);
         continue;
       }
       rows.push([
