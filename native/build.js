@@ -103,7 +103,10 @@ try {
   });
   execFileSync('g++', ['-shared', ...objects, '-o', out, '-lopenblas', '-lm'], { stdio: 'inherit' });
   console.log(`e3: built ${out}`);
-} catch {
-  console.warn("e3: native kernels failed to build; e3 will run on the wasm backend's own kernels, much slower");
+} catch (e) {
+  const why = e.signal ? `g++ was killed (${e.signal})` : String(e.message).split('\n')[0];
+  console.warn(
+    `e3: native kernels failed to build (${why}); e3 will run on the wasm backend's own kernels, much slower`,
+  );
   rmSync(out, { force: true });
 }
