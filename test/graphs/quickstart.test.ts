@@ -2,6 +2,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { e3, tempDir } from '../helpers/files.js';
+import { reducedQuickstart } from '../helpers/quickstart.js';
 
 describe('quickstart graph end to end (reduced size, through the CLI)', function () {
   this.timeout(600000);
@@ -9,40 +10,7 @@ describe('quickstart graph end to end (reduced size, through the CLI)', function
   it('searches, prunes, distils, evaluates and exports a loadable checkpoint with a report', () => {
     const run = join(tempDir(), 'run');
     const out = join(run, 'pruned');
-    const r = e3(
-      [
-        'run',
-        'graphs/quickstart.yaml',
-        '--out',
-        run,
-        '--quiet',
-        '--set',
-        `vars.out=${out}`,
-        '--set',
-        `nodes.targets.params.dir=${join(tempDir(), 'cache')}`,
-        '--set',
-        'nodes.targets.params.calibration=64',
-        '--set',
-        'nodes.targets.params.heldout=32',
-        '--set',
-        'nodes.search.params.steps=12',
-        '--set',
-        'nodes.search.params.calibration=64',
-        '--set',
-        'nodes.distill.params.steps=6',
-        '--set',
-        'nodes.distill.params.evalEvery=3',
-        '--set',
-        'nodes.distill.params.evalExamples=16',
-        '--set',
-        'nodes.eval.params.examples=32',
-        '--set',
-        'nodes.eval.params.speed.repeats=1',
-        '--set',
-        'nodes.eval.params.speed.prompts=4',
-      ],
-      { timeoutMs: 590000 },
-    );
+    const r = reducedQuickstart(run, ['--quiet', '--set', `vars.out=${out}`], 'graphs/quickstart.yaml', 590000);
     assert.equal(r.code, 0, r.stderr);
     const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
     assert.equal(cfg.num_hidden_layers, 6);

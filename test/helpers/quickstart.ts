@@ -6,6 +6,7 @@ export function reducedQuickstart(
   run: string,
   extra: string[] = [],
   graph = 'graphs/quickstart.yaml',
+  timeoutMs = 300000,
 ): ReturnType<typeof e3> {
   return e3(
     [
@@ -37,6 +38,6 @@ export function reducedQuickstart(
       'nodes.eval.params.speed.prompts=4',
       ...extra,
     ],
-    { timeoutMs: 300000 },
+    { timeoutMs },
   );
 }
