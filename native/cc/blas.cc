@@ -14,16 +14,18 @@ void e3ParallelRange(int64_t n, int64_t minSplit, const std::function<void(int64
 static int64_t num(napi_env env, napi_value v) { int64_t x = 0; napi_get_value_int64(env, v, &x); return x; }
 static double dbl(napi_env env, napi_value v) { double x = 0; napi_get_value_double(env, v, &x); return x; }
 
-// sgemmBatched(a, b, out, batch, m, n, k, transA, transB, strideA, strideB)
-// out[i] = op(a[i·strideA]) · op(b[i·strideB]), row-major; stride 0 broadcasts one matrix.
+// sgemmBatched(a, b, out, batch, m, n, k, transA, transB, strideA, strideB[, beta])
+// out[i] = op(a[i·strideA]) · op(b[i·strideB]) + beta·out[i], row-major; stride 0 broadcasts one matrix.
+// beta (default 0) accumulates into out in place: the chunked head sums its weight gradient that way.
 static napi_value SgemmBatched(napi_env env, napi_callback_info info) {
-  size_t argc = 11; napi_value argv[11];
+  size_t argc = 12; napi_value argv[12];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   if (argc < 11) { napi_throw_error(env, nullptr, "sgemmBatched: 11 arguments expected"); return nullptr; }
   return e3::guarded(env, [&]() -> napi_value {
     const int64_t batch = num(env, argv[3]), m = num(env, argv[4]), n = num(env, argv[5]), k = num(env, argv[6]);
     bool ta = false, tb = false; napi_get_value_bool(env, argv[7], &ta); napi_get_value_bool(env, argv[8], &tb);
     const int64_t sa = num(env, argv[9]), sb = num(env, argv[10]);
+    const float beta = argc > 11 ? static_cast<float>(dbl(env, argv[11])) : 0.0f;
     const e3::Args args(env, "sgemmBatched", "batch=" + std::to_string(batch) + " m=" + std::to_string(m) +
                         " n=" + std::to_string(n) + " k=" + std::to_string(k));
     if (batch < 1 || m < 1 || n < 1 || k < 1) args.fail("batch, m, n and k must be positive");
@@ -33,7 +35,7 @@ static napi_value SgemmBatched(napi_env env, napi_callback_info info) {
     float* c = args.value(argv[2], "out", batch * m * n);
     for (int64_t i = 0; i < batch; i++) {
       cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
-                  a + i * sa, ta ? m : k, b + i * sb, tb ? k : n, 0.0f, c + i * m * n, n);
+                  a + i * sa, ta ? m : k, b + i * sb, tb ? k : n, beta, c + i * m * n, n);
     }
     return nullptr;
   });
@@ -70,6 +72,25 @@ static napi_value AdamW(napi_env env, napi_callback_info info) {
   });
 }
 
+// add(x, y, out): out = x + y elementwise (out may be x or y), on two threads when large.
+static napi_value Add(napi_env env, napi_callback_info info) {
+  size_t argc = 3; napi_value argv[3];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  if (argc < 3) { napi_throw_error(env, nullptr, "add: 3 arguments expected"); return nullptr; }
+  return e3::guarded(env, [&]() -> napi_value {
+    size_t n = 0;
+    if (!e3::view(env, argv[0], &n)) e3::Args(env, "add", "").fail("x must be a non-empty Float32Array");
+    const e3::Args args(env, "add", std::to_string(n) + " floats");
+    const int64_t len = static_cast<int64_t>(n);
+    const float* x = args.value(argv[0], "x", len); const float* y = args.value(argv[1], "y", len);
+    float* out = args.value(argv[2], "out", len);
+    e3ParallelRange(len, 1 << 18, [=](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) out[i] = x[i] + y[i];
+    });
+    return nullptr;
+  });
+}
+
 static napi_value SetThreads(napi_env env, napi_callback_info info) {
   size_t argc = 1; napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
@@ -85,8 +106,9 @@ static napi_value Init(napi_env env, napi_value exports) {
     {"sgemmBatched", nullptr, SgemmBatched, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
     {"adamw", nullptr, AdamW, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"add", nullptr, Add, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
-  napi_define_properties(env, exports, 3, props);
+  napi_define_properties(env, exports, 4, props);
   RegisterDecoderBlock(env, exports);
   RegisterHeadRows(env, exports);
   return exports;

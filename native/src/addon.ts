@@ -35,7 +35,10 @@ export interface NativeAddon extends HeadRowsAddon {
     transB: boolean,
     strideA: number,
     strideB: number,
+    beta?: number,
   ): void;
+  /** out = x + y elementwise (out may alias x or y). */
+  add(x: F32, y: F32, out: F32): void;
   setThreads(n: number): void;
   adamw(
     w: F32,
@@ -75,7 +78,7 @@ export function loadAddon(): NativeAddon | undefined {
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as Partial<NativeAddon>;
     // An addon from an older build lacks entry points: it must not stand in for this version's.
-    if (addon.setKernelThreads && addon.decoderBlockForward && addon.adamw && addon.headTopK)
+    if (addon.setKernelThreads && addon.decoderBlockForward && addon.adamw && addon.headTopK && addon.add)
       cached = addon as NativeAddon;
   } catch {
     /* not loadable here (another platform's build): e3 runs without it */

@@ -16,6 +16,11 @@ export interface KernelArgs {
 export interface HostHeap {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): tf.backend_util.TypedArray;
+  /**
+   * True when makeOutput's memory is all zeros (fresh typed arrays: the OS maps zero pages on
+   * first touch); a kernel that needs zeros then skips the fill and touches only what it writes.
+   */
+  readonly outputsAreZeroed?: boolean;
 }
 
 /** The backends whose tensors are host memory that a HostHeap can expose. */
@@ -36,6 +41,7 @@ const ARRAYS = { float32: Float32Array, int32: Int32Array, bool: Uint8Array } as
 /** The cpu backend's typed arrays as a HostHeap. */
 function cpuHeap(cpu: CpuBackend): HostHeap {
   return {
+    outputsAreZeroed: true,
     makeOutput(shape, dtype) {
       const size = shape.reduce((a, b) => a * b, 1);
       const Array = ARRAYS[dtype as keyof typeof ARRAYS];

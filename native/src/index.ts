@@ -20,3 +20,4 @@ export { hostHeap, views, isHostBackend, HOST_BACKENDS, type HostHeap, type Kern
 export { DEFAULT_NATIVE_OPTIONS, NATIVE_ENV_OVERRIDES, resolveNativeOptions, type NativeOptions } from './options.js';
 export { replaceKernel, isReplacedKernel, addKernel } from './replace-kernel.js';
 export { headKl, headPick, headPickGrad, headTopK, type HeadRowsAddon } from './head-rows.js';
+export { matMulAccumulate } from './matmul.js';

@@ -5,6 +5,7 @@ import {
   CrossEntropyLoss,
   ForwardKlLoss,
   ReverseKlLoss,
+  chunks,
   headChunkRows,
   studentTokens,
   teacherTopK,
@@ -101,10 +102,22 @@ describe('chunked output head at a Qwen3-sized vocabulary (151,936)', function (
     h.dispose();
   });
 
-  it('chunks by a 64 MiB budget by default: 110 rows at V = 151,936, all rows at toy sizes', () => {
-    assert.equal(headChunkRows(QWEN_VOCAB), 110);
+  it('chunks by a 160 MiB budget by default: 276 rows at V = 151,936, all rows at toy sizes', () => {
+    assert.equal(headChunkRows(QWEN_VOCAB), 276);
     assert.equal(headChunkRows(18) > 100_000, true);
     assert.equal(headChunkRows(QWEN_VOCAB, 7), 7);
+    assert.deepEqual(chunks(1024, 276), [
+      [0, 256],
+      [256, 256],
+      [512, 256],
+      [768, 256],
+    ]);
+    assert.deepEqual(chunks(10, 4), [
+      [0, 4],
+      [4, 4],
+      [8, 2],
+    ]);
+    assert.deepEqual(chunks(5, 8), [[0, 5]]);
   });
 
   it('teacher top-k, log-probs and entropy match the whole-logits computation', () => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { hostHeap, replaceKernel, type KernelArgs } from '@e3/native';
+import { activeAddon, hostHeap, replaceKernel, type KernelArgs } from '@e3/native';
 
 /**
  * Faster paths for the cpu backend's kernels that real-size training hits with [V, d] tensors
@@ -8,6 +8,10 @@ import { hostHeap, replaceKernel, type KernelArgs } from '@e3/native';
  * the head's gradient chunks 9.8 s and one Transpose of the embedding 7.4 s. Other shapes and
  * dtypes go to the original kernels.
  */
+
+interface RefCounting {
+  incRef(dataId: tf.DataId): void;
+}
 
 /** `Add` of two float32 tensors of one shape: one loop over the values. */
 function sameShapeAdd(fallback: tf.KernelFunc) {
@@ -21,16 +25,25 @@ function sameShapeAdd(fallback: tf.KernelFunc) {
     const o = heap.typedArrayFromHeap(out) as Float32Array;
     const x = heap.typedArrayFromHeap(a) as Float32Array;
     const y = heap.typedArrayFromHeap(b) as Float32Array;
-    for (let i = 0; i < o.length; i++) o[i] = x[i] + y[i];
+    const addon = activeAddon();
+    if (addon) addon.add(x, y, o);
+    else for (let i = 0; i < o.length; i++) o[i] = x[i] + y[i];
     return out;
   };
 }
 
-/** `Transpose` of a float32 matrix ([1, 0]) in cache-sized tiles. */
+/**
+ * `Transpose` of a float32 matrix ([1, 0]) in cache-sized tiles; an identity permutation (the
+ * gradient of a gather along axis 0 ends in one) shares the input's values, as Reshape does.
+ */
 function matrixTranspose(fallback: tf.KernelFunc) {
   return (args: KernelArgs): tf.TensorInfo => {
     const { x } = args.inputs;
     const perm = (args.attrs?.perm as number[] | undefined) ?? [];
+    if (perm.length === x.shape.length && perm.every((p, i) => p === i)) {
+      (args.backend as RefCounting).incRef(x.dataId);
+      return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+    }
     if (x.dtype !== 'float32' || x.shape.length !== 2 || perm[0] !== 1 || perm[1] !== 0) {
       return fallback(args as never) as tf.TensorInfo;
     }

@@ -20,7 +20,8 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   const xs = wasm.typedArrayFromHeap(x) as Float32Array | Int32Array;
   const ids = wasm.typedArrayFromHeap(segmentIds) as Int32Array;
   const o = wasm.typedArrayFromHeap(out);
-  o.fill(0);
+  // An embedding's gradient is mostly zero rows: on fresh host arrays only the rows hit are touched.
+  if (!wasm.outputsAreZeroed) o.fill(0);
   for (let i = 0; i < ids.length; i++) {
     const s = ids[i];
     if (s < 0 || s >= numSegments) continue;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { headPick, headPickGrad, nativeHeadRows } from '@e3/native';
+import { activeAddon, headPick, headPickGrad, matMulAccumulate, nativeHeadRows } from '@e3/native';
 import { chunks, headChunkRows, headLogits, idColumns, joinRows, pick, rowsOf, unpick } from './chunked-head.js';
 import type { DecoderModel, ForwardOptions } from './decoder.js';
 
@@ -66,25 +66,28 @@ export function studentTokens(final: tf.Tensor2D, head: tf.Tensor2D, a: StudentT
         }),
       ),
     );
-  const chunkGrad = (dy: tf.Tensor2D, h: tf.Tensor2D, w: tf.Tensor2D, ids: tf.Tensor2D, s: number, c: number) => {
+  // The gradient to one chunk's logits [c, V].
+  const chunkDz = (dy: tf.Tensor2D, h: tf.Tensor2D, w: tf.Tensor2D, ids: tf.Tensor2D, s: number, c: number) => {
     const g = rowsOf(dy, s, c);
-    if (native) {
-      const dzNative = swap(logitsOf(h, w, s, c), (z) => headPickGrad(z, rowsOf(ids, s, c), g));
-      return [tf.matMul(dzNative, w), a.trainHead ? tf.matMul(dzNative, rowsOf(h, s, c), true, false) : undefined];
-    }
+    if (native) return swap(logitsOf(h, w, s, c), (z) => headPickGrad(z, rowsOf(ids, s, c), g));
     let dz = swap(swap(logitsOf(h, w, s, c), tf.logSoftmax), tf.exp);
     dz = swap(dz, (p) => tf.sub(tf.div(tf.slice(g, [0, k + 1], [c, 1]), v), tf.mul(p, tf.sum(g, 1, true))));
     const picked = unpick(tf.slice(g, [0, 0], [c, k + 1]), rowsOf(ids, s, c), v);
-    dz = swap(dz, (x) => tf.add(x, picked));
-    return [tf.matMul(dz, w), a.trainHead ? tf.matMul(dz, rowsOf(h, s, c), true, false) : undefined];
+    return swap(dz, (x) => tf.add(x, picked));
   };
+  // d rows = dz·W per chunk; dW = Σ dzᵀ·rows summed in place over the chunks (one [V, d] buffer, sgemm β = 1).
   const backward = (dy: tf.Tensor2D, h: tf.Tensor2D, w: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor[] => {
-    let dw: tf.Tensor | undefined;
+    const addon = native ? activeAddon() : undefined;
+    let dw: tf.Tensor2D | undefined;
     const dh = parts.map(([s, c]) => {
-      const [dhc, dwc] = tf.tidy(() => chunkGrad(dy, h, w, ids, s, c).filter((x): x is tf.Tensor => x !== undefined));
-      if (dwc) dw = dw ? swap(dw, (acc) => tf.add(acc, dwc)) : dwc;
-      if (dwc && dw !== dwc) dwc.dispose();
-      return dhc as tf.Tensor2D;
+      const [dz, rows] = tf.tidy(() => [chunkDz(dy, h, w, ids, s, c), rowsOf(h, s, c)]) as tf.Tensor2D[];
+      const dhc = tf.matMul(dz, w);
+      if (a.trainHead)
+        dw = dw
+          ? matMulAccumulate(addon, dw, dz, rows, true, false)
+          : (tf.matMul(dz, rows, true, false) as tf.Tensor2D);
+      tf.dispose([dz, rows]);
+      return dhc;
     });
     return a.trainHead ? [joinRows(dh), dw!] : [joinRows(dh)];
   };
