@@ -71,7 +71,7 @@ export class DistillerNode implements GraphNode<Params> {
       evalCurve.push({
         step,
         tokens: tokensSoFar,
-        accuracy: em.accuracy,
+        ...(em.accuracy !== undefined ? { accuracy: em.accuracy } : {}),
         perplexity: lik.perplexity,
         ...(lik.kl !== undefined ? { kl: lik.kl } : {}),
       });
@@ -121,7 +121,7 @@ export class DistillerNode implements GraphNode<Params> {
     const cuts = describeCuts(codec);
     if (cuts) this.services.log.info(cuts);
     this.services.log.info(
-      `distilled ${steps} steps, ${tokens} tokens, final loss ${last?.loss.toFixed(4)}${evalCurve.length ? `, held-out exact match ${(evalCurve[evalCurve.length - 1].accuracy * 100).toFixed(1)}%` : ''}`,
+      `distilled ${steps} steps, ${tokens} tokens, final loss ${last?.loss.toFixed(4)}${evalCurve.at(-1)?.accuracy !== undefined ? `, held-out exact match ${(evalCurve.at(-1)!.accuracy * 100).toFixed(1)}%` : ''}`,
     );
     return {
       model: h,

@@ -18,7 +18,7 @@ import {
 import { merge } from 'rxjs';
 import { heldoutCheck } from '../data/dataset.js';
 import { requireTokenizer, type ModelHandle } from '../model/handle.js';
-import { exactMatch, heldoutLikelihood } from './quality.js';
+import { exactMatch, heldoutLikelihood, speedPrompts } from './quality.js';
 import type { Report } from '../report/report.js';
 import { buildReport, writeReport } from '../report/write-report.js';
 import { measureSpeed } from './speed.js';
@@ -88,7 +88,7 @@ export class EvaluatorNode implements GraphNode<Params> {
           if (teacher) json.teacher = await one(teacher);
           if (p.speed.enabled && teacher) {
             const tok = requireTokenizer(model, 'evaluator.suite');
-            const prompts = held.slice(0, p.speed.prompts).map((e) => tok.encode(e.prompt));
+            const prompts = speedPrompts(held.slice(0, p.speed.prompts), (text) => tok.encode(text));
             const [s, t] = await measureSpeed([model, teacher], prompts, p.speed.newTokens, p.speed.repeats);
             json.model.speed = s;
             json.teacher.speed = t;
@@ -106,7 +106,7 @@ export class EvaluatorNode implements GraphNode<Params> {
           if (existsSync(resolved)) json.resolvedGraph = readFileSync(resolved, 'utf8');
           json.wallSeconds = (this.clock.now() - t0) / 1000;
           const fmt = (r: any) =>
-            `${(r.accuracy * 100).toFixed(1)}% exact match, perplexity ${r.perplexity.toFixed(3)}${r.klToTeacher !== undefined ? `, KL ${r.klToTeacher.toFixed(4)}` : ''}`;
+            `${r.accuracy === undefined ? 'no prompts to answer' : `${(r.accuracy * 100).toFixed(1)}% exact match`}, perplexity ${r.perplexity.toFixed(3)}${r.klToTeacher !== undefined ? `, KL ${r.klToTeacher.toFixed(4)}` : ''}`;
           this.log.info(
             `model (${model.model.numLayers} layers): ${fmt(json.model)}${teacher ? `; teacher (${teacher.model.numLayers} layers): ${fmt(json.teacher)}` : ''}${json.speedup ? `; speed-up prefill ${json.speedup.prefill.toFixed(2)}×, decode ${json.speedup.decode.toFixed(2)}× (ideal ${json.speedup.ideal.toFixed(2)}×)` : ''}`,
           );

@@ -18,7 +18,8 @@ export function extractAnswer(completion: string): string {
 
 /**
  * Exact-match accuracy by greedy decoding over the examples that have a prompt (plain-text
- * examples have nothing to answer and are skipped), and the completions, for reports.
+ * examples have nothing to answer and are skipped; with none left the accuracy is undefined),
+ * and the completions, for reports.
  */
 export async function exactMatch(
   h: ModelHandle,
@@ -26,7 +27,7 @@ export async function exactMatch(
   maxNewTokens: number,
   mask?: LayerMask,
   progress?: (done: number, total: number) => void,
-): Promise<{ accuracy: number; completions: string[] }> {
+): Promise<{ accuracy?: number; completions: string[] }> {
   const asked = examples.filter((e) => e.prompt.length > 0);
   const completions: string[] = [];
   const bs = 128;
@@ -38,7 +39,8 @@ export async function exactMatch(
   }
   if (asked.length) progress?.(asked.length, asked.length);
   const correct = completions.filter((c, i) => extractAnswer(c) === asked[i].answer).length;
-  return { accuracy: correct / Math.max(asked.length, 1), completions };
+  // Without a single prompt there is nothing to score: no accuracy rather than a misleading 0%.
+  return { accuracy: asked.length ? correct / asked.length : undefined, completions };
 }
 
 /**
@@ -87,4 +89,14 @@ export async function heldoutLikelihood(
   }
   if (examples.length) opts.progress?.(examples.length, examples.length);
   return { perplexity: Math.exp(nll / Math.max(n, 1)), kl: teacher ? kl / Math.max(n, 1) : undefined, tokens: n };
+}
+
+/**
+ * Token ids to time decoding from, one per example: the prompt, or for a plain-text example
+ * (no prompt) the first `prefix` tokens of its text. Examples with no tokens at all are left out.
+ */
+export function speedPrompts(examples: readonly Example[], encode: (s: string) => number[], prefix = 16): number[][] {
+  return examples
+    .map((e) => (e.prompt ? encode(e.prompt) : encode(e.answer).slice(0, prefix)))
+    .filter((ids) => ids.length > 0);
 }
