@@ -12,7 +12,14 @@ import {
 } from '@e3/plugins';
 import { writeFiles } from '../helpers/files.js';
 
-const P = { promptField: 'prompt', answerField: 'answer', textField: 'text', heldoutFraction: 0.25 };
+const P = {
+  promptField: 'prompt',
+  answerField: 'answer',
+  textField: 'text',
+  messagesField: 'messages',
+  pack: false,
+  heldoutFraction: 0.25,
+};
 
 describe('data', () => {
   it('arithmetic: every A±B with the exact integer answer; split and batches are deterministic per seed', async () => {
@@ -75,7 +82,7 @@ describe('data', () => {
     );
     assert.throws(
       () => jsonlDataset({ ...P, path: join(dir, 'shape.jsonl') }, new Rng(0)),
-      /shape\.jsonl:2: a record needs "prompt" and "answer" strings, or a "text" string \(got keys: q\)/,
+      /shape\.jsonl:2: a record needs "prompt" and "answer" strings, a "text" string, or a "messages" list \(got keys: q\)/,
     );
     assert.throws(
       () => jsonlDataset({ ...P, path: join(dir, 'none.jsonl') }, new Rng(0)),

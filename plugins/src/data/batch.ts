@@ -85,16 +85,38 @@ function encodeExample(e: Example, c: TextCodec): { prompt: number[]; answer: nu
   return ids;
 }
 
-/** prompt + answer + eos, cut to the context (+1: the last id is only a label). */
+/**
+ * prompt + answer + eos, cut to the record's maxTokens and the context (+1: the last id is only
+ * a label); a packed row is used as it is, cut to the context only.
+ */
 function sequence(e: Example, c: TextCodec, promptLoss: boolean): { ids: number[]; start: number } {
+  if (e.tokens) return { ids: cutToContext(packedIds(e, c), e, c), start: 0 };
   const { prompt, answer } = encodeExample(e, c);
   const ids = [...prompt, ...answer, c.eosId];
+  if (e.maxTokens !== undefined && ids.length > e.maxTokens + 1) ids.length = e.maxTokens + 1;
+  return { ids: cutToContext(ids, e, c), start: promptLoss ? 0 : prompt.length - 1 };
+}
+
+function cutToContext(ids: number[], e: Example, c: TextCodec): number[] {
   const keep = (c.maxTokens ?? Infinity) + 1;
   if (ids.length > keep) {
     ids.length = keep;
     c.cut?.add(whereOf(e));
   }
-  return { ids, start: promptLoss ? 0 : prompt.length - 1 };
+  return ids;
+}
+
+/** The ids of a packed row, after checking they come from the model's tokenizer (same size). */
+function packedIds(e: Example, c: TextCodec): number[] {
+  const t = e.tokens!;
+  if (t.vocabSize !== c.tokenizer.size) {
+    throw new UserError(
+      `${whereOf(e)}: packed with the tokenizer in ${t.tokenizerDir} (${t.vocabSize} tokens), but the model's ` +
+        `tokenizer has ${c.tokenizer.size} (fix: set the data node's params.tokenizer to the model's checkpoint ` +
+        'directory)',
+    );
+  }
+  return [...t.ids];
 }
 
 /**

@@ -7,6 +7,18 @@ export interface Example {
   readonly answer: string;
   /** Where it came from, for errors about it (`data.jsonl:12`); absent for generated data. */
   readonly source?: string;
+  /** Cut: the encoded record (prompt + answer + end token) keeps at most this many input tokens. */
+  readonly maxTokens?: number;
+  /** Already tokenized (a packed row of plain text): used as is, loss on every token. */
+  readonly tokens?: PackedTokens;
+}
+
+/** A packed row: its ids (input tokens + the one label-only id after them) and who tokenized them. */
+export interface PackedTokens {
+  readonly ids: readonly number[];
+  /** The packing tokenizer's size and directory: encodeBatch refuses a model whose tokenizer differs. */
+  readonly vocabSize: number;
+  readonly tokenizerDir: string;
 }
 
 /**

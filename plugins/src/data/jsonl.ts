@@ -1,6 +1,8 @@
 import { openSync, readSync, fstatSync } from 'node:fs';
 import { requirePath, Rng, UserError } from '@e3/core';
+import type { ChatRenderer } from './chat.js';
 import { heldoutOrigin, stepIndexedBatches, type Dataset, type Example } from './dataset.js';
+import { PackedRows, type Packer } from './pack.js';
 
 export interface JsonlParams {
   path: string;
@@ -8,6 +10,25 @@ export interface JsonlParams {
   promptField: string;
   answerField: string;
   textField: string;
+  messagesField: string;
+  /** Checkpoint directory whose tokenizer packs and whose chat template renders {messages}. */
+  tokenizer?: string;
+  /** Rows (packed) or records (not packed) keep at most this many input tokens. */
+  maxTokens?: number;
+  /** Join {text} records, end token between, into rows of exactly maxTokens tokens. */
+  pack: boolean;
+}
+
+/** What some records need beyond the file: a chat template, a packing tokenizer. */
+export interface JsonlTools {
+  chat?: ChatRenderer;
+  packer?: Packer;
+}
+
+/** What a line holds: the example, and whether it was plain text (the only kind packing joins). */
+interface JsonlRecord {
+  example: Example;
+  kind: 'text' | 'pair' | 'chat';
 }
 
 /** Who reads the file (for errors) and where notes go. */
@@ -33,20 +54,44 @@ const NEED = 'data.jsonl needs a JSONL file, one JSON object per line';
  * Records are `{prompt, answer}` (loss on the answer) or `{text}` (loss on the whole text);
  * empty records (no characters at all) are skipped and counted.
  */
-export function jsonlDataset(p: JsonlParams, rng: Rng, context: JsonlContext = {}): Dataset {
+export function jsonlDataset(p: JsonlParams, rng: Rng, context: JsonlContext = {}, tools: JsonlTools = {}): Dataset {
   requirePath(p.path, 'file', 'data file', NEED);
   const fd = openSync(p.path, 'r');
   const size = fstatSync(fd).size;
-  const { starts, ends, lines, empty } = indexLines(fd, size, p);
+  const { starts, ends, lines, empty } = indexLines(fd, size, p, tools);
   reportEmpty(p.path, empty, starts.length, context);
   const order = rng.fork('split').shuffle([...starts.keys()]);
   const nHeld = Math.min(starts.length - 1, Math.round(starts.length * p.heldoutFraction));
   const held = order.slice(0, nHeld).sort((a, b) => a - b);
   const train = order.slice(nHeld).sort((a, b) => a - b);
-  const read = (i: number) => parseJsonlLine(readRange(fd, starts[i], ends[i]), p, `${p.path}:${lines[i]}`)!;
+  const parse = (i: number) => parseJsonlLine(readRange(fd, starts[i], ends[i]), p, `${p.path}:${lines[i]}`, tools)!;
   const records = `${starts.length} record${starts.length === 1 ? '' : 's'}`;
+  const fingerprint =
+    `jsonl:${p.path}:${size}:${starts.length}:${p.heldoutFraction}:${rng.fork('fingerprint').nextUint32()}` +
+    (p.maxTokens === undefined ? '' : `:max${p.maxTokens}${p.pack ? `:pack:${p.tokenizer}` : ''}`);
+  if (tools.packer) {
+    const pack = (idx: number[]) => packRows(idx, parse, lines, tools.packer!, p.path);
+    const [trainRows, heldRows] = [pack(train), pack(held)];
+    const origin = `${records} in ${p.path}, packed into rows of ${p.maxTokens} tokens`;
+    return {
+      fingerprint,
+      trainSize: trainRows.count,
+      heldoutSize: heldRows.count,
+      heldoutOrigin: heldoutOrigin(context.node, p.heldoutFraction, origin),
+      trainBatch: stepIndexedBatches(trainRows.count, rng.fork('train'), async (idx) =>
+        idx.map((r) => trainRows.row(r)),
+      ),
+      heldout: async (limit) =>
+        [...Array(Math.min(limit ?? heldRows.count, heldRows.count)).keys()].map((r) => heldRows.row(r)),
+      calibration: async (limit) => [...Array(Math.min(limit, trainRows.count)).keys()].map((r) => trainRows.row(r)),
+    };
+  }
+  const read = (i: number): Example => {
+    const e = parse(i).example;
+    return p.maxTokens === undefined ? e : { ...e, maxTokens: p.maxTokens };
+  };
   return {
-    fingerprint: `jsonl:${p.path}:${size}:${starts.length}:${p.heldoutFraction}:${rng.fork('fingerprint').nextUint32()}`,
+    fingerprint,
     trainSize: train.length,
     heldoutSize: held.length,
     heldoutOrigin: heldoutOrigin(context.node, p.heldoutFraction, `${records} in ${p.path}`),
@@ -57,11 +102,19 @@ export function jsonlDataset(p: JsonlParams, rng: Rng, context: JsonlContext = {
 }
 
 /** One pass over the file: every line parsed and checked; the ranges of non-empty records kept. */
-function indexLines(fd: number, size: number, p: JsonlParams): Index {
+function indexLines(fd: number, size: number, p: JsonlParams, tools: JsonlTools): Index {
   const index: Index = { starts: [], ends: [], lines: [], empty: [] };
   const check = (s: number, e: number, line: number) => {
-    const ex = parseJsonlLine(readRange(fd, s, e), p, `${p.path}:${line}`);
-    if (!ex) return;
+    const where = `${p.path}:${line}`;
+    const r = parseJsonlLine(readRange(fd, s, e), p, where, tools);
+    if (!r) return;
+    if (tools.packer && r.kind !== 'text') {
+      throw new UserError(
+        `${where}: pack: true joins plain {"${p.textField}": ...} records, but this one is a ${r.kind} record ` +
+          '(fix: set pack: false to cut each record to maxTokens instead, or keep such records in another file)',
+      );
+    }
+    const ex = r.example;
     if (!ex.prompt && !ex.answer) {
       index.empty.push(line);
       return;
@@ -114,7 +167,12 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * strict UTF-8, then a BOM and surrounding Unicode whitespace (String.prototype.trim: NBSP,
  * U+2028, \r, …) removed. Returns undefined for a blank line; errors name `where` (file:line).
  */
-export function parseJsonlLine(bytes: Uint8Array, p: JsonlParams, where: string): Example | undefined {
+export function parseJsonlLine(
+  bytes: Uint8Array,
+  p: JsonlParams,
+  where: string,
+  tools: JsonlTools = {},
+): JsonlRecord | undefined {
   let text: string;
   try {
     text = utf8.decode(bytes);
@@ -123,7 +181,8 @@ export function parseJsonlLine(bytes: Uint8Array, p: JsonlParams, where: string)
   }
   text = text.replace(/^\uFEFF/, '').trim();
   if (!text) return undefined;
-  return { ...toExample(text, p, where), source: where };
+  const r = toRecord(text, p, where, tools);
+  return { kind: r.kind, example: { ...r.example, source: where } };
 }
 
 /** Whether `bytes` decode; `stream`: an unfinished sequence at the end is allowed. */
@@ -165,7 +224,20 @@ function notUtf8(bytes: Uint8Array, where: string): UserError {
   );
 }
 
-function toExample(text: string, p: JsonlParams, where: string): Example {
+/** The records of a split, in file order, packed into rows. */
+function packRows(
+  idx: number[],
+  parse: (i: number) => JsonlRecord,
+  lines: number[],
+  packer: Packer,
+  path: string,
+): PackedRows {
+  const rows = new PackedRows(packer, path);
+  for (const i of idx) rows.add(parse(i).example.answer, lines[i]);
+  return rows;
+}
+
+function toRecord(text: string, p: JsonlParams, where: string, tools: JsonlTools): JsonlRecord {
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -174,13 +246,26 @@ function toExample(text: string, p: JsonlParams, where: string): Example {
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UserError(`${where}: expected a JSON object`);
   const r = v as Record<string, unknown>;
+  if (p.messagesField in r) return { kind: 'chat', example: chatExample(r[p.messagesField], p, where, tools) };
   if (
     typeof r[p.promptField] === 'string' &&
     (typeof r[p.answerField] === 'string' || typeof r[p.answerField] === 'number')
   )
-    return { prompt: r[p.promptField] as string, answer: String(r[p.answerField]) };
-  if (typeof r[p.textField] === 'string') return { prompt: '', answer: r[p.textField] as string };
+    return { kind: 'pair', example: { prompt: r[p.promptField] as string, answer: String(r[p.answerField]) } };
+  if (typeof r[p.textField] === 'string')
+    return { kind: 'text', example: { prompt: '', answer: r[p.textField] as string } };
   throw new UserError(
-    `${where}: a record needs "${p.promptField}" and "${p.answerField}" strings, or a "${p.textField}" string (got keys: ${Object.keys(r).join(', ') || 'none'})`,
+    `${where}: a record needs "${p.promptField}" and "${p.answerField}" strings, a "${p.textField}" string, ` +
+      `or a "${p.messagesField}" list (got keys: ${Object.keys(r).join(', ') || 'none'})`,
   );
+}
+
+function chatExample(messages: unknown, p: JsonlParams, where: string, tools: JsonlTools): Example {
+  if (!tools.chat) {
+    throw new UserError(
+      `${where}: a "${p.messagesField}" record is rendered with a checkpoint's chat template, but the data node ` +
+        "names no checkpoint (fix: set params.tokenizer to the model's checkpoint directory)",
+    );
+  }
+  return tools.chat.render(messages, where);
 }

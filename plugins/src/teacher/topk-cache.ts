@@ -275,9 +275,13 @@ function removeIfAbandoned(path: string, name: string): void {
   }
 }
 
-/** A record's key: the texts, or their hash when long (a 30 MB record must not become a 30 MB key). */
+/**
+ * A record's key: the texts (or a packed row's ids) and its cut, or their hash when long (a 30 MB
+ * record must not become a 30 MB key).
+ */
 function keyOf(e: Example): string {
-  const key = `${e.prompt}\u0000${e.answer}`;
+  const cut = e.maxTokens === undefined ? '' : `\u0000cut:${e.maxTokens}`;
+  const key = e.tokens ? `ids:${e.tokens.ids.join(',')}` : `${e.prompt}\u0000${e.answer}${cut}`;
   return key.length > 4096 ? `sha256:${createHash('sha256').update(key).digest('hex')}` : key;
 }
 
