@@ -3,9 +3,10 @@
 // vocabulary (151,936) on a 2-layer, d = 64 model, with the output head in chunks and whole.
 // Memory, not time: `tf.profile`'s peak of tf.memory().numBytes above what was resident.
 //   node bench/head-memory.js [--rows 256]
-import { initBackend, Rng } from '@e3/core';
+import { initBackend } from '@e3/core';
 import * as tf from '@tensorflow/tfjs-core';
-import { ForwardKlLoss, headChunkRows, randomModel, studentTokens, teacherTopK, tokensFromLogits } from '@e3/plugins';
+import { ForwardKlLoss, headChunkRows, studentTokens, teacherTopK, tokensFromLogits } from '@e3/plugins';
+import { bigVocabModel } from './lib/big-vocab.js';
 import { arg, benchCli } from './lib/table.js';
 benchCli(
   'usage: node bench/head-memory.js [--rows 256]\n  Peak tfjs memory of a loss step and a teacher top-k pass at vocabulary 151,936, chunked head vs whole.',
@@ -18,24 +19,7 @@ const rows = Number(arg('rows', '256'));
 const B = 16,
   T = rows / B,
   K = 10;
-const h = await randomModel({
-  config: {
-    model_type: 'qwen3',
-    hidden_size: 64,
-    intermediate_size: 128,
-    num_hidden_layers: 2,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    head_dim: 16,
-    rms_norm_eps: 1e-6,
-    rope_theta: 10000,
-    max_position_embeddings: 64,
-    tie_word_embeddings: true,
-    vocab_size: V,
-  },
-  rng: new Rng(1),
-  std: 0.5,
-});
+const h = await bigVocabModel(V);
 const grid = (f) =>
   tf.tensor2d(
     Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => f(b, t))),

@@ -32,6 +32,7 @@ export * from './runtime/run-lock.js';
 export * from './runtime/node-keys.js';
 export * from './runtime/first-difference.js';
 export * from './services/backend.js';
+export { limitWebgpuBindings, webgpuSplitCounts } from './webgpu/large-tensors.js';
 export * from './services/user-paths.js';
 export * from './cli/program.js';
 export * from './cli/options.js';

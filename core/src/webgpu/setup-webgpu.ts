@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { enableLargeTensors } from './large-tensors.js';
 
 /** What Dawn says about the adapter, and whether it is a real GPU. */
 export interface AdapterReport {
@@ -16,6 +17,19 @@ interface GpuAdapterLike {
   limits: Record<string, number>;
   requestDevice(d?: { requiredFeatures?: string[] } & Record<string, unknown>): Promise<unknown>;
 }
+
+/**
+ * Limits asked of the adapter at their maximum (WebGPU's defaults are 128 MiB bindings, 256 MiB
+ * buffers, 16 KiB workgroup storage, 8 storage buffers per stage). tfjs-backend-webgpu 4.22 asks
+ * for the first three itself; asking here does not depend on it. Tensors still above the binding
+ * limit are handled by large-tensors.ts.
+ */
+const REQUESTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxStorageBuffersPerShaderStage',
+];
 
 /** Software rasterisers Dawn may find (Mesa's lavapipe/llvmpipe, SwiftShader). */
 const SOFTWARE = /llvmpipe|lavapipe|swiftshader|software|cpu/i;
@@ -49,7 +63,9 @@ export async function describeAdapter(): Promise<AdapterReport> {
     const requestDevice = proto.requestDevice;
     proto.requestDevice = function (this: GpuAdapterLike, d = {}) {
       const requiredFeatures = (d.requiredFeatures ?? []).filter((f) => this.features.has(f));
-      return requestDevice.call(this, { ...d, requiredFeatures });
+      const requiredLimits: Record<string, number> = { ...(d.requiredLimits as Record<string, number>) };
+      for (const k of REQUESTED_LIMITS) requiredLimits[k] = Math.max(requiredLimits[k] ?? 0, Number(this.limits[k]));
+      return requestDevice.call(this, { ...d, requiredFeatures, requiredLimits });
     };
     proto.e3Patched = true;
   }
@@ -125,8 +141,9 @@ export async function setupWebgpu(): Promise<string> {
   await import('@tensorflow/tfjs-backend-webgpu' as string);
   if (!(await tf.setBackend('webgpu'))) throw new Error('tf.setBackend("webgpu") failed');
   await tf.ready();
-  // The device's limit (tfjs requests defaults), not the adapter's maximum.
+  // The device's limit (requested at the adapter's maximum: REQUESTED_LIMITS).
   const device = (tf.backend() as unknown as { device?: { limits?: Record<string, number> } }).device;
   registerChunkedAddN(Number(device?.limits?.maxStorageBuffersPerShaderStage) || 8);
-  return `adapter ${r.description} (${r.hardware ? 'hardware GPU' : 'software device'}); AddN chunked to the storage-buffer limit`;
+  const kind = r.hardware ? 'hardware GPU' : 'software device';
+  return `adapter ${r.description} (${kind}); AddN chunked to the storage-buffer limit; ${enableLargeTensors()}`;
 }

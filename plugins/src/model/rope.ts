@@ -37,15 +37,17 @@ export function rotaryTables(positions: tf.Tensor2D, invFreq: tf.Tensor1D): { co
   });
 }
 
-const rotations = new Map<number, tf.Tensor2D>();
+const rotations = new Map<string, tf.Tensor2D>();
 
 /**
  * rotate_half as a fixed D×D signed permutation R (x·R = concat(−x₂, x₁)): one matmul instead
  * of split + neg + concat and their gradients — fewer kernels per step, and exact (each output
- * is one input times ±1). Cached per head size for the life of the process.
+ * is one input times ±1). Cached per backend and head size for the life of the process (a tensor
+ * of another backend would be moved on use, and webgpu cannot be read synchronously in Node).
  */
 function rotateHalfMatrix(d: number): tf.Tensor2D {
-  let r = rotations.get(d);
+  const key = `${tf.getBackend()}:${d}`;
+  let r = rotations.get(key);
   if (!r) {
     const m = new Float32Array(d * d);
     for (let j = 0; j < d / 2; j++) {
@@ -53,7 +55,7 @@ function rotateHalfMatrix(d: number): tf.Tensor2D {
       m[j * d + j + d / 2] = 1; // out[j + d/2] = x[j]
     }
     r = tf.keep(tf.tensor2d(m, [d, d]));
-    rotations.set(d, r);
+    rotations.set(key, r);
   }
   return r;
 }
