@@ -33,9 +33,17 @@ static napi_value SgemmBatched(napi_env env, napi_callback_info info) {
     float* a = args.value(argv[0], "a", sa ? batch * m * k : m * k);
     float* b = args.value(argv[1], "b", sb ? batch * k * n : k * n);
     float* c = args.value(argv[2], "out", batch * m * n);
+    // Columns n0..n1 of product i: B's columns (or, transposed, its rows) and C's columns from n0.
+    auto columns = [&](int64_t i, int64_t n0, int64_t n1) {
+      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n1 - n0, k, 1.0f,
+                  a + i * sa, ta ? m : k, b + i * sb + (tb ? n0 * k : n0), tb ? k : n, beta, c + i * m * n + n0, n);
+    };
+    // OpenBLAS runs single-threaded inside e3 (enable.ts); a large product is split by columns over
+    // the fused kernels' two threads instead (the output head's [256, 151936] × [151936, 1024]: 1.8×).
+    const bool large = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >= 16.0 * (1 << 20);
     for (int64_t i = 0; i < batch; i++) {
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
-                  a + i * sa, ta ? m : k, b + i * sb, tb ? k : n, beta, c + i * m * n, n);
+      if (large) e3ParallelRange(n, 64, [&](int64_t n0, int64_t n1) { columns(i, n0, n1); });
+      else columns(i, 0, n);
     }
     return nullptr;
   });
