@@ -49,9 +49,10 @@ static napi_value SgemmBatched(napi_env env, napi_callback_info info) {
   });
 }
 
-// adamw(w, g, m, v, wOut, mOut, vOut, lr, beta1, beta2, eps, decay, bc1, bc2): one AdamW step.
+// adamw(w, g, m, v, wOut, mOut, vOut, lr, beta1, beta2, eps, decay, bc1, bc2[, gradScale]): one AdamW step
+// on gradient g·gradScale (global-norm clipping folded in: no scaled copy of every gradient).
 static napi_value AdamW(napi_env env, napi_callback_info info) {
-  size_t argc = 14; napi_value argv[14];
+  size_t argc = 15; napi_value argv[15];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   if (argc < 14) { napi_throw_error(env, nullptr, "adamw: 14 arguments expected"); return nullptr; }
   return e3::guarded(env, [&]() -> napi_value {
@@ -65,11 +66,12 @@ static napi_value AdamW(napi_env env, napi_callback_info info) {
     float* vo = args.value(argv[6], "vOut", len);
     const float lr = dbl(env, argv[7]), b1 = dbl(env, argv[8]), b2 = dbl(env, argv[9]), eps = dbl(env, argv[10]);
     const float decay = dbl(env, argv[11]), bc1 = dbl(env, argv[12]), bc2 = dbl(env, argv[13]);
+    const float scale = argc > 14 ? static_cast<float>(dbl(env, argv[14])) : 1.0f;
     const float keep = 1.0f - lr * decay;
     // Memory-bound: two threads for large parameters (both cores' bandwidth), vectorised loop.
     e3ParallelRange(len, 1 << 16, [=](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; i++) {
-        const float gi = g[i];
+        const float gi = g[i] * scale;
         const float mi = b1 * m[i] + (1.0f - b1) * gi;
         const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
         mo[i] = mi; vo[i] = vi;

@@ -13,11 +13,13 @@ export interface AdamWAttrs {
   decay: number;
   bc1: number;
   bc2: number;
+  /** Multiplies the gradient (global-norm clipping); 1 when absent. */
+  gradScale?: number;
 }
 
 /**
  * `E3AdamW`: one AdamW update of one parameter in a single pass over host memory
- * (m' = β1·m + (1−β1)·g; v' = β2·v + (1−β2)·g²; w' = w·(1 − lr·decay) − lr·(m'/bc1)/(√(v'/bc2) + ε)),
+ * on g = the gradient × gradScale (m' = β1·m + (1−β1)·g; v' = β2·v + (1−β2)·g²; w' = w·(1 − lr·decay) − lr·(m'/bc1)/(√(v'/bc2) + ε)),
  * instead of ~13 tensor ops each dispatched through the engine. Outputs [w', m', v']. The addon's
  * loop when it is built, else the same loop in JS.
  */
@@ -48,18 +50,19 @@ export function adamwKernel(addonNow: () => NativeAddon | undefined) {
     const heap = hostHeap(backend);
     const { w, g, m, v } = inputs;
     const a = attrs as unknown as AdamWAttrs;
+    const scale = a.gradScale ?? 1;
     // Each element is read before it is written, at the same index: the update may run in place.
     const outs = [outputFor(w, heap, backend), outputFor(m, heap, backend), outputFor(v, heap, backend)];
     // Views after every allocation: makeOutput may grow (and so replace) the wasm heap.
     const [wv, gv, mv, vv] = [w, g, m, v].map((t) => heap.typedArrayFromHeap(t) as Float32Array);
     const [wo, mo, vo] = outs.map((t) => heap.typedArrayFromHeap(t) as Float32Array);
     if (addon) {
-      addon.adamw(wv, gv, mv, vv, wo, mo, vo, a.lr, a.beta1, a.beta2, a.eps, a.decay, a.bc1, a.bc2);
+      addon.adamw(wv, gv, mv, vv, wo, mo, vo, a.lr, a.beta1, a.beta2, a.eps, a.decay, a.bc1, a.bc2, scale);
       return outs;
     }
     const keep = 1 - a.lr * a.decay;
     for (let i = 0; i < wv.length; i++) {
-      const gi = gv[i];
+      const gi = gv[i] * scale;
       const mi = a.beta1 * mv[i] + (1 - a.beta1) * gi;
       const vi = a.beta2 * vv[i] + (1 - a.beta2) * gi * gi;
       mo[i] = mi;

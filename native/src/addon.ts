@@ -55,6 +55,7 @@ export interface NativeAddon extends HeadRowsAddon {
     decay: number,
     bc1: number,
     bc2: number,
+    gradScale?: number,
   ): void;
   decoderBlockForward(dims: BlockDims, tensors: Record<string, F32>, outputs: Record<string, F32 | undefined>): void;
   decoderBlockBackward(dims: BlockDims, tensors: Record<string, F32>, outputs: Record<string, F32>): void;

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, Rng } from '@e3/core';
 import {
   AdamW,
-  clipByGlobalNorm,
+  globalNormScale,
   cloneHandle,
   forwardTokens,
   fusedBlocksAvailable,
@@ -50,15 +50,13 @@ const { value, grads } = tf.variableGrads(() => {
   return tf.neg(tf.mean(student.logQLabel)) as tf.Scalar;
 }, h.model.variables());
 value.dispose();
-const clipped = await clipByGlobalNorm(
-  h.model.variables().map((v) => grads[v.name]),
-  1e-6,
-);
-opt.apply(clipped.grads, 1e-3);
+const ordered = h.model.variables().map((v) => grads[v.name]);
+const clipped = await globalNormScale(ordered, 1e-6);
+opt.apply(ordered, 1e-3, clipped.scale);
 const m = modelShape(base.model.config, 'heap-step');
 const items = [
   weights(m, 'copy'),
-  ...optimizer(m, true),
+  ...optimizer(m),
   ...trainingPass(m, { B, T, param: 'batchSize' }, { fused: fusedBlocksAvailable() }),
   headChunk(m, B * T, 0, HEAD_LIVE.studentTrain, 'head'),
 ];

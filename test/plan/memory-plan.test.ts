@@ -70,7 +70,7 @@ describe('memory plan of a graph', () => {
     );
     const own =
       4 * P +
-      optimizer(shape, true).reduce((a, x) => a + x.bytes, 0) +
+      optimizer(shape).reduce((a, x) => a + x.bytes, 0) +
       trainingPass(shape, { B: 8, T, param: 'batchSize' }, { fused: true }).reduce((a, x) => a + x.bytes, 0) +
       headChunk(shape, 8 * T, 0, 4, 'x').bytes;
     assert.equal(train.peakBytes, 4 * P + own);

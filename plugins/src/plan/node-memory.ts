@@ -59,7 +59,7 @@ function training(m: ModelShape, n: NodeInput, T: number): MemoryItem[] {
   const p = n.params;
   const batch = { B: p.batchSize, T, param: 'batchSize' };
   return [
-    ...optimizer(m, p.clipNorm > 0),
+    ...optimizer(m),
     ...trainingPass(m, batch, n.exec),
     headChunk(m, p.batchSize * T, p.headChunkTokens, HEAD_LIVE.studentTrain, 'student loss, trained head'),
   ];

@@ -108,7 +108,7 @@ export function trainingPass(m: ModelShape, b: BatchShape, x: Execution): Memory
 /**
  * The chunked output head (chunked-head.ts, student-tokens.ts): `live` tensors of one chunk
  * [rows, V] exist at once (logits, log-softmax, exp, products: counted per pass in the code),
- * rows = headChunkTokens or 64 MiB of logits, at most the batch's tokens.
+ * rows = headChunkTokens or 160 MiB of logits, at most the batch's tokens.
  */
 export function headChunk(m: ModelShape, tokens: number, chunkTokens: number, live: number, what: string): MemoryItem {
   const V = m.config.vocabSize;
@@ -123,18 +123,13 @@ export function headChunk(m: ModelShape, tokens: number, chunkTokens: number, li
 
 /**
  * Training state of the weights that train (train-loop.ts, adamw.ts): gradients (one per weight,
- * tf.variableGrads), twice when clipping is on (clipByGlobalNorm makes scaled copies before
- * freeing the originals), AdamW's m and v (f32, one each per weight), and one update's new
+ * tf.variableGrads; clipping scales them inside the AdamW update, without copies), AdamW's m and v (f32, one each per weight), and one update's new
  * weight, m and v of the largest tensor.
  */
-export function optimizer(m: ModelShape, clipping: boolean): MemoryItem[] {
+export function optimizer(m: ModelShape): MemoryItem[] {
   const P = m.parameters;
   return [
-    {
-      what: `gradients${clipping ? ' ×2 (clipping copies them)' : ''}`,
-      bytes: F32 * P * (clipping ? 2 : 1),
-      kind: 'gradients',
-    },
+    { what: 'gradients', bytes: F32 * P, kind: 'gradients' },
     { what: 'AdamW m and v (f32)', bytes: 2 * F32 * P, kind: 'optimizer' },
     { what: 'AdamW update of the largest tensor (new w, m, v)', bytes: 3 * F32 * m.largestTensor, kind: 'transient' },
   ];

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError, type Logger, type Progress, type Rng } from '@e3/core';
-import { AdamW, clipByGlobalNorm, warmupCosine } from './adamw.js';
+import { AdamW, globalNormScale, warmupCosine } from './adamw.js';
 import { loadState, saveState } from './checkpoint-state.js';
 
 /** Optimiser and schedule settings shared by the trainer, the distiller and the mask search. */
@@ -187,12 +187,10 @@ export async function trainLoop(a: TrainLoopArgs): Promise<{ metrics: StepMetric
           `${a.task}: non-finite loss (${lossValue}) at step ${step} (batch ${step}); lower lr (now ${lr.toExponential(2)}) or check the data; the last checkpoint is in ${a.checkpointDir ?? '(none)'}`,
         );
       }
-      const clipped = await clipByGlobalNorm(
-        a.vars.map((v) => grads[v.name]),
-        p.clipNorm,
-      );
-      opt.apply(clipped.grads, lr);
-      clipped.grads.forEach((g) => g.dispose());
+      const ordered = a.vars.map((v) => grads[v.name]);
+      const clipped = await globalNormScale(ordered, p.clipNorm);
+      opt.apply(ordered, lr, clipped.scale);
+      ordered.forEach((g) => g.dispose());
       tokens += batch.tokens;
       a.afterStep?.(step);
       if (step % p.logEvery === 0 || step === p.steps - 1) {
