@@ -63,7 +63,8 @@ function forwardKernel(addon: NativeAddon) {
     // Views only after every allocation: makeOutput may grow (and so move) the wasm heap.
     const [y, newK, newV] = outs.map((t) => heap.typedArrayFromHeap(t) as Float32Array);
     const { workspace, ...tensors } = views(heap, inputs);
-    addon.decoderBlockForward(d, tensors, { y, saved: workspace, newK, newV });
+    // An empty workspace: checkpointed, the gradient recomputes the activations (see `gradient`).
+    addon.decoderBlockForward(d, tensors, { y, saved: workspace?.length ? workspace : undefined, newK, newV });
     return outs;
   };
 }
@@ -99,12 +100,33 @@ function weightGradientKernel(addon: NativeAddon) {
 }
 
 /**
+ * What the block whose gradient ran last still holds (its `upstream`, its workspace): the tape
+ * calls every gradient closure of a block before it moves to the block before it, so these are
+ * freed when the next block's gradient starts, not when the whole backward pass ends (they were
+ * L × (workspace + upstream) at the end of the pass).
+ */
+let heldByLastGradient: tf.Tensor[] = [];
+
+/** The workspace of a checkpointed block (made empty in the forward pass): its forward pass again, saving. */
+function recomputeWorkspace(addon: NativeAddon, tensors: Record<string, tf.Tensor>, dims: BlockDims): tf.Tensor {
+  const size = { size: addon.decoderBlockSizes(dims).saved } as unknown as tf.NamedAttrMap;
+  const workspace = tf.engine().runKernel(WORKSPACE, {}, size) as tf.Tensor;
+  const attrs: ForwardAttrs = { dims, save: true, cache: false };
+  const inputs = { ...tensors, workspace } as tf.NamedTensorMap;
+  const [y] = tf.engine().runKernel(FORWARD, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  y.dispose();
+  return workspace;
+}
+
+/**
  * Gradient of the block. dx and dgate (always needed: the residual stream and the mask carry
  * the gradient to earlier blocks) come from one backward call, which also leaves the gradient
  * flowing into every weighted operation in `upstream`; each weight's gradient is then one small
- * call made only if the tape asks for it, so the mask search (frozen weights) does none.
+ * call made only if the tape asks for it, so the mask search (frozen weights) does none. A
+ * checkpointed block (empty workspace) first runs its forward pass again to fill one.
  */
 function gradient(
+  addon: NativeAddon,
   dy: tf.Tensor | tf.Tensor[],
   saved: tf.Tensor[],
   attrs: tf.NamedAttrMap,
@@ -114,12 +136,14 @@ function gradient(
   SAVED_INPUTS.forEach((name, i) => {
     tensors[name] = saved[i];
   });
-  const savedBuffer = tensors.workspace;
+  tf.dispose(heldByLastGradient);
+  const savedBuffer = tensors.workspace.size > 0 ? tensors.workspace : recomputeWorkspace(addon, tensors, a.dims);
   const dyOut = (Array.isArray(dy) ? dy[0] : dy) ?? tf.zeros([a.dims.B * a.dims.T, a.dims.D]);
   const dims = { dims: a.dims } as unknown as tf.NamedAttrMap;
   const [dx, dgate, upstream] = tf
     .engine()
     .runKernel(BACKWARD, { ...tensors, saved: savedBuffer, dy: dyOut }, dims) as tf.Tensor[];
+  heldByLastGradient = [upstream, savedBuffer];
   const grads: Record<string, () => tf.Tensor> = { x: () => dx, blockGate: () => dgate };
   for (const name of ['cos', 'sin', 'attn', 'workspace']) grads[name] = () => tf.zerosLike(tensors[name]);
   for (const name of BLOCK_WEIGHTS) {
@@ -152,7 +176,8 @@ export function registerDecoderBlockKernels(addon: NativeAddon, backendName: str
     tf.registerGradient({
       kernelName: FORWARD,
       inputsToSave: [...SAVED_INPUTS],
-      gradFunc: gradient as unknown as tf.GradFunc,
+      gradFunc: ((dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) =>
+        gradient(addon, dy, saved, attrs)) as unknown as tf.GradFunc,
     });
   registeredOn.add(backendName);
 }
@@ -179,6 +204,11 @@ export interface DecoderBlockCall {
   past?: { k: tf.Tensor4D; v: tf.Tensor4D };
   keepCache: boolean;
   dims: BlockDims;
+  /**
+   * Gradient checkpointing: under the tape keep no activations (only the inputs the tape holds
+   * anyway); the gradient runs the block's forward pass again to get them.
+   */
+  recompute?: boolean;
 }
 
 /** Runs one fused block; the activations for its gradient are kept when the tape records. */
@@ -198,7 +228,7 @@ export function runDecoderBlock(
   const save = tapeIsRecording();
   if (save && call.past) throw new Error('fused decoder block: gradients through a KV cache are not supported');
   if (save) {
-    const size = { size: addon.decoderBlockSizes(call.dims).saved } as unknown as tf.NamedAttrMap;
+    const size = { size: call.recompute ? 0 : addon.decoderBlockSizes(call.dims).saved } as unknown as tf.NamedAttrMap;
     tensors.workspace = tf.engine().runKernel(WORKSPACE, {}, size) as tf.Tensor;
   }
   const attrs: ForwardAttrs = { dims: call.dims, save, cache: call.keepCache || Boolean(call.past) };

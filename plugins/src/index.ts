@@ -54,6 +54,7 @@ export * from './evaluator/speed.js';
 export * from './report/report.js';
 export * from './trainer/train-loop.js';
 export * from './trainer/adamw.js';
+export * from './trainer/memory-options.js';
 export * from './data/batch-tensors.js';
 export * from './model/init-weights.js';
 export * from './model/random-model.js';

@@ -11,13 +11,11 @@ import {
   cloneHandle,
   forwardTokens,
   fusedBlocksAvailable,
-  headChunk,
   HEAD_LIVE,
   modelShape,
-  optimizer,
   randomModel,
   total,
-  trainingPass,
+  trainingStepMemory,
   weights,
 } from '@e3/plugins';
 
@@ -56,9 +54,12 @@ opt.apply(ordered, 1e-3, clipped.scale);
 const m = modelShape(base.model.config, 'heap-step');
 const items = [
   weights(m, 'copy'),
-  ...optimizer(m),
-  ...trainingPass(m, { B, T, param: 'batchSize' }, { fused: fusedBlocksAvailable() }),
-  headChunk(m, B * T, 0, HEAD_LIVE.studentTrain, 'head'),
+  ...trainingStepMemory(
+    m,
+    { B, T, param: 'batchSize' },
+    { fused: fusedBlocksAvailable() },
+    { frozen: [], recompute: false, chunkTokens: 0, headLive: HEAD_LIVE.studentTrain },
+  ),
 ];
 process.stdout.write(
   JSON.stringify({ parameters: m.parameters, heapGrowth: heap() - start, estimate: total(items, (x) => !x.host) }) +

@@ -5,10 +5,10 @@ import {
   builtinModules,
   headChunk,
   modelShape,
-  optimizer,
+  total,
   parseDecoderConfig,
   planMemory,
-  trainingPass,
+  trainingStepMemory,
   type PlanLimits,
 } from '@e3/plugins';
 import { writeFiles } from '../helpers/files.js';
@@ -68,11 +68,18 @@ describe('memory plan of a graph', () => {
       ),
       'x',
     );
-    const own =
-      4 * P +
-      optimizer(shape).reduce((a, x) => a + x.bytes, 0) +
-      trainingPass(shape, { B: 8, T, param: 'batchSize' }, { fused: true }).reduce((a, x) => a + x.bytes, 0) +
-      headChunk(shape, 8 * T, 0, 4, 'x').bytes;
+    const opts = { frozen: [], recompute: false, chunkTokens: 0, headLive: 4 };
+    const step = trainingStepMemory(shape, { B: 8, T, param: 'batchSize' }, { fused: true }, opts);
+    const own = 4 * P + total(step);
+    // Its terms: AdamW's state, then the larger phase of the step (here its start: activations and the head).
+    const [adam, update, kept, oneBlock, head, headGrad] = step;
+    assert.equal(adam.bytes, 8 * P);
+    assert.equal(update.kind, 'transient');
+    assert.match(kept.what, /activations kept for backward, 4 blocks/);
+    assert.match(oneBlock.what, /backward pass of one block/);
+    assert.equal(head.bytes, headChunk(shape, 8 * T, 0, 4, 'x').bytes);
+    assert.equal(headGrad.bytes, 4 * 18 * 32);
+    assert.ok(total([kept, oneBlock, head, headGrad]) >= 4 * P + oneBlock.bytes);
     assert.equal(train.peakBytes, 4 * P + own);
     assert.equal(r.peak.node, 'train');
     assert.equal(r.problems.length, 0);

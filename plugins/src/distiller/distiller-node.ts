@@ -7,6 +7,7 @@ import { exactMatch, heldoutLikelihood } from '../evaluator/quality.js';
 import type { LossTerm } from '../loss/loss-term.js';
 import { stepSupplies, trainingStep } from '../loss/training-step.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
+import { MEMORY_OPTIONS_SCHEMA, trainableVariables, type FrozenPart } from '../trainer/memory-options.js';
 import { cloneHandle, type ModelHandle } from '../model/handle.js';
 import type { PortInputs, Ports } from '../ports.js';
 import type { TeacherCache } from '../teacher/topk-cache.js';
@@ -20,6 +21,8 @@ interface Params extends OptimParams {
   weighting: TokenWeighting;
   promptLoss: boolean;
   headChunkTokens: number;
+  gradientCheckpointing: boolean;
+  freeze: FrozenPart[];
   evalEvery: number;
   evalExamples: number;
   maxNewTokens: number;
@@ -61,6 +64,8 @@ export class DistillerNode implements GraphNode<Params> {
   ) {
     const codec = textCodec(base, 'distiller.train');
     const h = cloneHandle(base);
+    const trainable = trainableVariables(h.model, p.freeze);
+    if (trainable.frozen.length) this.services.log.info(`frozen (not trained): ${trainable.frozen.join(', ')}`);
     const t0 = performance.now();
     const held = p.evalEvery > 0 ? await data.heldout(p.evalExamples) : [];
     const evalCurve: Record<string, number>[] = [];
@@ -86,12 +91,13 @@ export class DistillerNode implements GraphNode<Params> {
       cache,
       teacher,
       promptLoss: p.promptLoss,
-      trainHead: true,
+      trainHead: trainable.trainHead,
       headChunkTokens: p.headChunkTokens,
+      recompute: p.gradientCheckpointing,
     });
     const { metrics, tokens, steps } = await trainLoop({
       ...this.services.loopArgs(ctx),
-      vars: h.model.variables(),
+      vars: trainable.vars,
       params: p,
       what: `distilling into ${h.model.numLayers} layers`,
       extraState: {
@@ -160,6 +166,7 @@ export const distillerManifest: PluginManifest = {
       },
       weighting: { 'x-component': 'weighting', default: { component: 'weighting.teacherEntropy', beta: 1 } },
       headChunkTokens: HEAD_CHUNK_SCHEMA,
+      ...MEMORY_OPTIONS_SCHEMA,
       evalEvery: {
         type: 'integer',
         minimum: 0,

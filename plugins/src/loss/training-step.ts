@@ -88,6 +88,8 @@ export interface TrainingStepSpec {
   /** Whether the output head's weights get gradients (false: the mask search). */
   readonly trainHead: boolean;
   readonly headChunkTokens: number;
+  /** Gradient checkpointing per block (ForwardOptions.recompute). */
+  readonly recompute?: boolean;
   /** Per-token weights; none: every active token weighs 1. */
   readonly weighting?: TokenWeighting;
   /** Needed for `teacherTargets`. */
@@ -146,6 +148,7 @@ export function trainingStep(
           topIds: targets?.ids,
           trainHead: spec.trainHead,
           chunkTokens: spec.headChunkTokens,
+          recompute: spec.recompute,
         });
         const tokenWeights = spec.weighting ? spec.weighting.weights(bt.active, targets, vocabSize) : bt.active;
         const x: LossInputs = {

@@ -19,6 +19,7 @@ import type { LossTerm } from '../loss/loss-term.js';
 import { stepSupplies, trainingStep } from '../loss/training-step.js';
 import { hardTopK } from '../maths/relaxed-topk.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
+import { CHECKPOINTING_SCHEMA } from '../trainer/memory-options.js';
 import type { ModelHandle } from '../model/handle.js';
 import type { LayerMaskResult } from '../model/layer-mask.js';
 import type { PortInputs, Ports } from '../ports.js';
@@ -49,6 +50,7 @@ interface Params extends CalibrationParams, PruneAmount, SearchSchedule {
   loss: LossTerm[];
   weighting: TokenWeighting;
   headChunkTokens: number;
+  gradientCheckpointing: boolean;
   restarts: number;
   refineRounds: number;
   window: number;
@@ -229,6 +231,7 @@ export class SearchNode implements GraphNode<Params> {
       promptLoss: p.promptLoss,
       trainHead: false,
       headChunkTokens: p.headChunkTokens,
+      recompute: p.gradientCheckpointing,
     });
     const hardHistory: number[][] = [];
     const sinceRecord: number[][] = []; // hard masks since the last recorded step, for keep probabilities over steps
@@ -370,6 +373,7 @@ export const searchManifest: PluginManifest = {
       },
       weighting: { 'x-component': 'weighting', default: { component: 'weighting.uniform' } },
       headChunkTokens: HEAD_CHUNK_SCHEMA,
+      gradientCheckpointing: CHECKPOINTING_SCHEMA,
       restarts: {
         type: 'integer',
         minimum: 1,

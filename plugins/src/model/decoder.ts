@@ -27,6 +27,11 @@ export interface ForwardOptions {
   outputHidden?: boolean;
   /** Return the updated caches (for generation). */
   useCache?: boolean;
+  /**
+   * Gradient checkpointing per block: under the tape, fused blocks keep no activations and run
+   * their forward pass again in the backward pass (one block's activations live at a time).
+   */
+  recompute?: boolean;
 }
 
 /** What {@link DecoderModel.forwardFinal} returns: the trunk's output before the output head. */
@@ -173,6 +178,7 @@ export class DecoderModel {
           past: options.cache?.[l],
           keepCache: Boolean(options.useCache),
           dims,
+          recompute: options.recompute,
         });
         newCache.push(out.cache);
         h = tf.reshape(out.y, [b, t, c.hiddenSize]);

@@ -39,6 +39,8 @@ export interface FusedBlockInput {
   /** Return this block's keys and values [B, KV, past + T, headDim] for a cache. */
   keepCache: boolean;
   dims: Omit<BlockDims, 'P'>;
+  /** Gradient checkpointing (see ForwardOptions.recompute). */
+  recompute?: boolean;
 }
 
 /** The block's output [B·T, d] (and its cache when asked), computed by the fused kernel. */
@@ -59,5 +61,6 @@ export function fusedBlock(input: FusedBlockInput): { y: tf.Tensor2D; cache?: { 
     past: input.past,
     keepCache: input.keepCache,
     dims,
+    recompute: input.recompute,
   });
 }

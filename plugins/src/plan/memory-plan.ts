@@ -159,6 +159,29 @@ export function planMemory(graph: ValidatedGraph, loaded: LoadedGraph, limits: P
   return { limits, nodes, peak: { node: top?.id ?? '', bytes: top?.peakBytes ?? 0 }, problems };
 }
 
+/** The memory options (trainer/memory-options.ts) of a training node, each alone, at which it would fit. */
+function memoryOptionFixes(
+  id: string,
+  resident: MemoryItem[],
+  graph: ValidatedGraph,
+  shapes: GraphShapes,
+  l: PlanLimits,
+): [string, unknown][] {
+  const n = graph.spec.nodes[id];
+  const params = (n.params ?? {}) as Record<string, any>;
+  const options: [string, unknown][] = [];
+  if (params.gradientCheckpointing === false) options.push(['gradientCheckpointing', true]);
+  if (Array.isArray(params.freeze) && !params.freeze.includes('embeddings')) options.push(['freeze', ['embeddings']]);
+  return options.filter(([param, value]) => {
+    const items = [...resident, ...estimate(id, n.plugin, { ...params, [param]: value }, shapes, l).items];
+    return fits(
+      total(items, (x) => !x.host),
+      total(items),
+      l,
+    );
+  });
+}
+
 /** The largest value of integer param `param` (below its current one) at which the node fits, if any. */
 function largestFitting(
   id: string,
@@ -219,7 +242,11 @@ function refusal(
     ),
   ];
   let field: string | undefined;
-  for (const param of knobs) {
+  for (const [param, option] of memoryOptionFixes(id, resident, graph, shapes, l)) {
+    fixes.push(`set ${param}: ${JSON.stringify(option)}`);
+    field ??= `params.${param}`;
+  }
+  for (const param of knobs.filter((k) => k !== 'freeze')) {
     const v = largestFitting(id, param, resident, graph, shapes, l);
     if (v === undefined) continue;
     fixes.push(`set ${param}: ${v} (or less)`);

@@ -10,6 +10,7 @@ import {
   perTensor,
   targets,
   trainingPass,
+  trainingStepMemory,
   weights,
   total,
   type Execution,
@@ -54,15 +55,15 @@ function calibration(m: ModelShape, n: NodeInput, T: number, score?: string): Me
   return [calibrationStore(m, p.calibration, T), ...(total(hidden) > total(scoring) ? hidden : scoring)];
 }
 
-/** Training a copy of `m` (trainer, distiller): the copy, its optimizer, one step's activations and head. */
+/** Training a copy of `m` (trainer, distiller): its optimizer state and the step's peak. */
 function training(m: ModelShape, n: NodeInput, T: number): MemoryItem[] {
   const p = n.params;
-  const batch = { B: p.batchSize, T, param: 'batchSize' };
-  return [
-    ...optimizer(m),
-    ...trainingPass(m, batch, n.exec),
-    headChunk(m, p.batchSize * T, p.headChunkTokens, HEAD_LIVE.studentTrain, 'student loss, trained head'),
-  ];
+  return trainingStepMemory(m, { B: p.batchSize, T, param: 'batchSize' }, n.exec, {
+    frozen: p.freeze ?? [],
+    recompute: Boolean(p.gradientCheckpointing),
+    chunkTokens: p.headChunkTokens ?? 0,
+    headLive: HEAD_LIVE.studentTrain,
+  });
 }
 
 /** k of the teacher cache wired to `targets`. */
@@ -112,7 +113,7 @@ export const NODE_ESTIMATORS: Record<string, Estimator> = {
     const T = n.shapes.sequenceTokens(n.id, m);
     const B = Math.min(p.searchBatchSize, p.calibration);
     const step = [
-      ...trainingPass(m, { B, T, param: 'searchBatchSize' }, n.exec),
+      ...trainingPass(m, { B, T, param: 'searchBatchSize' }, n.exec, Boolean(p.gradientCheckpointing)),
       headChunk(m, B * T, p.headChunkTokens, HEAD_LIVE.studentTrain, 'masked model loss, frozen head'),
       targets(B * T, cacheK(n)),
     ];

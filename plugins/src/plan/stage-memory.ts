@@ -82,22 +82,29 @@ export function forwardPass(m: ModelShape, b: BatchShape, x: Execution, what = '
  * `Upstream::size` and dx, dy [N, d] at a time. Op by op: twice the fused workspace plus the
  * attention scores per block (an estimate).
  */
-export function trainingPass(m: ModelShape, b: BatchShape, x: Execution): MemoryItem[] {
+export function trainingPass(m: ModelShape, b: BatchShape, x: Execution, recompute = false): MemoryItem[] {
   const c = m.config;
   const N = b.B * b.T;
   const L = c.numLayers;
   const saved = blockSavedFloats(c, b.B, b.T);
-  const perBlock = x.fused ? saved + N * c.hiddenSize : 2 * saved + b.B * c.numHeads * b.T * b.T + N * c.hiddenSize;
-  const backward = blockUpstreamFloats(c, b.B, b.T) + 2 * N * c.hiddenSize;
+  // Checkpointed (fused blocks only): a block keeps its input; its workspace exists in its backward pass only.
+  const checkpointed = recompute && x.fused;
+  const perBlock = checkpointed
+    ? N * c.hiddenSize
+    : x.fused
+      ? saved + N * c.hiddenSize
+      : 2 * saved + b.B * c.numHeads * b.T * b.T + N * c.hiddenSize;
+  const backward = blockUpstreamFloats(c, b.B, b.T) + 2 * N * c.hiddenSize + (checkpointed ? saved : 0);
+  const how = checkpointed ? ' (checkpointed: inputs only)' : x.fused ? '' : ' (op by op)';
   return [
     {
-      what: `activations kept for backward, ${L} blocks × ${b.B}×${b.T} tokens${x.fused ? '' : ' (op by op)'}`,
+      what: `activations kept for backward, ${L} blocks × ${b.B}×${b.T} tokens${how}`,
       bytes: F32 * L * perBlock,
       kind: 'activations',
       param: b.param,
     },
     {
-      what: 'backward pass of one block (upstream, dx, dy)',
+      what: `backward pass of one block (upstream, dx, dy${checkpointed ? ', its recomputed workspace' : ''})`,
       bytes: F32 * backward,
       kind: 'activations',
       param: b.param,
@@ -126,13 +133,27 @@ export function headChunk(m: ModelShape, tokens: number, chunkTokens: number, li
  * tf.variableGrads; clipping scales them inside the AdamW update, without copies), AdamW's m and v (f32, one each per weight), and one update's new
  * weight, m and v of the largest tensor.
  */
-export function optimizer(m: ModelShape): MemoryItem[] {
-  const P = m.parameters;
+export function optimizer(m: ModelShape, frozen: readonly string[] = []): MemoryItem[] {
+  const P = m.parameters - frozenParameters(m, frozen);
+  const note = frozen.length ? `, ${frozen.join(' and ')} frozen` : '';
   return [
-    { what: 'gradients', bytes: F32 * P, kind: 'gradients' },
-    { what: 'AdamW m and v (f32)', bytes: 2 * F32 * P, kind: 'optimizer' },
+    { what: `gradients${note}`, bytes: F32 * P, kind: 'gradients', param: frozen.length ? undefined : 'freeze' },
+    { what: `AdamW m and v (f32)${note}`, bytes: 2 * F32 * P, kind: 'optimizer' },
     { what: 'AdamW update of the largest tensor (new w, m, v)', bytes: 3 * F32 * m.largestTensor, kind: 'transient' },
   ];
+}
+
+/**
+ * Parameters that `freeze` (trainer/memory-options.ts) leaves out of training: the embedding
+ * [V, d] for "embeddings", lm_head (the same tensor when tied) for "head".
+ */
+export function frozenParameters(m: ModelShape, frozen: readonly string[]): number {
+  const c = m.config;
+  const table = c.vocabSize * c.hiddenSize;
+  const embeddings = frozen.includes('embeddings');
+  const head = frozen.includes('head');
+  if (c.tieWordEmbeddings) return embeddings || head ? table : 0;
+  return (embeddings ? table : 0) + (head ? table : 0);
 }
 
 /** Final-norm rows [N, d] kept for every calibration batch (mask-evaluator.ts: teacherFinal) and the batch ids. */
@@ -188,3 +209,39 @@ export function total(items: readonly MemoryItem[], filter: (i: MemoryItem) => b
 }
 
 export { gib };
+
+/** How a training step runs (node params): what is frozen, checkpointing, the head's chunks. */
+export interface StepOptions {
+  readonly frozen: readonly string[];
+  readonly recompute: boolean;
+  readonly chunkTokens: number;
+  /** Live [rows, V] tensors per head chunk (node-memory.ts HEAD_LIVE.studentTrain). */
+  readonly headLive: number;
+}
+
+/**
+ * One training step of all trainable weights: the optimizer state, then the larger of the step's
+ * two peaks. As the backward pass starts, every block's kept activations and the head's chunks
+ * are live, and of the gradients only the head's; as it ends, every gradient is, and of the
+ * activations one block's backward pass (each block's workspace is freed once its gradient ran:
+ * native/src/decoder-block.ts).
+ */
+export function trainingStepMemory(m: ModelShape, b: BatchShape, x: Execution, o: StepOptions): MemoryItem[] {
+  const [grads, ...state] = optimizer(m, o.frozen);
+  const [kept, oneBlock] = trainingPass(m, b, x, o.recompute);
+  const head = headChunk(m, b.B * b.T, o.chunkTokens, o.headLive, 'student loss, trained head');
+  const c = m.config;
+  const headFrozen = o.frozen.includes('head') || (c.tieWordEmbeddings && o.frozen.includes('embeddings'));
+  const headGrad: MemoryItem[] = headFrozen
+    ? []
+    : [
+        {
+          what: "the head's gradient (the first one made)",
+          bytes: F32 * c.vocabSize * c.hiddenSize,
+          kind: 'gradients',
+        },
+      ];
+  const start = [kept, oneBlock, head, ...headGrad];
+  const end = [grads, oneBlock];
+  return [...state, ...(total(start) >= total(end) ? start : end)];
+}

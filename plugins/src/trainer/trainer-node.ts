@@ -5,6 +5,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { LossTerm } from '../loss/loss-term.js';
 import { stepSupplies, trainingStep } from '../loss/training-step.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
+import { MEMORY_OPTIONS_SCHEMA, trainableVariables, type FrozenPart } from './memory-options.js';
 import { cloneHandle, type ModelHandle } from '../model/handle.js';
 import type { PortInputs, Ports } from '../ports.js';
 import { TrainingServices } from './training-services.js';
@@ -15,6 +16,8 @@ interface Params extends OptimParams {
   loss: LossTerm[];
   promptLoss: boolean;
   headChunkTokens: number;
+  gradientCheckpointing: boolean;
+  freeze: FrozenPart[];
 }
 
 /** What the trainer reports on its `metrics` port. */
@@ -41,6 +44,8 @@ export class TrainerNode implements GraphNode<Params> {
   private async train(base: ModelHandle, data: Dataset, p: Params, ctx: NodeContext) {
     const codec = textCodec(base, 'trainer.train');
     const h = cloneHandle(base);
+    const trainable = trainableVariables(h.model, p.freeze);
+    if (trainable.frozen.length) this.services.log.info(`frozen (not trained): ${trainable.frozen.join(', ')}`);
     const t0 = performance.now();
     const lossOf = trainingStep({
       node: ctx.id,
@@ -48,12 +53,13 @@ export class TrainerNode implements GraphNode<Params> {
       codec,
       loss: p.loss,
       promptLoss: p.promptLoss,
-      trainHead: true,
+      trainHead: trainable.trainHead,
       headChunkTokens: p.headChunkTokens,
+      recompute: p.gradientCheckpointing,
     });
     const { metrics, tokens, steps } = await trainLoop({
       ...this.services.loopArgs(ctx),
-      vars: h.model.variables(),
+      vars: trainable.vars,
       params: p,
       loss: async (s) => lossOf(await data.trainBatch(s, p.batchSize)),
     });
@@ -87,6 +93,7 @@ export const trainerManifest: PluginManifest = {
       batchSize: { type: 'integer', minimum: 1, default: 64, description: 'examples per step' },
       promptLoss: { type: 'boolean', default: false, description: 'also train on prompt tokens (plain-text data)' },
       headChunkTokens: HEAD_CHUNK_SCHEMA,
+      ...MEMORY_OPTIONS_SCHEMA,
       loss: {
         type: 'array',
         minItems: 1,
