@@ -6,7 +6,6 @@ import {
   headChunk,
   hiddenStates,
   kvCache,
-  optimizer,
   perTensor,
   targets,
   trainingPass,
