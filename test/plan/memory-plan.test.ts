@@ -72,9 +72,8 @@ describe('memory plan of a graph', () => {
     const step = trainingStepMemory(shape, { B: 8, T, param: 'batchSize' }, { fused: true }, opts);
     const own = 4 * P + total(step);
     // Its terms: AdamW's state, then the larger phase of the step (here its start: activations and the head).
-    const [adam, update, kept, oneBlock, head, headGrad] = step;
+    const [adam, kept, oneBlock, head, headGrad] = step;
     assert.equal(adam.bytes, 8 * P);
-    assert.equal(update.kind, 'transient');
     assert.match(kept.what, /activations kept for backward, 4 blocks/);
     assert.match(oneBlock.what, /backward pass of one block/);
     assert.equal(head.bytes, headChunk(shape, 8 * T, 0, 4, 'x').bytes);
@@ -98,5 +97,19 @@ describe('memory plan of a graph', () => {
     assert.match(p.fix!, /backend: cpu/);
     assert.match(p.file!, /g\.yaml$/);
     assert.equal(p.line, 10);
+  });
+
+  it('counts gradientCheckpointing and freeze, and suggests them when one alone makes the node fit', async () => {
+    const peak = async (sets: string[]) =>
+      (await plan(['nodes.train.params.batchSize=64', ...sets])).nodes.find((n) => n.id === 'train')!.tensorBytes;
+    const plain = await peak([]);
+    const checkpointed = await peak(['nodes.train.params.gradientCheckpointing=true']);
+    const frozen = await peak(['nodes.train.params.freeze=["embeddings"]']);
+    assert.ok(checkpointed < plain, `${checkpointed} vs ${plain}`);
+    assert.ok(frozen < plain, `${frozen} vs ${plain}`);
+    const r = await plan(['nodes.train.params.batchSize=64'], checkpointed);
+    const [p] = r.problems;
+    assert.match(p.fix!, /set gradientCheckpointing: true/);
+    assert.equal(p.field, 'params.gradientCheckpointing');
   });
 });

@@ -110,7 +110,9 @@ function estimate(
 ): NodeMemory {
   const f = NODE_ESTIMATORS[plugin];
   if (!f) return { items: [], note: `plugin ${plugin} declares no memory estimate (not counted)` };
-  const input: NodeInput = { id, params, shapes, exec: { fused: limits.fused } };
+  // The cpu backend counts references, so the fused AdamW updates in place (native/src/adamw.ts).
+  const exec = { fused: limits.fused, inPlaceUpdate: limits.fused && limits.backend === 'cpu' };
+  const input: NodeInput = { id, params, shapes, exec };
   return f(input);
 }
 

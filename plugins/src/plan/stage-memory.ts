@@ -19,6 +19,8 @@ export interface MemoryItem {
 /** How blocks run: one fused native kernel each (wasm, cpu with the addon) or op by op (tensorflow, webgpu). */
 export interface Execution {
   readonly fused: boolean;
+  /** AdamW updates weights and moments in place (native/src/adamw.ts: the cpu backend counts references). */
+  readonly inPlaceUpdate?: boolean;
 }
 
 /** A batch: B sequences of T tokens, and the node param that sets B. */
@@ -133,13 +135,19 @@ export function headChunk(m: ModelShape, tokens: number, chunkTokens: number, li
  * tf.variableGrads; clipping scales them inside the AdamW update, without copies), AdamW's m and v (f32, one each per weight), and one update's new
  * weight, m and v of the largest tensor.
  */
-export function optimizer(m: ModelShape, frozen: readonly string[] = []): MemoryItem[] {
+export function optimizer(m: ModelShape, frozen: readonly string[] = [], inPlaceUpdate = false): MemoryItem[] {
   const P = m.parameters - frozenParameters(m, frozen);
   const note = frozen.length ? `, ${frozen.join(' and ')} frozen` : '';
   return [
     { what: `gradients${note}`, bytes: F32 * P, kind: 'gradients', param: frozen.length ? undefined : 'freeze' },
     { what: `AdamW m and v (f32)${note}`, bytes: 2 * F32 * P, kind: 'optimizer' },
-    { what: 'AdamW update of the largest tensor (new w, m, v)', bytes: 3 * F32 * m.largestTensor, kind: 'transient' },
+    inPlaceUpdate
+      ? { what: 'AdamW update (in place)', bytes: 0, kind: 'transient' }
+      : {
+          what: 'AdamW update of the largest tensor (new w, m, v)',
+          bytes: 3 * F32 * m.largestTensor,
+          kind: 'transient',
+        },
   ];
 }
 
@@ -224,10 +232,10 @@ export interface StepOptions {
  * two peaks. As the backward pass starts, every block's kept activations and the head's chunks
  * are live, and of the gradients only the head's; as it ends, every gradient is, and of the
  * activations one block's backward pass (each block's workspace is freed once its gradient ran:
- * native/src/decoder-block.ts).
+ * native/src/decoder-block.ts), then the optimizer's update.
  */
 export function trainingStepMemory(m: ModelShape, b: BatchShape, x: Execution, o: StepOptions): MemoryItem[] {
-  const [grads, ...state] = optimizer(m, o.frozen);
+  const [grads, moments, update] = optimizer(m, o.frozen, x.inPlaceUpdate);
   const [kept, oneBlock] = trainingPass(m, b, x, o.recompute);
   const head = headChunk(m, b.B * b.T, o.chunkTokens, o.headLive, 'student loss, trained head');
   const c = m.config;
@@ -242,6 +250,6 @@ export function trainingStepMemory(m: ModelShape, b: BatchShape, x: Execution, o
         },
       ];
   const start = [kept, oneBlock, head, ...headGrad];
-  const end = [grads, oneBlock];
-  return [...state, ...(total(start) >= total(end) ? start : end)];
+  const end = [grads, oneBlock.bytes >= update.bytes ? oneBlock : update];
+  return [moments, ...(total(start) >= total(end) ? start : end)];
 }
