@@ -257,6 +257,36 @@ function commit() {
 /** Which steps PyTorch runs per shape: its distillation of a 1B model needs ~21 GB (f32 weights, grads, AdamW). */
 const TORCH_STEPS = { 'llama-3.2-1b': 'search,decode' };
 
+const OPTION_NOTES = [
+  'The memory options of distiller.train on the same distillation step, each in a fresh process (its peak RSS is',
+  "its own): *gradientCheckpointing* keeps only each block's input and runs the block again in the backward pass;",
+  '*freeze: [embeddings]* trains every weight but the embedding (tied: the head too). *saves* = peak RSS of the plain',
+  'step minus this one; *speed* = tokens/s against the plain step in this run.',
+].join(' ');
+const OPTION_COLUMNS = ['shape', 'option', 'tokens/s', 'speed', 'peak RSS GiB', 'saves GiB'];
+const OPTION_NAMES = {
+  'distill-checkpointing': 'gradientCheckpointing: true',
+  'distill-frozen-embeddings': 'freeze: [embeddings]',
+};
+const optionRows = [];
+
+/** The memory options' distillation steps next to the plain one (`plain`: its tokens/s and peak). */
+function optionSteps(shape, dir, plain) {
+  for (const [variant, name] of Object.entries(OPTION_NAMES)) {
+    process.stderr.write(`${shape}: distillation with ${name} …\n`);
+    const r = tryChild(['steps', dir, variant]);
+    const rate = r[variant];
+    optionRows.push([
+      shape,
+      name,
+      rate ? fmt(rate, 2) : (r.error ?? 'failed'),
+      rate && plain.rate ? `${fmt(rate / plain.rate, 2)}×` : '—',
+      r.peak ? fmt(r.peak / GIB, 2) : '—',
+      r.peak && plain.peak ? fmt((plain.peak - r.peak) / GIB, 2) : '—',
+    ]);
+  }
+}
+
 async function stepTable(shapes, cache, sgemmGflops) {
   const rows = [];
   for (const shape of shapes) {
@@ -266,6 +296,7 @@ async function stepTable(shapes, cache, sgemmGflops) {
     const first = tryChild(['steps', dir, 'search,decode']);
     const second = tryChild(['steps', dir, 'distill']);
     const ours = { ...first, ...second, peaks: { search: first.peak, decode: first.peak, distill: second.peak } };
+    optionSteps(shape, dir, { rate: second.distill, peak: second.peak });
     process.stderr.write(`${shape}: PyTorch steps …\n`);
     let torch;
     try {
@@ -359,7 +390,8 @@ async function main() {
     table(COLUMNS, rows) +
     '\n' +
     (stepRows.length
-      ? `\n## Search, distillation and decoding at size\n\n${STEP_NOTES}\n\n${table(STEP_COLUMNS, stepRows)}\n`
+      ? `\n## Search, distillation and decoding at size\n\n${STEP_NOTES}\n\n${table(STEP_COLUMNS, stepRows)}\n` +
+        `\n## Memory options of the distillation step\n\n${OPTION_NOTES}\n\n${table(OPTION_COLUMNS, optionRows)}\n`
       : '');
   writeResult(QUICK ? 'scale.quick' : 'scale', text);
 }

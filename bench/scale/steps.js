@@ -13,7 +13,15 @@ import {
   loadCheckpoint,
   studentTokens,
   teacherTopK,
+  trainableVariables,
 } from '@e3/plugins';
+
+/** The distillation variants: every weight as it is, and with each memory option of distiller.train. */
+export const DISTILL_VARIANTS = {
+  distill: { recompute: false, freeze: [] },
+  'distill-checkpointing': { recompute: true, freeze: [] },
+  'distill-frozen-embeddings': { recompute: false, freeze: ['embeddings'] },
+};
 
 async function best(fn, warmup, repeats) {
   for (let i = 0; i < warmup; i++) await fn();
@@ -53,8 +61,8 @@ export async function measureSteps({ dir, backend, batch: B, seq: T, newTokens, 
   };
   tf.dispose(Object.values(top));
   const term = new ForwardKlLoss({ weight: 1 });
-  const loss = (mask, trainHead) => {
-    const { final } = h.model.forwardFinal(ids, { mask });
+  const loss = (mask, trainHead, recompute = false) => {
+    const { final } = h.model.forwardFinal(ids, { mask, recompute });
     const student = studentTokens(final, h.model.headWeight, { labels, topIds: targets.ids, trainHead });
     return term.compute({ student, labels, active, tokenWeights: active, targets, vocabSize: V });
   };
@@ -84,12 +92,14 @@ export async function measureSteps({ dir, backend, batch: B, seq: T, newTokens, 
     const decode = () => generateIds(h, prompts, { maxNewTokens: newTokens, stopIds: [-1] });
     out.decode = (B * newTokens) / (await best(decode, Math.min(warmup, 1), repeats));
   }
-  if (steps.includes('distill')) {
+  const variant = steps.find((s) => s in DISTILL_VARIANTS);
+  if (variant) {
     // Last: AdamW's moments (2 × the weights) stay resident once made.
-    const vars = h.model.variables();
+    const { recompute, freeze } = DISTILL_VARIANTS[variant];
+    const { vars, trainHead } = trainableVariables(h.model, freeze);
     const opt = new AdamW(vars, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
     const step = async () => {
-      const { value, grads } = tf.variableGrads(() => loss(undefined, true), vars);
+      const { value, grads } = tf.variableGrads(() => loss(undefined, trainHead, recompute), vars);
       opt.apply(
         vars.map((v) => grads[v.name]),
         1e-5,
@@ -97,7 +107,7 @@ export async function measureSteps({ dir, backend, batch: B, seq: T, newTokens, 
       await value.data();
       tf.dispose([value, ...Object.values(grads)]);
     };
-    out.distill = out.tokens / (await best(step, warmup, repeats));
+    out[variant] = out.tokens / (await best(step, warmup, repeats));
     opt.dispose();
   }
   tf.dispose([ids, labels, active, ...Object.values(targets)]);
