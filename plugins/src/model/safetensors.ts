@@ -383,7 +383,8 @@ export function encodeSafetensors(
 /**
  * Writes a safetensors file tensor by tensor: the header from the shapes, then each tensor's
  * values, fetched by `read` only when their turn comes, so that no more than one tensor's
- * bytes are held at a time. Returns the file's size.
+ * bytes are held at a time (none for F32: they are written from the tensor's own memory).
+ * Returns the file's size.
  */
 export async function writeSafetensors(
   file: string,
@@ -401,7 +402,12 @@ export async function writeSafetensors(
   };
   try {
     write(head);
-    for (const name of order) write(fromFloat32(await read(name), dtype));
+    for (const name of order) {
+      const values = await read(name);
+      // F32 on a little-endian machine: the values' own bytes, without a copy (622 MB for Qwen3's embedding).
+      const view = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+      write(dtype === 'F32' && LITTLE_ENDIAN ? view : fromFloat32(values, dtype));
+    }
   } finally {
     closeSync(fd);
   }
