@@ -20,7 +20,7 @@ describe('evaluator.suite on plain-text data', function () {
   it('reports no exact match (rather than 0%) and times decoding from the start of each text', () => {
     const dir = writeFiles({ 'd.jsonl': texts(60) });
     const graph = teacherGraph(jsonlNode(join(dir, 'd.jsonl'), 'heldoutFraction: 0.5'), join(tempDir(), 'c'), EVAL);
-    const r = runGraph(graph.replace(/  targets:.*\n/, ''));
+    const r = runGraph(graph.replace(/ {2}targets:.*\n/, ''));
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.log, /model \(8 layers\): no prompts to answer, perplexity \d+\.\d+; teacher/);
     const report = JSON.parse(readFileSync(join(r.out, 'report.json'), 'utf8'));
