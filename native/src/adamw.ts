@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.js';
-import { hostHeap, type KernelArgs } from './host-heap.js';
+import { hostHeap, shareInput, type KernelArgs } from './host-heap.js';
 
 /** The kernel name the trainer's AdamW looks for on the current backend. */
 export const ADAMW_KERNEL = 'E3AdamW';
@@ -17,12 +17,6 @@ export interface AdamWAttrs {
   gradScale?: number;
 }
 
-/**
- * `E3AdamW`: one AdamW update of one parameter in a single pass over host memory
- * on g = the gradient × gradScale (m' = β1·m + (1−β1)·g; v' = β2·v + (1−β2)·g²; w' = w·(1 − lr·decay) − lr·(m'/bc1)/(√(v'/bc2) + ε)),
- * instead of ~13 tensor ops each dispatched through the engine. Outputs [w', m', v']. The addon's
- * loop when it is built, else the same loop in JS.
- */
 /** A backend that counts references to its buffers (the cpu backend does; tensors may share one). */
 interface RefCounting {
   refCount(id: tf.DataId): number;
@@ -38,12 +32,17 @@ interface RefCounting {
 function outputFor(t: tf.TensorInfo, heap: ReturnType<typeof hostHeap>, backend: unknown): tf.TensorInfo {
   const b = backend as Partial<RefCounting>;
   if (typeof b.refCount === 'function' && typeof b.incRef === 'function' && b.refCount(t.dataId) === 1) {
-    b.incRef(t.dataId);
-    return { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
+    return shareInput(backend, t);
   }
   return heap.makeOutput(t.shape, 'float32');
 }
 
+/**
+ * `E3AdamW`: one AdamW update of one parameter in a single pass over host memory, on
+ * g = the gradient × gradScale: m' = β1·m + (1−β1)·g; v' = β2·v + (1−β2)·g²;
+ * w' = w·(1 − lr·decay) − lr·(m'/bc1)/(√(v'/bc2) + ε); instead of ~13 tensor ops each dispatched through the engine. Outputs [w', m', v']. The addon's
+ * loop when it is built, else the same loop in JS.
+ */
 export function adamwKernel(addonNow: () => NativeAddon | undefined) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
     const addon = addonNow();

@@ -65,6 +65,15 @@ export function hostHeap(backend: unknown): HostHeap {
   return heap;
 }
 
+/**
+ * An output that is input `x` itself: the same buffer, one more reference (as the backends' own
+ * Reshape does). For kernels whose result equals an input, and for in-place updates.
+ */
+export function shareInput(backend: unknown, x: tf.TensorInfo): tf.TensorInfo {
+  (backend as { incRef(id: tf.DataId): void }).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 /** Float32Array views of the named tensors. */
 export function views(heap: HostHeap, tensors: Record<string, tf.TensorInfo>): Record<string, Float32Array> {
   const out: Record<string, Float32Array> = {};

@@ -16,7 +16,15 @@ export {
   nativeHeadRows,
   type NativeSetup,
 } from './enable.js';
-export { hostHeap, views, isHostBackend, HOST_BACKENDS, type HostHeap, type KernelArgs } from './host-heap.js';
+export {
+  hostHeap,
+  views,
+  shareInput,
+  isHostBackend,
+  HOST_BACKENDS,
+  type HostHeap,
+  type KernelArgs,
+} from './host-heap.js';
 export { DEFAULT_NATIVE_OPTIONS, NATIVE_ENV_OVERRIDES, resolveNativeOptions, type NativeOptions } from './options.js';
 export { replaceKernel, isReplacedKernel, addKernel } from './replace-kernel.js';
 export { headKl, headPick, headPickGrad, headTopK, type HeadRowsAddon } from './head-rows.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { activeAddon, hostHeap, replaceKernel, type KernelArgs } from '@e3/native';
+import { activeAddon, hostHeap, replaceKernel, shareInput, type KernelArgs } from '@e3/native';
 
 /**
  * Faster paths for the cpu backend's kernels that real-size training hits with [V, d] tensors
@@ -8,10 +8,6 @@ import { activeAddon, hostHeap, replaceKernel, type KernelArgs } from '@e3/nativ
  * the head's gradient chunks 9.8 s and one Transpose of the embedding 7.4 s. Other shapes and
  * dtypes go to the original kernels.
  */
-
-interface RefCounting {
-  incRef(dataId: tf.DataId): void;
-}
 
 /** `Add` of two float32 tensors of one shape: one loop over the values. */
 function sameShapeAdd(fallback: tf.KernelFunc) {
@@ -40,10 +36,7 @@ function matrixTranspose(fallback: tf.KernelFunc) {
   return (args: KernelArgs): tf.TensorInfo => {
     const { x } = args.inputs;
     const perm = (args.attrs?.perm as number[] | undefined) ?? [];
-    if (perm.length === x.shape.length && perm.every((p, i) => p === i)) {
-      (args.backend as RefCounting).incRef(x.dataId);
-      return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
-    }
+    if (perm.length === x.shape.length && perm.every((p, i) => p === i)) return shareInput(args.backend, x);
     if (x.dtype !== 'float32' || x.shape.length !== 2 || perm[0] !== 1 || perm[1] !== 0) {
       return fallback(args as never) as tf.TensorInfo;
     }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { addKernel, hostHeap, replaceKernel, type HostHeap, type KernelArgs } from '@e3/native';
+import { addKernel, hostHeap, replaceKernel, shareInput, type HostHeap, type KernelArgs } from '@e3/native';
 
 type WasmHeap = HostHeap;
 const replaceWasmKernel = (name: string, make: (original: tf.KernelFunc) => tf.KernelFunc) =>
@@ -39,9 +39,7 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
  * the copying version moved each weight and every saved activation once per training step.
  */
 function sharedIdentity({ inputs, backend }: KernelArgs): tf.TensorInfo {
-  const { x } = inputs;
-  (backend as { incRef(id: tf.DataId): void }).incRef(x.dataId);
-  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  return shareInput(backend, inputs.x);
 }
 
 /**
@@ -80,7 +78,6 @@ function gatherRows(fallback: tf.KernelFunc) {
   };
 }
 
-/** Registers the training kernels the wasm backend lacks. Safe to call more than once. */
 /**
  * The cpu backend's own `UnsortedSegmentSum` loops over the segments with tensor ops (a mask, a
  * product and a sum per segment): for an embedding's gradient at a vocabulary of 151,936 that is
@@ -91,6 +88,7 @@ export function replaceCpuSegmentSum(): boolean {
   return replaceKernel('UnsortedSegmentSum', 'cpu', () => unsortedSegmentSum as unknown as tf.KernelFunc);
 }
 
+/** Registers the training kernels the wasm backend lacks. Safe to call more than once. */
 export function registerMissingWasmKernels(): string[] {
   const added: string[] = [];
   if (addKernel('UnsortedSegmentSum', 'wasm', unsortedSegmentSum)) added.push('UnsortedSegmentSum');

@@ -77,7 +77,7 @@ export function studentTokens(final: tf.Tensor2D, head: tf.Tensor2D, a: StudentT
   };
   // d rows = dz·W per chunk; dW = Σ dzᵀ·rows summed in place over the chunks (one [V, d] buffer, sgemm β = 1).
   const backward = (dy: tf.Tensor2D, h: tf.Tensor2D, w: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor[] => {
-    const addon = native ? activeAddon() : undefined;
+    const addon = activeAddon();
     let dw: tf.Tensor2D | undefined;
     const dh = parts.map(([s, c]) => {
       const [dz, rows] = tf.tidy(() => [chunkDz(dy, h, w, ids, s, c), rowsOf(h, s, c)]) as tf.Tensor2D[];

@@ -161,6 +161,25 @@ export function planMemory(graph: ValidatedGraph, loaded: LoadedGraph, limits: P
   return { limits, nodes, peak: { node: top?.id ?? '', bytes: top?.peakBytes ?? 0 }, problems };
 }
 
+/** Whether node `id` fits, with the models resident when it runs, once `overrides` are set on its params. */
+function fitsWith(
+  id: string,
+  overrides: Record<string, unknown>,
+  resident: MemoryItem[],
+  graph: ValidatedGraph,
+  shapes: GraphShapes,
+  l: PlanLimits,
+): boolean {
+  const n = graph.spec.nodes[id];
+  const params = { ...((n.params ?? {}) as Record<string, any>), ...overrides };
+  const items = [...resident, ...estimate(id, n.plugin, params, shapes, l).items];
+  return fits(
+    total(items, (x) => !x.host),
+    total(items),
+    l,
+  );
+}
+
 /** The memory options (trainer/memory-options.ts) of a training node, each alone, at which it would fit. */
 function memoryOptionFixes(
   id: string,
@@ -169,19 +188,11 @@ function memoryOptionFixes(
   shapes: GraphShapes,
   l: PlanLimits,
 ): [string, unknown][] {
-  const n = graph.spec.nodes[id];
-  const params = (n.params ?? {}) as Record<string, any>;
+  const params = (graph.spec.nodes[id].params ?? {}) as Record<string, any>;
   const options: [string, unknown][] = [];
   if (params.gradientCheckpointing === false) options.push(['gradientCheckpointing', true]);
   if (Array.isArray(params.freeze) && !params.freeze.includes('embeddings')) options.push(['freeze', ['embeddings']]);
-  return options.filter(([param, value]) => {
-    const items = [...resident, ...estimate(id, n.plugin, { ...params, [param]: value }, shapes, l).items];
-    return fits(
-      total(items, (x) => !x.host),
-      total(items),
-      l,
-    );
-  });
+  return options.filter(([param, value]) => fitsWith(id, { [param]: value }, resident, graph, shapes, l));
 }
 
 /** The largest value of integer param `param` (below its current one) at which the node fits, if any. */
@@ -193,17 +204,8 @@ function largestFitting(
   shapes: GraphShapes,
   l: PlanLimits,
 ): number | undefined {
-  const n = graph.spec.nodes[id];
-  const params = (n.params ?? {}) as Record<string, any>;
-  const current = Number(params[param]);
-  const fitsAt = (v: number) => {
-    const items = [...resident, ...estimate(id, n.plugin, { ...params, [param]: v }, shapes, l).items];
-    return fits(
-      total(items, (x) => !x.host),
-      total(items),
-      l,
-    );
-  };
+  const current = Number((graph.spec.nodes[id].params as Record<string, any> | undefined)?.[param]);
+  const fitsAt = (v: number) => fitsWith(id, { [param]: v }, resident, graph, shapes, l);
   if (param === 'headChunkTokens') return [256, 64, 16, 4, 1].find(fitsAt);
   if (!(current > 1) || !fitsAt(1)) return undefined;
   let [lo, hi] = [1, current - 1];
@@ -248,7 +250,7 @@ function refusal(
     fixes.push(`set ${param}: ${JSON.stringify(option)}`);
     field ??= `params.${param}`;
   }
-  for (const param of knobs.filter((k) => k !== 'freeze')) {
+  for (const param of knobs) {
     const v = largestFitting(id, param, resident, graph, shapes, l);
     if (v === undefined) continue;
     fixes.push(`set ${param}: ${v} (or less)`);

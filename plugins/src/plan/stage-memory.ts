@@ -132,14 +132,15 @@ export function headChunk(m: ModelShape, tokens: number, chunkTokens: number, li
 
 /**
  * Training state of the weights that train (train-loop.ts, adamw.ts): gradients (one per weight,
- * tf.variableGrads; clipping scales them inside the AdamW update, without copies), AdamW's m and v (f32, one each per weight), and one update's new
- * weight, m and v of the largest tensor.
+ * tf.variableGrads; clipping scales them inside the AdamW update, without copies), AdamW's m and
+ * v (f32, one each per weight), and one update's new weight, m and v of the largest tensor (none
+ * when the update runs in place).
  */
 export function optimizer(m: ModelShape, frozen: readonly string[] = [], inPlaceUpdate = false): MemoryItem[] {
   const P = m.parameters - frozenParameters(m, frozen);
   const note = frozen.length ? `, ${frozen.join(' and ')} frozen` : '';
   return [
-    { what: `gradients${note}`, bytes: F32 * P, kind: 'gradients', param: frozen.length ? undefined : 'freeze' },
+    { what: `gradients${note}`, bytes: F32 * P, kind: 'gradients' },
     { what: `AdamW m and v (f32)${note}`, bytes: 2 * F32 * P, kind: 'optimizer' },
     inPlaceUpdate
       ? { what: 'AdamW update (in place)', bytes: 0, kind: 'transient' }
