@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { BufferPool, type BufferPoolStats } from './buffer-pool.js';
 
 /** What the executor of a kernel receives from tfjs (only the fields e3's kernels use). */
 export interface KernelArgs {
@@ -17,10 +18,11 @@ export interface HostHeap {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): tf.backend_util.TypedArray;
   /**
-   * True when makeOutput's memory is all zeros (fresh typed arrays: the OS maps zero pages on
-   * first touch); a kernel that needs zeros then skips the fill and touches only what it writes.
+   * An output whose memory is all zeros without a fill (a fresh typed array: the OS maps zero
+   * pages on first touch), where the heap has such memory; a kernel that needs zeros then touches
+   * only what it writes. makeOutput's memory may hold old values.
    */
-  readonly outputsAreZeroed?: boolean;
+  makeZeroedOutput?(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
 /** The backends whose tensors are host memory that a HostHeap can expose. */
@@ -31,27 +33,111 @@ export function isHostBackend(name: string): name is HostBackendName {
   return (HOST_BACKENDS as readonly string[]).includes(name);
 }
 
+type Values = tf.backend_util.BackendValues;
+
 interface CpuBackend {
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
-  data: { get(id: tf.DataId): { values: tf.backend_util.BackendValues } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Values): tf.TensorInfo;
+  data: { get(id: tf.DataId): { values: Values }; has(id: tf.DataId): boolean };
+  disposeData(id: tf.DataId, force?: boolean): boolean;
+  readSync(id: tf.DataId): Values;
+  write(values: Values, shape: number[], dtype: tf.DataType): tf.DataId;
+  move(id: tf.DataId, values: Values, shape: number[], dtype: tf.DataType, refCount: number): void;
 }
 
 const ARRAYS = { float32: Float32Array, int32: Int32Array, bool: Uint8Array } as const;
 
-/** The cpu backend's typed arrays as a HostHeap. */
+let poolBudgetBytes = 0;
+interface CpuPool {
+  pool: BufferPool;
+  /** A float32 tensor on `values` that the pool handed out (not an escape). */
+  mint(shape: number[], values: Float32Array): tf.TensorInfo;
+}
+const pools = new WeakMap<object, CpuPool>();
+
+/**
+ * The cpu backend's reuse of disposed outputs (native/src/buffer-pool.ts): the pool, and hooks on
+ * the backend that give it back a tensor's buffer on dispose and mark it escaped when its memory
+ * is read out (`readSync`, which `read` calls) or aliased by another tensor (`write`, `move`).
+ */
+function poolOf(cpu: CpuBackend): CpuPool {
+  const known = pools.get(cpu);
+  if (known) return known;
+  const made = new BufferPool(poolBudgetBytes);
+  let minting = false;
+  const { disposeData, readSync, write, move } = cpu;
+  Object.assign(cpu, {
+    disposeData(id: tf.DataId, force?: boolean) {
+      const values = cpu.data.has(id) ? cpu.data.get(id).values : undefined;
+      const gone = disposeData.call(cpu, id, force);
+      if (gone && values && !cpu.data.has(id)) made.release(values);
+      return gone;
+    },
+    readSync(id: tf.DataId) {
+      if (cpu.data.has(id)) made.escape(cpu.data.get(id).values);
+      return readSync.call(cpu, id);
+    },
+    write(values: Values, shape: number[], dtype: tf.DataType) {
+      if (!minting) made.escape(values);
+      return write.call(cpu, values, shape, dtype);
+    },
+    move(id: tf.DataId, values: Values, shape: number[], dtype: tf.DataType, refCount: number) {
+      made.escape(values);
+      return move.call(cpu, id, values, shape, dtype, refCount);
+    },
+  });
+  const mint = (shape: number[], values: Float32Array) => {
+    minting = true;
+    try {
+      return cpu.makeTensorInfo(shape, 'float32', values);
+    } finally {
+      minting = false;
+    }
+  };
+  pools.set(cpu, { pool: made, mint });
+  return { pool: made, mint };
+}
+
+/** The cpu backend's typed arrays as a HostHeap; float32 outputs of ≥ 4 KiB come from its buffer pool. */
 function cpuHeap(cpu: CpuBackend): HostHeap {
+  const { pool, mint } = poolOf(cpu);
+  const fresh = (shape: number[], dtype: tf.DataType) => {
+    const Array = ARRAYS[dtype as keyof typeof ARRAYS];
+    if (!Array) throw new Error(`native kernels: no host array for dtype ${dtype}`);
+    return new Array(shape.reduce((a, b) => a * b, 1));
+  };
   return {
-    outputsAreZeroed: true,
     makeOutput(shape, dtype) {
       const size = shape.reduce((a, b) => a * b, 1);
-      const Array = ARRAYS[dtype as keyof typeof ARRAYS];
-      if (!Array) throw new Error(`native kernels: no host array for dtype ${dtype}`);
-      return cpu.makeTensorInfo(shape, dtype, new Array(size));
+      if (dtype === 'float32' && pool.serves(size)) return mint(shape, pool.take(size));
+      return cpu.makeTensorInfo(shape, dtype, fresh(shape, dtype));
+    },
+    makeZeroedOutput(shape, dtype) {
+      const values = fresh(shape, dtype);
+      if (values instanceof Float32Array && pool.serves(values.length)) return mint(shape, pool.adopt(values));
+      return cpu.makeTensorInfo(shape, dtype, values);
     },
     typedArrayFromHeap(t) {
       return cpu.data.get(t.dataId).values as tf.backend_util.TypedArray;
     },
   };
+}
+
+/**
+ * Sets how many bytes of disposed outputs the cpu backend keeps for reuse (NativeOptions.bufferPool);
+ * applies to pools made from now on, and drops what an existing pool of `backend` holds.
+ */
+export function setBufferPoolBudget(bytes: number, backend?: unknown): void {
+  poolBudgetBytes = bytes;
+  const pool = backend ? pools.get(backend as object)?.pool : undefined;
+  if (pool) {
+    pool.clear();
+    pool.budgetBytes = bytes;
+  }
+}
+
+/** The cpu backend's buffer pool figures (undefined before its first native output). */
+export function bufferPoolStats(backend: unknown): BufferPoolStats | undefined {
+  return pools.get(backend as object)?.pool.snapshot();
 }
 
 const heaps = new WeakMap<object, HostHeap>();

@@ -18,6 +18,8 @@ export {
 } from './enable.js';
 export {
   hostHeap,
+  bufferPoolStats,
+  setBufferPoolBudget,
   views,
   shareInput,
   isHostBackend,
@@ -29,3 +31,4 @@ export { DEFAULT_NATIVE_OPTIONS, NATIVE_ENV_OVERRIDES, resolveNativeOptions, typ
 export { replaceKernel, isReplacedKernel, addKernel } from './replace-kernel.js';
 export { headKl, headPick, headPickGrad, headTopK, type HeadRowsAddon } from './head-rows.js';
 export { matMulAccumulate } from './matmul.js';
+export { BufferPool, type BufferPoolStats } from './buffer-pool.js';

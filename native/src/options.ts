@@ -6,12 +6,19 @@ export interface NativeOptions {
   fused: boolean;
   /** Threads of the fused kernels, 1 or 2; E3_THREADS overrides. */
   threads: number;
+  /**
+   * MiB of disposed cpu outputs kept for reuse by the next output of the same size (0: none;
+   * native/src/buffer-pool.ts); E3_BUFFER_POOL overrides.
+   */
+  bufferPool: number;
 }
 
-export const DEFAULT_NATIVE_OPTIONS: NativeOptions = { native: true, fused: true, threads: 2 };
+export const DEFAULT_NATIVE_OPTIONS: NativeOptions = { native: true, fused: true, threads: 2, bufferPool: 2048 };
 
 /** The environment variables that override the graph's options, and which option each sets. */
-export const NATIVE_ENV_OVERRIDES = { E3_NATIVE_BLAS: 'native', E3_FUSED: 'fused', E3_THREADS: 'threads' } as const;
+export const NATIVE_ENV_OVERRIDES = { E3_NATIVE_BLAS: 'native', E3_FUSED: 'fused', E3_THREADS: 'threads',
+  E3_BUFFER_POOL: 'bufferPool',
+} as const;
 
 /**
  * The options in force: the graph's, then each E3_* variable that is set. Returns the options and
@@ -27,6 +34,7 @@ export function resolveNativeOptions(
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     if (key === 'threads') options.threads = Number(raw) === 1 ? 1 : 2;
+    else if (key === 'bufferPool') options.bufferPool = Math.max(0, Number(raw) || 0);
     else options[key] = raw !== '0';
     overrides.push(`${name}=${raw} sets ${key}: ${options[key]}`);
   }

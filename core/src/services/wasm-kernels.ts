@@ -15,13 +15,14 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   const { x, segmentIds } = inputs;
   const numSegments = Number(attrs?.numSegments);
   const inner = x.shape.slice(segmentIds.shape.length).reduce((a, b) => a * b, 1);
-  const out = wasm.makeOutput([numSegments, ...x.shape.slice(segmentIds.shape.length)], x.dtype);
+  const shape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
+  // An embedding's gradient is mostly zero rows: on fresh host arrays only the rows hit are touched.
+  const out = wasm.makeZeroedOutput?.(shape, x.dtype) ?? wasm.makeOutput(shape, x.dtype);
   // Views of the heap (not readSync copies), taken after makeOutput, which may grow the heap.
   const xs = wasm.typedArrayFromHeap(x) as Float32Array | Int32Array;
   const ids = wasm.typedArrayFromHeap(segmentIds) as Int32Array;
   const o = wasm.typedArrayFromHeap(out);
-  // An embedding's gradient is mostly zero rows: on fresh host arrays only the rows hit are touched.
-  if (!wasm.outputsAreZeroed) o.fill(0);
+  if (!wasm.makeZeroedOutput) o.fill(0);
   for (let i = 0; i < ids.length; i++) {
     const s = ids[i];
     if (s < 0 || s >= numSegments) continue;
