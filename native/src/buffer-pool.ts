@@ -38,17 +38,20 @@ export class BufferPool {
   private readonly stats: BufferPoolStats = { hits: 0, misses: 0, heldBytes: 0, evictedBytes: 0 };
 
   /**
-   * @param budgetBytes the most that free buffers may hold at once (0: nothing is kept).
+   * @param room how many bytes free buffers may hold now (asked after every change); see
+   *   host-heap.ts for the cpu backend's rule (what the busiest moment so far already used).
+   * @param enabled false: every output is an ordinary array and nothing is kept.
    * @param minBytes outputs below this size (one page) are ordinary arrays.
    */
   constructor(
-    public budgetBytes: number,
+    private readonly room: () => number,
+    public enabled = true,
     readonly minBytes = 4096,
   ) {}
 
   /** Whether an output of `length` floats is served by the pool. */
   serves(length: number): boolean {
-    return this.budgetBytes > 0 && length * 4 >= this.minBytes;
+    return this.enabled && length * 4 >= this.minBytes;
   }
 
   /** A Float32Array of `length` (contents undefined: a reused buffer keeps its old values). */
@@ -66,7 +69,7 @@ export class BufferPool {
 
   /** Makes `array` (fresh, not yet seen by anyone) the pool's to reuse once it is released. */
   adopt(array: Float32Array): Float32Array {
-    if (this.budgetBytes > 0) this.owned.set(array.buffer, { escaped: false });
+    if (this.enabled) this.owned.set(array.buffer, { escaped: false });
     return array;
   }
 
@@ -87,7 +90,14 @@ export class BufferPool {
     this.free.set(values.length, list);
     this.byAge.add(values);
     this.stats.heldBytes += values.byteLength;
-    while (this.stats.heldBytes > this.budgetBytes) this.evictOldest();
+    this.trim();
+  }
+
+  /** Drops the oldest free buffers until what is held fits the room there is now. */
+  trim(): void {
+    if (this.stats.heldBytes <= 0) return;
+    const room = this.room();
+    while (this.stats.heldBytes > room) this.evictOldest();
   }
 
   /** Drops every free buffer (they go to the garbage collector). */

@@ -3,7 +3,7 @@ import { loadAddon, type NativeAddon } from './addon.js';
 import { ADAMW_KERNEL, adamwKernel } from './adamw.js';
 import { registerDecoderBlockKernels } from './decoder-block.js';
 import { registerHeadKernels } from './head-rows.js';
-import { isHostBackend, setBufferPoolBudget } from './host-heap.js';
+import { isHostBackend, setBufferPool } from './host-heap.js';
 import { nativeMatMul } from './matmul.js';
 import { resolveNativeOptions, type NativeOptions } from './options.js';
 import { addKernel, replaceKernel } from './replace-kernel.js';
@@ -63,7 +63,9 @@ export function enableNativeKernels(backendName: string, fromGraph: Partial<Nati
   }
   const addon = options.native ? loadAddon() : undefined;
   active = { backend: backendName, options, addon };
-  setBufferPoolBudget(backendName === 'cpu' ? options.bufferPool * 2 ** 20 : 0, tf.engine().backend);
+  if (backendName === 'cpu') {
+    setBufferPool(options.bufferPool === false ? undefined : options.bufferPool * 2 ** 20, tf.engine().backend);
+  }
   addKernel(ADAMW_KERNEL, backendName, adamwKernel(activeAddon));
   if (!addon) {
     const why = options.native ? 'native addon not built (native/build.js)' : 'native kernels off';

@@ -46,30 +46,54 @@ interface CpuBackend {
 
 const ARRAYS = { float32: Float32Array, int32: Int32Array, bool: Uint8Array } as const;
 
-let poolBudgetBytes = 0;
+/** The bufferPool option in bytes: how far free buffers may take memory past its high-water mark. */
+let poolSlackBytes = 0;
+let poolEnabled = false;
 interface CpuPool {
   pool: BufferPool;
   /** A float32 tensor on `values` that the pool handed out (not an escape). */
   mint(shape: number[], values: Float32Array): tf.TensorInfo;
+  /** A tensor on fresh (zero) `values` that is not counted as resident nor reused. */
+  mintSparse(shape: number[], values: tf.backend_util.TypedArray): tf.TensorInfo;
 }
 const pools = new WeakMap<object, CpuPool>();
 
 /**
  * The cpu backend's reuse of disposed outputs (native/src/buffer-pool.ts): the pool, and hooks on
- * the backend that give it back a tensor's buffer on dispose and mark it escaped when its memory
- * is read out (`readSync`, which `read` calls) or aliased by another tensor (`write`, `move`).
+ * the backend that count its live bytes, give a tensor's buffer back on dispose, and mark a buffer
+ * escaped when its memory is read out (`readSync`, which `read` calls) or aliased by another tensor
+ * (`write`, `move`).
+ *
+ * The room the pool has: the high-water mark of the backend's live bytes, minus the live bytes now,
+ * plus the bufferPool option (the slack). Live plus held memory then never passes the busiest
+ * moment so far by more than the slack: reuse does not raise a run's peak, it keeps memory that
+ * the peak already needed from going back to the system and being faulted in again.
  */
 function poolOf(cpu: CpuBackend): CpuPool {
   const known = pools.get(cpu);
   if (known) return known;
-  const made = new BufferPool(poolBudgetBytes);
+  let live = 0;
+  let highWater = 0;
+  // Zeroed outputs are mostly untouched zero pages (an embedding's gradient): not resident, so not counted.
+  const sparse = new WeakSet<object>();
+  const made = new BufferPool(() => highWater - live + poolSlackBytes, poolEnabled);
+  const bytes = (values: Values | undefined) =>
+    values && !sparse.has(values) ? ((values as { byteLength?: number }).byteLength ?? 0) : 0;
+  const grow = (values: Values | undefined) => {
+    live += bytes(values);
+    if (live > highWater) highWater = live;
+    made.trim();
+  };
   let minting = false;
   const { disposeData, readSync, write, move } = cpu;
   Object.assign(cpu, {
     disposeData(id: tf.DataId, force?: boolean) {
       const values = cpu.data.has(id) ? cpu.data.get(id).values : undefined;
       const gone = disposeData.call(cpu, id, force);
-      if (gone && values && !cpu.data.has(id)) made.release(values);
+      if (gone && values && !cpu.data.has(id)) {
+        live = Math.max(0, live - bytes(values));
+        made.release(values);
+      }
       return gone;
     },
     readSync(id: tf.DataId) {
@@ -78,10 +102,12 @@ function poolOf(cpu: CpuBackend): CpuPool {
     },
     write(values: Values, shape: number[], dtype: tf.DataType) {
       if (!minting) made.escape(values);
+      grow(values);
       return write.call(cpu, values, shape, dtype);
     },
     move(id: tf.DataId, values: Values, shape: number[], dtype: tf.DataType, refCount: number) {
       made.escape(values);
+      grow(values);
       return move.call(cpu, id, values, shape, dtype, refCount);
     },
   });
@@ -93,13 +119,17 @@ function poolOf(cpu: CpuBackend): CpuPool {
       minting = false;
     }
   };
-  pools.set(cpu, { pool: made, mint });
-  return { pool: made, mint };
+  const mintSparse = (shape: number[], values: tf.backend_util.TypedArray) => {
+    sparse.add(values);
+    return cpu.makeTensorInfo(shape, values instanceof Float32Array ? 'float32' : 'int32', values);
+  };
+  pools.set(cpu, { pool: made, mint, mintSparse });
+  return { pool: made, mint, mintSparse };
 }
 
 /** The cpu backend's typed arrays as a HostHeap; float32 outputs of ≥ 4 KiB come from its buffer pool. */
 function cpuHeap(cpu: CpuBackend): HostHeap {
-  const { pool, mint } = poolOf(cpu);
+  const { pool, mint, mintSparse } = poolOf(cpu);
   const fresh = (shape: number[], dtype: tf.DataType) => {
     const Array = ARRAYS[dtype as keyof typeof ARRAYS];
     if (!Array) throw new Error(`native kernels: no host array for dtype ${dtype}`);
@@ -112,9 +142,8 @@ function cpuHeap(cpu: CpuBackend): HostHeap {
       return cpu.makeTensorInfo(shape, dtype, fresh(shape, dtype));
     },
     makeZeroedOutput(shape, dtype) {
-      const values = fresh(shape, dtype);
-      if (values instanceof Float32Array && pool.serves(values.length)) return mint(shape, pool.adopt(values));
-      return cpu.makeTensorInfo(shape, dtype, values);
+      if (dtype !== 'float32' && dtype !== 'int32') return cpu.makeTensorInfo(shape, dtype, fresh(shape, dtype));
+      return mintSparse(shape, fresh(shape, dtype) as tf.backend_util.TypedArray);
     },
     typedArrayFromHeap(t) {
       return cpu.data.get(t.dataId).values as tf.backend_util.TypedArray;
@@ -123,16 +152,18 @@ function cpuHeap(cpu: CpuBackend): HostHeap {
 }
 
 /**
- * Sets how many bytes of disposed outputs the cpu backend keeps for reuse (NativeOptions.bufferPool);
- * applies to pools made from now on, and drops what an existing pool of `backend` holds.
+ * Turns reuse of disposed outputs on the cpu backend on (`slackBytes` ≥ 0: how far past the
+ * high-water mark free buffers may take memory; NativeOptions.bufferPool) or off (undefined),
+ * and counts the backend's live bytes from now on (call before loading a model). Drops what an
+ * existing pool of `backend` holds.
  */
-export function setBufferPoolBudget(bytes: number, backend?: unknown): void {
-  poolBudgetBytes = bytes;
-  const pool = backend ? pools.get(backend as object)?.pool : undefined;
-  if (pool) {
-    pool.clear();
-    pool.budgetBytes = bytes;
-  }
+export function setBufferPool(slackBytes: number | undefined, backend?: unknown): void {
+  poolEnabled = slackBytes !== undefined;
+  poolSlackBytes = slackBytes ?? 0;
+  if (!backend) return;
+  const { pool } = poolOf(backend as CpuBackend);
+  pool.enabled = poolEnabled;
+  pool.clear();
 }
 
 /** The cpu backend's buffer pool figures (undefined before its first native output). */

@@ -19,7 +19,7 @@ export {
 export {
   hostHeap,
   bufferPoolStats,
-  setBufferPoolBudget,
+  setBufferPool,
   views,
   shareInput,
   isHostBackend,
@@ -31,4 +31,5 @@ export { DEFAULT_NATIVE_OPTIONS, NATIVE_ENV_OVERRIDES, resolveNativeOptions, typ
 export { replaceKernel, isReplacedKernel, addKernel } from './replace-kernel.js';
 export { headKl, headPick, headPickGrad, headTopK, type HeadRowsAddon } from './head-rows.js';
 export { matMulAccumulate } from './matmul.js';
+export { markGradientAccumulator, takeGradientAccumulator, recordWrittenRows, writtenRowsOf } from './gradient-sum.js';
 export { BufferPool, type BufferPoolStats } from './buffer-pool.js';

@@ -7,16 +7,20 @@ export interface NativeOptions {
   /** Threads of the fused kernels, 1 or 2; E3_THREADS overrides. */
   threads: number;
   /**
-   * MiB of disposed cpu outputs kept for reuse by the next output of the same size (0: none;
-   * native/src/buffer-pool.ts); E3_BUFFER_POOL overrides.
+   * Reuse of disposed cpu outputs by the next output of the same size (native/src/buffer-pool.ts):
+   * the MiB that kept buffers may add past the run's busiest moment so far (0: none past it), or
+   * false for no reuse; E3_BUFFER_POOL overrides (a number, or "off").
    */
-  bufferPool: number;
+  bufferPool: number | false;
 }
 
-export const DEFAULT_NATIVE_OPTIONS: NativeOptions = { native: true, fused: true, threads: 2, bufferPool: 2048 };
+export const DEFAULT_NATIVE_OPTIONS: NativeOptions = { native: true, fused: true, threads: 2, bufferPool: 1024 };
 
 /** The environment variables that override the graph's options, and which option each sets. */
-export const NATIVE_ENV_OVERRIDES = { E3_NATIVE_BLAS: 'native', E3_FUSED: 'fused', E3_THREADS: 'threads',
+export const NATIVE_ENV_OVERRIDES = {
+  E3_NATIVE_BLAS: 'native',
+  E3_FUSED: 'fused',
+  E3_THREADS: 'threads',
   E3_BUFFER_POOL: 'bufferPool',
 } as const;
 
@@ -34,7 +38,7 @@ export function resolveNativeOptions(
     const raw = env[name];
     if (raw === undefined || raw === '') continue;
     if (key === 'threads') options.threads = Number(raw) === 1 ? 1 : 2;
-    else if (key === 'bufferPool') options.bufferPool = Math.max(0, Number(raw) || 0);
+    else if (key === 'bufferPool') options.bufferPool = raw === 'off' ? false : Math.max(0, Number(raw) || 0);
     else options[key] = raw !== '0';
     overrides.push(`${name}=${raw} sets ${key}: ${options[key]}`);
   }

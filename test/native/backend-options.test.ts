@@ -31,7 +31,7 @@ describe('backend options in the graph (native kernels), recorded in resolved.ya
     const r = runGraph(graph('{ name: cpu, threads: 1 }'));
     assert.equal(r.code, 0, r.stderr);
     const resolved = parse(readFileSync(join(r.out, 'resolved.yaml'), 'utf8'));
-    assert.deepEqual(resolved.backend, { name: 'cpu', native: true, fused: true, threads: 1, bufferPool: 2048 });
+    assert.deepEqual(resolved.backend, { name: 'cpu', native: true, fused: true, threads: 1, bufferPool: 1024 });
     assert.match(
       r.log,
       /backend cpu: requested cpu \(host memory; BatchMatMul on native OpenBLAS; fused native decoder blocks \(1 thread\); native output-head statistics\)/,

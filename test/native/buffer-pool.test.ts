@@ -63,8 +63,8 @@ describe('buffer pool: disposed cpu outputs are reused, never while anything can
     tf.dispose([a, b, rows, second]);
   });
 
-  it('holds at most its budget, dropping the buffers that came back first', () => {
-    const pool = new BufferPool(3 * 4096 * 4);
+  it('holds at most the room it is given, dropping the buffers that came back first', () => {
+    const pool = new BufferPool(() => 3 * 4096 * 4);
     const arrays = [0, 1, 2, 3].map(() => pool.take(4096));
     arrays.forEach((x) => pool.release(x));
     assert.equal(pool.snapshot().heldBytes, 3 * 4096 * 4);
@@ -74,8 +74,8 @@ describe('buffer pool: disposed cpu outputs are reused, never while anything can
     assert.ok(!pool.serves(100), 'below one page: ordinary arrays');
   });
 
-  it('bufferPool: 0 turns reuse off', async () => {
-    await useBackend('cpu', { native: true, bufferPool: 0 });
+  it('bufferPool: false turns reuse off', async () => {
+    await useBackend('cpu', { native: true, bufferPool: false });
     const [a, b] = [rand(64, 16), rand(16, 64)];
     const hits = stats().hits;
     const first = tf.matMul(a, b);

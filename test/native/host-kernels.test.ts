@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
-import { activeAddon, loadAddon, matMulAccumulate } from '@e3/native';
+import { activeAddon, hostHeap, loadAddon, markGradientAccumulator, matMulAccumulate } from '@e3/native';
 import { Rng } from '@e3/core';
 import { maxAbsDiff, useBackend } from '../helpers/tf.js';
 
@@ -82,5 +82,39 @@ describe('native host kernels: accumulating matmul, large Add, identity Transpos
       12,
     );
     tf.dispose([table, ids, g]);
+  });
+
+  it("a tied weight's two gradients are summed in place into the one marked as the tape's, rows only", () => {
+    const table = rand([1000, 4]);
+    const ids = tf.tensor1d([3, 3, 999], 'int32');
+    const own = (t: tf.Tensor) => hostHeap(tf.backend()).typedArrayFromHeap(t);
+    // The head's gradient is marked by its maker; the lookup's is a segment sum (rows 3 and 999 written).
+    const headGrad = rand([1000, 4]);
+    const expected = tf.tidy(() =>
+      tf.add(
+        tf.clone(headGrad),
+        tf.scatterND(
+          [[3], [999]],
+          [
+            [2, 2, 2, 2],
+            [1, 1, 1, 1],
+          ],
+          [1000, 4],
+        ),
+      ),
+    );
+    markGradientAccumulator(headGrad);
+    const lookup = tf.grad((w: tf.Tensor) => tf.sum(tf.gather(w, ids)))(table);
+    const memory = own(headGrad);
+    const sum = tf.add(headGrad, lookup);
+    assert.equal(own(sum), memory, 'summed into the head gradient itself');
+    assert.ok(maxAbsDiff(sum, expected) < 1e-6);
+    headGrad.dispose();
+    assert.ok(maxAbsDiff(sum, expected) < 1e-6, 'the sum outlives the old reference');
+    // Without the mark (or once used), an Add makes a new tensor and leaves its inputs alone.
+    const again = tf.add(sum, lookup);
+    assert.notEqual(own(again), memory);
+    assert.ok(maxAbsDiff(sum, expected) < 1e-6);
+    tf.dispose([table, ids, lookup, sum, again, expected]);
   });
 });

@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { activeAddon, hostHeap, replaceKernel, shareInput, type KernelArgs } from '@e3/native';
+import {
+  activeAddon,
+  hostHeap,
+  replaceKernel,
+  shareInput,
+  takeGradientAccumulator,
+  writtenRowsOf,
+  type KernelArgs,
+} from '@e3/native';
 
 /**
  * Faster paths for the cpu backend's kernels that real-size training hits with [V, d] tensors
@@ -9,13 +17,38 @@ import { activeAddon, hostHeap, replaceKernel, shareInput, type KernelArgs } fro
  * dtypes go to the original kernels.
  */
 
-/** `Add` of two float32 tensors of one shape: one loop over the values. */
+/**
+ * acc + other written into acc, when acc is a gradient marked as the tape's alone
+ * (native/src/gradient-sum.ts) and nothing else holds it; only other's written rows when it
+ * recorded them. Undefined when the sum cannot be in place.
+ */
+function sumIntoGradient(backend: unknown, acc: tf.TensorInfo, other: tf.TensorInfo): tf.TensorInfo | undefined {
+  if ((backend as { refCount(id: tf.DataId): number }).refCount(acc.dataId) !== 1) return undefined;
+  if (!takeGradientAccumulator(acc)) return undefined;
+  const heap = hostHeap(backend);
+  const into = heap.typedArrayFromHeap(acc) as Float32Array;
+  const from = heap.typedArrayFromHeap(other) as Float32Array;
+  const rows = writtenRowsOf(from);
+  if (rows) {
+    const width = acc.shape.slice(1).reduce((x, y) => x * y, 1);
+    for (const r of rows) for (let j = r * width; j < (r + 1) * width; j++) into[j] += from[j];
+  } else {
+    const addon = activeAddon();
+    if (addon) addon.add(into, from, into);
+    else for (let i = 0; i < into.length; i++) into[i] += from[i];
+  }
+  return shareInput(backend, acc);
+}
+
+/** `Add` of two float32 tensors of one shape: one loop over the values (in place into a marked gradient). */
 function sameShapeAdd(fallback: tf.KernelFunc) {
   return (args: KernelArgs): tf.TensorInfo => {
     const { a, b } = args.inputs;
     if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.join() !== b.shape.join() || a.shape.length === 0) {
       return fallback(args as never) as tf.TensorInfo;
     }
+    const inPlace = sumIntoGradient(args.backend, a, b) ?? sumIntoGradient(args.backend, b, a);
+    if (inPlace) return inPlace;
     const heap = hostHeap(args.backend);
     const out = heap.makeOutput(a.shape, 'float32');
     const o = heap.typedArrayFromHeap(out) as Float32Array;

@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { addKernel, hostHeap, replaceKernel, shareInput, type HostHeap, type KernelArgs } from '@e3/native';
+import {
+  addKernel,
+  hostHeap,
+  recordWrittenRows,
+  replaceKernel,
+  shareInput,
+  type HostHeap,
+  type KernelArgs,
+} from '@e3/native';
 
 type WasmHeap = HostHeap;
 const replaceWasmKernel = (name: string, make: (original: tf.KernelFunc) => tf.KernelFunc) =>
@@ -23,13 +31,16 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   const ids = wasm.typedArrayFromHeap(segmentIds) as Int32Array;
   const o = wasm.typedArrayFromHeap(out);
   if (!wasm.makeZeroedOutput) o.fill(0);
+  const hit = new Set<number>();
   for (let i = 0; i < ids.length; i++) {
     const s = ids[i];
     if (s < 0 || s >= numSegments) continue;
+    hit.add(s);
     const src = i * inner;
     const dst = s * inner;
     for (let j = 0; j < inner; j++) o[dst + j] += xs[src + j];
   }
+  if (wasm.makeZeroedOutput) recordWrittenRows(o, Int32Array.from(hit));
   return out;
 }
 

@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { activeAddon, headPick, headPickGrad, matMulAccumulate, nativeHeadRows } from '@e3/native';
+import {
+  activeAddon,
+  headPick,
+  headPickGrad,
+  markGradientAccumulator,
+  matMulAccumulate,
+  nativeHeadRows,
+} from '@e3/native';
 import { chunks, headChunkRows, headLogits, idColumns, joinRows, pick, rowsOf, unpick } from './chunked-head.js';
 import type { DecoderModel, ForwardOptions } from './decoder.js';
 
@@ -89,7 +96,10 @@ export function studentTokens(final: tf.Tensor2D, head: tf.Tensor2D, a: StudentT
       tf.dispose([dz, rows]);
       return dhc;
     });
-    return a.trainHead ? [joinRows(dh), dw!] : [joinRows(dh)];
+    if (!a.trainHead) return [joinRows(dh)];
+    // A tied embedding's lookup gradient is then summed into this one in place (native/src/gradient-sum.ts).
+    markGradientAccumulator(dw!);
+    return [joinRows(dh), dw!];
   };
   // The tape frees what the forward pass made unless it is saved: the rows, the ids, a trained head.
   const all = (
