@@ -48,7 +48,8 @@ type Save = (t: tf.Tensor[]) => void;
  * The student's per-token statistics (see {@link StudentTokens}) from final-norm rows `final`
  * [B·T, d] and the head `head` [V, d], differentiable with respect to `final` (and `head` when
  * `trainHead`). One `tf.customGrad` (the fused linear-cross-entropy idea of the Liger kernel):
- * its forward pass keeps only the statistics, its backward pass recomputes each chunk's logits.
+ * its forward pass keeps the statistics and the last chunk's logits, its backward pass starts
+ * from those and recomputes the other chunks' logits.
  * Each statistic is a picked or averaged log-softmax, so with upstream gradients g the
  * logits' gradient is scatter(g) + g_mean/V − softmax·Σg.
  */
@@ -63,64 +64,78 @@ export function studentTokens(final: tf.Tensor2D, head: tf.Tensor2D, a: StudentT
   // [N, k + 2]: picked log-probabilities, then the mean one. logSoftmax as the teacher cache computes it,
   // so a student equal to its teacher has a KL of exactly 0 (Adam would amplify rounding into steps).
   const native = nativeHeadRows();
-  const stats = (h: tf.Tensor2D, w: tf.Tensor2D) =>
-    joinRows(
-      parts.map(([s, c]) =>
+  // The statistics, and the last chunk's logits kept for the backward pass, which starts from
+  // them instead of computing them again (one of the head's three or four matmuls per chunk).
+  const stats = (h: tf.Tensor2D, w: tf.Tensor2D): { value: tf.Tensor2D; lastLogits: tf.Tensor2D } => {
+    let lastLogits: tf.Tensor2D | undefined;
+    const value = joinRows(
+      parts.map(([s, c], i) =>
         tf.tidy(() => {
-          if (native) return headPick(logitsOf(h, w, s, c), rowsOf(cols, s, c));
-          const logq = tf.logSoftmax(logitsOf(h, w, s, c));
+          const z = logitsOf(h, w, s, c);
+          if (i === parts.length - 1) lastLogits = tf.keep(z);
+          if (native) return headPick(z, rowsOf(cols, s, c));
+          const logq = tf.logSoftmax(z);
           return tf.concat([pick(logq, rowsOf(cols, s, c)), tf.mean(logq, -1, true) as tf.Tensor2D], 1);
         }),
       ),
     );
-  // The gradient to one chunk's logits [c, V].
-  const chunkDz = (dy: tf.Tensor2D, h: tf.Tensor2D, w: tf.Tensor2D, ids: tf.Tensor2D, s: number, c: number) => {
+    return { value, lastLogits: lastLogits! };
+  };
+  // The gradient to one chunk's logits [c, V], from the chunk's logits z (disposed).
+  const chunkDz = (dy: tf.Tensor2D, z: tf.Tensor2D, ids: tf.Tensor2D, s: number, c: number) => {
     const g = rowsOf(dy, s, c);
-    if (native) return swap(logitsOf(h, w, s, c), (z) => headPickGrad(z, rowsOf(ids, s, c), g));
-    let dz = swap(swap(logitsOf(h, w, s, c), tf.logSoftmax), tf.exp);
+    if (native) return swap(z, (x) => headPickGrad(x, rowsOf(ids, s, c), g));
+    let dz = swap(swap(z, tf.logSoftmax), tf.exp);
     dz = swap(dz, (p) => tf.sub(tf.div(tf.slice(g, [0, k + 1], [c, 1]), v), tf.mul(p, tf.sum(g, 1, true))));
     const picked = unpick(tf.slice(g, [0, 0], [c, k + 1]), rowsOf(ids, s, c), v);
     return swap(dz, (x) => tf.add(x, picked));
   };
   // d rows = dz·W per chunk; dW = Σ dzᵀ·rows summed in place over the chunks (one [V, d] buffer, sgemm β = 1).
-  const backward = (dy: tf.Tensor2D, h: tf.Tensor2D, w: tf.Tensor2D, ids: tf.Tensor2D): tf.Tensor[] => {
+  // The last chunk goes first, from its kept logits, which are then freed before the other chunks' logits exist.
+  const backward = (dy: tf.Tensor2D, h: tf.Tensor2D, w: tf.Tensor2D, ids: tf.Tensor2D, kept: tf.Tensor2D) => {
     const addon = activeAddon();
     let dw: tf.Tensor2D | undefined;
-    const dh = parts.map(([s, c]) => {
-      const [dz, rows] = tf.tidy(() => [chunkDz(dy, h, w, ids, s, c), rowsOf(h, s, c)]) as tf.Tensor2D[];
-      const dhc = tf.matMul(dz, w);
+    const dh: tf.Tensor2D[] = [];
+    const last = parts.length - 1;
+    for (const i of [last, ...parts.keys()].slice(0, parts.length)) {
+      const [s, c] = parts[i];
+      const [dz, rows] = tf.tidy(() => [
+        chunkDz(dy, i === last ? kept : logitsOf(h, w, s, c), ids, s, c),
+        rowsOf(h, s, c),
+      ]) as tf.Tensor2D[];
+      dh[i] = tf.matMul(dz, w);
       if (a.trainHead)
         dw = dw
           ? matMulAccumulate(addon, dw, dz, rows, true, false)
           : (tf.matMul(dz, rows, true, false) as tf.Tensor2D);
       tf.dispose([dz, rows]);
-      return dhc;
-    });
+    }
     if (!a.trainHead) return [joinRows(dh)];
     // A tied embedding's lookup gradient is then summed into this one in place (native/src/gradient-sum.ts).
     markGradientAccumulator(dw!);
     return [joinRows(dh), dw!];
   };
+  // The tape keeps what is saved (a clone sharing the memory) only while it records; without it the kept logits go here.
+  const forward = (h: tf.Tensor2D, w: tf.Tensor2D, save: Save, saved: tf.Tensor[]) => {
+    const { value, lastLogits } = stats(h, w);
+    save([...saved, lastLogits]);
+    lastLogits.dispose();
+    return value;
+  };
   // The tape frees what the forward pass made unless it is saved: the rows, the ids, a trained head.
   const all = (
     a.trainHead
       ? (
-          tf.customGrad(((h: tf.Tensor2D, w: tf.Tensor2D, save: Save) => {
-            save([h, w, cols]);
-            return {
-              value: stats(h, w),
-              gradFunc: (dy: tf.Tensor2D, s: tf.Tensor2D[]) => backward(dy, s[0], s[1], s[2]),
-            };
-          }) as never) as unknown as (h: tf.Tensor, w: tf.Tensor) => tf.Tensor
+          tf.customGrad(((h: tf.Tensor2D, w: tf.Tensor2D, save: Save) => ({
+            value: forward(h, w, save, [h, w, cols]),
+            gradFunc: (dy: tf.Tensor2D, s: tf.Tensor2D[]) => backward(dy, s[0], s[1], s[2], s[3]),
+          })) as never) as unknown as (h: tf.Tensor, w: tf.Tensor) => tf.Tensor
         )(final, head)
       : (
-          tf.customGrad(((h: tf.Tensor2D, save: Save) => {
-            save([h, cols]);
-            return {
-              value: stats(h, head),
-              gradFunc: (dy: tf.Tensor2D, s: tf.Tensor2D[]) => backward(dy, s[0], head, s[1]),
-            };
-          }) as never) as unknown as (h: tf.Tensor) => tf.Tensor
+          tf.customGrad(((h: tf.Tensor2D, save: Save) => ({
+            value: forward(h, head, save, [h, cols]),
+            gradFunc: (dy: tf.Tensor2D, s: tf.Tensor2D[]) => backward(dy, s[0], head, s[1], s[2]),
+          })) as never) as unknown as (h: tf.Tensor) => tf.Tensor
         )(final)
   ) as tf.Tensor2D;
   return split(all, b, t, k, Boolean(a.topIds));
