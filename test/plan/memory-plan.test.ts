@@ -7,6 +7,7 @@ import {
   modelShape,
   total,
   parseDecoderConfig,
+  limitsOf,
   planMemory,
   trainingStepMemory,
   type PlanLimits,
@@ -39,6 +40,21 @@ async function plan(sets: string[] = [], tensorBytes = 2 ** 32) {
 }
 
 describe('memory plan of a graph', () => {
+  it("counts the cpu backend's kept buffers (bufferPool) in every node that computes, and nothing when off", async () => {
+    const p = await prepareGraph(join(writeFiles({ 'g.yaml': GRAPH }), 'g.yaml'), { modules: builtinModules });
+    const off = limitsOf('cpu', false, true, 2 ** 40, false);
+    const on = limitsOf('cpu', false, true, 2 ** 40, 256);
+    if (!on.fused) return; // no addon: no native outputs to keep
+    assert.equal(off.reuseSlackBytes, 0);
+    assert.equal(on.reuseSlackBytes, 256 * 2 ** 20);
+    assert.equal(limitsOf('wasm', false, true, 2 ** 40, 256).reuseSlackBytes, 0, 'only the cpu backend keeps them');
+    const [a, b] = [planMemory(p.graph, p.loaded, off), planMemory(p.graph, p.loaded, on)];
+    const train = (r: typeof a) => r.nodes.find((n) => n.id === 'train')!;
+    assert.equal(train(b).peakBytes - train(a).peakBytes, 256 * 2 ** 20);
+    assert.equal(b.nodes.find((n) => n.id === 'data')!.peakBytes, 0, 'a node with no tensors keeps none');
+  });
+
+
   it("adds the resident model to the trainer's own terms", async () => {
     const r = await plan();
     const train = r.nodes.find((n) => n.id === 'train')!;

@@ -35,6 +35,11 @@ export interface PlanLimits {
   readonly hostBytes: number;
   /** Whether blocks run as fused native kernels. */
   readonly fused: boolean;
+  /**
+   * How far the cpu backend's reuse of disposed outputs may take memory past the run's busiest
+   * moment so far (the bufferPool option, native/src/host-heap.ts); 0 or absent without reuse.
+   */
+  readonly reuseSlackBytes?: number;
 }
 
 export interface MemoryPlan {
@@ -60,9 +65,16 @@ function tfjsNodeInstalled(): boolean {
 
 /**
  * The limits of `backend` (`auto` is predicted as backend.ts would choose without a hardware
- * GPU: tensorflow when tfjs-node is installed, else wasm). `fusedOption`: the graph's `fused`.
+ * GPU: tensorflow when tfjs-node is installed, else wasm). `fusedOption`: the graph's `fused`;
+ * `bufferPool`: the graph's bufferPool (MiB past the busiest moment, or false).
  */
-export function limitsOf(backend: string, started: boolean, fusedOption: boolean, hostBytes = totalmem()): PlanLimits {
+export function limitsOf(
+  backend: string,
+  started: boolean,
+  fusedOption: boolean,
+  hostBytes = totalmem(),
+  bufferPool: number | false = false,
+): PlanLimits {
   let name = backend;
   let how = started ? 'started' : 'named in the graph';
   if (backend === 'auto') {
@@ -72,7 +84,17 @@ export function limitsOf(backend: string, started: boolean, fusedOption: boolean
   }
   const fused = (name === 'wasm' || name === 'cpu') && fusedOption && loadAddon() !== undefined;
   if (name === 'webgpu' || name === 'tensorflow') how += "; a GPU's memory is not known to the plan: host memory only";
-  return { backend: name, how, tensorBytes: name === 'wasm' ? WASM_HEAP_BYTES : undefined, hostBytes, fused };
+  const reuseSlackBytes = name === 'cpu' && fused && bufferPool !== false ? bufferPool * 2 ** 20 : 0;
+  const tensorBytes = name === 'wasm' ? WASM_HEAP_BYTES : undefined;
+  return { backend: name, how, tensorBytes, hostBytes, fused, reuseSlackBytes };
+}
+
+/** The cpu backend's kept buffers past the busiest moment, as an item of every node (none when off). */
+function reuseItems(l: PlanLimits): MemoryItem[] {
+  if (!l.reuseSlackBytes) return [];
+  return [
+    { what: 'disposed outputs kept for reuse (backend bufferPool)', bytes: l.reuseSlackBytes, kind: 'transient' },
+  ];
 }
 
 /** The first index at which each node's model is no longer needed (its last consumer, through holders). */
@@ -140,7 +162,7 @@ export function planMemory(graph: ValidatedGraph, loaded: LoadedGraph, limits: P
       const out = estimates.get(from)!.output;
       return out && ends.get(from)! >= i ? [weights(out, `${from}.model, resident`)] : [];
     });
-    const all = [...resident, ...e.items];
+    const all = [...resident, ...e.items, ...(e.items.length ? reuseItems(limits) : [])];
     const peakBytes = total(all);
     const tensorBytes = total(all, (x) => !x.host);
     const dominant = [...all].sort((a, b) => b.bytes - a.bytes)[0];
@@ -172,7 +194,7 @@ function fitsWith(
 ): boolean {
   const n = graph.spec.nodes[id];
   const params = { ...((n.params ?? {}) as Record<string, any>), ...overrides };
-  const items = [...resident, ...estimate(id, n.plugin, params, shapes, l).items];
+  const items = [...resident, ...estimate(id, n.plugin, params, shapes, l).items, ...reuseItems(l)];
   return fits(
     total(items, (x) => !x.host),
     total(items),

@@ -58,7 +58,11 @@ export const memoryPlanPreflight: Preflight = {
   name: 'memory plan',
   check(ctx: PreflightContext) {
     const options = resolveBackendOptions(ctx.graph.spec.backend);
-    const plan = planMemory(ctx.graph, ctx.loaded, limitsOf(ctx.backend, ctx.started, options.fused));
+    const plan = planMemory(
+      ctx.graph,
+      ctx.loaded,
+      limitsOf(ctx.backend, ctx.started, options.fused, undefined, options.bufferPool),
+    );
     return { title: 'memory plan', text: formatPlan(plan), json: planJson(plan), problems: plan.problems };
   },
 };
