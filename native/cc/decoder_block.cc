@@ -44,8 +44,8 @@ class Scratch {
 
 // A second thread for the second core: run(a, b) runs a here and b on the worker and returns
 // when both are done. The worker spins briefly between jobs (a step issues them back to back)
-// and then sleeps. Work is split by sequences of the batch, so each half is the same code on
-// fewer rows and results do not depend on the split. setThreads(1) keeps everything on one thread.
+// and then sleeps. How a block's work is split between the two is `Phases`. setThreads(1) keeps
+// everything on one thread.
 class Worker {
  public:
   static Worker* get() {
@@ -91,13 +91,34 @@ std::atomic<int> Worker::requested{2};
 // batches (tens of millions) and decoding at d=256 (~25M) are not.
 constexpr double kMinWorkToSplit = 8e6;
 
-// Calls part(b0, b1) for sequence ranges covering [0, B): two halves on two threads when the
-// batch has at least two sequences and enough rows to pay for the hand-off, else one call.
-void splitBatch(int64_t B, double work, const std::function<void(int64_t, int64_t)>& part) {
+// How one block's phases share the two threads. Projections are split by output features, so each
+// thread packs and streams half of every weight matrix for all rows (split by rows, both threads
+// streamed every weight: at 128 rows per thread OpenBLAS spent half its time packing them);
+// element-wise phases are split by rows, attention by sequences. Results do not depend on the split:
+// each output element is computed by the same code over the same inputs either way.
+struct Phases {
+  Worker* worker;  // null: everything on the calling thread
+  // f(0, n) as two parts [0, mid), [mid, n) on the two threads, mid a multiple of `align`.
+  void split(int64_t n, int64_t align, const std::function<void(int64_t, int64_t)>& f) const {
+    const int64_t mid = n / 2 / align * align;
+    if (!worker || mid <= 0 || mid >= n) { f(0, n); return; }
+    worker->run([&] { f(0, mid); }, [&] { f(mid, n); });
+  }
+  // g(0) and g(1) on the two threads (each takes its half of several projections in one hand-off).
+  void halves(const std::function<void(int)>& g) const {
+    if (!worker) { g(0); g(1); return; }
+    worker->run([&] { g(0); }, [&] { g(1); });
+  }
+  // [c0, c1) of n output features for half `part` (multiples of 16: whole SIMD tiles).
+  static std::pair<int64_t, int64_t> half(int64_t n, int part) {
+    const int64_t mid = n / 2 / 16 * 16;
+    return part == 0 ? std::make_pair(int64_t{0}, mid) : std::make_pair(mid, n);
+  }
+};
+
+Phases phasesFor(double work) {
   Worker* w = Worker::get();
-  if (!w || B < 2 || work < kMinWorkToSplit) { part(0, B); return; }
-  const int64_t mid = B / 2;
-  w->run([&] { part(0, mid); }, [&] { part(mid, B); });
+  return Phases{w && work >= kMinWorkToSplit ? w : nullptr};
 }
 
 }  // namespace
@@ -190,17 +211,23 @@ struct Weights {
   }
 };
 
-// y[N, out] = x[N, in] · Wᵀ (+ b)
-void linear(const float* x, const float* W, const float* b, float* y, int64_t N, int64_t in, int64_t out) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, out, in, 1.0f, x, in, W, in, 0.0f, y, out);
-  if (b) for (int64_t n = 0; n < N; n++) for (int64_t j = 0; j < out; j++) y[n * out + j] += b[j];
+// db = Σ_n dy: the gradient of a projection's bias.
+void biasGrad(const float* dy, float* db, int64_t N, int64_t out) {
+  std::memset(db, 0, out * sizeof(float));
+  for (int64_t n = 0; n < N; n++) for (int64_t j = 0; j < out; j++) db[j] += dy[n * out + j];
 }
 
-// Backward of y = x·Wᵀ + b: dx (+)= dy·W; dW = dyᵀ·x; db = Σ_n dy (weight parts only when asked).
-void linearBack(const float* dy, const float* x, const float* W, float* dx, bool accumulate, float* dW, float* db, int64_t N, int64_t in, int64_t out) {
-  if (dx) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, in, out, 1.0f, dy, out, W, in, accumulate ? 1.0f : 0.0f, dx, in);
-  if (dW) cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, N, 1.0f, dy, out, x, in, 0.0f, dW, in);
-  if (db) { std::memset(db, 0, out * sizeof(float)); for (int64_t n = 0; n < N; n++) for (int64_t j = 0; j < out; j++) db[j] += dy[n * out + j]; }
+// y[:, c0:c1] = x · W[c0:c1]ᵀ (+ b[c0:c1]) for y [N, out]: output features c0..c1 of a projection.
+void linearCols(const float* x, const float* W, const float* b, float* y, int64_t N, int64_t in, int64_t out, int64_t c0, int64_t c1) {
+  if (c1 <= c0) return;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, c1 - c0, in, 1.0f, x, in, W + c0 * in, in, 0.0f, y + c0, out);
+  if (b) for (int64_t n = 0; n < N; n++) for (int64_t j = c0; j < c1; j++) y[n * out + j] += b[j];
+}
+
+// dx[:, c0:c1] (+)= dy · W[:, c0:c1] for y = x·Wᵀ, W [out, in]: input features c0..c1 of dx.
+void linearBackCols(const float* dy, const float* W, float* dx, bool accumulate, int64_t N, int64_t in, int64_t out, int64_t c0, int64_t c1) {
+  if (c1 <= c0) return;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, c1 - c0, out, 1.0f, dy, out, W + c0, in, accumulate ? 1.0f : 0.0f, dx + c0, in);
 }
 
 // y = (x·r)·w per row of width n, r = 1/sqrt(mean(x²) + ε), as tfjs computes it.
@@ -444,23 +471,12 @@ struct ForwardIO {
   }
 };
 
-// The block forward for d.B sequences; activations go to *kept when given (for the backward pass).
-void forwardRows(const Dims& d, const Weights& w, float gate, const ForwardIO& io, const Saved* kept) {
-  const int64_t N = d.N(), D = d.D, F = d.F, S = d.S();
-  Scratch scratch((kept ? 0 : Saved::size(d)) + N * d.Q() + N * d.K());
-  const Saved s = kept ? *kept : Saved(scratch.take(Saved::size(d)), d);
-  float* qn = scratch.take(N * d.Q()); float* kn = scratch.take(N * d.K());
+Dims sub(const Dims& d, int64_t b0, int64_t b1) { Dims x = d; x.B = b1 - b0; return x; }
 
-  rmsNorm(io.x, w.inNorm, s.xn1, s.r1, N, D, d.eps);
-  linear(s.xn1, w.wq, w.bq, s.q, N, D, d.Q());
-  linear(s.xn1, w.wk, w.bk, s.k, N, D, d.K());
-  linear(s.xn1, w.wv, w.bv, s.v, N, D, d.K());
-  if (w.qNorm) {
-    rmsNorm(s.q, w.qNorm, qn, s.rq, N * d.H, d.hd, d.eps);
-    rmsNorm(s.k, w.kNorm, kn, s.rk, N * d.KV, d.hd, d.eps);
-  }
-  rope(w.qNorm ? qn : s.q, io.cos, io.sin, s.qr, N, d.H, d.hd);
-  rope(w.qNorm ? kn : s.k, io.cos, io.sin, s.kr, N, d.KV, d.hd);
+// Attention for d.B sequences (pointers at the first one): the KV cache written when kept, then
+// probs and ctx from the rotated queries and keys.
+void attendRows(const Dims& d, const Saved& s, const ForwardIO& io) {
+  const int64_t S = d.S();
   KvView K{s.kr, d.T * d.K(), d.hd, d.K()}, V{s.v, d.T * d.K(), d.hd, d.K()};
   if (io.newK && io.newV) {
     // Cache layout [B, KV, S, hd]: the past first, then this call's positions.
@@ -480,17 +496,55 @@ void forwardRows(const Dims& d, const Weights& w, float gate, const ForwardIO& i
   }
   if (d.T * S * d.hd >= kMinAttentionGemm) attentionGemm(s.qr, K, V, io.attn, s.probs, s.ctx, d);
   else attention(s.qr, K, V, io.attn, s.probs, s.ctx, d);
-  linear(s.ctx, w.wo, w.bo, s.a, N, d.Q(), D);
-  gatedResidual(io.x, s.a, gate, s.h1, N * D);
-  rmsNorm(s.h1, w.postNorm, s.xn2, s.r2, N, D, d.eps);
-  linear(s.xn2, w.wg, w.bg, s.g, N, D, F);
-  linear(s.xn2, w.wu, w.bu, s.u, N, D, F);
-  swiglu(s.g, s.u, s.act, N * F);
-  linear(s.act, w.wd, w.bd, s.m, N, F, D);
-  gatedResidual(s.h1, s.m, gate, io.y, N * D);
 }
 
-Dims sub(const Dims& d, int64_t b0, int64_t b1) { Dims x = d; x.B = b1 - b0; return x; }
+// The block forward; activations go to *kept when given (for the backward pass).
+void forwardBlock(const Dims& d, const Weights& w, float gate, const ForwardIO& io, const Saved* kept, const Phases& ph) {
+  const int64_t N = d.N(), D = d.D, F = d.F, Q = d.Q(), K = d.K(), hd = d.hd;
+  Scratch scratch((kept ? 0 : Saved::size(d)) + N * Q + N * K);
+  const Saved s = kept ? *kept : Saved(scratch.take(Saved::size(d)), d);
+  float* qn = scratch.take(N * Q); float* kn = scratch.take(N * K);
+  auto rows = [&](const std::function<void(int64_t, int64_t)>& f) { ph.split(N, 1, f); };
+
+  rows([&](int64_t r0, int64_t r1) { rmsNorm(io.x + r0 * D, w.inNorm, s.xn1 + r0 * D, s.r1 + r0, r1 - r0, D, d.eps); });
+  ph.halves([&](int part) {
+    const auto [q0, q1] = Phases::half(Q, part);
+    const auto [k0, k1] = Phases::half(K, part);
+    linearCols(s.xn1, w.wq, w.bq, s.q, N, D, Q, q0, q1);
+    linearCols(s.xn1, w.wk, w.bk, s.k, N, D, K, k0, k1);
+    linearCols(s.xn1, w.wv, w.bv, s.v, N, D, K, k0, k1);
+  });
+  rows([&](int64_t r0, int64_t r1) {
+    const int64_t n = r1 - r0;
+    if (w.qNorm) {
+      rmsNorm(s.q + r0 * Q, w.qNorm, qn + r0 * Q, s.rq + r0 * d.H, n * d.H, hd, d.eps);
+      rmsNorm(s.k + r0 * K, w.kNorm, kn + r0 * K, s.rk + r0 * d.KV, n * d.KV, hd, d.eps);
+    }
+    rope((w.qNorm ? qn : s.q) + r0 * Q, io.cos + r0 * hd, io.sin + r0 * hd, s.qr + r0 * Q, n, d.H, hd);
+    rope((w.qNorm ? kn : s.k) + r0 * K, io.cos + r0 * hd, io.sin + r0 * hd, s.kr + r0 * K, n, d.KV, hd);
+  });
+  ph.split(d.B, 1, [&](int64_t b0, int64_t b1) { attendRows(sub(d, b0, b1), s.from(d, b0), io.from(d, b0)); });
+  ph.halves([&](int part) {
+    const auto [c0, c1] = Phases::half(D, part);
+    linearCols(s.ctx, w.wo, w.bo, s.a, N, Q, D, c0, c1);
+  });
+  rows([&](int64_t r0, int64_t r1) {
+    gatedResidual(io.x + r0 * D, s.a + r0 * D, gate, s.h1 + r0 * D, (r1 - r0) * D);
+    rmsNorm(s.h1 + r0 * D, w.postNorm, s.xn2 + r0 * D, s.r2 + r0, r1 - r0, D, d.eps);
+  });
+  ph.halves([&](int part) {
+    const auto [c0, c1] = Phases::half(F, part);
+    linearCols(s.xn2, w.wg, w.bg, s.g, N, D, F, c0, c1);
+    linearCols(s.xn2, w.wu, w.bu, s.u, N, D, F, c0, c1);
+  });
+  rows([&](int64_t r0, int64_t r1) { swiglu(s.g + r0 * F, s.u + r0 * F, s.act + r0 * F, (r1 - r0) * F); });
+  ph.halves([&](int part) {
+    const auto [c0, c1] = Phases::half(D, part);
+    linearCols(s.act, w.wd, w.bd, s.m, N, F, D, c0, c1);
+  });
+  rows([&](int64_t r0, int64_t r1) { gatedResidual(s.h1 + r0 * D, s.m + r0 * D, gate, io.y + r0 * D, (r1 - r0) * D); });
+}
+
 
 // The (dims, tensors, outputs) arguments of an entry point; false after throwing when missing.
 bool threeArgs(napi_env env, napi_callback_info info, const char* who, napi_value argv[3]) {
@@ -518,11 +572,12 @@ napi_value Forward(napi_env env, napi_callback_info info) {
     const float gate = a.need(in, "blockGate", 1)[0];
     float* savedBuf = a.maybe(out, "saved", Saved::size(d));
     if (d.P > 0 && (!io.newK || !io.newV)) a.fail("a call with a KV cache (P > 0) needs outputs newK and newV");
-    splitBatch(d.B, d.work(), [&](int64_t b0, int64_t b1) {
-      if (!savedBuf) { forwardRows(sub(d, b0, b1), w, gate, io.from(d, b0), nullptr); return; }
-      const Saved part = Saved(savedBuf, d).from(d, b0);
-      forwardRows(sub(d, b0, b1), w, gate, io.from(d, b0), &part);
-    });
+    if (!savedBuf) {
+      forwardBlock(d, w, gate, io, nullptr, phasesFor(d.work()));
+    } else {
+      const Saved kept(savedBuf, d);
+      forwardBlock(d, w, gate, io, &kept, phasesFor(d.work()));
+    }
     return nullptr;
   });
 }
@@ -548,46 +603,79 @@ struct Upstream {
   }
 };
 
-// The block backward for d.B sequences: dx, the upstream gradients; returns ∂loss/∂gate.
-float backwardRows(const Dims& d, const Weights& w, float gate, const float* x, const float* cos, const float* sin, const float* dy,
-                   const Saved& s, const Upstream& up, float* dx) {
-  const int64_t N = d.N(), D = d.D, F = d.F;
-  float dg = 0;
-  Scratch scratch(N * F + N * D + 2 * N * d.Q() + N * d.K());
+// The block backward: dx, the upstream gradients; returns ∂loss/∂gate.
+float backwardBlock(const Dims& d, const Weights& w, float gate, const float* x, const float* cos, const float* sin, const float* dy,
+                    const Saved& s, const Upstream& up, float* dx, const Phases& ph) {
+  const int64_t N = d.N(), D = d.D, F = d.F, Q = d.Q(), K = d.K(), hd = d.hd;
+  Scratch scratch(N * F + N * D + 2 * N * Q + N * K);
   float* dact = scratch.take(N * F); float* dh1 = scratch.take(N * D);
-  float* dctx = scratch.take(N * d.Q()); float* dqr = scratch.take(N * d.Q()); float* dkr = scratch.take(N * d.K());
+  float* dctx = scratch.take(N * Q); float* dqr = scratch.take(N * Q); float* dkr = scratch.take(N * K);
+  float dg[2] = {0, 0};
+  // Element-wise phases by rows; the part's ∂/∂gate goes to its own slot (summed in a fixed order).
+  auto rows = [&](const std::function<void(int64_t, int64_t, float&)>& f) {
+    ph.split(N, 1, [&](int64_t r0, int64_t r1) { f(r0, r1, dg[r0 == 0 ? 0 : 1]); });
+  };
 
   // MLP branch: y = h1 + gate·m, m = act·Wdᵀ, act = silu(g)·u.
-  dg += gatedResidualBack(dy, s.m, gate, up.dm, N * D);
-  linearBack(up.dm, s.act, w.wd, dact, false, nullptr, nullptr, N, F, D);
-  swigluBack(dact, s.g, s.u, up.dgu, up.duu, N * F);
-  linearBack(up.dgu, s.xn2, w.wg, up.dxn2, false, nullptr, nullptr, N, D, F);
-  linearBack(up.duu, s.xn2, w.wu, up.dxn2, true, nullptr, nullptr, N, D, F);
-  std::memcpy(dh1, dy, N * D * sizeof(float));
-  rmsNormBack(up.dxn2, s.h1, w.postNorm, s.r2, dh1, nullptr, N, D);
-
-  // Attention branch: h1 = x + gate·a, a = ctx·Woᵀ.
-  dg += gatedResidualBack(dh1, s.a, gate, up.da, N * D);
-  linearBack(up.da, s.ctx, w.wo, dctx, false, nullptr, nullptr, N, d.Q(), D);
-  if (d.T * d.T * d.hd >= kMinAttentionGemm) attentionBackGemm(dctx, s.qr, s.kr, s.v, s.probs, dqr, dkr, up.dv, d);
-  else attentionBack(dctx, s.qr, s.kr, s.v, s.probs, dqr, dkr, up.dv, d);
-  if (w.qNorm) {
-    ropeBack(dqr, cos, sin, up.dqn, N, d.H, d.hd);
-    ropeBack(dkr, cos, sin, up.dkn, N, d.KV, d.hd);
-    std::memset(up.dq, 0, N * d.Q() * sizeof(float));
-    std::memset(up.dk, 0, N * d.K() * sizeof(float));
-    rmsNormBack(up.dqn, s.q, w.qNorm, s.rq, up.dq, nullptr, N * d.H, d.hd);
-    rmsNormBack(up.dkn, s.k, w.kNorm, s.rk, up.dk, nullptr, N * d.KV, d.hd);
-  } else {
-    ropeBack(dqr, cos, sin, up.dq, N, d.H, d.hd);
-    ropeBack(dkr, cos, sin, up.dk, N, d.KV, d.hd);
-  }
-  linearBack(up.dq, s.xn1, w.wq, up.dxn1, false, nullptr, nullptr, N, D, d.Q());
-  linearBack(up.dk, s.xn1, w.wk, up.dxn1, true, nullptr, nullptr, N, D, d.K());
-  linearBack(up.dv, s.xn1, w.wv, up.dxn1, true, nullptr, nullptr, N, D, d.K());
-  std::memcpy(dx, dh1, N * D * sizeof(float));
-  rmsNormBack(up.dxn1, x, w.inNorm, s.r1, dx, nullptr, N, D);
-  return dg;
+  rows([&](int64_t r0, int64_t r1, float& g) { g += gatedResidualBack(dy + r0 * D, s.m + r0 * D, gate, up.dm + r0 * D, (r1 - r0) * D); });
+  ph.halves([&](int part) {
+    const auto [c0, c1] = Phases::half(F, part);
+    linearBackCols(up.dm, w.wd, dact, false, N, F, D, c0, c1);
+  });
+  rows([&](int64_t r0, int64_t r1, float&) {
+    swigluBack(dact + r0 * F, s.g + r0 * F, s.u + r0 * F, up.dgu + r0 * F, up.duu + r0 * F, (r1 - r0) * F);
+  });
+  ph.halves([&](int part) {
+    const auto [c0, c1] = Phases::half(D, part);
+    linearBackCols(up.dgu, w.wg, up.dxn2, false, N, D, F, c0, c1);
+    linearBackCols(up.duu, w.wu, up.dxn2, true, N, D, F, c0, c1);
+  });
+  rows([&](int64_t r0, int64_t r1, float& g) {
+    const int64_t n = r1 - r0;
+    std::memcpy(dh1 + r0 * D, dy + r0 * D, n * D * sizeof(float));
+    rmsNormBack(up.dxn2 + r0 * D, s.h1 + r0 * D, w.postNorm, s.r2 + r0, dh1 + r0 * D, nullptr, n, D);
+    // Attention branch: h1 = x + gate·a, a = ctx·Woᵀ.
+    g += gatedResidualBack(dh1 + r0 * D, s.a + r0 * D, gate, up.da + r0 * D, n * D);
+  });
+  ph.halves([&](int part) {
+    const auto [c0, c1] = Phases::half(Q, part);
+    linearBackCols(up.da, w.wo, dctx, false, N, Q, D, c0, c1);
+  });
+  ph.split(d.B, 1, [&](int64_t b0, int64_t b1) {
+    const Dims sd = sub(d, b0, b1);
+    const Saved ss = s.from(d, b0);
+    const Upstream us = up.from(d, b0);
+    const int64_t r = b0 * d.T;
+    if (d.T * d.T * hd >= kMinAttentionGemm) attentionBackGemm(dctx + r * Q, ss.qr, ss.kr, ss.v, ss.probs, dqr + r * Q, dkr + r * K, us.dv, sd);
+    else attentionBack(dctx + r * Q, ss.qr, ss.kr, ss.v, ss.probs, dqr + r * Q, dkr + r * K, us.dv, sd);
+  });
+  rows([&](int64_t r0, int64_t r1, float&) {
+    const int64_t n = r1 - r0;
+    const float *c = cos + r0 * hd, *sn = sin + r0 * hd;
+    if (w.qNorm) {
+      ropeBack(dqr + r0 * Q, c, sn, up.dqn + r0 * Q, n, d.H, hd);
+      ropeBack(dkr + r0 * K, c, sn, up.dkn + r0 * K, n, d.KV, hd);
+      std::memset(up.dq + r0 * Q, 0, n * Q * sizeof(float));
+      std::memset(up.dk + r0 * K, 0, n * K * sizeof(float));
+      rmsNormBack(up.dqn + r0 * Q, s.q + r0 * Q, w.qNorm, s.rq + r0 * d.H, up.dq + r0 * Q, nullptr, n * d.H, hd);
+      rmsNormBack(up.dkn + r0 * K, s.k + r0 * K, w.kNorm, s.rk + r0 * d.KV, up.dk + r0 * K, nullptr, n * d.KV, hd);
+    } else {
+      ropeBack(dqr + r0 * Q, c, sn, up.dq + r0 * Q, n, d.H, hd);
+      ropeBack(dkr + r0 * K, c, sn, up.dk + r0 * K, n, d.KV, hd);
+    }
+  });
+  ph.halves([&](int part) {
+    const auto [c0, c1] = Phases::half(D, part);
+    linearBackCols(up.dq, w.wq, up.dxn1, false, N, D, Q, c0, c1);
+    linearBackCols(up.dk, w.wk, up.dxn1, true, N, D, K, c0, c1);
+    linearBackCols(up.dv, w.wv, up.dxn1, true, N, D, K, c0, c1);
+  });
+  rows([&](int64_t r0, int64_t r1, float&) {
+    const int64_t n = r1 - r0;
+    std::memcpy(dx + r0 * D, dh1 + r0 * D, n * D * sizeof(float));
+    rmsNormBack(up.dxn1 + r0 * D, x + r0 * D, w.inNorm, s.r1 + r0, dx + r0 * D, nullptr, n, D);
+  });
+  return dg[0] + dg[1];
 }
 
 // backward(dims, tensors, outputs): tensors = forward's inputs + saved + dy; outputs.dx, dgate and
@@ -609,13 +697,7 @@ napi_value Backward(napi_env env, napi_callback_info info) {
     float* upBuf = a.need(out, "upstream", Upstream::size(d));
     const Saved all(savedBuf, d);
     const Upstream ups(upBuf, d);
-    float partial[2] = {0, 0};
-    splitBatch(d.B, d.work(), [&](int64_t b0, int64_t b1) {
-      const int64_t r = b0 * d.T;
-      partial[b0 == 0 ? 0 : 1] = backwardRows(sub(d, b0, b1), w, gate, x + r * d.D, cos + r * d.hd, sin + r * d.hd, dy + r * d.D,
-                                              all.from(d, b0), ups.from(d, b0), dx + r * d.D);
-    });
-    dgate[0] = partial[0] + partial[1];
+    dgate[0] = backwardBlock(d, w, gate, x, cos, sin, dy, all, ups, dx, phasesFor(d.work()));
     return nullptr;
   });
 }
@@ -668,7 +750,7 @@ napi_value WeightGradient(napi_env env, napi_callback_info info) {
       if (!worker || outN < 32) { rowsOf(0, outN); return; }
       worker->run([&] { rowsOf(0, outN / 2); }, [&] { rowsOf(outN / 2, outN); });
     };
-    auto db = [&](const float* dy, int64_t outN) { linearBack(dy, nullptr, nullptr, nullptr, false, nullptr, out, N, 0, outN); };
+    auto db = [&](const float* dy, int64_t outN) { biasGrad(dy, out, N, outN); };
     if (n == "down") dW(up.dm, s.act, F, D);
     else if (n == "downBias") db(up.dm, D);
     else if (n == "gate") dW(up.dgu, s.xn2, D, F);

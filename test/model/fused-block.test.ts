@@ -137,7 +137,7 @@ describe('fused decoder block (native, wasm) against the op-by-op decoder (cpu)'
     }
   });
 
-  // 16 × 48: the batch splits across two threads and attention runs as matrix products;
+  // 16 × 48: the block's phases split across two threads and attention runs as matrix products;
   // 3 × 7: one thread, attention loops.
   for (const [name, B, T] of FIXTURES.flatMap(
     (f) =>
