@@ -78,8 +78,8 @@ const STEP_COLUMNS = [
   'PyTorch peak RSS GiB',
 ];
 const STEP_NOTES = [
-  "Steps on e3's own code paths (bench/scale/steps.js) on the cpu backend with the native kernels (host memory),",
-  'batch 4 × 64 random tokens: *search* = Gumbel-TopK mask, forward KL through the chunked output head, gradients to the',
+  "Steps on e3's own code paths (bench/scale/steps.js) on the cpu backend with the native kernels (host memory)",
+  'and its default reuse of disposed outputs, batch 4 × 64 random tokens: *search* = Gumbel-TopK mask, forward KL through the chunked output head, gradients to the',
   'mask logits only; *distill* = every weight, chunked head, fused AdamW; *decode* = greedy, KV cache, 4 prompts of',
   '8 tokens, 16 new tokens each. PyTorch = bench/reference/torch_steps.py (Debian python3-torch, 2 threads) on the same',
   'checkpoint and batch shape, its own decoder written independently. Best of the repeats after a warm-up, both.',
@@ -262,13 +262,15 @@ const TORCH_STEPS = { 'llama-3.2-1b': 'search,decode' };
 const OPTION_NOTES = [
   'The memory options of distiller.train on the same distillation step, each in a fresh process (its peak RSS is',
   "its own): *gradientCheckpointing* keeps only each block's input and runs the block again in the backward pass;",
-  '*freeze: [embeddings]* trains every weight but the embedding (tied: the head too). *saves* = peak RSS of the plain',
-  'step minus this one; *speed* = tokens/s against the plain step in this run.',
+  '*freeze: [embeddings]* trains every weight but the embedding (tied: the head too); *bufferPool: false* turns off',
+  "the cpu backend's reuse of disposed outputs (the default keeps them within the run's peak plus 1 GiB).",
+  '*saves* = peak RSS of the plain step minus this one; *speed* = tokens/s against the plain step in this run.',
 ].join(' ');
 const OPTION_COLUMNS = ['shape', 'option', 'tokens/s', 'speed', 'peak RSS GiB', 'saves GiB'];
 const OPTION_NAMES = {
   'distill-checkpointing': 'gradientCheckpointing: true',
   'distill-frozen-embeddings': 'freeze: [embeddings]',
+  'distill-no-reuse': 'backend bufferPool: false',
 };
 const optionRows = [];
 

@@ -16,11 +16,15 @@ import {
   trainableVariables,
 } from '@e3/plugins';
 
-/** The distillation variants: every weight as it is, and with each memory option of distiller.train. */
+/**
+ * The distillation variants: every weight as it is, with each memory option of distiller.train,
+ * and without the cpu backend's reuse of disposed outputs (`backend: { bufferPool: false }`).
+ */
 export const DISTILL_VARIANTS = {
   distill: { recompute: false, freeze: [] },
   'distill-checkpointing': { recompute: true, freeze: [] },
   'distill-frozen-embeddings': { recompute: false, freeze: ['embeddings'] },
+  'distill-no-reuse': { recompute: false, freeze: [], bufferPool: false },
 };
 
 async function best(fn, warmup, repeats) {
@@ -36,7 +40,8 @@ async function best(fn, warmup, repeats) {
 
 /** Tokens/s of each step, the batch, and the parameters that compute (for the FLOP count). */
 export async function measureSteps({ dir, backend, batch: B, seq: T, newTokens, warmup, repeats, steps }) {
-  await initBackend(backend);
+  const reuse = DISTILL_VARIANTS[steps.find((s) => s in DISTILL_VARIANTS)]?.bufferPool;
+  await initBackend(reuse === undefined ? backend : { ...backend, bufferPool: reuse });
   const h = await loadCheckpoint(dir);
   const V = h.model.config.vocabSize,
     L = h.model.numLayers;
