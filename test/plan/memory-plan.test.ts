@@ -52,8 +52,11 @@ describe('memory plan of a graph', () => {
     const train = (r: typeof a) => r.nodes.find((n) => n.id === 'train')!;
     assert.equal(train(b).peakBytes - train(a).peakBytes, 256 * 2 ** 20);
     assert.equal(b.nodes.find((n) => n.id === 'data')!.peakBytes, 0, 'a node with no tensors keeps none');
+    // Where only the kept buffers make it too big, the refusal says how to keep none.
+    const tight = { ...on, hostBytes: train(a).peakBytes + 1 };
+    const refused = planMemory(p.graph, p.loaded, tight).problems.find((x) => x.node === 'train')!;
+    assert.match(refused.fix!, /backend: \{ name: cpu, bufferPool: 0 \}/);
   });
-
 
   it("adds the resident model to the trainer's own terms", async () => {
     const r = await plan();

@@ -280,6 +280,8 @@ function refusal(
   }
   if (l.tensorBytes !== undefined && peakBytes <= l.hostBytes)
     fixes.push(`backend: cpu (host memory, ${gib(l.hostBytes)} here)`);
+  if (l.reuseSlackBytes && peakBytes - l.reuseSlackBytes <= l.hostBytes)
+    fixes.push(`backend: { name: cpu, bufferPool: 0 } (keep no reused buffers past the run's peak)`);
   if (!fixes.length)
     fixes.push('a machine with more memory, or a smaller model (docs/SCALING.md gives the arithmetic)');
   const path = field ? ['nodes', id, ...field.split('.')] : ['nodes', id];
