@@ -21,6 +21,7 @@ import {
   encodeBatch,
   exportCheckpoint,
   ForwardKlLoss,
+  forwardTokens,
   fusedBlocksAvailable,
   generateIds,
   GumbelTopKSampler,
@@ -127,9 +128,16 @@ async function measure(backendName, workloadName, modelDir) {
   });
   Object.values(targets).forEach((t) => tf.keep(t));
   const fkl = new ForwardKlLoss({ weight: 1 });
-  const loss = (model, mask) =>
+  // As the search and the distiller compute it: the chunked head's per-token statistics (the head trains in distillation).
+  const loss = (model, mask, trainHead = false) =>
     fkl.compute({
-      logits: model.forward(bt.ids, { attentionMask: bt.attention, mask }).logits,
+      student: forwardTokens(model, bt.ids, {
+        attentionMask: bt.attention,
+        mask,
+        labels: bt.labels,
+        topIds: targets.ids,
+        trainHead,
+      }).student,
       labels: bt.labels,
       active: bt.active,
       tokenWeights: bt.active,
@@ -157,7 +165,7 @@ async function measure(backendName, workloadName, modelDir) {
   const vars = student.model.variables();
   const optW = new AdamW(vars, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
   const distillStep = async () => {
-    const { value, grads } = tf.variableGrads(() => loss(student.model), vars);
+    const { value, grads } = tf.variableGrads(() => loss(student.model, undefined, true), vars);
     optW.apply(
       vars.map((v) => grads[v.name]),
       1e-4,

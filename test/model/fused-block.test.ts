@@ -173,6 +173,43 @@ describe('fused decoder block (native, wasm) against the op-by-op decoder (cpu)'
     });
   }
 
+  it('a block with ≥ 16 MB of weights splits each projection by features over the threads: same loss and gradients', async () => {
+    // d = 512, ffn 2,560: 18.9 MB of f32 projection weights per block (cc/decoder_block.cc kMinWeightBytesToSplitFeatures).
+    await useBackend('cpu');
+    const config = {
+      model_type: 'qwen3',
+      hidden_size: 512,
+      intermediate_size: 2560,
+      num_hidden_layers: 1,
+      num_attention_heads: 8,
+      num_key_value_heads: 4,
+      head_dim: 64,
+      max_position_embeddings: 64,
+      tie_word_embeddings: true,
+      vocab_size: 48,
+    };
+    const h = await randomModel({ config, rng: new Rng(4), std: 0.05, where: 'wide-block' });
+    const dir = join(tempDir(), 'wide-block');
+    await exportCheckpoint(h, dir);
+    h.dispose();
+    const cpu = await lossAndGradients(dir, 'cpu', 4, 16);
+    const fused = await lossAndGradients(dir, 'wasm', 4, 16);
+    assert.ok(
+      Math.abs(cpu.loss - fused.loss) < 1e-4 * Math.max(1, Math.abs(cpu.loss)),
+      `loss ${cpu.loss} vs ${fused.loss}`,
+    );
+    for (const [n, g] of cpu.grads) {
+      const f = fused.grads.get(n)!;
+      let worst = 0,
+        scale = 0;
+      g.forEach((v, i) => {
+        worst = Math.max(worst, Math.abs(v - f[i]));
+        scale = Math.max(scale, Math.abs(v));
+      });
+      assert.ok(worst <= 1e-3 * scale + 1e-6, `${n}: max difference ${worst} against a gradient scale of ${scale}`);
+    }
+  });
+
   it('on the cpu backend (host memory, no 4 GiB bound): the same fused kernels, the same loss and gradients', async () => {
     const dir = join(ROOT, 'test/fixtures/tiny-qwen3');
     const opByOp = await lossAndGradients(dir, 'cpu', 16, 48, false);
