@@ -71,6 +71,26 @@ class Args {
     return p;
   }
 
+  // A projection weight of `expected` values: a Float32Array, or a Uint16Array of bf16 values
+  // (frozen weights kept in bf16, computed in f32). Exactly one of the two pointers is set.
+  struct Matrix {
+    const float* f32 = nullptr;
+    const uint16_t* bf16 = nullptr;
+  };
+  Matrix matrix(napi_value obj, const char* name, int64_t expected) const {
+    Matrix m;
+    napi_value v;
+    bool has = false;
+    if (napi_has_named_property(env_, obj, name, &has) != napi_ok || !has || napi_get_named_property(env_, obj, name, &v) != napi_ok)
+      missing(name, expected);
+    size_t length = 0;
+    if ((m.f32 = view(env_, v, &length))) { check(name, length, expected); return m; }
+    m.bf16 = static_cast<const uint16_t*>(typedView(env_, v, &length, napi_uint16_array));
+    if (!m.bf16) missing(name, expected);
+    check(name, length, expected);
+    return m;
+  }
+
   // A positional Int32Array argument `v` (called `name` in errors) of exactly `expected` elements.
   int32_t* ints(napi_value v, const char* name, int64_t expected) const {
     size_t length = 0;

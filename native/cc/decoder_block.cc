@@ -207,19 +207,40 @@ struct Saved {
 };
 
 // The block's parameters (HF layout, projections [out, in]); absent ones are null.
+// A projection weight [out, in]: f32, or bf16 (a frozen model) converted to f32 where it is used.
+using Matrix = e3::Args::Matrix;
+
 struct Weights {
-  float *inNorm, *postNorm, *wq, *wk, *wv, *wo, *bq, *bk, *bv, *bo, *qNorm, *kNorm, *wg, *wu, *wd, *bg, *bu, *bd;
+  float *inNorm, *postNorm, *bq, *bk, *bv, *bo, *qNorm, *kNorm, *bg, *bu, *bd;
+  Matrix wq, wk, wv, wo, wg, wu, wd;
   Weights(const e3::Args& a, napi_value t, const Dims& d) {
     const int64_t D = d.D, F = d.F, Q = d.Q(), K = d.K();
     inNorm = a.need(t, "inputNorm", D); postNorm = a.need(t, "postAttentionNorm", D);
-    wq = a.need(t, "q", Q * D); wk = a.need(t, "k", K * D); wv = a.need(t, "v", K * D); wo = a.need(t, "o", D * Q);
+    wq = a.matrix(t, "q", Q * D); wk = a.matrix(t, "k", K * D); wv = a.matrix(t, "v", K * D); wo = a.matrix(t, "o", D * Q);
     bq = a.maybe(t, "qBias", Q); bk = a.maybe(t, "kBias", K); bv = a.maybe(t, "vBias", K); bo = a.maybe(t, "oBias", D);
     qNorm = a.maybe(t, "qNorm", d.hd); kNorm = a.maybe(t, "kNorm", d.hd);
-    wg = a.need(t, "gate", F * D); wu = a.need(t, "up", F * D); wd = a.need(t, "down", D * F);
+    wg = a.matrix(t, "gate", F * D); wu = a.matrix(t, "up", F * D); wd = a.matrix(t, "down", D * F);
     bg = a.maybe(t, "gateBias", F); bu = a.maybe(t, "upBias", F); bd = a.maybe(t, "downBias", D);
     if (!qNorm != !kNorm) a.fail("qNorm and kNorm must be both present or both absent");
   }
 };
+
+// f32 values of rows r0..r1, columns c0..c1 of a [*, in] bf16 matrix, packed [r1 − r0, c1 − c0] in a
+// per-thread buffer (bf16 is the top half of an f32: a shift). The conversion costs 1–2% of the sgemm
+// that uses it at 256 rows (one pass over the weight, which the sgemm's packing reads anyway).
+const float* bf16Block(const uint16_t* m, int64_t in, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  static thread_local std::vector<float> buf;
+  const int64_t w = c1 - c0;
+  if (static_cast<int64_t>(buf.size()) < (r1 - r0) * w) buf.resize((r1 - r0) * w);
+  uint32_t* out = reinterpret_cast<uint32_t*>(buf.data());
+  for (int64_t r = r0; r < r1; r++) {
+    const uint16_t* __restrict src = m + r * in + c0;
+    uint32_t* __restrict dst = out + (r - r0) * w;
+#pragma omp simd
+    for (int64_t j = 0; j < w; j++) dst[j] = static_cast<uint32_t>(src[j]) << 16;
+  }
+  return buf.data();
+}
 
 // db = Σ_n dy: the gradient of a projection's bias.
 void biasGrad(const float* dy, float* db, int64_t N, int64_t out) {
@@ -228,16 +249,19 @@ void biasGrad(const float* dy, float* db, int64_t N, int64_t out) {
 }
 
 // y[:, c0:c1] = x · W[c0:c1]ᵀ (+ b[c0:c1]) for y [N, out]: output features c0..c1 of a projection.
-void linearCols(const float* x, const float* W, const float* b, float* y, int64_t N, int64_t in, int64_t out, int64_t c0, int64_t c1) {
+void linearCols(const float* x, const Matrix& W, const float* b, float* y, int64_t N, int64_t in, int64_t out, int64_t c0, int64_t c1) {
   if (c1 <= c0) return;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, c1 - c0, in, 1.0f, x, in, W + c0 * in, in, 0.0f, y + c0, out);
+  const float* w = W.f32 ? W.f32 + c0 * in : bf16Block(W.bf16, in, c0, c1, 0, in);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, c1 - c0, in, 1.0f, x, in, w, in, 0.0f, y + c0, out);
   if (b) for (int64_t n = 0; n < N; n++) for (int64_t j = c0; j < c1; j++) y[n * out + j] += b[j];
 }
 
 // dx[:, c0:c1] (+)= dy · W[:, c0:c1] for y = x·Wᵀ, W [out, in]: input features c0..c1 of dx.
-void linearBackCols(const float* dy, const float* W, float* dx, bool accumulate, int64_t N, int64_t in, int64_t out, int64_t c0, int64_t c1) {
+void linearBackCols(const float* dy, const Matrix& W, float* dx, bool accumulate, int64_t N, int64_t in, int64_t out, int64_t c0, int64_t c1) {
   if (c1 <= c0) return;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, c1 - c0, out, 1.0f, dy, out, W + c0, in, accumulate ? 1.0f : 0.0f, dx + c0, in);
+  const float* w = W.f32 ? W.f32 + c0 : bf16Block(W.bf16, in, 0, out, c0, c1);
+  const int64_t ldw = W.f32 ? in : c1 - c0;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, c1 - c0, out, 1.0f, dy, out, w, ldw, accumulate ? 1.0f : 0.0f, dx + c0, in);
 }
 
 // y = (x·r)·w per row of width n, r = 1/sqrt(mean(x²) + ε), as tfjs computes it.

@@ -57,8 +57,12 @@ export interface NativeAddon extends HeadRowsAddon {
     bc2: number,
     gradScale?: number,
   ): void;
-  decoderBlockForward(dims: BlockDims, tensors: Record<string, F32>, outputs: Record<string, F32 | undefined>): void;
-  decoderBlockBackward(dims: BlockDims, tensors: Record<string, F32>, outputs: Record<string, F32>): void;
+  decoderBlockForward(
+    dims: BlockDims,
+    tensors: Record<string, F32 | Uint16Array>,
+    outputs: Record<string, F32 | undefined>,
+  ): void;
+  decoderBlockBackward(dims: BlockDims, tensors: Record<string, F32 | Uint16Array>, outputs: Record<string, F32>): void;
   decoderBlockWeightGradient(dims: BlockDims, tensors: Record<string, F32>, name: string, out: F32): void;
   decoderBlockSizes(dims: BlockDims): { saved: number; upstream: number };
   /** Threads the fused kernels use now (1, or 2 with a second core). */

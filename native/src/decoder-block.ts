@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BlockDims, NativeAddon } from './addon.js';
-import { hostHeap, views, type KernelArgs } from './host-heap.js';
+import { hostHeap, views, type HostHeap, type KernelArgs } from './host-heap.js';
 
 /**
  * One whole decoder block as one tfjs kernel on a host backend (wasm or cpu), computed by the
@@ -46,6 +46,21 @@ export type BlockWeightName = (typeof BLOCK_WEIGHTS)[number];
  */
 const SAVED_INPUTS: readonly string[] = [...BLOCK_WEIGHTS, 'x', 'blockGate', 'cos', 'sin', 'attn', 'workspace'];
 
+/**
+ * The kernel's inputs as the addon reads them: float32 tensors as Float32Arrays, and projection
+ * weights kept in bf16 (int32 tensors of packed pairs, plugins/src/model/bf16-weights.ts) as
+ * Uint16Arrays of their bf16 values.
+ */
+function blockViews(heap: HostHeap, inputs: Record<string, tf.TensorInfo>): Record<string, Float32Array | Uint16Array> {
+  const out: Record<string, Float32Array | Uint16Array> = views(heap, inputs);
+  for (const [name, t] of Object.entries(inputs)) {
+    if (t.dtype !== 'int32') continue;
+    const packed = heap.typedArrayFromHeap(t);
+    out[name] = new Uint16Array(packed.buffer, packed.byteOffset, packed.length * 2);
+  }
+  return out;
+}
+
 interface ForwardAttrs {
   dims: BlockDims;
   save: boolean;
@@ -62,9 +77,10 @@ function forwardKernel(addon: NativeAddon) {
     if (a.cache) outs.push(heap.makeOutput(kv, 'float32'), heap.makeOutput(kv, 'float32'));
     // Views only after every allocation: makeOutput may grow (and so move) the wasm heap.
     const [y, newK, newV] = outs.map((t) => heap.typedArrayFromHeap(t) as Float32Array);
-    const { workspace, ...tensors } = views(heap, inputs);
+    const { workspace, ...tensors } = blockViews(heap, inputs);
     // An empty workspace: checkpointed, the gradient recomputes the activations (see `gradient`).
-    addon.decoderBlockForward(d, tensors, { y, saved: workspace?.length ? workspace : undefined, newK, newV });
+    const saved = workspace?.length ? (workspace as Float32Array) : undefined;
+    addon.decoderBlockForward(d, tensors, { y, saved, newK, newV });
     return outs;
   };
 }
@@ -79,7 +95,7 @@ function backwardKernel(addon: NativeAddon) {
       heap.makeOutput([addon.decoderBlockSizes(d).upstream], 'float32'),
     ];
     const [dx, dgate, upstream] = outs.map((t) => heap.typedArrayFromHeap(t) as Float32Array);
-    addon.decoderBlockBackward(d, views(heap, inputs), { dx, dgate, upstream });
+    addon.decoderBlockBackward(d, blockViews(heap, inputs), { dx, dgate, upstream });
     return outs;
   };
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { generateIds } from '../model/generate.js';
-import type { ModelHandle } from '../model/handle.js';
+import { cloneHandle, type ModelHandle } from '../model/handle.js';
+import { hasBf16Weights } from '../model/bf16-weights.js';
 
 export interface SpeedResult {
   prefillTokensPerSecond: number;
@@ -47,6 +48,26 @@ async function decodeSeconds(h: ModelHandle, prompts: number[][], newTokens: num
  * reported.
  */
 export async function measureSpeed(
+  models: readonly ModelHandle[],
+  prompts: number[][],
+  newTokens: number,
+  repeats: number,
+): Promise<SpeedResult[]> {
+  // A model with frozen bf16 weights is timed as its f32 copy: its conversions would flatter a speed-up.
+  const copies = models.map((m) => (hasBf16Weights(m.model.weights.layers) ? cloneHandle(m) : undefined));
+  try {
+    return await timeModels(
+      models.map((m, i) => copies[i] ?? m),
+      prompts,
+      newTokens,
+      repeats,
+    );
+  } finally {
+    copies.forEach((c) => c?.dispose());
+  }
+}
+
+async function timeModels(
   models: readonly ModelHandle[],
   prompts: number[][],
   newTokens: number,

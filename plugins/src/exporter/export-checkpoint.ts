@@ -1,9 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { writeDirAtomic, type OutputGuard, type ProtectedDir } from '@e3/core';
 import type { ModelHandle } from '../model/handle.js';
 import { writeSafetensors, type FloatDtype } from '../model/safetensors.js';
+import { isPackedBf16, unpackBf16 } from '../model/bf16-weights.js';
 
 export interface ExportOptions {
   dtype?: FloatDtype;
@@ -107,11 +108,25 @@ async function writeShards(
   dtype: FloatDtype,
   maxBytes: number,
 ): Promise<void> {
-  const bytesOf = (t: tf.Tensor) => t.size * (dtype === 'F32' ? 4 : 2);
-  const read = async (name: string) => (await tensors.get(name)!.data()) as Float32Array;
+  const values = (t: tf.Tensor) => (isPackedBf16(t) ? 2 : 1) * t.size;
+  const bytesOf = (t: tf.Tensor) => values(t) * (dtype === 'F32' ? 4 : 2);
+  // Packed bf16 weights (a frozen model) are written as the f32 values they stand for.
+  const read = async (name: string) => {
+    const t = tensors.get(name)!;
+    if (!isPackedBf16(t)) return (await t.data()) as Float32Array;
+    const f32 = unpackBf16(t);
+    const out = (await f32.data()) as Float32Array;
+    f32.dispose();
+    return out;
+  };
   const total = [...tensors.values()].reduce((n, t) => n + bytesOf(t), 0);
+  const shapes = (m: Map<string, tf.Tensor>) =>
+    [...m].map(([name, t]): [string, { shape: number[] }] => [
+      name,
+      { shape: isPackedBf16(t) ? [t.shape[0], 2 * t.shape[1]!] : t.shape },
+    ]);
   if (!(maxBytes > 0) || total <= maxBytes) {
-    await writeSafetensors(join(dir, 'model.safetensors'), tensors, dtype, read);
+    await writeSafetensors(join(dir, 'model.safetensors'), shapes(tensors), dtype, read);
     return;
   }
   const shards: Map<string, tf.Tensor>[] = [new Map()];
@@ -127,7 +142,7 @@ async function writeShards(
   const weightMap: Record<string, string> = {};
   for (const [i, s] of shards.entries()) {
     const file = `model-${String(i + 1).padStart(5, '0')}-of-${String(shards.length).padStart(5, '0')}.safetensors`;
-    await writeSafetensors(join(dir, file), s, dtype, read);
+    await writeSafetensors(join(dir, file), shapes(s), dtype, read);
     for (const name of s.keys()) weightMap[name] = file;
   }
   const index = { metadata: { total_size: total }, weight_map: weightMap };

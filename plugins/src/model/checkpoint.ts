@@ -13,6 +13,7 @@ import { loadTokenizerFromJson, tokenizerJsonSize } from './tokenizer.js';
 /** Tokenizer companions copied along with a checkpoint. */
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'];
 import { weightsFromNamed } from './weights.js';
+import { isProjectionName, packBf16, type FrozenDtype } from './bf16-weights.js';
 
 const MODEL_DIR_FIX = 'give a Hugging Face model directory, one that holds config.json and model.safetensors';
 const CHECKPOINT_FIX = 'a checkpoint holds its config, weights and tokenizer as files; restore or re-export it';
@@ -174,20 +175,24 @@ export function inspectCheckpoint(dir: string): CheckpointInfo {
  * Loads a Hugging Face model directory: config.json, safetensors (single or sharded),
  * tokenizer.json (optional), generation_config.json (optional). All weights become f32.
  */
-export async function loadCheckpoint(dir: string): Promise<ModelHandle> {
+export async function loadCheckpoint(dir: string, o: { frozenDtype?: FrozenDtype } = {}): Promise<ModelHandle> {
   const { config, rawConfig, owner } = openCheckpoint(dir);
   checkBackendRoom(4 * parameterCount(config), `${dir}: the model's weights`);
   const named = new Map<string, tf.Tensor>();
   try {
     for (const name of expectedTensors(config).keys()) {
       const f = owner.get(name)!;
-      named.set(
-        name,
-        filledTensor(f.entries.get(name)!.shape, (out) => {
-          const bad = f.readFloat32Into(name, out);
-          if (bad >= 0) throw new UserError(`${f.path}: tensor "${name}" holds a non-finite value at index ${bad}`);
-        }),
-      );
+      const shape = f.entries.get(name)!.shape;
+      const read = (out: Float32Array) => {
+        const bad = f.readFloat32Into(name, out);
+        if (bad >= 0) throw new UserError(`${f.path}: tensor "${name}" holds a non-finite value at index ${bad}`);
+      };
+      if (o.frozenDtype === 'bfloat16' && isProjectionName(name)) {
+        // Kept in bf16 (bf16-weights.ts): read as f32 one tensor at a time, then packed.
+        const values = new Float32Array(shape.reduce((a, b) => a * b, 1));
+        read(values);
+        named.set(name, packBf16(values, shape[0], shape[1], `${f.path}: tensor "${name}"`));
+      } else named.set(name, filledTensor(shape, read));
     }
   } catch (e) {
     for (const t of named.values()) t.dispose();

@@ -3,6 +3,8 @@ import type { DecoderConfig } from './config.js';
 import { fusedBlock, fusedBlocksAvailable, tapeIsRecording } from './fused-block.js';
 import { applyRotary, inverseFrequencies, rotaryTables } from './rope.js';
 import { namedWeights, type LayerWeights, type ModelWeights } from './weights.js';
+import { hasBf16Weights, isPackedBf16 } from './bf16-weights.js';
+import { UserError } from '@e3/core';
 
 /** Keys and values of one layer for all positions seen so far: [B, KV, S, D]. */
 export interface LayerCache {
@@ -95,7 +97,7 @@ export class DecoderModel {
   }
 
   parameterCount(): number {
-    return this.variables().reduce((n, v) => n + v.size, 0);
+    return this.variables().reduce((n, v) => n + (isPackedBf16(v) ? 2 : 1) * v.size, 0);
   }
 
   /** The output embedding [V, d]: lm_head, or the input embedding when tied. */
@@ -132,6 +134,11 @@ export class DecoderModel {
     const attnFloat = tf.cast(attn, 'float32') as tf.Tensor2D;
     // One native kernel per block where available (wasm + addon); not for gradients through a cache.
     const fused = fusedBlocksAvailable() && (past === 0 || !tapeIsRecording());
+    if (!fused && hasBf16Weights(this.weights.layers))
+      throw new UserError(
+        'a model with frozen bf16 weights (frozenDtype: bfloat16) runs only on the fused native kernels ' +
+          '(fix: backend cpu or wasm with the native addon built and fused on, or frozenDtype: float32)',
+      );
     const bias = fused ? undefined : attentionBias(attnFloat, t, past);
     const rows = fused
       ? {

@@ -4,6 +4,7 @@ import { DecoderModel } from './decoder.js';
 import type { FloatDtype } from './safetensors.js';
 import type { TextTokenizer } from './tokenizer.js';
 import { namedWeights, weightsFromNamed } from './weights.js';
+import { isPackedBf16, unpackBf16 } from './bf16-weights.js';
 
 /**
  * What travels on a `Model` port: the decoder plus its tokenizer and the files that go
@@ -60,20 +61,22 @@ export function requireTokenizer(h: ModelHandle, who: string): TextTokenizer {
 
 /**
  * A deep copy whose weights are new variables (the input stays untouched), keeping only
- * `layers` (indices into the current model) and renumbering them 0..K−1.
+ * `layers` (indices into the current model) and renumbering them 0..K−1. Frozen bf16 weights
+ * come back as f32 (exactly the values they stand for): the copy can train.
  */
 export function cloneHandle(h: ModelHandle, layers?: readonly number[]): ModelHandle {
   const m = h.model;
   const keep = layers ?? [...Array(m.numLayers).keys()];
   const named = new Map<string, tf.Tensor>();
+  const copy = (v: tf.Tensor) => (isPackedBf16(v) ? unpackBf16(v) : tf.clone(v));
   for (const [name, v] of namedWeights(m.weights)) {
     const layer = /^model\.layers\.(\d+)\.(.*)$/.exec(name);
     if (!layer) {
-      named.set(name, tf.clone(v));
+      named.set(name, copy(v));
       continue;
     }
     const to = keep.indexOf(Number(layer[1]));
-    if (to >= 0) named.set(`model.layers.${to}.${layer[2]}`, tf.clone(v));
+    if (to >= 0) named.set(`model.layers.${to}.${layer[2]}`, copy(v));
   }
   const config = { ...m.config, numLayers: keep.length };
   const model = new DecoderModel(config, weightsFromNamed(config, named), {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DecoderConfig } from './config.js';
+import { isPackedBf16 } from './bf16-weights.js';
 
 /** One decoder block's parameters (HF layout: projection weights are [out, in]). */
 export interface LayerWeights {
@@ -56,7 +57,8 @@ const LAYER_NAMES: Record<keyof LayerWeights, string> = {
 export function weightsFromNamed(c: DecoderConfig, named: Map<string, tf.Tensor>): ModelWeights {
   const v = (name: string): tf.Variable => {
     const t = named.get(name)!;
-    const variable = tf.variable(t, true);
+    // Packed bf16 weights (a frozen model, bf16-weights.ts) are not trainable.
+    const variable = tf.variable(t, !isPackedBf16(t));
     t.dispose();
     return variable;
   };

@@ -68,7 +68,7 @@ export class GraphShapes {
     switch (this.node(id).plugin) {
       case 'model.hfCheckpoint': {
         const info = inspectCheckpoint(resolve(p.path));
-        return modelShape(info.config, `checkpoint ${p.path}`);
+        return modelShape(info.config, `checkpoint ${p.path}`, p.frozenDtype === 'bfloat16');
       }
       case 'model.init': {
         const vocab = p.tokenizer === 'bytes' ? 259 : 3 + new Set([...String(p.chars)]).size;

@@ -1,5 +1,5 @@
 import type { GraphShapes } from './graph-shapes.js';
-import type { ModelShape } from './shapes.js';
+import { withLayers, type ModelShape } from './shapes.js';
 import {
   calibrationStore,
   forwardPass,
@@ -175,6 +175,11 @@ export const NODE_ESTIMATORS: Record<string, Estimator> = {
       kvCache(m, B, T + p.maxNewTokens, 'examples'),
       ...forwardPass(m, { B, T, param: 'examples' }, n.exec, 'prefill'),
     ];
+    // A teacher with bf16 weights is timed as an f32 copy (evaluator/speed.ts), which generation then holds.
+    if (teacher?.bf16Parameters)
+      generation.push(
+        weights(withLayers(teacher, teacher.config.numLayers, teacher.origin), 'f32 copy of the teacher, for timing'),
+      );
     return { items: total(likelihood) > total(generation) ? likelihood : generation };
   },
   'exporter.hf': (n) => {

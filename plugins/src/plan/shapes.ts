@@ -1,5 +1,6 @@
 import type { DecoderConfig } from '../model/config.js';
 import { expectedTensors } from '../model/config.js';
+import { isProjectionName } from '../model/bf16-weights.js';
 
 /**
  * Sizes, in f32 elements, that the memory plan derives from a model's config alone (no tensor,
@@ -18,18 +19,25 @@ export interface ModelShape {
   readonly largestTensor: number;
   /** How the plan learned it (a checkpoint directory, a node's config, a pruned copy of …). */
   readonly origin: string;
+  /** Of `parameters`, those kept in bf16 (model.hfCheckpoint frozenDtype: bfloat16); the rest are f32. */
+  readonly bf16Parameters?: number;
 }
 
-/** The shape of a model of `config`, from the tensor list every checkpoint of it must hold. */
-export function modelShape(config: DecoderConfig, origin: string): ModelShape {
+/**
+ * The shape of a model of `config`, from the tensor list every checkpoint of it must hold;
+ * `bf16`: its block projections kept in bf16 (model/bf16-weights.ts).
+ */
+export function modelShape(config: DecoderConfig, origin: string, bf16 = false): ModelShape {
   let parameters = 0;
   let largestTensor = 0;
-  for (const shape of expectedTensors(config).values()) {
+  let bf16Parameters = 0;
+  for (const [name, shape] of expectedTensors(config)) {
     const n = shape.reduce((a, b) => a * b, 1);
     parameters += n;
     largestTensor = Math.max(largestTensor, n);
+    if (bf16 && isProjectionName(name)) bf16Parameters += n;
   }
-  return { config, parameters, largestTensor, origin };
+  return { config, parameters, largestTensor, origin, ...(bf16 ? { bf16Parameters } : {}) };
 }
 
 /** The same model with `layers` of its blocks kept (what model.prune makes). */

@@ -40,9 +40,11 @@ const gib = (b: number) =>
 
 /** f32 weights of a model (every checkpoint dtype is widened to f32 on load: checkpoint.ts). */
 export function weights(m: ModelShape, what: string): MemoryItem {
+  const bf16 = m.bf16Parameters ?? 0;
+  const of = bf16 ? `, ${(bf16 / 1e6).toFixed(1)}M of them bf16` : '';
   return {
-    what: `${what} (${(m.parameters / 1e6).toFixed(1)}M params f32)`,
-    bytes: F32 * m.parameters,
+    what: `${what} (${(m.parameters / 1e6).toFixed(1)}M params f32${of})`,
+    bytes: F32 * m.parameters - 2 * bf16,
     kind: 'weights',
   };
 }

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { DecoderModel } from '../model/decoder.js';
+import { refuseBf16Training } from '../model/bf16-weights.js';
 
 /** What a training node may leave out of training: the input embedding, the output head. */
 export type FrozenPart = 'embeddings' | 'head';
@@ -38,6 +39,7 @@ export function trainableVariables(
   freeze: readonly FrozenPart[],
 ): { vars: tf.Variable[]; trainHead: boolean; frozen: string[] } {
   const w = model.weights;
+  refuseBf16Training(w.layers, 'training');
   const head = w.lmHead ?? w.embed;
   const out = new Set<tf.Variable>();
   if (freeze.includes('embeddings')) out.add(w.embed);

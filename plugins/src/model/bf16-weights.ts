@@ -1,0 +1,84 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '@e3/core';
+import { hostHeap, isHostBackend } from '@e3/native';
+import type { LayerWeights } from './weights.js';
+
+/**
+ * Frozen weights in bf16 (`model.hfCheckpoint` param `frozenDtype: bfloat16`): a block's projection
+ * weights [out, in] are kept as bf16 values, two to an int32 element ([out, in / 2], little-endian
+ * pairs), and the fused native block converts them to f32 where it multiplies by them
+ * (cc/decoder_block.cc). Half the memory of a teacher's or a mask search's frozen model; such a
+ * model runs forward and gives gradients to activations and to a layer mask, but does not train:
+ * `cloneHandle` (and so `model.prune`) makes f32 weights again.
+ */
+export const FROZEN_DTYPES = ['float32', 'bfloat16'] as const;
+export type FrozenDtype = (typeof FROZEN_DTYPES)[number];
+
+/** The projection weights that may be kept in bf16. */
+export const BF16_PROJECTIONS: readonly (keyof LayerWeights)[] = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'];
+
+/** HF names of the projection weights (the tensors `frozenDtype: bfloat16` keeps in bf16). */
+export function isProjectionName(name: string): boolean {
+  return /^model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)\.weight$/.test(name);
+}
+
+/** Whether `t` holds packed bf16 values (a projection weight is otherwise float32). */
+export function isPackedBf16(t: tf.Tensor): boolean {
+  return t.dtype === 'int32';
+}
+
+/** Whether any block of these layers keeps its projections in bf16. */
+export function hasBf16Weights(layers: readonly LayerWeights[]): boolean {
+  return layers.some((l) => BF16_PROJECTIONS.some((k) => l[k] && isPackedBf16(l[k]!)));
+}
+
+/** An int32 tensor of `size` elements whose values `fill` writes (on host backends into the tensor's own memory). */
+function filledInt32(shape: number[], fill: (out: Int32Array) => void): tf.Tensor {
+  if (isHostBackend(tf.getBackend())) {
+    const heap = hostHeap(tf.engine().backend);
+    const info = heap.makeOutput(shape, 'int32');
+    const t = tf.engine().makeTensorFromTensorInfo(info);
+    fill(heap.typedArrayFromHeap(info) as Int32Array);
+    return t;
+  }
+  const data = new Int32Array(shape.reduce((a, b) => a * b, 1));
+  fill(data);
+  return tf.tensor(data, shape, 'int32');
+}
+
+/**
+ * `values` [out, in] (f32) as packed bf16 [out, in / 2], rounded to nearest even (exact for values
+ * read from a bf16 file).
+ */
+export function packBf16(values: Float32Array, out: number, inner: number, where: string): tf.Tensor {
+  if (inner % 2)
+    throw new UserError(`${where}: bf16 packing needs an even inner size, got ${inner} (fix: frozenDtype: float32)`);
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  return filledInt32([out, inner / 2], (o) => {
+    const halves = new Uint16Array(o.buffer, o.byteOffset, o.length * 2);
+    for (let i = 0; i < bits.length; i++) {
+      const b = bits[i];
+      halves[i] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+    }
+  });
+}
+
+/** The f32 tensor [out, in] of packed bf16 `t` [out, in / 2] (exact: bf16 is the top half of an f32). */
+export function unpackBf16(t: tf.Tensor): tf.Tensor {
+  const [out, half] = t.shape;
+  const packed = t.dataSync() as Int32Array;
+  const halves = new Uint16Array(packed.buffer, packed.byteOffset, packed.length * 2);
+  const values = new Float32Array(out * half * 2);
+  const bits = new Uint32Array(values.buffer);
+  for (let i = 0; i < halves.length; i++) bits[i] = halves[i] << 16;
+  return tf.tensor(values, [out, half * 2], 'float32');
+}
+
+/** Fails with a fix where a model with bf16 weights would be trained. */
+export function refuseBf16Training(layers: readonly LayerWeights[], who: string): void {
+  if (hasBf16Weights(layers))
+    throw new UserError(
+      `${who}: the model keeps frozen bf16 weights (model.hfCheckpoint frozenDtype: bfloat16), which do not train ` +
+        '(fix: train a pruned copy (model.prune makes f32 weights), or load it with frozenDtype: float32)',
+    );
+}
