@@ -54,7 +54,7 @@ interface CpuPool {
   /** A float32 tensor on `values` that the pool handed out (not an escape). */
   mint(shape: number[], values: Float32Array): tf.TensorInfo;
   /** A tensor on fresh (zero) `values` that is not counted as resident nor reused. */
-  mintSparse(shape: number[], values: tf.backend_util.TypedArray): tf.TensorInfo;
+  mintSparse(shape: number[], dtype: tf.DataType, values: tf.backend_util.TypedArray): tf.TensorInfo;
 }
 const pools = new WeakMap<object, CpuPool>();
 
@@ -119,9 +119,9 @@ function poolOf(cpu: CpuBackend): CpuPool {
       minting = false;
     }
   };
-  const mintSparse = (shape: number[], values: tf.backend_util.TypedArray) => {
+  const mintSparse = (shape: number[], dtype: tf.DataType, values: tf.backend_util.TypedArray) => {
     sparse.add(values);
-    return cpu.makeTensorInfo(shape, values instanceof Float32Array ? 'float32' : 'int32', values);
+    return cpu.makeTensorInfo(shape, dtype, values);
   };
   pools.set(cpu, { pool: made, mint, mintSparse });
   return { pool: made, mint, mintSparse };
@@ -142,8 +142,7 @@ function cpuHeap(cpu: CpuBackend): HostHeap {
       return cpu.makeTensorInfo(shape, dtype, fresh(shape, dtype));
     },
     makeZeroedOutput(shape, dtype) {
-      if (dtype !== 'float32' && dtype !== 'int32') return cpu.makeTensorInfo(shape, dtype, fresh(shape, dtype));
-      return mintSparse(shape, fresh(shape, dtype) as tf.backend_util.TypedArray);
+      return mintSparse(shape, dtype, fresh(shape, dtype) as tf.backend_util.TypedArray);
     },
     typedArrayFromHeap(t) {
       return cpu.data.get(t.dataId).values as tf.backend_util.TypedArray;

@@ -31,16 +31,17 @@ function unsortedSegmentSum({ inputs, backend, attrs }: KernelArgs): tf.TensorIn
   const ids = wasm.typedArrayFromHeap(segmentIds) as Int32Array;
   const o = wasm.typedArrayFromHeap(out);
   if (!wasm.makeZeroedOutput) o.fill(0);
-  const hit = new Set<number>();
+  // The rows written, recorded for an in-place sum (only where the output was zeroed fresh memory).
+  const hit = wasm.makeZeroedOutput ? new Set<number>() : undefined;
   for (let i = 0; i < ids.length; i++) {
     const s = ids[i];
     if (s < 0 || s >= numSegments) continue;
-    hit.add(s);
+    hit?.add(s);
     const src = i * inner;
     const dst = s * inner;
     for (let j = 0; j < inner; j++) o[dst + j] += xs[src + j];
   }
-  if (wasm.makeZeroedOutput) recordWrittenRows(o, Int32Array.from(hit));
+  if (hit) recordWrittenRows(o, Int32Array.from(hit));
   return out;
 }
 

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeDirAtomic, type OutputGuard, type ProtectedDir } from '@e3/core';
 import type { ModelHandle } from '../model/handle.js';
 import { writeSafetensors, type FloatDtype } from '../model/safetensors.js';
-import { isPackedBf16, unpackBf16 } from '../model/bf16-weights.js';
+import { isPackedBf16, unpackBf16Values } from '../model/bf16-weights.js';
 
 export interface ExportOptions {
   dtype?: FloatDtype;
@@ -113,11 +113,7 @@ async function writeShards(
   // Packed bf16 weights (a frozen model) are written as the f32 values they stand for.
   const read = async (name: string) => {
     const t = tensors.get(name)!;
-    if (!isPackedBf16(t)) return (await t.data()) as Float32Array;
-    const f32 = unpackBf16(t);
-    const out = (await f32.data()) as Float32Array;
-    f32.dispose();
-    return out;
+    return isPackedBf16(t) ? unpackBf16Values(t) : ((await t.data()) as Float32Array);
   };
   const total = [...tensors.values()].reduce((n, t) => n + bytesOf(t), 0);
   const shapes = (m: Map<string, tf.Tensor>) =>

@@ -63,15 +63,19 @@ export function packBf16(values: Float32Array, out: number, inner: number, where
   });
 }
 
-/** The f32 tensor [out, in] of packed bf16 `t` [out, in / 2] (exact: bf16 is the top half of an f32). */
-export function unpackBf16(t: tf.Tensor): tf.Tensor {
-  const [out, half] = t.shape;
+/** The f32 values [out × in] of packed bf16 `t` [out, in / 2] (exact: bf16 is the top half of an f32). */
+export function unpackBf16Values(t: tf.Tensor): Float32Array {
   const packed = t.dataSync() as Int32Array;
   const halves = new Uint16Array(packed.buffer, packed.byteOffset, packed.length * 2);
-  const values = new Float32Array(out * half * 2);
+  const values = new Float32Array(halves.length);
   const bits = new Uint32Array(values.buffer);
   for (let i = 0; i < halves.length; i++) bits[i] = halves[i] << 16;
-  return tf.tensor(values, [out, half * 2], 'float32');
+  return values;
+}
+
+/** The f32 tensor [out, in] of packed bf16 `t` [out, in / 2]. */
+export function unpackBf16(t: tf.Tensor): tf.Tensor {
+  return tf.tensor(unpackBf16Values(t), [t.shape[0], 2 * t.shape[1]!], 'float32');
 }
 
 /** Fails with a fix where a model with bf16 weights would be trained. */
