@@ -1,3 +1,5 @@
+import { constants } from 'node:os';
+
 /**
  * Errors a user can fix. The CLI prints their message without a stack trace
  * (unless `--debug`) and exits non-zero; anything else is a bug and keeps its stack.
@@ -55,10 +57,29 @@ export class NodeError extends UserError {
   }
 }
 
-/** The run was cancelled (SIGINT); exit code 130 as shells expect. */
+/** Exit code of a process stopped by `signal`, as shells report it: 128 + its number (SIGINT 130, SIGTERM 143). */
+export function signalExitCode(signal: string | undefined): number {
+  const n = signal ? constants.signals[signal as NodeJS.Signals] : undefined;
+  return 128 + (n ?? constants.signals.SIGINT);
+}
+
+/** The signal an AbortSignal was aborted with (`abort('SIGTERM')`), if its reason is a signal name. */
+export function stopSignal(signal: AbortSignal | undefined): string | undefined {
+  const reason: unknown = signal?.aborted ? signal.reason : undefined;
+  return typeof reason === 'string' && reason in constants.signals ? reason : undefined;
+}
+
+/**
+ * The run was stopped (SIGINT, SIGTERM, or its AbortSignal): exit code 128 + the signal's
+ * number as shells expect (130 for SIGINT and when no signal is known, 143 for SIGTERM).
+ * Nodes throw it, without a signal, where a long loop finds `ctx.signal` aborted.
+ */
 export class CancelledError extends UserError {
-  constructor() {
-    super('run cancelled', 130);
+  constructor(
+    readonly signal?: string,
+    message = signal ? `run stopped (${signal})` : 'run stopped',
+  ) {
+    super(message, signalExitCode(signal));
     this.name = 'CancelledError';
   }
 }

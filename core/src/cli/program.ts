@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { Container, type ContainerModule } from 'inversify';
 import { resolve } from 'node:path';
-import { GraphError, UserError } from '../errors.js';
+import { GraphError, signalExitCode, UserError } from '../errors.js';
 import { diagramSvg, specDiagram } from '../plots/graph-diagram.js';
 import { writeFileAtomic } from '../services/artifact-store.js';
 import { Registry } from '../registry/registry.js';
@@ -70,9 +70,7 @@ export function buildProgram(
       ]),
     )
     .action(async (graph: string | undefined, o) => {
-      const abort = new AbortController();
-      const onSigint = () => abort.abort();
-      process.once('SIGINT', onSigint);
+      const abort = stopOnSignals();
       try {
         const start = startOf(graph, o);
         const { runDir, summary } = await runGraph(start.graph, {
@@ -93,7 +91,7 @@ export function buildProgram(
         const summaryJson = () => JSON.stringify({ runDir, ...summary, screenshot }, null, 2);
         process.stdout.write(o.json ? summaryJson() + '\n' : `${runDir}\n`);
       } finally {
-        process.off('SIGINT', onSigint);
+        abort.release();
       }
     });
 
@@ -197,6 +195,40 @@ export function buildProgram(
 function preflightsOf(p: PreparedGraph) {
   const backend = resolveBackendOptions(p.graph.spec.backend).name;
   return runPreflights(p.container, { graph: p.graph, loaded: p.loaded, backend, started: false });
+}
+
+/** A second signal within this many ms of the first is the same stop delivered twice (see stopOnSignals). */
+const SAME_STOP_MS = 500;
+
+/**
+ * SIGINT and SIGTERM stop a run: the first aborts the returned controller with the signal's
+ * name (the run stops and saves what it can resume from), a second one exits at once with
+ * 128 + its number. `release()` removes the handlers after a run that was not stopped; a
+ * stopped one keeps them, so that a signal while its nodes wind down still exits at once.
+ * A second signal within SAME_STOP_MS counts as the first: a terminal's Ctrl-C reaches the
+ * `e3 run` children of `e3 sweep` both from the terminal and from `e3 sweep` itself.
+ */
+function stopOnSignals(): AbortController & { release(): void } {
+  const abort = new AbortController();
+  let at = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!abort.signal.aborted) {
+      at = Date.now();
+      abort.abort(signal);
+    } else if (Date.now() - at >= SAME_STOP_MS) {
+      process.stderr.write(`e3: ${signal} again: exiting at once\n`);
+      process.exit(signalExitCode(signal));
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return Object.assign(abort, {
+    release: () => {
+      if (abort.signal.aborted) return;
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  });
 }
 
 /**

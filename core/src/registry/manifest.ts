@@ -20,7 +20,10 @@ export interface PortSpec {
 export interface NodeContext {
   /** The node's id in the graph. */
   readonly id: string;
-  /** Aborted when the run is cancelled or fails elsewhere; long loops should check it. */
+  /**
+   * Aborted when the run is stopped (SIGINT, SIGTERM) or fails elsewhere; long loops call
+   * `await stopPoint(signal)` once per batch or step (it throws CancelledError).
+   */
   readonly signal: AbortSignal;
 }
 

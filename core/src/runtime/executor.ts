@@ -12,7 +12,7 @@ import {
 } from 'rxjs';
 import { catchError } from 'rxjs/operators';
 import { throwError } from 'rxjs';
-import { CancelledError, NodeError } from '../errors.js';
+import { CancelledError, NodeError, stopSignal } from '../errors.js';
 import type { NodeReuse } from './node-reuse.js';
 import type { ValidatedGraph } from '../graph/validate.js';
 import type { Registry } from '../registry/registry.js';
@@ -187,8 +187,8 @@ export function execute(
       if (err) reject(err);
       else resolve({ timings, lastValues });
     };
-    const onCancel = () => finish(new CancelledError());
-    if (options.signal?.aborted) return finish(new CancelledError());
+    const onCancel = () => finish(new CancelledError(stopSignal(options.signal)));
+    if (options.signal?.aborted) return onCancel();
     options.signal?.addEventListener('abort', onCancel, { once: true });
     subs.add(
       merge(...[...ports.values()].map((p) => p.stream.pipe(ignoreElements()))).subscribe({

@@ -1,4 +1,5 @@
 import { combineLatest, first, from, map, shareReplay, switchMap, type Observable } from 'rxjs';
+import { CancelledError } from '../errors.js';
 
 /**
  * The common shape of a node that computes once: waits for the first value of each named
@@ -32,4 +33,17 @@ export type Received<S> = S extends Observable<infer V> ? V : undefined;
 /** One field of a shared result, as an output stream. */
 export function pick<T, K extends keyof T>(source: Observable<T>, key: K): Observable<T[K]> {
   return source.pipe(map((r) => r[key]));
+}
+
+/**
+ * A point where a long loop may stop: throws CancelledError if `signal` is aborted, after letting
+ * pending events run. Call it once per batch or step. The yield matters: a SIGINT or SIGTERM
+ * handler runs only between event-loop turns, never during a chain of awaited promises (a
+ * tensor's `data()` on the CPU backends resolves at once), so a loop that never yields cannot be
+ * stopped. Without a signal it does nothing.
+ */
+export async function stopPoint(signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return;
+  if (!signal.aborted) await new Promise((r) => setImmediate(r));
+  if (signal.aborted) throw new CancelledError();
 }

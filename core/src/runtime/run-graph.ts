@@ -3,7 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { NodeCache } from '../cache/node-cache.js';
 import { NodeReuse } from './node-reuse.js';
-import { CancelledError, UserError } from '../errors.js';
+import { CancelledError, stopSignal, UserError } from '../errors.js';
 import { ARTIFACTS, BACKEND, CLOCK, LOGGER, PROGRESS, RNG, RUN_INFO } from '../registry/tokens.js';
 import { ArtifactStore } from '../services/artifact-store.js';
 import { isE3RunDir, readJsonObject } from '../services/output-guard.js';
@@ -174,6 +174,17 @@ async function runLocked(
     versions: { e3: PACKAGE_VERSION, node: process.version },
   };
   store.writeJson('run.json', runJson);
+  // On a stop, run.json says so at once (a second signal exits without waiting for the nodes).
+  const onStop = () => {
+    const signal = stopSignal(options.signal);
+    logger.warn(
+      `${signal ?? 'stop'}: stopping the run; nodes save what they can resume from ` +
+        `(e3 run --resume ${runDir} continues it); a second SIGINT or SIGTERM exits at once`,
+    );
+    store.writeJson('run.json', { ...runJson, ...stopped(signal), finishedAt: clock.iso() });
+  };
+  if (options.signal?.aborted) onStop();
+  else options.signal?.addEventListener('abort', onStop, { once: true });
   try {
     const backend = await initBackend(resolveBackendOptions(spec.backend), logger);
     Object.assign(runJson, {
@@ -203,14 +214,25 @@ async function runLocked(
     Object.assign(runJson, { status: 'succeeded', timings: result.timings });
     return { ...result, runDir, summary: runJson };
   } catch (e) {
-    Object.assign(runJson, {
-      status: e instanceof CancelledError ? 'cancelled' : 'failed',
-      error: e instanceof Error ? e.message : String(e),
-    });
+    if (e instanceof CancelledError) {
+      const signal = e.signal ?? stopSignal(options.signal);
+      Object.assign(runJson, stopped(signal));
+      throw new CancelledError(
+        signal,
+        `run stopped${signal ? ` (${signal})` : ''}; continue it with: e3 run --resume ${runDir}`,
+      );
+    }
+    Object.assign(runJson, { status: 'failed', error: e instanceof Error ? e.message : String(e) });
     throw e;
   } finally {
+    options.signal?.removeEventListener('abort', onStop);
     Object.assign(runJson, { finishedAt: clock.iso(), wallSeconds: (clock.now() - t0) / 1000 });
     if (reuse) Object.assign(runJson, { cache: { dir: reuse.cache.dir, reused: reuse.reused, stored: reuse.stored } });
     store.writeJson('run.json', runJson);
   }
+}
+
+/** run.json's fields for a stopped run (it resumes with `e3 run --resume`). */
+function stopped(signal: string | undefined): Record<string, unknown> {
+  return { status: 'stopped', ...(signal ? { signal } : {}) };
 }

@@ -1,5 +1,5 @@
 import { inject, injectable } from 'inversify';
-import { once, pick, UserError, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
+import { CancelledError, once, pick, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
 import { EMPTY, merge } from 'rxjs';
 import { describeCuts, textCodec } from '../data/batch.js';
 import { heldoutCheck, type Dataset } from '../data/dataset.js';
@@ -70,9 +70,18 @@ export class DistillerNode implements GraphNode<Params> {
     const held = p.evalEvery > 0 ? await data.heldout(p.evalExamples) : [];
     const evalCurve: Record<string, number>[] = [];
     let tokensSoFar = 0;
+    // An evaluation that a stop interrupted, done first when the run resumes (the weights are the same).
+    let evalDue: number | undefined;
     const evaluate = async (step: number) => {
-      const em = await exactMatch(h, held, p.maxNewTokens);
-      const lik = await heldoutLikelihood(h, held, teacher);
+      let em, lik;
+      try {
+        em = await exactMatch(h, held, p.maxNewTokens, undefined, undefined, ctx.signal);
+        lik = await heldoutLikelihood(h, held, teacher, { signal: ctx.signal });
+      } catch (e) {
+        if (!(e instanceof CancelledError)) throw e;
+        evalDue = step; // the train loop then stops and saves its checkpoint with it
+        return;
+      }
       evalCurve.push({
         step,
         tokens: tokensSoFar,
@@ -101,13 +110,20 @@ export class DistillerNode implements GraphNode<Params> {
       params: p,
       what: `distilling into ${h.model.numLayers} layers`,
       extraState: {
-        save: () => ({ evalCurve, tokensSoFar }),
+        save: () => ({ evalCurve, tokensSoFar, evalDue }),
         load: (j) => {
           evalCurve.push(...((j.evalCurve ?? []) as Record<string, number>[]));
           tokensSoFar = Number(j.tokensSoFar ?? 0);
+          evalDue = typeof j.evalDue === 'number' ? j.evalDue : undefined;
         },
       },
       loss: async (s) => {
+        if (evalDue !== undefined) {
+          const due = evalDue;
+          evalDue = undefined;
+          await evaluate(due);
+          if (evalDue !== undefined) throw new CancelledError(); // stopped again: the checkpoint still has it
+        }
         const loss = await lossOf(await data.trainBatch(s, p.batchSize));
         tokensSoFar += loss.tokens;
         return loss;
@@ -121,7 +137,7 @@ export class DistillerNode implements GraphNode<Params> {
     });
     if (ctx.signal.aborted) {
       h.dispose();
-      throw new UserError('cancelled');
+      throw new CancelledError();
     }
     const last = metrics[metrics.length - 1];
     const cuts = describeCuts(codec);

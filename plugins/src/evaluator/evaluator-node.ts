@@ -66,10 +66,11 @@ export class EvaluatorNode implements GraphNode<Params> {
             const who = h === teacher ? 'teacher' : `model (${h.model.numLayers} layers)`;
             const track = (what: string) =>
               trackProgress(this.progress, ctx.id, { unit: 'examples', what: `${who}: ${what}` });
-            const em = await exactMatch(h, held, p.maxNewTokens, undefined, track('greedy answers'));
+            const em = await exactMatch(h, held, p.maxNewTokens, undefined, track('greedy answers'), ctx.signal);
             const lik = await heldoutLikelihood(h, held, teacher && h !== teacher ? teacher : undefined, {
               promptLoss: p.promptLoss,
               progress: track('perplexity and KL'),
+              signal: ctx.signal,
             });
             return {
               layers: h.model.numLayers,
@@ -89,7 +90,13 @@ export class EvaluatorNode implements GraphNode<Params> {
           if (p.speed.enabled && teacher) {
             const tok = requireTokenizer(model, 'evaluator.suite');
             const prompts = speedPrompts(held.slice(0, p.speed.prompts), (text) => tok.encode(text));
-            const [s, t] = await measureSpeed([model, teacher], prompts, p.speed.newTokens, p.speed.repeats);
+            const [s, t] = await measureSpeed(
+              [model, teacher],
+              prompts,
+              p.speed.newTokens,
+              p.speed.repeats,
+              ctx.signal,
+            );
             json.model.speed = s;
             json.teacher.speed = t;
             json.speedup = {

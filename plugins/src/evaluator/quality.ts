@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { stopPoint } from '@e3/core';
 import { encodeBatch, textCodec } from '../data/batch.js';
 import type { Example } from '../data/dataset.js';
 import type { LayerMask } from '../model/decoder.js';
@@ -27,6 +28,7 @@ export async function exactMatch(
   maxNewTokens: number,
   mask?: LayerMask,
   progress?: (done: number, total: number) => void,
+  signal?: AbortSignal,
 ): Promise<{ accuracy?: number; completions: string[] }> {
   const asked = examples.filter((e) => e.prompt.length > 0);
   const completions: string[] = [];
@@ -34,7 +36,7 @@ export async function exactMatch(
   for (let i = 0; i < asked.length; i += bs) {
     progress?.(i, asked.length);
     const prompts = asked.slice(i, i + bs).map((e) => e.prompt);
-    const o = { maxNewTokens, mask: mask as number[] | undefined, batchSize: bs };
+    const o = { maxNewTokens, mask: mask as number[] | undefined, batchSize: bs, signal };
     completions.push(...(await generateText(h, prompts, o)));
   }
   if (asked.length) progress?.(asked.length, asked.length);
@@ -56,6 +58,8 @@ export async function heldoutLikelihood(
     batchSize?: number;
     promptLoss?: boolean;
     progress?: (done: number, total: number) => void;
+    /** Aborted when the run stops: throws CancelledError at the next batch. */
+    signal?: AbortSignal;
   } = {},
 ): Promise<{ perplexity: number; kl?: number; tokens: number }> {
   const codec = textCodec(h, 'evaluation');
@@ -65,6 +69,7 @@ export async function heldoutLikelihood(
     n = 0;
   for (let i = 0; i < examples.length; i += bs) {
     opts.progress?.(i, examples.length);
+    await stopPoint(opts.signal);
     const b = encodeBatch(examples.slice(i, i + bs), codec, opts.promptLoss ?? false);
     const t = batchTensors(b);
     const [s1, s2, c] = tf.tidy(() => {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { stopPoint } from '@e3/core';
 import { generateIds } from '../model/generate.js';
 import { cloneHandle, type ModelHandle } from '../model/handle.js';
 import { hasBf16Weights } from '../model/bf16-weights.js';
@@ -45,13 +46,14 @@ async function decodeSeconds(h: ModelHandle, prompts: number[][], newTokens: num
  * Prefill and decode throughput of several models measured side by side in one process:
  * the same prompts, one warm-up each, then `repeats` rounds (each at least 50 ms of calls)
  * that alternate the models (so drift on the machine hits them alike); the median of each is
- * reported.
+ * reported. `signal` is checked between timed calls (never inside one, not to time it).
  */
 export async function measureSpeed(
   models: readonly ModelHandle[],
   prompts: number[][],
   newTokens: number,
   repeats: number,
+  signal?: AbortSignal,
 ): Promise<SpeedResult[]> {
   // A model with frozen bf16 weights is timed as its f32 copy: its conversions would flatter a speed-up.
   const copies = models.map((m) => (hasBf16Weights(m.model.weights.layers) ? cloneHandle(m) : undefined));
@@ -61,6 +63,7 @@ export async function measureSpeed(
       prompts,
       newTokens,
       repeats,
+      signal,
     );
   } finally {
     copies.forEach((c) => c?.dispose());
@@ -72,17 +75,20 @@ async function timeModels(
   prompts: number[][],
   newTokens: number,
   repeats: number,
+  signal: AbortSignal | undefined,
 ): Promise<SpeedResult[]> {
   const prefill: number[][] = models.map(() => []);
   const decode: number[][] = models.map(() => []);
   const width = Math.max(...prompts.map((p) => p.length));
   const rect = prompts.map((p) => [...p, ...Array(width - p.length).fill(p[p.length - 1])]);
   for (const m of models) {
+    await stopPoint(signal);
     await prefillSeconds(m, rect);
     await decodeSeconds(m, prompts, 2);
   }
   for (let r = 0; r < repeats; r++) {
     for (let i = 0; i < models.length; i++) {
+      await stopPoint(signal);
       prefill[i].push(await prefillSeconds(models[i], rect));
       decode[i].push(await decodeSeconds(models[i], prompts, newTokens));
     }

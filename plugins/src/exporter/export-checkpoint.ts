@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { writeDirAtomic, type OutputGuard, type ProtectedDir } from '@e3/core';
+import { stopPoint, writeDirAtomic, type OutputGuard, type ProtectedDir } from '@e3/core';
 import type { ModelHandle } from '../model/handle.js';
 import { writeSafetensors, type FloatDtype } from '../model/safetensors.js';
 import { isPackedBf16, unpackBf16Values } from '../model/bf16-weights.js';
@@ -24,6 +24,10 @@ export interface ExportOptions {
   extraFiles?: Record<string, string>;
   /** Split the weights into shards of at most this many bytes (0 = one file). */
   maxShardBytes?: number;
+  /** Called with the tensors written so far and their number, before the first and after each. */
+  progress?: (done: number, total: number) => void;
+  /** Aborted when the run stops: the export throws CancelledError at the next tensor and leaves nothing. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -69,7 +73,7 @@ export async function exportCheckpoint(h: ModelHandle, dir: string, o: ExportOpt
     async (tmp) => {
       const config = { ...exportedConfig(h), torch_dtype: { F32: 'float32', F16: 'float16', BF16: 'bfloat16' }[dtype] };
       writeFileSync(join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n');
-      await writeShards(tmp, tensors, dtype, o.maxShardBytes ?? 0);
+      await writeShards(tmp, tensors, dtype, o.maxShardBytes ?? 0, o);
       for (const [name, obj] of Object.entries(h.tokenizerFiles ?? {}))
         writeFileSync(join(tmp, name), JSON.stringify(obj, null, 2) + '\n');
       if (h.generationConfig)
@@ -107,11 +111,17 @@ async function writeShards(
   tensors: Map<string, tf.Tensor>,
   dtype: FloatDtype,
   maxBytes: number,
+  o: Pick<ExportOptions, 'progress' | 'signal'>,
 ): Promise<void> {
   const values = (t: tf.Tensor) => (isPackedBf16(t) ? 2 : 1) * t.size;
   const bytesOf = (t: tf.Tensor) => values(t) * (dtype === 'F32' ? 4 : 2);
+  let written = 0;
+  o.progress?.(0, tensors.size);
   // Packed bf16 weights (a frozen model) are written as the f32 values they stand for.
   const read = async (name: string) => {
+    if (written > 0) o.progress?.(written, tensors.size);
+    written++;
+    await stopPoint(o.signal);
     const t = tensors.get(name)!;
     return isPackedBf16(t) ? unpackBf16Values(t) : ((await t.data()) as Float32Array);
   };
@@ -123,6 +133,7 @@ async function writeShards(
     ]);
   if (!(maxBytes > 0) || total <= maxBytes) {
     await writeSafetensors(join(dir, 'model.safetensors'), shapes(tensors), dtype, read);
+    o.progress?.(tensors.size, tensors.size);
     return;
   }
   const shards: Map<string, tf.Tensor>[] = [new Map()];
@@ -141,6 +152,7 @@ async function writeShards(
     await writeSafetensors(join(dir, file), shapes(s), dtype, read);
     for (const name of s.keys()) weightMap[name] = file;
   }
+  o.progress?.(tensors.size, tensors.size);
   const index = { metadata: { total_size: total }, weight_map: weightMap };
   writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify(index, null, 2) + '\n');
 }

@@ -4,11 +4,14 @@ import {
   checkReplaceable,
   LOGGER,
   once,
+  PROGRESS,
   RUN_INFO,
+  trackProgress,
   type GraphNode,
   type Logger,
   type NodeContext,
   type PluginManifest,
+  type Progress,
   type RunInfo,
 } from '@e3/core';
 import type { FloatDtype } from '../model/safetensors.js';
@@ -38,6 +41,7 @@ export class ExporterNode implements GraphNode<Params> {
   constructor(
     @inject(LOGGER) private readonly log: Logger,
     @inject(RUN_INFO) private readonly run: RunInfo,
+    @inject(PROGRESS) private readonly progress: Progress,
   ) {}
 
   connect(ports: PortInputs<typeof inputs>, p: Params, ctx: NodeContext) {
@@ -59,7 +63,16 @@ export class ExporterNode implements GraphNode<Params> {
               'report.md': report.markdown,
             }
           : {};
-        const o = { dtype: p.dtype, method: p.method, extraFiles, maxShardBytes: p.maxShardBytes, ...guard };
+        const progress = trackProgress(this.progress, ctx.id, { unit: 'tensors', what: `writing ${dir}` });
+        const o = {
+          ...guard,
+          dtype: p.dtype,
+          method: p.method,
+          extraFiles,
+          maxShardBytes: p.maxShardBytes,
+          progress,
+          signal: ctx.signal,
+        };
         const out = await exportCheckpoint(model, dir, o);
         this.log.info(`exported ${model.model.numLayers}-layer checkpoint to ${out}`);
         const { keptLayers, originalLayers } = model.model.source;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  CancelledError,
   once,
   pick,
   UserError,
@@ -162,7 +163,7 @@ export class SearchNode implements GraphNode<Params> {
           }),
         );
         steps += p.steps;
-        if (ctx.signal.aborted) throw new UserError('cancelled');
+        if (ctx.signal.aborted) throw new CancelledError();
       }
       const all = restarts.flatMap((x) => x.candidates.map((c) => ({ ...c, restart: x.restart })));
       let best = all.reduce((a, b) => (b.kl < a.kl ? b : a));

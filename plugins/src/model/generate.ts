@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError, type Rng } from '@e3/core';
+import { stopPoint, UserError, type Rng } from '@e3/core';
 import type { LayerCache, LayerMask } from './decoder.js';
 import type { ModelHandle } from './handle.js';
 
@@ -11,6 +11,8 @@ export interface GenerateOptions {
   sample?: { temperature: number; topK?: number; rng: Rng };
   /** Stop tokens (default: the model's eos). */
   stopIds?: readonly number[];
+  /** Aborted when the run stops: generation throws CancelledError at the next token. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -35,6 +37,7 @@ export async function generateIds(
   let input = ids;
   try {
     for (let step = 0; step < o.maxNewTokens; step++) {
+      await stopPoint(o.signal);
       const r = tf.tidy((): tf.TensorContainer => {
         const attentionMask = tf.tensor2d(attention, undefined, 'float32');
         const ids = tf.tensor2d(input, undefined, 'int32');

@@ -49,7 +49,12 @@ export class TopkCacheNode implements GraphNode<Params> {
         const before = cache.cachedExamples;
         const examples = [...(await data.calibration(p.calibration)), ...(await data.heldout(p.heldout))];
         const what = `teacher top-${p.k} logits`;
-        await cache.ensure(examples, trackProgress(this.progress, ctx.id, { unit: 'examples', what }));
+        try {
+          await cache.ensure(examples, trackProgress(this.progress, ctx.id, { unit: 'examples', what }), ctx.signal);
+        } catch (e) {
+          cache.dispose(); // a stopped run keeps the records written so far, for the next run
+          throw e;
+        }
         this.log.info(
           `teacher cache ${cache.fingerprint}: k=${p.k}, ${before} examples reused, ${cache.computed} computed now (more are added on demand)`,
         );

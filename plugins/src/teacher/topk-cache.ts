@@ -14,7 +14,7 @@ import { hostname } from 'node:os';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { pidAlive } from '@e3/core';
+import { pidAlive, stopPoint } from '@e3/core';
 import { encodeBatch, textCodec, type Batch, type TextCodec } from '../data/batch.js';
 import type { Example } from '../data/dataset.js';
 import type { ModelHandle } from '../model/handle.js';
@@ -181,9 +181,14 @@ export class TeacherCache {
 
   /**
    * Runs the teacher on the examples not yet cached (in batches) and stores their records;
-   * `progress(done, total)` is called before the first batch and after each.
+   * `progress(done, total)` is called before the first batch and after each. When `signal` is
+   * aborted it throws CancelledError before the next batch: the records written so far stay.
    */
-  async ensure(examples: readonly Example[], progress?: (done: number, total: number) => void): Promise<void> {
+  async ensure(
+    examples: readonly Example[],
+    progress?: (done: number, total: number) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const seen = new Set<string>();
     const missing = examples.filter((e) => {
       const key = keyOf(e);
@@ -193,6 +198,7 @@ export class TeacherCache {
     });
     if (missing.length) progress?.(0, missing.length);
     for (let i = 0; i < missing.length; i += this.batchSize) {
+      await stopPoint(signal);
       const chunk = missing.slice(i, i + this.batchSize);
       const h = this.teacher;
       const batch = encodeBatch(chunk, this.codec, true);

@@ -1,5 +1,5 @@
 import { inject, injectable } from 'inversify';
-import { once, pick, UserError, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
+import { CancelledError, once, pick, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
 import { describeCuts, textCodec } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
 import type { LossTerm } from '../loss/loss-term.js';
@@ -65,7 +65,7 @@ export class TrainerNode implements GraphNode<Params> {
     });
     if (ctx.signal.aborted) {
       h.dispose();
-      throw new UserError('cancelled');
+      throw new CancelledError();
     }
     const last = metrics[metrics.length - 1];
     this.services.log.info(`trained ${steps} steps, ${tokens} tokens, final loss ${last?.loss.toFixed(4)}`);
