@@ -3,7 +3,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
 import { Rng } from '@e3/core';
 import { loadAddon } from '@e3/native';
-import { arithmeticDataset, forwardTokens, TeacherCache, trainableVariables, type ModelHandle } from '@e3/plugins';
+import {
+  arithmeticDataset,
+  forwardTokens,
+  TeacherCache,
+  trainableVariables,
+  type ModelHandle,
+  type SearchMetrics,
+} from '@e3/plugins';
 import { tempDir } from '../helpers/files.js';
 import { runNode } from '../helpers/run-node.js';
 import { maxAbsDiff, useBackend } from '../helpers/tf.js';
@@ -94,5 +101,84 @@ describe('memory options of the training nodes', function () {
     out.dispose();
     targets.dispose();
     h.dispose();
+  });
+
+  describe('microBatch: a node trains as with its whole batch', () => {
+    const data = arithmeticDataset({ ops: ['+', '-'], maxOperand: 99, heldoutFraction: 0.2 }, new Rng(1));
+    /** max |a − b| over every weight of two models, and the largest change from `base`. */
+    const compare = (base: ModelHandle, a: ModelHandle, b: ModelHandle) => {
+      let diff = 0,
+        moved = 0;
+      for (const [name, w] of base.model.named()) {
+        diff = Math.max(diff, maxAbsDiff(a.model.named().get(name)!, b.model.named().get(name)!));
+        moved = Math.max(moved, maxAbsDiff(w, a.model.named().get(name)!));
+      }
+      return { diff, moved };
+    };
+
+    for (const plugin of ['trainer.train', 'distiller.train'] as const) {
+      it(`${plugin}: micro-batches of 3 (3 + 3 + 2) give the weights of batches of 8`, async () => {
+        await useBackend('wasm');
+        const h = await tinyModel({ layers: 3, seed: 4 });
+        // Another model teaches (a student equal to its teacher has a zero gradient, which AdamW makes noise of).
+        const teacher = await tinyModel({ layers: 3, seed: 6 });
+        const targets =
+          plugin === 'distiller.train'
+            ? await TeacherCache.open(teacher, data.fingerprint, 3, join(tempDir(), 'cache'), 16)
+            : undefined;
+        const run = (microBatch: number | 'auto') =>
+          runNode(
+            plugin,
+            { steps: 3, batchSize: 8, lr: 0.01, warmupSteps: 0, microBatch, checkpointEvery: 0 },
+            { model: h, data, ...(targets ? { targets } : {}) },
+          );
+        const [whole, parts] = [await run('auto'), await run(3)];
+        assert.ok(parts.log.some((l) => /batches of 8 examples run as 3 micro-batches of at most 3/.test(l)));
+        assert.ok(!whole.log.some((l) => /micro-batches/.test(l)));
+        const [a, b] = [whole.outputs.model as ModelHandle, parts.outputs.model as ModelHandle];
+        const { diff, moved } = compare(h, a, b);
+        assert.ok(moved > 0.01, `the weights moved by ${moved}`);
+        assert.ok(diff < 1e-5, `weights differ by ${diff}`);
+        a.dispose();
+        b.dispose();
+        targets?.dispose();
+        teacher.dispose();
+        h.dispose();
+      });
+    }
+
+    it("masker.search: each micro-batch sees the step's one sampled mask; α and the masks are the same", async () => {
+      await useBackend('wasm');
+      const h = await tinyModel({ layers: 6, std: 0.5 });
+      const cache = await TeacherCache.open(h, data.fingerprint, 3, join(tempDir(), 'cache'), 16);
+      const run = async (microBatch: number | 'auto') => {
+        const r = await runNode(
+          'masker.search',
+          {
+            pruneLayers: 2,
+            calibration: 16,
+            batchSize: 8,
+            searchBatchSize: 8,
+            microBatch,
+            steps: 8,
+            restarts: 1,
+            refineRounds: 0,
+            checkpointEvery: 0,
+            window: 1,
+            init: { component: 'importance.lastN' },
+            curriculum: { enabled: false, warmupFraction: 0 },
+            sampler: { component: 'sampler.gumbelTopk', noise: { from: 3, to: 3 } },
+          },
+          { model: h, data, targets: cache },
+        );
+        return (r.outputs.metrics as SearchMetrics).restarts[0];
+      };
+      const [whole, parts] = [await run('auto'), await run(3)];
+      assert.deepEqual(parts.keepProbability, whole.keepProbability, 'the same hard masks, one per step');
+      parts.alpha.forEach((a, i) => assert.ok(Math.abs(a - whole.alpha[i]) < 1e-5, `α${i}: ${a} vs ${whole.alpha[i]}`));
+      assert.ok(new Set(whole.keepProbability).size > 1, 'noisy masks vary');
+      cache.dispose();
+      h.dispose();
+    });
   });
 });

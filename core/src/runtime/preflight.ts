@@ -3,6 +3,7 @@ import { GraphError, type Diagnostic } from '../errors.js';
 import type { LoadedGraph } from '../graph/load-graph.js';
 import type { ValidatedGraph } from '../graph/validate.js';
 import { PREFLIGHT } from '../registry/tokens.js';
+import type { ParamChoice } from './param-choices.js';
 
 /** What a pre-flight check is given: the validated graph, its source map, and the backend. */
 export interface PreflightContext {
@@ -23,6 +24,8 @@ export interface PreflightReport {
   readonly text: string;
   readonly json: unknown;
   readonly problems: readonly Diagnostic[];
+  /** Params the check chose for nodes (e.g. `microBatch: auto`), applied before any node runs. */
+  readonly params?: readonly ParamChoice[];
 }
 
 /**

@@ -18,6 +18,7 @@ import { execute, type ExecuteResult } from './executor.js';
 import { nodeKeys, reconcileNodeState } from './node-keys.js';
 import { prepareGraph, type PreparedGraph, type PrepareOptions } from './prepare.js';
 import { refuseOnProblems, runPreflights } from './preflight.js';
+import { applyParamChoices } from './param-choices.js';
 import { acquireRunLock } from './run-lock.js';
 import type { RunInfo } from './run-info.js';
 
@@ -201,6 +202,8 @@ async function runLocked(
     });
     for (const r of preflight) logger.debug(`${r.title}\n${r.text}`);
     refuseOnProblems(preflight);
+    const chosen = applyParamChoices(preflight, spec, store, logger);
+    if (chosen.length) runJson.params = chosen;
     const info: RunInfo = { runDir, graphFile: resolve(file), seed, resume: Boolean(options.resumeDir) };
     container.bind(RNG).toConstantValue(new Rng(seed));
     container.bind(LOGGER).toConstantValue(logger);

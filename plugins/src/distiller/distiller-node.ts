@@ -7,7 +7,14 @@ import { exactMatch, heldoutLikelihood } from '../evaluator/quality.js';
 import type { LossTerm } from '../loss/loss-term.js';
 import { stepSupplies, trainingStep } from '../loss/training-step.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
-import { MEMORY_OPTIONS_SCHEMA, trainableVariables, type FrozenPart } from '../trainer/memory-options.js';
+import {
+  describeStepMemory,
+  MEMORY_OPTIONS_SCHEMA,
+  stepMemory,
+  trainableVariables,
+  type Auto,
+  type FrozenPart,
+} from '../trainer/memory-options.js';
 import { cloneHandle, type ModelHandle } from '../model/handle.js';
 import type { PortInputs, Ports } from '../ports.js';
 import type { TeacherCache } from '../teacher/topk-cache.js';
@@ -21,7 +28,8 @@ interface Params extends OptimParams {
   weighting: TokenWeighting;
   promptLoss: boolean;
   headChunkTokens: number;
-  gradientCheckpointing: boolean;
+  gradientCheckpointing: Auto<boolean>;
+  microBatch: Auto<number>;
   freeze: FrozenPart[];
   evalEvery: number;
   evalExamples: number;
@@ -67,6 +75,9 @@ export class DistillerNode implements GraphNode<Params> {
     const trainable = trainableVariables(h.model, p.freeze);
     if (trainable.frozen.length) this.services.log.info(`frozen (not trained): ${trainable.frozen.join(', ')}`);
     const t0 = performance.now();
+    const memory = stepMemory(p, p.batchSize);
+    const described = describeStepMemory(memory, p.batchSize);
+    if (described) this.services.log.info(described);
     const held = p.evalEvery > 0 ? await data.heldout(p.evalExamples) : [];
     const evalCurve: Record<string, number>[] = [];
     let tokensSoFar = 0;
@@ -102,7 +113,7 @@ export class DistillerNode implements GraphNode<Params> {
       promptLoss: p.promptLoss,
       trainHead: trainable.trainHead,
       headChunkTokens: p.headChunkTokens,
-      recompute: p.gradientCheckpointing,
+      ...memory,
     });
     const { metrics, tokens, steps } = await trainLoop({
       ...this.services.loopArgs(ctx),
@@ -171,7 +182,12 @@ export const distillerManifest: PluginManifest = {
     additionalProperties: false,
     properties: {
       ...optimSchema({ steps: 500, lr: 1e-3, warmupSteps: 20, minLrRatio: 0.1 }),
-      batchSize: { type: 'integer', minimum: 1, default: 64 },
+      batchSize: {
+        type: 'integer',
+        minimum: 1,
+        default: 64,
+        description: 'examples per optimiser step (the effective batch; microBatch splits it, not its meaning)',
+      },
       promptLoss: { type: 'boolean', default: false, description: 'distil on prompt tokens too (plain-text data)' },
       loss: {
         type: 'array',

@@ -69,7 +69,15 @@ export function combineLosses(
 /** One step's loss, as the train loop takes it (train-loop.ts's StepLoss). */
 export interface TrainingStepLoss {
   tokens: number;
-  value: () => tf.Scalar;
+  /** Micro-batches the batch runs as (train-loop.ts: one gradient each, summed before the update). */
+  micro: number;
+  /** Micro-batch `i`'s part of the batch's loss, under the tape; the parts sum to the batch's loss. */
+  value: (micro?: number) => tf.Scalar;
+  /** Builds what micro-batch `i` needs outside the tape (the teacher's hidden states); micro-batch 0's is built. */
+  prepare: (micro: number) => Promise<void>;
+  /** Frees what `prepare(i)` built, once micro-batch `i`'s gradient is taken. */
+  release: (micro: number) => void;
+  /** The batch's value of each term (summed over micro-batches as the loss is), after every `value`. */
   terms: () => Record<string, tf.Scalar>;
   info?: () => Record<string, number>;
   progress?: (loss: number) => Record<string, number | string>;
@@ -90,6 +98,12 @@ export interface TrainingStepSpec {
   readonly headChunkTokens: number;
   /** Gradient checkpointing per block (ForwardOptions.recompute). */
   readonly recompute?: boolean;
+  /**
+   * Examples per micro-batch (default: the whole batch): the batch is encoded, and its loss and
+   * gradient taken, in parts of at most this many examples, each weighted by its share of the
+   * batch's token weights so that the parts' gradients sum to the whole batch's.
+   */
+  readonly microBatch?: number;
   /** Per-token weights; none: every active token weighs 1. */
   readonly weighting?: TokenWeighting;
   /** Needed for `teacherTargets`. */
@@ -100,7 +114,10 @@ export interface TrainingStepSpec {
 
 /** Per-step additions of a caller (the mask search's sampled mask and schedule). */
 export interface StepExtras {
-  /** Called under the tape: the layer mask of this step's forward pass. */
+  /**
+   * Called under the tape: the layer mask of this step's forward pass. With micro-batches it is
+   * called under each one's tape and must give the same mask each time (the step's one sample).
+   */
   readonly mask?: () => tf.Tensor1D;
   readonly info?: () => Record<string, number>;
   /** What the progress line shows for this step (default: the loss). */
@@ -109,11 +126,27 @@ export interface StepExtras {
   readonly dispose?: () => void;
 }
 
+/** One micro-batch of a step: its tensors, targets, token weights and their sum. */
+interface Micro {
+  readonly tokens: number;
+  readonly bt: ReturnType<typeof batchTensors>;
+  targets?: TeacherTargets;
+  tokenWeights: tf.Tensor2D;
+  /** Σ token weights: this micro-batch's part of the loss normaliser. */
+  normaliser: number;
+  teacherHidden?: tf.Tensor3D[];
+}
+
 /**
  * The training step shared by `trainer.train`, `distiller.train` and `masker.search`: encode a
- * batch, build what the loss terms require (teacher targets, hidden states), then — under the
- * gradient tape — the student's forward pass, the token weights and the weighted sum of the
- * terms. Each term's value is kept for the train loop's records; `dispose` frees the batch.
+ * batch, build what the loss terms require (teacher targets, token weights, hidden states), then —
+ * under the gradient tape — the student's forward pass and the weighted sum of the terms. Each
+ * term's value is kept for the train loop's records; `dispose` frees the batch.
+ *
+ * Micro-batches (`microBatch`): every term is a mean over the batch's tokens weighted by the token
+ * weights, Σ w·x / Σ w (loss-term.ts weightedMean). A micro-batch's terms are the same mean over
+ * its own tokens, so its loss is scaled by its share of the batch's Σ w (not of the examples):
+ * the parts then sum to the batch's loss, and their gradients to the batch's gradient.
  */
 export function trainingStep(
   spec: TrainingStepSpec,
@@ -131,50 +164,114 @@ export function trainingStep(
     throw new UserError(`node "${spec.node}": its loss terms need ${missing.join(' and ')}, which it was not given`);
   }
   const vocabSize = spec.model.model.config.vocabSize;
-  return async (examples, extras = {}) => {
+  const free = (m: Micro) => {
+    [...Object.values(m.bt), ...(m.teacherHidden ?? [])].forEach((t) => t.dispose());
+    if (m.tokenWeights && m.tokenWeights !== m.bt.active) m.tokenWeights.dispose();
+    if (m.targets) disposeTargets(m.targets);
+    m.teacherHidden = undefined;
+  };
+  const encode = async (examples: readonly Example[], alone: boolean): Promise<Micro> => {
     const batch = encodeBatch(examples, spec.codec, spec.promptLoss);
-    const bt = batchTensors(batch);
-    const targets = useTargets ? await spec.cache!.targets(examples, batch) : undefined;
-    const teacherHidden = useHidden ? alignedTeacherHidden(spec.teacher!, spec.model, bt) : undefined;
-    let parts: Record<string, tf.Scalar> = {};
+    const m: Micro = { tokens: batch.tokens, bt: batchTensors(batch), tokenWeights: undefined!, normaliser: 1 };
+    try {
+      m.targets = useTargets ? await spec.cache!.targets(examples, batch) : undefined;
+      // Token weights need no gradient: made once, outside the tape.
+      m.tokenWeights = spec.weighting ? spec.weighting.weights(m.bt.active, m.targets, vocabSize) : m.bt.active;
+      // A whole batch needs no share of the normaliser (and no read-back).
+      if (!alone) m.normaliser = await sumOf(m.tokenWeights);
+      return m;
+    } catch (e) {
+      free(m);
+      throw e;
+    }
+  };
+  return async (examples, extras = {}) => {
+    const size = Math.max(1, Math.min(spec.microBatch ?? examples.length, examples.length));
+    const micro: Micro[] = [];
+    try {
+      for (let i = 0; i < examples.length; i += size)
+        micro.push(await encode(examples.slice(i, i + size), size >= examples.length));
+    } catch (e) {
+      micro.forEach(free);
+      throw e;
+    }
+    const normaliser = micro.reduce((a, m) => a + m.normaliser, 0);
+    // Σ w = 0: every part's loss is 0 (weightedMean's floor), so any share gives the batch's 0.
+    const shares = micro.map((m) => (micro.length === 1 ? 1 : normaliser > 0 ? m.normaliser / normaliser : 0));
+    const prepare = async (i: number) => {
+      const m = micro[i];
+      if (useHidden && !m.teacherHidden) m.teacherHidden = alignedTeacherHidden(spec.teacher!, spec.model, m.bt);
+    };
+    const release = (i: number) => {
+      micro[i].teacherHidden?.forEach((t) => t.dispose());
+      micro[i].teacherHidden = undefined;
+    };
+    await prepare(0);
+    const raw: Record<string, tf.Scalar>[] = []; // each micro-batch's terms
+    let parts: Record<string, tf.Scalar> | undefined; // the batch's, once asked for
     return {
-      tokens: batch.tokens,
-      value: () => {
-        const out = forwardTokens(spec.model.model, bt.ids, {
-          attentionMask: bt.attention,
+      tokens: micro.reduce((a, m) => a + m.tokens, 0),
+      micro: micro.length,
+      value: (i = 0) => {
+        const m = micro[i];
+        if (useHidden && !m.teacherHidden) throw new Error(`training step: micro-batch ${i} was not prepared`);
+        const out = forwardTokens(spec.model.model, m.bt.ids, {
+          attentionMask: m.bt.attention,
           mask: extras.mask?.(),
           outputHidden: useHidden,
-          labels: bt.labels,
-          topIds: targets?.ids,
+          labels: m.bt.labels,
+          topIds: m.targets?.ids,
           trainHead: spec.trainHead,
           chunkTokens: spec.headChunkTokens,
           recompute: spec.recompute,
         });
-        const tokenWeights = spec.weighting ? spec.weighting.weights(bt.active, targets, vocabSize) : bt.active;
         const x: LossInputs = {
           student: out.student,
-          labels: bt.labels,
-          active: bt.active,
-          tokenWeights,
+          labels: m.bt.labels,
+          active: m.bt.active,
+          tokenWeights: m.tokenWeights,
           vocabSize,
-          targets,
+          targets: m.targets,
           hidden: out.hidden,
-          teacherHidden,
+          teacherHidden: m.teacherHidden,
         };
         const r = combineLosses(spec.loss, (t) => t.compute(x));
-        parts = Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, tf.keep(v.clone())]));
-        return r.total;
+        Object.values(raw[i] ?? {}).forEach((t) => t.dispose()); // a step's value taken again
+        raw[i] = Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, tf.keep(v.clone())]));
+        return shares[i] === 1 ? r.total : tf.mul(r.total, shares[i]);
       },
-      terms: () => parts,
+      prepare,
+      release,
+      terms: () =>
+        (parts ??= tf.tidy(() =>
+          Object.fromEntries(
+            Object.keys(raw[0] ?? {}).map((k) => [
+              k,
+              tf.keep(
+                (raw.length === 1
+                  ? raw[0][k].clone()
+                  : tf.addN(raw.map((r, i) => tf.mul(r[k], shares[i])))) as tf.Scalar,
+              ),
+            ]),
+          ),
+        )),
       info: extras.info,
       progress: extras.progress,
       dispose: () => {
         extras.dispose?.();
-        [...Object.values(bt), ...Object.values(parts), ...(teacherHidden ?? [])].forEach((t) => t.dispose());
-        if (targets) disposeTargets(targets);
+        micro.forEach(free);
+        [...raw.flatMap((r) => Object.values(r)), ...Object.values(parts ?? {})].forEach((t) => t.dispose());
       },
     };
   };
+}
+
+/** A tensor's sum, read back (float64 in JavaScript). */
+async function sumOf(t: tf.Tensor): Promise<number> {
+  const s = tf.sum(t);
+  const v = (await s.data())[0];
+  s.dispose();
+  return v;
 }
 
 /** The teacher's hidden states at the blocks the student kept (student block j ↔ teacher block keptLayers[j]). */

@@ -20,7 +20,7 @@ import type { LossTerm } from '../loss/loss-term.js';
 import { stepSupplies, trainingStep } from '../loss/training-step.js';
 import { hardTopK } from '../maths/relaxed-topk.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
-import { CHECKPOINTING_SCHEMA } from '../trainer/memory-options.js';
+import { CHECKPOINTING_SCHEMA, MICRO_BATCH_SCHEMA, stepMemory, type Auto } from '../trainer/memory-options.js';
 import type { ModelHandle } from '../model/handle.js';
 import type { LayerMaskResult } from '../model/layer-mask.js';
 import type { PortInputs, Ports } from '../ports.js';
@@ -51,7 +51,8 @@ interface Params extends CalibrationParams, PruneAmount, SearchSchedule {
   loss: LossTerm[];
   weighting: TokenWeighting;
   headChunkTokens: number;
-  gradientCheckpointing: boolean;
+  gradientCheckpointing: Auto<boolean>;
+  microBatch: Auto<number>;
   restarts: number;
   refineRounds: number;
   window: number;
@@ -232,7 +233,7 @@ export class SearchNode implements GraphNode<Params> {
       promptLoss: p.promptLoss,
       trainHead: false,
       headChunkTokens: p.headChunkTokens,
-      recompute: p.gradientCheckpointing,
+      ...stepMemory(p, p.searchBatchSize),
     });
     const hardHistory: number[][] = [];
     const sinceRecord: number[][] = []; // hard masks since the last recorded step, for keep probabilities over steps
@@ -265,12 +266,15 @@ export class SearchNode implements GraphNode<Params> {
           const s = scheduleAt(p, step, p.steps, L, K);
           const examples = await batches(step, p.searchBatchSize);
           const alphaValues = Array.from(await alpha.data());
-          let hard: number[] = [];
+          let hard: number[] | undefined;
+          // One sample per step: each micro-batch's tape draws it again from the same RNG state.
+          const drawFrom = rng.getState();
           return lossOf(examples, {
             mask: () => {
+              rng.setState(drawFrom);
               const sample = p.sampler.sample(alpha, alphaValues, s, rng);
+              if (!hard) sinceRecord.push(sample.hard);
               hard = sample.hard;
-              sinceRecord.push(hard);
               return sample.mask;
             },
             progress: (loss): Record<string, number | string> =>
@@ -284,7 +288,7 @@ export class SearchNode implements GraphNode<Params> {
               ...Object.fromEntries(keepShares(sinceRecord.splice(0), L).map((q, i) => [`keep${i}`, q])),
             }),
             dispose: () => {
-              if (step >= windowStart && s.k === K) hardHistory.push(hard);
+              if (hard && step >= windowStart && s.k === K) hardHistory.push(hard);
             },
           });
         },
@@ -342,7 +346,12 @@ export const searchManifest: PluginManifest = {
       ...calibrationSchema,
       steps: { type: 'integer', minimum: 1, default: 300, description: 'optimiser steps per restart' },
       lr: { type: 'number', exclusiveMinimum: 0, default: 0.1, description: 'Adam learning rate of α' },
-      searchBatchSize: { type: 'integer', minimum: 1, default: 32, description: 'calibration examples per step' },
+      searchBatchSize: {
+        type: 'integer',
+        minimum: 1,
+        default: 32,
+        description: 'calibration examples per step (the effective batch; microBatch splits it, not its meaning)',
+      },
       sampler: { 'x-component': 'sampler', default: { component: 'sampler.gumbelTopk' } },
       tau: annealSchema(1, 0.05, 'relaxed top-k temperature τ'),
       curriculum: {
@@ -375,6 +384,7 @@ export const searchManifest: PluginManifest = {
       weighting: { 'x-component': 'weighting', default: { component: 'weighting.uniform' } },
       headChunkTokens: HEAD_CHUNK_SCHEMA,
       gradientCheckpointing: CHECKPOINTING_SCHEMA,
+      microBatch: MICRO_BATCH_SCHEMA,
       restarts: {
         type: 'integer',
         minimum: 1,

@@ -3,7 +3,7 @@ import { totalmem } from 'node:os';
 import { type Diagnostic, type LoadedGraph, type ValidatedGraph } from '@e3/core';
 import { loadAddon } from '@e3/native';
 import { GraphShapes } from './graph-shapes.js';
-import { NODE_ESTIMATORS, type NodeInput, type NodeMemory } from './node-memory.js';
+import { MICRO_BATCHED, NODE_ESTIMATORS, type NodeInput, type NodeMemory } from './node-memory.js';
 import { gib, total, weights, type MemoryItem } from './stage-memory.js';
 
 /** The wasm32 heap's hard bound: every tensor of a wasm run lives in it. */
@@ -22,6 +22,26 @@ export interface NodePlan {
   readonly tensorBytes: number;
   readonly dominant?: string;
   readonly note?: string;
+  /** What the plan chose for the node's step (params it left `auto`); the items are estimated with it. */
+  readonly step?: StepChoice;
+}
+
+/**
+ * The memory plan's choice for a training node whose `microBatch` or `gradientCheckpointing` is
+ * `auto`: the largest micro-batch that fits, without gradient checkpointing when one does, else
+ * with it (evened out: 64 in micro-batches of at most 24 runs as 3 of 22). Pinned values are kept.
+ */
+export interface StepChoice {
+  readonly microBatch: number;
+  readonly gradientCheckpointing: boolean;
+  /** The node's batch (its effective batch: batchSize, or the search's clamped searchBatchSize). */
+  readonly batch: number;
+  /** Peak bytes of the node at the whole batch without checkpointing (or as pinned), when that does not fit. */
+  readonly wholeBytes?: number;
+  /** Whether anything fits: when not, the plan refuses the node at the whole batch (or the pinned values). */
+  readonly fits: boolean;
+  /** Why, for the log and `e3 plan`, when the step is not the plain one; what was tried, when nothing fits. */
+  readonly why?: string;
 }
 
 /** What the plan checks against. */
@@ -47,6 +67,8 @@ export interface MemoryPlan {
   readonly nodes: readonly NodePlan[];
   readonly peak: { node: string; bytes: number };
   readonly problems: readonly Diagnostic[];
+  /** The params chosen for nodes' steps (see StepChoice), as a run applies them. */
+  readonly choices: readonly { node: string; params: Record<string, unknown>; why?: string }[];
 }
 
 /** Whether a tfjs-node package is installed (what `auto` would try first). */
@@ -156,12 +178,22 @@ export function planMemory(graph: ValidatedGraph, loaded: LoadedGraph, limits: P
   const ends = lastUses(graph, estimates);
   const nodes: NodePlan[] = [];
   const problems: Diagnostic[] = [];
+  const choices: MemoryPlan['choices'][number][] = [];
   graph.order.forEach((id, i) => {
-    const e = estimates.get(id)!;
     const resident = graph.order.slice(0, i).flatMap((from) => {
       const out = estimates.get(from)!.output;
       return out && ends.get(from)! >= i ? [weights(out, `${from}.model, resident`)] : [];
     });
+    const plugin = graph.spec.nodes[id].plugin;
+    let params = (graph.spec.nodes[id].params ?? {}) as Record<string, any>;
+    let e = estimates.get(id)!;
+    const step = e.items.length ? chooseStep(id, plugin, params, resident, shapes, limits) : undefined;
+    if (step) {
+      const chosen = { microBatch: step.microBatch, gradientCheckpointing: step.gradientCheckpointing };
+      params = { ...params, ...chosen };
+      e = estimate(id, plugin, params, shapes, limits);
+      if (step.fits) choices.push({ node: id, params: chosen, ...(step.why ? { why: step.why } : {}) });
+    }
     const all = [...resident, ...e.items, ...(e.items.length ? reuseItems(limits) : [])];
     const peakBytes = total(all);
     const tensorBytes = total(all, (x) => !x.host);
@@ -175,26 +207,102 @@ export function planMemory(graph: ValidatedGraph, loaded: LoadedGraph, limits: P
       tensorBytes,
       dominant: dominant?.what,
       note: e.note,
+      step,
     });
     if (!fits(tensorBytes, peakBytes, limits))
-      problems.push(refusal(id, e, resident, peakBytes, tensorBytes, graph, loaded, shapes, limits));
+      problems.push(refusal(id, plugin, params, e, resident, peakBytes, tensorBytes, loaded, shapes, limits, step));
   });
   const top = nodes.reduce((a, b) => (b.peakBytes > a.peakBytes ? b : a), nodes[0]);
-  return { limits, nodes, peak: { node: top?.id ?? '', bytes: top?.peakBytes ?? 0 }, problems };
+  return { limits, nodes, peak: { node: top?.id ?? '', bytes: top?.peakBytes ?? 0 }, problems, choices };
 }
 
-/** Whether node `id` fits, with the models resident when it runs, once `overrides` are set on its params. */
+/** The largest n in [1, max] with fits(n) (fits is monotone below max), or undefined. */
+function largestBelow(max: number, fitsAt: (n: number) => boolean): number | undefined {
+  if (max < 1 || !fitsAt(1)) return undefined;
+  let [lo, hi] = [1, max];
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (fitsAt(mid)) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/**
+ * The step of a training node (MICRO_BATCHED) whose `microBatch` or `gradientCheckpointing` is
+ * `auto`, with the models resident when it runs (see StepChoice); undefined for other nodes.
+ * Micro-batching comes first: it costs only the gradient sum (and smaller matmuls), where
+ * checkpointing runs every block's forward pass twice.
+ */
+function chooseStep(
+  id: string,
+  plugin: string,
+  params: Record<string, any>,
+  resident: MemoryItem[],
+  shapes: GraphShapes,
+  l: PlanLimits,
+): StepChoice | undefined {
+  const batchOf = MICRO_BATCHED[plugin];
+  if (!batchOf || (params.microBatch !== 'auto' && params.gradientCheckpointing !== 'auto')) return undefined;
+  const batch = batchOf(params);
+  const pinned = params.microBatch === 'auto' ? undefined : Math.min(Number(params.microBatch), batch);
+  // Only fused blocks checkpoint (the op-by-op path ignores the flag).
+  const checkpointing: boolean[] =
+    params.gradientCheckpointing === 'auto' ? (l.fused ? [false, true] : [false]) : [params.gradientCheckpointing];
+  const fitsAt = (microBatch: number, gradientCheckpointing: boolean) =>
+    fitsWith(id, plugin, { ...params, microBatch, gradientCheckpointing }, resident, shapes, l);
+  const plain = { microBatch: pinned ?? batch, gradientCheckpointing: checkpointing[0] };
+  const peakAt = (o: typeof plain) => {
+    const p = { ...params, ...o };
+    return total([...resident, ...estimate(id, plugin, p, shapes, l).items, ...reuseItems(l)]);
+  };
+  const wholeBytes = fitsAt(plain.microBatch, plain.gradientCheckpointing) ? undefined : peakAt(plain);
+  for (const gradientCheckpointing of checkpointing) {
+    const most =
+      pinned !== undefined
+        ? fitsAt(pinned, gradientCheckpointing)
+          ? pinned
+          : undefined
+        : fitsAt(batch, gradientCheckpointing)
+          ? batch
+          : largestBelow(batch - 1, (m) => fitsAt(m, gradientCheckpointing));
+    if (most === undefined) continue;
+    const microBatch = pinned ?? Math.ceil(batch / Math.ceil(batch / most)); // even parts, no more of them
+    const step = { microBatch, gradientCheckpointing, batch, wholeBytes, fits: true };
+    return { ...step, why: wholeBytes === undefined ? undefined : describeChoice(step, wholeBytes, l) };
+  }
+  const tries = [
+    pinned === undefined ? 'no micro-batch fits, not even 1 example' : `micro-batches of ${pinned} do not fit`,
+    checkpointing.length > 1 ? 'with gradient checkpointing or without' : '',
+  ];
+  return { ...plain, batch, wholeBytes, fits: false, why: tries.filter(Boolean).join(' ') };
+}
+
+/** "batches of 64 run as 16 micro-batches of 4 with gradient checkpointing: the whole batch needs …". */
+function describeChoice(s: Omit<StepChoice, 'why'>, wholeBytes: number, l: PlanLimits): string {
+  const n = Math.ceil(s.batch / s.microBatch);
+  const how = [
+    n > 1 ? `${n} micro-batches of at most ${s.microBatch} (gradients summed, one update)` : 'one batch',
+    s.gradientCheckpointing ? 'with gradient checkpointing' : '',
+  ]
+    .filter(Boolean)
+    .join(' ');
+  const limit =
+    l.tensorBytes !== undefined ? `backend ${l.backend} holds ${gib(l.tensorBytes)}` : `${gib(l.hostBytes)} here`;
+  const whole = `the whole batch needs about ${gib(wholeBytes)}, ${limit}`;
+  return `the memory plan runs batches of ${s.batch} as ${how}: ${whole}`;
+}
+
+/** Whether node `id` fits with `params`, with the models resident when it runs. */
 function fitsWith(
   id: string,
-  overrides: Record<string, unknown>,
+  plugin: string,
+  params: Record<string, any>,
   resident: MemoryItem[],
-  graph: ValidatedGraph,
   shapes: GraphShapes,
   l: PlanLimits,
 ): boolean {
-  const n = graph.spec.nodes[id];
-  const params = { ...((n.params ?? {}) as Record<string, any>), ...overrides };
-  const items = [...resident, ...estimate(id, n.plugin, params, shapes, l).items, ...reuseItems(l)];
+  const items = [...resident, ...estimate(id, plugin, params, shapes, l).items, ...reuseItems(l)];
   return fits(
     total(items, (x) => !x.host),
     total(items),
@@ -205,50 +313,45 @@ function fitsWith(
 /** The memory options (trainer/memory-options.ts) of a training node, each alone, at which it would fit. */
 function memoryOptionFixes(
   id: string,
+  plugin: string,
+  params: Record<string, any>,
   resident: MemoryItem[],
-  graph: ValidatedGraph,
   shapes: GraphShapes,
   l: PlanLimits,
 ): [string, unknown][] {
-  const params = (graph.spec.nodes[id].params ?? {}) as Record<string, any>;
   const options: [string, unknown][] = [];
   if (params.gradientCheckpointing === false) options.push(['gradientCheckpointing', true]);
   if (Array.isArray(params.freeze) && !params.freeze.includes('embeddings')) options.push(['freeze', ['embeddings']]);
-  return options.filter(([param, value]) => fitsWith(id, { [param]: value }, resident, graph, shapes, l));
+  return options.filter(([param, value]) => fitsWith(id, plugin, { ...params, [param]: value }, resident, shapes, l));
 }
 
 /** The largest value of integer param `param` (below its current one) at which the node fits, if any. */
 function largestFitting(
   id: string,
+  plugin: string,
+  params: Record<string, any>,
   param: string,
   resident: MemoryItem[],
-  graph: ValidatedGraph,
   shapes: GraphShapes,
   l: PlanLimits,
 ): number | undefined {
-  const current = Number((graph.spec.nodes[id].params as Record<string, any> | undefined)?.[param]);
-  const fitsAt = (v: number) => fitsWith(id, { [param]: v }, resident, graph, shapes, l);
+  const fitsAt = (v: number) => fitsWith(id, plugin, { ...params, [param]: v }, resident, shapes, l);
   if (param === 'headChunkTokens') return [256, 64, 16, 4, 1].find(fitsAt);
-  if (!(current > 1) || !fitsAt(1)) return undefined;
-  let [lo, hi] = [1, current - 1];
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (fitsAt(mid)) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
+  return largestBelow(Number(params[param]) - 1, fitsAt);
 }
 
 function refusal(
   id: string,
+  plugin: string,
+  params: Record<string, any>,
   e: NodeMemory,
   resident: MemoryItem[],
   peakBytes: number,
   tensorBytes: number,
-  graph: ValidatedGraph,
   loaded: LoadedGraph,
   shapes: GraphShapes,
   l: PlanLimits,
+  step: StepChoice | undefined,
 ): Diagnostic {
   const biggest = [...resident, ...e.items]
     .sort((a, b) => b.bytes - a.bytes)
@@ -268,12 +371,12 @@ function refusal(
     ),
   ];
   let field: string | undefined;
-  for (const [param, option] of memoryOptionFixes(id, resident, graph, shapes, l)) {
+  for (const [param, option] of memoryOptionFixes(id, plugin, params, resident, shapes, l)) {
     fixes.push(`set ${param}: ${JSON.stringify(option)}`);
     field ??= `params.${param}`;
   }
   for (const param of knobs) {
-    const v = largestFitting(id, param, resident, graph, shapes, l);
+    const v = largestFitting(id, plugin, params, param, resident, shapes, l);
     if (v === undefined) continue;
     fixes.push(`set ${param}: ${v} (or less)`);
     field ??= `params.${param}`;
@@ -285,11 +388,13 @@ function refusal(
   if (!fixes.length)
     fixes.push('a machine with more memory, or a smaller model (docs/SCALING.md gives the arithmetic)');
   const path = field ? ['nodes', id, ...field.split('.')] : ['nodes', id];
+  // What the plan tried before refusing (params left auto), so the fixes are what is left.
+  const tried = step && !step.fits && step.why ? `; ${step.why}` : '';
   return {
     ...loaded.sources.locate(path),
     node: id,
     field,
-    message: `at its peak needs about ${limit} (largest: ${biggest.join('; ')})`,
+    message: `at its peak needs about ${limit} (largest: ${biggest.join('; ')})${tried}`,
     fix: fixes.join(', or '),
   };
 }

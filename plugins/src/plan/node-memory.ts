@@ -1,4 +1,5 @@
 import type { GraphShapes } from './graph-shapes.js';
+import { stepMemory } from '../trainer/memory-options.js';
 import { withLayers, type ModelShape } from './shapes.js';
 import {
   calibrationStore,
@@ -54,14 +55,28 @@ function calibration(m: ModelShape, n: NodeInput, T: number, score?: string): Me
   return [calibrationStore(m, p.calibration, T), ...(total(hidden) > total(scoring) ? hidden : scoring)];
 }
 
-/** Training a copy of `m` (trainer, distiller): its optimizer state and the step's peak. */
+/**
+ * The training nodes whose batch runs in micro-batches (params `microBatch` and
+ * `gradientCheckpointing`, trainer/memory-options.ts), and the batch of each: the memory plan
+ * chooses those left `auto` (memory-plan.ts).
+ */
+export const MICRO_BATCHED: Record<string, (p: Record<string, any>) => number> = {
+  'trainer.train': (p) => p.batchSize,
+  'distiller.train': (p) => p.batchSize,
+  // search-node.ts clamps the batch to the calibration examples
+  'masker.search': (p) => Math.min(p.searchBatchSize, p.calibration),
+};
+
+/** Training a copy of `m` (trainer, distiller): its optimizer state and the step's peak, per micro-batch. */
 function training(m: ModelShape, n: NodeInput, T: number): MemoryItem[] {
   const p = n.params;
-  return trainingStepMemory(m, { B: p.batchSize, T, param: 'batchSize' }, n.exec, {
+  const s = stepMemory(p, p.batchSize);
+  return trainingStepMemory(m, { B: s.microBatch, T, param: 'microBatch' }, n.exec, {
     frozen: p.freeze ?? [],
-    recompute: Boolean(p.gradientCheckpointing),
+    recompute: s.recompute,
     chunkTokens: p.headChunkTokens ?? 0,
     headLive: HEAD_LIVE.studentTrain,
+    accumulate: s.microBatch < p.batchSize,
   });
 }
 
@@ -110,10 +125,12 @@ export const NODE_ESTIMATORS: Record<string, Estimator> = {
     if (!m) return unwired('model');
     const p = n.params;
     const T = n.shapes.sequenceTokens(n.id, m);
-    const B = Math.min(p.searchBatchSize, p.calibration);
+    const B = MICRO_BATCHED['masker.search'](p);
+    const s = stepMemory(p, B);
+    // Only α trains: summing micro-batches' gradients costs L floats.
     const step = [
-      ...trainingPass(m, { B, T, param: 'searchBatchSize' }, n.exec, Boolean(p.gradientCheckpointing)),
-      headChunk(m, B * T, p.headChunkTokens, HEAD_LIVE.studentTrain, 'masked model loss, frozen head'),
+      ...trainingPass(m, { B: s.microBatch, T, param: 'microBatch' }, n.exec, s.recompute),
+      headChunk(m, s.microBatch * T, p.headChunkTokens, HEAD_LIVE.studentTrain, 'masked model loss, frozen head'),
       targets(B * T, cacheK(n)),
     ];
     const scoring = calibration(m, n, T, p.init?.component);
@@ -137,14 +154,15 @@ export const NODE_ESTIMATORS: Record<string, Estimator> = {
     const T = n.shapes.sequenceTokens(n.id, m);
     const p = n.params;
     const teacher = n.shapes.modelAt(n.id, 'teacher');
+    const B = stepMemory(p, p.batchSize).microBatch; // training-step.ts: per micro-batch
     const hidden =
       teacher && p.loss.some((l: { component: string }) => l.component === 'loss.hiddenMse')
         ? [
             {
-              what: `teacher hidden states, ${teacher.config.numLayers + 1} × ${p.batchSize}×${T} tokens`,
-              bytes: 4 * (teacher.config.numLayers + 1) * p.batchSize * T * teacher.config.hiddenSize,
+              what: `teacher hidden states, ${teacher.config.numLayers + 1} × ${B}×${T} tokens`,
+              bytes: 4 * (teacher.config.numLayers + 1) * B * T * teacher.config.hiddenSize,
               kind: 'activations' as const,
-              param: 'batchSize',
+              param: 'microBatch',
             },
           ]
         : [];

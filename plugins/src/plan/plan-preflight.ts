@@ -28,6 +28,8 @@ export function formatPlan(plan: MemoryPlan): string {
     table.toString(),
     `backend ${l.backend} (${l.how}; blocks ${l.fused ? 'fused native kernels' : 'op by op'}): limit ${limit}`,
     `run peak: ${gib(plan.peak.bytes)} at node "${plan.peak.node}"`,
+    // The steps the plan chose (microBatch, gradientCheckpointing: auto), as a run applies them.
+    ...plan.nodes.filter((n) => n.step?.fits && n.step.why).map((n) => `node "${n.id}": ${n.step!.why}`),
   ];
   if (plan.problems.length)
     lines.push(`does not fit: ${plan.problems.map((p) => `node "${p.node}"`).join(', ')} (see the errors)`);
@@ -48,7 +50,9 @@ function planJson(plan: MemoryPlan) {
       note: n.note,
       resident: n.resident,
       items: n.items,
+      step: n.step,
     })),
+    choices: plan.choices,
     problems: plan.problems,
   };
 }
@@ -63,6 +67,12 @@ export const memoryPlanPreflight: Preflight = {
       ctx.loaded,
       limitsOf(ctx.backend, ctx.started, options.fused, undefined, options.bufferPool),
     );
-    return { title: 'memory plan', text: formatPlan(plan), json: planJson(plan), problems: plan.problems };
+    return {
+      title: 'memory plan',
+      text: formatPlan(plan),
+      json: planJson(plan),
+      problems: plan.problems,
+      params: plan.choices,
+    };
   },
 };

@@ -228,6 +228,8 @@ export interface StepOptions {
   readonly chunkTokens: number;
   /** Live [rows, V] tensors per head chunk (node-memory.ts HEAD_LIVE.studentTrain). */
   readonly headLive: number;
+  /** The batch runs in micro-batches (the BatchShape is one of them): their gradients are summed. */
+  readonly accumulate?: boolean;
 }
 
 /**
@@ -235,7 +237,9 @@ export interface StepOptions {
  * two peaks. As the backward pass starts, every block's kept activations and the head's chunks
  * are live, and of the gradients only the head's; as it ends, every gradient is, and of the
  * activations one block's backward pass (each block's workspace is freed once its gradient ran:
- * native/src/decoder-block.ts), then the optimizer's update.
+ * native/src/decoder-block.ts), then the optimizer's update. With micro-batches (`accumulate`,
+ * train-loop.ts stepGradients) the sum of the earlier micro-batches' gradients is live in both
+ * phases, and adding a micro-batch's gradients into it makes one tensor at a time.
  */
 export function trainingStepMemory(m: ModelShape, b: BatchShape, x: Execution, o: StepOptions): MemoryItem[] {
   const [grads, moments, update] = optimizer(m, o.frozen, x.inPlaceUpdate);
@@ -252,7 +256,16 @@ export function trainingStepMemory(m: ModelShape, b: BatchShape, x: Execution, o
           kind: 'gradients',
         },
       ];
-  const start = [kept, oneBlock, head, ...headGrad];
-  const end = [grads, oneBlock.bytes >= update.bytes ? oneBlock : update];
+  const sum: MemoryItem[] = o.accumulate
+    ? [{ what: 'gradient sum of the earlier micro-batches', bytes: grads.bytes, kind: 'gradients' }]
+    : [];
+  const add: MemoryItem = {
+    what: 'one sum of gradients (largest tensor)',
+    bytes: F32 * m.largestTensor,
+    kind: 'transient',
+  };
+  const last = [oneBlock, update, ...(o.accumulate ? [add] : [])].reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const start = [kept, oneBlock, head, ...headGrad, ...sum];
+  const end = [grads, ...sum, last];
   return [moments, ...(total(start) >= total(end) ? start : end)];
 }

@@ -80,10 +80,21 @@ export interface StepMetrics {
   [term: string]: number;
 }
 
-/** One step's loss: `value` runs under the gradient tape; `terms` are read after it on logging steps; `dispose` frees the batch. */
+/**
+ * One step's loss: `value` runs under the gradient tape; `terms` are read after it on logging steps;
+ * `dispose` frees the batch. A batch may run as `micro` micro-batches (gradient accumulation):
+ * `value(i)` is micro-batch i's part of the batch's loss (the parts sum to it), each under its own
+ * tape between `prepare(i)` and `release(i)`.
+ */
 export interface StepLoss {
   tokens: number;
-  value: () => tf.Scalar;
+  value: (micro: number) => tf.Scalar;
+  /** Micro-batches (default 1). */
+  micro?: number;
+  /** Awaited before micro-batch i's tape (what it needs built outside the tape). */
+  prepare?: (micro: number) => Promise<void>;
+  /** Called once micro-batch i's gradient is taken. */
+  release?: (micro: number) => void;
   terms?: () => Record<string, tf.Scalar>;
   /** Plain numbers to record with the step (schedules). */
   info?: () => Record<string, number>;
@@ -116,8 +127,42 @@ export interface TrainLoopArgs {
 }
 
 /**
- * The shared optimisation loop: AdamW with warm-up + cosine, global-norm clipping, a token
- * budget, atomic checkpoints every N steps (weights, moments, step, RNG and extra state),
+ * The loss of a step's batch and its gradient with respect to `vars` (in their order): with
+ * micro-batches, each one's gradient is taken under its own tape and added to the sum of those
+ * before it (at most the sum and one micro-batch's gradients exist at a time), so the result is the
+ * whole batch's gradient up to float summation order. A non-finite loss stops the sum (the caller
+ * refuses it).
+ */
+export async function stepGradients(
+  batch: StepLoss,
+  vars: readonly tf.Variable[],
+): Promise<{ loss: number; grads: tf.Tensor[] }> {
+  let loss = 0;
+  let sum: tf.Tensor[] | undefined;
+  for (let i = 0; i < (batch.micro ?? 1); i++) {
+    await batch.prepare?.(i);
+    const { value, grads } = tf.variableGrads(() => batch.value(i), vars as tf.Variable[]);
+    batch.release?.(i);
+    loss += (await value.data())[0];
+    value.dispose();
+    const ordered = vars.map((v) => grads[v.name]);
+    if (!sum) sum = ordered;
+    else
+      sum = sum.map((s, j) => {
+        const added = tf.add(s, ordered[j]);
+        s.dispose();
+        ordered[j].dispose();
+        return added;
+      });
+    if (!Number.isFinite(loss)) break;
+  }
+  return { loss, grads: sum! };
+}
+
+/**
+ * The shared optimisation loop: AdamW with warm-up + cosine, gradient accumulation over a
+ * batch's micro-batches, global-norm clipping of the batch's gradient, a token budget, atomic
+ * checkpoints every N steps (weights, moments, step, RNG and extra state),
  * exact resume, and a clear stop on a non-finite loss.
  */
 export async function trainLoop(a: TrainLoopArgs): Promise<{ metrics: StepMetrics[]; tokens: number; steps: number }> {
@@ -177,17 +222,15 @@ export async function trainLoop(a: TrainLoopArgs): Promise<{ metrics: StepMetric
       }
       const batch = await a.loss(step);
       const lr = warmupCosine(step, p.steps, p.warmupSteps, p.lr, p.minLrRatio);
-      const { value, grads } = tf.variableGrads(batch.value, a.vars);
-      const lossValue = (await value.data())[0];
-      value.dispose();
+      const { loss: lossValue, grads: ordered } = await stepGradients(batch, a.vars);
       if (!Number.isFinite(lossValue)) {
-        Object.values(grads).forEach((g) => g.dispose());
+        ordered.forEach((g) => g.dispose());
         batch.dispose?.();
         throw new UserError(
           `${a.task}: non-finite loss (${lossValue}) at step ${step} (batch ${step}); lower lr (now ${lr.toExponential(2)}) or check the data; the last checkpoint is in ${a.checkpointDir ?? '(none)'}`,
         );
       }
-      const ordered = a.vars.map((v) => grads[v.name]);
+      // Clipping sees the accumulated gradient: the whole batch's.
       const clipped = await globalNormScale(ordered, p.clipNorm);
       opt.apply(ordered, lr, clipped.scale);
       ordered.forEach((g) => g.dispose());

@@ -5,7 +5,14 @@ import type { Dataset } from '../data/dataset.js';
 import type { LossTerm } from '../loss/loss-term.js';
 import { stepSupplies, trainingStep } from '../loss/training-step.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
-import { MEMORY_OPTIONS_SCHEMA, trainableVariables, type FrozenPart } from './memory-options.js';
+import {
+  describeStepMemory,
+  MEMORY_OPTIONS_SCHEMA,
+  stepMemory,
+  trainableVariables,
+  type Auto,
+  type FrozenPart,
+} from './memory-options.js';
 import { cloneHandle, type ModelHandle } from '../model/handle.js';
 import type { PortInputs, Ports } from '../ports.js';
 import { TrainingServices } from './training-services.js';
@@ -16,7 +23,8 @@ interface Params extends OptimParams {
   loss: LossTerm[];
   promptLoss: boolean;
   headChunkTokens: number;
-  gradientCheckpointing: boolean;
+  gradientCheckpointing: Auto<boolean>;
+  microBatch: Auto<number>;
   freeze: FrozenPart[];
 }
 
@@ -47,6 +55,9 @@ export class TrainerNode implements GraphNode<Params> {
     const trainable = trainableVariables(h.model, p.freeze);
     if (trainable.frozen.length) this.services.log.info(`frozen (not trained): ${trainable.frozen.join(', ')}`);
     const t0 = performance.now();
+    const memory = stepMemory(p, p.batchSize);
+    const described = describeStepMemory(memory, p.batchSize);
+    if (described) this.services.log.info(described);
     const lossOf = trainingStep({
       node: ctx.id,
       model: h,
@@ -55,7 +66,7 @@ export class TrainerNode implements GraphNode<Params> {
       promptLoss: p.promptLoss,
       trainHead: trainable.trainHead,
       headChunkTokens: p.headChunkTokens,
-      recompute: p.gradientCheckpointing,
+      ...memory,
     });
     const { metrics, tokens, steps } = await trainLoop({
       ...this.services.loopArgs(ctx),
@@ -90,7 +101,12 @@ export const trainerManifest: PluginManifest = {
     additionalProperties: false,
     properties: {
       ...optimSchema({ steps: 1000, lr: 2e-3, warmupSteps: 100 }),
-      batchSize: { type: 'integer', minimum: 1, default: 64, description: 'examples per step' },
+      batchSize: {
+        type: 'integer',
+        minimum: 1,
+        default: 64,
+        description: 'examples per optimiser step (the effective batch; microBatch splits it, not its meaning)',
+      },
       promptLoss: { type: 'boolean', default: false, description: 'also train on prompt tokens (plain-text data)' },
       headChunkTokens: HEAD_CHUNK_SCHEMA,
       ...MEMORY_OPTIONS_SCHEMA,
