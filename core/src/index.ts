@@ -46,3 +46,4 @@ export * from './sweep/storage.js';
 export * from './compare/collect.js';
 export * from './compare/table.js';
 export * from './plots/index.js';
+export * from './runtime/time-report.js';

@@ -23,6 +23,7 @@ import { hfCheckpointManifest } from './model/hf-checkpoint-node.js';
 import { initModelManifest } from './model/init-node.js';
 import { pruneManifest } from './model/prune-node.js';
 import { memoryPlanPreflight } from './plan/plan-preflight.js';
+import { timePlanPreflight } from './plan/time-plan.js';
 import { deterministicTopkManifest } from './sampler/deterministic-topk.js';
 import { gumbelTopkManifest } from './sampler/gumbel-topk.js';
 import { softmaxStManifest } from './sampler/softmax-st.js';
@@ -74,5 +75,5 @@ export const builtinComponents: ComponentManifest[] = [
 /** The ContainerModules the CLI loads by default. */
 export const builtinModules: ContainerModule[] = [
   manifestModule(builtinPlugins, builtinComponents),
-  preflightModule(memoryPlanPreflight),
+  preflightModule(memoryPlanPreflight, timePlanPreflight),
 ];

@@ -25,10 +25,11 @@ export function writeFiles(files: Record<string, string>): string {
 /** Runs the e3 CLI; returns exit code and output. */
 export function e3(
   args: string[],
-  opts: { cwd?: string; timeoutMs?: number } = {},
+  opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {},
 ): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin', 'e3.js'), ...args], {
     cwd: opts.cwd ?? ROOT,
+    env: opts.env ? { ...process.env, ...opts.env } : undefined,
     encoding: 'utf8',
     timeout: opts.timeoutMs ?? 120_000,
   });

@@ -59,6 +59,12 @@ export interface PluginManifest {
    * `e3 validate` refuses a component whose requirement the node cannot supply.
    */
   readonly supplies?: Readonly<Record<string, Supply>>;
+  /**
+   * Estimators of what a node of this plugin costs, by name, for the pre-flight checks that read
+   * them (the plugins' time plan reads `time`). Core does not call them; a plugin without one is
+   * shown as not estimated.
+   */
+  readonly estimate?: Readonly<Record<string, unknown>>;
 }
 
 /** How a node supplies one requirement of its components. */

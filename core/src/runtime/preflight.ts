@@ -2,8 +2,11 @@ import { ContainerModule, type Container } from 'inversify';
 import { GraphError, type Diagnostic } from '../errors.js';
 import type { LoadedGraph } from '../graph/load-graph.js';
 import type { ValidatedGraph } from '../graph/validate.js';
+import type { Registry } from '../registry/registry.js';
 import { PREFLIGHT } from '../registry/tokens.js';
+import { resolveBackendOptions } from '../services/backend.js';
 import type { ParamChoice } from './param-choices.js';
+import type { PreparedGraph } from './prepare.js';
 
 /** What a pre-flight check is given: the validated graph, its source map, and the backend. */
 export interface PreflightContext {
@@ -16,6 +19,10 @@ export interface PreflightContext {
   readonly backend: string;
   /** True when `backend` is the one a run started, not a prediction. */
   readonly started: boolean;
+  /** Which command asks: a check may do more for `plan` (e.g. measure this machine's rates once). */
+  readonly purpose?: 'validate' | 'plan' | 'run';
+  /** The plugins' manifests, for checks that read what a plugin declares (e.g. its estimators). */
+  readonly registry?: Registry;
 }
 
 /** A check's verdict: a report for `e3 plan`, and the located problems that must stop a run. */
@@ -24,6 +31,8 @@ export interface PreflightReport {
   readonly text: string;
   readonly json: unknown;
   readonly problems: readonly Diagnostic[];
+  /** Estimated seconds per node id (a time plan): a run logs them beside the measured times. */
+  readonly seconds?: Readonly<Record<string, number>>;
   /** Params the check chose for nodes (e.g. `microBatch: auto`), applied before any node runs. */
   readonly params?: readonly ParamChoice[];
 }
@@ -57,4 +66,30 @@ export async function runPreflights(container: Container, ctx: PreflightContext)
 export function refuseOnProblems(reports: readonly PreflightReport[]): void {
   const problems = reports.flatMap((r) => r.problems);
   if (problems.length) throw new GraphError(problems);
+}
+
+/**
+ * Why the checks refuse the graph on `ctx.backend` (their problems in one line), or undefined when
+ * they pass: what `backend: auto` reads to skip a backend that cannot hold the graph.
+ */
+export async function preflightRefusal(container: Container, ctx: PreflightContext): Promise<string | undefined> {
+  const problems = (await runPreflights(container, ctx)).flatMap((r) => r.problems);
+  if (!problems.length) return undefined;
+  return problems.map((p) => (p.node ? `node "${p.node}" ${p.message}` : p.message)).join('; ');
+}
+
+/** The reports of a prepared graph before any run (`e3 validate`, `e3 plan`): on the backend its `backend:` names. */
+export function plannedPreflights(
+  p: PreparedGraph,
+  purpose: 'validate' | 'plan' = 'validate',
+): Promise<PreflightReport[]> {
+  const backend = resolveBackendOptions(p.graph.spec.backend).name;
+  return runPreflights(p.container, {
+    graph: p.graph,
+    loaded: p.loaded,
+    backend,
+    started: false,
+    registry: p.registry,
+    purpose,
+  });
 }

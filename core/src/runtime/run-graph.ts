@@ -17,7 +17,8 @@ import type { GraphSpec } from '../graph/spec.js';
 import { execute, type ExecuteResult } from './executor.js';
 import { nodeKeys, reconcileNodeState } from './node-keys.js';
 import { prepareGraph, type PreparedGraph, type PrepareOptions } from './prepare.js';
-import { refuseOnProblems, runPreflights } from './preflight.js';
+import { logTimes, timeTable } from './time-report.js';
+import { preflightRefusal, refuseOnProblems, runPreflights } from './preflight.js';
 import { applyParamChoices } from './param-choices.js';
 import { acquireRunLock } from './run-lock.js';
 import type { RunInfo } from './run-info.js';
@@ -187,7 +188,9 @@ async function runLocked(
   if (options.signal?.aborted) onStop();
   else options.signal?.addEventListener('abort', onStop, { once: true });
   try {
-    const backend = await initBackend(resolveBackendOptions(spec.backend), logger);
+    const backend = await initBackend(resolveBackendOptions(spec.backend), logger, (name) =>
+      preflightRefusal(container, { graph, loaded: prepared.loaded, backend: name, started: false, registry }),
+    );
     Object.assign(runJson, {
       backend: backend.name,
       backendReason: backend.reason,
@@ -199,6 +202,8 @@ async function runLocked(
       loaded: prepared.loaded,
       backend: backend.name,
       started: true,
+      registry,
+      purpose: 'run',
     });
     for (const r of preflight) logger.debug(`${r.title}\n${r.text}`);
     refuseOnProblems(preflight);
@@ -214,7 +219,9 @@ async function runLocked(
     container.bind(RUN_INFO).toConstantValue(info);
     logger.info(`run ${runDir} (seed ${seed}, ${graph.order.length} nodes)`);
     const result = await execute(graph, registry, container, { signal: options.signal, logger, reuse });
-    Object.assign(runJson, { status: 'succeeded', timings: result.timings });
+    const times = timeTable(graph, preflight, result.timings);
+    logTimes(times, logger);
+    Object.assign(runJson, { status: 'succeeded', timings: result.timings, times });
     return { ...result, runDir, summary: runJson };
   } catch (e) {
     if (e instanceof CancelledError) {

@@ -112,12 +112,21 @@ async function setBackend(name: string): Promise<void> {
 }
 
 /**
+ * Why a backend cannot hold the graph (e.g. the memory plan's refusal), or undefined when it can:
+ * `auto` skips the backends it refuses.
+ */
+export type BackendFit = (name: Exclude<BackendName, 'auto'>) => Promise<string | undefined>;
+
+/**
  * Selects and initialises a TensorFlow.js backend. `auto` tries tensorflow (tfjs-node-gpu,
- * then tfjs-node), then wasm, then cpu, and says which one ran and why the others did not.
+ * then tfjs-node), then wasm, then cpu, skipping those that `fits` says cannot hold the graph
+ * (unless none can: then the first available one starts, and the run's pre-flight refuses it with
+ * the full reasons), and says which one ran and why the others did not.
  */
 export async function initBackend(
   backend: BackendName | Partial<BackendOptions>,
   logger?: Logger,
+  fits?: BackendFit,
 ): Promise<TensorBackend> {
   const { name: requested, ...native } = resolveBackendOptions(backend);
   for (const override of resolveNativeOptions({}).overrides) logger?.debug(`backend option: ${override}`);
@@ -140,6 +149,20 @@ export async function initBackend(
       skipped.push(`webgpu skipped (${adapter.description}; auto takes it only on a hardware GPU)`);
     }
   }
+  const refused: string[] = [];
+  if (requested === 'auto' && fits) {
+    const refusals = new Map<(typeof order)[number], string>();
+    for (const name of order) {
+      const why = await fits(name);
+      if (why !== undefined) refusals.set(name, why);
+    }
+    if (refusals.size < order.length)
+      for (const [name, why] of refusals) {
+        order.splice(order.indexOf(name), 1);
+        refused.push(`${name} cannot hold the graph: ${why}`);
+      }
+    skipped.push(...refused);
+  }
   for (const name of order) {
     try {
       const note = await loaders[name](native);
@@ -147,7 +170,8 @@ export async function initBackend(
         requested === 'auto'
           ? `auto: ${skipped.length ? skipped.join('; ') + '; ' : ''}chose ${name}${note ? ` (${note})` : ''}`
           : `requested ${name}${note ? ` (${note})` : ''}`;
-      logger?.info(`backend ${name}${requested === 'auto' ? ' (auto)' : ''}`);
+      const auto = refused.length ? ` (auto; ${refused.join('; ')})` : requested === 'auto' ? ' (auto)' : '';
+      logger?.info(`backend ${name}${auto}`);
       logger?.debug(`backend ${name}: ${reason}`); // every level reaches run.log
       return { name, reason, tf, native };
     } catch (e) {

@@ -1,6 +1,7 @@
 import type { PluginManifest } from '@e3/core';
 import { arithmeticDataset, type ArithmeticParams } from './arithmetic.js';
 import { seededDatasetNode } from './seeded-dataset-node.js';
+import { noWork } from '../plan/work.js';
 
 /** `data.arithmetic`: built-in exact-answer arithmetic problems (`A+B=` → `C`), split train/held-out by seed. */
 export const ArithmeticNode = seededDatasetNode<ArithmeticParams>(arithmeticDataset);
@@ -46,4 +47,5 @@ export const arithmeticManifest: PluginManifest = {
     },
   },
   node: ArithmeticNode,
+  estimate: { time: noWork },
 };

@@ -12,6 +12,7 @@ import {
 } from '@e3/core';
 import type { JsonlParams } from './jsonl.js';
 import { openJsonl } from './jsonl-open.js';
+import { noWork } from '../plan/work.js';
 
 /** `data.jsonl`: prompt/answer or plain-text records from a JSONL file, streamed from disk. */
 @injectable()
@@ -74,4 +75,5 @@ export const jsonlManifest: PluginManifest = {
     },
   },
   node: JsonlNode,
+  estimate: { time: noWork },
 };

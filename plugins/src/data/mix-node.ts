@@ -2,6 +2,7 @@ import { injectable } from 'inversify';
 import { once, type GraphNode, type PluginManifest } from '@e3/core';
 import type { PortInputs, Ports } from '../ports.js';
 import { mixDatasets } from './mix.js';
+import { noWork } from '../plan/work.js';
 
 const inputs = { a: { type: 'Dataset' }, b: { type: 'Dataset' } } as const satisfies Ports;
 
@@ -26,4 +27,5 @@ export const mixManifest: PluginManifest = {
     },
   },
   node: MixNode,
+  estimate: { time: noWork },
 };

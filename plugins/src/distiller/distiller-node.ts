@@ -21,6 +21,7 @@ import type { TeacherCache } from '../teacher/topk-cache.js';
 import { TrainingServices } from '../trainer/training-services.js';
 import { optimSchema, trainLoop, type OptimParams } from '../trainer/train-loop.js';
 import type { TokenWeighting } from '../weighting/weighting.js';
+import { trainingWork } from '../trainer/training-work.js';
 
 interface Params extends OptimParams {
   batchSize: number;
@@ -74,10 +75,10 @@ export class DistillerNode implements GraphNode<Params> {
     const h = cloneHandle(base);
     const trainable = trainableVariables(h.model, p.freeze);
     if (trainable.frozen.length) this.services.log.info(`frozen (not trained): ${trainable.frozen.join(', ')}`);
-    const t0 = performance.now();
     const memory = stepMemory(p, p.batchSize);
     const described = describeStepMemory(memory, p.batchSize);
     if (described) this.services.log.info(described);
+    const t0 = performance.now();
     const held = p.evalEvery > 0 ? await data.heldout(p.evalExamples) : [];
     const evalCurve: Record<string, number>[] = [];
     let tokensSoFar = 0;
@@ -210,4 +211,5 @@ export const distillerManifest: PluginManifest = {
     },
   },
   node: DistillerNode,
+  estimate: { time: trainingWork },
 };

@@ -23,6 +23,7 @@ import type { Report } from '../report/report.js';
 import { buildReport, writeReport } from '../report/write-report.js';
 import { measureSpeed } from './speed.js';
 import type { PortInputs, Ports } from '../ports.js';
+import { evaluatorWork } from './evaluator-work.js';
 
 interface Params {
   examples: number;
@@ -154,4 +155,5 @@ export const evaluatorManifest: PluginManifest = {
     },
   },
   node: EvaluatorNode,
+  estimate: { time: evaluatorWork },
 };

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { stopPoint } from '@e3/core';
 import { encodeBatch, textCodec } from '../data/batch.js';
 import type { Example } from '../data/dataset.js';
 import type { ModelHandle } from '../model/handle.js';
@@ -26,6 +27,8 @@ export class MaskEvaluator {
   forwardPasses = 0;
   /** Called after each mask is scored (kl or nll), e.g. to tick a progress task. */
   onEvaluated?: () => void;
+  /** Aborted when the run stops: scoring throws CancelledError at the next calibration batch. */
+  signal?: AbortSignal;
   private readonly batches: CalibBatch[] = [];
   private readonly klMemo = new Map<string, number>();
 
@@ -81,6 +84,7 @@ export class MaskEvaluator {
     let total = 0;
     let count = 0;
     for (const b of this.batches) {
+      await stopPoint(this.signal);
       const s = tf.tidy(() => {
         const final = this.handle.model.forwardFinal(b.ids, { attentionMask: b.attention, mask }).final;
         return tf.sum(tf.mul(perToken(final, b), tf.reshape(b.active, [-1])));
@@ -103,6 +107,7 @@ export class MaskEvaluator {
     const last: number[][] = [];
     const d = this.handle.model.config.hiddenSize;
     for (const b of this.batches) {
+      await stopPoint(this.signal);
       const hs = tf.tidy(
         () => this.handle.model.forward(b.ids, { attentionMask: b.attention, outputHidden: true }).hidden!,
       );

@@ -10,6 +10,7 @@ import {
   type PluginManifest,
   type Progress,
 } from '@e3/core';
+import { binomial, exhaustiveWork } from './calibration-work.js';
 import { calibrationSchema, finishMask, trackMasks, withCalibration, type CalibrationParams } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 import type { PortInputs, Ports } from '../ports.js';
@@ -29,12 +30,6 @@ export function* allMasks(L: number, K: number): Generator<number[]> {
     idx[j]++;
     for (let t = j + 1; t < K; t++) idx[t] = idx[t - 1] + 1;
   }
-}
-
-function binomial(n: number, k: number): number {
-  let r = 1;
-  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
-  return Math.round(r);
 }
 
 const inputs = { model: { type: 'Model' }, data: { type: 'Dataset' } } as const satisfies Ports;
@@ -58,20 +53,26 @@ export class ExhaustiveMaskerNode implements GraphNode<Params> {
           throw new UserError(
             `masker.exhaustive: C(${L}, ${K}) = ${n} masks exceeds maxMasks = ${p.maxMasks}; raise maxMasks or use masker.search`,
           );
-        return withCalibration(model, data, p, async (evaluator) => {
-          const ranked: { mask: number[]; kl: number }[] = [];
-          const what = `oracle: calibration KL of every ${K}-of-${L} mask`;
-          await trackMasks(evaluator, this.progress, node.id, n, what, async () => {
-            for (const mask of allMasks(L, K)) ranked.push({ mask, kl: await evaluator.kl(mask) });
-          });
-          ranked.sort((a, b) => a.kl - b.kl);
-          this.log.info(
-            `exhaustive: best of ${n} masks removes ${ranked[0].mask.flatMap((m, i) => (m ? [] : [i])).join(',')} (KL ${ranked[0].kl.toFixed(4)})`,
-          );
-          return finishMask(evaluator, 'exhaustive', ranked[0].mask, t0, {
-            details: { masksScored: n, top: ranked.slice(0, 10) },
-          });
-        });
+        return withCalibration(
+          model,
+          data,
+          p,
+          async (evaluator) => {
+            const ranked: { mask: number[]; kl: number }[] = [];
+            const what = `oracle: calibration KL of every ${K}-of-${L} mask`;
+            await trackMasks(evaluator, this.progress, node.id, n, what, async () => {
+              for (const mask of allMasks(L, K)) ranked.push({ mask, kl: await evaluator.kl(mask) });
+            });
+            ranked.sort((a, b) => a.kl - b.kl);
+            this.log.info(
+              `exhaustive: best of ${n} masks removes ${ranked[0].mask.flatMap((m, i) => (m ? [] : [i])).join(',')} (KL ${ranked[0].kl.toFixed(4)})`,
+            );
+            return finishMask(evaluator, 'exhaustive', ranked[0].mask, t0, {
+              details: { masksScored: n, top: ranked.slice(0, 10) },
+            });
+          },
+          node.signal,
+        );
       }),
     };
   }
@@ -92,4 +93,5 @@ export const exhaustiveMaskerManifest: PluginManifest = {
   },
   deterministic: true,
   node: ExhaustiveMaskerNode,
+  estimate: { time: exhaustiveWork },
 };

@@ -2,6 +2,7 @@ import { injectable } from 'inversify';
 import { once, UserError, type GraphNode, type PluginManifest } from '@e3/core';
 import type { LayerMaskResult } from '../model/layer-mask.js';
 import type { PortInputs, Ports } from '../ports.js';
+import { noWork } from '../plan/work.js';
 
 interface Params {
   drop?: number[];
@@ -57,4 +58,5 @@ export const fixedMaskerManifest: PluginManifest = {
   },
   deterministic: true,
   node: FixedMaskerNode,
+  estimate: { time: noWork },
 };

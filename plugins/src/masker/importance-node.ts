@@ -12,6 +12,7 @@ import {
   type Rng,
 } from '@e3/core';
 import type { LayerImportance } from '../importance/importance.js';
+import { importanceWork } from './calibration-work.js';
 import { calibrationSchema, finishMask, trackMasks, withCalibration, type CalibrationParams } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 import type { PortInputs, Ports } from '../ports.js';
@@ -36,22 +37,28 @@ export class ImportanceMaskerNode implements GraphNode<Params> {
       mask: once(ports, ['model', 'data'], async ({ model, data }) => {
         const t0 = performance.now();
         const keep = keepCount(p, model.model.numLayers, `importance.${p.score.name}`);
-        return withCalibration(model, data, p, async (evaluator) => {
-          const total = p.score.evaluations?.(model.model.numLayers, keep, 'select');
-          const { mask, scores } = await trackMasks(
-            evaluator,
-            this.progress,
-            node.id,
-            total,
-            `${p.score.name} scores`,
-            () => p.score.select(evaluator, keep, this.rng),
-          );
-          const r = await finishMask(evaluator, p.score.name, mask, t0, { scores });
-          this.log.info(
-            `${p.score.name}: removes layers ${(r.details!.removed as number[]).join(',')} (calibration KL ${(r.details!.calibrationKl as number).toFixed(4)})`,
-          );
-          return r;
-        });
+        return withCalibration(
+          model,
+          data,
+          p,
+          async (evaluator) => {
+            const total = p.score.evaluations?.(model.model.numLayers, keep, 'select');
+            const { mask, scores } = await trackMasks(
+              evaluator,
+              this.progress,
+              node.id,
+              total,
+              `${p.score.name} scores`,
+              () => p.score.select(evaluator, keep, this.rng),
+            );
+            const r = await finishMask(evaluator, p.score.name, mask, t0, { scores });
+            this.log.info(
+              `${p.score.name}: removes layers ${(r.details!.removed as number[]).join(',')} (calibration KL ${(r.details!.calibrationKl as number).toFixed(4)})`,
+            );
+            return r;
+          },
+          node.signal,
+        );
       }),
     };
   }
@@ -72,4 +79,5 @@ export const importanceMaskerManifest: PluginManifest = {
   },
   deterministic: true,
   node: ImportanceMaskerNode,
+  estimate: { time: importanceWork },
 };

@@ -33,8 +33,11 @@ export async function calibrationEvaluator(
   model: ModelHandle,
   data: Dataset,
   p: CalibrationParams,
+  signal?: AbortSignal,
 ): Promise<MaskEvaluator> {
-  return new MaskEvaluator(model, await data.calibration(p.calibration), p.batchSize, p.promptLoss);
+  const evaluator = new MaskEvaluator(model, await data.calibration(p.calibration), p.batchSize, p.promptLoss);
+  evaluator.signal = signal;
+  return evaluator;
 }
 
 /** Runs `use` with a calibration MaskEvaluator and always frees it afterwards. */
@@ -43,8 +46,9 @@ export async function withCalibration<T>(
   data: Dataset,
   p: CalibrationParams,
   use: (evaluator: MaskEvaluator) => Promise<T>,
+  signal?: AbortSignal,
 ): Promise<T> {
-  const evaluator = await calibrationEvaluator(model, data, p);
+  const evaluator = await calibrationEvaluator(model, data, p, signal);
   try {
     return await use(evaluator);
   } finally {

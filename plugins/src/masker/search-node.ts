@@ -38,7 +38,8 @@ import {
   type CalibrationParams,
 } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
-import { swapRefine } from './swap-refine.js';
+import { refineBudget, swapRefine } from './swap-refine.js';
+import { searchWork } from './search-work.js';
 import { scheduleAt, standardise, type SearchSchedule } from './search-schedule.js';
 
 interface Params extends CalibrationParams, PruneAmount, SearchSchedule {
@@ -55,6 +56,8 @@ interface Params extends CalibrationParams, PruneAmount, SearchSchedule {
   microBatch: Auto<number>;
   restarts: number;
   refineRounds: number;
+  refineSwaps: number;
+  refineBudget: number;
   window: number;
   candidates: number;
   checkpointEvery: number;
@@ -129,7 +132,7 @@ export class SearchNode implements GraphNode<Params> {
     const t0 = performance.now();
     const L = model.model.numLayers;
     const K = keepCount(p, L, `node "${ctx.id}"`);
-    const evaluator = await calibrationEvaluator(model, data, p);
+    const evaluator = await calibrationEvaluator(model, data, p, ctx.signal);
     try {
       const initTotal = p.init.evaluations?.(L, K, 'scores');
       const initScores = await trackMasks(
@@ -168,8 +171,27 @@ export class SearchNode implements GraphNode<Params> {
       }
       const all = restarts.flatMap((x) => x.candidates.map((c) => ({ ...c, restart: x.restart })));
       let best = all.reduce((a, b) => (b.kl < a.kl ? b : a));
+      const chosenAlpha = restarts[best.restart].alpha;
       if (p.refineRounds > 0) {
-        const refined = await swapRefine(evaluator, best.mask, p.refineRounds);
+        const budget = refineBudget(q, calib.length, L, K);
+        const refined = await trackMasks(
+          evaluator,
+          this.services.progress,
+          `${ctx.id}:refine`,
+          Math.max(1, Math.min(budget, p.refineRounds * p.refineSwaps)),
+          `swap refinement (at most ${budget} masks: refineBudget ${p.refineBudget} × the gradient steps' cost)`,
+          () =>
+            swapRefine(evaluator, best.mask, {
+              rounds: p.refineRounds,
+              swapsPerRound: p.refineSwaps,
+              budget,
+              rank: (drop, add) => chosenAlpha[add] - chosenAlpha[drop],
+            }),
+        );
+        this.services.log.info(
+          `refinement: ${refined.swaps} swap(s), ${refined.scored} masks scored of a budget of ${budget}, ` +
+            `stopped at ${refined.stop}`,
+        );
         if (refined.swaps > 0)
           best = {
             mask: refined.mask,
@@ -312,13 +334,18 @@ export class SearchNode implements GraphNode<Params> {
         },
         ...frequent.map((mask, i) => ({ mask, source: `frequent #${i + 1}` })),
       ];
-      const seen = new Set<string>();
+      const unique = proposals.filter((c, i) => proposals.findIndex((o) => sameMask(o.mask, c.mask)) === i);
       const candidates: RestartResult['candidates'] = [];
-      for (const c of proposals) {
-        if (seen.has(c.mask.join(''))) continue;
-        seen.add(c.mask.join(''));
-        candidates.push({ ...c, kl: await evaluator.kl(c.mask) });
-      }
+      await trackMasks(
+        evaluator,
+        this.services.progress,
+        `${ctx.id}#${r}:candidates`,
+        unique.length,
+        `scoring ${unique.length} candidate masks by calibration KL, restart ${r + 1}/${p.restarts}`,
+        async () => {
+          for (const c of unique) candidates.push({ ...c, kl: await evaluator.kl(c.mask) });
+        },
+      );
       const result: RestartResult = { restart: r, alpha: alphaFinal, keepProbability, candidates, history: metrics };
       writeFileAtomic(doneFile, JSON.stringify(result));
       return result;
@@ -326,6 +353,10 @@ export class SearchNode implements GraphNode<Params> {
       alpha.dispose();
     }
   }
+}
+
+function sameMask(a: readonly number[], b: readonly number[]): boolean {
+  return a.every((v, i) => v === b[i]);
 }
 
 /** Per layer, the share of `masks` that keep it (0 for none). */
@@ -396,7 +427,24 @@ export const searchManifest: PluginManifest = {
         minimum: 0,
         default: 10,
         description:
-          'at most this many rounds of one-swap refinement of the best candidate by calibration KL, stopping at a local optimum (0 = off)',
+          'at most this many rounds of one-swap refinement of the best candidate by calibration KL, ' +
+          'stopping at a local optimum (0 = off)',
+      },
+      refineSwaps: {
+        type: 'integer',
+        minimum: 1,
+        default: 16,
+        description:
+          "swaps scored per refinement round: the best ranked by the search's α (α_added − α_removed); " +
+          'every swap at 8 layers',
+      },
+      refineBudget: {
+        type: 'number',
+        minimum: 0,
+        default: 1,
+        description:
+          'the refinement scores masks for at most this multiple of the cost of the gradient steps ' +
+          '(in calibration forwards), so it costs as much as the search at any depth',
       },
       window: {
         type: 'number',
@@ -416,4 +464,5 @@ export const searchManifest: PluginManifest = {
   },
   deterministic: true,
   node: SearchNode,
+  estimate: { time: searchWork },
 };

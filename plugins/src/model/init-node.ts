@@ -1,6 +1,7 @@
 import { inject, injectable } from 'inversify';
 import { LOGGER, once, RNG, type GraphNode, type Logger, type PluginManifest, type Rng } from '@e3/core';
 import { randomModel } from './random-model.js';
+import { loadWork } from './model-work.js';
 
 interface Params {
   config: Record<string, unknown>;
@@ -75,4 +76,5 @@ export const initModelManifest: PluginManifest = {
     },
   },
   node: InitModelNode,
+  estimate: { time: loadWork },
 };

@@ -2,6 +2,7 @@ import { inject, injectable } from 'inversify';
 import { LOGGER, once, UserError, type GraphNode, type Logger, type NodeContext, type PluginManifest } from '@e3/core';
 import { cloneHandle } from './handle.js';
 import type { PortInputs, Ports } from '../ports.js';
+import { pruneWork } from './model-work.js';
 
 interface Params {
   drop?: number[];
@@ -67,4 +68,5 @@ export const pruneManifest: PluginManifest = {
     },
   },
   node: PruneNode,
+  estimate: { time: pruneWork },
 };

@@ -57,16 +57,35 @@ function planJson(plan: MemoryPlan) {
   };
 }
 
+/**
+ * The memory plan on the backend of `ctx`; for `auto` before a run, on the backend a run would
+ * take: wasm, or cpu when wasm cannot hold the graph and cpu can.
+ */
+export function planMemoryFor(ctx: PreflightContext): MemoryPlan {
+  const options = resolveBackendOptions(ctx.graph.spec.backend);
+  const planOn = (backend: string) =>
+    planMemory(ctx.graph, ctx.loaded, limitsOf(backend, ctx.started, options.fused, undefined, options.bufferPool));
+  let plan = planOn(ctx.backend);
+  if (ctx.backend === 'auto' && plan.problems.length && plan.limits.backend === 'wasm') {
+    // As a run does: auto skips a backend that cannot hold the graph.
+    const onCpu = planOn('cpu');
+    if (!onCpu.problems.length)
+      plan = {
+        ...onCpu,
+        limits: {
+          ...onCpu.limits,
+          how: `predicted for auto (wasm cannot hold ${plan.problems.map((d) => `node "${d.node}"`).join(', ')})`,
+        },
+      };
+  }
+  return plan;
+}
+
 /** The memory plan as a pre-flight check: `e3 plan` prints it, `e3 validate` and `e3 run` refuse what cannot fit. */
 export const memoryPlanPreflight: Preflight = {
   name: 'memory plan',
   check(ctx: PreflightContext) {
-    const options = resolveBackendOptions(ctx.graph.spec.backend);
-    const plan = planMemory(
-      ctx.graph,
-      ctx.loaded,
-      limitsOf(ctx.backend, ctx.started, options.fused, undefined, options.bufferPool),
-    );
+    const plan = planMemoryFor(ctx);
     return {
       title: 'memory plan',
       text: formatPlan(plan),

@@ -17,6 +17,7 @@ import { cloneHandle, type ModelHandle } from '../model/handle.js';
 import type { PortInputs, Ports } from '../ports.js';
 import { TrainingServices } from './training-services.js';
 import { optimSchema, trainLoop, type OptimParams, type StepMetrics } from './train-loop.js';
+import { trainingWork } from './training-work.js';
 
 interface Params extends OptimParams {
   batchSize: number;
@@ -54,10 +55,10 @@ export class TrainerNode implements GraphNode<Params> {
     const h = cloneHandle(base);
     const trainable = trainableVariables(h.model, p.freeze);
     if (trainable.frozen.length) this.services.log.info(`frozen (not trained): ${trainable.frozen.join(', ')}`);
-    const t0 = performance.now();
     const memory = stepMemory(p, p.batchSize);
     const described = describeStepMemory(memory, p.batchSize);
     if (described) this.services.log.info(described);
+    const t0 = performance.now();
     const lossOf = trainingStep({
       node: ctx.id,
       model: h,
@@ -120,4 +121,5 @@ export const trainerManifest: PluginManifest = {
     },
   },
   node: TrainerNode,
+  estimate: { time: trainingWork },
 };

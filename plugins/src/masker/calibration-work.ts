@@ -1,0 +1,32 @@
+import type { LayerImportance } from '../importance/importance.js';
+import { unwiredWork, type NodeWork, type WorkInput, type WorkPhase } from '../plan/work.js';
+import { keepCount } from './prune-amount.js';
+import { maskScoring } from './search-work.js';
+
+/** masker.importance: the masks its score component says it evaluates, and the chosen mask's check. */
+export function importanceWork(n: WorkInput): NodeWork {
+  const m = n.shapes.modelAt(n.id, 'model');
+  if (!m) return unwiredWork('model');
+  const L = m.config.numLayers;
+  const K = keepCount(n.params as never, L, n.id);
+  const score = n.params.score as LayerImportance | undefined;
+  const masks = (typeof score?.evaluations === 'function' ? score.evaluations(L, K, 'select') : 1) + 2;
+  return { phases: [maskScoring(n, 'importance scores', masks)].filter((x): x is WorkPhase => !!x) };
+}
+
+/** masker.exhaustive: every K-of-L mask on the calibration set. */
+export function exhaustiveWork(n: WorkInput): NodeWork {
+  const m = n.shapes.modelAt(n.id, 'model');
+  if (!m) return unwiredWork('model');
+  const L = m.config.numLayers;
+  const K = keepCount(n.params as never, L, n.id);
+  const masks = Math.min(binomial(L, K), n.params.maxMasks) + 1;
+  return { phases: [maskScoring(n, 'every mask', masks, K)].filter((x): x is WorkPhase => !!x) };
+}
+
+/** C(n, k), the number of K-of-L masks. */
+export function binomial(n: number, k: number): number {
+  let r = 1;
+  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
+  return Math.round(r);
+}

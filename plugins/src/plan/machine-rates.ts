@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import { cpus, hostname } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend, resolveBackendOptions, writeFileAtomic } from '@e3/core';
+
+/** This machine's rates on one backend, measured by {@link measureRates}. */
+export interface MachineRates {
+  /** Which machine and backend they are for (the cache key). */
+  readonly key: string;
+  /** Matmul FLOP/s of [512 × h] · [h × 3h], by hidden size h. */
+  readonly matmul: Record<string, number>;
+  /** Seconds of one small kernel call (dispatch, tidy and dispose): what small models spend time on. */
+  readonly callSeconds: number;
+  /** Bytes per second of a large Float32Array copy. */
+  readonly copyBytesPerSecond: number;
+  readonly measuredAt: string;
+}
+
+/** Where measured rates are kept (per machine and backend): `E3_RATES_FILE` or .e3-cache/machine-rates.json. */
+export function ratesFile(): string {
+  return resolve(process.env.E3_RATES_FILE ?? '.e3-cache/machine-rates.json');
+}
+
+/** The cache key of the rates of `backend` with the graph's native options on this machine. */
+export function ratesKey(backend: string, graphBackend: unknown): string {
+  const o = resolveBackendOptions(graphBackend);
+  const cpu = cpus()[0]?.model ?? 'cpu';
+  return [hostname(), cpu, `${cpus().length} cores`, backend, `threads ${o.threads}`, `native ${o.native}`].join(' | ');
+}
+
+function readAll(): Record<string, MachineRates> {
+  try {
+    const j = JSON.parse(readFileSync(ratesFile(), 'utf8')) as unknown;
+    return j && typeof j === 'object' && !Array.isArray(j) ? (j as Record<string, MachineRates>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Rates measured before for `key` that cover every hidden size in `hidden`, if any. */
+export function cachedRates(key: string, hidden: readonly number[]): MachineRates | undefined {
+  const r = readAll()[key];
+  if (!r || typeof r.callSeconds !== 'number' || !r.matmul) return undefined;
+  return hidden.every((h) => typeof r.matmul[h] === 'number') ? r : undefined;
+}
+
+/** Best seconds per call of `fn` over repeats until `budget` seconds have passed (at least 3 calls). */
+async function timeCall(fn: () => tf.Tensor, budget: number): Promise<number> {
+  let best = Infinity;
+  const start = performance.now();
+  for (let i = 0; i < 3 || performance.now() - start < budget * 1000; i++) {
+    const t0 = performance.now();
+    const out = fn();
+    await out.data();
+    out.dispose();
+    best = Math.min(best, (performance.now() - t0) / 1000);
+    if (i > 200) break;
+  }
+  return best;
+}
+
+/**
+ * Measures the matmul rate at each hidden size, the cost of a small kernel call and the copy
+ * bandwidth on `backend` (started here if it is not the current one), in a few seconds, and
+ * keeps them under `key` for later plans on this machine.
+ */
+export async function measureRates(
+  key: string,
+  backend: string,
+  graphBackend: unknown,
+  hidden: readonly number[],
+): Promise<MachineRates> {
+  if (tf.getBackend() !== backend)
+    await initBackend({ ...resolveBackendOptions(graphBackend), name: backend as never });
+  const previous = readAll()[key];
+  const matmul: Record<string, number> = { ...(previous?.matmul ?? {}) };
+  for (const h of hidden) {
+    if (matmul[h]) continue;
+    const a = tf.randomNormal([512, h]);
+    const b = tf.randomNormal([h, 3 * h]);
+    const seconds = await timeCall(() => tf.matMul(a, b), 0.4);
+    matmul[h] = (2 * 512 * h * 3 * h) / seconds;
+    a.dispose();
+    b.dispose();
+  }
+  const x = tf.ones([64]);
+  // A chain of 20 small ops per timed call, so the read back does not dominate.
+  const chain = await timeCall(
+    () => tf.tidy(() => Array.from({ length: 20 }).reduce<tf.Tensor>((y) => tf.add(y, x), x)),
+    0.3,
+  );
+  x.dispose();
+  const big = new Float32Array(16 * 2 ** 20);
+  const copy = new Float32Array(big.length);
+  let copySeconds = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    copy.set(big);
+    copySeconds = Math.min(copySeconds, (performance.now() - t0) / 1000);
+  }
+  const rates: MachineRates = {
+    key,
+    matmul,
+    callSeconds: chain / 20,
+    copyBytesPerSecond: (2 * big.byteLength) / Math.max(copySeconds, 1e-6),
+    measuredAt: new Date().toISOString(),
+  };
+  mkdirSync(dirname(ratesFile()), { recursive: true });
+  writeFileAtomic(ratesFile(), JSON.stringify({ ...readAll(), [key]: rates }, null, 2) + '\n');
+  return rates;
+}

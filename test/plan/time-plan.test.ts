@@ -1,0 +1,83 @@
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { forwardWork, modelShape, parseDecoderConfig, phaseSeconds, stepWork, type MachineRates } from '@e3/plugins';
+import { e3, tempDir } from '../helpers/files.js';
+
+/** d = 8, 2 heads of 4 (1 KV head), MLP 16, vocabulary 10, 2 layers: small enough to count by hand. */
+const TINY = modelShape(
+  parseDecoderConfig(
+    {
+      model_type: 'llama',
+      hidden_size: 8,
+      num_attention_heads: 2,
+      num_key_value_heads: 1,
+      intermediate_size: 16,
+      vocab_size: 10,
+      num_hidden_layers: 2,
+    },
+    'tiny',
+  ),
+  'tiny',
+);
+
+const RATES: MachineRates = {
+  key: 'by hand',
+  matmul: { 8: 1e9 },
+  callSeconds: 1e-5,
+  copyBytesPerSecond: 1e9,
+  measuredAt: 'now',
+};
+
+describe('time plan', function () {
+  this.timeout(120000);
+
+  it('counts a forward pass by hand: projections, attention over T, the head, and the kernel calls', () => {
+    // Per token and block: 2·(8·(2·8 + 2·4) + 3·8·16) = 1152 for the projections, 4·T·8 = 160 for
+    // QKᵀ and PV at T = 5; the head 2·8·10 = 160. 10 tokens, 2 blocks: 10·(2·1312 + 160) = 27,840.
+    const f = forwardWork(TINY, 'forward', { tokens: 10, T: 5, fused: true, batches: 1 });
+    assert.equal(f.flops, 27840);
+    // A fused block is 4 calls, 12 outside the blocks: 2·4 + 12.
+    assert.equal(f.calls, 20);
+    // 27,840 FLOPs at 1 GFLOP/s + 20 calls of 10 µs.
+    assert.ok(Math.abs(phaseSeconds(f, RATES) - (27840e-9 + 20e-5)) < 1e-15);
+  });
+
+  it('a training step is the forward three times (input and weight gradients), four with recomputation', () => {
+    const base = { tokens: 10, T: 5, fused: true, batches: 1, trained: 100 };
+    const train = stepWork(TINY, 'steps', { ...base, weightGradients: true, recompute: false }, 3);
+    assert.equal(train.flops, 3 * 3 * 27840);
+    // AdamW reads and writes value, gradient and two moments: 100 parameters · 4 bytes · 8, per step.
+    assert.equal(train.bytes, 3 * 3200);
+    const search = stepWork(TINY, 'steps', { ...base, weightGradients: false, recompute: true }, 1);
+    assert.equal(search.flops, 3 * 27840);
+  });
+
+  it('e3 plan --json has a time plan: seconds per node, the rates it used, unknown for a plugin without estimator', () => {
+    const rates = join(tempDir(), 'rates.json');
+    const env = { E3_RATES_FILE: rates };
+    const r = e3(['plan', 'graphs/quickstart.yaml', '--set', 'backend=wasm', '--json'], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const t = JSON.parse(r.stdout)['time plan'];
+    assert.equal(t.backend, 'wasm');
+    assert.ok(t.rates.callSeconds > 0 && Object.values(t.rates.matmul).every((v) => (v as number) > 0));
+    for (const id of ['teacher', 'targets', 'search', 'pruned', 'distill', 'eval', 'export']) {
+      const n = t.nodes.find((x: { id: string }) => x.id === id);
+      assert.ok(typeof n.seconds === 'number' && n.seconds >= 0, `${id}: ${JSON.stringify(n)}`);
+    }
+    const search = t.nodes.find((x: { id: string }) => x.id === 'search');
+    assert.deepEqual(
+      search.phases.map((p: { what: string }) => p.what),
+      ['initial scores', 'gradient steps', 'candidates', 'refinement'],
+    );
+    // The text form: the table, the total and the rates; a second plan reuses the kept rates.
+    const text = e3(['plan', 'graphs/quickstart.yaml', '--set', 'backend=wasm'], { env });
+    assert.match(text.stdout, /time plan\n/);
+    assert.match(text.stdout, /total: about .* on backend wasm/);
+    assert.match(text.stdout, new RegExp(`rates \\(measured ${t.rates.measuredAt}\\)`));
+
+    const custom = JSON.parse(e3(['plan', 'examples/stats.yaml', '--json'], { env }).stdout)['time plan'];
+    const unknown = custom.nodes.filter((n: { seconds: number | null }) => n.seconds === null);
+    assert.ok(unknown.length >= 1, JSON.stringify(custom.nodes));
+    assert.match(unknown[0].note, /unknown: the plugin declares no time estimator/);
+  });
+});
