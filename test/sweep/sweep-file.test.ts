@@ -128,7 +128,7 @@ describe('sweep files', () => {
     assert.match(
       s.stderr,
       new RegExp(
-        'sweep\\.yaml:4:34: field "set\\.nodes\\.serch\\.params\\.steps": no node "serch" to set ' +
+        'sweep\\.yaml:4:8: field "set\\.nodes\\.serch\\.params\\.steps": no node "serch" to set ' +
           '\\(fix: did you mean "search"\\?;',
       ),
     );

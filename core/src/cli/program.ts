@@ -6,15 +6,16 @@ import { diagramSvg, specDiagram } from '../plots/graph-diagram.js';
 import { writeFileAtomic } from '../services/artifact-store.js';
 import { Registry } from '../registry/registry.js';
 import { loadPluginModule } from '../runtime/load-plugins.js';
-import { prepareGraph, type PreparedGraph } from '../runtime/prepare.js';
-import { refuseOnProblems, runPreflights } from '../runtime/preflight.js';
-import { resolveBackendOptions } from '../services/backend.js';
+import { prepareGraph } from '../runtime/prepare.js';
+import { plannedPreflights, refuseOnProblems } from '../runtime/preflight.js';
 import { PACKAGE_VERSION, recordedStart, runGraph } from '../runtime/run-graph.js';
 import { describeJson, describeMermaid, describeRegistry, describeText } from './describe.js';
 import { positiveNumber, seedInteger } from './options.js';
 import { PROGRESS_MODES } from '../services/progress.js';
 import { writeSchemas } from './schemas.js';
 import { addSweepCommands } from './sweep-commands.js';
+import { planSweep, validateSweep } from './sweep-validate.js';
+import { isSweepFile } from '../sweep/sweep-file.js';
 import { checkCacheDir } from '../cache/node-cache.js';
 import { screenshotReport } from '../plots/browser.js';
 
@@ -97,16 +98,17 @@ export function buildProgram(
 
   program
     .command('validate')
-    .description('check a graph without running it; prints every problem with file:line:col')
-    .argument('<graph>', 'graph YAML file')
+    .description('check a graph (or every point of a sweep file) without running it; every problem at file:line:col')
+    .argument('<graph>', 'graph YAML file, or sweep file (kind: Sweep)')
     .option('--set <path=value>', 'override a value (repeatable)', collect, [])
     .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
     .option('--json', 'machine-readable output: {"ok", "nodes"} or {"ok": false, "problems": [...]} (exit 1)')
     .action(async (graph: string, o) => {
+      if (isSweepFile(graph)) return validateSweep(graph, modules, o);
       let p;
       try {
         p = await prepareGraph(graph, { modules, sets: o.set, pluginPaths: o.plugin });
-        refuseOnProblems(await preflightsOf(p));
+        refuseOnProblems(await plannedPreflights(p));
       } catch (e) {
         if (!o.json || !(e instanceof GraphError)) throw e;
         process.stdout.write(JSON.stringify({ file: graph, ok: false, problems: e.diagnostics }, null, 2) + '\n');
@@ -123,14 +125,19 @@ export function buildProgram(
   program
     .command('plan')
     .description(
-      "print the pre-flight reports of a graph (the memory plan: each node's peak against the backend's limit)",
+      "print the pre-flight reports of a graph (the memory plan: each node's peak against the backend's limit)" +
+        ', or of every distinct graph of a sweep file',
     )
-    .argument('<graph>', 'graph YAML file')
+    .argument('<graph>', 'graph YAML file, or sweep file (kind: Sweep)')
     .option('--set <path=value>', 'override a value (repeatable)', collect, [])
     .option('--plugin <module>', 'load extra plugins from a module (repeatable)', collect, [])
     .option('--json', 'machine-readable output')
     .action(async (graph: string, o) => {
-      const reports = await preflightsOf(await prepareGraph(graph, { modules, sets: o.set, pluginPaths: o.plugin }));
+      if (isSweepFile(graph)) return planSweep(graph, modules, o);
+      const reports = await plannedPreflights(
+        await prepareGraph(graph, { modules, sets: o.set, pluginPaths: o.plugin }),
+        'plan',
+      );
       if (o.json)
         process.stdout.write(JSON.stringify(Object.fromEntries(reports.map((r) => [r.title, r.json])), null, 2) + '\n');
       else process.stdout.write(reports.map((r) => `${r.title}\n${r.text}`).join('\n\n') + '\n');
@@ -189,12 +196,6 @@ export function buildProgram(
   addSweepCommands(program, modules);
   for (const add of contributors) add(program);
   return program;
-}
-
-/** The pre-flight reports of a prepared graph, on the backend its `backend:` names (not started). */
-function preflightsOf(p: PreparedGraph) {
-  const backend = resolveBackendOptions(p.graph.spec.backend).name;
-  return runPreflights(p.container, { graph: p.graph, loaded: p.loaded, backend, started: false });
 }
 
 /** A second signal within this many ms of the first is the same stop delivered twice (see stopOnSignals). */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parse as parseYamlValue, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, LineCounter, parse as parseYamlValue, parseDocument, type Document } from 'yaml';
 import { GraphError, type Diagnostic } from '../errors.js';
 import { checkSchema } from '../graph/schema-check.js';
 import { displayPath } from '../graph/load-graph.js';
@@ -20,8 +20,10 @@ export interface SweepPoint {
   readonly graph: string;
   /** Every --set argument of the run, `path=value`. */
   readonly sets: string[];
-  /** Where each of `sets` was written in the sweep file, for errors (same order). */
+  /** Where each of `sets` was written in the sweep file, for errors (same order): its value… */
   readonly origins: Origin[];
+  /** …and its key (dotted path), for errors about the path itself (e.g. no such node). */
+  readonly keyOrigins: Origin[];
 }
 
 /** Where a value was written: file:line:col and its field. */
@@ -69,7 +71,7 @@ export function loadSweepFile(file: string, overrides: SweepOverrides = {}): Swe
   if (bad) throw new SweepError([{ file: shown, message: `sweep file ${bad.reason}`, fix: bad.fix }]);
   const lines = new LineCounter();
   const doc = parseDocument(readFileSync(abs, 'utf8'), { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
-  const at = (path: Path) => locate(doc, lines, path);
+  const at = (path: Path, key = false) => locate(doc, lines, path, key);
   if (doc.errors.length) {
     throw new SweepError(
       doc.errors.slice(0, 5).map((e) => ({
@@ -124,16 +126,40 @@ export function loadSweepFile(file: string, overrides: SweepOverrides = {}): Swe
   };
   const graph = graphAt(spec.graph, ['graph']);
   const graphs = spec.overlays?.map((o, i) => (o.graph ? graphAt(o.graph, ['overlays', i, 'graph']) : graph)) ?? [];
-  const cli = (overrides.sets ?? []).map((arg) => ({ arg, origin: { file: `--set ${arg}` } }));
+  const cli = (overrides.sets ?? []).map((arg) => ({
+    arg,
+    origin: { file: `--set ${arg}` },
+    key: { file: `--set ${arg}` },
+  }));
   const seeds = overrides.seeds?.length ? [...overrides.seeds] : undefined;
-  return expand(abs, graph, graphs, spec, cli, seeds, (path) => ({
+  return expand(abs, graph, graphs, spec, cli, seeds, (path, key) => ({
     file: shown,
-    ...at(path),
+    ...at(path, key),
     field: formatPath(path),
   }));
 }
 
-function locate(doc: Document, lines: LineCounter, path: Path): { line?: number; col?: number } {
+/**
+ * True when `file` reads as a YAML mapping with a `kind` (`kind: Sweep`, or a misspelling that the
+ * sweep schema then names: a graph has no kind). Anything else is left to the graph loader.
+ */
+export function isSweepFile(file: string): boolean {
+  try {
+    const data = parseYamlValue(readFileSync(resolve(file), 'utf8')) as unknown;
+    return isPlainObject(data) && 'kind' in data;
+  } catch {
+    return false;
+  }
+}
+
+/** The position of the value at `path` (or, with `key`, of its key in the parent mapping), else of a parent. */
+function locate(doc: Document, lines: LineCounter, path: Path, key = false): { line?: number; col?: number } {
+  const parent = key && path.length ? doc.getIn(path.slice(0, -1), true) : undefined;
+  const pair = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && p.key.value === path.at(-1)) : undefined;
+  if (isScalar(pair?.key) && pair.key.range) {
+    const pos = lines.linePos(pair.key.range[0]);
+    return { line: pos.line, col: pos.col };
+  }
   for (let n = path.length; n >= 0; n--) {
     const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
     if (node?.range) {
@@ -156,31 +182,36 @@ export function setArg(path: string, value: unknown): string {
   return `${path}=${JSON.stringify(back) === JSON.stringify(value) ? plain : JSON.stringify(value)}`;
 }
 
+/** One --set argument of a point and where the sweep file wrote its value and its key. */
+type Entry = { arg: string; origin: Origin; key: Origin };
+
 /** Overlays × grid (cartesian, in file order) × seeds. */
 function expand(
   file: string,
   graph: string,
   graphs: string[],
   spec: SweepSpec,
-  cli: { arg: string; origin: Origin }[],
+  cli: Entry[],
   seedsOverride: number[] | undefined,
-  where: (path: Path) => Origin,
+  where: (path: Path, key?: boolean) => Origin,
 ): SweepPlan {
-  const fixed = [
-    ...Object.entries(spec.set).map(([k, v]) => ({ arg: setArg(k, v), origin: where(['set', k]) })),
-    ...cli,
-  ];
+  const entry = (at: Path, value: unknown, valueAt = at): Entry => ({
+    arg: setArg(String(at.at(-1)), value),
+    origin: where(valueAt),
+    key: where(at, true),
+  });
+  const fixed = [...Object.entries(spec.set).map(([k, v]) => entry(['set', k], v)), ...cli];
   const overlays = spec.overlays?.map((o, i) => ({
     name: o.name,
     graph: graphs[i],
     seeds: o.seeds,
-    sets: Object.entries(o.set).map(([k, v]) => ({ arg: setArg(k, v), origin: where(['overlays', i, 'set', k]) })),
+    sets: Object.entries(o.set).map(([k, v]) => entry(['overlays', i, 'set', k], v)),
   })) ?? [undefined];
   type Combo = {
     settings: Record<string, unknown>;
     graph: string;
     seeds: number[];
-    sets: { arg: string; origin: Origin }[];
+    sets: Entry[];
   };
   let combos: Combo[] = overlays.map((o) => ({
     settings: o ? { overlay: o.name } : {},
@@ -193,7 +224,7 @@ function expand(
       values.map((v, i) => ({
         ...c,
         settings: { ...c.settings, [key]: v },
-        sets: [...c.sets, { arg: setArg(key, v), origin: where(['grid', key, i]) }],
+        sets: [...c.sets, entry(['grid', key], v, ['grid', key, i])],
       })),
     );
   }
@@ -216,6 +247,7 @@ function expand(
         graph: c.graph,
         sets: all.map((s) => s.arg),
         origins: all.map((s) => s.origin),
+        keyOrigins: all.map((s) => s.key),
       });
     }
   }
