@@ -104,9 +104,9 @@ async function planFor(name, config, work, batch = BATCH, sequence = SEQUENCE) {
   const sets = Object.entries(settings(batch)).map(([k, v]) => `${k}=${v}`);
   const p = await prepareGraph(graph, { modules: builtinModules, sets });
   const limits = { backend: 'cpu', how: 'scaling-doc', hostBytes: Infinity, fused: true };
-  const shapes = new GraphShapes(p.graph);
+  const shapes = new GraphShapes(p.graph, p.registry);
   return {
-    plan: planMemory(p.graph, p.loaded, limits),
+    plan: planMemory(p.graph, p.loaded, limits, p.registry),
     spec: p.graph.spec,
     shapes: { teacher: shapes.modelOf('teacher'), student: shapes.modelOf('pruned') },
   };

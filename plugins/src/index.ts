@@ -74,7 +74,7 @@ export * from './plan/time-plan.js';
 export * from './plan/work.js';
 export * from './plan/machine-rates.js';
 export { GraphShapes } from './plan/graph-shapes.js';
-export { NODE_ESTIMATORS, HEAD_LIVE } from './plan/node-memory.js';
+export * from './plan/node-memory.js';
 export * from './plan/header-only-checkpoint.js';
 export type { TrainMetrics } from './trainer/trainer-node.js';
 export type { Artifact } from './exporter/exporter-node.js';

@@ -37,7 +37,7 @@ const limits = (tensorBytes: number): PlanLimits => ({
 
 async function plan(sets: string[] = [], tensorBytes = 2 ** 32, graph = GRAPH, fused = true) {
   const p = await prepareGraph(join(writeFiles({ 'g.yaml': graph }), 'g.yaml'), { modules: builtinModules, sets });
-  return planMemory(p.graph, p.loaded, { ...limits(tensorBytes), fused });
+  return planMemory(p.graph, p.loaded, { ...limits(tensorBytes), fused }, p.registry);
 }
 
 /** The mask search on the same model: only α trains, so its step is mostly activations. */
@@ -72,13 +72,13 @@ describe('memory plan of a graph', () => {
     assert.equal(off.reuseSlackBytes, 0);
     assert.equal(on.reuseSlackBytes, 256 * 2 ** 20);
     assert.equal(limitsOf('wasm', false, true, 2 ** 40, 256).reuseSlackBytes, 0, 'only the cpu backend keeps them');
-    const [a, b] = [planMemory(p.graph, p.loaded, off), planMemory(p.graph, p.loaded, on)];
+    const [a, b] = [planMemory(p.graph, p.loaded, off, p.registry), planMemory(p.graph, p.loaded, on, p.registry)];
     const train = (r: typeof a) => r.nodes.find((n) => n.id === 'train')!;
     assert.equal(train(b).peakBytes - train(a).peakBytes, 256 * 2 ** 20);
     assert.equal(b.nodes.find((n) => n.id === 'data')!.peakBytes, 0, 'a node with no tensors keeps none');
     // Where only the kept buffers make it too big, the refusal says how to keep none.
     const tight = { ...on, hostBytes: train(a).peakBytes + 1 };
-    const refused = planMemory(p.graph, p.loaded, tight).problems.find((x) => x.node === 'train')!;
+    const refused = planMemory(p.graph, p.loaded, tight, p.registry).problems.find((x) => x.node === 'train')!;
     assert.match(refused.fix!, /backend: \{ name: cpu, bufferPool: 0 \}/);
   });
 

@@ -25,6 +25,7 @@ const RATES: MachineRates = {
   matmul: { 8: 1e9 },
   callSeconds: 1e-5,
   copyBytesPerSecond: 1e9,
+  convertBytesPerSecond: 1e9,
   measuredAt: 'now',
 };
 
@@ -75,9 +76,12 @@ describe('time plan', function () {
     assert.match(text.stdout, /total: about .* on backend wasm/);
     assert.match(text.stdout, new RegExp(`rates \\(measured ${t.rates.measuredAt}\\)`));
 
-    const custom = JSON.parse(e3(['plan', 'examples/stats.yaml', '--json'], { env }).stdout)['time plan'];
-    const unknown = custom.nodes.filter((n: { seconds: number | null }) => n.seconds === null);
-    assert.ok(unknown.length >= 1, JSON.stringify(custom.nodes));
+    // A plugin from outside the repository that declares no estimators: "unknown", in both plans.
+    const custom = JSON.parse(e3(['plan', 'examples/stats.yaml', '--json'], { env }).stdout);
+    const unknown = custom['time plan'].nodes.filter((n: { seconds: number | null }) => n.seconds === null);
+    assert.ok(unknown.length >= 1, JSON.stringify(custom['time plan'].nodes));
     assert.match(unknown[0].note, /unknown: the plugin declares no time estimator/);
+    const memory = custom['memory plan'].nodes.find((n: { id: string }) => n.id === unknown[0].id);
+    assert.match(memory.note, /unknown: plugin .* declares no memory estimator/);
   });
 });

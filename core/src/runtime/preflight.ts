@@ -22,7 +22,7 @@ export interface PreflightContext {
   /** Which command asks: a check may do more for `plan` (e.g. measure this machine's rates once). */
   readonly purpose?: 'validate' | 'plan' | 'run';
   /** The plugins' manifests, for checks that read what a plugin declares (e.g. its estimators). */
-  readonly registry?: Registry;
+  readonly registry: Registry;
 }
 
 /** A check's verdict: a report for `e3 plan`, and the located problems that must stop a run. */
@@ -69,13 +69,15 @@ export function refuseOnProblems(reports: readonly PreflightReport[]): void {
 }
 
 /**
- * Why the checks refuse the graph on `ctx.backend` (their problems in one line), or undefined when
- * they pass: what `backend: auto` reads to skip a backend that cannot hold the graph.
+ * Why the checks refuse the graph on `ctx.backend` (the first problem, and how many more), or
+ * undefined when they pass: what `backend: auto` reads to skip a backend that cannot hold the graph.
  */
 export async function preflightRefusal(container: Container, ctx: PreflightContext): Promise<string | undefined> {
   const problems = (await runPreflights(container, ctx)).flatMap((r) => r.problems);
   if (!problems.length) return undefined;
-  return problems.map((p) => (p.node ? `node "${p.node}" ${p.message}` : p.message)).join('; ');
+  const [first] = problems;
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  return `${first.node ? `node "${first.node}" ` : ''}${first.message}${more}`;
 }
 
 /** The reports of a prepared graph before any run (`e3 validate`, `e3 plan`): on the backend its `backend:` names. */

@@ -150,33 +150,35 @@ export async function initBackend(
     }
   }
   const refused: string[] = [];
-  if (requested === 'auto' && fits) {
-    const refusals = new Map<(typeof order)[number], string>();
-    for (const name of order) {
-      const why = await fits(name);
-      if (why !== undefined) refusals.set(name, why);
-    }
-    if (refusals.size < order.length)
-      for (const [name, why] of refusals) {
-        order.splice(order.indexOf(name), 1);
-        refused.push(`${name} cannot hold the graph: ${why}`);
-      }
-    skipped.push(...refused);
-  }
+  let fallback: { name: Exclude<BackendName, 'auto'>; note?: string } | undefined;
+  const started = (name: Exclude<BackendName, 'auto'>, note: string | undefined): TensorBackend => {
+    const reason =
+      requested === 'auto'
+        ? `auto: ${[...skipped, ...refused].map((x) => x + '; ').join('')}chose ${name}${note ? ` (${note})` : ''}`
+        : `requested ${name}${note ? ` (${note})` : ''}`;
+    const auto = refused.length ? ` (auto; ${refused.join('; ')})` : requested === 'auto' ? ' (auto)' : '';
+    logger?.info(`backend ${name}${auto}`);
+    logger?.debug(`backend ${name}: ${reason}`); // every level reaches run.log
+    return { name, reason, tf, native };
+  };
   for (const name of order) {
+    let note: string | undefined;
     try {
-      const note = await loaders[name](native);
-      const reason =
-        requested === 'auto'
-          ? `auto: ${skipped.length ? skipped.join('; ') + '; ' : ''}chose ${name}${note ? ` (${note})` : ''}`
-          : `requested ${name}${note ? ` (${note})` : ''}`;
-      const auto = refused.length ? ` (auto; ${refused.join('; ')})` : requested === 'auto' ? ' (auto)' : '';
-      logger?.info(`backend ${name}${auto}`);
-      logger?.debug(`backend ${name}: ${reason}`); // every level reaches run.log
-      return { name, reason, tf, native };
+      note = await loaders[name](native);
     } catch (e) {
       skipped.push(`${name} unavailable: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+      continue;
     }
+    // auto: a backend that started but cannot hold the graph (the plan says why) is passed over.
+    const why = requested === 'auto' && fits ? await fits(name) : undefined;
+    if (why === undefined) return started(name, note);
+    refused.push(`${name} cannot hold the graph: ${why}`);
+    fallback ??= { name, note };
+  }
+  if (fallback) {
+    // None holds it: the first that started runs, and the run's pre-flight refuses it with every reason.
+    await setBackend(fallback.name);
+    return started(fallback.name, fallback.note);
   }
   throw new UserError(
     `backend "${requested}" could not start: ${skipped.join('; ')}. Use backend: cpu (always available) or wasm.`,

@@ -114,13 +114,25 @@ export class Progress {
       );
     };
     emit(false);
+    // Ticks print at most every `everySeconds` (heartbeat lines do not hold them back).
+    let lastTick = last;
+    // A heartbeat: a line every `everySeconds` even between ticks (a step of minutes at real sizes),
+    // whenever the event loop runs, so the output is never silent for long.
+    const heartbeat = setInterval(() => {
+      if (Date.now() - last >= this.everySeconds * 1000) emit(false);
+    }, this.everySeconds * 1000);
+    heartbeat.unref();
     return {
       tick: (done, i) => {
         current = done;
         if (i) info = i;
-        if (Date.now() - last >= this.everySeconds * 1000) emit(false);
+        if (Date.now() - lastTick >= this.everySeconds * 1000) {
+          lastTick = Date.now();
+          emit(false);
+        }
       },
       done: () => {
+        clearInterval(heartbeat);
         current = Math.max(current, total);
         emit(true);
       },

@@ -13,6 +13,7 @@ import {
 import type { JsonlParams } from './jsonl.js';
 import { openJsonl } from './jsonl-open.js';
 import { noWork } from '../plan/work.js';
+import { noMemory } from '../plan/node-memory.js';
 
 /** `data.jsonl`: prompt/answer or plain-text records from a JSONL file, streamed from disk. */
 @injectable()
@@ -75,5 +76,5 @@ export const jsonlManifest: PluginManifest = {
     },
   },
   node: JsonlNode,
-  estimate: { time: noWork },
+  estimate: { time: noWork, memory: noMemory },
 };

@@ -17,7 +17,7 @@ import {
 import type { FloatDtype } from '../model/safetensors.js';
 import { exportCheckpoint } from './export-checkpoint.js';
 import type { PortInputs, Ports } from '../ports.js';
-import { exporterWork } from './exporter-work.js';
+import { exporterWork, exporterMemory } from './exporter-estimate.js';
 
 interface Params {
   dir: string;
@@ -113,5 +113,5 @@ export const exporterManifest: PluginManifest = {
     },
   },
   node: ExporterNode,
-  estimate: { time: exporterWork },
+  estimate: { time: exporterWork, memory: exporterMemory },
 };

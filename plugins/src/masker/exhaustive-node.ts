@@ -10,7 +10,7 @@ import {
   type PluginManifest,
   type Progress,
 } from '@e3/core';
-import { binomial, exhaustiveWork } from './calibration-work.js';
+import { binomial, exhaustiveWork, exhaustiveMemory } from './calibration-estimate.js';
 import { calibrationSchema, finishMask, trackMasks, withCalibration, type CalibrationParams } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 import type { PortInputs, Ports } from '../ports.js';
@@ -93,5 +93,5 @@ export const exhaustiveMaskerManifest: PluginManifest = {
   },
   deterministic: true,
   node: ExhaustiveMaskerNode,
-  estimate: { time: exhaustiveWork },
+  estimate: { time: exhaustiveWork, memory: exhaustiveMemory },
 };

@@ -3,6 +3,7 @@ import { once, UserError, type GraphNode, type PluginManifest } from '@e3/core';
 import type { LayerMaskResult } from '../model/layer-mask.js';
 import type { PortInputs, Ports } from '../ports.js';
 import { noWork } from '../plan/work.js';
+import { noMemory } from '../plan/node-memory.js';
 
 interface Params {
   drop?: number[];
@@ -58,5 +59,5 @@ export const fixedMaskerManifest: PluginManifest = {
   },
   deterministic: true,
   node: FixedMaskerNode,
-  estimate: { time: noWork },
+  estimate: { time: noWork, memory: noMemory },
 };

@@ -1,6 +1,6 @@
-import { closeSync, openSync, readSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { parseWire, UserError, type ValidatedGraph } from '@e3/core';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseWire, UserError, type Registry, type ValidatedGraph } from '@e3/core';
 import { inspectCheckpoint } from '../model/checkpoint.js';
 import { parseDecoderConfig } from '../model/config.js';
 import { keepCount } from '../masker/prune-amount.js';
@@ -16,7 +16,16 @@ export class GraphShapes {
   private readonly lengths = new Map<string, number | undefined>();
   private readonly unreadable = new Map<string, string>();
 
-  constructor(private readonly graph: ValidatedGraph) {}
+  constructor(
+    private readonly graph: ValidatedGraph,
+    private readonly registry?: Registry,
+  ) {}
+
+  /** Estimator `name` that plugin `plugin` declares in its manifest (`estimate`), if any. */
+  estimator<T>(plugin: string, name: string): T | undefined {
+    const f = this.registry?.plugin(plugin).estimate?.[name];
+    return typeof f === 'function' ? (f as T) : undefined;
+  }
 
   private node(id: string) {
     return this.graph.spec.nodes[id];
@@ -68,7 +77,9 @@ export class GraphShapes {
     switch (this.node(id).plugin) {
       case 'model.hfCheckpoint': {
         const info = inspectCheckpoint(resolve(p.path));
-        return modelShape(info.config, `checkpoint ${p.path}`, p.frozenDtype === 'bfloat16');
+        const shape = modelShape(info.config, `checkpoint ${p.path}`, p.frozenDtype === 'bfloat16');
+        const dir = resolve(p.path);
+        return existsSync(join(dir, 'tokenizer.json')) ? { ...shape, tokenizerDir: dir } : shape;
       }
       case 'model.init': {
         const vocab = p.tokenizer === 'bytes' ? 259 : 3 + new Set([...String(p.chars)]).size;
@@ -109,6 +120,23 @@ export class GraphShapes {
     const bound = from === undefined ? undefined : this.dataBound(from);
     return Math.min(bound ?? Infinity, model.config.maxPositionEmbeddings);
   }
+
+  /**
+   * Tokens of a padded batch of `batch` records on the data wire `port` of node `id`: the expected
+   * longest of `batch` records drawn from the data (batches pad to their longest), when
+   * {@link TokenSamples} measured them for this model's tokenizer; else the bound
+   * ({@link sequenceTokens}). What time estimates use; memory estimates take the bound.
+   */
+  typicalTokens(id: string, model: ModelShape, batch: number, port = 'data'): number {
+    const bound = this.sequenceTokens(id, model, port);
+    const from = this.producer(id, port);
+    const lengths = from === undefined ? undefined : this.tokenSamples?.lengths(from, model.tokenizerDir);
+    if (!lengths?.length) return bound;
+    return Math.min(bound, expectedMax(lengths, Math.max(1, Math.round(batch))));
+  }
+
+  /** Token lengths sampled from the data (set by the time plan, which reads them asynchronously). */
+  tokenSamples?: { lengths(dataNode: string, tokenizerDir: string | undefined): number[] | undefined };
 
   /** Tokens per record of data node `id`, bounded from its params (or its file); undefined when unknown. */
   dataBound(id: string): number | undefined {
@@ -165,4 +193,16 @@ export function longestLine(path: string): number {
     closeSync(fd);
   }
   return Math.max(longest, current);
+}
+
+/**
+ * E[max of b draws with replacement] from `values`: Σ over the sorted values v₍ₖ₎ of
+ * v₍ₖ₎ · ((k/n)^b − ((k−1)/n)^b), the chance that the k-th smallest is the largest drawn.
+ */
+export function expectedMax(values: readonly number[], b: number): number {
+  const v = [...values].sort((x, y) => x - y);
+  const n = v.length;
+  let e = 0;
+  for (let k = 1; k <= n; k++) e += v[k - 1] * ((k / n) ** b - ((k - 1) / n) ** b);
+  return e;
 }

@@ -3,6 +3,7 @@ import { cpus, hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
+import { toFloat32 } from '../model/safetensors.js';
 import { initBackend, resolveBackendOptions, writeFileAtomic } from '@e3/core';
 
 /** This machine's rates on one backend, measured by {@link measureRates}. */
@@ -15,6 +16,8 @@ export interface MachineRates {
   readonly callSeconds: number;
   /** Bytes per second of a large Float32Array copy. */
   readonly copyBytesPerSecond: number;
+  /** bf16 bytes per second converted to f32 (safetensors.ts toFloat32): loading and writing checkpoints. */
+  readonly convertBytesPerSecond: number;
   readonly measuredAt: string;
 }
 
@@ -42,7 +45,8 @@ function readAll(): Record<string, MachineRates> {
 /** Rates measured before for `key` that cover every hidden size in `hidden`, if any. */
 export function cachedRates(key: string, hidden: readonly number[]): MachineRates | undefined {
   const r = readAll()[key];
-  if (!r || typeof r.callSeconds !== 'number' || !r.matmul) return undefined;
+  if (!r || typeof r.callSeconds !== 'number' || typeof r.convertBytesPerSecond !== 'number' || !r.matmul)
+    return undefined;
   return hidden.every((h) => typeof r.matmul[h] === 'number') ? r : undefined;
 }
 
@@ -75,7 +79,7 @@ export async function measureRates(
   if (tf.getBackend() !== backend)
     await initBackend({ ...resolveBackendOptions(graphBackend), name: backend as never });
   const previous = readAll()[key];
-  const matmul: Record<string, number> = { ...(previous?.matmul ?? {}) };
+  const matmul: Record<string, number> = { ...(previous?.convertBytesPerSecond ? previous.matmul : {}) };
   for (const h of hidden) {
     if (matmul[h]) continue;
     const a = tf.randomNormal([512, h]);
@@ -100,11 +104,19 @@ export async function measureRates(
     copy.set(big);
     copySeconds = Math.min(copySeconds, (performance.now() - t0) / 1000);
   }
+  const bf16 = Buffer.alloc(32 * 2 ** 20, 0x3f);
+  let convertSeconds = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    toFloat32(bf16, 'BF16', 'rate');
+    convertSeconds = Math.min(convertSeconds, (performance.now() - t0) / 1000);
+  }
   const rates: MachineRates = {
     key,
     matmul,
     callSeconds: chain / 20,
     copyBytesPerSecond: (2 * big.byteLength) / Math.max(copySeconds, 1e-6),
+    convertBytesPerSecond: bf16.byteLength / Math.max(convertSeconds, 1e-6),
     measuredAt: new Date().toISOString(),
   };
   mkdirSync(dirname(ratesFile()), { recursive: true });

@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 import { totalmem } from 'node:os';
-import { type Diagnostic, type LoadedGraph, type ValidatedGraph } from '@e3/core';
+import { type Diagnostic, type LoadedGraph, type Registry, type ValidatedGraph } from '@e3/core';
 import { loadAddon } from '@e3/native';
 import { GraphShapes } from './graph-shapes.js';
-import { MICRO_BATCHED, NODE_ESTIMATORS, type NodeInput, type NodeMemory } from './node-memory.js';
+import type { MemoryEstimator, NodeInput, NodeMemory, StepBatch } from './node-memory.js';
 import { gib, total, weights, type MemoryItem } from './stage-memory.js';
 
 /** The wasm32 heap's hard bound: every tensor of a wasm run lives in it. */
@@ -152,8 +152,8 @@ function estimate(
   shapes: GraphShapes,
   limits: PlanLimits,
 ): NodeMemory {
-  const f = NODE_ESTIMATORS[plugin];
-  if (!f) return { items: [], note: `plugin ${plugin} declares no memory estimate (not counted)` };
+  const f = shapes.estimator<MemoryEstimator>(plugin, 'memory');
+  if (!f) return { items: [], note: `unknown: plugin ${plugin} declares no memory estimator (not counted)` };
   // The cpu backend counts references, so the fused AdamW updates in place (native/src/adamw.ts).
   const exec = { fused: limits.fused, inPlaceUpdate: limits.fused && limits.backend === 'cpu' };
   const input: NodeInput = { id, params, shapes, exec };
@@ -164,12 +164,17 @@ const fits = (tensorBytes: number, peakBytes: number, l: PlanLimits) =>
   peakBytes <= l.hostBytes && (l.tensorBytes === undefined || tensorBytes <= l.tensorBytes);
 
 /**
- * The memory plan of a validated graph: each node's estimate (node-memory.ts) plus the models
+ * The memory plan of a validated graph: each node's estimate (its plugin's `estimate.memory`) plus the models
  * resident while it runs, in execution order, checked against the backend's limits. Nodes are
  * taken to run one after another in that order (independent branches may overlap in a run).
  */
-export function planMemory(graph: ValidatedGraph, loaded: LoadedGraph, limits: PlanLimits): MemoryPlan {
-  const shapes = new GraphShapes(graph);
+export function planMemory(
+  graph: ValidatedGraph,
+  loaded: LoadedGraph,
+  limits: PlanLimits,
+  registry: Registry,
+): MemoryPlan {
+  const shapes = new GraphShapes(graph, registry);
   const estimates = new Map<string, NodeMemory>();
   for (const id of graph.order) {
     const n = graph.spec.nodes[id];
@@ -229,7 +234,7 @@ function largestBelow(max: number, fitsAt: (n: number) => boolean): number | und
 }
 
 /**
- * The step of a training node (MICRO_BATCHED) whose `microBatch` or `gradientCheckpointing` is
+ * The step of a training node (its plugin declares `estimate.batch`) whose `microBatch` or `gradientCheckpointing` is
  * `auto`, with the models resident when it runs (see StepChoice); undefined for other nodes.
  * Micro-batching comes first: it costs only the gradient sum (and smaller matmuls), where
  * checkpointing runs every block's forward pass twice.
@@ -242,7 +247,7 @@ function chooseStep(
   shapes: GraphShapes,
   l: PlanLimits,
 ): StepChoice | undefined {
-  const batchOf = MICRO_BATCHED[plugin];
+  const batchOf = shapes.estimator<StepBatch>(plugin, 'batch');
   if (!batchOf || (params.microBatch !== 'auto' && params.gradientCheckpointing !== 'auto')) return undefined;
   const batch = batchOf(params);
   const pinned = params.microBatch === 'auto' ? undefined : Math.min(Number(params.microBatch), batch);

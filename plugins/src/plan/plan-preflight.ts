@@ -64,7 +64,12 @@ function planJson(plan: MemoryPlan) {
 export function planMemoryFor(ctx: PreflightContext): MemoryPlan {
   const options = resolveBackendOptions(ctx.graph.spec.backend);
   const planOn = (backend: string) =>
-    planMemory(ctx.graph, ctx.loaded, limitsOf(backend, ctx.started, options.fused, undefined, options.bufferPool));
+    planMemory(
+      ctx.graph,
+      ctx.loaded,
+      limitsOf(backend, ctx.started, options.fused, undefined, options.bufferPool),
+      ctx.registry,
+    );
   let plan = planOn(ctx.backend);
   if (ctx.backend === 'auto' && plan.problems.length && plan.limits.backend === 'wasm') {
     // As a run does: auto skips a backend that cannot hold the graph.

@@ -21,6 +21,8 @@ export interface ModelShape {
   readonly origin: string;
   /** Of `parameters`, those kept in bf16 (model.hfCheckpoint frozenDtype: bfloat16); the rest are f32. */
   readonly bf16Parameters?: number;
+  /** The checkpoint directory whose tokenizer the model reads text with, when it has one. */
+  readonly tokenizerDir?: string;
 }
 
 /**
@@ -42,7 +44,8 @@ export function modelShape(config: DecoderConfig, origin: string, bf16 = false):
 
 /** The same model with `layers` of its blocks kept (what model.prune makes). */
 export function withLayers(m: ModelShape, layers: number, origin: string): ModelShape {
-  return modelShape({ ...m.config, numLayers: layers }, origin);
+  const shape = modelShape({ ...m.config, numLayers: layers }, origin);
+  return m.tokenizerDir ? { ...shape, tokenizerDir: m.tokenizerDir } : shape;
 }
 
 /** The fused block's dims for a batch of B sequences of T tokens (no KV cache). */

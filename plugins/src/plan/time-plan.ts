@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import { instantiateComponents, type Preflight, type PreflightContext, type Registry } from '@e3/core';
 import { GraphShapes } from './graph-shapes.js';
+import { sampleTokenLengths } from './token-samples.js';
 import { cachedRates, measureRates, ratesKey, type MachineRates } from './machine-rates.js';
 import type { MemoryPlan } from './memory-plan.js';
 import { planMemoryFor } from './plan-preflight.js';
@@ -32,7 +33,8 @@ function rateAt(r: MachineRates, h: number): number {
 
 /** Seconds of one phase: FLOPs at the matmul rate, calls at the call overhead, bytes at the copy rate. */
 export function phaseSeconds(p: WorkPhase, r: MachineRates): number {
-  const compute = p.flops / rateAt(r, p.hidden) + p.calls * r.callSeconds + (p.bytes ?? 0) / r.copyBytesPerSecond;
+  const io = (p.bytes ?? 0) / r.copyBytesPerSecond + (p.convertBytes ?? 0) / r.convertBytesPerSecond;
+  const compute = p.flops / rateAt(r, p.hidden) + p.calls * r.callSeconds + io;
   return Math.max(compute, p.minSeconds ?? 0);
 }
 
@@ -54,13 +56,13 @@ export function graphWork(
   registry: Registry,
   fused: boolean,
   choices: MemoryPlan['choices'] = [],
+  shapes = new GraphShapes(ctx.graph, registry),
 ): Map<string, NodeWork> {
-  const shapes = new GraphShapes(ctx.graph);
   const out = new Map<string, NodeWork>();
   for (const id of ctx.graph.order) {
     const spec = ctx.graph.spec.nodes[id];
-    const estimate = registry.plugin(spec.plugin).estimate?.time as WorkEstimator | undefined;
-    if (typeof estimate !== 'function') {
+    const estimate = shapes.estimator<WorkEstimator>(spec.plugin, 'time');
+    if (!estimate) {
       out.set(id, { phases: [], note: 'unknown: the plugin declares no time estimator' });
       continue;
     }
@@ -86,8 +88,10 @@ export async function planTime(ctx: PreflightContext, measure: boolean): Promise
   const memory = planMemoryFor(ctx);
   const { backend, fused } = memory.limits;
   const registry = ctx.registry;
-  if (!registry) return { backend, nodes: [], totalSeconds: 0, note: 'no registry: nothing estimated' };
-  const work = graphWork(ctx, registry, fused, memory.choices);
+  const shapes = new GraphShapes(ctx.graph, registry);
+  const dirs = new Set(ctx.graph.order.flatMap((id) => shapes.modelOf(id)?.tokenizerDir ?? []));
+  shapes.tokenSamples = await sampleTokenLengths(ctx.graph, [...dirs]);
+  const work = graphWork(ctx, registry, fused, memory.choices, shapes);
   const key = ratesKey(backend, ctx.graph.spec.backend);
   const hidden = hiddenSizes(work);
   let rates = cachedRates(key, hidden);
@@ -139,7 +143,8 @@ export function formatTimePlan(plan: TimePlan): string {
       .join(', ');
     lines.push(
       `rates (measured ${r.measuredAt}): matmul ${mm}; ${(r.callSeconds * 1e6).toFixed(0)} µs a kernel call; ` +
-        `${(r.copyBytesPerSecond / 1e9).toFixed(1)} GB/s copies`,
+        `${(r.copyBytesPerSecond / 1e9).toFixed(1)} GB/s copies; ` +
+        `${(r.convertBytesPerSecond / 1e9).toFixed(2)} GB/s bf16 → f32`,
     );
   }
   if (plan.note) lines.push(plan.note);

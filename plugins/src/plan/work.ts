@@ -13,8 +13,10 @@ export interface WorkPhase {
   readonly hidden: number;
   /** Kernel calls (TensorFlow.js ops and native block calls). */
   readonly calls: number;
-  /** Bytes read or written outside the matmuls (weights loaded, copied, written). */
+  /** Bytes read or written outside the matmuls (weights copied, decoding's weight reads). */
   readonly bytes?: number;
+  /** Checkpoint bytes converted between bf16 and f32 (loading, exporting): the slowest part of I/O. */
+  readonly convertBytes?: number;
   /** Seconds the phase takes at least, whatever it computes (timed loops that run for a set time). */
   readonly minSeconds?: number;
 }
@@ -83,9 +85,14 @@ export function stepWork(
   };
 }
 
-/** Reading, converting or writing `values` values of 4 bytes (a checkpoint, a copy). */
+/** Copying `bytesPerValue` bytes per parameter (a pruned copy, a fingerprint read back). */
 export function copyWork(m: ModelShape, what: string, bytesPerValue: number, values = m.parameters): WorkPhase {
   return { what, flops: 0, hidden: m.config.hiddenSize, calls: 0, bytes: values * bytesPerValue };
+}
+
+/** Converting every parameter between a checkpoint's 2-byte floats and f32, `passes` times (load, export). */
+export function convertWork(m: ModelShape, what: string, passes = 1): WorkPhase {
+  return { what, flops: 0, hidden: m.config.hiddenSize, calls: 0, convertBytes: m.parameters * 2 * passes };
 }
 
 /** What a node's time estimator is given: its params (components built), the graph's shapes, the backend. */

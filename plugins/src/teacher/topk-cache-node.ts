@@ -15,7 +15,7 @@ import { describeCuts } from '../data/batch.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
 import { TeacherCache } from './topk-cache.js';
 import type { PortInputs, Ports } from '../ports.js';
-import { topkCacheWork } from './topk-cache-work.js';
+import { topkCacheWork, topkCacheMemory } from './topk-cache-estimate.js';
 
 interface Params {
   k: number;
@@ -94,5 +94,5 @@ export const topkCacheManifest: PluginManifest = {
     },
   },
   node: TopkCacheNode,
-  estimate: { time: topkCacheWork },
+  estimate: { time: topkCacheWork, memory: topkCacheMemory },
 };

@@ -140,6 +140,9 @@ export async function stepGradients(
   let loss = 0;
   let sum: tf.Tensor[] | undefined;
   for (let i = 0; i < (batch.micro ?? 1); i++) {
+    // Between micro-batches (a minute each at real sizes) timers and signal handlers get to run:
+    // the progress heartbeat, and a stop that the loop then sees after this step.
+    if (i > 0) await new Promise((r) => setImmediate(r));
     await batch.prepare?.(i);
     const { value, grads } = tf.variableGrads(() => batch.value(i), vars as tf.Variable[]);
     batch.release?.(i);

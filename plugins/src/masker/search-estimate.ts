@@ -10,12 +10,15 @@ import {
 import type { LayerImportance } from '../importance/importance.js';
 import { keepCount } from './prune-amount.js';
 import { refineBudget } from './swap-refine.js';
+import { stepMemory } from '../trainer/memory-options.js';
+import { cacheK, calibration, HEAD_LIVE, unwired, type MemoryEstimator, type StepBatch } from '../plan/node-memory.js';
+import { headChunk, targets, total, trainingPass } from '../plan/stage-memory.js';
 
 /** Masks scored on the calibration set: each one forward over it through K of the L layers. */
 export function maskScoring(n: WorkInput, what: string, masks: number, keep?: number): WorkPhase | undefined {
   const m = n.shapes.modelAt(n.id, 'model')!;
-  const T = n.shapes.sequenceTokens(n.id, m);
   const p = n.params;
+  const T = n.shapes.typicalTokens(n.id, m, Math.min(p.batchSize, p.calibration));
   const batches = Math.ceil(p.calibration / Math.min(p.batchSize, p.calibration));
   if (!masks) return undefined;
   const pass = { tokens: p.calibration * T, T, fused: n.fused, batches, layers: keep };
@@ -33,8 +36,8 @@ export function searchWork(n: WorkInput): NodeWork {
   const p = n.params;
   const L = m.config.numLayers;
   const K = keepCount(p as never, L, n.id);
-  const T = n.shapes.sequenceTokens(n.id, m);
   const B = Math.min(p.searchBatchSize, p.calibration);
+  const T = n.shapes.typicalTokens(n.id, m, B / microBatches(B, p.microBatch));
   const init = p.init as LayerImportance | undefined;
   const initMasks = typeof init?.evaluations === 'function' ? init.evaluations(L, K, 'scores') : 0;
   // The curriculum takes K_t from L to K over the warm-up: the mean blocks computed per step.
@@ -67,3 +70,25 @@ export function searchWork(n: WorkInput): NodeWork {
   ];
   return { phases: phases.filter((x): x is WorkPhase => x !== undefined) };
 }
+
+/** The search's step batch: search-node.ts clamps it to the calibration examples. */
+export const searchBatch: StepBatch = (p) => Math.min(p.searchBatchSize, p.calibration);
+
+/** masker.search: the calibration store, then the larger of a (micro-)batch step and the scoring. */
+export const searchMemory: MemoryEstimator = (n) => {
+  const m = n.shapes.modelAt(n.id, 'model');
+  if (!m) return unwired('model');
+  const p = n.params;
+  const T = n.shapes.sequenceTokens(n.id, m);
+  const B = searchBatch(p);
+  const s = stepMemory(p, B);
+  // Only α trains: summing micro-batches' gradients costs L floats.
+  const step = [
+    ...trainingPass(m, { B: s.microBatch, T, param: 'microBatch' }, n.exec, s.recompute),
+    headChunk(m, s.microBatch * T, p.headChunkTokens, HEAD_LIVE.studentTrain, 'masked model loss, frozen head'),
+    targets(B * T, cacheK(n)),
+  ];
+  const scoring = calibration(m, n, T, p.init?.component);
+  const [store, ...rest] = scoring;
+  return { items: [store, ...(total(step) > total(rest) ? step : rest)] };
+};

@@ -1,7 +1,8 @@
 import type { LayerImportance } from '../importance/importance.js';
 import { unwiredWork, type NodeWork, type WorkInput, type WorkPhase } from '../plan/work.js';
 import { keepCount } from './prune-amount.js';
-import { maskScoring } from './search-work.js';
+import { maskScoring } from './search-estimate.js';
+import { calibration, unwired, type MemoryEstimator } from '../plan/node-memory.js';
 
 /** masker.importance: the masks its score component says it evaluates, and the chosen mask's check. */
 export function importanceWork(n: WorkInput): NodeWork {
@@ -30,3 +31,17 @@ export function binomial(n: number, k: number): number {
   for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
   return Math.round(r);
 }
+
+/** masker.importance: calibration scoring (hidden states for the scores that read them). */
+export const importanceMemory: MemoryEstimator = (n) => {
+  const m = n.shapes.modelAt(n.id, 'model');
+  return m
+    ? { items: calibration(m, n, n.shapes.sequenceTokens(n.id, m), n.params.score?.component) }
+    : unwired('model');
+};
+
+/** masker.exhaustive: calibration scoring. */
+export const exhaustiveMemory: MemoryEstimator = (n) => {
+  const m = n.shapes.modelAt(n.id, 'model');
+  return m ? { items: calibration(m, n, n.shapes.sequenceTokens(n.id, m)) } : unwired('model');
+};

@@ -1,5 +1,8 @@
 import { forwardWork, generationWork, unwiredWork, type NodeWork, type WorkInput } from '../plan/work.js';
 import type { ModelShape } from '../plan/shapes.js';
+import { HEAD_LIVE, unwired, type MemoryEstimator } from '../plan/node-memory.js';
+import { withLayers } from '../plan/shapes.js';
+import { forwardPass, headChunk, kvCache, total, weights } from '../plan/stage-memory.js';
 
 /** quality.ts scores and answers held-out examples in batches of this many. */
 const BATCH = 128;
@@ -15,8 +18,8 @@ export function evaluatorWork(n: WorkInput): NodeWork {
   if (!m) return unwiredWork('model');
   const p = n.params;
   const teacher = n.shapes.modelAt(n.id, 'teacher');
-  const T = n.shapes.sequenceTokens(n.id, m);
   const ex = p.examples;
+  const T = n.shapes.typicalTokens(n.id, m, Math.min(ex, BATCH));
   const batches = Math.ceil(ex / BATCH);
   const score = (x: ModelShape, who: string, withTeacher: boolean) => [
     ...generationWork(x, `${who} answers`, {
@@ -35,7 +38,14 @@ export function evaluatorWork(n: WorkInput): NodeWork {
   if (p.speed?.enabled && teacher) {
     // A warm-up and `repeats` rounds of both models: prefill, then decoding; each timed call lasts
     // at least TIMED_CALL_SECONDS (speed.ts repeats short calls).
-    const g = { examples: p.speed.prompts, T, newTokens: p.speed.newTokens, batch: p.speed.prompts, fused: n.fused };
+    const Ts = n.shapes.typicalTokens(n.id, m, p.speed.prompts);
+    const g = {
+      examples: p.speed.prompts,
+      T: Ts,
+      newTokens: p.speed.newTokens,
+      batch: p.speed.prompts,
+      fused: n.fused,
+    };
     for (const [x, who] of [
       [m, 'model'],
       [teacher, 'teacher'],
@@ -51,3 +61,28 @@ export function evaluatorWork(n: WorkInput): NodeWork {
   }
   return { phases };
 }
+
+/** evaluator.suite: the larger of the held-out likelihood and generation. */
+export const evaluatorMemory: MemoryEstimator = (n) => {
+  const m = n.shapes.modelAt(n.id, 'model');
+  if (!m) return unwired('model');
+  const p = n.params;
+  const T = n.shapes.sequenceTokens(n.id, m);
+  const B = Math.min(128, p.examples); // quality.ts: batches of 128 held-out examples
+  const teacher = n.shapes.modelAt(n.id, 'teacher');
+  const likelihood = [
+    ...forwardPass(m, { B, T, param: 'examples' }, n.exec, 'held-out forward'),
+    ...(teacher ? forwardPass(teacher, { B, T, param: 'examples' }, n.exec, 'teacher held-out forward') : []),
+    headChunk(m, B * T, 0, teacher ? HEAD_LIVE.klTwoModels : HEAD_LIVE.nll, teacher ? 'KL to the teacher' : 'NLL'),
+  ];
+  const generation = [
+    kvCache(m, B, T + p.maxNewTokens, 'examples'),
+    ...forwardPass(m, { B, T, param: 'examples' }, n.exec, 'prefill'),
+  ];
+  // A teacher with bf16 weights is timed as an f32 copy (evaluator/speed.ts), which generation then holds.
+  if (teacher?.bf16Parameters)
+    generation.push(
+      weights(withLayers(teacher, teacher.config.numLayers, teacher.origin), 'f32 copy of the teacher, for timing'),
+    );
+  return { items: total(likelihood) > total(generation) ? likelihood : generation };
+};

@@ -1,0 +1,16 @@
+import { convertWork, unwiredWork, type NodeWork, type WorkInput } from '../plan/work.js';
+import { unwired, type MemoryEstimator } from '../plan/node-memory.js';
+import { perTensor } from '../plan/stage-memory.js';
+
+/** exporter.hf: every weight read back (4 bytes), encoded and written (up to 4 bytes), then read to check. */
+export function exporterWork(n: WorkInput): NodeWork {
+  const m = n.shapes.modelAt(n.id, 'model');
+  if (!m) return unwiredWork('model');
+  return { phases: [convertWork(m, 'encoded, written and read back to verify', 2)] };
+}
+
+/** exporter.hf: one tensor read back and encoded at a time. */
+export const exporterMemory: MemoryEstimator = (n) => {
+  const m = n.shapes.modelAt(n.id, 'model');
+  return m ? { items: [perTensor(m, 6, 'one tensor read back and encoded at a time')] } : unwired('model');
+};
