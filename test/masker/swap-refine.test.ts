@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { rankedSwaps, refineBudget, swapRefine } from '@e3/plugins';
+import { rankedSwaps, refineBudget, swapRefine, swapsPerRound } from '@e3/plugins';
 
 /**
  * A fake evaluator whose calibration KL is the sum of a hand-picked cost per removed layer, so
@@ -94,5 +94,11 @@ describe('masker: swap refinement', () => {
     // a mask: 32 calibration examples through 21 of 28 layers = 24. 2560 / 24 = 106.7.
     assert.equal(refineBudget({ refineBudget: 1, restarts: 2, steps: 20, searchBatchSize: 32 }, 32, 28, 21), 106);
     assert.equal(refineBudget({ refineBudget: 0, restarts: 2, steps: 20, searchBatchSize: 32 }, 32, 28, 21), 0);
+  });
+
+  it('auto shares the budget over the rounds, at least 16 swaps a round', () => {
+    assert.equal(swapsPerRound('auto', 800, 10), 80); // every swap of a 16-layer round (48)
+    assert.equal(swapsPerRound('auto', 48, 10), 16);
+    assert.equal(swapsPerRound(5, 800, 10), 5);
   });
 });

@@ -2,11 +2,11 @@ import { convertWork, unwiredWork, type NodeWork, type WorkInput } from '../plan
 import { unwired, type MemoryEstimator } from '../plan/node-memory.js';
 import { perTensor } from '../plan/stage-memory.js';
 
-/** exporter.hf: every weight read back (4 bytes), encoded and written (up to 4 bytes), then read to check. */
+/** exporter.hf: every weight read back, encoded to the checkpoint's dtype and written (one conversion pass). */
 export function exporterWork(n: WorkInput): NodeWork {
   const m = n.shapes.modelAt(n.id, 'model');
   if (!m) return unwiredWork('model');
-  return { phases: [convertWork(m, 'encoded, written and read back to verify', 2)] };
+  return { phases: [convertWork(m, 'encoded to the checkpoint dtype and written')] };
 }
 
 /** exporter.hf: one tensor read back and encoded at a time. */

@@ -9,7 +9,7 @@ import {
 } from '../plan/work.js';
 import type { LayerImportance } from '../importance/importance.js';
 import { keepCount } from './prune-amount.js';
-import { refineBudget } from './swap-refine.js';
+import { refineBudget, swapsPerRound } from './swap-refine.js';
 import { stepMemory } from '../trainer/memory-options.js';
 import { cacheK, calibration, HEAD_LIVE, unwired, type MemoryEstimator, type StepBatch } from '../plan/node-memory.js';
 import { headChunk, targets, total, trainingPass } from '../plan/stage-memory.js';
@@ -60,8 +60,11 @@ export function searchWork(n: WorkInput): NodeWork {
   );
   const candidates = p.restarts * (2 + p.candidates);
   const rounds = Math.min(p.refineRounds, 2 + 1);
+  const budget = refineBudget(p as never, p.calibration, L, K);
   const refine =
-    p.refineRounds > 0 ? Math.min(refineBudget(p as never, p.calibration, L, K), rounds * p.refineSwaps) : 0;
+    p.refineRounds > 0
+      ? Math.min(budget, rounds * Math.min(swapsPerRound(p.refineSwaps, budget, p.refineRounds), K * (L - K)))
+      : 0;
   const phases = [
     maskScoring(n, 'initial scores', initMasks + 1, undefined),
     steps,

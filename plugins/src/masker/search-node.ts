@@ -38,7 +38,7 @@ import {
   type CalibrationParams,
 } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
-import { refineBudget, swapRefine } from './swap-refine.js';
+import { refineBudget, swapRefine, swapsPerRound } from './swap-refine.js';
 import { searchWork, searchMemory, searchBatch } from './search-estimate.js';
 import { scheduleAt, standardise, type SearchSchedule } from './search-schedule.js';
 
@@ -56,7 +56,7 @@ interface Params extends CalibrationParams, PruneAmount, SearchSchedule {
   microBatch: Auto<number>;
   restarts: number;
   refineRounds: number;
-  refineSwaps: number;
+  refineSwaps: number | 'auto';
   refineBudget: number;
   window: number;
   candidates: number;
@@ -174,16 +174,17 @@ export class SearchNode implements GraphNode<Params> {
       const chosenAlpha = restarts[best.restart].alpha;
       if (p.refineRounds > 0) {
         const budget = refineBudget(q, calib.length, L, K);
+        const perRound = swapsPerRound(p.refineSwaps, budget, p.refineRounds);
         const refined = await trackMasks(
           evaluator,
           this.services.progress,
           `${ctx.id}:refine`,
-          Math.max(1, Math.min(budget, p.refineRounds * p.refineSwaps)),
+          Math.max(1, Math.min(budget, p.refineRounds * Math.min(perRound, K * (L - K)))),
           `swap refinement (at most ${budget} masks: refineBudget ${p.refineBudget} × the gradient steps' cost)`,
           () =>
             swapRefine(evaluator, best.mask, {
               rounds: p.refineRounds,
-              swapsPerRound: p.refineSwaps,
+              swapsPerRound: perRound,
               budget,
               rank: (drop, add) => chosenAlpha[add] - chosenAlpha[drop],
             }),
@@ -431,12 +432,11 @@ export const searchManifest: PluginManifest = {
           'stopping at a local optimum (0 = off)',
       },
       refineSwaps: {
-        type: 'integer',
-        minimum: 1,
-        default: 16,
+        oneOf: [{ type: 'integer', minimum: 1 }, { const: 'auto' }],
+        default: 'auto',
         description:
-          "swaps scored per refinement round: the best ranked by the search's α (α_added − α_removed); " +
-          'every swap at 8 layers',
+          "swaps scored per refinement round, the best ranked by the search's α (α_added − α_removed); " +
+          'auto: the budget shared over the rounds, at least 16 (every swap while the budget allows)',
       },
       refineBudget: {
         type: 'number',

@@ -99,3 +99,12 @@ export function refineBudget(
   const maskCost = (Math.max(calibration, 1) * K) / L;
   return Math.floor((p.refineBudget * stepCost) / maskCost);
 }
+
+/**
+ * Swaps a refinement round scores: `refineSwaps` as set, or for `auto` the budget shared over the
+ * rounds, at least 16 — so every swap of a round is scored while the budget allows it (16 and 48 a
+ * round at 8 and 16 layers), and the best ranked ones when it does not (147 a round at 28 layers).
+ */
+export function swapsPerRound(refineSwaps: number | 'auto', budget: number, rounds: number): number {
+  return refineSwaps === 'auto' ? Math.max(16, Math.floor(budget / Math.max(rounds, 1))) : refineSwaps;
+}
