@@ -24,6 +24,7 @@ import { initModelManifest } from './model/init-node.js';
 import { pruneManifest } from './model/prune-node.js';
 import { memoryPlanPreflight } from './plan/plan-preflight.js';
 import { timePlanPreflight } from './plan/time-plan.js';
+import { BUILTIN_ESTIMATES } from './plan/estimates/index.js';
 import { deterministicTopkManifest } from './sampler/deterministic-topk.js';
 import { gumbelTopkManifest } from './sampler/gumbel-topk.js';
 import { softmaxStManifest } from './sampler/softmax-st.js';
@@ -32,7 +33,7 @@ import { trainerManifest } from './trainer/trainer-node.js';
 import { teacherEntropyWeightingManifest, uniformWeightingManifest } from './weighting/weighting.js';
 
 /** Every built-in node plugin. */
-export const builtinPlugins: PluginManifest[] = [
+export const builtinPlugins: PluginManifest[] = withEstimates([
   hfCheckpointManifest,
   initModelManifest,
   pruneManifest,
@@ -49,7 +50,7 @@ export const builtinPlugins: PluginManifest[] = [
   distillerManifest,
   evaluatorManifest,
   exporterManifest,
-];
+]);
 
 /** Every built-in component. */
 export const builtinComponents: ComponentManifest[] = [
@@ -77,3 +78,8 @@ export const builtinModules: ContainerModule[] = [
   manifestModule(builtinPlugins, builtinComponents),
   preflightModule(memoryPlanPreflight, timePlanPreflight),
 ];
+
+/** The built-in manifests with their estimates (plan/estimates/index.ts). */
+function withEstimates(manifests: PluginManifest[]): PluginManifest[] {
+  return manifests.map((m) => (BUILTIN_ESTIMATES[m.key] ? { ...m, estimate: BUILTIN_ESTIMATES[m.key] } : m));
+}

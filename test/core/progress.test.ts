@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { Writable } from 'node:stream';
-import { Progress } from '@e3/core';
+import { Progress, yieldToTimers } from '@e3/core';
 
 /** A stream that keeps what is written; `tty` makes it look like a terminal. */
 function sink(tty: boolean) {
@@ -60,6 +60,23 @@ describe('progress (rate, elapsed time, ETA)', () => {
     const after = out.text().trim().split('\n').length;
     await sleep(150);
     assert.equal(out.text().trim().split('\n').length, after);
+  });
+
+  it('the heartbeat gets through a step that blocks, when the step yields with yieldToTimers', async () => {
+    const out = sink(false);
+    const t = new Progress(out.stream, 'plain', 0.05).start('distill', 4, { what: 'step' });
+    const lines = () => out.text().trim().split('\n').length;
+    const busy = (ms: number) => {
+      const end = Date.now() + ms;
+      while (Date.now() < end); // a micro-batch: the event loop is blocked
+    };
+    busy(120);
+    await new Promise((r) => setImmediate(r)); // the check phase runs before the overdue interval
+    const afterImmediate = lines();
+    busy(120);
+    await yieldToTimers();
+    assert.ok(lines() > afterImmediate, out.text());
+    t.done();
   });
 
   it('--progress json: one object per line with done, total, rate, elapsed and ETA', () => {

@@ -43,10 +43,11 @@ describe('time plan', function () {
     assert.ok(Math.abs(phaseSeconds(f, RATES) - (27840e-9 + 20e-5)) < 1e-15);
   });
 
-  it('a training step is the forward three times (input and weight gradients), four with recomputation', () => {
+  it('a training step is the forward three times and the head once more; four times with recomputation', () => {
     const base = { tokens: 10, T: 5, fused: true, batches: 1, trained: 100 };
     const train = stepWork(TINY, 'steps', { ...base, weightGradients: true, recompute: false }, 3);
-    assert.equal(train.flops, 3 * 3 * 27840);
+    // The head's logits are computed again in the backward pass: 10 tokens · 160 more per step.
+    assert.equal(train.flops, 3 * (3 * 27840 + 10 * 160));
     // AdamW reads and writes value, gradient and two moments: 100 parameters · 4 bytes · 8, per step.
     assert.equal(train.bytes, 3 * 3200);
     const search = stepWork(TINY, 'steps', { ...base, weightGradients: false, recompute: true }, 1);

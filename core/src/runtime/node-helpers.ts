@@ -47,3 +47,13 @@ export async function stopPoint(signal: AbortSignal | undefined): Promise<void> 
   if (!signal.aborted) await new Promise((r) => setImmediate(r));
   if (signal.aborted) throw new CancelledError();
 }
+
+/**
+ * Lets every due event run, timers included: a step of minutes calls it between its parts so the
+ * progress heartbeat (a setInterval) and signal handlers run. `setImmediate` would not do for the
+ * heartbeat: the event loop's check phase comes before its next timers phase, so an immediate
+ * resolves before any overdue timer fires; a zero timeout waits for the timers phase itself.
+ */
+export function yieldToTimers(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 0));
+}

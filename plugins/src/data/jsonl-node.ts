@@ -12,8 +12,6 @@ import {
 } from '@e3/core';
 import type { JsonlParams } from './jsonl.js';
 import { openJsonl } from './jsonl-open.js';
-import { noWork } from '../plan/work.js';
-import { noMemory } from '../plan/node-memory.js';
 
 /** `data.jsonl`: prompt/answer or plain-text records from a JSONL file, streamed from disk. */
 @injectable()
@@ -76,5 +74,4 @@ export const jsonlManifest: PluginManifest = {
     },
   },
   node: JsonlNode,
-  estimate: { time: noWork, memory: noMemory },
 };

@@ -2,8 +2,6 @@ import { injectable } from 'inversify';
 import { once, type GraphNode, type PluginManifest } from '@e3/core';
 import type { PortInputs, Ports } from '../ports.js';
 import { mixDatasets } from './mix.js';
-import { noWork } from '../plan/work.js';
-import { noMemory } from '../plan/node-memory.js';
 
 const inputs = { a: { type: 'Dataset' }, b: { type: 'Dataset' } } as const satisfies Ports;
 
@@ -28,5 +26,4 @@ export const mixManifest: PluginManifest = {
     },
   },
   node: MixNode,
-  estimate: { time: noWork, memory: noMemory },
 };

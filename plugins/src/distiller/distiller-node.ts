@@ -21,7 +21,6 @@ import type { TeacherCache } from '../teacher/topk-cache.js';
 import { TrainingServices } from '../trainer/training-services.js';
 import { optimSchema, trainLoop, type OptimParams } from '../trainer/train-loop.js';
 import type { TokenWeighting } from '../weighting/weighting.js';
-import { trainingWork, distillerMemory, trainingBatch } from '../trainer/training-estimate.js';
 
 interface Params extends OptimParams {
   batchSize: number;
@@ -211,5 +210,4 @@ export const distillerManifest: PluginManifest = {
     },
   },
   node: DistillerNode,
-  estimate: { time: trainingWork, memory: distillerMemory, batch: trainingBatch },
 };

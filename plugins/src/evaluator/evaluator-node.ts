@@ -23,7 +23,6 @@ import type { Report } from '../report/report.js';
 import { buildReport, writeReport } from '../report/write-report.js';
 import { measureSpeed } from './speed.js';
 import type { PortInputs, Ports } from '../ports.js';
-import { evaluatorWork, evaluatorMemory } from './evaluator-estimate.js';
 
 interface Params {
   examples: number;
@@ -155,5 +154,4 @@ export const evaluatorManifest: PluginManifest = {
     },
   },
   node: EvaluatorNode,
-  estimate: { time: evaluatorWork, memory: evaluatorMemory },
 };

@@ -17,7 +17,6 @@ import {
 import type { FloatDtype } from '../model/safetensors.js';
 import { exportCheckpoint } from './export-checkpoint.js';
 import type { PortInputs, Ports } from '../ports.js';
-import { exporterWork, exporterMemory } from './exporter-estimate.js';
 
 interface Params {
   dir: string;
@@ -113,5 +112,4 @@ export const exporterManifest: PluginManifest = {
     },
   },
   node: ExporterNode,
-  estimate: { time: exporterWork, memory: exporterMemory },
 };

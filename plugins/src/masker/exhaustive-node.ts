@@ -10,7 +10,6 @@ import {
   type PluginManifest,
   type Progress,
 } from '@e3/core';
-import { binomial, exhaustiveWork, exhaustiveMemory } from './calibration-estimate.js';
 import { calibrationSchema, finishMask, trackMasks, withCalibration, type CalibrationParams } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 import type { PortInputs, Ports } from '../ports.js';
@@ -30,6 +29,13 @@ export function* allMasks(L: number, K: number): Generator<number[]> {
     idx[j]++;
     for (let t = j + 1; t < K; t++) idx[t] = idx[t - 1] + 1;
   }
+}
+
+/** C(n, k), the number of K-of-L masks. */
+export function binomial(n: number, k: number): number {
+  let r = 1;
+  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
+  return Math.round(r);
 }
 
 const inputs = { model: { type: 'Model' }, data: { type: 'Dataset' } } as const satisfies Ports;
@@ -93,5 +99,4 @@ export const exhaustiveMaskerManifest: PluginManifest = {
   },
   deterministic: true,
   node: ExhaustiveMaskerNode,
-  estimate: { time: exhaustiveWork, memory: exhaustiveMemory },
 };

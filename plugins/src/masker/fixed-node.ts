@@ -2,8 +2,6 @@ import { injectable } from 'inversify';
 import { once, UserError, type GraphNode, type PluginManifest } from '@e3/core';
 import type { LayerMaskResult } from '../model/layer-mask.js';
 import type { PortInputs, Ports } from '../ports.js';
-import { noWork } from '../plan/work.js';
-import { noMemory } from '../plan/node-memory.js';
 
 interface Params {
   drop?: number[];
@@ -59,5 +57,4 @@ export const fixedMaskerManifest: PluginManifest = {
   },
   deterministic: true,
   node: FixedMaskerNode,
-  estimate: { time: noWork, memory: noMemory },
 };

@@ -12,7 +12,6 @@ import {
   type Rng,
 } from '@e3/core';
 import type { LayerImportance } from '../importance/importance.js';
-import { importanceWork, importanceMemory } from './calibration-estimate.js';
 import { calibrationSchema, finishMask, trackMasks, withCalibration, type CalibrationParams } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 import type { PortInputs, Ports } from '../ports.js';
@@ -79,5 +78,4 @@ export const importanceMaskerManifest: PluginManifest = {
   },
   deterministic: true,
   node: ImportanceMaskerNode,
-  estimate: { time: importanceWork, memory: importanceMemory },
 };

@@ -39,7 +39,6 @@ import {
 } from './masker-common.js';
 import { keepCount, type PruneAmount } from './prune-amount.js';
 import { refineBudget, swapRefine, swapsPerRound } from './swap-refine.js';
-import { searchWork, searchMemory, searchBatch } from './search-estimate.js';
 import { scheduleAt, standardise, type SearchSchedule } from './search-schedule.js';
 
 interface Params extends CalibrationParams, PruneAmount, SearchSchedule {
@@ -464,5 +463,4 @@ export const searchManifest: PluginManifest = {
   },
   deterministic: true,
   node: SearchNode,
-  estimate: { time: searchWork, memory: searchMemory, batch: searchBatch },
 };

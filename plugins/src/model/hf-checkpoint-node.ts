@@ -4,7 +4,6 @@ import { LOGGER, once, RUN_INFO, type GraphNode, type Logger, type PluginManifes
 import { loadCheckpoint } from './checkpoint.js';
 import type { ModelHandle } from './handle.js';
 import { FROZEN_DTYPES, type FrozenDtype } from './bf16-weights.js';
-import { loadWork, loadMemory } from './model-estimate.js';
 
 /** `model.hfCheckpoint`: loads a Hugging Face model directory. */
 @injectable()
@@ -55,5 +54,4 @@ export const hfCheckpointManifest: PluginManifest = {
     },
   },
   node: HfCheckpointNode,
-  estimate: { time: loadWork, memory: loadMemory },
 };

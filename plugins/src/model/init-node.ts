@@ -1,7 +1,6 @@
 import { inject, injectable } from 'inversify';
 import { LOGGER, once, RNG, type GraphNode, type Logger, type PluginManifest, type Rng } from '@e3/core';
 import { randomModel } from './random-model.js';
-import { loadWork, initMemory } from './model-estimate.js';
 
 interface Params {
   config: Record<string, unknown>;
@@ -76,5 +75,4 @@ export const initModelManifest: PluginManifest = {
     },
   },
   node: InitModelNode,
-  estimate: { time: loadWork, memory: initMemory },
 };

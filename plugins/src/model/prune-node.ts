@@ -2,7 +2,6 @@ import { inject, injectable } from 'inversify';
 import { LOGGER, once, UserError, type GraphNode, type Logger, type NodeContext, type PluginManifest } from '@e3/core';
 import { cloneHandle } from './handle.js';
 import type { PortInputs, Ports } from '../ports.js';
-import { pruneWork, pruneMemory } from './model-estimate.js';
 
 interface Params {
   drop?: number[];
@@ -68,5 +67,4 @@ export const pruneManifest: PluginManifest = {
     },
   },
   node: PruneNode,
-  estimate: { time: pruneWork, memory: pruneMemory },
 };

@@ -65,8 +65,8 @@ export function forwardWork(m: ModelShape, what: string, s: PassShape, times = 1
 /**
  * One gradient step: the forward, the backward's input gradients (one forward's FLOPs again),
  * its weight gradients when the weights train (another), a recomputed forward with gradient
- * checkpointing, and an optimiser update of `trained` parameters (memory traffic: value,
- * gradient and two moments read and written, f32).
+ * checkpointing (else the head's logits alone are recomputed), and an optimiser update of `trained`
+ * parameters (memory traffic: value, gradient and two moments read and written, f32).
  */
 export function stepWork(
   m: ModelShape,
@@ -76,9 +76,12 @@ export function stepWork(
 ): WorkPhase {
   const f = forwardWork(m, what, s);
   const factor = 2 + (s.weightGradients ? 1 : 0) + (s.recompute ? 1 : 0);
+  // The chunked head computes its logits again in the backward pass (model/chunked-head.ts keeps
+  // only the last chunk's), whether or not the blocks are checkpointed.
+  const headAgain = s.recompute ? 0 : s.tokens * headFlopsPerToken(m);
   return {
     what,
-    flops: f.flops * factor * steps,
+    flops: (f.flops * factor + headAgain) * steps,
     hidden: f.hidden,
     calls: f.calls * factor * steps,
     bytes: s.trained * 4 * 8 * steps,

@@ -15,7 +15,6 @@ import { describeCuts } from '../data/batch.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
 import { TeacherCache } from './topk-cache.js';
 import type { PortInputs, Ports } from '../ports.js';
-import { topkCacheWork, topkCacheMemory } from './topk-cache-estimate.js';
 
 interface Params {
   k: number;
@@ -94,5 +93,4 @@ export const topkCacheManifest: PluginManifest = {
     },
   },
   node: TopkCacheNode,
-  estimate: { time: topkCacheWork, memory: topkCacheMemory },
 };

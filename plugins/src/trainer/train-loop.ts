@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError, type Logger, type Progress, type Rng } from '@e3/core';
+import { UserError, yieldToTimers, type Logger, type Progress, type Rng } from '@e3/core';
 import { AdamW, globalNormScale, warmupCosine } from './adamw.js';
 import { loadState, saveState } from './checkpoint-state.js';
 
@@ -142,7 +142,7 @@ export async function stepGradients(
   for (let i = 0; i < (batch.micro ?? 1); i++) {
     // Between micro-batches (a minute each at real sizes) timers and signal handlers get to run:
     // the progress heartbeat, and a stop that the loop then sees after this step.
-    if (i > 0) await new Promise((r) => setImmediate(r));
+    if (i > 0) await yieldToTimers();
     await batch.prepare?.(i);
     const { value, grads } = tf.variableGrads(() => batch.value(i), vars as tf.Variable[]);
     batch.release?.(i);

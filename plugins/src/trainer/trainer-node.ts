@@ -17,7 +17,6 @@ import { cloneHandle, type ModelHandle } from '../model/handle.js';
 import type { PortInputs, Ports } from '../ports.js';
 import { TrainingServices } from './training-services.js';
 import { optimSchema, trainLoop, type OptimParams, type StepMetrics } from './train-loop.js';
-import { trainingWork, trainerMemory, trainingBatch } from './training-estimate.js';
 
 interface Params extends OptimParams {
   batchSize: number;
@@ -121,5 +120,4 @@ export const trainerManifest: PluginManifest = {
     },
   },
   node: TrainerNode,
-  estimate: { time: trainingWork, memory: trainerMemory, batch: trainingBatch },
 };

@@ -1,8 +1,8 @@
-import { forwardWork, generationWork, unwiredWork, type NodeWork, type WorkInput } from '../plan/work.js';
-import type { ModelShape } from '../plan/shapes.js';
-import { HEAD_LIVE, unwired, type MemoryEstimator } from '../plan/node-memory.js';
-import { withLayers } from '../plan/shapes.js';
-import { forwardPass, headChunk, kvCache, total, weights } from '../plan/stage-memory.js';
+import { forwardWork, generationWork, unwiredWork, type NodeWork, type WorkInput } from '../work.js';
+import type { ModelShape } from '../shapes.js';
+import { HEAD_LIVE, unwired, type MemoryEstimator } from '../node-memory.js';
+import { withLayers } from '../shapes.js';
+import { forwardPass, headChunk, kvCache, total, weights } from '../stage-memory.js';
 
 /** quality.ts scores and answers held-out examples in batches of this many. */
 const BATCH = 128;

@@ -1,6 +1,6 @@
-import { convertWork, unwiredWork, type NodeWork, type WorkInput } from '../plan/work.js';
-import { unwired, type MemoryEstimator } from '../plan/node-memory.js';
-import { perTensor } from '../plan/stage-memory.js';
+import { convertWork, unwiredWork, type NodeWork, type WorkInput } from '../work.js';
+import { unwired, type MemoryEstimator } from '../node-memory.js';
+import { perTensor } from '../stage-memory.js';
 
 /** exporter.hf: every weight read back, encoded to the checkpoint's dtype and written (one conversion pass). */
 export function exporterWork(n: WorkInput): NodeWork {

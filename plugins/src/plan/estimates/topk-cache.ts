@@ -1,6 +1,6 @@
-import { copyWork, forwardWork, unwiredWork, type NodeWork, type WorkInput } from '../plan/work.js';
-import { HEAD_LIVE, unwired, type MemoryEstimator } from '../plan/node-memory.js';
-import { forwardPass, headChunk, perTensor, targets } from '../plan/stage-memory.js';
+import { copyWork, forwardWork, unwiredWork, type NodeWork, type WorkInput } from '../work.js';
+import { HEAD_LIVE, unwired, type MemoryEstimator } from '../node-memory.js';
+import { forwardPass, headChunk, perTensor, targets } from '../stage-memory.js';
 
 /**
  * teacher.topkCache: the teacher over the calibration and held-out examples it computes up front

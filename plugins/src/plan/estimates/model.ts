@@ -1,6 +1,6 @@
-import { convertWork, copyWork, unwiredWork, type NodeWork, type WorkInput } from '../plan/work.js';
-import { madeModel, unwired, type MemoryEstimator } from '../plan/node-memory.js';
-import { perTensor, weights } from '../plan/stage-memory.js';
+import { convertWork, copyWork, unwiredWork, type NodeWork, type WorkInput } from '../work.js';
+import { madeModel, unwired, type MemoryEstimator } from '../node-memory.js';
+import { perTensor, weights } from '../stage-memory.js';
 
 /** model.hfCheckpoint and model.init: every weight read (or drawn) and converted to f32 once. */
 export function loadWork(n: WorkInput): NodeWork {

@@ -6,10 +6,10 @@ import {
   type NodeWork,
   type WorkInput,
   type WorkPhase,
-} from '../plan/work.js';
-import { stepMemory } from './memory-options.js';
-import { cacheK, training, unwired, type MemoryEstimator, type StepBatch } from '../plan/node-memory.js';
-import { targets, weights } from '../plan/stage-memory.js';
+} from '../work.js';
+import { stepMemory } from '../../trainer/memory-options.js';
+import { cacheK, training, unwired, type MemoryEstimator, type StepBatch } from '../node-memory.js';
+import { targets, weights } from '../stage-memory.js';
 
 /**
  * trainer.train and distiller.train: `steps` gradient steps of `batchSize` examples (weights

@@ -6,13 +6,13 @@ import {
   type NodeWork,
   type WorkInput,
   type WorkPhase,
-} from '../plan/work.js';
-import type { LayerImportance } from '../importance/importance.js';
-import { keepCount } from './prune-amount.js';
-import { refineBudget, swapsPerRound } from './swap-refine.js';
-import { stepMemory } from '../trainer/memory-options.js';
-import { cacheK, calibration, HEAD_LIVE, unwired, type MemoryEstimator, type StepBatch } from '../plan/node-memory.js';
-import { headChunk, targets, total, trainingPass } from '../plan/stage-memory.js';
+} from '../work.js';
+import type { LayerImportance } from '../../importance/importance.js';
+import { keepCount } from '../../masker/prune-amount.js';
+import { refineBudget, swapsPerRound } from '../../masker/swap-refine.js';
+import { stepMemory } from '../../trainer/memory-options.js';
+import { cacheK, calibration, HEAD_LIVE, unwired, type MemoryEstimator, type StepBatch } from '../node-memory.js';
+import { headChunk, targets, total, trainingPass } from '../stage-memory.js';
 
 /** Masks scored on the calibration set: each one forward over it through K of the L layers. */
 export function maskScoring(n: WorkInput, what: string, masks: number, keep?: number): WorkPhase | undefined {

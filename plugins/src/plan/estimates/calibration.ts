@@ -1,8 +1,9 @@
-import type { LayerImportance } from '../importance/importance.js';
-import { unwiredWork, type NodeWork, type WorkInput, type WorkPhase } from '../plan/work.js';
-import { keepCount } from './prune-amount.js';
-import { maskScoring } from './search-estimate.js';
-import { calibration, unwired, type MemoryEstimator } from '../plan/node-memory.js';
+import type { LayerImportance } from '../../importance/importance.js';
+import { unwiredWork, type NodeWork, type WorkInput, type WorkPhase } from '../work.js';
+import { binomial } from '../../masker/exhaustive-node.js';
+import { keepCount } from '../../masker/prune-amount.js';
+import { maskScoring } from './search.js';
+import { calibration, unwired, type MemoryEstimator } from '../node-memory.js';
 
 /** masker.importance: the masks its score component says it evaluates, and the chosen mask's check. */
 export function importanceWork(n: WorkInput): NodeWork {
@@ -23,13 +24,6 @@ export function exhaustiveWork(n: WorkInput): NodeWork {
   const K = keepCount(n.params as never, L, n.id);
   const masks = Math.min(binomial(L, K), n.params.maxMasks) + 1;
   return { phases: [maskScoring(n, 'every mask', masks, K)].filter((x): x is WorkPhase => !!x) };
-}
-
-/** C(n, k), the number of K-of-L masks. */
-export function binomial(n: number, k: number): number {
-  let r = 1;
-  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
-  return Math.round(r);
 }
 
 /** masker.importance: calibration scoring (hidden states for the scores that read them). */
