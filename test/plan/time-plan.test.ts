@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { forwardWork, modelShape, parseDecoderConfig, phaseSeconds, stepWork, type MachineRates } from '@e3/plugins';
 import { e3, tempDir } from '../helpers/files.js';
@@ -26,6 +27,7 @@ const RATES: MachineRates = {
   callSeconds: 1e-5,
   copyBytesPerSecond: 1e9,
   convertBytesPerSecond: 1e9,
+  updateValuesPerSecond: 1e8,
   measuredAt: 'now',
 };
 
@@ -48,8 +50,9 @@ describe('time plan', function () {
     const train = stepWork(TINY, 'steps', { ...base, weightGradients: true, recompute: false }, 3);
     // The head's logits are computed again in the backward pass: 10 tokens · 160 more per step.
     assert.equal(train.flops, 3 * (3 * 27840 + 10 * 160));
-    // AdamW reads and writes value, gradient and two moments: 100 parameters · 4 bytes · 8, per step.
-    assert.equal(train.bytes, 3 * 3200);
+    // AdamW updates the 100 trained parameters once a step, priced at the measured update rate.
+    assert.equal(train.updates, 3 * 100);
+    assert.ok(Math.abs(phaseSeconds(train, RATES) - (train.flops * 1e-9 + train.calls * 1e-5 + 300 / 1e8)) < 1e-15);
     const search = stepWork(TINY, 'steps', { ...base, weightGradients: false, recompute: true }, 1);
     assert.equal(search.flops, 3 * 27840);
   });
@@ -84,5 +87,33 @@ describe('time plan', function () {
     assert.match(unknown[0].note, /unknown: the plugin declares no time estimator/);
     const memory = custom['memory plan'].nodes.find((n: { id: string }) => n.id === unknown[0].id);
     assert.match(memory.note, /unknown: plugin .* declares no memory estimator/);
+  });
+
+  it('answers only prompted records: plain-text data has no answer generation in the evaluator estimate', () => {
+    const dir = tempDir();
+    const lines = (r: object) => Array.from({ length: 40 }, () => JSON.stringify(r)).join('\n') + '\n';
+    writeFileSync(join(dir, 'text.jsonl'), lines({ text: '12+34=46' }));
+    writeFileSync(join(dir, 'qa.jsonl'), lines({ prompt: '12+34=', answer: '46' }));
+    const evalPhases = (file: string) => {
+      const r = e3(
+        ['plan', 'graphs/quickstart.yaml', '--set', 'backend=wasm', '--json'].concat([
+          '--set',
+          'nodes.data.plugin=data.jsonl',
+          '--set',
+          `nodes.data.params.path=${join(dir, file)}`,
+        ]),
+        { env: { E3_RATES_FILE: join(dir, 'rates.json') } },
+      );
+      assert.equal(r.code, 0, r.stderr);
+      const n = JSON.parse(r.stdout)['time plan'].nodes.find((x: { id: string }) => x.id === 'eval');
+      return n.phases.map((p: { what: string }) => p.what).filter((w: string) => /answers/.test(w));
+    };
+    assert.deepEqual(evalPhases('text.jsonl'), []);
+    assert.deepEqual(evalPhases('qa.jsonl'), [
+      'model answers: prefill',
+      'model answers: decoding',
+      'teacher answers: prefill',
+      'teacher answers: decoding',
+    ]);
   });
 });

@@ -5,6 +5,7 @@ import { inspectCheckpoint } from '../model/checkpoint.js';
 import { parseDecoderConfig } from '../model/config.js';
 import { keepCount } from '../masker/prune-amount.js';
 import { modelShape, withLayers, type ModelShape } from './shapes.js';
+import type { TokenSamples } from './token-samples.js';
 
 /**
  * What the plan reads of a graph without running it: the shape of the model on each Model wire
@@ -135,8 +136,17 @@ export class GraphShapes {
     return Math.min(bound, expectedMax(lengths, Math.max(1, Math.round(batch))));
   }
 
+  /**
+   * The share of records on the data wire `port` of node `id` that have a prompt to answer: 1 when
+   * the data was not sampled (the estimate then assumes every record is answered).
+   */
+  promptedShare(id: string, port = 'data'): number {
+    const from = this.producer(id, port);
+    return (from === undefined ? undefined : this.tokenSamples?.promptedShare(from)) ?? 1;
+  }
+
   /** Token lengths sampled from the data (set by the time plan, which reads them asynchronously). */
-  tokenSamples?: { lengths(dataNode: string, tokenizerDir: string | undefined): number[] | undefined };
+  tokenSamples?: TokenSamples;
 
   /** Tokens per record of data node `id`, bounded from its params (or its file); undefined when unknown. */
   dataBound(id: string): number | undefined {

@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { toFloat32 } from '../model/safetensors.js';
+import { AdamW, globalNormScale } from '../trainer/adamw.js';
 import { initBackend, resolveBackendOptions, writeFileAtomic } from '@e3/core';
 
 /** This machine's rates on one backend, measured by {@link measureRates}. */
@@ -18,6 +19,8 @@ export interface MachineRates {
   readonly copyBytesPerSecond: number;
   /** bf16 bytes per second converted to f32 (safetensors.ts toFloat32): loading and writing checkpoints. */
   readonly convertBytesPerSecond: number;
+  /** Parameters per second through a step's update: the gradients' global norm, then AdamW (trainer/adamw.ts). */
+  readonly updateValuesPerSecond: number;
   readonly measuredAt: string;
 }
 
@@ -45,8 +48,8 @@ function readAll(): Record<string, MachineRates> {
 /** Rates measured before for `key` that cover every hidden size in `hidden`, if any. */
 export function cachedRates(key: string, hidden: readonly number[]): MachineRates | undefined {
   const r = readAll()[key];
-  if (!r || typeof r.callSeconds !== 'number' || typeof r.convertBytesPerSecond !== 'number' || !r.matmul)
-    return undefined;
+  const rates = [r?.callSeconds, r?.convertBytesPerSecond, r?.updateValuesPerSecond];
+  if (!r || !rates.every((x) => typeof x === 'number') || !r.matmul) return undefined;
   return hidden.every((h) => typeof r.matmul[h] === 'number') ? r : undefined;
 }
 
@@ -63,6 +66,25 @@ async function timeCall(fn: () => tf.Tensor, budget: number): Promise<number> {
     if (i > 200) break;
   }
   return best;
+}
+
+/** Parameters per second through the trainer's update (global norm and AdamW) of a 4M-value weight. */
+async function updateRate(): Promise<number> {
+  const n = 4 * 2 ** 20;
+  const w = tf.variable(tf.randomNormal([n / 1024, 1024]));
+  const g = tf.randomNormal(w.shape);
+  const opt = new AdamW([w], { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 });
+  let best = Infinity;
+  for (let i = 0; i < 4; i++) {
+    const t0 = performance.now();
+    const { scale } = await globalNormScale([g], 1);
+    opt.apply([g], 1e-4, scale);
+    await w.data();
+    best = Math.min(best, (performance.now() - t0) / 1000);
+  }
+  opt.dispose();
+  tf.dispose([w, g]);
+  return n / Math.max(best, 1e-6);
 }
 
 /**
@@ -112,6 +134,7 @@ export async function measureRates(
     convertSeconds = Math.min(convertSeconds, (performance.now() - t0) / 1000);
   }
   const rates: MachineRates = {
+    updateValuesPerSecond: await updateRate(),
     key,
     matmul,
     callSeconds: chain / 20,

@@ -31,9 +31,15 @@ function rateAt(r: MachineRates, h: number): number {
   return r.matmul[h] ?? Math.max(...Object.values(r.matmul));
 }
 
-/** Seconds of one phase: FLOPs at the matmul rate, calls at the call overhead, bytes at the copy rate. */
+/**
+ * Seconds of one phase: FLOPs at the matmul rate, calls at the call overhead, bytes at the copy rate,
+ * optimiser updates at the update rate.
+ */
 export function phaseSeconds(p: WorkPhase, r: MachineRates): number {
-  const io = (p.bytes ?? 0) / r.copyBytesPerSecond + (p.convertBytes ?? 0) / r.convertBytesPerSecond;
+  const io =
+    (p.bytes ?? 0) / r.copyBytesPerSecond +
+    (p.convertBytes ?? 0) / r.convertBytesPerSecond +
+    (p.updates ?? 0) / r.updateValuesPerSecond;
   const compute = p.flops / rateAt(r, p.hidden) + p.calls * r.callSeconds + io;
   return Math.max(compute, p.minSeconds ?? 0);
 }
@@ -144,7 +150,8 @@ export function formatTimePlan(plan: TimePlan): string {
     lines.push(
       `rates (measured ${r.measuredAt}): matmul ${mm}; ${(r.callSeconds * 1e6).toFixed(0)} µs a kernel call; ` +
         `${(r.copyBytesPerSecond / 1e9).toFixed(1)} GB/s copies; ` +
-        `${(r.convertBytesPerSecond / 1e9).toFixed(2)} GB/s bf16 → f32`,
+        `${(r.convertBytesPerSecond / 1e9).toFixed(2)} GB/s bf16 → f32; ` +
+        `${(r.updateValuesPerSecond / 1e6).toFixed(0)} M parameters/s through AdamW`,
     );
   }
   if (plan.note) lines.push(plan.note);
@@ -169,6 +176,7 @@ function timePlanJson(plan: TimePlan) {
         flops: p.flops,
         calls: p.calls,
         bytes: p.bytes,
+        updates: p.updates,
       })),
     })),
   };

@@ -26,8 +26,25 @@ function recordText(v: unknown): string {
   return '';
 }
 
-/** Texts of up to SAMPLE records of data node `id`, for the plugins the plan can read cheaply. */
-async function sampleTexts(graph: ValidatedGraph, id: string): Promise<string[] | undefined> {
+/** A sampled record: its text, and whether it has a prompt to answer (the evaluator generates for those). */
+interface SampledRecord {
+  readonly text: string;
+  readonly prompted: boolean;
+}
+
+/** Whether a JSONL record is asked something: a chat, or a prompt with an answer (jsonl.ts's rule). */
+function isPrompted(r: unknown, p: Record<string, any>): boolean {
+  if (!r || typeof r !== 'object' || p.pack) return false;
+  const rec = r as Record<string, unknown>;
+  if ((p.messagesField ?? 'messages') in rec) return true;
+  const answer = rec[p.answerField ?? 'answer'];
+  return (
+    typeof rec[p.promptField ?? 'prompt'] === 'string' && (typeof answer === 'string' || typeof answer === 'number')
+  );
+}
+
+/** Up to SAMPLE records of data node `id`, for the plugins the plan can read cheaply. */
+async function sampleRecords(graph: ValidatedGraph, id: string): Promise<SampledRecord[] | undefined> {
   const node = graph.spec.nodes[id];
   const p = (node.params ?? {}) as Record<string, any>;
   if (node.plugin === 'data.jsonl') {
@@ -37,7 +54,8 @@ async function sampleTexts(graph: ValidatedGraph, id: string): Promise<string[] 
       .filter((l) => l.trim());
     return lines.flatMap((l) => {
       try {
-        return [recordText(JSON.parse(l))];
+        const r: unknown = JSON.parse(l);
+        return [{ text: recordText(r), prompted: isPrompted(r, p) }];
       } catch {
         return []; // a partial last line of the sample, or a line the node itself will reject
       }
@@ -45,24 +63,36 @@ async function sampleTexts(graph: ValidatedGraph, id: string): Promise<string[] 
   }
   if (node.plugin === 'data.brown') {
     const examples = await brownDataset(p as never, new Rng(0)).calibration(SAMPLE);
-    return examples.map((e) => `${e.prompt}${e.answer}`);
+    return examples.map((e) => ({ text: `${e.prompt}${e.answer}`, prompted: e.prompt.length > 0 }));
   }
   return undefined;
+}
+
+/** What the time plan learns from a sample of each data node's records. */
+export interface TokenSamples {
+  /** Token lengths of the records for a model's tokenizer (undefined: not sampled). */
+  lengths(dataNode: string, tokenizerDir: string | undefined): number[] | undefined;
+  /** The share of records with a prompt to answer (undefined: not sampled). */
+  promptedShare(dataNode: string): number | undefined;
 }
 
 /**
  * Token lengths of sampled records per data node and tokenizer, for the time plan: batches are
  * padded to their longest record, so their typical length (not the bound) sets the work. Data the
- * plan cannot sample, and models without a tokenizer.json, keep the bound.
+ * plan cannot sample, and models without a tokenizer.json, keep the bound. Also the share of
+ * records with prompts: plain text has nothing for the evaluator to answer.
  */
 export async function sampleTokenLengths(
   graph: ValidatedGraph,
   tokenizerDirs: readonly string[],
-): Promise<{ lengths(dataNode: string, tokenizerDir: string | undefined): number[] | undefined }> {
+): Promise<TokenSamples> {
   const table = new Map<string, number[]>();
+  const prompted = new Map<string, number>();
   for (const id of graph.order) {
-    const texts = await sampleTexts(graph, id).catch(() => undefined);
-    if (!texts?.length) continue;
+    const records = await sampleRecords(graph, id).catch(() => undefined);
+    if (!records?.length) continue;
+    prompted.set(id, records.filter((r) => r.prompted).length / records.length);
+    const texts = records.map((r) => r.text);
     for (const dir of tokenizerDirs) {
       const tok = await loadTokenizer(dir).catch(() => undefined);
       // + 2: the begin and end tokens batch.ts adds around a record.
@@ -73,5 +103,8 @@ export async function sampleTokenLengths(
         );
     }
   }
-  return { lengths: (id, dir) => (dir === undefined ? undefined : table.get(`${id}\n${dir}`)) };
+  return {
+    lengths: (id, dir) => (dir === undefined ? undefined : table.get(`${id}\n${dir}`)),
+    promptedShare: (id) => prompted.get(id),
+  };
 }

@@ -15,6 +15,8 @@ export interface WorkPhase {
   readonly calls: number;
   /** Bytes read or written outside the matmuls (weights copied, decoding's weight reads). */
   readonly bytes?: number;
+  /** Parameters updated by the optimiser (the gradients' norm and AdamW), summed over steps. */
+  readonly updates?: number;
   /** Checkpoint bytes converted between bf16 and f32 (loading, exporting): the slowest part of I/O. */
   readonly convertBytes?: number;
   /** Seconds the phase takes at least, whatever it computes (timed loops that run for a set time). */
@@ -66,7 +68,7 @@ export function forwardWork(m: ModelShape, what: string, s: PassShape, times = 1
  * One gradient step: the forward, the backward's input gradients (one forward's FLOPs again),
  * its weight gradients when the weights train (another), a recomputed forward with gradient
  * checkpointing (else the head's logits alone are recomputed), and an optimiser update of `trained`
- * parameters (memory traffic: value, gradient and two moments read and written, f32).
+ * parameters (priced at the measured update rate).
  */
 export function stepWork(
   m: ModelShape,
@@ -84,7 +86,7 @@ export function stepWork(
     flops: (f.flops * factor + headAgain) * steps,
     hidden: f.hidden,
     calls: f.calls * factor * steps,
-    bytes: s.trained * 4 * 8 * steps,
+    updates: s.trained * steps,
   };
 }
 

@@ -21,14 +21,20 @@ export function evaluatorWork(n: WorkInput): NodeWork {
   const ex = p.examples;
   const T = n.shapes.typicalTokens(n.id, m, Math.min(ex, BATCH));
   const batches = Math.ceil(ex / BATCH);
+  // quality.ts answers only the examples with a prompt; plain text has nothing to answer.
+  const asked = Math.round(ex * n.shapes.promptedShare(n.id));
+  const answers = (x: ModelShape, who: string) =>
+    asked === 0
+      ? []
+      : generationWork(x, `${who} answers`, {
+          examples: asked,
+          T,
+          newTokens: p.maxNewTokens,
+          batch: BATCH,
+          fused: n.fused,
+        });
   const score = (x: ModelShape, who: string, withTeacher: boolean) => [
-    ...generationWork(x, `${who} answers`, {
-      examples: ex,
-      T,
-      newTokens: p.maxNewTokens,
-      batch: BATCH,
-      fused: n.fused,
-    }),
+    ...answers(x, who),
     forwardWork(x, `${who} likelihood`, { tokens: ex * T, T, fused: n.fused, batches }),
     ...(withTeacher && teacher
       ? [forwardWork(teacher, `${who} KL: teacher forward`, { tokens: ex * T, T, fused: n.fused, batches })]
