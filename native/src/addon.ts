@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { HeadRowsAddon } from './head-rows.js';
 
 /** Dimensions of one fused decoder block call (cc/decoder_block.cc). */
 export interface BlockDims {
@@ -17,6 +16,30 @@ export interface BlockDims {
 }
 
 type F32 = Float32Array;
+
+/** The addon's head entry points (cc/head_rows.cc); each checks every length. */
+export interface HeadRowsAddon {
+  headTopK(
+    logits: Float32Array,
+    rows: number,
+    v: number,
+    k: number,
+    ids: Int32Array,
+    logProbs: Float32Array,
+    entropy: Float32Array,
+  ): void;
+  headPick(logits: Float32Array, rows: number, v: number, cols: Int32Array, m: number, out: Float32Array): void;
+  headPickGrad(
+    logits: Float32Array,
+    rows: number,
+    v: number,
+    cols: Int32Array,
+    m: number,
+    g: Float32Array,
+    dz: Float32Array,
+  ): void;
+  headKl(p: Float32Array, q: Float32Array, rows: number, v: number, out: Float32Array): void;
+}
 
 /**
  * The addon's entry points (cc/). Each checks every array's length against what its dimensions

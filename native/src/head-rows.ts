@@ -16,14 +16,6 @@ const KL = 'E3HeadKl';
 type F32 = Float32Array;
 type I32 = Int32Array;
 
-/** The addon's head entry points (cc/head_rows.cc); each checks every length. */
-export interface HeadRowsAddon {
-  headTopK(logits: F32, rows: number, v: number, k: number, ids: I32, logProbs: F32, entropy: F32): void;
-  headPick(logits: F32, rows: number, v: number, cols: I32, m: number, out: F32): void;
-  headPickGrad(logits: F32, rows: number, v: number, cols: I32, m: number, g: F32, dz: F32): void;
-  headKl(p: F32, q: F32, rows: number, v: number, out: F32): void;
-}
-
 function topKKernel(addon: () => NativeAddon | undefined) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
     const heap = hostHeap(backend);

@@ -1,4 +1,4 @@
-export { loadAddon, ADDON_PATH, type BlockDims, type NativeAddon } from './addon.js';
+export { loadAddon, ADDON_PATH, type BlockDims, type HeadRowsAddon, type NativeAddon } from './addon.js';
 export { ADAMW_KERNEL, type AdamWAttrs } from './adamw.js';
 export {
   BLOCK_WEIGHTS,
@@ -29,7 +29,7 @@ export {
 } from './host-heap.js';
 export { DEFAULT_NATIVE_OPTIONS, NATIVE_ENV_OVERRIDES, resolveNativeOptions, type NativeOptions } from './options.js';
 export { replaceKernel, isReplacedKernel, addKernel } from './replace-kernel.js';
-export { headKl, headPick, headPickGrad, headTopK, type HeadRowsAddon } from './head-rows.js';
+export { headKl, headPick, headPickGrad, headTopK } from './head-rows.js';
 export { matMulAccumulate } from './matmul.js';
 export { markGradientAccumulator, takeGradientAccumulator, recordWrittenRows, writtenRowsOf } from './gradient-sum.js';
 export { BufferPool, type BufferPoolStats } from './buffer-pool.js';

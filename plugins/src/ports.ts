@@ -2,12 +2,12 @@ import type { Observable } from 'rxjs';
 import type { PortSpec } from '@e3/core';
 import type { Dataset } from './data/dataset.js';
 import type { Report } from './report/report.js';
-import type { Artifact } from './exporter/exporter-node.js';
-import type { SearchMetrics } from './masker/search-node.js';
+import type { Artifact } from './exporter/artifact.js';
+import type { SearchMetrics } from './masker/search-metrics.js';
 import type { ModelHandle } from './model/handle.js';
 import type { LayerMaskResult } from './model/layer-mask.js';
 import type { TeacherCache } from './teacher/topk-cache.js';
-import type { TrainMetrics } from './trainer/trainer-node.js';
+import type { TrainMetrics } from './trainer/train-metrics.js';
 
 /**
  * Each port type name of the built-in plugins and the payload its streams carry. The names are

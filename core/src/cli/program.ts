@@ -193,7 +193,9 @@ export function buildProgram(
       process.stdout.write(o.check ? 'schemas up to date\n' : `wrote schemas to ${o.out}\n`);
     });
 
-  addSweepCommands(program, modules);
+  addSweepCommands(program, modules, async (args) => {
+    await buildProgram(modules, contributors).parseAsync(['node', 'e3', ...args]);
+  });
   for (const add of contributors) add(program);
   return program;
 }

@@ -13,7 +13,6 @@ import { loadSweepFile } from '../sweep/sweep-file.js';
 import { formatSweepStatus, readSweepState, refreshSweepState, SWEEP_JSON } from '../sweep/sweep-state.js';
 import { runWorker } from '../sweep/worker.js';
 import { integerAtLeast, integerList, positiveInteger } from './options.js';
-import { buildProgram } from './program.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const log = (line: string) => process.stderr.write(`e3: ${line}\n`);
@@ -36,8 +35,16 @@ function queueUrl(given: string | undefined): string | undefined {
   return given ?? (process.env.E3_QUEUE || undefined);
 }
 
-/** `e3 sweep`, `e3 worker`, `e3 cache ls|gc` and `e3 compare`. */
-export function addSweepCommands(program: Command, modules: readonly ContainerModule[]): void {
+/**
+ * `e3 sweep`, `e3 worker`, `e3 cache ls|gc` and `e3 compare`. A worker runs a point's e3 command line
+ * through `runE3` (the program that adds these commands passes its own parser, so that this file
+ * does not import it back).
+ */
+export function addSweepCommands(
+  program: Command,
+  modules: readonly ContainerModule[],
+  runE3: (args: string[]) => Promise<void>,
+): void {
   program
     .command('sweep')
     .description('run a graph over a grid of --set values and seeds (a sweep file), locally or on a queue')
@@ -96,9 +103,6 @@ export function addSweepCommands(program: Command, modules: readonly ContainerMo
     .action(async (o) => {
       const url = queueUrl(o.queue);
       if (!url) throw new UserError('give the queue: e3 worker --queue redis://host:port (or set E3_QUEUE)');
-      const runE3 = async (args: string[]) => {
-        await buildProgram(modules).parseAsync(['node', 'e3', ...args]);
-      };
       await withSignal((signal) =>
         runWorker({
           url,

@@ -2,15 +2,7 @@ import { stringify } from 'yaml';
 import type { GraphSpec } from '../graph/spec.js';
 import type { ArtifactStore } from '../services/artifact-store.js';
 import type { Logger } from '../services/logger.js';
-import type { PreflightReport } from './preflight.js';
-
-/** Params a pre-flight check chose for a node (a param the user left to it, e.g. `microBatch: auto`). */
-export interface ParamChoice {
-  readonly node: string;
-  readonly params: Readonly<Record<string, unknown>>;
-  /** Why, when it is worth saying (logged at info; choices without one at debug). */
-  readonly why?: string;
-}
+import type { ParamChoice, PreflightReport } from './preflight.js';
 
 /**
  * Applies the params that pre-flight checks chose for the run (a check's `params`, e.g. the memory

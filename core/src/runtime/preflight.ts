@@ -5,7 +5,6 @@ import type { ValidatedGraph } from '../graph/validate.js';
 import type { Registry } from '../registry/registry.js';
 import { PREFLIGHT } from '../registry/tokens.js';
 import { resolveBackendOptions } from '../services/backend.js';
-import type { ParamChoice } from './param-choices.js';
 import type { PreparedGraph } from './prepare.js';
 
 /** What a pre-flight check is given: the validated graph, its source map, and the backend. */
@@ -23,6 +22,14 @@ export interface PreflightContext {
   readonly purpose?: 'validate' | 'plan' | 'run';
   /** The plugins' manifests, for checks that read what a plugin declares (e.g. its estimators). */
   readonly registry: Registry;
+}
+
+/** Params a pre-flight check chose for a node (a param the user left to it, e.g. `microBatch: auto`). */
+export interface ParamChoice {
+  readonly node: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  /** Why, when it is worth saying (logged at info; choices without one at debug). */
+  readonly why?: string;
 }
 
 /** A check's verdict: a report for `e3 plan`, and the located problems that must stop a run. */

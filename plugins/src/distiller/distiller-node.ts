@@ -5,7 +5,8 @@ import { describeCuts, textCodec } from '../data/batch.js';
 import { heldoutCheck, type Dataset } from '../data/dataset.js';
 import { exactMatch, heldoutLikelihood } from '../evaluator/quality.js';
 import type { LossTerm } from '../loss/loss-term.js';
-import { stepSupplies, trainingStep } from '../loss/training-step.js';
+import { stepSupplies } from '../loss/loss-inputs.js';
+import { trainingStep } from '../loss/training-step.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
 import {
   describeStepMemory,

@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { stopPoint, writeDirAtomic, type OutputGuard, type ProtectedDir } from '@e3/core';
 import type { ModelHandle } from '../model/handle.js';
 import { writeSafetensors, type FloatDtype } from '../model/safetensors.js';
-import { isPackedBf16, unpackBf16Values } from '../model/bf16-weights.js';
+import { unpackBf16Values } from '../model/bf16-weights.js';
+import { isPackedBf16 } from '../model/packed-bf16.js';
 
 export interface ExportOptions {
   dtype?: FloatDtype;

@@ -17,6 +17,8 @@ import {
 import type { FloatDtype } from '../model/safetensors.js';
 import { exportCheckpoint } from './export-checkpoint.js';
 import type { PortInputs, Ports } from '../ports.js';
+import type { Artifact } from './artifact.js';
+export type { Artifact } from './artifact.js';
 
 interface Params {
   dir: string;
@@ -27,12 +29,6 @@ interface Params {
 }
 
 /** What `exporter.hf` emits: where the checkpoint went. */
-export interface Artifact {
-  dir: string;
-  keptLayers: number[];
-  originalLayers: number;
-}
-
 const inputs = { model: { type: 'Model' }, report: { type: 'Report', optional: true } } as const satisfies Ports;
 
 /** `exporter.hf`: writes the model as a Hugging Face checkpoint (atomically), with the report beside it. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '@e3/core';
-import type { LossInputs } from './training-step.js';
+import type { LossInputs } from './loss-inputs.js';
 
 const EPS = 1e-8;
 

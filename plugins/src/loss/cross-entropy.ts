@@ -2,7 +2,7 @@ import { inject, injectable } from 'inversify';
 import * as tf from '@tensorflow/tfjs-core';
 import { COMPONENT_PARAMS, type ComponentManifest } from '@e3/core';
 import { weightedMean, type LossTerm } from './loss-term.js';
-import type { LossInputs, LossNeed } from './training-step.js';
+import type { LossInputs, LossNeed } from './loss-inputs.js';
 
 const REQUIRES: readonly LossNeed[] = ['labels'];
 

@@ -4,7 +4,7 @@ import { COMPONENT_PARAMS, type ComponentManifest } from '@e3/core';
 import { stopGradient } from '../maths/stop-gradient.js';
 import { bucketLogProbs, klPerToken } from './buckets.js';
 import { weightedMean, type LossTerm } from './loss-term.js';
-import type { LossInputs, LossNeed } from './training-step.js';
+import type { LossInputs, LossNeed } from './loss-inputs.js';
 
 interface Params {
   weight: number;

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import type { LossInputs, LossNeed } from './training-step.js';
+import type { LossInputs, LossNeed } from './loss-inputs.js';
 
 /**
  * A loss term component (`loss.*`): a per-token loss, averaged with the token weights.

@@ -1,55 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError, type PortSpec, type Supply } from '@e3/core';
+import { UserError } from '@e3/core';
 import { encodeBatch, type TextCodec } from '../data/batch.js';
 import { batchTensors } from '../data/batch-tensors.js';
 import type { Example } from '../data/dataset.js';
 import type { ModelHandle } from '../model/handle.js';
-import { forwardTokens, type StudentTokens } from '../model/student-tokens.js';
+import { forwardTokens } from '../model/student-tokens.js';
 import { disposeTargets, type TeacherCache, type TeacherTargets } from '../teacher/topk-cache.js';
 import type { TokenWeighting } from '../weighting/weighting.js';
 import type { LossTerm } from './loss-term.js';
-
-/**
- * What a loss term (or weighting) can require of the training step, and the input port a node
- * must have wired for its step to build it. A component lists these names in its manifest's
- * `requires`; a training node's manifest `supplies` them ({@link stepSupplies}), and
- * `e3 validate` refuses a component whose node cannot.
- */
-export const STEP_SUPPLIES = {
-  /** Next-token labels of the batch (always there). */
-  labels: {},
-  /** The teacher cache's top-k targets for the batch. */
-  teacherTargets: { input: 'targets' },
-  /** Student hidden states and the teacher's, block by block (needs the teacher model). */
-  hiddenStates: { input: 'teacher' },
-} as const satisfies Record<string, Supply>;
-
-/** A requirement name of {@link STEP_SUPPLIES}. */
-export type LossNeed = keyof typeof STEP_SUPPLIES;
-
-/** The `supplies` of a training node's manifest: what its step can build from the ports it has. */
-export function stepSupplies(inputs: Readonly<Record<string, PortSpec>>): Record<string, Supply> {
-  return Object.fromEntries(Object.entries(STEP_SUPPLIES).filter(([, s]) => !('input' in s) || s.input in inputs));
-}
-
-/** Everything a loss term may look at for one batch. */
-export interface LossInputs {
-  /** The student's per-token statistics. */
-  readonly student: StudentTokens;
-  /** Next-token ids [B, T] (int32, −1 where no loss applies). */
-  readonly labels: tf.Tensor2D;
-  /** [B, T] 1 where a loss applies, else 0. */
-  readonly active: tf.Tensor2D;
-  /** [B, T] per-token weights (already zero where inactive); the term divides by their sum. */
-  readonly tokenWeights: tf.Tensor2D;
-  readonly vocabSize: number;
-  /** `teacherTargets`: the teacher's top-k targets. */
-  readonly targets?: TeacherTargets;
-  /** `hiddenStates`: the student's hidden states (embeddings, then each block's output). */
-  readonly hidden?: tf.Tensor3D[];
-  /** `hiddenStates`: the teacher blocks' outputs the student's blocks descend from, one per student block. */
-  readonly teacherHidden?: tf.Tensor3D[];
-}
+import type { BuiltStepLoss, LossInputs } from './loss-inputs.js';
 
 /** Sum of weight × term over a list of loss terms (the terms' own values returned too). */
 export function combineLosses(
@@ -64,24 +23,6 @@ export function combineLosses(
     total = tf.add(total, tf.mul(v, t.weight));
   }
   return { total, parts };
-}
-
-/** One step's loss, as the train loop takes it (train-loop.ts's StepLoss). */
-export interface TrainingStepLoss {
-  tokens: number;
-  /** Micro-batches the batch runs as (train-loop.ts: one gradient each, summed before the update). */
-  micro: number;
-  /** Micro-batch `i`'s part of the batch's loss, under the tape; the parts sum to the batch's loss. */
-  value: (micro?: number) => tf.Scalar;
-  /** Builds what micro-batch `i` needs outside the tape (the teacher's hidden states); micro-batch 0's is built. */
-  prepare: (micro: number) => Promise<void>;
-  /** Frees what `prepare(i)` built, once micro-batch `i`'s gradient is taken. */
-  release: (micro: number) => void;
-  /** The batch's value of each term (summed over micro-batches as the loss is), after every `value`. */
-  terms: () => Record<string, tf.Scalar>;
-  info?: () => Record<string, number>;
-  progress?: (loss: number) => Record<string, number | string>;
-  dispose: () => void;
 }
 
 /** How a node's steps are built. */
@@ -150,7 +91,7 @@ interface Micro {
  */
 export function trainingStep(
   spec: TrainingStepSpec,
-): (examples: readonly Example[], extras?: StepExtras) => Promise<TrainingStepLoss> {
+): (examples: readonly Example[], extras?: StepExtras) => Promise<BuiltStepLoss> {
   const needs = new Set(spec.loss.flatMap((t) => t.requires));
   // With a cache wired, targets are read for every batch: the weighting may use them.
   const useTargets = needs.has('teacherTargets') || spec.cache !== undefined;

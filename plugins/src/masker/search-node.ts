@@ -17,7 +17,9 @@ import { stepIndexedBatches, type Dataset, type Example } from '../data/dataset.
 import type { LayerImportance } from '../importance/importance.js';
 import type { MaskEvaluator } from '../importance/mask-evaluator.js';
 import type { LossTerm } from '../loss/loss-term.js';
-import { stepSupplies, trainingStep } from '../loss/training-step.js';
+import { stepSupplies } from '../loss/loss-inputs.js';
+import { trainingStep } from '../loss/training-step.js';
+import type { RestartResult, SearchMetrics } from './search-metrics.js';
 import { hardTopK } from '../maths/relaxed-topk.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
 import { CHECKPOINTING_SCHEMA, MICRO_BATCH_SCHEMA, stepMemory, type Auto } from '../trainer/memory-options.js';
@@ -28,7 +30,7 @@ import type { MaskSampler } from '../sampler/sampler.js';
 import { annealSchema } from '../sampler/sampler.js';
 import type { TeacherCache } from '../teacher/topk-cache.js';
 import { TrainingServices } from '../trainer/training-services.js';
-import { trainLoop, type StepMetrics } from '../trainer/train-loop.js';
+import { trainLoop } from '../trainer/train-loop.js';
 import type { TokenWeighting } from '../weighting/weighting.js';
 import {
   calibrationEvaluator,
@@ -60,22 +62,6 @@ interface Params extends CalibrationParams, PruneAmount, SearchSchedule {
   window: number;
   candidates: number;
   checkpointEvery: number;
-}
-
-/** One restart's outcome (saved so a resumed run skips finished restarts). */
-interface RestartResult {
-  restart: number;
-  alpha: number[];
-  keepProbability: number[];
-  candidates: { mask: number[]; kl: number; source: string }[];
-  history: StepMetrics[];
-}
-
-/** What the search reports on its `metrics` port. */
-export interface SearchMetrics {
-  node: string;
-  restarts: RestartResult[];
-  wallSeconds: number;
 }
 
 /** What one restart of the search works with. */

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '@e3/core';
 import { hostHeap, isHostBackend } from '@e3/native';
 import type { LayerWeights } from './weights.js';
+import { isPackedBf16 } from './packed-bf16.js';
 
 /**
  * Frozen weights in bf16 (`model.hfCheckpoint` param `frozenDtype: bfloat16`): a block's projection
@@ -20,11 +21,6 @@ export const BF16_PROJECTIONS: readonly (keyof LayerWeights)[] = ['q', 'k', 'v',
 /** HF names of the projection weights (the tensors `frozenDtype: bfloat16` keeps in bf16). */
 export function isProjectionName(name: string): boolean {
   return /^model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)\.weight$/.test(name);
-}
-
-/** Whether `t` holds packed bf16 values (a projection weight is otherwise float32). */
-export function isPackedBf16(t: tf.Tensor): boolean {
-  return t.dtype === 'int32';
 }
 
 /** Whether any block of these layers keeps its projections in bf16. */

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError, yieldToTimers, type Logger, type Progress, type Rng } from '@e3/core';
 import { AdamW, globalNormScale, warmupCosine } from './adamw.js';
 import { loadState, saveState } from './checkpoint-state.js';
+import type { StepLoss } from '../loss/loss-inputs.js';
 
 /** Optimiser and schedule settings shared by the trainer, the distiller and the mask search. */
 export interface OptimParams {
@@ -78,29 +79,6 @@ export interface StepMetrics {
   gradNorm: number;
   tokens: number;
   [term: string]: number;
-}
-
-/**
- * One step's loss: `value` runs under the gradient tape; `terms` are read after it on logging steps;
- * `dispose` frees the batch. A batch may run as `micro` micro-batches (gradient accumulation):
- * `value(i)` is micro-batch i's part of the batch's loss (the parts sum to it), each under its own
- * tape between `prepare(i)` and `release(i)`.
- */
-export interface StepLoss {
-  tokens: number;
-  value: (micro: number) => tf.Scalar;
-  /** Micro-batches (default 1). */
-  micro?: number;
-  /** Awaited before micro-batch i's tape (what it needs built outside the tape). */
-  prepare?: (micro: number) => Promise<void>;
-  /** Called once micro-batch i's gradient is taken. */
-  release?: (micro: number) => void;
-  terms?: () => Record<string, tf.Scalar>;
-  /** Plain numbers to record with the step (schedules). */
-  info?: () => Record<string, number>;
-  /** What the progress line shows for this step (default: the loss). */
-  progress?: (loss: number) => Record<string, number | string>;
-  dispose?: () => void;
 }
 
 export interface TrainLoopArgs {

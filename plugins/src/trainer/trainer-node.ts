@@ -3,7 +3,9 @@ import { CancelledError, once, pick, type GraphNode, type NodeContext, type Plug
 import { describeCuts, textCodec } from '../data/batch.js';
 import type { Dataset } from '../data/dataset.js';
 import type { LossTerm } from '../loss/loss-term.js';
-import { stepSupplies, trainingStep } from '../loss/training-step.js';
+import { stepSupplies } from '../loss/loss-inputs.js';
+import { trainingStep } from '../loss/training-step.js';
+import type { TrainMetrics } from './train-metrics.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
 import {
   describeStepMemory,
@@ -16,7 +18,7 @@ import {
 import { cloneHandle, type ModelHandle } from '../model/handle.js';
 import type { PortInputs, Ports } from '../ports.js';
 import { TrainingServices } from './training-services.js';
-import { optimSchema, trainLoop, type OptimParams, type StepMetrics } from './train-loop.js';
+import { optimSchema, trainLoop, type OptimParams } from './train-loop.js';
 
 interface Params extends OptimParams {
   batchSize: number;
@@ -26,15 +28,6 @@ interface Params extends OptimParams {
   gradientCheckpointing: Auto<boolean>;
   microBatch: Auto<number>;
   freeze: FrozenPart[];
-}
-
-/** What the trainer reports on its `metrics` port. */
-export interface TrainMetrics {
-  node: string;
-  steps: number;
-  tokens: number;
-  wallSeconds: number;
-  history: StepMetrics[];
 }
 
 const inputs = { model: { type: 'Model' }, data: { type: 'Dataset' } } as const satisfies Ports;
