@@ -3,7 +3,7 @@ import 'reflect-metadata';
 export * from './model/config.js';
 export * from './model/safetensors.js';
 export * from './model/checkpoint.js';
-export { checkBackendRoom, filledTensor } from './model/filled-tensor.js';
+export { checkBackendRoom, filledTensor, WASM_HEAP_BYTES } from './model/filled-tensor.js';
 export * from './model/tokenizer.js';
 export * from './model/decoder.js';
 export * from './model/chunked-head.js';

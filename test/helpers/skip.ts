@@ -9,3 +9,7 @@ export function skipBecause(ctx: Mocha.Context, reason: string): never {
   process.stdout.write(`\n      (skipped: ${title}: ${reason})\n`);
   ctx.skip();
 }
+
+/** Why a test of the native kernels skips: the addon was not built here. */
+export const NO_ADDON =
+  'the native addon is not built (native/build.js needs g++ and libopenblas-dev; e3 then uses the wasm kernels)';

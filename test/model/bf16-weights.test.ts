@@ -14,6 +14,7 @@ import {
 import { e3, tempDir } from '../helpers/files.js';
 import { maxAbsDiff, useBackend } from '../helpers/tf.js';
 import { tinyModel } from '../helpers/tiny-model.js';
+import { NO_ADDON, skipBecause } from '../helpers/skip.js';
 
 /** The shared tiny Qwen3 (3 layers), written as bf16 (so bf16 weights stand for its values exactly). */
 async function bf16Checkpoint(): Promise<string> {
@@ -49,7 +50,7 @@ describe('frozen weights in bf16 (model.hfCheckpoint frozenDtype: bfloat16)', fu
   let dir: string;
 
   before(async function () {
-    if (!loadAddon()) this.skip();
+    if (!loadAddon()) skipBecause(this, NO_ADDON);
     dir = await bf16Checkpoint();
     await useBackend('cpu', { native: true });
   });

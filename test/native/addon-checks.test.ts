@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { loadAddon, type BlockDims } from '@e3/native';
+import { NO_ADDON, skipBecause } from '../helpers/skip.js';
 
 const dims: BlockDims = { B: 1, T: 2, P: 0, D: 8, H: 2, KV: 1, hd: 4, F: 12, eps: 1e-6 };
 const zeros = (n: number) => new Float32Array(n);
@@ -30,7 +31,7 @@ function blockTensors(d: BlockDims) {
 
 describe('native addon: every buffer length is checked', function () {
   before(function () {
-    if (!loadAddon()) this.skip();
+    if (!loadAddon()) skipBecause(this, NO_ADDON);
   });
 
   it('sgemmBatched names the operand whose length does not match m, n, k', () => {

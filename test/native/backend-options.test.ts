@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { loadAddon } from '@e3/native';
 import { e3, tempDir, writeFiles } from '../helpers/files.js';
 import { runGraph, teacherGraph } from '../helpers/graphs.js';
+import { NO_ADDON, skipBecause } from '../helpers/skip.js';
 
 /** A short graph (arithmetic data, the shipped teacher, its top-k cache) on `backend`. */
 function graph(backend: string): string {
@@ -27,7 +28,7 @@ describe('backend options in the graph (native kernels), recorded in resolved.ya
   this.timeout(180_000);
 
   it('`backend: { name: cpu, threads: 1 }` runs the native kernels on cpu and resolved.yaml records every option', function () {
-    if (!loadAddon()) this.skip();
+    if (!loadAddon()) skipBecause(this, NO_ADDON);
     const r = runGraph(graph('{ name: cpu, threads: 1 }'));
     assert.equal(r.code, 0, r.stderr);
     const resolved = parse(readFileSync(join(r.out, 'resolved.yaml'), 'utf8'));

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { BufferPool, bufferPoolStats, hostHeap, loadAddon } from '@e3/native';
 import { Rng } from '@e3/core';
 import { maxAbsDiff, useBackend } from '../helpers/tf.js';
+import { NO_ADDON, skipBecause } from '../helpers/skip.js';
 
 /** The cpu backend's reuse of disposed native outputs (native/src/buffer-pool.ts), and its guards. */
 describe('buffer pool: disposed cpu outputs are reused, never while anything can still see them', function () {
@@ -18,7 +19,7 @@ describe('buffer pool: disposed cpu outputs are reused, never while anything can
   const stats = () => bufferPoolStats(tf.backend())!;
 
   before(async function () {
-    if (!loadAddon()) this.skip();
+    if (!loadAddon()) skipBecause(this, NO_ADDON);
     await useBackend('cpu', { native: true, bufferPool: 64 });
   });
 

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { headKl, headPick, headPickGrad, headTopK, loadAddon, nativeHeadRows } from '@e3/native';
 import { Rng } from '@e3/core';
 import { useBackend } from '../helpers/tf.js';
+import { NO_ADDON, skipBecause } from '../helpers/skip.js';
 
 const V = 151_936,
   ROWS = 3,
@@ -28,7 +29,7 @@ describe('native output-head row kernels against float64 (V = 151,936)', functio
   ];
 
   before(async function () {
-    if (!loadAddon()) this.skip();
+    if (!loadAddon()) skipBecause(this, NO_ADDON);
     await useBackend('cpu', { native: true });
     assert.ok(nativeHeadRows());
     const rng = new Rng(3);

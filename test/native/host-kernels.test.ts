@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { activeAddon, hostHeap, loadAddon, markGradientAccumulator, matMulAccumulate } from '@e3/native';
 import { Rng } from '@e3/core';
 import { maxAbsDiff, useBackend } from '../helpers/tf.js';
+import { NO_ADDON, skipBecause } from '../helpers/skip.js';
 
 /** The host-memory kernels a real-size training step leans on (cpu backend, native kernels on). */
 describe('native host kernels: accumulating matmul, large Add, identity Transpose, sparse segment sums', function () {
@@ -15,7 +16,7 @@ describe('native host kernels: accumulating matmul, large Add, identity Transpos
     );
 
   before(async function () {
-    if (!loadAddon()) this.skip();
+    if (!loadAddon()) skipBecause(this, NO_ADDON);
     await useBackend('cpu', { native: true });
     assert.ok(activeAddon());
   });

@@ -4,6 +4,7 @@ import { bufferPoolStats, loadAddon } from '@e3/native';
 import { forwardTokens, tokensFromLogits, type ModelHandle } from '@e3/plugins';
 import { maxAbsDiff, useBackend } from '../helpers/tf.js';
 import { tinyModel } from '../helpers/tiny-model.js';
+import { NO_ADDON, skipBecause } from '../helpers/skip.js';
 
 /**
  * Loss and gradients of every weight (the tied embedding included) and a layer mask, as plain
@@ -36,7 +37,7 @@ describe('training on reused buffers: the same numbers as fresh memory', functio
   this.timeout(120_000);
 
   it('cpu with native kernels: steps on reused outputs equal the first step and the plain cpu backend', async function () {
-    if (!loadAddon()) this.skip();
+    if (!loadAddon()) skipBecause(this, NO_ADDON);
     await useBackend('cpu', { native: false });
     const h = await tinyModel({ layers: 4, seed: 9 });
     const reference = step(h, true);

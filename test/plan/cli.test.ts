@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { e3, tempDir, writeFiles } from '../helpers/files.js';
 import { headerOnlyCheckpoint } from '../helpers/large-checkpoint.js';
+import { skipBecause } from '../helpers/skip.js';
 
 describe('e3 plan, and the refusal of e3 validate / e3 run', function () {
   this.timeout(120000);
@@ -66,7 +67,7 @@ describe('e3 plan, and the refusal of e3 validate / e3 run', function () {
     const model = headerOnlyCheckpoint();
     const r = e3(['plan', 'graphs/e3-pruner.yaml', '--set', `vars.teacher=${model}`, '--set', 'backend=cpu', '--json']);
     const j = JSON.parse(r.stdout)['memory plan'];
-    if (j.peak.bytes > j.limits.hostBytes) this.skip(); // a machine with less memory than the plan needs
+    if (j.peak.bytes > j.limits.hostBytes) skipBecause(this, 'this machine has less memory than the plan needs');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(j.peak.node, 'distill');
   });

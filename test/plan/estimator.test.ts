@@ -12,6 +12,7 @@ import {
   total,
   HEAD_LIVE,
 } from '@e3/plugins';
+import { NO_ADDON, skipBecause } from '../helpers/skip.js';
 
 /** The tiny model of test/helpers/tiny-model.ts. */
 const TINY = parseDecoderConfig(
@@ -66,7 +67,7 @@ describe('memory plan: the estimator against hand arithmetic', () => {
     assert.equal(blockSavedFloats(TINY, 2, 5), 5240);
     assert.equal(blockUpstreamFloats(TINY, 2, 5), 4 * N * 32 + 2 * N * 64 + 2 * N * 32 + 3 * N * 16);
     const addon = loadAddon();
-    if (!addon) this.skip();
+    if (!addon) skipBecause(this, NO_ADDON);
     for (const [B, T] of [
       [2, 5],
       [3, 17],

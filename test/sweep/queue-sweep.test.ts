@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { e3, ROOT, tempDir } from '../helpers/files.js';
 import { pointRuns, quickSweep, SAMPLER_GRID } from '../helpers/sweeps.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const REDIS = process.env.E3_TEST_REDIS;
 
@@ -56,8 +57,7 @@ describe('e3 sweep on a BullMQ queue with e3 workers', function () {
 
   before(function () {
     if (!REDIS) {
-      console.log('    (skipped: set E3_TEST_REDIS=redis://127.0.0.1:PORT to a running redis-server; .ci/run does)');
-      this.skip();
+      skipBecause(this, 'set E3_TEST_REDIS=redis://127.0.0.1:PORT to a running redis-server; .ci/run does');
     }
   });
 

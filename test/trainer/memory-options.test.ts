@@ -15,6 +15,7 @@ import { tempDir } from '../helpers/files.js';
 import { runNode } from '../helpers/run-node.js';
 import { maxAbsDiff, useBackend } from '../helpers/tf.js';
 import { tinyModel } from '../helpers/tiny-model.js';
+import { NO_ADDON, skipBecause } from '../helpers/skip.js';
 
 const B = 6,
   T = 24;
@@ -51,7 +52,7 @@ describe('memory options of the training nodes', function () {
 
   for (const backend of ['cpu', 'wasm'] as const) {
     it(`gradient checkpointing: the same loss and gradients, fewer activations kept (${backend}, fused)`, async function () {
-      if (!loadAddon()) this.skip();
+      if (!loadAddon()) skipBecause(this, NO_ADDON);
       await useBackend(backend, { native: true });
       const h = await tinyModel({ layers: 6, seed: 3 });
       const plain = await step(h, false);

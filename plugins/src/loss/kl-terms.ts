@@ -18,39 +18,34 @@ const weightOnly = {
   properties: { weight: { type: 'number', minimum: 0, default: 1, description: 'multiplier in the summed loss' } },
 };
 
-/** Forward KL(p_teacher ‖ q_student) over the k+1 buckets (mean-seeking). */
-@injectable()
-export class ForwardKlLoss implements LossTerm {
-  readonly name = 'forwardKl';
-  readonly requires = REQUIRES;
-  readonly weight: number;
-  constructor(@inject(COMPONENT_PARAMS) p: Params) {
-    this.weight = p.weight;
+/**
+ * A component class for KL over the k+1 buckets in one direction: forward KL(p_teacher ‖ q_student)
+ * (mean-seeking) or reverse KL(q_student ‖ p_teacher) (mode-seeking).
+ */
+function bucketKl(name: string, reverse: boolean) {
+  @injectable()
+  class BucketKlLoss implements LossTerm {
+    readonly name = name;
+    readonly requires = REQUIRES;
+    readonly weight: number;
+    constructor(@inject(COMPONENT_PARAMS) p: Params) {
+      this.weight = p.weight;
+    }
+    compute(x: LossInputs): tf.Scalar {
+      return tf.tidy(() => {
+        const { logP, logQ } = bucketLogProbs(x);
+        const perToken = reverse ? klPerToken(logQ, logP) : klPerToken(logP, logQ);
+        return weightedMean(perToken, x.tokenWeights, tf);
+      });
+    }
   }
-  compute(x: LossInputs): tf.Scalar {
-    return tf.tidy(() => {
-      const { logP, logQ } = bucketLogProbs(x);
-      return weightedMean(klPerToken(logP, logQ), x.tokenWeights, tf);
-    });
-  }
+  return BucketKlLoss;
 }
 
+/** Forward KL(p_teacher ‖ q_student) over the k+1 buckets (mean-seeking). */
+export const ForwardKlLoss = bucketKl('forwardKl', false);
 /** Reverse KL(q_student ‖ p_teacher) over the k+1 buckets (mode-seeking). */
-@injectable()
-export class ReverseKlLoss implements LossTerm {
-  readonly name = 'reverseKl';
-  readonly requires = REQUIRES;
-  readonly weight: number;
-  constructor(@inject(COMPONENT_PARAMS) p: Params) {
-    this.weight = p.weight;
-  }
-  compute(x: LossInputs): tf.Scalar {
-    return tf.tidy(() => {
-      const { logP, logQ } = bucketLogProbs(x);
-      return weightedMean(klPerToken(logQ, logP), x.tokenWeights, tf);
-    });
-  }
-}
+export const ReverseKlLoss = bucketKl('reverseKl', true);
 
 /**
  * AKL (Wu et al. 2024), per token over the k+1 buckets: sort p descending (the top-k are

@@ -61,7 +61,7 @@ export async function withCalibration<T>(
  * expected, e.g. L for KL-drop); without a total, `use` runs untracked.
  */
 export async function trackMasks<T>(
-  ctx: MaskEvaluator,
+  evaluator: MaskEvaluator,
   progress: Progress,
   task: string,
   total: number | undefined,
@@ -71,11 +71,11 @@ export async function trackMasks<T>(
   if (!total) return use();
   const t = progress.start(task, total, { unit: 'masks', what });
   let n = 0;
-  ctx.onEvaluated = () => t.tick(++n);
+  evaluator.onEvaluated = () => t.tick(++n);
   try {
     return await use();
   } finally {
-    ctx.onEvaluated = undefined;
+    evaluator.onEvaluated = undefined;
     t.done();
   }
 }

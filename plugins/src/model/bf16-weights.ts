@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '@e3/core';
-import { hostHeap, isHostBackend } from '@e3/native';
 import type { LayerWeights } from './weights.js';
 import { isPackedBf16 } from './packed-bf16.js';
+import { filledTensor } from './filled-tensor.js';
 
 /**
  * Frozen weights in bf16 (`model.hfCheckpoint` param `frozenDtype: bfloat16`): a block's projection
@@ -28,20 +28,6 @@ export function hasBf16Weights(layers: readonly LayerWeights[]): boolean {
   return layers.some((l) => BF16_PROJECTIONS.some((k) => l[k] && isPackedBf16(l[k]!)));
 }
 
-/** An int32 tensor of `size` elements whose values `fill` writes (on host backends into the tensor's own memory). */
-function filledInt32(shape: number[], fill: (out: Int32Array) => void): tf.Tensor {
-  if (isHostBackend(tf.getBackend())) {
-    const heap = hostHeap(tf.engine().backend);
-    const info = heap.makeOutput(shape, 'int32');
-    const t = tf.engine().makeTensorFromTensorInfo(info);
-    fill(heap.typedArrayFromHeap(info) as Int32Array);
-    return t;
-  }
-  const data = new Int32Array(shape.reduce((a, b) => a * b, 1));
-  fill(data);
-  return tf.tensor(data, shape, 'int32');
-}
-
 /**
  * `values` [out, in] (f32) as packed bf16 [out, in / 2], rounded to nearest even (exact for values
  * read from a bf16 file).
@@ -50,13 +36,17 @@ export function packBf16(values: Float32Array, out: number, inner: number, where
   if (inner % 2)
     throw new UserError(`${where}: bf16 packing needs an even inner size, got ${inner} (fix: frozenDtype: float32)`);
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  return filledInt32([out, inner / 2], (o) => {
-    const halves = new Uint16Array(o.buffer, o.byteOffset, o.length * 2);
-    for (let i = 0; i < bits.length; i++) {
-      const b = bits[i];
-      halves[i] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
-    }
-  });
+  return filledTensor(
+    [out, inner / 2],
+    (o) => {
+      const halves = new Uint16Array(o.buffer, o.byteOffset, o.length * 2);
+      for (let i = 0; i < bits.length; i++) {
+        const b = bits[i];
+        halves[i] = (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+      }
+    },
+    'int32',
+  );
 }
 
 /** The f32 values [out × in] of packed bf16 `t` [out, in / 2] (exact: bf16 is the top half of an f32). */

@@ -115,26 +115,6 @@ function logitsPerToken(
   );
 }
 
-/** {@link logitsPerToken} with each model's log-softmax of the chunk instead of its logits. */
-export function headPerToken(
-  finals: readonly tf.Tensor2D[],
-  heads: readonly tf.Tensor2D[],
-  fn: (logp: tf.Tensor2D[], start: number, size: number) => tf.Tensor1D,
-  chunkTokens = 0,
-): tf.Tensor1D {
-  return logitsPerToken(
-    finals,
-    heads,
-    (z, s, c) =>
-      fn(
-        z.map((x) => tf.logSoftmax(x)),
-        s,
-        c,
-      ),
-    chunkTokens,
-  );
-}
-
 /** −log q(label) per token [N] of `final` [N, d] under `head`, for int32 `labels` [N] (−1 read as 0). */
 export function headNll(final: tf.Tensor2D, head: tf.Tensor2D, labels: tf.Tensor1D, chunkTokens = 0): tf.Tensor1D {
   return logitsPerToken(

@@ -2,8 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '@e3/core';
 import { hostHeap, isHostBackend } from '@e3/native';
 
-/** The wasm backend's memory cannot grow past 4 GiB (32-bit addresses). */
-const WASM_MAX_BYTES = 2 ** 32;
+/** The wasm32 heap's hard bound (32-bit addresses): every tensor of a wasm run lives in it. */
+export const WASM_HEAP_BYTES = 4 * 2 ** 30;
 
 /**
  * Fails early, with a fix, when `bytes` more of tensors cannot fit the current backend (only
@@ -12,7 +12,7 @@ const WASM_MAX_BYTES = 2 ** 32;
 export function checkBackendRoom(bytes: number, what: string): void {
   if (tf.getBackend() !== 'wasm') return;
   const inUse = tf.memory().numBytes;
-  if (inUse + bytes < WASM_MAX_BYTES) return;
+  if (inUse + bytes < WASM_HEAP_BYTES) return;
   const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
   const used = inUse ? ` (with ${gib(inUse)} already in use)` : '';
   throw new UserError(
@@ -21,26 +21,37 @@ export function checkBackendRoom(bytes: number, what: string): void {
   );
 }
 
+/** The typed array each dtype `filledTensor` makes is written through. */
+interface FillArrays {
+  float32: Float32Array;
+  int32: Int32Array;
+}
+
 /**
- * A float32 tensor of `shape` whose values `fill` writes. On wasm and cpu `fill` writes straight
- * into the tensor's own memory (no second copy of a large weight in JavaScript); elsewhere into
- * a Float32Array the tensor then takes.
+ * A tensor of `shape` (float32, or int32 for packed values) whose values `fill` writes. On wasm and
+ * cpu `fill` writes straight into the tensor's own memory (no second copy of a large weight in
+ * JavaScript); elsewhere into a typed array the tensor then takes.
  * If `fill` throws, the tensor is released.
  */
-export function filledTensor(shape: number[], fill: (out: Float32Array) => void): tf.Tensor {
+export function filledTensor<D extends keyof FillArrays = 'float32'>(
+  shape: number[],
+  fill: (out: FillArrays[D]) => void,
+  dtype: D = 'float32' as D,
+): tf.Tensor {
   if (isHostBackend(tf.getBackend())) {
     const heap = hostHeap(tf.engine().backend);
-    const info = heap.makeOutput(shape, 'float32');
+    const info = heap.makeOutput(shape, dtype);
     const t = tf.engine().makeTensorFromTensorInfo(info);
     try {
-      fill(heap.typedArrayFromHeap(info) as Float32Array);
+      fill(heap.typedArrayFromHeap(info) as FillArrays[D]);
     } catch (e) {
       t.dispose();
       throw e;
     }
     return t;
   }
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  const size = shape.reduce((a, b) => a * b, 1);
+  const data = (dtype === 'int32' ? new Int32Array(size) : new Float32Array(size)) as FillArrays[D];
   fill(data);
-  return tf.tensor(data, shape, 'float32');
+  return tf.tensor(data, shape, dtype);
 }

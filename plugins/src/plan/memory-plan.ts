@@ -2,12 +2,10 @@ import { createRequire } from 'node:module';
 import { totalmem } from 'node:os';
 import { type Diagnostic, type LoadedGraph, type Registry, type ValidatedGraph } from '@e3/core';
 import { loadAddon } from '@e3/native';
+import { WASM_HEAP_BYTES } from '../model/filled-tensor.js';
 import { GraphShapes } from './graph-shapes.js';
 import type { MemoryEstimator, NodeInput, NodeMemory, StepBatch } from './node-memory.js';
 import { gib, total, weights, type MemoryItem } from './stage-memory.js';
-
-/** The wasm32 heap's hard bound: every tensor of a wasm run lives in it. */
-export const WASM_HEAP_BYTES = 4 * 2 ** 30;
 
 /** One node of the plan: what it holds at its peak, with the models resident while it runs. */
 export interface NodePlan {

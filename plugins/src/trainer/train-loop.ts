@@ -98,8 +98,6 @@ export interface TrainLoopArgs {
   /** What the loop does, for the progress line (e.g. "distilling into the pruned model"). */
   readonly what?: string;
   readonly signal: AbortSignal;
-  /** Called after every optimiser step (e.g. schedules). */
-  readonly afterStep?: (step: number) => void;
   /** Awaited after every step, before a checkpoint (e.g. periodic evaluation). */
   readonly afterStepAsync?: (step: number) => Promise<void>;
 }
@@ -216,7 +214,6 @@ export async function trainLoop(a: TrainLoopArgs): Promise<{ metrics: StepMetric
       opt.apply(ordered, lr, clipped.scale);
       ordered.forEach((g) => g.dispose());
       tokens += batch.tokens;
-      a.afterStep?.(step);
       if (step % p.logEvery === 0 || step === p.steps - 1) {
         const row: StepMetrics = { step, loss: lossValue, lr, gradNorm: clipped.norm, tokens };
         for (const [k, t] of Object.entries(batch.terms?.() ?? {})) row[k] = (await t.data())[0];
