@@ -41,7 +41,9 @@ export function loadGraph(file: string, options: LoadOptions = {}): LoadedGraph 
   if (!merged) throw new GraphError(problems);
 
   const spec = merged as Record<string, unknown>;
-  for (const arg of options.sets ?? []) {
+  for (const arg of pluginsFirst((options.sets ?? []).map((a) => [a.slice(0, a.indexOf('=')), a] as const)).map(
+    ([, a]) => a,
+  )) {
     const eq = arg.indexOf('=');
     if (eq <= 0) {
       problems.push({
@@ -163,7 +165,7 @@ function readLayer(
   }
   const { extends: _e, set, ...own } = data;
   if (Array.isArray(merged.plugins) && Array.isArray(own.plugins)) own.plugins = [...merged.plugins, ...own.plugins];
-  merged = deepMerge(merged, own) as Record<string, unknown>;
+  merged = deepMerge(dropSwappedParams(merged, own), own) as Record<string, unknown>;
   sources.addDocument(shown, doc, lines);
   if (set !== undefined) {
     if (!isPlainObject(set)) {
@@ -176,7 +178,7 @@ function readLayer(
       });
       return merged;
     }
-    for (const [key, value] of Object.entries(set)) {
+    for (const [key, value] of pluginsFirst(Object.entries(set))) {
       const path = parsePath(key);
       const ok = applySet(merged, path, value, (message, fix) =>
         problems.push({ file: shown, ...locateIn(doc, lines, ['set', key]), field: `set.${key}`, message, fix }),
@@ -224,9 +226,37 @@ function locateIn(
 }
 
 /**
+ * A base graph without the params of the nodes whose plugin `own` (an overlay) swaps: the old
+ * plugin's params belong to it, as a swapped component's do; params the overlay gives stay.
+ */
+function dropSwappedParams(base: Record<string, unknown>, own: Record<string, unknown>): Record<string, unknown> {
+  if (!isPlainObject(base.nodes) || !isPlainObject(own.nodes)) return base;
+  const nodes = { ...base.nodes };
+  for (const [id, node] of Object.entries(own.nodes)) {
+    const old = nodes[id];
+    if (isPlainObject(node) && isPlainObject(old) && node.plugin !== undefined && node.plugin !== old.plugin) {
+      const { params: _dropped, ...rest } = old;
+      nodes[id] = rest;
+    }
+  }
+  return { ...base, nodes };
+}
+
+/**
+ * `set` entries with the node plugin swaps first (stable otherwise), so that a param set beside
+ * a swap belongs to the new plugin whatever order the two were written in.
+ */
+function pluginsFirst<T extends readonly [string, unknown]>(entries: readonly T[]): T[] {
+  const isSwap = (key: string) => /^nodes\.[^.]+\.plugin$/.test(key);
+  return [...entries.filter(([k]) => isSwap(k)), ...entries.filter(([k]) => !isSwap(k))];
+}
+
+/**
  * Sets `path` to `value` inside `root`. The first segment must be a known top-level key,
  * and under `nodes` the node must exist. Setting a component's `component` name to a
- * different component replaces the whole component (its old params belong to the old one).
+ * different component replaces the whole component (its old params belong to the old one), and
+ * so does setting a node's `plugin` to another plugin (its params go). `null` deletes the key (a
+ * node, a wire, a param, an array item); validation then checks what remains.
  * Returns false and reports through `fail` when the path is bad.
  */
 export function applySet(
@@ -263,6 +293,10 @@ export function applySet(
     }
   }
   const last = path[path.length - 1];
+  if (top === 'nodes' && path.length === 3 && last === 'plugin') {
+    const node = getPath(root, path.slice(0, 2));
+    if (isPlainObject(node) && node.plugin !== value) delete node.params;
+  }
   if (last === 'component' && path.length > 1) {
     const parentPath = path.slice(0, -1);
     const parent = getPath(root, parentPath);
@@ -307,7 +341,9 @@ function setAt(
       fail(`bad array index "${String(lastSeg)}"`);
       return false;
     }
-    cur[lastSeg] = value;
-  } else (cur as Record<string, unknown>)[String(lastSeg)] = value;
+    if (value === null) cur.splice(lastSeg, 1);
+    else cur[lastSeg] = value;
+  } else if (value === null) delete (cur as Record<string, unknown>)[String(lastSeg)];
+  else (cur as Record<string, unknown>)[String(lastSeg)] = value;
   return true;
 }

@@ -29,11 +29,15 @@ export function getPath(root: unknown, path: Path): unknown {
 
 /**
  * Deep merge for overlays: objects merge key by key, everything else (arrays included)
- * is replaced by the overlay's value, as in torchtune and Kustomize.
+ * is replaced by the overlay's value, as in torchtune and Kustomize. A `null` in the overlay
+ * deletes the key (a node, a wire, a param), as Hydra's `~key` does.
  */
 export function deepMerge(base: unknown, overlay: unknown): unknown {
   if (!isPlainObject(base) || !isPlainObject(overlay)) return structuredClone(overlay);
   const out: Record<string, unknown> = { ...structuredClone(base) };
-  for (const [k, v] of Object.entries(overlay)) out[k] = k in out ? deepMerge(out[k], v) : structuredClone(v);
+  for (const [k, v] of Object.entries(overlay)) {
+    if (v === null) delete out[k];
+    else out[k] = k in out ? deepMerge(out[k], v) : structuredClone(v);
+  }
   return out;
 }
