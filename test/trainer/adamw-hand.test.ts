@@ -65,7 +65,7 @@ function assertClose(actual: ArrayLike<number>, expected: readonly number[], wha
   expected.forEach((e, i) =>
     assert.ok(
       Math.abs(actual[i] - e) <= TOL * Math.max(1, Math.abs(e)),
-      `${what}[${i}]: expected ${actual[i]} to be within ${TOL} of ${e}`,
+      `${what}[${i}] = ${actual[i]}, by hand ${e} (± ${TOL})`,
     ),
   );
 }
