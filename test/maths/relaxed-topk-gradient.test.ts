@@ -69,7 +69,7 @@ describe('relaxed top-k and the Gumbel-TopK mask: gradients against float64 fini
     });
   }
 
-  it("the Gumbel-TopK sampler's mask: forward the hard top-k of α + g, gradient that of the relaxed top-k of α + g", async () => {
+  it("Gumbel-TopK's mask: forward the hard top-k of α + g, gradient the relaxed top-k's of α + g", async () => {
     await useBackend('cpu');
     const alpha = [0.5, -0.2, 1.1, 0.0, 0.3];
     const state = { k: 3, tau: 0.6, progress: 0.5 };
