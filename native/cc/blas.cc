@@ -65,6 +65,9 @@ static napi_value AdamW(napi_env env, napi_callback_info info) {
     float* wo = args.value(argv[4], "wOut", len); float* mo = args.value(argv[5], "mOut", len);
     float* vo = args.value(argv[6], "vOut", len);
     const float lr = dbl(env, argv[7]), b1 = dbl(env, argv[8]), b2 = dbl(env, argv[9]), eps = dbl(env, argv[10]);
+    // 1 − β from the double β: 1.0f − 0.999f is 0.000999987, which scaled v by 1 − 1.3e-5 at every
+    // step (test/trainer/adamw-hand.test.ts); the JS loop and the tfjs ops take it from doubles too.
+    const float c1 = static_cast<float>(1.0 - dbl(env, argv[8])), c2 = static_cast<float>(1.0 - dbl(env, argv[9]));
     const float decay = dbl(env, argv[11]), bc1 = dbl(env, argv[12]), bc2 = dbl(env, argv[13]);
     const float scale = argc > 14 ? static_cast<float>(dbl(env, argv[14])) : 1.0f;
     const float keep = 1.0f - lr * decay;
@@ -72,8 +75,8 @@ static napi_value AdamW(napi_env env, napi_callback_info info) {
     e3ParallelRange(len, 1 << 16, [=](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; i++) {
         const float gi = g[i] * scale;
-        const float mi = b1 * m[i] + (1.0f - b1) * gi;
-        const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        const float mi = b1 * m[i] + c1 * gi;
+        const float vi = b2 * v[i] + c2 * gi * gi;
         mo[i] = mi; vo[i] = vi;
         wo[i] = w[i] * keep - lr * (mi / bc1) / (std::sqrt(vi / bc2) + eps);
       }
