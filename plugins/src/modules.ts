@@ -24,6 +24,7 @@ import { initModelManifest } from './model/init-node.js';
 import { pruneManifest } from './model/prune-node.js';
 import { memoryPlanPreflight } from './plan/plan-preflight.js';
 import { timePlanPreflight } from './plan/time-plan.js';
+import { recipePreflight } from './recipe/recipe-warnings.js';
 import { BUILTIN_ESTIMATES } from './plan/estimates/index.js';
 import { deterministicTopkManifest } from './sampler/deterministic-topk.js';
 import { gumbelTopkManifest } from './sampler/gumbel-topk.js';
@@ -76,7 +77,7 @@ export const builtinComponents: ComponentManifest[] = [
 /** The ContainerModules the CLI loads by default. */
 export const builtinModules: ContainerModule[] = [
   manifestModule(builtinPlugins, builtinComponents),
-  preflightModule(memoryPlanPreflight, timePlanPreflight),
+  preflightModule(memoryPlanPreflight, timePlanPreflight, recipePreflight),
 ];
 
 /** The built-in manifests with their estimates (plan/estimates/index.ts). */

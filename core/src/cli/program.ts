@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../services/artifact-store.js';
 import { Registry } from '../registry/registry.js';
 import { loadPluginModule } from '../runtime/load-plugins.js';
 import { prepareGraph } from '../runtime/prepare.js';
-import { plannedPreflights, refuseOnProblems } from '../runtime/preflight.js';
+import { plannedPreflights, refuseOnProblems, warningLines } from '../runtime/preflight.js';
 import { PACKAGE_VERSION, recordedStart, runGraph } from '../runtime/run-graph.js';
 import { describeJson, describeMermaid, describeRegistry, describeText } from './describe.js';
 import { positiveNumber, seedInteger } from './options.js';
@@ -106,18 +106,22 @@ export function buildProgram(
     .action(async (graph: string, o) => {
       if (isSweepFile(graph)) return validateSweep(graph, modules, o);
       let p;
+      let warnings: string[] = [];
       try {
         p = await prepareGraph(graph, { modules, sets: o.set, pluginPaths: o.plugin });
-        refuseOnProblems(await plannedPreflights(p));
+        const reports = await plannedPreflights(p);
+        warnings = warningLines(reports);
+        refuseOnProblems(reports);
       } catch (e) {
         if (!o.json || !(e instanceof GraphError)) throw e;
         process.stdout.write(JSON.stringify({ file: graph, ok: false, problems: e.diagnostics }, null, 2) + '\n');
         process.exitCode = e.exitCode;
         return;
       }
+      for (const w of warnings) process.stderr.write(w + '\n');
       process.stdout.write(
         o.json
-          ? JSON.stringify({ file: graph, ok: true, nodes: p.graph.order }, null, 2) + '\n'
+          ? JSON.stringify({ file: graph, ok: true, nodes: p.graph.order, warnings }, null, 2) + '\n'
           : `${graph}: ok (${p.graph.order.length} nodes: ${p.graph.order.join(' → ')})\n`,
       );
     });
@@ -141,6 +145,7 @@ export function buildProgram(
       if (o.json)
         process.stdout.write(JSON.stringify(Object.fromEntries(reports.map((r) => [r.title, r.json])), null, 2) + '\n');
       else process.stdout.write(reports.map((r) => `${r.title}\n${r.text}`).join('\n\n') + '\n');
+      for (const w of warningLines(reports)) process.stderr.write(w + '\n');
       const problems = reports.flatMap((r) => r.problems).length;
       if (problems) process.exitCode = 1;
     });

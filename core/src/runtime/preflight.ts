@@ -1,5 +1,5 @@
 import { ContainerModule, type Container } from 'inversify';
-import { GraphError, type Diagnostic } from '../errors.js';
+import { formatDiagnostic, GraphError, type Diagnostic } from '../errors.js';
 import type { LoadedGraph } from '../graph/load-graph.js';
 import type { ValidatedGraph } from '../graph/validate.js';
 import type { Registry } from '../registry/registry.js';
@@ -42,6 +42,8 @@ export interface PreflightReport {
   readonly seconds?: Readonly<Record<string, number>>;
   /** Params the check chose for nodes (e.g. `microBatch: auto`), applied before any node runs. */
   readonly params?: readonly ParamChoice[];
+  /** Located things that run but probably do not do what was meant (printed; never a refusal). */
+  readonly warnings?: readonly Diagnostic[];
 }
 
 /**
@@ -67,6 +69,11 @@ export async function runPreflights(container: Container, ctx: PreflightContext)
   const reports: PreflightReport[] = [];
   for (const c of checks) reports.push(await c.check(ctx));
   return reports;
+}
+
+/** Every check's warnings, one line each (`warning: file:line:col node "x" field "y": …`). */
+export function warningLines(reports: readonly PreflightReport[]): string[] {
+  return reports.flatMap((r) => r.warnings ?? []).map((d) => `warning: ${formatDiagnostic(d)}`);
 }
 
 /** Throws one GraphError listing every check's problems, if any. */

@@ -18,7 +18,7 @@ import { execute, type ExecuteResult } from './executor.js';
 import { nodeKeys, reconcileNodeState } from './node-keys.js';
 import { prepareGraph, type PreparedGraph, type PrepareOptions } from './prepare.js';
 import { logTimes, timeTable } from './time-report.js';
-import { preflightRefusal, refuseOnProblems, runPreflights } from './preflight.js';
+import { preflightRefusal, refuseOnProblems, runPreflights, warningLines } from './preflight.js';
 import { applyParamChoices } from './param-choices.js';
 import { acquireRunLock } from './run-lock.js';
 import type { RunInfo } from './run-info.js';
@@ -206,6 +206,7 @@ async function runLocked(
       purpose: 'run',
     });
     for (const r of preflight) logger.debug(`${r.title}\n${r.text}`);
+    for (const w of warningLines(preflight)) logger.warn(w.replace(/^warning: /, ''));
     refuseOnProblems(preflight);
     const chosen = applyParamChoices(preflight, spec, store, logger);
     if (chosen.length) runJson.params = chosen;
