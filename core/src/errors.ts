@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import { pluginFrame } from './plugin-frame.js';
 
 /**
  * Errors a user can fix. The CLI prints their message without a stack trace
@@ -52,7 +53,10 @@ export class NodeError extends UserError {
     readonly nodeId: string,
     override readonly cause: unknown,
   ) {
-    super(`node "${nodeId}" failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    const at = cause instanceof UserError ? undefined : pluginFrame(cause);
+    super(
+      `node "${nodeId}" failed: ${cause instanceof Error ? cause.message : String(cause)}${at ? ` (at ${at})` : ''}`,
+    );
     this.name = 'NodeError';
   }
 }

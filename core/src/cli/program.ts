@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { Container, type ContainerModule } from 'inversify';
 import { resolve } from 'node:path';
-import { GraphError, signalExitCode, UserError } from '../errors.js';
+import { GraphError, NodeError, signalExitCode, UserError } from '../errors.js';
 import { diagramSvg, specDiagram } from '../plots/graph-diagram.js';
 import { writeFileAtomic } from '../services/artifact-store.js';
 import { Registry } from '../registry/registry.js';
@@ -269,6 +269,9 @@ export async function runCli(
     }
     if (e instanceof UserError) {
       process.stderr.write(`e3: ${e.message}\n`);
+      // A node's failure: the plugin's own stack first (where the bug is), then the framework's.
+      const cause = e instanceof NodeError && e.cause instanceof Error ? e.cause.stack : undefined;
+      if (debug && cause) process.stderr.write(cause + '\n');
       if (debug && e.stack) process.stderr.write(e.stack + '\n');
       process.exitCode = e.exitCode;
       return;

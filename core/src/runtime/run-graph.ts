@@ -3,7 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { NodeCache } from '../cache/node-cache.js';
 import { NodeReuse } from './node-reuse.js';
-import { CancelledError, stopSignal, UserError } from '../errors.js';
+import { CancelledError, NodeError, stopSignal, UserError } from '../errors.js';
 import { ARTIFACTS, BACKEND, CLOCK, LOGGER, PROGRESS, RNG, RUN_INFO } from '../registry/tokens.js';
 import { ArtifactStore } from '../services/artifact-store.js';
 import { isE3RunDir, readJsonObject } from '../services/output-guard.js';
@@ -234,6 +234,9 @@ async function runLocked(
       );
     }
     Object.assign(runJson, { status: 'failed', error: e instanceof Error ? e.message : String(e) });
+    // The CLI prints the failure; run.log keeps it too (with the plugin's stack, for a node's).
+    const stack = e instanceof NodeError && e.cause instanceof Error ? `\n${e.cause.stack}` : '';
+    logger.record('error', `${e instanceof Error ? e.message : String(e)}${stack}`);
     throw e;
   } finally {
     options.signal?.removeEventListener('abort', onStop);

@@ -40,9 +40,13 @@ export class Logger {
     this.write('error', msg);
   }
 
+  /** Appends to the log file only: what the caller shows the user itself (the CLI prints a failure). */
+  record(level: LogLevel, msg: string): void {
+    if (this.file) appendFileSync(this.file, `${new Date().toISOString()} [${level}] ${this.scope}: ${msg}\n`);
+  }
+
   private write(level: LogLevel, msg: string): void {
-    const line = `[${level}] ${this.scope}: ${msg}`;
-    if (RANK[level] >= RANK[this.level]) this.sink(line);
-    if (this.file) appendFileSync(this.file, `${new Date().toISOString()} ${line}\n`);
+    if (RANK[level] >= RANK[this.level]) this.sink(`[${level}] ${this.scope}: ${msg}`);
+    this.record(level, msg);
   }
 }
