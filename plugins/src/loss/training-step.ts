@@ -19,6 +19,14 @@ export function combineLosses(
   let total: tf.Scalar = tf.scalar(0);
   for (const t of terms) {
     const v = compute(t);
+    if (v.rank !== 0) {
+      const shape = `[${v.shape.join(', ')}]`;
+      v.dispose();
+      throw new UserError(
+        `loss term "${t.name}" returned a tensor of shape ${shape}, not a scalar ` +
+          '(fix: reduce its per-token values to one number, e.g. weightedMean(perToken, x.tokenWeights, tf))',
+      );
+    }
     parts[t.name] = v;
     total = tf.add(total, tf.mul(v, t.weight));
   }

@@ -139,6 +139,22 @@ export async function stepGradients(
 }
 
 /**
+ * Which loss terms went non-finite in a batch whose loss did, when others stayed finite
+ * (`term "x" is NaN (forwardKl 0.41 is finite)`); undefined when every term did (then a step too
+ * large is the likelier cause) or the batch keeps no terms.
+ */
+async function nonFiniteTerms(batch: StepLoss): Promise<string | undefined> {
+  const terms = batch.terms?.();
+  if (!terms) return undefined;
+  const values = await Promise.all(Object.entries(terms).map(async ([k, t]) => [k, (await t.data())[0]] as const));
+  const bad = values.filter(([, v]) => !Number.isFinite(v));
+  const good = values.filter(([, v]) => Number.isFinite(v));
+  if (!bad.length || !good.length) return undefined;
+  const named = bad.map(([k, v]) => `term "${k}" is ${v}`).join(', ');
+  return `${named} (${good.map(([k, v]) => `${k} ${v.toPrecision(3)}`).join(', ')} finite)`;
+}
+
+/**
  * The shared optimisation loop: AdamW with warm-up + cosine, gradient accumulation over a
  * batch's micro-batches, global-norm clipping of the batch's gradient, a token budget, atomic
  * checkpoints every N steps (weights, moments, step, RNG and extra state),
@@ -204,9 +220,15 @@ export async function trainLoop(a: TrainLoopArgs): Promise<{ metrics: StepMetric
       const { loss: lossValue, grads: ordered } = await stepGradients(batch, a.vars);
       if (!Number.isFinite(lossValue)) {
         ordered.forEach((g) => g.dispose());
+        const blame = await nonFiniteTerms(batch);
         batch.dispose?.();
+        const where = `${a.task}: non-finite loss (${lossValue}) at step ${step} (batch ${step})`;
+        const checkpoint = `the last checkpoint is in ${a.checkpointDir ?? '(none)'}`;
         throw new UserError(
-          `${a.task}: non-finite loss (${lossValue}) at step ${step} (batch ${step}); lower lr (now ${lr.toExponential(2)}) or check the data; the last checkpoint is in ${a.checkpointDir ?? '(none)'}`,
+          blame
+            ? `${where}: ${blame}; the term's computation, not the learning rate (fix: check that term's code ` +
+                `and the values it reads); ${checkpoint}`
+            : `${where}; lower lr (now ${lr.toExponential(2)}) or check the data; ${checkpoint}`,
         );
       }
       // Clipping sees the accumulated gradient: the whole batch's.
