@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, readdirSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isPlainData, NodeCache } from '@e3/core';
 import { tempDir } from '../helpers/files.js';
@@ -29,7 +29,11 @@ describe('node cache', () => {
     cache.save(meta('new'), { mask: [] });
     const longAgo = new Date(Date.now() - 40 * 86_400_000);
     utimesSync(join(cache.dir, 'nodes', 'old', 'meta.json'), longAgo, longAgo);
+    // Half-written by a run killed two hours ago: e3's marker, no outputs yet.
     mkdirSync(join(cache.dir, 'nodes', '.tmp-x-123'));
+    writeFileSync(join(cache.dir, 'nodes', '.tmp-x-123', 'e3-cache-entry'), '');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    utimesSync(join(cache.dir, 'nodes', '.tmp-x-123'), twoHoursAgo, twoHoursAgo);
     assert.deepEqual(cache.gc(30).sort(), ['.tmp-x-123', 'old']);
     assert.deepEqual(
       cache.list().map((e) => e.key),
