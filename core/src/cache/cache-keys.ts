@@ -52,11 +52,24 @@ export function nodeContent(prepared: PreparedGraph, id: string, hasher: FileHas
   return { files, code: { e3: builtInCodeHash(), plugins } };
 }
 
+/** The nodes whose cache keys matter: the deterministic ones (the cache's) and every node upstream of one. */
+function keyedNodes(prepared: PreparedGraph): Set<string> {
+  const { spec, order } = prepared.graph;
+  const keyed = new Set<string>();
+  for (const id of [...order].reverse()) {
+    if (!keyed.has(id) && !prepared.registry.plugin(spec.nodes[id].plugin).deterministic) continue;
+    keyed.add(id);
+    for (const wire of Object.values(spec.nodes[id].in ?? {})) keyed.add(wire.split('.')[0]);
+  }
+  return keyed;
+}
+
 /**
  * The node cache's keys: the node keys of node-keys.ts (plugin, params, inputs' keys, seed), with
  * each node's {@link NodeContent} in its identity, so that a key changes when a checkpoint, data
  * file or tokenizer is rewritten in place, or when the plugin's code changes, and so does every key
- * downstream. Returns the keys and each node's content (recorded in the entries).
+ * downstream. Only deterministic nodes and those upstream of one are hashed (no other key is looked
+ * up). Returns the keys and each node's content (recorded in the entries).
  */
 export function cacheKeys(
   prepared: PreparedGraph,
@@ -64,7 +77,7 @@ export function cacheKeys(
   version: string,
 ): { keys: Map<string, NodeKey>; content: Map<string, NodeContent> } {
   const content = new Map<string, NodeContent>();
-  for (const id of prepared.graph.order) content.set(id, nodeContent(prepared, id, hasher));
+  for (const id of keyedNodes(prepared)) content.set(id, nodeContent(prepared, id, hasher));
   hasher.save();
   return { keys: nodeKeys(prepared.graph, version, (id) => content.get(id)), content };
 }

@@ -20,10 +20,10 @@ function runtimeFiles(pkg: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
     if (!existsSync(dir)) return;
-    for (const name of readdirSync(dir).sort()) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (/\.(?:js|node)$/.test(name)) out.push(path);
+    for (const d of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(dir, d.name);
+      if (d.isDirectory()) walk(path);
+      else if (/\.(?:js|node)$/.test(d.name)) out.push(path);
     }
   };
   walk(join(pkg, 'dist'));
