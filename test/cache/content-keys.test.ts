@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir, writeFiles } from '../helpers/files.js';
-import { cachedRun, entryOutputs, rewriteInPlace, teacherProject } from '../helpers/cache-project.js';
+import { cachedRun, entryOutputs, rewriteInPlace, teacherProject, wholeSecondTimes } from '../helpers/cache-project.js';
 
 /** Other weights of the same shapes: 1000 floats of the first tensor set to `value`, in place. */
 function otherWeights(project: string, value: number): void {
@@ -47,6 +47,7 @@ describe('node cache keys cover what params point to and the code (through the C
     // Another project: the same graph, the same path, other weights (same size, same mtime).
     const b = tempDir('e3-cache-project-');
     cpSync(a, b, { recursive: true });
+    wholeSecondTimes(join(b, 'models', 'arith-teacher', 'model.safetensors'));
     otherWeights(b, 0.5);
     const other = cachedRun(b, cache);
     assert.equal(other.code, 0, other.stderr);
@@ -75,6 +76,7 @@ describe('node cache keys cover what params point to and the code (through the C
     const dir = teacherProject('{ plugin: data.jsonl, params: { path: d.jsonl, heldoutFraction: 0.1 } }');
     const data = join(dir, 'd.jsonl');
     writeFileSync(data, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    wholeSecondTimes(data);
     const cache = join(tempDir(), 'cache');
     const first = cachedRun(dir, cache);
     assert.equal(first.code, 0, first.stderr);

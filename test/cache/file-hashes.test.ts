@@ -4,7 +4,7 @@ import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileHasher } from '@e3/core';
 import { tempDir } from '../helpers/files.js';
-import { rewriteInPlace } from '../helpers/cache-project.js';
+import { rewriteInPlace, wholeSecondTimes } from '../helpers/cache-project.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -14,13 +14,14 @@ describe('file content hashes for node cache keys', () => {
     const file = join(dir, 'w.bin');
     const memo = join(dir, 'file-hashes.json');
     writeFileSync(file, 'abcdef');
+    wholeSecondTimes(file);
     const first = new FileHasher(memo);
     assert.equal(first.file(file), sha256('abcdef'));
     first.save();
     // A planted hash in the memo is what a second process gets: the file was not read again.
     writeFileSync(memo, readFileSync(memo, 'utf8').replace(sha256('abcdef'), 'f'.repeat(64)));
     assert.equal(new FileHasher(memo).file(file), 'f'.repeat(64));
-    // Rewritten in place, same size and mtime restored: the stamp (ctime) differs, so it is read.
+    // Rewritten in place, same size, inode and mtime: the ctime differs, so it is read again.
     rewriteInPlace(file, 0, Buffer.from('x'));
     assert.equal(new FileHasher(memo).file(file), sha256('xbcdef'));
   });

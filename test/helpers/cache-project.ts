@@ -31,7 +31,17 @@ export function teacherProject(data = '{ plugin: data.arithmetic, params: { maxO
     '    in: { model: teacher.model, data: data.data }',
   ].join('\n');
   writeFileSync(join(dir, 'g.yaml'), graph + '\n');
+  wholeSecondTimes(join(dir, 'models', 'arith-teacher', 'model.safetensors'));
   return dir;
+}
+
+/**
+ * Sets a file's times to a whole second, which `utimesSync` restores exactly: after
+ * {@link rewriteInPlace}, size, mtime and inode are then as before and only ctime tells.
+ */
+export function wholeSecondTimes(file: string): void {
+  const t = new Date(Math.floor(statSync(file).mtimeMs / 1000) * 1000 - 60_000);
+  utimesSync(file, t, t);
 }
 
 let runs = 0;
@@ -52,15 +62,20 @@ export function cachedRun(cwd: string, cache: string, extra: string[] = [], grap
 }
 
 /**
- * Rewrites bytes of a file in place at `offset` (same size), then sets its mtime back to what it
- * was: only the content (and the inode's ctime, which no user call can set) shows the change.
+ * Rewrites bytes of a file in place at `offset` (same size, same inode), then sets its times back
+ * to what they were (exactly, after {@link wholeSecondTimes}): only the content and the inode's
+ * ctime, which no user call can set, show the change.
  */
 export function rewriteInPlace(file: string, offset: number, bytes: Buffer): void {
-  const before = statSync(file);
+  const before = statSync(file, { bigint: true });
   const data = readFileSync(file);
   bytes.copy(data, offset);
   writeFileSync(file, data);
-  utimesSync(file, before.atime, before.mtime);
+  utimesSync(file, new Date(Number(before.atimeMs)), new Date(Number(before.mtimeMs)));
+  const after = statSync(file, { bigint: true });
+  if (after.mtimeNs !== before.mtimeNs || after.ino !== before.ino || after.size !== before.size) {
+    throw new Error(`rewriteInPlace: ${file} changed more than its content and ctime`);
+  }
 }
 
 /** The stored outputs of entry `key` in `cache`. */
