@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { NodeContent } from './cache-keys.js';
+
+/** What a node's cache key covers beyond its spec: the content its params point at, and the code that runs it. */
+export interface NodeContent {
+  /** Param (e.g. `path`, `loss[0].file`) → sha256 of the file, or of a directory's listing of file hashes. */
+  readonly files: Record<string, string>;
+  /** e3's own packages, and each external plugin package that provides the plugin or one of its components. */
+  readonly code: { readonly e3: string; readonly plugins: readonly string[] };
+}
 
 /** What an entry records beside its outputs. */
 export interface CacheEntryMeta {
@@ -12,7 +19,7 @@ export interface CacheEntryMeta {
   readonly run: string;
   readonly createdAt: string;
   readonly version: string;
-  /** The file and code hashes in the key (cache-keys.ts), for `e3 cache ls --json`. */
+  /** The file and code hashes in the key (runtime/cache-keys.ts), for `e3 cache ls --json`. */
   readonly content?: NodeContent;
 }
 

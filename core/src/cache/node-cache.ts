@@ -69,7 +69,7 @@ function abandoned(dir: string, name: string): boolean {
 /**
  * A content-addressed store of node outputs: one directory per cache key (plugin, resolved
  * params, input keys, seed, the content of the files the params name and the code; see
- * cache-keys.ts) holding every value of every output port as JSON. An entry appears whole or not
+ * runtime/cache-keys.ts) holding every value of every output port as JSON. An entry appears whole or not
  * at all (written aside, then renamed); two runs that compute the same key at once both succeed
  * and the first rename wins (they computed the same thing). Each entry carries a marker file and
  * the hash of its outputs, checked before use: only marked directories are e3's to use or delete.

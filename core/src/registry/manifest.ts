@@ -48,7 +48,7 @@ export interface PluginManifest {
   /**
    * Its outputs depend only on its plugin, params (and the files they name), inputs, the run's
    * seed and its code, and are plain data (JSON): with a node cache (`e3 run --cache`, sweeps)
-   * they are stored once under the node's cache key (cache/cache-keys.ts: the content of those
+   * they are stored once under the node's cache key (runtime/cache-keys.ts: the content of those
    * files and code included) and reused by any run with the same key instead of running it.
    */
   readonly deterministic?: boolean;

@@ -18,7 +18,7 @@ export const NODE_KEYS_FILE = 'node-keys.json';
  * nodes that feed it (so a change upstream changes everything downstream), the run's seed
  * (every node's random stream derives from it) and the e3 version. Two nodes with one key compute the same thing.
  * `content`, when given, adds what a node's identity holds beyond its spec (the node cache's
- * file and code hashes, cache/cache-keys.ts).
+ * file and code hashes, cache-keys.ts).
  */
 export function nodeKeys(
   graph: ValidatedGraph,

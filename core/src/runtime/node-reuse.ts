@@ -1,7 +1,7 @@
 import type { PluginManifest } from '../registry/manifest.js';
 import type { NodeKey } from './node-keys.js';
 import type { Logger } from '../services/logger.js';
-import type { NodeContent } from '../cache/cache-keys.js';
+import type { NodeContent } from '../cache/cache-entry.js';
 import { isPlainData, type NodeCache } from '../cache/node-cache.js';
 
 /**

@@ -3,7 +3,7 @@ import { basename, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { NodeCache } from '../cache/node-cache.js';
 import { NodeReuse } from './node-reuse.js';
-import { cacheKeys } from '../cache/cache-keys.js';
+import { cacheKeys } from './cache-keys.js';
 import { FileHasher, FILE_HASHES } from '../cache/file-hashes.js';
 import { CancelledError, stopSignal, UserError } from '../errors.js';
 import { ARTIFACTS, BACKEND, CLOCK, LOGGER, PROGRESS, RNG, RUN_INFO } from '../registry/tokens.js';

@@ -1,18 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { PreparedGraph } from '../runtime/prepare.js';
-import { nodeKeys, type NodeKey } from '../runtime/node-keys.js';
+import type { PreparedGraph } from './prepare.js';
+import { nodeKeys, type NodeKey } from './node-keys.js';
 import { UserError } from '../errors.js';
-import { builtInCodeHash, pluginCodeHash } from './code-hash.js';
-import type { FileHasher } from './file-hashes.js';
-import { paramPaths } from './param-paths.js';
-
-/** What a node's cache key covers beyond its spec: the content its params point at, and the code that runs it. */
-export interface NodeContent {
-  /** Param (e.g. `path`, `loss[0].file`) → sha256 of the file, or of a directory's listing of file hashes. */
-  readonly files: Record<string, string>;
-  /** e3's own packages, and each external plugin package that provides the plugin or one of its components. */
-  readonly code: { readonly e3: string; readonly plugins: readonly string[] };
-}
+import { builtInCodeHash, pluginCodeHash } from '../cache/code-hash.js';
+import type { NodeContent } from '../cache/cache-entry.js';
+import type { FileHasher } from '../cache/file-hashes.js';
+import { paramPaths } from '../cache/param-paths.js';
 
 /** Every `component` key named in params (components carry their own code). */
 function componentKeys(v: unknown, out = new Set<string>()): Set<string> {
