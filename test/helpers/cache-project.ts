@@ -82,3 +82,13 @@ export function rewriteInPlace(file: string, offset: number, bytes: Buffer): voi
 export function entryOutputs(cache: string, key: string): Record<string, unknown[]> {
   return JSON.parse(readFileSync(join(cache, 'nodes', key, 'outputs.json'), 'utf8'));
 }
+
+/** An entry record for unit tests of the store (what NodeReuse passes to `save`). */
+export const entryMeta = (key: string) => ({
+  key,
+  plugin: 'masker.fixed',
+  node: 'mask',
+  run: '/r',
+  createdAt: 'now',
+  version: '0',
+});

@@ -73,6 +73,14 @@ function metaProblem(meta: unknown, name: string): string | undefined {
  * entry fails, with the reason.
  */
 export function checkEntry(dir: string, name: string): EntryCheck {
+  try {
+    return checkReadable(dir, name);
+  } catch (e) {
+    return { ok: false, reason: `it cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` };
+  }
+}
+
+function checkReadable(dir: string, name: string): EntryCheck {
   const meta = parseJson(join(dir, META));
   const problem = metaProblem(meta, name);
   if (problem) return { ok: false, reason: problem };

@@ -1,4 +1,14 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import {
@@ -50,7 +60,11 @@ const PARTIAL_GRACE_MS = 3_600_000;
 const isMarked = (dir: string) => existsSync(join(dir, ENTRY_MARKER));
 
 function bytesOf(dir: string): number {
-  return readdirSync(dir).reduce((a, f) => a + statSync(join(dir, f)).size, 0);
+  try {
+    return readdirSync(dir).reduce((a, f) => a + statSync(join(dir, f)).size, 0);
+  } catch {
+    return 0; // unreadable: listed with its reason
+  }
 }
 
 /** The writer of `.tmp-<key>-<pid>` / `.trash-<key>-<pid>` is gone (on this machine), or it is long abandoned. */
@@ -150,8 +164,9 @@ export class NodeCache {
     if (!existsSync(root)) return out;
     for (const name of readdirSync(root).sort()) {
       const dir = join(root, name);
-      if (!statSync(dir).isDirectory() || !isMarked(dir)) {
-        out.foreign.push({ name, olderE3: statSync(dir).isDirectory() && looksLikeOlderEntry(dir, name) });
+      const isDir = lstatSync(dir).isDirectory(); // e3 writes no links: a link is not an entry
+      if (!isDir || !isMarked(dir)) {
+        out.foreign.push({ name, olderE3: isDir && looksLikeOlderEntry(dir, name) });
       } else if (name.startsWith('.')) {
         out.partial.push(name);
       } else {
@@ -196,6 +211,13 @@ export function checkCacheDir(dir: string, option: string): string {
   const abs = resolve(dir);
   if (existsSync(abs) && !statSync(abs).isDirectory()) {
     throw new UserError(`${option} ${dir} is a file; give a directory for the node cache`);
+  }
+  const nodes = join(abs, NODES);
+  if (existsSync(nodes) && !lstatSync(nodes).isDirectory()) {
+    throw new UserError(
+      `${option} ${dir}: ${nodes} is not a directory, so ${dir} is not a node cache ` +
+        '(fix: give another directory, or move that file away)',
+    );
   }
   return abs;
 }

@@ -79,7 +79,15 @@ export class NodeReuse {
       version: this.version,
       content: this.content.get(id),
     };
-    if (this.cache.save(meta, outputs)) {
+    let saved: boolean;
+    try {
+      saved = this.cache.save(meta, outputs);
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      this.log.warn(`node ${id}: could not store its outputs in the node cache ${this.cache.dir} (${why}); not cached`);
+      return;
+    }
+    if (saved) {
       this.log.info(`node ${id}: stored its outputs in the node cache (key ${key})`);
       this.stored[id] = key;
     } else {
