@@ -55,7 +55,7 @@ export function writeCodeHash(pkg: string): string {
 }
 
 /** A built-in package's code hash: the build's record while it matches the files, else hashed now. */
-function packageCodeHash(pkg: string): string {
+export function packageCodeHash(pkg: string): string {
   const files = runtimeFiles(pkg);
   const record = readJsonObject(join(pkg, 'dist', CODE_HASH_FILE));
   if (typeof record?.sha256 === 'string' && record.signature === signature(pkg, files)) return record.sha256;

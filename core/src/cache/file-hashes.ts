@@ -20,6 +20,11 @@ interface Memo extends Stamp {
 /** The memo file in a cache directory: the content hash of every file hashed there, by real path. */
 export const FILE_HASHES = 'file-hashes.json';
 const READ_CHUNK = 8 << 20;
+/**
+ * File times tick in coarse steps (a kernel jiffy, up to 10 ms): a file changed less than this
+ * before it was hashed is not memoised, as a same-size write right after could keep its stamp.
+ */
+const RACY_MS = 50;
 /** Files at least this large get a line in the log when they are hashed (the first time only). */
 const ANNOUNCE_BYTES = 64 << 20;
 
@@ -86,10 +91,12 @@ export class FileHasher {
     if (stamp.size >= ANNOUNCE_BYTES) {
       this.announce(`hashing ${path} (${(stamp.size / 2 ** 20).toFixed(0)} MiB) for the node cache key, once`);
     }
+    const settled = BigInt(Date.now() - RACY_MS) * 1_000_000n;
     const sha256 = sha256OfFile(real);
     const after = stampOf(statSync(real, { bigint: true }));
-    // Written while it was read: not memoised, so the next run hashes the finished file.
-    if (sameStamp(after, stamp)) {
+    // Not memoised: a file written while it was read, or changed so recently that a write just
+    // after the read could carry the same coarse timestamps (the next run hashes it again).
+    if (sameStamp(after, stamp) && BigInt(stamp.ctimeNs) < settled) {
       this.memo.set(real, { ...stamp, sha256 });
       this.dirty = true;
     }
