@@ -25,8 +25,9 @@ function constantPlugin(answer: number): string {
       'class Constant { connect() { return { value: of({ answer: ANSWER }) }; } }',
       'injectable()(Constant);',
       "const params = { type: 'object', additionalProperties: false, properties: {} };",
-      "export const plugins = [{ key: 'user.constant', doc: 'a constant', inputs: {}, outputs: { value: { type: 'any' } },",
-      '  params, deterministic: true, node: Constant }];',
+      "const outputs = { value: { type: 'any' } };",
+      "export const plugins = [{ key: 'user.constant', doc: 'a constant', inputs: {}, outputs, params,",
+      '  deterministic: true, node: Constant }];',
     ].join('\n'),
     'g.yaml': 'apiVersion: e3/v1\nplugins: [./plugin.mjs]\nnodes:\n  c: { plugin: user.constant }\n',
   });

@@ -62,7 +62,8 @@ function metaProblem(meta: unknown, name: string): string | undefined {
   const bad = TEXT_FIELDS.filter((f) => typeof meta[f] !== 'string');
   if (bad.length) return `meta.json lacks ${bad.join(', ')} (or they are not strings)`;
   if (meta.key !== name) {
-    return `it holds the entry of key ${meta.key} (meta.json), not of ${name}: an entry directory was renamed or swapped`;
+    const why = 'an entry directory was renamed or swapped';
+    return `it holds the entry of key ${meta.key} (meta.json), not of ${name}: ${why}`;
   }
   return undefined;
 }
