@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import type { ContainerModule } from 'inversify';
 import { checkCacheDir, NodeCache } from '../cache/node-cache.js';
+import { foreignNote, surveyItems } from '../cache/cache-listing.js';
 import { collectRuns } from '../compare/collect.js';
 import { compareHtml, compareMarkdown, compareTable } from '../compare/table.js';
 import { UserError } from '../errors.js';
@@ -121,32 +122,40 @@ export function addSweepCommands(
     .description('the node cache of deterministic node outputs (see e3 run --cache)');
   cache
     .command('ls')
-    .description('list cached node outputs, least recently used first')
+    .description('list cached node outputs, least recently used first, then damaged entries and foreign files')
     .argument('<dir>', "cache directory (a sweep's is <sweep>/cache)")
-    .option('--json', 'machine-readable output')
+    .option('--json', 'machine-readable output: every item, with its status (ok, damaged, partial, foreign)')
     .action((dir: string, o) => {
-      const entries = new NodeCache(checkCacheDir(dir, 'cache ls')).list();
+      const survey = new NodeCache(checkCacheDir(dir, 'cache ls')).survey();
       if (o.json) {
-        process.stdout.write(JSON.stringify(entries, null, 2) + '\n');
+        process.stdout.write(JSON.stringify(surveyItems(survey), null, 2) + '\n');
         return;
       }
-      const bytes = entries.reduce((a, e) => a + e.bytes, 0);
-      for (const e of entries) {
+      const bytes = survey.entries.reduce((a, e) => a + e.bytes, 0);
+      for (const e of survey.entries) {
         process.stdout.write(
           `${e.key}  ${e.plugin.padEnd(18)} ${e.node.padEnd(10)} ${String(e.bytes).padStart(9)} B` +
             `  used ${e.lastUsedAt}  from ${e.run}\n`,
         );
       }
-      process.stdout.write(`${entries.length} entries, ${bytes} bytes in ${dir}\n`);
+      for (const d of survey.damaged) {
+        process.stdout.write(`${d.name}  damaged: ${d.reason} (never used; e3 cache gc removes it)\n`);
+      }
+      for (const p of survey.partial) process.stdout.write(`${p}  half-written by e3\n`);
+      process.stdout.write(`${survey.entries.length} entries, ${bytes} bytes in ${dir}\n`);
+      if (survey.foreign.length) process.stdout.write(foreignNote(survey, dir) + '\n');
     });
   cache
     .command('gc')
-    .description('remove entries not used for --older-than days (and half-written ones)')
+    .description('remove entries not used for --older-than days, damaged and half-written ones (only what e3 wrote)')
     .argument('<dir>', 'cache directory')
     .option('--older-than <days>', 'age in days since last use; 0 removes every entry', integerAtLeast(0), 30)
     .action((dir: string, o) => {
-      const removed = new NodeCache(checkCacheDir(dir, 'cache gc')).gc(o.olderThan);
+      const cache = new NodeCache(checkCacheDir(dir, 'cache gc'));
+      const removed = cache.gc(o.olderThan);
       process.stdout.write(`removed ${removed.length} entr${removed.length === 1 ? 'y' : 'ies'} from ${dir}\n`);
+      const survey = cache.survey();
+      if (survey.foreign.length) process.stdout.write(foreignNote(survey, dir) + '\n');
     });
 
   program

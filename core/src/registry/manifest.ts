@@ -46,9 +46,10 @@ export interface PluginManifest {
   readonly outputs: Readonly<Record<string, PortSpec>>;
   readonly params: JsonSchema;
   /**
-   * Its outputs depend only on its plugin, params, inputs, the run's seed and the e3 version,
-   * and are plain data (JSON): with a node cache (`e3 run --cache`, sweeps) they are stored once
-   * under the node's key and reused by any run with the same key instead of running it.
+   * Its outputs depend only on its plugin, params (and the files they name), inputs, the run's
+   * seed and its code, and are plain data (JSON): with a node cache (`e3 run --cache`, sweeps)
+   * they are stored once under the node's cache key (runtime/cache-keys.ts: the content of those
+   * files and code included) and reused by any run with the same key instead of running it.
    */
   readonly deterministic?: boolean;
   /** The class the runtime instantiates through DI (services arrive by constructor injection). */

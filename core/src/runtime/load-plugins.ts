@@ -48,9 +48,7 @@ const loaded = new Map<string, Promise<ContainerModule[]>>();
  * or `plugins` / `components` (manifest arrays) which are wrapped in a module.
  */
 export async function loadPluginModule(spec: string, cwd = process.cwd()): Promise<ContainerModule[]> {
-  const isPath =
-    spec.startsWith('.') || isAbsolute(spec) || existsSync(resolve(cwd, spec)) || /\.[cm]?[jt]s$/.test(spec);
-  const target = isPath ? resolve(cwd, spec) : spec;
+  const { isPath, target } = pluginTarget(spec, cwd);
   if (isPath && !existsSync(target))
     throw new UserError(`plugin module ${spec} not found (resolved to ${target}); build it first or fix the path`);
   // The same module named twice (graph `plugins:` and --plugin, or two graphs) loads once.
@@ -60,6 +58,24 @@ export async function loadPluginModule(spec: string, cwd = process.cwd()): Promi
     loaded.set(target, once);
   }
   return once;
+}
+
+/** A plugin module spec is a path (relative to `cwd`) or a package name. */
+function pluginTarget(spec: string, cwd: string): { isPath: boolean; target: string } {
+  const isPath =
+    spec.startsWith('.') || isAbsolute(spec) || existsSync(resolve(cwd, spec)) || /\.[cm]?[jt]s$/.test(spec);
+  return { isPath, target: isPath ? resolve(cwd, spec) : spec };
+}
+
+/** The file a plugin module spec loads (a package name: its entry file), for hashing its code; undefined if unknown. */
+export function pluginModuleFile(spec: string, cwd = process.cwd()): string | undefined {
+  const { isPath, target } = pluginTarget(spec, cwd);
+  if (isPath) return target;
+  try {
+    return fileURLToPath(import.meta.resolve(target));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Imports a module and collects what it registers; the first load of a module per process. */

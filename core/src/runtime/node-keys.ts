@@ -17,8 +17,14 @@ export const NODE_KEYS_FILE = 'node-keys.json';
  * Keys every node by its plugin, its resolved params (defaults filled in), the keys of the
  * nodes that feed it (so a change upstream changes everything downstream), the run's seed
  * (every node's random stream derives from it) and the e3 version. Two nodes with one key compute the same thing.
+ * `content`, when given, adds what a node's identity holds beyond its spec (the node cache's
+ * file and code hashes, cache-keys.ts).
  */
-export function nodeKeys(graph: ValidatedGraph, version: string): Map<string, NodeKey> {
+export function nodeKeys(
+  graph: ValidatedGraph,
+  version: string,
+  content?: (id: string) => unknown,
+): Map<string, NodeKey> {
   const keys = new Map<string, NodeKey>();
   const seed = graph.spec.seed ?? 0;
   for (const id of graph.order) {
@@ -30,7 +36,7 @@ export function nodeKeys(graph: ValidatedGraph, version: string): Map<string, No
       }),
     );
     const own = { plugin: spec.plugin, params: spec.params ?? {}, seed };
-    const identity = JSON.stringify({ ...own, inputs, version });
+    const identity = JSON.stringify({ ...own, inputs, version, ...(content && { content: content(id) }) });
     const key = createHash('sha256').update(identity).digest('hex').slice(0, 16);
     keys.set(id, { key, spec: JSON.parse(JSON.stringify(own)) });
   }

@@ -3,7 +3,8 @@ import { GraphError, UserError } from '../errors.js';
 import { loadGraph, type LoadedGraph } from '../graph/load-graph.js';
 import { validateGraph, type ValidatedGraph } from '../graph/validate.js';
 import { Registry } from '../registry/registry.js';
-import { loadPluginModule } from './load-plugins.js';
+import { loadPluginModule, pluginModuleFile } from './load-plugins.js';
+import { COMPONENT_MANIFEST, PLUGIN_MANIFEST } from '../registry/tokens.js';
 
 export interface PrepareOptions {
   readonly sets?: readonly string[];
@@ -18,6 +19,14 @@ export interface PreparedGraph {
   readonly graph: ValidatedGraph;
   readonly registry: Registry;
   readonly container: Container;
+  /** Registry key → the file of the external plugin module that registered it (built-in keys are absent). */
+  readonly pluginSources: ReadonlyMap<string, string>;
+}
+
+/** The plugin and component keys bound in a container so far. */
+function boundKeys(container: Container): Set<string> {
+  const ids = [PLUGIN_MANIFEST, COMPONENT_MANIFEST].filter((id) => container.isBound(id));
+  return new Set(ids.flatMap((id) => container.getAll<{ key: string }>(id).map((m) => m.key)));
 }
 
 /** Loads, overlays, imports the graph's plugin modules, builds the registry and validates: no tensors yet. */
@@ -28,6 +37,7 @@ export async function prepareGraph(file: string, options: PrepareOptions): Promi
   const fromGraph = Array.isArray(loaded.spec.plugins) ? loaded.spec.plugins : [];
   const problems = [];
   const seen = new Set<ContainerModule>(); // a module named twice (plugins: and --plugin) registers once
+  const pluginSources = new Map<string, string>();
   for (const [i, spec] of [
     ...fromGraph.map((p, i) => [i, p] as const),
     ...(options.pluginPaths ?? []).map((p) => [-1, p] as const),
@@ -35,7 +45,10 @@ export async function prepareGraph(file: string, options: PrepareOptions): Promi
     try {
       const fresh = (await loadPluginModule(spec)).filter((m) => !seen.has(m));
       fresh.forEach((m) => seen.add(m));
+      const before = boundKeys(container);
       container.load(...fresh);
+      const file = pluginModuleFile(spec);
+      if (file) for (const key of boundKeys(container)) if (!before.has(key)) pluginSources.set(key, file);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       problems.push({
@@ -49,5 +62,5 @@ export async function prepareGraph(file: string, options: PrepareOptions): Promi
   if (problems.length) throw new GraphError(problems);
   const registry = new Registry(container);
   const graph = validateGraph(loaded, registry);
-  return { loaded, graph, registry, container };
+  return { loaded, graph, registry, container, pluginSources };
 }

@@ -3,6 +3,8 @@ import { basename, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { NodeCache } from '../cache/node-cache.js';
 import { NodeReuse } from './node-reuse.js';
+import { cacheKeys } from './cache-keys.js';
+import { FileHasher, FILE_HASHES } from '../cache/file-hashes.js';
 import { CancelledError, NodeError, stopSignal, UserError } from '../errors.js';
 import { ARTIFACTS, BACKEND, CLOCK, LOGGER, PROGRESS, RNG, RUN_INFO } from '../registry/tokens.js';
 import { ArtifactStore } from '../services/artifact-store.js';
@@ -83,13 +85,19 @@ export async function runGraph(file: string, options: RunOptions): Promise<RunOu
     store.writeText('resolved.yaml', stringify(spec));
     const keys = nodeKeys(graph, PACKAGE_VERSION);
     reconcileNodeState(store, keys, logger);
-    const reuse = options.cacheDir
-      ? new NodeReuse(new NodeCache(options.cacheDir), keys, logger, runDir, PACKAGE_VERSION)
-      : undefined;
+    const reuse = options.cacheDir ? nodeReuse(options.cacheDir, prepared, logger, runDir) : undefined;
     return await runLocked(file, spec, seed, prepared, store, logger, progress, options, reuse);
   } finally {
     lock.release();
   }
+}
+
+/** The run's use of the node cache in `dir`, keyed by content (cache-keys.ts; file hashes memoised there). */
+function nodeReuse(dir: string, prepared: PreparedGraph, logger: Logger, runDir: string): NodeReuse {
+  const cache = new NodeCache(dir);
+  const hasher = new FileHasher(join(cache.dir, FILE_HASHES), (line) => logger.info(line));
+  const { keys, content } = cacheKeys(prepared, hasher, PACKAGE_VERSION);
+  return new NodeReuse(cache, keys, logger, runDir, PACKAGE_VERSION, content);
 }
 
 /** `--resume DIR` must be a run directory; a new `--out` must be missing, empty or a run directory. */
@@ -241,7 +249,10 @@ async function runLocked(
   } finally {
     options.signal?.removeEventListener('abort', onStop);
     Object.assign(runJson, { finishedAt: clock.iso(), wallSeconds: (clock.now() - t0) / 1000 });
-    if (reuse) Object.assign(runJson, { cache: { dir: reuse.cache.dir, reused: reuse.reused, stored: reuse.stored } });
+    if (reuse) {
+      const { reused, stored, damaged } = reuse;
+      Object.assign(runJson, { cache: { dir: reuse.cache.dir, reused, stored, damaged } });
+    }
     store.writeJson('run.json', runJson);
   }
 }
