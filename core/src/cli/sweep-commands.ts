@@ -160,7 +160,7 @@ export function addSweepCommands(program: Command, modules: readonly ContainerMo
     )
     .action((dirs: string[], o) => {
       const { runs, keys, unfinished } = collectRuns(dirs);
-      if (runs.length === 0)
+      if (!runs.some((r) => (r.status ?? 'succeeded') === 'succeeded'))
         throw new UserError(`no finished run in ${dirs.join(', ')}; e3 sweep --status DIR shows progress`);
       const table = compareTable(runs, keys, unfinished);
       process.stdout.write(compareMarkdown(table));
