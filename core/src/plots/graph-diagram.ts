@@ -14,7 +14,11 @@ export function specDiagram(spec: { nodes?: unknown }): DiagramGraph {
   const entries = Object.entries(object(spec.nodes)).map(([id, n]) => [id, object(n)] as const);
   const nodes = Object.fromEntries(entries);
   return {
-    nodes: entries.map(([id, n]) => ({ id, title: id, subtitle: n.plugin === undefined ? undefined : String(n.plugin) })),
+    nodes: entries.map(([id, n]) => ({
+      id,
+      title: id,
+      subtitle: n.plugin === undefined ? undefined : String(n.plugin),
+    })),
     edges: entries
       .flatMap(([id, n]) =>
         Object.entries(object(n.in)).map(([port, wire]) => {

@@ -21,7 +21,13 @@ export interface PointContent {
 /** JSON with object keys sorted at every level, so that equal content gives equal text. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
-    isPlainObject(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v,
+    isPlainObject(v)
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, v[k]]),
+        )
+      : v,
   );
 }
 
@@ -71,6 +77,7 @@ export function samePointProblems(
   const out: Diagnostic[] = [];
   const noop = new Set<string>();
   for (const key of gridKeys) {
+    if (new Set(points.map((p) => canonicalJson(p.settings[key]))).size < 2) continue; // one value: a fixed set
     const others = (p: SweepPoint) =>
       canonicalJson([Object.entries(p.settings).filter(([k]) => k !== key), p.seed, p.graph]);
     const groups = groupBy(points, others);
@@ -106,7 +113,10 @@ export function samePointProblems(
 function noopFix(key: string, content: PointContent | undefined): string {
   if (key.startsWith('vars.')) {
     const name = key.slice('vars.'.length);
-    const near = didYouMean(name, (content?.vars ?? []).filter((v) => v !== name));
+    const near = didYouMean(
+      name,
+      (content?.vars ?? []).filter((v) => v !== name),
+    );
     return (
       `no \${${key}} appears in the graph, so its value is never used` +
       (near ? `: did you mean vars.${near}?` : '; check the spelling (a param must read the variable)')

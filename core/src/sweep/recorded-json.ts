@@ -10,11 +10,7 @@ import type { JsonSchema } from '../registry/manifest.js';
  * the schema of the fields e3 reads: a missing file is `undefined`; a file that does not parse,
  * or whose fields have the wrong type, is a GraphError naming the file and each field, with `fix`.
  */
-export function readRecordedJson(
-  file: string,
-  schema: JsonSchema,
-  fix: string,
-): Record<string, unknown> | undefined {
+export function readRecordedJson(file: string, schema: JsonSchema, fix: string): Record<string, unknown> | undefined {
   if (!existsSync(file)) return undefined;
   const shown = displayPath(file);
   let value: unknown;

@@ -24,7 +24,7 @@ export const SWEEP_STATE_SCHEMA: JsonSchema = {
         required: ['id', 'dir', 'settings', 'seed', 'sets'],
         properties: {
           id: STRING,
-          dir: { type: 'string', pattern: '^(?![/\\\\])(?!.*(^|[/\\\\])\\.\\.([/\\\\]|$)).+$' },
+          dir: STRING,
           settings: { type: 'object' },
           seed: { type: 'integer', minimum: 0, maximum: 4294967295 },
           sets: { type: 'array', items: { type: 'string' } },

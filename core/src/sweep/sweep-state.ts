@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { UserError } from '../errors.js';
+import { GraphError, UserError } from '../errors.js';
+import { displayPath } from '../graph/load-graph.js';
 import { LOCK_FILE } from '../runtime/run-lock.js';
 import { writeFileAtomic } from '../services/artifact-store.js';
 import { pidAlive } from '../services/leftovers.js';
@@ -230,16 +231,21 @@ function readSweepJson(dir: string): SweepState | undefined {
   const fix =
     'e3 sweep writes this file and rewrites it from the run directories; restore it from a copy, or start ' +
     'the sweep again in a new directory (e3 sweep FILE --out NEW)';
-  return readRecordedJson(join(dir, SWEEP_JSON), SWEEP_STATE_SCHEMA, fix) as SweepState | undefined;
+  const state = readRecordedJson(join(dir, SWEEP_JSON), SWEEP_STATE_SCHEMA, fix) as SweepState | undefined;
+  const outside = state?.points.findIndex((p) => isAbsolute(p.dir) || p.dir.split(/[/\\]/).includes('..')) ?? -1;
+  if (state && outside >= 0) {
+    const file = displayPath(join(dir, SWEEP_JSON));
+    const message = `"${state.points[outside].dir}" is not inside the sweep directory (runs/<point> is)`;
+    throw new GraphError([{ file, field: `points.${outside}.dir`, message, fix }], file);
+  }
+  return state;
 }
 
 /** Reads sweep.json of a sweep directory (for --status and compare). */
 export function readSweepState(dir: string): SweepState {
   const state = readSweepJson(resolve(dir));
   if (!state) {
-    throw new UserError(
-      `${dir} is not a sweep directory (no ${SWEEP_JSON}); give the --out of an earlier e3 sweep`,
-    );
+    throw new UserError(`${dir} is not a sweep directory (no ${SWEEP_JSON}); give the --out of an earlier e3 sweep`);
   }
   return state;
 }

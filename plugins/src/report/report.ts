@@ -93,7 +93,9 @@ export function reportMarkdown(
       `|${keys.map(() => '---').join('|')}|`,
     );
     for (const row of sampleRows(hist, 20))
-      lines.push(`| ${keys.map((k) => (k === 'lr' && typeof row[k] === 'number' ? row[k].toExponential(2) : f(row[k]))).join(' | ')} |`);
+      lines.push(
+        `| ${keys.map((k) => (k === 'lr' && typeof row[k] === 'number' ? row[k].toExponential(2) : f(row[k]))).join(' | ')} |`,
+      );
     lines.push('', ...links('training'));
   }
   const curve = j.training?.evalCurve as Record<string, number>[] | undefined;
