@@ -46,8 +46,9 @@ function num(v: unknown): number | undefined {
 /**
  * What a run ran, apart from its seed: its resolved.yaml (the graph after extends, every set and
  * --set, vars and defaults, as the run recorded it) without `seed`, `vars` and the `backend`
- * options, plus the backend it ran on (run.json); its own directory reads `${run.dir}`, so that
- * two points of one sweep compare equal.
+ * options, plus the backend it ran on (run.json); its own directory (where it is now, and where
+ * run.json says it ran) reads `${run.dir}`, so that two points of one sweep, or a run and its
+ * copy, compare equal.
  */
 export function resolvedSettings(dir: string, run: Rec): Record<string, unknown> | undefined {
   const file = join(dir, 'resolved.yaml');
@@ -71,10 +72,10 @@ export function resolvedSettings(dir: string, run: Rec): Record<string, unknown>
     );
   }
   const { seed: _s, vars: _v, backend: _b, ...rest } = spec;
-  const own = resolve(dir);
+  const own = [resolve(dir), ...(typeof run.dir === 'string' ? [run.dir] : [])];
   const unbind = (v: unknown): unknown =>
     typeof v === 'string'
-      ? v.split(own).join('${run.dir}')
+      ? own.reduce((s, d) => s.split(d).join('${run.dir}'), v)
       : Array.isArray(v)
         ? v.map(unbind)
         : isPlainObject(v)

@@ -48,6 +48,7 @@ export const RUN_JSON_SCHEMA: JsonSchema = {
     wallSeconds: { type: 'number', minimum: 0 },
     error: { type: 'string' },
     graph: { type: 'string' },
+    dir: { type: 'string' },
     sets: { type: 'array', items: { type: 'string' } },
     backend: { type: 'string' },
   },
