@@ -87,6 +87,7 @@ describe('sweeps bound to their content (through e3 sweep and e3 compare)', func
         assert.match(r.stderr, message);
       }
       assert.ok(!existsSync(out), 'nothing written');
+      if (i === 3) assert.match(e3(['validate', join(dir, 's.yaml')]).stderr, message, 'e3 validate says so too');
     }
   });
 
