@@ -47,6 +47,7 @@ export * from './runtime/node-reuse.js';
 export * from './sweep/sweep-file.js';
 export * from './sweep/sweep-state.js';
 export * from './sweep/storage.js';
+export * from './sweep/recorded-json.js';
 export * from './compare/collect.js';
 export * from './compare/table.js';
 export * from './plots/index.js';

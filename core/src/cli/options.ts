@@ -54,3 +54,16 @@ export function integerList(value: string): number[] {
   if (!out) throw new InvalidArgumentError(`It must be ${LIST_RULE}.`);
   return out;
 }
+
+/** Seeds as a list (`0,1,2`): each a 32-bit integer (what the RNG takes), none twice (it would run one point twice). */
+export function seedList(value: string): number[] {
+  const out = intList(value);
+  if (!out) throw new InvalidArgumentError(`It must be ${LIST_RULE}.`);
+  const big = out.find((n) => n > 2 ** 32 - 1);
+  if (big !== undefined)
+    throw new InvalidArgumentError(`Seed ${big} is too large: seeds are integers from 0 to 4294967295 (32 bits).`);
+  const twice = out.find((n, i) => out.indexOf(n) !== i);
+  if (twice !== undefined)
+    throw new InvalidArgumentError(`Seed ${twice} is given twice: it would run the same point twice; give it once.`);
+  return out;
+}

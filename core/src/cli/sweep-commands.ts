@@ -13,7 +13,7 @@ import { runSweep } from '../sweep/run-sweep.js';
 import { loadSweepFile } from '../sweep/sweep-file.js';
 import { formatSweepStatus, readSweepState, refreshSweepState, SWEEP_JSON } from '../sweep/sweep-state.js';
 import { runWorker } from '../sweep/worker.js';
-import { integerAtLeast, integerList, positiveInteger } from './options.js';
+import { integerAtLeast, positiveInteger, seedList } from './options.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 const log = (line: string) => process.stderr.write(`e3: ${line}\n`);
@@ -56,8 +56,12 @@ export function addSweepCommands(
     .option('--no-wait', 'with --queue: return once the points are queued')
     .option('--status <dir>', 'print the state of each point of a sweep directory and exit')
     .option('--set <path=value>', "override a value in every point (repeatable), after the file's set", collect, [])
-    .option('--seeds <list>', "seeds instead of the file's, e.g. 0,1,2", integerList)
+    .option('--seeds <list>', "seeds instead of the file's, e.g. 0,1,2 (distinct, 0 to 2^32-1)", seedList)
     .option('--dry-run', "check the sweep file and every point's graph, print the points, run nothing")
+    .option(
+      '--force-new',
+      'when --out holds another sweep, or this one after its graph or an overlay changed: start DIR-2 (DIR-3, …)',
+    )
     .action(async (file: string | undefined, o) => {
       if (o.status) {
         const state = refreshSweepState(readSweepState(o.status), o.status);
@@ -83,10 +87,11 @@ export function addSweepCommands(
           noWait: !o.wait,
           signal,
           log,
+          forceNew: Boolean(o.forceNew),
         }),
       );
-      log(`${state.counts.succeeded} of ${state.points.length} points succeeded; e3 compare ${out}`);
-      process.stdout.write(`${out}\n`);
+      log(`${state.counts.succeeded} of ${state.points.length} points succeeded; e3 compare ${state.dir}`);
+      process.stdout.write(`${state.dir}\n`);
     });
 
   program
@@ -168,7 +173,7 @@ export function addSweepCommands(
     )
     .action((dirs: string[], o) => {
       const { runs, keys, unfinished } = collectRuns(dirs);
-      if (runs.length === 0)
+      if (!runs.some((r) => (r.status ?? 'succeeded') === 'succeeded'))
         throw new UserError(`no finished run in ${dirs.join(', ')}; e3 sweep --status DIR shows progress`);
       const table = compareTable(runs, keys, unfinished);
       process.stdout.write(compareMarkdown(table));

@@ -1,8 +1,8 @@
 import type { ContainerModule } from 'inversify';
 import { formatDiagnostic, GraphError, UserError, type Diagnostic } from '../errors.js';
 import { displayPath } from '../graph/load-graph.js';
-import { checkPointGraphs, type PointsCheck } from '../sweep/check-points.js';
-import { loadSweepFile, type SweepPlan } from '../sweep/sweep-file.js';
+import { checkPointGraphs, pointContents, type PointsCheck } from '../sweep/check-points.js';
+import { loadSweepFile, SweepError, type SweepPlan } from '../sweep/sweep-file.js';
 
 /** What `e3 validate` and `e3 plan` take for a sweep file. */
 export interface SweepCheckOptions {
@@ -23,6 +23,8 @@ async function check(
 ) {
   const plan = loadSweepFile(file, { sets: o.set });
   const checks = await checkPointGraphs(plan, modules, { preflight: purpose, pluginPaths: o.plugin });
+  const same = pointContents(plan, checks).problems; // points that would run one graph with one seed
+  if (same.length) throw new SweepError(same);
   return { plan, checks };
 }
 

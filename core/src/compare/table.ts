@@ -1,4 +1,4 @@
-import { METRICS, type ComparedRun } from './collect.js';
+import { METRICS, rowId, type ComparedRun } from './collect.js';
 
 /** A metric over the seeds of one setting. */
 export interface Stat {
@@ -7,12 +7,20 @@ export interface Stat {
   readonly n: number;
 }
 
-/** One row: a setting (values of the swept keys), its seeds, and each metric's mean ± std over them. */
+/**
+ * One row: a setting (its values of the keys), the seeds that succeeded, those it misses (failed,
+ * stopped or not run: `n = seeds of expected`), and each metric's mean ± std over the seeds that
+ * have it (a null or corrupt metric is missing from its n, never averaged).
+ */
 export interface CompareRow {
   readonly settings: Record<string, unknown>;
   readonly seeds: number[];
+  /** Seeds the row has in all, finished or not. */
+  readonly expected: number;
+  readonly missing: { seed: number; status: string; run: string }[];
   readonly runs: string[];
   readonly metrics: Record<string, Stat | undefined>;
+  readonly notes: string[];
 }
 
 export interface CompareTable {
@@ -30,57 +38,92 @@ export function meanStd(values: number[]): Stat {
   return { mean, std, n };
 }
 
-/** Groups runs by their values of `keys` (first-seen order) and aggregates every metric over each group. */
+/**
+ * Groups runs by their resolved settings (by their values of `keys` when unknown), first-seen
+ * order, and aggregates every metric over the succeeded runs of each group.
+ */
 export function compareTable(runs: ComparedRun[], keys: string[], unfinished: string[]): CompareTable {
   const groups = new Map<string, ComparedRun[]>();
-  for (const r of runs) {
-    const id = JSON.stringify(keys.map((k) => r.settings[k]));
-    groups.set(id, [...(groups.get(id) ?? []), r]);
-  }
-  const rows = [...groups.values()].map((g) => ({
-    settings: Object.fromEntries(keys.map((k) => [k, g[0].settings[k]])),
-    seeds: g.map((r) => r.seed),
-    runs: g.map((r) => r.dir),
-    metrics: Object.fromEntries(
-      METRICS.map((m) => {
-        const values = g.map((r) => r.metrics[m.key]).filter((v): v is number => v !== undefined);
-        return [m.key, values.length ? meanStd(values) : undefined];
-      }),
-    ),
-  }));
+  for (const r of runs) groups.set(rowId(r, keys), [...(groups.get(rowId(r, keys)) ?? []), r]);
+  const rows = [...groups.values()].map((all) => {
+    const g = all.filter((r) => (r.status ?? 'succeeded') === 'succeeded');
+    return {
+      settings: Object.fromEntries(keys.map((k) => [k, all[0].settings[k]])),
+      seeds: g.map((r) => r.seed),
+      expected: all.length,
+      missing: all.filter((r) => !g.includes(r)).map((r) => ({ seed: r.seed, status: r.status!, run: r.dir })),
+      runs: g.map((r) => r.dir),
+      metrics: Object.fromEntries(
+        METRICS.map((m) => {
+          const values = g.map((r) => r.metrics[m.key]).filter((v): v is number => v !== undefined);
+          return [m.key, values.length ? meanStd(values) : undefined];
+        }),
+      ),
+      notes: g.flatMap((r) => (r.note ? [r.note] : [])),
+    };
+  });
   return { keys, columns: METRICS.map(({ key, heading }) => ({ key, heading })), rows, unfinished };
 }
 
 const DIGITS: Record<string, number> = { exactMatch: 3, kl: 4, perplexity: 3, speedup: 2, tokens: 0, wallSeconds: 1 };
 
-/** `mean ± std` (just the mean for one seed), `—` when no run has the metric. */
-export function formatStat(key: string, s: Stat | undefined): string {
+/**
+ * `mean ± std` (just the mean for one seed), `—` when no run has the metric; `(n=k)` when only k
+ * of the row's `of` succeeded seeds have it.
+ */
+export function formatStat(key: string, s: Stat | undefined, of = s?.n ?? 0): string {
   if (!s) return '—';
   const d = DIGITS[key] ?? 3;
-  return s.n > 1 ? `${s.mean.toFixed(d)} ± ${s.std.toFixed(d)}` : s.mean.toFixed(d);
+  const value = s.n > 1 ? `${s.mean.toFixed(d)} ± ${s.std.toFixed(d)}` : s.mean.toFixed(d);
+  return s.n < of ? `${value} (n=${s.n})` : value;
 }
+
+/** Columns of the markdown and HTML tables: the first keys (compare.json has them all). */
+const SHOWN_KEYS = 8;
 
 function cellValue(v: unknown): string {
   return v === undefined ? '—' : typeof v === 'string' ? v : JSON.stringify(v);
 }
 
+/** `2` when every seed of the row succeeded, else `2 of 3`. */
+function seedCell(r: CompareRow): string {
+  return r.seeds.length === r.expected ? String(r.seeds.length) : `${r.seeds.length} of ${r.expected}`;
+}
+
 /** The table as rows of strings: headings first. */
 export function tableCells(t: CompareTable): string[][] {
-  const head = [...(t.keys.length ? t.keys : ['run']), 'seeds', ...t.columns.map((c) => c.heading)];
+  const keys = t.keys.slice(0, SHOWN_KEYS);
+  const head = [...(keys.length ? keys : ['run']), 'seeds', ...t.columns.map((c) => c.heading)];
   const body = t.rows.map((r, i) => [
-    ...(t.keys.length ? t.keys.map((k) => cellValue(r.settings[k])) : [String(i + 1)]),
-    String(r.seeds.length),
-    ...t.columns.map((c) => formatStat(c.key, r.metrics[c.key])),
+    ...(keys.length ? keys.map((k) => cellValue(r.settings[k])) : [String(i + 1)]),
+    seedCell(r),
+    ...t.columns.map((c) => formatStat(c.key, r.metrics[c.key], r.seeds.length)),
   ]);
   return [head, ...body];
+}
+
+/** Lines under the table: keys not shown, each row's missing seeds and unreadable reports, unfinished runs. */
+export function tableNotes(t: CompareTable): string[] {
+  const out: string[] = [];
+  if (t.keys.length > SHOWN_KEYS)
+    out.push(`${t.keys.length - SHOWN_KEYS} more keys differ between rows: ${t.keys.slice(SHOWN_KEYS).join(', ')}`);
+  t.rows.forEach((r, i) => {
+    const missing = r.missing.map((m) => `seed ${m.seed} ${m.status} (${m.run})`);
+    if (missing.length) out.push(`row ${i + 1}: n = ${r.seeds.length} of ${r.expected}; missing ${missing.join(', ')}`);
+    for (const n of r.notes) out.push(`row ${i + 1}: ${n}`);
+  });
+  const listed = new Set(t.rows.flatMap((r) => r.missing.map((m) => m.run)));
+  const others = t.unfinished.filter((u) => !listed.has(u));
+  if (others.length) out.push(`${others.length} run(s) not finished, left out: ${others.join(', ')}`);
+  return out;
 }
 
 export function compareMarkdown(t: CompareTable): string {
   const [head, ...body] = tableCells(t);
   const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
   const out = [line(head), `|${head.map(() => '---').join('|')}|`, ...body.map(line)];
-  if (t.unfinished.length)
-    out.push('', `${t.unfinished.length} run(s) not finished, left out: ${t.unfinished.join(', ')}`);
+  const notes = tableNotes(t);
+  if (notes.length) out.push('', ...notes);
   return out.join('\n') + '\n';
 }
 
@@ -105,12 +148,15 @@ th { background: #f3f3f3; text-align: left; } td.num { text-align: right; font-v
 tr:nth-child(even) td { background: #fafafa; } p.note { color: #666; }
 </style></head><body>
 <h1>${escape(title)}</h1>
-<p class="note">One row per setting; mean ± standard deviation over its seeds. Hover a row for its run directories.</p>
+<p class="note">One row per setting (runs whose resolved graphs are equal but for the seed); mean ± standard
+deviation over its seeds. Hover a row for its run directories.</p>
 <table><thead><tr>${head.map((h) => `<th>${escape(h)}</th>`).join('')}</tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody></table>
-${t.unfinished.length ? `<p class="note">${t.unfinished.length} run(s) not finished, left out.</p>` : ''}
+${tableNotes(t)
+  .map((n) => `<p class="note">${escape(n)}</p>`)
+  .join('\n')}
 </body></html>
 `;
 }

@@ -23,6 +23,8 @@ export interface PageCheck {
   readonly errors: string[];
   readonly counts: Record<string, number>;
   readonly screenshot?: string;
+  /** The values of the `globals` asked for (`window[name]`), e.g. a flag an injected script would set. */
+  readonly globals: Record<string, unknown>;
 }
 
 /**
@@ -32,7 +34,7 @@ export interface PageCheck {
  */
 export async function checkPage(
   htmlFile: string,
-  o: { selectors?: string[]; screenshot?: string; width?: number } = {},
+  o: { selectors?: string[]; screenshot?: string; width?: number; globals?: string[] } = {},
 ): Promise<PageCheck> {
   const executablePath = findChromium();
   if (!executablePath) {
@@ -65,7 +67,10 @@ export async function checkPage(
     const counts: Record<string, number> = {};
     for (const s of o.selectors ?? []) counts[s] = await page.$$eval(s, (els) => els.length);
     if (o.screenshot) await page.screenshot({ path: o.screenshot as `${string}.png`, fullPage: true });
-    return { errors, counts, screenshot: o.screenshot };
+    const globals: Record<string, unknown> = {};
+    for (const name of o.globals ?? [])
+      globals[name] = await page.evaluate((n) => (window as unknown as Record<string, unknown>)[n], name);
+    return { errors, counts, screenshot: o.screenshot, globals };
   } finally {
     await browser.close();
   }

@@ -1,4 +1,5 @@
 import dagre from '@dagrejs/dagre';
+import { isPlainObject } from '../graph/paths.js';
 import { escapeHtml } from './html-page.js';
 
 /** A graph to draw: nodes with a label and a subtitle, edges with a label. */
@@ -8,20 +9,24 @@ export interface DiagramGraph {
 }
 
 /** The nodes and wires of a graph spec (`nodes: { id: { plugin, in: { port: "node.output" } } }`). */
-export function specDiagram(spec: {
-  nodes?: Record<string, { plugin?: string; in?: Record<string, string> }>;
-}): DiagramGraph {
-  const entries = Object.entries(spec.nodes ?? {});
+export function specDiagram(spec: { nodes?: unknown }): DiagramGraph {
+  const object = (v: unknown): Record<string, unknown> => (isPlainObject(v) ? v : {});
+  const entries = Object.entries(object(spec.nodes)).map(([id, n]) => [id, object(n)] as const);
+  const nodes = Object.fromEntries(entries);
   return {
-    nodes: entries.map(([id, n]) => ({ id, title: id, subtitle: n.plugin })),
+    nodes: entries.map(([id, n]) => ({
+      id,
+      title: id,
+      subtitle: n.plugin === undefined ? undefined : String(n.plugin),
+    })),
     edges: entries
       .flatMap(([id, n]) =>
-        Object.entries(n.in ?? {}).map(([port, wire]) => {
+        Object.entries(object(n.in)).map(([port, wire]) => {
           const [from, out] = String(wire).split('.');
           return { from, to: id, label: out === port ? port : `${out} → ${port}` };
         }),
       )
-      .filter((e) => spec.nodes?.[e.from]),
+      .filter((e) => Object.hasOwn(nodes, e.from)),
   };
 }
 

@@ -175,6 +175,7 @@ async function runLocked(
   const runJson: Record<string, unknown> = {
     status: 'running',
     graph: resolve(file),
+    dir: runDir, // what ${run.dir} was in resolved.yaml (e3 compare reads it back as ${run.dir}: copies compare equal)
     sets: options.sets ?? [],
     plugins: options.pluginPaths ?? [],
     startedAt: clock.iso(),

@@ -2,6 +2,8 @@ import type { ContainerModule } from 'inversify';
 import { GraphError, type Diagnostic } from '../errors.js';
 import { plannedPreflights, type PreflightReport } from '../runtime/preflight.js';
 import { prepareGraph } from '../runtime/prepare.js';
+import { displayPath } from '../graph/load-graph.js';
+import { pointContent, samePointProblems, type PointContent } from './point-content.js';
 import { SweepError, type SweepPlan, type SweepPoint } from './sweep-file.js';
 
 /** The check of the graph that some points share (same graph and --set values: they differ only in seed). */
@@ -13,6 +15,8 @@ export interface PointsCheck {
   readonly reports: readonly PreflightReport[];
   /** Its problems, located in the sweep file where one of the sweep's values caused them, else in the graph. */
   readonly problems: readonly Diagnostic[];
+  /** What the points run apart from their seed, when the graph validated. */
+  readonly content?: PointContent;
 }
 
 export interface CheckOptions {
@@ -43,7 +47,7 @@ export async function checkPointGraphs(
       const p = await prepareGraph(point.graph, { modules, sets: point.sets, pluginPaths: options.pluginPaths });
       const reports = options.preflight ? await plannedPreflights(p, options.preflight) : [];
       const problems = reports.flatMap((r) => r.problems).map((d) => locateInSweep(d, point));
-      checks.push({ points, nodes: p.graph.order, reports, problems });
+      checks.push({ points, nodes: p.graph.order, reports, problems, content: pointContent(p.graph.spec) });
     } catch (e) {
       if (!(e instanceof GraphError)) throw e;
       checks.push({ points, reports: [], problems: e.diagnostics.map((d) => locateInSweep(d, point)) });
@@ -64,18 +68,38 @@ export function locateInSweep(d: Diagnostic, point: SweepPoint): Diagnostic {
   return { ...d, ...(aboutKey ? point.keyOrigins[i] : point.origins[i]) };
 }
 
+/** Each point's content, and the problems of points that coincide (see samePointProblems). */
+export function pointContents(
+  plan: SweepPlan,
+  checks: readonly PointsCheck[],
+): { content: Map<SweepPoint, PointContent>; problems: Diagnostic[] } {
+  const content = new Map<SweepPoint, PointContent>();
+  for (const c of checks) for (const p of c.points) if (c.content) content.set(p, c.content);
+  if (content.size < plan.points.length) return { content, problems: [] };
+  const grid = plan.swept.filter((k) => k !== 'overlay');
+  return { content, problems: samePointProblems(plan.points, content, grid, displayPath(plan.file)) };
+}
+
 /**
- * Validates every point's graph before anything runs (no tensors: plugins, params, wires). A
- * problem caused by one of the sweep's values is reported where the sweep file wrote it; each
- * distinct problem once, whatever the number of points it breaks.
+ * Validates every point's graph before anything runs (no tensors: plugins, params, wires), then
+ * that no two points run the same graph with the same seed. A problem caused by one of the
+ * sweep's values is reported where the sweep file wrote it; each distinct problem once, whatever
+ * the number of points it breaks. Returns what each point runs (for sweep.json).
  */
-export async function checkPoints(plan: SweepPlan, modules: readonly ContainerModule[]): Promise<void> {
+export async function checkPoints(
+  plan: SweepPlan,
+  modules: readonly ContainerModule[],
+): Promise<Map<SweepPoint, PointContent>> {
   const found = new Map<string, Diagnostic>();
-  for (const check of await checkPointGraphs(plan, modules)) {
+  const checks = await checkPointGraphs(plan, modules);
+  for (const check of checks) {
     for (const d of check.problems) {
       const text = JSON.stringify(d);
       if (!found.has(text)) found.set(text, d);
     }
   }
   if (found.size) throw new SweepError([...found.values()]);
+  const { content, problems } = pointContents(plan, checks);
+  if (problems.length) throw new SweepError(problems);
+  return content;
 }

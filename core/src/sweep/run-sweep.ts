@@ -21,17 +21,21 @@ export interface SweepOptions {
   readonly noWait?: boolean;
   readonly signal: AbortSignal;
   readonly log: (line: string) => void;
+  /** When `outDir` holds another sweep, or this one after what its points run changed: use DIR-2, DIR-3, … */
+  readonly forceNew?: boolean;
 }
 
 /**
  * `e3 sweep FILE`: checks the sweep file and every point's graph, opens (or continues) the sweep
  * directory, then runs the points that have not succeeded, locally or through the queue.
  */
-export async function runSweep(file: string, o: SweepOptions): Promise<SweepState> {
-  const plan = loadSweepFile(file, o.overrides);
-  await checkPoints(plan, o.modules);
-  openSweepDir(plan, o.outDir);
-  const base = planBase(plan, o.outDir);
+export async function runSweep(file: string, given: SweepOptions): Promise<SweepState & { dir: string }> {
+  const plan = loadSweepFile(file, given.overrides);
+  const content = await checkPoints(plan, given.modules);
+  const outDir = openSweepDir(plan, given.outDir, content, given.forceNew);
+  if (outDir !== given.outDir) given.log(`--force-new: ${given.outDir} is left as it is; this sweep goes to ${outDir}`);
+  const o = { ...given, outDir };
+  const base = planBase(plan, o.outDir, content);
   const before = refreshSweepState(base, o.outDir);
   const done = before.counts.succeeded;
   o.log(
@@ -44,9 +48,9 @@ export async function runSweep(file: string, o: SweepOptions): Promise<SweepStat
     const failed = await runLocal(jobs, resolve(o.outDir), o.parallel, o.signal, o.log);
     const state = refreshSweepState(base, o.outDir);
     if (failed.length) throw failedPoints(failed, o.outDir);
-    return state;
+    return { ...state, dir: outDir };
   }
-  return refreshSweepState(base, o.outDir);
+  return { ...refreshSweepState(base, o.outDir), dir: outDir };
 }
 
 function failedPoints(failed: { point: string; error: string }[], dir: string): UserError {

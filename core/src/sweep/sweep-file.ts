@@ -108,6 +108,10 @@ export function loadSweepFile(file: string, overrides: SweepOverrides = {}): Swe
     );
   }
   const spec = data as unknown as SweepSpec;
+  const clashes = specProblems(spec, overrides.sets ?? []);
+  if (clashes.length) {
+    throw new SweepError(clashes.map((c) => ({ file: c.cli ?? shown, ...(c.cli ? {} : at(c.path, c.key)), ...c.d })));
+  }
   const graphAt = (named: string, path: Path) => {
     const graph = resolve(dirname(abs), named);
     const bad = pathProblem(graph, 'file');
@@ -137,6 +141,80 @@ export function loadSweepFile(file: string, overrides: SweepOverrides = {}): Swe
     ...at(path, key),
     field: formatPath(path),
   }));
+}
+
+/** A problem of the spec itself: where (a path in the file, or a --set argument) and what. */
+type SpecProblem = { path: Path; key?: boolean; cli?: string; d: Omit<Diagnostic, 'file' | 'line' | 'col'> };
+
+/** `a.b` is `a.b.c`'s ancestor: setting `a.b.c` after `a.b` replaces part of it. */
+const under = (path: string, root: string) => path === root || path.startsWith(`${root}.`);
+
+/**
+ * What the schema cannot see: an overlay name used twice, a grid value listed twice (each makes
+ * two points of one graph), and a fixed value (the file's `set:` or `--set`) that the grid or an
+ * overlay sets again for every point it reaches, so that it would be silently ignored.
+ */
+function specProblems(spec: SweepSpec, cliSets: readonly string[]): SpecProblem[] {
+  const out: SpecProblem[] = [];
+  const names = new Map<string, number>();
+  spec.overlays?.forEach((o, i) => {
+    const first = names.get(o.name);
+    if (first === undefined) names.set(o.name, i);
+    else
+      out.push({
+        path: ['overlays', i, 'name'],
+        d: {
+          field: `overlays.${i}.name`,
+          message: `overlay name "${o.name}" is used by overlays ${first} and ${i}: their runs would share one name`,
+          fix: 'give each overlay its own name (or remove the copy)',
+        },
+      });
+  });
+  for (const [key, values] of Object.entries(spec.grid)) {
+    const seen = values.map((v) => JSON.stringify(v));
+    seen.forEach((v, j) => {
+      const first = seen.indexOf(v);
+      if (first === j) return;
+      out.push({
+        path: ['grid', key, j],
+        d: {
+          field: `grid.${key}.${j}`,
+          message: `grid value ${v} is listed twice (items ${first} and ${j}): both would run the same graph`,
+          fix: 'list each value once; give more seeds to repeat a setting',
+        },
+      });
+    });
+  }
+  const resetBy = (path: string): string | undefined => {
+    const grid = Object.keys(spec.grid).find((g) => under(path, g));
+    if (grid) return `the grid sets ${grid} in every point`;
+    return undefined;
+  };
+  for (const key of Object.keys(spec.set)) {
+    const why = resetBy(key);
+    if (why)
+      out.push({
+        path: ['set', key],
+        key: true,
+        d: { field: `set.${key}`, message: `this value is ignored: ${why}`, fix: 'remove it from set:, or from grid:' },
+      });
+  }
+  for (const arg of cliSets) {
+    const path = arg.slice(0, Math.max(0, arg.indexOf('=')));
+    if (!path) continue;
+    const overlay = spec.overlays?.find((o) => Object.keys(o.set).some((k) => under(path, k)));
+    const why = resetBy(path) ?? (overlay ? `overlay "${overlay.name}" sets it again for its points` : undefined);
+    if (why)
+      out.push({
+        path: [],
+        cli: `--set ${arg}`,
+        d: {
+          message: `--set ${path} would be ignored: ${why}`,
+          fix: 'change the values in the sweep file (grid or overlay) instead, or drop this --set',
+        },
+      });
+  }
+  return out;
 }
 
 /**

@@ -14,7 +14,9 @@ export function candidatesOf(m: LayerMaskResult | undefined): Candidate[] {
   return [...c].sort((a, b) => a.kl - b.kl);
 }
 
-const f4 = (x: number) => x.toFixed(4);
+/** A value with `d` decimals; `—` for null (a NaN in report.json) or anything else that is no number. */
+const fixed = (x: unknown, d: number) => (typeof x === 'number' ? x.toFixed(d) : '—');
+const f4 = (x: unknown) => fixed(x, 4);
 
 /**
  * Why the chosen mask won, in sentences: how candidates are made and scored, the winner and
@@ -46,10 +48,10 @@ export function maskExplanation(m: LayerMaskResult | undefined): string[] {
       if (!x) continue;
       const above = removed.filter((r) => keepP[r] > keepP[i]);
       if (!above.length) continue;
-      const removedAbove = above.map((r) => `${r} (${keepP[r].toFixed(2)})`).join(', ');
+      const removedAbove = above.map((r) => `${r} (${fixed(keepP[r], 2)})`).join(', ');
       const than = byKeepP ? ` than the top-K by keep probability (${f4(byKeepP.kl)})` : '';
       out.push(
-        `Layer ${i} is kept with keep probability ${keepP[i].toFixed(2)}, below removed layer(s) ` +
+        `Layer ${i} is kept with keep probability ${fixed(keepP[i], 2)}, below removed layer(s) ` +
           `${removedAbove}: the mask from ${winner} measured a lower calibration KL${than}.`,
       );
     }

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ArtifactStore, screenshotReport, UserError, type CommandContributor } from '@e3/core';
+import { ArtifactStore, readRecordedJson, screenshotReport, UserError, type CommandContributor } from '@e3/core';
+import { REPORT_JSON_SCHEMA } from './report-schema.js';
 import { buildReport, writeReport } from './write-report.js';
 
 /** `e3 report RUN_DIR`: rebuilds report.md, report.html and figures/ from the run's report.json. */
@@ -12,13 +12,13 @@ export const reportCommand: CommandContributor = (program) => {
     .option('--screenshot', 'also render report.html in headless Chromium and write report.png beside it')
     .action(async (dir: string, o: { screenshot?: boolean }) => {
       const file = join(resolve(dir), 'report.json');
-      let json: Record<string, any>;
-      try {
-        json = JSON.parse(readFileSync(file, 'utf8'));
-      } catch (e) {
+      const fix =
+        'the evaluator writes report.json; restore it, or run the graph again (e3 run GRAPH --resume RUN_DIR)';
+      const json = readRecordedJson(file, REPORT_JSON_SCHEMA, fix);
+      if (!json) {
         throw new UserError(
-          `cannot read ${file} (${(e as Error).message.split('\n')[0]}); give a run directory whose graph ` +
-            'has an evaluator.suite node, after it finished',
+          `cannot read ${file} (no such file); give a run directory whose graph has an evaluator.suite node, ` +
+            'after it finished',
         );
       }
       const store = new ArtifactStore(resolve(dir));

@@ -1,4 +1,5 @@
 import { parse } from 'yaml';
+import { isPlainObject } from '@e3/core';
 import {
   barChart,
   diagramSvg,
@@ -61,8 +62,8 @@ type ChartEntry = { id: string; section: ReportFigure['section']; caption: strin
 /** The chart specs of a report's JSON: what the data supports, nothing for what is absent. */
 export function reportCharts(j: Record<string, any>): ChartEntry[] {
   const out: ChartEntry[] = [];
-  for (const r of (j.search?.restarts ?? []) as { restart: number; history: Row[] }[]) {
-    const alpha = layerRows(r.history, 'alpha');
+  for (const r of (j.search?.restarts ?? []) as { restart: number; history?: Row[] }[]) {
+    const alpha = layerRows(r.history ?? [], 'alpha');
     if (alpha.length) {
       const caption = `Mask logits α per layer over the search steps (restart ${r.restart}).`;
       out.push(
@@ -75,7 +76,7 @@ export function reportCharts(j: Record<string, any>): ChartEntry[] {
         }),
       );
     }
-    const keep = layerRows(r.history, 'keep');
+    const keep = layerRows(r.history ?? [], 'keep');
     if (keep.length) {
       out.push({
         id: `search-keep-r${r.restart}`,
@@ -189,6 +190,17 @@ export function reportCharts(j: Record<string, any>): ChartEntry[] {
   return out;
 }
 
+/** The resolved graph of a report as a mapping; undefined when absent or not YAML (report.html still shows its text). */
+function resolvedSpec(text: unknown): Record<string, unknown> | undefined {
+  if (typeof text !== 'string') return undefined;
+  try {
+    const spec: unknown = parse(text);
+    return isPlainObject(spec) ? spec : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Renders every figure of a report's JSON to SVG, the resolved graph's diagram included. */
 export async function reportFigures(j: Record<string, any>): Promise<ReportFigure[]> {
   const out: ReportFigure[] = [];
@@ -200,8 +212,9 @@ export async function reportFigures(j: Record<string, any>): Promise<ReportFigur
       caption: c.caption,
       svg: await renderChart(c.spec),
     });
-  if (typeof j.resolvedGraph === 'string') {
-    const svg = diagramSvg(specDiagram(parse(j.resolvedGraph) ?? {}));
+  const spec = resolvedSpec(j.resolvedGraph);
+  if (spec) {
+    const svg = diagramSvg(specDiagram(spec));
     out.push({
       id: 'graph',
       file: 'figures/graph.svg',

@@ -65,7 +65,7 @@ function qualityTable(j: Record<string, any>): string {
     });
   const speed = j.speedup
     ? `<p>Speed-up: prefill ${num(j.speedup.prefill, 2)}×, decode ${num(j.speedup.decode, 2)}× ` +
-      `(ideal L/K = ${num(j.speedup.ideal, 2)}×), median of ${j.speedup.repeats}.</p>`
+      `(ideal L/K = ${num(j.speedup.ideal, 2)}×), median of ${num(j.speedup.repeats)}.</p>`
     : '';
   return (
     htmlTable(

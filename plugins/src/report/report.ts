@@ -11,9 +11,9 @@ export interface Report {
   files?: Record<string, string>;
 }
 
-const pct = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`);
-const f = (x: number | undefined, d = 4) =>
-  x === undefined || Number.isNaN(x) ? '—' : Number.isInteger(x) ? String(x) : x.toFixed(d);
+const pct = (x: unknown) => (typeof x !== 'number' || Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`);
+const f = (x: unknown, d = 4) =>
+  typeof x !== 'number' || Number.isNaN(x) ? '—' : Number.isInteger(x) ? String(x) : x.toFixed(d);
 
 /** Samples at most `n` rows evenly (always keeping the last), for loss-curve tables. */
 export function sampleRows<T>(rows: readonly T[], n: number): T[] {
@@ -93,7 +93,9 @@ export function reportMarkdown(
       `|${keys.map(() => '---').join('|')}|`,
     );
     for (const row of sampleRows(hist, 20))
-      lines.push(`| ${keys.map((k) => (k === 'lr' ? (row[k] ?? 0).toExponential(2) : f(row[k]))).join(' | ')} |`);
+      lines.push(
+        `| ${keys.map((k) => (k === 'lr' && typeof row[k] === 'number' ? row[k].toExponential(2) : f(row[k]))).join(' | ')} |`,
+      );
     lines.push('', ...links('training'));
   }
   const curve = j.training?.evalCurve as Record<string, number>[] | undefined;
