@@ -44,7 +44,9 @@ async function verdict(ctx: PreflightContext, id: string, check: Check): Promise
     return { ok: await check.run() };
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
-    const { field, fix } = check;
+    const { fix } = check;
+    // An error that names a field of the node's params (`field "params.maxTokens"`) is located there.
+    const field = /field "(params\.[\w.]+)"/.exec(e.message)?.[1] ?? check.field;
     const location = ctx.loaded.sources.locate(['nodes', id, ...field.split('.')]);
     return { problem: { ...location, node: id, field, message: e.message, ...(fix ? { fix } : {}) } };
   }
