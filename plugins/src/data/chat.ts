@@ -148,8 +148,8 @@ function splitTurn(
       if (e instanceof TemplateBoundError) {
         throw new UserError(
           `${where}: the chat template in ${file} was stopped rendering this record: ${e.what} ` +
-            '(fix: use the chat template the model was trained with; a chat template loops over the messages, ' +
-            'never over a fixed range of this size)',
+            '(fix: use the chat template the model was trained with: one renders each message once, ' +
+            'in a few dozen steps)',
         );
       }
       throw new UserError(`${where}: the chat template fails on this record: ${(e as Error).message}`);
