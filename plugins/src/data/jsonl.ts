@@ -62,7 +62,7 @@ const NEED = 'data.jsonl needs a JSONL file, one JSON object per line';
 export function jsonlDataset(p: JsonlParams, rng: Rng, context: JsonlContext = {}, tools: JsonlTools = {}): Dataset {
   requirePath(p.path, 'file', 'data file', NEED);
   const fd = openSync(p.path, 'r');
-  const size = fstatSync(fd).size;
+  const { size, mtimeMs } = fstatSync(fd);
   const { starts, ends, lines, empty, over } = indexLines(fd, size, p, tools);
   reportEmpty(p.path, empty, starts.length, context);
   refuseCutAnswers(p, over, context);
@@ -70,7 +70,11 @@ export function jsonlDataset(p: JsonlParams, rng: Rng, context: JsonlContext = {
   const nHeld = Math.min(starts.length - 1, Math.round(starts.length * p.heldoutFraction));
   const held = order.slice(0, nHeld).sort((a, b) => a - b);
   const train = order.slice(nHeld).sort((a, b) => a - b);
-  const parse = (i: number) => parseJsonlLine(readRange(fd, starts[i], ends[i]), p, `${p.path}:${lines[i]}`, tools)!;
+  const parse = (i: number) => {
+    const where = `${p.path}:${lines[i]}`;
+    unchanged(fd, { size, mtimeMs }, where);
+    return parseJsonlLine(readRange(fd, starts[i], ends[i]), p, where, tools)!;
+  };
   const records = `${starts.length} record${starts.length === 1 ? '' : 's'}`;
   const fingerprint =
     `jsonl:${p.path}:${size}:${starts.length}:${p.heldoutFraction}:${rng.fork('fingerprint').nextUint32()}` +
@@ -179,6 +183,27 @@ function refuseCutAnswers(p: JsonlParams, over: Index['over'], context: JsonlCon
       `${field} = ${p.maxTokens} would cut its answer; ${n} record${n === 1 ? '' : 's'} ` +
       `${n === 1 ? 'does' : 'do'} (the longest, line ${longest.line}, needs ${longest.tokens}) ` +
       `(fix: set maxTokens: ${longest.tokens} or more, or shorten or remove ${n === 1 ? 'it' : 'them'})`,
+  );
+}
+
+/**
+ * Fails unless the file is as it was when its records were checked: records are read back from
+ * disk by byte range, so a file truncated or rewritten in place mid-run would hand out the wrong
+ * bytes (read as "not valid JSON", or worse, as another record). A file replaced by renaming is
+ * fine: the open descriptor still reads the old one.
+ */
+function unchanged(fd: number, then: { size: number; mtimeMs: number }, where: string): void {
+  const now = fstatSync(fd);
+  if (now.size === then.size && now.mtimeMs === then.mtimeMs) return;
+  const how =
+    now.size < then.size
+      ? `truncated from ${then.size} to ${now.size} bytes`
+      : now.size > then.size
+        ? `grown from ${then.size} to ${now.size} bytes`
+        : `rewritten (same ${now.size} bytes, modified ${new Date(now.mtimeMs).toISOString()})`;
+  throw new UserError(
+    `${where}: the data file changed while the run was reading it: ${how} since its records were checked at the ` +
+      'start (fix: leave a data file alone while a run reads it: write changes to a new file and rerun on it)',
   );
 }
 
