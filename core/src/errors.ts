@@ -1,4 +1,5 @@
 import { constants } from 'node:os';
+import { wasmOutOfMemory } from './services/wasm-out-of-memory.js';
 
 /**
  * Errors a user can fix. The CLI prints their message without a stack trace
@@ -52,7 +53,9 @@ export class NodeError extends UserError {
     readonly nodeId: string,
     override readonly cause: unknown,
   ) {
-    super(`node "${nodeId}" failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    // The wasm backend's abort names no cause; said plainly, it is the heap running out in this node.
+    const why = wasmOutOfMemory(cause) ?? (cause instanceof Error ? cause.message : String(cause));
+    super(`node "${nodeId}" failed: ${why}`);
     this.name = 'NodeError';
   }
 }
