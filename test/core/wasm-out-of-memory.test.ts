@@ -6,9 +6,13 @@ import { runGraph } from '../helpers/graphs.js';
 const HEAP_PLUGINS = join(ROOT, 'test/dist/helpers/heap-plugins.js');
 
 const graph = (backend: string) =>
-  ['apiVersion: e3/v1', 'seed: 0', `backend: ${backend}`, 'nodes:', '  fill: { plugin: test.heapAbort, params: { mib: 256 } }'].join(
-    '\n',
-  ) + '\n';
+  [
+    'apiVersion: e3/v1',
+    'seed: 0',
+    `backend: ${backend}`,
+    'nodes:',
+    '  fill: { plugin: test.heapAbort, params: { mib: 256 } }',
+  ].join('\n') + '\n';
 
 describe("the wasm backend's abort when its heap runs out", function () {
   this.timeout(120000);

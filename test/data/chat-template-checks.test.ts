@@ -115,7 +115,10 @@ describe('data.jsonl: chat templates checked per record', function () {
     const ours = renderBounded(t, items, bounds);
     assert.equal(ours, t.render(items));
     assert.equal(ours.split('|')[1], '0,1,2');
-    assert.throws(() => renderBounded(new Template('{{ raise_exception("no tools") }}'), items, bounds), /^Error: no tools/);
+    assert.throws(
+      () => renderBounded(new Template('{{ raise_exception("no tools") }}'), items, bounds),
+      /^Error: no tools/,
+    );
     assert.throws(
       () => renderBounded(new Template('{% for i in range(900) %}{{ i }}{{ i }}{% endfor %}'), items, bounds),
       (e: unknown) => e instanceof TemplateBoundError && /more than 1000 evaluation steps/.test(e.message),

@@ -9,7 +9,9 @@ const DATA_PLUGINS = join(ROOT, 'test/dist/helpers/data-plugins.js');
 
 /** 40 sums, one a line. */
 const sums = () =>
-  jsonlFile(Array.from({ length: 40 }, (_, i) => ({ prompt: `${i % 10}+${i % 4}=`, answer: String((i % 10) + (i % 4)) })));
+  jsonlFile(
+    Array.from({ length: 40 }, (_, i) => ({ prompt: `${i % 10}+${i % 4}=`, answer: String((i % 10) + (i % 4)) })),
+  );
 
 describe('data.jsonl: a file changed mid-run', function () {
   this.timeout(120000);

@@ -45,13 +45,18 @@ describe('data.jsonl: maxTokens against what records need', function () {
     );
     assert.doesNotMatch(v.stderr, /\n\s+at /);
     const seven = validate(teacherGraph(jsonlNode(path, 'maxTokens: 7'), join(tempDir(), 'cache')));
-    assert.match(seven.stderr, new RegExp(`${path}:7: this record needs 8 tokens .* 1 record does .*maxTokens: 8 or more`));
+    assert.match(
+      seven.stderr,
+      new RegExp(`${path}:7: this record needs 8 tokens .* 1 record does .*maxTokens: 8 or more`),
+    );
     assert.equal(validate(teacherGraph(jsonlNode(path, 'maxTokens: 8'), join(tempDir(), 'cache'))).code, 0);
   });
 
   it('e3 run refuses it too: up front with params.tokenizer, else where the record is encoded', () => {
     const path = sums();
-    const named = runGraph(teacherGraph(jsonlNode(path, `maxTokens: 7, tokenizer: "${TEACHER}"`), join(tempDir(), 'c')));
+    const named = runGraph(
+      teacherGraph(jsonlNode(path, `maxTokens: 7, tokenizer: "${TEACHER}"`), join(tempDir(), 'c')),
+    );
     assert.equal(named.code, 1, named.stderr);
     assert.match(named.stderr, new RegExp(`node "data" failed: ${path}:7: this record needs 8 tokens`));
     const unnamed = runGraph(teacherGraph(jsonlNode(path, 'maxTokens: 7, heldoutFraction: 0'), join(tempDir(), 'c')));
@@ -63,7 +68,9 @@ describe('data.jsonl: maxTokens against what records need', function () {
   });
 
   it('pack: true with rows of 1 to 3 tokens runs through the evaluator, timing decoding on the packed ids', () => {
-    const path = jsonlFile(Array.from({ length: 400 }, (_, i) => ({ text: `${i % 10}+${i % 7}=${(i % 10) + (i % 7)}` })));
+    const path = jsonlFile(
+      Array.from({ length: 400 }, (_, i) => ({ text: `${i % 10}+${i % 7}=${(i % 10) + (i % 7)}` })),
+    );
     for (const maxTokens of [1, 3]) {
       const graph = [
         'apiVersion: e3/v1',

@@ -47,7 +47,11 @@ const DAMAGES: [string, (dir: string) => void, RegExp][] = [
     (d) => editJson(join(d, 'config.json'), (c) => (c.num_hidden_layers = 9)),
     /missing tensor "model\.layers\.8\./,
   ],
-  ['a config.json that is not JSON', (d) => writeFileSync(join(d, 'config.json'), '{"model_type": "qwen3",'), /config\.json: not valid JSON/],
+  [
+    'a config.json that is not JSON',
+    (d) => writeFileSync(join(d, 'config.json'), '{"model_type": "qwen3",'),
+    /config\.json: not valid JSON/,
+  ],
   [
     'a tokenizer_config.json that is not JSON',
     (d) => writeFileSync(join(d, 'tokenizer_config.json'), '{'),

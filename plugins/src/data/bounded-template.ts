@@ -35,7 +35,9 @@ function globals(bounds: RenderBounds): Record<string, unknown> {
     if (step === 0) throw new Error('range() step must not be zero');
     const length = Math.max(0, Math.ceil((to - from) / step));
     if (length > bounds.steps)
-      throw new TemplateBoundError(`range() of ${length} numbers, more than the ${bounds.steps} steps a rendering may take`);
+      throw new TemplateBoundError(
+        `range() of ${length} numbers, more than the ${bounds.steps} steps a rendering may take`,
+      );
     return Array.from({ length }, (_, i) => from + i * step);
   };
   return {

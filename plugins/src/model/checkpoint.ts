@@ -168,7 +168,8 @@ export function inspectCheckpoint(dir: string): CheckpointInfo {
   const tokenizer = hasFile(dir, 'tokenizer.json');
   const companions = readTokenizerFiles(dir);
   if (tokenizer) checkTokenizerFits(tokenizerJsonSize(companions['tokenizer.json']), config, dir);
-  if (hasFile(dir, 'generation_config.json')) readJsonFile(join(dir, 'generation_config.json'), 'generation_config.json');
+  if (hasFile(dir, 'generation_config.json'))
+    readJsonFile(join(dir, 'generation_config.json'), 'generation_config.json');
   const bytes = files.reduce((n, f) => n + statSync(f.path).size, 0);
   return { config, parameters, dtype: weightsDtype(config, owner), bytes, tokenizer };
 }
