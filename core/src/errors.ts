@@ -1,5 +1,6 @@
 import { constants } from 'node:os';
 import { pluginFrame } from './plugin-frame.js';
+import { wasmOutOfMemory } from './services/wasm-out-of-memory.js';
 
 /**
  * Errors a user can fix. The CLI prints their message without a stack trace
@@ -53,10 +54,11 @@ export class NodeError extends UserError {
     readonly nodeId: string,
     override readonly cause: unknown,
   ) {
-    const at = cause instanceof UserError ? undefined : pluginFrame(cause);
-    super(
-      `node "${nodeId}" failed: ${cause instanceof Error ? cause.message : String(cause)}${at ? ` (at ${at})` : ''}`,
-    );
+    // The wasm backend's abort names no cause; said plainly, it is the heap running out in this node.
+    const oom = wasmOutOfMemory(cause);
+    const at = oom || cause instanceof UserError ? undefined : pluginFrame(cause);
+    const why = oom ?? (cause instanceof Error ? cause.message : String(cause));
+    super(`node "${nodeId}" failed: ${why}${at ? ` (at ${at})` : ''}`);
     this.name = 'NodeError';
   }
 }

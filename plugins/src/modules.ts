@@ -23,6 +23,7 @@ import { hfCheckpointManifest } from './model/hf-checkpoint-node.js';
 import { initModelManifest } from './model/init-node.js';
 import { pruneManifest } from './model/prune-node.js';
 import { memoryPlanPreflight } from './plan/plan-preflight.js';
+import { inputsPreflight } from './plan/inputs-preflight.js';
 import { timePlanPreflight } from './plan/time-plan.js';
 import { recipePreflight } from './recipe/recipe-warnings.js';
 import { BUILTIN_ESTIMATES } from './plan/estimates/index.js';
@@ -77,7 +78,7 @@ export const builtinComponents: ComponentManifest[] = [
 /** The ContainerModules the CLI loads by default. */
 export const builtinModules: ContainerModule[] = [
   manifestModule(builtinPlugins, builtinComponents),
-  preflightModule(memoryPlanPreflight, timePlanPreflight, recipePreflight),
+  preflightModule(inputsPreflight, memoryPlanPreflight, timePlanPreflight, recipePreflight),
 ];
 
 /** The built-in manifests with their estimates (plan/estimates/index.ts). */

@@ -146,8 +146,10 @@ export function buildProgram(
         process.stdout.write(JSON.stringify(Object.fromEntries(reports.map((r) => [r.title, r.json])), null, 2) + '\n');
       else process.stdout.write(reports.map((r) => `${r.title}\n${r.text}`).join('\n\n') + '\n');
       for (const w of warningLines(reports)) process.stderr.write(w + '\n');
-      const problems = reports.flatMap((r) => r.problems).length;
-      if (problems) process.exitCode = 1;
+      const problems = reports.flatMap((r) => r.problems);
+      // The reports say that something does not fit; the located problems say what and how to fix it.
+      if (problems.length && !o.json) throw new GraphError(problems);
+      if (problems.length) process.exitCode = 1;
     });
 
   program

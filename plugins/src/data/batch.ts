@@ -93,8 +93,21 @@ function sequence(e: Example, c: TextCodec, promptLoss: boolean): { ids: number[
   if (e.tokens) return { ids: cutToContext(packedIds(e, c), e, c), start: 0 };
   const { prompt, answer } = encodeExample(e, c);
   const ids = [...prompt, ...answer, c.eosId];
-  if (e.maxTokens !== undefined && ids.length > e.maxTokens + 1) ids.length = e.maxTokens + 1;
+  if (e.maxTokens !== undefined && ids.length > e.maxTokens + 1) {
+    // A record with a prompt is one exact answer: a cut into it would train another answer than the one scored.
+    if (e.prompt) throw cutAnswer(e, prompt.length + answer.length);
+    ids.length = e.maxTokens + 1;
+  }
   return { ids: cutToContext(ids, e, c), start: promptLoss ? 0 : prompt.length - 1 };
+}
+
+/** The error of a {prompt, answer} or chat record longer than its maxTokens (jsonl.ts refuses it up front). */
+function cutAnswer(e: Example, tokens: number): UserError {
+  return new UserError(
+    `${whereOf(e)}: this record needs ${tokens} tokens for its prompt and whole answer, but the data node's ` +
+      `maxTokens = ${e.maxTokens} would cut its answer (fix: set maxTokens: ${tokens} or more, or shorten or ` +
+      'remove the record; `e3 validate` lists every such record)',
+  );
 }
 
 function cutToContext(ids: number[], e: Example, c: TextCodec): number[] {

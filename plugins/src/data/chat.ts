@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Template } from '@huggingface/jinja';
 import { UserError } from '@e3/core';
 import { readJsonFile } from '../model/json-file.js';
+import { renderBounded, TemplateBoundError, type RenderBounds } from './bounded-template.js';
 
 export interface ChatMessage {
   readonly role: string;
@@ -51,7 +52,7 @@ export function chatRenderer(dir: string): ChatRenderer {
             'with a chat template, e.g. an instruct model, or write the records as {prompt, answer})',
         );
       }
-      return splitTurn(template, list, specials, where);
+      return splitTurn({ template, file: source!.file }, list, specials, where);
     },
   };
 }
@@ -110,21 +111,47 @@ function describe(v: unknown): string {
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }
 
+/** A parsed chat template and the file it came from (for errors). */
+interface ChatTemplate {
+  readonly template: Template;
+  readonly file: string;
+}
+
+/**
+ * What one rendering of a record may take: 250 000 evaluation steps and a thousand more per
+ * message (Qwen3's template takes about 70 per message), 4 Mi characters per string plus the
+ * record's own content 8 times over, 10 s. A real template stays far inside; a loop over
+ * range(3000000) is refused before it starts, a shorter one stopped within a few seconds,
+ * instead of running for minutes at gigabytes.
+ */
+function boundsFor(messages: readonly ChatMessage[]): RenderBounds {
+  const content = messages.reduce((n, m) => n + m.content.length, 0);
+  return { steps: 250_000 + 1_000 * messages.length, chars: 4 * 2 ** 20 + 8 * content, seconds: 10 };
+}
+
 /**
  * prompt = the messages before the last one, rendered with add_generation_prompt; answer = what
  * the whole conversation renders after that prompt (for Qwen3: the empty think block, the content
  * and <|im_end|>), less trailing whitespace and less a final eos_token, which e3 appends itself.
  */
 function splitTurn(
-  template: Template,
+  { template, file }: ChatTemplate,
   messages: ChatMessage[],
   specials: Record<string, string | undefined>,
   where: string,
 ): ChatTurn {
+  const bounds = boundsFor(messages);
   const render = (list: ChatMessage[], add_generation_prompt: boolean) => {
     try {
-      return template.render({ ...specials, messages: list, add_generation_prompt });
+      return renderBounded(template, { ...specials, messages: list, add_generation_prompt }, bounds);
     } catch (e) {
+      if (e instanceof TemplateBoundError) {
+        throw new UserError(
+          `${where}: the chat template in ${file} was stopped rendering this record: ${e.what} ` +
+            '(fix: use the chat template the model was trained with: one renders each message once, ' +
+            'in a few dozen steps)',
+        );
+      }
       throw new UserError(`${where}: the chat template fails on this record: ${(e as Error).message}`);
     }
   };
@@ -140,5 +167,21 @@ function splitTurn(
   let answer = full.slice(prompt.length).trimEnd();
   const eos = specials.eos_token;
   if (eos && answer.endsWith(eos)) answer = answer.slice(0, -eos.length);
+  if (!answer) throw emptyAnswer(messages[messages.length - 1], file, where);
   return { prompt, answer };
+}
+
+/** An empty answer: nothing to learn or to score, so every score on it would be 0% and silent. */
+function emptyAnswer(last: ChatMessage, file: string, where: string): UserError {
+  if (!last.content.trim()) {
+    return new UserError(
+      `${where}: the assistant's answer (the last message) is empty: nothing to learn or to score ` +
+        '(fix: give it content, or remove the record)',
+    );
+  }
+  return new UserError(
+    `${where}: the chat template in ${file} renders nothing for the assistant's answer ` +
+      `(content ${describe(last.content)}): it drops the assistant's turn, so every answer would be empty ` +
+      "and score 0% (fix: use the model's own chat template, one that renders assistant messages)",
+  );
 }

@@ -61,8 +61,9 @@ export const jsonlManifest: PluginManifest = {
         type: 'integer',
         minimum: 1,
         description:
-          'pack: the length of every packed row but the last; not packed: each record (prompt + answer + end ' +
-          'token) is cut to this many tokens',
+          'pack: the length of every packed row but the last; not packed: each {text} record (text + end token) ' +
+          'is cut to this many tokens, and a {prompt, answer} or chat record must fit whole (prompt + answer), ' +
+          'else it is refused',
       },
       pack: {
         type: 'boolean',

@@ -1,5 +1,6 @@
 import { openSync, readSync, fstatSync } from 'node:fs';
 import { requirePath, Rng, UserError } from '@e3/core';
+import type { TextTokenizer } from '../model/tokenizer.js';
 import type { ChatRenderer } from './chat.js';
 import { heldoutOrigin, stepIndexedBatches, type Dataset, type Example } from './dataset.js';
 import { PackedRows, type Packer } from './pack.js';
@@ -23,6 +24,8 @@ export interface JsonlParams {
 export interface JsonlTools {
   chat?: ChatRenderer;
   packer?: Packer;
+  /** The tokenizer that counts what a {prompt, answer} or chat record needs of maxTokens (not packed). */
+  counter?: TextTokenizer;
 }
 
 /** What a line holds: the example, and whether it was plain text (the only kind packing joins). */
@@ -43,6 +46,8 @@ interface Index {
   ends: number[];
   lines: number[];
   empty: number[];
+  /** Records whose prompt and whole answer take more than maxTokens tokens: line and tokens needed. */
+  over: { line: number; tokens: number }[];
 }
 
 const NEED = 'data.jsonl needs a JSONL file, one JSON object per line';
@@ -57,14 +62,19 @@ const NEED = 'data.jsonl needs a JSONL file, one JSON object per line';
 export function jsonlDataset(p: JsonlParams, rng: Rng, context: JsonlContext = {}, tools: JsonlTools = {}): Dataset {
   requirePath(p.path, 'file', 'data file', NEED);
   const fd = openSync(p.path, 'r');
-  const size = fstatSync(fd).size;
-  const { starts, ends, lines, empty } = indexLines(fd, size, p, tools);
+  const { size, mtimeMs } = fstatSync(fd);
+  const { starts, ends, lines, empty, over } = indexLines(fd, size, p, tools);
   reportEmpty(p.path, empty, starts.length, context);
+  refuseCutAnswers(p, over, context);
   const order = rng.fork('split').shuffle([...starts.keys()]);
   const nHeld = Math.min(starts.length - 1, Math.round(starts.length * p.heldoutFraction));
   const held = order.slice(0, nHeld).sort((a, b) => a - b);
   const train = order.slice(nHeld).sort((a, b) => a - b);
-  const parse = (i: number) => parseJsonlLine(readRange(fd, starts[i], ends[i]), p, `${p.path}:${lines[i]}`, tools)!;
+  const parse = (i: number) => {
+    const where = `${p.path}:${lines[i]}`;
+    unchanged(fd, { size, mtimeMs }, where);
+    return parseJsonlLine(readRange(fd, starts[i], ends[i]), p, where, tools)!;
+  };
   const records = `${starts.length} record${starts.length === 1 ? '' : 's'}`;
   const fingerprint =
     `jsonl:${p.path}:${size}:${starts.length}:${p.heldoutFraction}:${rng.fork('fingerprint').nextUint32()}` +
@@ -103,7 +113,7 @@ export function jsonlDataset(p: JsonlParams, rng: Rng, context: JsonlContext = {
 
 /** One pass over the file: every line parsed and checked; the ranges of non-empty records kept. */
 function indexLines(fd: number, size: number, p: JsonlParams, tools: JsonlTools): Index {
-  const index: Index = { starts: [], ends: [], lines: [], empty: [] };
+  const index: Index = { starts: [], ends: [], lines: [], empty: [], over: [] };
   const check = (s: number, e: number, line: number) => {
     const where = `${p.path}:${line}`;
     const r = parseJsonlLine(readRange(fd, s, e), p, where, tools);
@@ -122,6 +132,10 @@ function indexLines(fd: number, size: number, p: JsonlParams, tools: JsonlTools)
     index.starts.push(s);
     index.ends.push(e);
     index.lines.push(line);
+    if (tools.counter && r.kind !== 'text' && p.maxTokens !== undefined && !p.pack) {
+      const tokens = tools.counter.encode(ex.prompt).length + tools.counter.encode(ex.answer).length;
+      if (tokens > p.maxTokens) index.over.push({ line, tokens });
+    }
   };
   const chunk = Buffer.alloc(1 << 20);
   let pos = 0,
@@ -152,6 +166,45 @@ function reportEmpty(path: string, empty: number[], kept: number, context: Jsonl
   if (!kept) throw new UserError(`${path}: no records (expected one JSON object per line)`);
   if (empty.length)
     context.note?.(`${path}: skipped ${empty.length} empty record${empty.length === 1 ? '' : 's'} (${at})`);
+}
+
+/**
+ * Refuses a cut that reaches into answers: a {prompt, answer} or chat record is one exact answer,
+ * and cutting it would train one answer and score another (or train nothing when the prompt alone
+ * fills maxTokens). {text} records are cut as documented; packing drops no token.
+ */
+function refuseCutAnswers(p: JsonlParams, over: Index['over'], context: JsonlContext): void {
+  if (!over.length) return;
+  const longest = over.reduce((a, b) => (b.tokens > a.tokens ? b : a));
+  const n = over.length;
+  const field = `${context.node ? `node "${context.node}" ` : ''}field "params.maxTokens"`;
+  throw new UserError(
+    `${p.path}:${over[0].line}: this record needs ${over[0].tokens} tokens for its prompt and whole answer, but ` +
+      `${field} = ${p.maxTokens} would cut its answer; ${n} record${n === 1 ? '' : 's'} ` +
+      `${n === 1 ? 'does' : 'do'} (the longest, line ${longest.line}, needs ${longest.tokens}) ` +
+      `(fix: set maxTokens: ${longest.tokens} or more, or shorten or remove ${n === 1 ? 'it' : 'them'})`,
+  );
+}
+
+/**
+ * Fails unless the file is as it was when its records were checked: records are read back from
+ * disk by byte range, so a file truncated or rewritten in place mid-run would hand out the wrong
+ * bytes (read as "not valid JSON", or worse, as another record). A file replaced by renaming is
+ * fine: the open descriptor still reads the old one.
+ */
+function unchanged(fd: number, then: { size: number; mtimeMs: number }, where: string): void {
+  const now = fstatSync(fd);
+  if (now.size === then.size && now.mtimeMs === then.mtimeMs) return;
+  const how =
+    now.size < then.size
+      ? `truncated from ${then.size} to ${now.size} bytes`
+      : now.size > then.size
+        ? `grown from ${then.size} to ${now.size} bytes`
+        : `rewritten (same ${now.size} bytes, modified ${new Date(now.mtimeMs).toISOString()})`;
+  throw new UserError(
+    `${where}: the data file changed while the run was reading it: ${how} since its records were checked at the ` +
+      'start (fix: leave a data file alone while a run reads it: write changes to a new file and rerun on it)',
+  );
 }
 
 function readRange(fd: number, s: number, e: number): Buffer {

@@ -98,10 +98,15 @@ export async function heldoutLikelihood(
 
 /**
  * Token ids to time decoding from, one per example: the prompt, or for a plain-text example
- * (no prompt) the first `prefix` tokens of its text. Examples with no tokens at all are left out.
+ * (no prompt) the first `prefix` tokens of its text, or of a packed row's input ids (which have
+ * no text). Examples with no tokens at all are left out.
  */
 export function speedPrompts(examples: readonly Example[], encode: (s: string) => number[], prefix = 16): number[][] {
-  return examples
-    .map((e) => (e.prompt ? encode(e.prompt) : encode(e.answer).slice(0, prefix)))
-    .filter((ids) => ids.length > 0);
+  const ids = (e: Example) =>
+    e.tokens
+      ? e.tokens.ids.slice(0, -1).slice(0, prefix)
+      : e.prompt
+        ? encode(e.prompt)
+        : encode(e.answer).slice(0, prefix);
+  return examples.map(ids).filter((x) => x.length > 0);
 }

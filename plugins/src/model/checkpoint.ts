@@ -157,16 +157,19 @@ export interface CheckpointInfo {
 
 /**
  * Inspects a checkpoint without reading its weights: config.json, the safetensors headers
- * (names, shapes, dtypes, checked against the config as loading does) and tokenizer.json,
- * whose ids must fit vocab_size. Tensor data is never read, so neither its values nor a
+ * (names, shapes, dtypes, checked against the config as loading does), tokenizer.json, whose
+ * ids must fit vocab_size, and every other JSON file loading reads (tokenizer_config.json,
+ * special_tokens_map.json, generation_config.json). Tensor data is never read, so neither its values nor a
  * file damaged after its header are checked.
  */
 export function inspectCheckpoint(dir: string): CheckpointInfo {
   const { config, files, owner } = openCheckpoint(dir);
   const parameters = parameterCount(config);
-  const tokenizerFile = join(dir, 'tokenizer.json');
   const tokenizer = hasFile(dir, 'tokenizer.json');
-  if (tokenizer) checkTokenizerFits(tokenizerJsonSize(readJsonFile(tokenizerFile, 'tokenizer.json')), config, dir);
+  const companions = readTokenizerFiles(dir);
+  if (tokenizer) checkTokenizerFits(tokenizerJsonSize(companions['tokenizer.json']), config, dir);
+  if (hasFile(dir, 'generation_config.json'))
+    readJsonFile(join(dir, 'generation_config.json'), 'generation_config.json');
   const bytes = files.reduce((n, f) => n + statSync(f.path).size, 0);
   return { config, parameters, dtype: weightsDtype(config, owner), bytes, tokenizer };
 }
