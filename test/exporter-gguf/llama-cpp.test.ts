@@ -1,0 +1,174 @@
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  architectureMetadata,
+  cloneHandle,
+  exportGguf,
+  generateIds,
+  ggufTensors,
+  loadCheckpoint,
+  tokenizerMetadata,
+  writeGguf,
+  type GgufDtype,
+  type ModelHandle,
+} from '@e3/plugins';
+import { ROOT, tempDir } from '../helpers/files.js';
+import { ggufTestModel } from '../helpers/gguf-models.js';
+import { f32Context, greedy, llamaCpp, nextTokenProbabilities, type LlamaCpp } from '../helpers/llama-cpp.js';
+import { skipBecause } from '../helpers/skip.js';
+import { useBackend } from '../helpers/tf.js';
+
+/** e3's logits for the last position of `ids`. */
+function e3Logits(h: ModelHandle, ids: readonly number[]): Float64Array {
+  const logits = tf.tidy(() => {
+    const all = h.model.forward(tf.tensor2d([[...ids]], undefined, 'int32')).logits;
+    return tf.slice(all, [0, ids.length - 1, 0], [1, 1, -1]);
+  });
+  const out = Float64Array.from(logits.dataSync());
+  logits.dispose();
+  return out;
+}
+
+/**
+ * How far llama.cpp's next-token distribution is from e3's logits: the largest difference of
+ * log-probabilities (log-softmax takes out the constant that probabilities cannot show) over
+ * tokens e3 gives p > 1e-12, relative to the largest |logit|; and the largest probability difference.
+ */
+export function compareNext(logits: Float64Array, probs: Float64Array) {
+  let max = -Infinity;
+  let scale = 0;
+  for (const v of logits) {
+    max = Math.max(max, v);
+    scale = Math.max(scale, Math.abs(v));
+  }
+  let z = 0;
+  for (const v of logits) z += Math.exp(v - max);
+  let logDiff = 0;
+  let probDiff = 0;
+  let argE3 = 0;
+  let argLlama = 0;
+  for (let t = 0; t < logits.length; t++) {
+    const logP = logits[t] - max - Math.log(z);
+    const p = Math.exp(logP);
+    const q = probs[t] ?? 0;
+    probDiff = Math.max(probDiff, Math.abs(p - q));
+    if (p > 1e-12) logDiff = Math.max(logDiff, Math.abs(Math.log(q) - logP));
+    if (logits[t] > logits[argE3]) argE3 = t;
+    if (q > (probs[argLlama] ?? 0)) argLlama = t;
+  }
+  return { relLogit: logDiff / scale, probDiff, argE3, argLlama };
+}
+
+/** Loads `file` in llama.cpp and compares the next-token distribution after each prompt with e3's. */
+async function roundTrip(llama: LlamaCpp, file: string, h: ModelHandle, prompts: number[][]) {
+  const model = await llama.loadModel({ modelPath: file });
+  const ctx = await f32Context(model);
+  const seq = ctx.getSequence();
+  try {
+    const worst = { relLogit: 0, probDiff: 0, sameArgmax: true };
+    for (const ids of prompts) {
+      const c = compareNext(e3Logits(h, ids), await nextTokenProbabilities(seq, ids));
+      worst.relLogit = Math.max(worst.relLogit, c.relLogit);
+      worst.probDiff = Math.max(worst.probDiff, c.probDiff);
+      worst.sameArgmax &&= c.argE3 === c.argLlama;
+    }
+    return worst;
+  } finally {
+    await ctx.dispose();
+    await model.dispose();
+  }
+}
+
+/** Writes `h` as GGUF with its Llama q/k rows as Hugging Face stores them (no reordering): a wrong layout. */
+async function writeUnpermuted(h: ModelHandle, file: string): Promise<void> {
+  const right = ggufTensors(h, 'F32');
+  const hf = new Map([...h.model.named()].map(([name, t]) => [name, t]));
+  const tensors = right.map((t) => {
+    const m = /^blk\.(\d+)\.attn_(q|k)\.(weight|bias)$/.exec(t.name);
+    if (!m) return t;
+    const v = hf.get(`model.layers.${m[1]}.self_attn.${m[2]}_proj.${m[3]}`)!;
+    return { ...t, bytes: async () => new Uint8Array((await v.data()).slice().buffer) };
+  });
+  await writeGguf(file, [...architectureMetadata(h, 'F32'), ...tokenizerMetadata(h)], tensors);
+}
+
+describe('GGUF export, checked by llama.cpp (node-llama-cpp)', function () {
+  this.timeout(300_000);
+  let llama: LlamaCpp;
+  let teacher: ModelHandle;
+  let pruned: ModelHandle;
+  let prompts: number[][];
+
+  before(async function () {
+    const l = await llamaCpp();
+    if (typeof l === 'string') skipBecause(this, l);
+    llama = l;
+    await useBackend('cpu');
+    teacher = await loadCheckpoint(join(ROOT, 'models', 'arith-teacher'));
+    pruned = cloneHandle(teacher, [0, 1, 3, 4, 6, 7]);
+    prompts = ['12+35=', '7*8=', '90-45=', '3+4='].map((s) => pruned.tokenizer!.encode(s));
+  });
+  after(() => {
+    pruned?.dispose();
+    teacher?.dispose();
+  });
+
+  it('arith-teacher pruned to 6 of 8 layers, f32: logits within 1e-3 of the largest, same argmax', async () => {
+    const file = await exportGguf(pruned, join(tempDir(), 'gguf'));
+    const r = await roundTrip(llama, file, pruned, prompts);
+    assert.ok(r.relLogit < 1e-3, `log-probability difference ${r.relLogit} of the largest |logit|`);
+    assert.ok(r.probDiff < 1e-3, `probability difference ${r.probDiff}`);
+    assert.ok(r.sameArgmax);
+  });
+
+  it('arith-teacher f32: greedy generation equals e3 token for token, to the end token', async () => {
+    const file = await exportGguf(pruned, join(tempDir(), 'gguf'));
+    const model = await llama.loadModel({ modelPath: file });
+    const ctx = await f32Context(model);
+    try {
+      const seq = ctx.getSequence();
+      // Both stop at the end token (llama.cpp's evaluate ends at an end-of-generation token without yielding it).
+      const ours = await generateIds(pruned, prompts, { maxNewTokens: 12 });
+      for (const [i, ids] of prompts.entries()) assert.deepEqual(await greedy(seq, ids, 12), ours[i]);
+    } finally {
+      await ctx.dispose();
+      await model.dispose();
+    }
+  });
+
+  // Stated tolerances of the storage types that round the weights (relative to the largest |logit|).
+  const looser: [GgufDtype, number][] = [
+    ['BF16', 2e-2],
+    ['F16', 3e-3],
+    ['Q8_0', 5e-2], // llama.cpp also rounds the activations to 8 bits in its Q8_0 products
+  ];
+  for (const [dtype, tol] of looser)
+    it(`arith-teacher ${dtype}: logits within ${tol} of the largest, same argmax`, async () => {
+      const file = await exportGguf(pruned, join(tempDir(), 'gguf'), { dtype });
+      const r = await roundTrip(llama, file, pruned, prompts);
+      assert.ok(r.relLogit < tol, `${dtype}: log-probability difference ${r.relLogit} of the largest |logit|`);
+      assert.ok(r.sameArgmax, `${dtype}: argmax differs`);
+    });
+
+  it('Llama (GQA, biases, Llama 3 rope scaling), f32: matches; without the q/k reordering it does not', async () => {
+    const h = cloneHandle(await ggufTestModel('llama'), [0, 2, 3]);
+    const ids = [[4, 5, 13, 6, 8, 16, 9, 17, 3, 7, 14, 11]];
+    const file = await exportGguf(h, join(tempDir(), 'gguf'));
+    const r = await roundTrip(llama, file, h, ids);
+    assert.ok(r.relLogit < 1e-3, `log-probability difference ${r.relLogit} of the largest |logit|`);
+    const wrong = join(tempDir(), 'wrong.gguf');
+    await writeUnpermuted(h, wrong);
+    const w = await roundTrip(llama, wrong, h, ids);
+    assert.ok(w.relLogit > 1e-2, `the wrong layout still matches (${w.relLogit})`);
+    h.dispose();
+  });
+
+  it('Qwen2 (q/k/v biases, untied head), f32: matches', async () => {
+    const h = cloneHandle(await ggufTestModel('qwen2'), [1, 2, 3]);
+    const file = await exportGguf(h, join(tempDir(), 'gguf'));
+    const r = await roundTrip(llama, file, h, [[4, 5, 13, 6, 8, 16, 9, 17, 3]]);
+    assert.ok(r.relLogit < 1e-3, `log-probability difference ${r.relLogit} of the largest |logit|`);
+    h.dispose();
+  });
+});
