@@ -8,12 +8,18 @@ import {
   generateIds,
   ggufTensors,
   loadCheckpoint,
+  makeHandle,
+  randomModel,
   tokenizerMetadata,
   writeGguf,
   type GgufDtype,
   type ModelHandle,
 } from '@e3/plugins';
+import { Rng } from '@e3/core';
+import { readFileSync } from 'node:fs';
 import { ROOT, tempDir } from '../helpers/files.js';
+import { runGraph } from '../helpers/graphs.js';
+import { QWEN3_TOKENIZER_DIR, qwen3Tokenizer } from '../helpers/qwen3-tokenizer.js';
 import { ggufTestModel } from '../helpers/gguf-models.js';
 import { f32Context, greedy, llamaCpp, nextTokenProbabilities, type LlamaCpp } from '../helpers/llama-cpp.js';
 import { skipBecause } from '../helpers/skip.js';
@@ -170,5 +176,107 @@ describe('GGUF export, checked by llama.cpp (node-llama-cpp)', function () {
     const r = await roundTrip(llama, file, h, [[4, 5, 13, 6, 8, 16, 9, 17, 3]]);
     assert.ok(r.relLogit < 1e-3, `log-probability difference ${r.relLogit} of the largest |logit|`);
     h.dispose();
+  });
+
+  it("e3 run with exporter.gguf: the pruned teacher loads in llama.cpp and matches the graph's own pruned model", async () => {
+    const graph =
+      [
+        'apiVersion: e3/v1',
+        'nodes:',
+        '  teacher: { plugin: model.hfCheckpoint, params: { path: models/arith-teacher } }',
+        '  mask: { plugin: masker.fixed, params: { drop: [2, 5] }, in: { model: teacher.model } }',
+        '  pruned: { plugin: model.prune, in: { model: teacher.model, mask: mask.mask } }',
+        '  export: { plugin: exporter.gguf, params: { dir: gguf }, in: { model: pruned.model } }',
+      ].join('\n') + '\n';
+    const r = runGraph(graph);
+    assert.equal(r.code, 0, r.stderr);
+    const record = JSON.parse(readFileSync(join(r.out, 'gguf', 'e3_pruning.json'), 'utf8'));
+    assert.deepEqual(record.keptLayers, [0, 1, 3, 4, 6, 7]);
+    const w = await roundTrip(llama, join(r.out, 'gguf', 'model.gguf'), pruned, prompts.slice(0, 2));
+    assert.ok(w.relLogit < 1e-3 && w.sameArgmax, `log-probability difference ${w.relLogit}`);
+  });
+
+  it("Qwen3's real tokenizer: llama.cpp tokenizes as e3 does; the chat template travels", async () => {
+    const tok = await qwen3Tokenizer();
+    const files = Object.fromEntries(
+      ['tokenizer.json', 'tokenizer_config.json'].map((f) => [
+        f,
+        JSON.parse(readFileSync(join(QWEN3_TOKENIZER_DIR, f), 'utf8')),
+      ]),
+    );
+    const random = await randomModel({
+      config: {
+        model_type: 'qwen3',
+        hidden_size: 16,
+        intermediate_size: 32,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        num_key_value_heads: 1,
+        head_dim: 8,
+        vocab_size: 151_936,
+        max_position_embeddings: 256,
+        tie_word_embeddings: true,
+        bos_token_id: 151_643,
+        eos_token_id: 151_645,
+      },
+      rng: new Rng(2),
+      std: 0.02,
+    });
+    const h = makeHandle({ ...random, tokenizer: tok, tokenizerFiles: files });
+    const file = await exportGguf(h, join(tempDir(), 'gguf'));
+    const model = await llama.loadModel({ modelPath: file });
+    const sentences = [
+      'Hello, world! The year 2024 had 366 days.',
+      "I'm sure they've gone — it's 3.14159 km away.",
+      '数学很有趣，我们一起学习吧。',
+      'Emoji 🙂🚀 and accents: café, naïve, Ångström.',
+      'Tabs\tand  double spaces\n\nnew lines  \n  indented code: def f(x):\n    return x**2',
+      '<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n4<|im_end|>',
+    ];
+    try {
+      for (const s of sentences) assert.deepEqual(model.tokenize(s, true), tok.encode(s), s);
+      assert.equal(model.detokenize(tok.encode(sentences[3])), sentences[3]);
+    } finally {
+      await model.dispose();
+      h.dispose();
+    }
+    const { gguf } = await import('@huggingface/gguf');
+    const meta = (await gguf(file, { allowLocalFile: true })).metadata as unknown as Record<string, unknown>;
+    assert.equal(meta['tokenizer.ggml.pre'], 'qwen2');
+    assert.equal(meta['tokenizer.chat_template'], files['tokenizer_config.json'].chat_template);
+    assert.equal(meta['tokenizer.ggml.eos_token_id'], 151_645);
+    assert.equal(meta['tokenizer.ggml.bos_token_id'], 151_643);
+    assert.equal(meta['tokenizer.ggml.add_bos_token'], false);
+    assert.equal((meta['tokenizer.ggml.tokens'] as string[]).length, 151_936);
+  });
+
+  it('a char vocabulary beyond ASCII: llama.cpp tokenizes as e3 does (unknown characters: dropped, not <unk>)', async () => {
+    const h = await randomModel({
+      config: {
+        model_type: 'qwen3',
+        hidden_size: 16,
+        intermediate_size: 32,
+        num_hidden_layers: 1,
+        num_attention_heads: 2,
+        head_dim: 8,
+        max_position_embeddings: 64,
+        tie_word_embeddings: true,
+      },
+      rng: new Rng(3),
+      std: 0.1,
+      chars: 'abcé€ 12+=',
+    });
+    const file = await exportGguf(h, join(tempDir(), 'gguf'));
+    const model = await llama.loadModel({ modelPath: file });
+    try {
+      for (const s of ['abc é€', '12+21=11 ', 'é€é'])
+        assert.deepEqual(model.tokenize(s, false), h.tokenizer!.encode(s), s);
+      // A character outside the vocabulary: e3 gives <unk> (id 2), llama.cpp's BPE drops it.
+      assert.deepEqual(h.tokenizer!.encode('a3'), [3, 2]);
+      assert.deepEqual(model.tokenize('a3', false), [3]);
+    } finally {
+      await model.dispose();
+      h.dispose();
+    }
   });
 });
