@@ -1,6 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import type { ModelHandle } from '@e3/plugins';
 import { ROOT } from './files.js';
 
 /**
@@ -99,4 +101,68 @@ export async function greedy(seq: LlamaCppContextSequence, ids: readonly number[
   }
   await seq.clearHistory();
   return out;
+}
+
+/** e3's logits for the last position of `ids` (with the blocks of `mask` = 0 skipped). */
+export function e3Logits(h: ModelHandle, ids: readonly number[], mask?: number[]): Float64Array {
+  const logits = tf.tidy(() => {
+    const all = h.model.forward(tf.tensor2d([[...ids]], undefined, 'int32'), { mask }).logits;
+    return tf.slice(all, [0, ids.length - 1, 0], [1, 1, -1]);
+  });
+  const out = Float64Array.from(logits.dataSync());
+  logits.dispose();
+  return out;
+}
+
+/**
+ * How far llama.cpp's next-token distribution is from e3's logits: the largest difference of
+ * log-probabilities (log-softmax takes out the constant that probabilities cannot show) over
+ * tokens e3 gives p > 1e-12, relative to the largest |logit|; and the largest probability difference.
+ */
+export function compareNext(logits: Float64Array, probs: Float64Array) {
+  let max = -Infinity;
+  let scale = 0;
+  for (const v of logits) {
+    max = Math.max(max, v);
+    scale = Math.max(scale, Math.abs(v));
+  }
+  let z = 0;
+  for (const v of logits) z += Math.exp(v - max);
+  let logDiff = 0;
+  let probDiff = 0;
+  let argE3 = 0;
+  let argLlama = 0;
+  for (let t = 0; t < logits.length; t++) {
+    const logP = logits[t] - max - Math.log(z);
+    const p = Math.exp(logP);
+    const q = probs[t] ?? 0;
+    probDiff = Math.max(probDiff, Math.abs(p - q));
+    if (p > 1e-12) logDiff = Math.max(logDiff, Math.abs(Math.log(q) - logP));
+    if (logits[t] > logits[argE3]) argE3 = t;
+    if (q > (probs[argLlama] ?? 0)) argLlama = t;
+  }
+  return { relLogit: logDiff / scale, probDiff, argE3, argLlama };
+}
+
+/**
+ * Loads `file` in llama.cpp and compares the next-token distribution after each prompt with
+ * e3's for `h` (with the blocks of `mask` = 0 skipped).
+ */
+export async function roundTrip(llama: LlamaCpp, file: string, h: ModelHandle, prompts: number[][], mask?: number[]) {
+  const model = await llama.loadModel({ modelPath: file });
+  const ctx = await f32Context(model, Math.max(64, ...prompts.map((p) => p.length)));
+  const seq = ctx.getSequence();
+  try {
+    const worst = { relLogit: 0, probDiff: 0, sameArgmax: true };
+    for (const ids of prompts) {
+      const c = compareNext(e3Logits(h, ids, mask), await nextTokenProbabilities(seq, ids));
+      worst.relLogit = Math.max(worst.relLogit, c.relLogit);
+      worst.probDiff = Math.max(worst.probDiff, c.probDiff);
+      worst.sameArgmax &&= c.argE3 === c.argLlama;
+    }
+    return worst;
+  } finally {
+    await ctx.dispose();
+    await model.dispose();
+  }
 }
