@@ -1,6 +1,5 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import {
   architectureMetadata,
   cloneHandle,
