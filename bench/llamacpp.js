@@ -47,7 +47,8 @@ if (!existsSync(join(MODEL, 'config.json'))) {
   process.exit(1);
 }
 const TYPES = (QUICK ? 'F32,Q8_0' : arg('types', 'BF16,Q8_0')).split(',');
-const THREADS = Number(arg('threads', String(cpus().length)));
+// --quick (the slow suite's smoke run, on a busy machine): one thread, since llama.cpp's threads spin while they wait.
+const THREADS = Number(arg('threads', QUICK ? '1' : String(cpus().length)));
 const PROMPT = QUICK ? 16 : Number(arg('prompt-tokens', '128'));
 const NEW = QUICK ? 8 : Number(arg('new-tokens', '64'));
 const REPEATS = QUICK ? 1 : Number(arg('repeats', '5'));
@@ -91,6 +92,8 @@ async function timed(f) {
   return median(s);
 }
 
+let fewestDecoded = NEW;
+
 /** llama.cpp's prefill and decode tokens/s of one GGUF file (default context settings: f16 KV cache). */
 async function llamaSpeed(file) {
   const model = await llama.loadModel({ modelPath: file });
@@ -118,6 +121,7 @@ async function llamaSpeed(file) {
   });
   await ctx.dispose();
   await model.dispose();
+  fewestDecoded = Math.min(fewestDecoded, decoded);
   return { prefill: PROMPT / prefill, decode: decoded / decode };
 }
 
@@ -134,7 +138,7 @@ for (const type of TYPES) {
     rows.push([
       type,
       `${L} → ${K}${ratio ? ` (${ratio * 100}% removed)` : ''}`,
-      `${(statSync(file).size / 2 ** 20).toFixed(0)} MiB`,
+      `${(statSync(file).size / 2 ** 20).toFixed(1)} MiB`,
       fmt(s.prefill, 0),
       fmt(s.prefill / base.prefill, 2) + '×',
       fmt(s.decode, 1),
@@ -167,7 +171,9 @@ writeResult(
     model: name,
     'llama.cpp': `node-llama-cpp's prebuilt CPU binary, ${THREADS} threads, its default context (f16 KV cache)`,
     "e3's decoder": `TensorFlow.js ${backend.name} (f32), the same models`,
-    workload: `batch 1: a ${PROMPT}-token prompt (seeded random ids), then ${NEW} greedy tokens; median of ${REPEATS}`,
+    workload:
+      `batch 1: a ${PROMPT}-token prompt (seeded random ids), then ${NEW} greedy tokens; median of ${REPEATS}` +
+      (fewestDecoded < NEW ? ` (llama.cpp: at least ${fewestDecoded} decoded where an end token came first)` : ''),
   }) +
     '\nThe original and the pruned models (blocks removed evenly) exported by `exporter.gguf` and timed one after another ' +
     'in one process. Ratios are against the original of the same storage type; ideal L/K is the ratio if the removed ' +

@@ -87,7 +87,9 @@ export async function nextTokenProbabilities(
   const res = await seq.controlledEvaluate(input as Parameters<LlamaCppContextSequence['controlledEvaluate']>[0]);
   await seq.clearHistory();
   const probs = res[res.length - 1]!.next.probabilities!;
-  const out = new Float64Array(Math.max(...probs.keys()) + 1);
+  let size = 0;
+  for (const id of probs.keys()) size = Math.max(size, id + 1); // not Math.max(...keys): 151k arguments overflow the stack
+  const out = new Float64Array(size);
   for (const [id, p] of probs) out[id] = p;
   return out;
 }
