@@ -2,7 +2,6 @@ import { strict as assert } from 'node:assert';
 import { existsSync, openSync, readSync, statSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { gguf } from '@huggingface/gguf';
-import { Rng } from '@e3/core';
 import {
   cloneHandle,
   exportGguf,
@@ -10,12 +9,11 @@ import {
   llama3RopeFactors,
   openSafetensors,
   quantizeQ8_0,
-  randomModel,
   tokenizerMetadata,
   type ModelHandle,
 } from '@e3/plugins';
 import { e3, ROOT, tempDir } from '../helpers/files.js';
-import { ggufTestModel } from '../helpers/gguf-models.js';
+import { ggufTestModel, oneBlockQwen3 } from '../helpers/gguf-models.js';
 import { useBackend } from '../helpers/tf.js';
 
 const TEACHER = join(ROOT, 'models', 'arith-teacher');
@@ -168,21 +166,7 @@ describe('GGUF export: the file, read back by @huggingface/gguf', function () {
   });
 
   it('a char vocabulary with a two-byte character: written in byte characters, with the merge that rebuilds it', async () => {
-    const h = await randomModel({
-      config: {
-        model_type: 'qwen3',
-        hidden_size: 8,
-        intermediate_size: 16,
-        num_hidden_layers: 1,
-        num_attention_heads: 1,
-        head_dim: 8,
-        max_position_embeddings: 16,
-        tie_word_embeddings: true,
-      },
-      rng: new Rng(1),
-      std: 0.1,
-      chars: 'aé ',
-    });
+    const h = await oneBlockQwen3({ chars: 'aé ' });
     const meta = new Map(tokenizerMetadata(h));
     const tokens = meta.get('tokenizer.ggml.tokens') as unknown as { values: string[] };
     assert.deepEqual(tokens.values.slice(3), ['a', 'Ã©', 'Ġ']);

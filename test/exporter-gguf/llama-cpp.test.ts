@@ -8,18 +8,16 @@ import {
   ggufTensors,
   loadCheckpoint,
   makeHandle,
-  randomModel,
   tokenizerMetadata,
   writeGguf,
   type GgufDtype,
   type ModelHandle,
 } from '@e3/plugins';
-import { Rng } from '@e3/core';
 import { readFileSync } from 'node:fs';
 import { ROOT, tempDir } from '../helpers/files.js';
 import { runGraph } from '../helpers/graphs.js';
 import { QWEN3_TOKENIZER_DIR, qwen3Tokenizer } from '../helpers/qwen3-tokenizer.js';
-import { ggufTestModel } from '../helpers/gguf-models.js';
+import { ggufTestModel, oneBlockQwen3 } from '../helpers/gguf-models.js';
 import { f32Context, greedy, llamaCpp, roundTrip, type LlamaCpp } from '../helpers/llama-cpp.js';
 import { skipBecause } from '../helpers/skip.js';
 import { useBackend } from '../helpers/tf.js';
@@ -142,23 +140,8 @@ describe('GGUF export, checked by llama.cpp (node-llama-cpp)', function () {
         JSON.parse(readFileSync(join(QWEN3_TOKENIZER_DIR, f), 'utf8')),
       ]),
     );
-    const random = await randomModel({
-      config: {
-        model_type: 'qwen3',
-        hidden_size: 16,
-        intermediate_size: 32,
-        num_hidden_layers: 1,
-        num_attention_heads: 2,
-        num_key_value_heads: 1,
-        head_dim: 8,
-        vocab_size: 151_936,
-        max_position_embeddings: 256,
-        tie_word_embeddings: true,
-        bos_token_id: 151_643,
-        eos_token_id: 151_645,
-      },
-      rng: new Rng(2),
-      std: 0.02,
+    const random = await oneBlockQwen3({
+      config: { vocab_size: 151_936, bos_token_id: 151_643, eos_token_id: 151_645 },
     });
     const h = makeHandle({ ...random, tokenizer: tok, tokenizerFiles: files });
     const file = await exportGguf(h, join(tempDir(), 'gguf'));
@@ -189,21 +172,7 @@ describe('GGUF export, checked by llama.cpp (node-llama-cpp)', function () {
   });
 
   it('a char vocabulary beyond ASCII: llama.cpp tokenizes as e3 does (unknown characters: dropped, not <unk>)', async () => {
-    const h = await randomModel({
-      config: {
-        model_type: 'qwen3',
-        hidden_size: 16,
-        intermediate_size: 32,
-        num_hidden_layers: 1,
-        num_attention_heads: 2,
-        head_dim: 8,
-        max_position_embeddings: 64,
-        tie_word_embeddings: true,
-      },
-      rng: new Rng(3),
-      std: 0.1,
-      chars: 'abcé€ 12+=',
-    });
+    const h = await oneBlockQwen3({ chars: 'abcé€ 12+=' });
     const file = await exportGguf(h, join(tempDir(), 'gguf'));
     const model = await llama.loadModel({ modelPath: file });
     try {

@@ -56,3 +56,26 @@ export async function ggufTestModel(type: 'llama' | 'qwen2', seed = 5): Promise<
     },
   });
 }
+
+/** A one-block Qwen3 (d = 16) with a char tokenizer of `chars`, or the given `vocab_size` and more config. */
+export async function oneBlockQwen3(
+  o: { chars?: string; config?: Record<string, unknown> } = {},
+): Promise<ModelHandle> {
+  return randomModel({
+    config: {
+      model_type: 'qwen3',
+      hidden_size: 16,
+      intermediate_size: 32,
+      num_hidden_layers: 1,
+      num_attention_heads: 2,
+      num_key_value_heads: 1,
+      head_dim: 8,
+      max_position_embeddings: 256,
+      tie_word_embeddings: true,
+      ...o.config,
+    },
+    rng: new Rng(2),
+    std: 0.1,
+    chars: o.chars,
+  });
+}
