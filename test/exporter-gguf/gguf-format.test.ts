@@ -13,7 +13,7 @@ import {
   type ModelHandle,
 } from '@e3/plugins';
 import { e3, ROOT, tempDir } from '../helpers/files.js';
-import { ggufTestModel, oneBlockQwen3 } from '../helpers/gguf-models.js';
+import { ggufTestModel, oneBlockModel } from '../helpers/gguf-models.js';
 import { useBackend } from '../helpers/tf.js';
 
 const TEACHER = join(ROOT, 'models', 'arith-teacher');
@@ -166,7 +166,7 @@ describe('GGUF export: the file, read back by @huggingface/gguf', function () {
   });
 
   it('a char vocabulary with a two-byte character: written in byte characters, with the merge that rebuilds it', async () => {
-    const h = await oneBlockQwen3({ chars: 'aé ' });
+    const h = await oneBlockModel({ chars: 'aé ' });
     const meta = new Map(tokenizerMetadata(h));
     const tokens = meta.get('tokenizer.ggml.tokens') as unknown as { values: string[] };
     assert.deepEqual(tokens.values.slice(3), ['a', 'Ã©', 'Ġ']);

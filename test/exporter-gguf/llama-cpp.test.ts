@@ -7,6 +7,7 @@ import {
   generateIds,
   ggufTensors,
   loadCheckpoint,
+  loadTokenizerFromJson,
   makeHandle,
   tokenizerMetadata,
   writeGguf,
@@ -17,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { ROOT, tempDir } from '../helpers/files.js';
 import { runGraph } from '../helpers/graphs.js';
 import { QWEN3_TOKENIZER_DIR, qwen3Tokenizer } from '../helpers/qwen3-tokenizer.js';
-import { ggufTestModel, oneBlockQwen3 } from '../helpers/gguf-models.js';
+import { ggufTestModel, oneBlockModel } from '../helpers/gguf-models.js';
 import { f32Context, greedy, llamaCpp, roundTrip, type LlamaCpp } from '../helpers/llama-cpp.js';
 import { skipBecause } from '../helpers/skip.js';
 import { useBackend } from '../helpers/tf.js';
@@ -34,6 +35,25 @@ async function writeUnpermuted(h: ModelHandle, file: string): Promise<void> {
   });
   await writeGguf(file, [...architectureMetadata(h, 'F32'), ...tokenizerMetadata(h)], tensors);
 }
+
+/** Sentences for the tokenizer round trips: digits, contractions, CJK, emoji, whitespace runs, chat markup. */
+const SENTENCES = [
+  'Hello, world! The year 2024 had 366 days; 1234567 is longer.',
+  "I'm sure they've gone — it's 3.14159 km away.",
+  '数学很有趣，我们一起学习吧。',
+  'Emoji 🙂🚀 and accents: café, naïve, Ångström.',
+  'Tabs\tand  double spaces\n\nnew lines  \n  indented code: def f(x):\n    return x**2',
+  '<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n4<|im_end|>',
+];
+
+/** Qwen3's tokenizer.json and tokenizer_config.json objects (fresh copies). */
+const qwen3Files = (): Record<string, Record<string, unknown>> =>
+  Object.fromEntries(
+    ['tokenizer.json', 'tokenizer_config.json'].map((f) => [
+      f,
+      JSON.parse(readFileSync(join(QWEN3_TOKENIZER_DIR, f), 'utf8')),
+    ]),
+  );
 
 describe('GGUF export, checked by llama.cpp (node-llama-cpp)', function () {
   this.timeout(300_000);
@@ -134,26 +154,14 @@ describe('GGUF export, checked by llama.cpp (node-llama-cpp)', function () {
 
   it("Qwen3's real tokenizer: llama.cpp tokenizes as e3 does; the chat template travels", async () => {
     const tok = await qwen3Tokenizer();
-    const files = Object.fromEntries(
-      ['tokenizer.json', 'tokenizer_config.json'].map((f) => [
-        f,
-        JSON.parse(readFileSync(join(QWEN3_TOKENIZER_DIR, f), 'utf8')),
-      ]),
-    );
-    const random = await oneBlockQwen3({
+    const files = qwen3Files();
+    const random = await oneBlockModel({
       config: { vocab_size: 151_936, bos_token_id: 151_643, eos_token_id: 151_645 },
     });
     const h = makeHandle({ ...random, tokenizer: tok, tokenizerFiles: files });
     const file = await exportGguf(h, join(tempDir(), 'gguf'));
     const model = await llama.loadModel({ modelPath: file });
-    const sentences = [
-      'Hello, world! The year 2024 had 366 days.',
-      "I'm sure they've gone — it's 3.14159 km away.",
-      '数学很有趣，我们一起学习吧。',
-      'Emoji 🙂🚀 and accents: café, naïve, Ångström.',
-      'Tabs\tand  double spaces\n\nnew lines  \n  indented code: def f(x):\n    return x**2',
-      '<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n4<|im_end|>',
-    ];
+    const sentences = SENTENCES;
     try {
       for (const s of sentences) assert.deepEqual(model.tokenize(s, true), tok.encode(s), s);
       assert.equal(model.detokenize(tok.encode(sentences[3])), sentences[3]);
@@ -164,15 +172,41 @@ describe('GGUF export, checked by llama.cpp (node-llama-cpp)', function () {
     const { gguf } = await import('@huggingface/gguf');
     const meta = (await gguf(file, { allowLocalFile: true })).metadata as unknown as Record<string, unknown>;
     assert.equal(meta['tokenizer.ggml.pre'], 'qwen2');
-    assert.equal(meta['tokenizer.chat_template'], files['tokenizer_config.json'].chat_template);
+    assert.equal(meta['tokenizer.chat_template'], files['tokenizer_config.json']!.chat_template);
     assert.equal(meta['tokenizer.ggml.eos_token_id'], 151_645);
     assert.equal(meta['tokenizer.ggml.bos_token_id'], 151_643);
     assert.equal(meta['tokenizer.ggml.add_bos_token'], false);
     assert.equal((meta['tokenizer.ggml.tokens'] as string[]).length, 151_936);
   });
 
+  // Qwen3's vocabulary has no multi-digit tokens, so this checks the llama-bpe path (and whole words first), not the digits.
+  it("Llama 3's pre-tokenizer (llama-bpe), on Qwen3's vocabulary: llama.cpp tokenizes as e3 does", async () => {
+    const files = qwen3Files();
+    const json = files['tokenizer.json'] as {
+      pre_tokenizer: { pretokenizers: { pattern?: { Regex: string } }[] };
+      model: { ignore_merges: boolean };
+    };
+    const split = json.pre_tokenizer.pretokenizers[0].pattern!;
+    split.Regex = split.Regex.replace('|\\p{N}|', '|\\p{N}{1,3}|');
+    json.model.ignore_merges = true;
+    const tok = await loadTokenizerFromJson(json as never, files['tokenizer_config.json']!);
+    const random = await oneBlockModel({ config: { model_type: 'llama', vocab_size: 151_936 } });
+    const h = makeHandle({ ...random, tokenizer: tok, tokenizerFiles: files });
+    const file = await exportGguf(h, join(tempDir(), 'gguf'));
+    const { gguf } = await import('@huggingface/gguf');
+    const meta = (await gguf(file, { allowLocalFile: true })).metadata as unknown as Record<string, unknown>;
+    assert.equal(meta['tokenizer.ggml.pre'], 'llama-bpe');
+    const model = await llama.loadModel({ modelPath: file });
+    try {
+      for (const s of SENTENCES) assert.deepEqual(model.tokenize(s, true), tok.encode(s), s);
+    } finally {
+      await model.dispose();
+      h.dispose();
+    }
+  });
+
   it('a char vocabulary beyond ASCII: llama.cpp tokenizes as e3 does (unknown characters: dropped, not <unk>)', async () => {
-    const h = await oneBlockQwen3({ chars: 'abcé€ 12+=' });
+    const h = await oneBlockModel({ chars: 'abcé€ 12+=' });
     const file = await exportGguf(h, join(tempDir(), 'gguf'));
     const model = await llama.loadModel({ modelPath: file });
     try {

@@ -57,8 +57,8 @@ export async function ggufTestModel(type: 'llama' | 'qwen2', seed = 5): Promise<
   });
 }
 
-/** A one-block Qwen3 (d = 16) with a char tokenizer of `chars`, or the given `vocab_size` and more config. */
-export async function oneBlockQwen3(
+/** A one-block Qwen3 (d = 16; `config` may change the architecture too) with a char tokenizer of `chars`. */
+export async function oneBlockModel(
   o: { chars?: string; config?: Record<string, unknown> } = {},
 ): Promise<ModelHandle> {
   return randomModel({
