@@ -22,6 +22,8 @@ const runs = [
   ['recovery.js', '--name', 'recovery-mixed', '--drop', '10,12,14,15', mixed],
   // Real-size checkpoints (builds 3.7 GB of them under .e3-cache/scale/ once).
   ['scale.js'],
+  // Speed in llama.cpp of GGUF exports of the 0.6B shape scale.js built (needs runtimes/llama-cpp installed).
+  ['llamacpp.js'],
 ];
 for (const r of runs) {
   const env = typeof r[r.length - 1] === 'object' ? r.pop() : process.env;

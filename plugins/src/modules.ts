@@ -7,6 +7,7 @@ import { mixManifest } from './data/mix-node.js';
 import { distillerManifest } from './distiller/distiller-node.js';
 import { evaluatorManifest } from './evaluator/evaluator-node.js';
 import { exporterManifest } from './exporter/exporter-node.js';
+import { ggufExporterManifest } from './exporter-gguf/gguf-exporter-node.js';
 import { hiddenMseManifest } from './loss/hidden-mse.js';
 import { angularManifest } from './importance/angular.js';
 import { blockInfluenceManifest } from './importance/block-influence.js';
@@ -52,6 +53,7 @@ export const builtinPlugins: PluginManifest[] = withEstimates([
   distillerManifest,
   evaluatorManifest,
   exporterManifest,
+  ggufExporterManifest,
 ]);
 
 /** Every built-in component. */

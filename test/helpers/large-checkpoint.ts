@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeHeaderOnlyCheckpoint } from '@e3/plugins';
-import { tempDir } from './files.js';
+import { ROOT, tempDir } from './files.js';
 
 /** Qwen3-0.6B's config.json fields (the model card's shape). */
 export const QWEN3_06B_CONFIG = {
@@ -22,4 +23,15 @@ export const QWEN3_06B_CONFIG = {
 /** A header-only checkpoint (sparse data, no disk) of `config` in a new temporary directory. */
 export function headerOnlyCheckpoint(config: Record<string, unknown> = QWEN3_06B_CONFIG): string {
   return writeHeaderOnlyCheckpoint(join(tempDir('e3-large-'), 'model'), config);
+}
+
+/** The Qwen3-0.6B-shaped checkpoint: E3_SCALE_CKPT, or bench/scale.js's cache (built here when absent). */
+export async function qwen06(): Promise<string> {
+  const dir = process.env.E3_SCALE_CKPT ?? join(ROOT, '.e3-cache', 'scale', 'qwen3-0.6b');
+  if (!existsSync(join(dir, 'model.safetensors'))) {
+    const make = join(ROOT, 'bench', 'scale', 'make-checkpoint.js');
+    const { makeCheckpoint } = (await import(make)) as { makeCheckpoint: (s: string, d: string, o: object) => unknown };
+    makeCheckpoint('qwen3-0.6b', dir, { seed: 0 });
+  }
+  return dir;
 }

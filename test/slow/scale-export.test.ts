@@ -1,22 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadCheckpoint } from '@e3/plugins';
-import { ROOT, tempDir } from '../helpers/files.js';
+import { tempDir } from '../helpers/files.js';
+import { qwen06 } from '../helpers/large-checkpoint.js';
 import { runGraph } from '../helpers/graphs.js';
 import { useBackend } from '../helpers/tf.js';
-
-/** The Qwen3-0.6B-shaped checkpoint: E3_SCALE_CKPT, or bench/scale.js's cache (built here when absent). */
-async function qwen06(): Promise<string> {
-  const dir = process.env.E3_SCALE_CKPT ?? join(ROOT, '.e3-cache', 'scale', 'qwen3-0.6b');
-  if (!existsSync(join(dir, 'model.safetensors'))) {
-    const make = join(ROOT, 'bench', 'scale', 'make-checkpoint.js');
-    const { makeCheckpoint } = (await import(make)) as { makeCheckpoint: (s: string, d: string, o: object) => unknown };
-    makeCheckpoint('qwen3-0.6b', dir, { seed: 0 });
-  }
-  return dir;
-}
 
 /**
  * A real-size prune through `e3 run` (text data, teacher cache, search, prune, export; no

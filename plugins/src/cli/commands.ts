@@ -16,6 +16,7 @@ import {
 } from '@e3/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { exportCheckpoint } from '../exporter/export-checkpoint.js';
+import { exportGguf } from '../exporter-gguf/export-gguf.js';
 import { inspectCheckpoint, loadCheckpoint } from '../model/checkpoint.js';
 import { generateText } from '../model/generate.js';
 import { cloneHandle, requireTokenizer } from '../model/handle.js';
@@ -141,19 +142,25 @@ const pruneCommand: CommandContributor = (program) => {
   backendOption(
     program
       .command('prune')
-      .description('remove named layers without training and export a loadable checkpoint')
+      .description('remove named layers without training and export a loadable checkpoint (Hugging Face or GGUF)')
       .requiredOption('--model <dir>', 'source checkpoint')
       .requiredOption('--drop <layers>', 'layer indices to remove, comma-separated', integerList)
       .requiredOption('--out <dir>', 'output directory (new or empty; an earlier e3 export with --force)')
       .addOption(
-        new Option('--dtype <dtype>', 'weights dtype of the output (default: the source dtype)').choices([
-          'F32',
-          'F16',
-          'BF16',
-        ]),
+        new Option('--format <format>', 'hf: a Hugging Face checkpoint; gguf: <out>/model.gguf for llama.cpp')
+          .choices(['hf', 'gguf'])
+          .default('hf'),
+      )
+      .addOption(
+        new Option(
+          '--dtype <dtype>',
+          'weights dtype of the output (default: the source dtype; Q8_0: gguf only)',
+        ).choices(['F32', 'F16', 'BF16', 'Q8_0']),
       )
       .option('--force', 'replace an existing output directory that e3 wrote (never the source model)'),
   ).action(async (o) => {
+    if (o.dtype === 'Q8_0' && o.format !== 'gguf')
+      throw new UserError('--dtype Q8_0 is a GGUF storage type; add --format gguf (or choose F32, F16 or BF16)');
     await start(o);
     const h = await loadCheckpoint(o.model);
     const drop: number[] = o.drop;
@@ -167,13 +174,12 @@ const pruneCommand: CommandContributor = (program) => {
       '--drop',
     );
     const pruned = cloneHandle(h, kept);
-    const dir = await exportCheckpoint(pruned, o.out, {
-      dtype: o.dtype,
-      force: o.force,
-      method: `e3 prune --drop ${drop.join(',')}`,
-      what: '--out',
-    });
-    process.stdout.write(`${dir}\n`);
+    const how = { force: o.force, method: `e3 prune --drop ${drop.join(',')}`, what: '--out' };
+    const written =
+      o.format === 'gguf'
+        ? await exportGguf(pruned, o.out, { ...how, dtype: o.dtype })
+        : await exportCheckpoint(pruned, o.out, { ...how, dtype: o.dtype });
+    process.stdout.write(`${written}\n`);
     pruned.dispose();
     h.dispose();
   });

@@ -61,14 +61,7 @@ export function exportedConfig(h: ModelHandle): Record<string, unknown> {
 export async function exportCheckpoint(h: ModelHandle, dir: string, o: ExportOptions = {}): Promise<string> {
   const dtype = o.dtype ?? h.dtype;
   const tensors = h.model.named();
-  const src = h.model.source;
-  const guard: OutputGuard = {
-    what: o.what ?? 'export directory',
-    force: o.force,
-    ownedBelow: o.ownedBelow,
-    hint: o.hint,
-    protect: [...(src.dir ? [{ path: src.dir, what: 'the source model', sealed: true }] : []), ...(o.protect ?? [])],
-  };
+  const guard = exportGuard(h, o);
   return writeDirAtomic(
     dir,
     async (tmp) => {
@@ -79,28 +72,40 @@ export async function exportCheckpoint(h: ModelHandle, dir: string, o: ExportOpt
         writeFileSync(join(tmp, name), JSON.stringify(obj, null, 2) + '\n');
       if (h.generationConfig)
         writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify(h.generationConfig, null, 2) + '\n');
-      const removed = [...Array(src.originalLayers).keys()].filter((i) => !src.keptLayers.includes(i));
-      writeFileSync(
-        join(tmp, 'e3_pruning.json'),
-        JSON.stringify(
-          {
-            source: src.dir ?? null,
-            method: o.method ?? (removed.length ? 'unknown' : 'none'),
-            originalLayers: src.originalLayers,
-            keptLayers: src.keptLayers,
-            removedLayers: removed,
-          },
-          null,
-          2,
-        ) + '\n',
-      );
-      for (const [name, text] of Object.entries(o.extraFiles ?? {})) {
-        mkdirSync(dirname(join(tmp, name)), { recursive: true });
-        writeFileSync(join(tmp, name), text);
-      }
+      writeExportRecord(tmp, h, o);
     },
     guard,
   );
+}
+
+/** The guard of an export directory: the source model is always protected (sealed). */
+export function exportGuard(h: ModelHandle, o: Omit<ExportOptions, 'dtype'>): OutputGuard {
+  const src = h.model.source;
+  return {
+    what: o.what ?? 'export directory',
+    force: o.force,
+    ownedBelow: o.ownedBelow,
+    hint: o.hint,
+    protect: [...(src.dir ? [{ path: src.dir, what: 'the source model', sealed: true }] : []), ...(o.protect ?? [])],
+  };
+}
+
+/** e3_pruning.json (source, method, kept and removed layers) and the extra files, into `dir`. */
+export function writeExportRecord(dir: string, h: ModelHandle, o: Pick<ExportOptions, 'method' | 'extraFiles'>): void {
+  const src = h.model.source;
+  const removed = [...Array(src.originalLayers).keys()].filter((i) => !src.keptLayers.includes(i));
+  const record = {
+    source: src.dir ?? null,
+    method: o.method ?? (removed.length ? 'unknown' : 'none'),
+    originalLayers: src.originalLayers,
+    keptLayers: src.keptLayers,
+    removedLayers: removed,
+  };
+  writeFileSync(join(dir, 'e3_pruning.json'), JSON.stringify(record, null, 2) + '\n');
+  for (const [name, text] of Object.entries(o.extraFiles ?? {})) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
 }
 
 /**

@@ -297,7 +297,8 @@ function halfToFloat(h: number): number {
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
 
-function floatToHalf(v: number): number {
+/** IEEE half bits of a float, round-to-nearest-even. */
+export function floatToHalf(v: number): number {
   f32[0] = v;
   const x = u32[0];
   const sign = (x >>> 16) & 0x8000;

@@ -23,6 +23,7 @@ export const BUILTIN_ESTIMATES: Record<string, PluginManifest['estimate']> = {
   'distiller.train': { time: trainingWork, memory: distillerMemory, batch: trainingBatch },
   'evaluator.suite': { time: evaluatorWork, memory: evaluatorMemory },
   'exporter.hf': { time: exporterWork, memory: exporterMemory },
+  'exporter.gguf': { time: exporterWork, memory: exporterMemory },
   'masker.exhaustive': { time: exhaustiveWork, memory: exhaustiveMemory },
   'masker.fixed': { time: noWork, memory: noMemory },
   'masker.importance': { time: importanceWork, memory: importanceMemory },
