@@ -3,9 +3,11 @@
 // Debian's OpenBLAS; optional. Every length is checked (args.h).
 #include <node_api.h>
 #include "args.h"
+#include "gemm.h"
 #include <cblas.h>
 #include <cstdint>
 #include <cmath>
+#include <algorithm>
 #include <functional>
 
 // From decoder_block.cc: f over [0, n) in two halves on two threads when n ≥ minSplit.
@@ -34,9 +36,11 @@ static napi_value SgemmBatched(napi_env env, napi_callback_info info) {
     float* b = args.value(argv[1], "b", sb ? batch * k * n : k * n);
     float* c = args.value(argv[2], "out", batch * m * n);
     // Columns n0..n1 of product i: B's columns (or, transposed, its rows) and C's columns from n0.
+    // In the precision in force (gemm.h): bf16 on oneDNN for large products under bf16 or auto.
     auto columns = [&](int64_t i, int64_t n0, int64_t n1) {
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n1 - n0, k, 1.0f,
-                  a + i * sa, ta ? m : k, b + i * sb + (tb ? n0 * k : n0), tb ? k : n, beta, c + i * m * n + n0, n);
+      const e3::Operand A{a + i * sa, nullptr, ta ? m : k, ta};
+      const e3::Operand B{b + i * sb + (tb ? n0 * k : n0), nullptr, tb ? k : n, tb};
+      e3::gemm(m, n1 - n0, k, 1.0f, A, B, beta, c + i * m * n + n0, n);
     };
     // OpenBLAS runs single-threaded inside e3 (enable.ts); a large product is split by columns over
     // the fused kernels' two threads instead (the output head's [256, 151936] × [151936, 1024]: 1.8×).
@@ -49,10 +53,11 @@ static napi_value SgemmBatched(napi_env env, napi_callback_info info) {
   });
 }
 
-// adamw(w, g, m, v, wOut, mOut, vOut, lr, beta1, beta2, eps, decay, bc1, bc2[, gradScale]): one AdamW step
-// on gradient g·gradScale (global-norm clipping folded in: no scaled copy of every gradient).
+// adamw(w, g, m, v, wOut, mOut, vOut, lr, beta1, beta2, eps, decay, bc1, bc2[, gradScale[, wBf16]]): one AdamW
+// step on gradient g·gradScale (global-norm clipping folded in: no scaled copy of every gradient); wBf16
+// (a Uint16Array) receives the new weight rounded to bf16 in the same pass: the bf16 products' copy.
 static napi_value AdamW(napi_env env, napi_callback_info info) {
-  size_t argc = 15; napi_value argv[15];
+  size_t argc = 16; napi_value argv[16];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   if (argc < 14) { napi_throw_error(env, nullptr, "adamw: 14 arguments expected"); return nullptr; }
   return e3::guarded(env, [&]() -> napi_value {
@@ -68,14 +73,23 @@ static napi_value AdamW(napi_env env, napi_callback_info info) {
     const float decay = dbl(env, argv[11]), bc1 = dbl(env, argv[12]), bc2 = dbl(env, argv[13]);
     const float scale = argc > 14 ? static_cast<float>(dbl(env, argv[14])) : 1.0f;
     const float keep = 1.0f - lr * decay;
-    // Memory-bound: two threads for large parameters (both cores' bandwidth), vectorised loop.
+    size_t nb = 0;
+    uint16_t* wb = argc > 15 ? static_cast<uint16_t*>(e3::typedView(env, argv[15], &nb, napi_uint16_array)) : nullptr;
+    if (wb) args.check("wBf16", nb, len);
+    // Memory-bound: two threads for large parameters (both cores' bandwidth), vectorised loop; the
+    // bf16 copy is rounded from each block of new weights while they are still in cache.
     e3ParallelRange(len, 1 << 16, [=](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; i++) {
-        const float gi = g[i] * scale;
-        const float mi = b1 * m[i] + (1.0f - b1) * gi;
-        const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-        mo[i] = mi; vo[i] = vi;
-        wo[i] = w[i] * keep - lr * (mi / bc1) / (std::sqrt(vi / bc2) + eps);
+      constexpr int64_t kBlock = 4096;
+      for (int64_t j0 = i0; j0 < i1; j0 += kBlock) {
+        const int64_t j1 = std::min(i1, j0 + kBlock);
+        for (int64_t i = j0; i < j1; i++) {
+          const float gi = g[i] * scale;
+          const float mi = b1 * m[i] + (1.0f - b1) * gi;
+          const float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+          mo[i] = mi; vo[i] = vi;
+          wo[i] = w[i] * keep - lr * (mi / bc1) / (std::sqrt(vi / bc2) + eps);
+        }
+        if (wb) e3::toBf16(wo + j0, wb + j0, j1 - j0);
       }
     });
     return nullptr;
@@ -110,6 +124,7 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
 
 void RegisterDecoderBlock(napi_env env, napi_value exports);
 void RegisterHeadRows(napi_env env, napi_value exports);
+void RegisterGemm(napi_env env, napi_value exports);
 
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -121,6 +136,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, 4, props);
   RegisterDecoderBlock(env, exports);
   RegisterHeadRows(env, exports);
+  RegisterGemm(env, exports);
   return exports;
 }
 
