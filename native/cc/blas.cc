@@ -16,11 +16,12 @@ void e3ParallelRange(int64_t n, int64_t minSplit, const std::function<void(int64
 static int64_t num(napi_env env, napi_value v) { int64_t x = 0; napi_get_value_int64(env, v, &x); return x; }
 static double dbl(napi_env env, napi_value v) { double x = 0; napi_get_value_double(env, v, &x); return x; }
 
-// sgemmBatched(a, b, out, batch, m, n, k, transA, transB, strideA, strideB[, beta])
+// sgemmBatched(a, b, out, batch, m, n, k, transA, transB, strideA, strideB[, beta[, aBf16, bBf16]])
 // out[i] = op(a[i·strideA]) · op(b[i·strideB]) + beta·out[i], row-major; stride 0 broadcasts one matrix.
 // beta (default 0) accumulates into out in place: the chunked head sums its weight gradient that way.
+// aBf16 / bBf16 (Uint16Arrays, optional): bf16 copies of a / b, read instead when the product runs in bf16.
 static napi_value SgemmBatched(napi_env env, napi_callback_info info) {
-  size_t argc = 12; napi_value argv[12];
+  size_t argc = 14; napi_value argv[14];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   if (argc < 11) { napi_throw_error(env, nullptr, "sgemmBatched: 11 arguments expected"); return nullptr; }
   return e3::guarded(env, [&]() -> napi_value {
@@ -35,11 +36,20 @@ static napi_value SgemmBatched(napi_env env, napi_callback_info info) {
     float* a = args.value(argv[0], "a", sa ? batch * m * k : m * k);
     float* b = args.value(argv[1], "b", sb ? batch * k * n : k * n);
     float* c = args.value(argv[2], "out", batch * m * n);
+    // An optional bf16 copy of operand `at` (argument index) of `expected` values.
+    auto copy = [&](size_t at, const char* name, int64_t expected) -> const uint16_t* {
+      size_t len = 0;
+      auto* p = argc > at ? static_cast<const uint16_t*>(e3::typedView(env, argv[at], &len, napi_uint16_array)) : nullptr;
+      if (p) args.check(name, len, expected);
+      return p;
+    };
+    const uint16_t* a16 = copy(12, "aBf16", sa ? batch * m * k : m * k);
+    const uint16_t* b16 = copy(13, "bBf16", sb ? batch * k * n : k * n);
     // Columns n0..n1 of product i: B's columns (or, transposed, its rows) and C's columns from n0.
     // In the precision in force (gemm.h): bf16 on oneDNN for large products under bf16 or auto.
     auto columns = [&](int64_t i, int64_t n0, int64_t n1) {
-      const e3::Operand A{a + i * sa, nullptr, ta ? m : k, ta};
-      const e3::Operand B{b + i * sb + (tb ? n0 * k : n0), nullptr, tb ? k : n, tb};
+      const e3::Operand A = e3::Operand{a, a16, ta ? m : k, ta}.at(i * sa);
+      const e3::Operand B = e3::Operand{b, b16, tb ? k : n, tb}.at(i * sb + (tb ? n0 * k : n0));
       e3::gemm(m, n1 - n0, k, 1.0f, A, B, beta, c + i * m * n + n0, n);
     };
     // OpenBLAS runs single-threaded inside e3 (enable.ts); a large product is split by columns over

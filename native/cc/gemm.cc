@@ -76,8 +76,8 @@ void gemm(int64_t M, int64_t N, int64_t K, float alpha, const Operand& A, const 
   if (gemmInBf16(M, N, K)) {
     const uint16_t* a = A.bf16 ? A.bf16 : packedBf16(A, ar, ac, 0);
     const uint16_t* b = B.bf16 ? B.bf16 : packedBf16(B, br, bc, 1);
-    e3DnnlMatmul(true, M, N, K, alpha, a, A.bf16 ? A.ld : ac, A.trans, b, B.bf16 ? B.ld : bc, B.trans, beta, C, ldc);
-    return;
+    if (e3DnnlMatmul(true, M, N, K, alpha, a, A.bf16 ? A.ld : ac, A.trans, b, B.bf16 ? B.ld : bc, B.trans, beta, C, ldc)) return;
+    // oneDNN refused this product (it writes nothing then): f32 below, from whichever values there are.
   }
   const float* a = A.f32 ? A.f32 : packedF32(A, ar, ac, 0);
   const float* b = B.f32 ? B.f32 : packedF32(B, br, bc, 1);

@@ -69,6 +69,7 @@ Cached make(const Key& k) {
 
 }  // namespace
 
+// Returns false, having written nothing, where oneDNN cannot create or run the product.
 bool e3DnnlMatmul(bool bf16, int64_t M, int64_t N, int64_t K, float alpha, const void* A, int64_t lda, bool ta, const void* B,
                   int64_t ldb, bool tb, float beta, float* C, int64_t ldc) {
   static thread_local bool oneThread = (omp_set_num_threads(1), true);
@@ -78,7 +79,11 @@ bool e3DnnlMatmul(bool bf16, int64_t M, int64_t N, int64_t K, float alpha, const
   static thread_local dnnl::stream stream(cpuEngine());
   const Key key{bf16, ta, tb, M, N, K, lda, ldb, ldc, alpha, beta};
   auto it = cache.find(key);
-  if (it == cache.end()) it = cache.emplace(key, make(key)).first;
+  try {
+    if (it == cache.end()) it = cache.emplace(key, make(key)).first;
+  } catch (const dnnl::error&) {
+    return false;  // a shape or layout this oneDNN cannot do: the caller computes it in f32
+  }
   const Cached& p = it->second;
   if (scratchpad.size() < p.scratchpadBytes) scratchpad.resize(p.scratchpadBytes);
   using dt = dnnl::memory::data_type;
@@ -89,8 +94,12 @@ bool e3DnnlMatmul(bool bf16, int64_t M, int64_t N, int64_t K, float alpha, const
   dnnl::memory c(matrixDesc(M, N, ldc, false, dt::f32), e, C);
   dnnl::memory pad(dnnl::memory::desc({static_cast<int64_t>(p.scratchpadBytes)}, dt::u8, dnnl::memory::dims{1}), e,
                    scratchpad.data());
-  p.primitive.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}, {DNNL_ARG_SCRATCHPAD, pad}});
-  stream.wait();
+  try {
+    p.primitive.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}, {DNNL_ARG_SCRATCHPAD, pad}});
+    stream.wait();
+  } catch (const dnnl::error&) {
+    return false;
+  }
   return true;
 }
 
