@@ -13,9 +13,12 @@ namespace {
 
 std::atomic<int> current{static_cast<int>(e3::Precision::f32)};
 
-// In auto, products of fewer multiply-adds than this stay in f32. On avx512_core_bf16 (no AMX) at one
-// thread, bench/matmul-rates.js measured oneDNN bf16 slower than OpenBLAS f32 at the d=64 teacher's
-// [512×64]·[64×192] (0.98M multiply-adds... see bench/results/matmul-rates.md) and faster from d=1024.
+// In auto, products of fewer multiply-adds than this stay in f32: the shipped d=64 teacher's (its
+// largest, [512×64]·[64×192], is 6Mi) must not get slower on any CPU, and small products are where
+// bf16 gains least (conversion and primitive overheads; AMX tiles half empty). Qwen3-0.6B's projections
+// (512·1024·3072 = 1.5Gi) are far above it. Measured on avx512_core_bf16 without AMX (one thread,
+// bench/matmul-rates.js): oneDNN bf16 2.5–4× OpenBLAS f32 at d=64, d=1024 and 2048³ alike, and the
+// d=64 teacher's training step all in bf16 took 0.89× the f32 time; not measured on AMX.
 constexpr double kAutoMinWork = 32.0 * (1 << 20);
 
 bool haveDnnl() { return e3DnnlVersion()[0] != '\0'; }
