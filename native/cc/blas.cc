@@ -55,6 +55,7 @@ static napi_value SgemmBatched(napi_env env, napi_callback_info info) {
     // OpenBLAS runs single-threaded inside e3 (enable.ts); a large product is split by columns over
     // the fused kernels' two threads instead (the output head's [256, 151936] × [151936, 1024]: 1.8×).
     const bool large = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >= 16.0 * (1 << 20);
+    const e3::CallPrecision precision(static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k));
     for (int64_t i = 0; i < batch; i++) {
       if (large) e3ParallelRange(n, 64, [&](int64_t n0, int64_t n1) { columns(i, n0, n1); });
       else columns(i, 0, n);

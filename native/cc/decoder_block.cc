@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -153,6 +154,9 @@ struct Dims {
   int64_t K() const { return KV * hd; }
   // Multiply-adds of the block's projections (what decides whether to split it across threads).
   double work() const { return static_cast<double>(N()) * D * (2 * Q() + 2 * K() + 3 * F); }
+  // Multiply-adds of the block's largest projection: what decides its products' precision under auto
+  // (e3::CallPrecision; native/src/decoder-block.ts makes bf16 copies of the weights by the same rule).
+  double largestProduct() const { return static_cast<double>(N()) * D * std::max(F, Q()); }
   // Bytes of the block's projection weights (f32).
   double weightBytes() const { return 4.0 * D * (2 * Q() + 2 * K() + 3 * F); }
 };
@@ -583,6 +587,7 @@ napi_value Forward(napi_env env, napi_callback_info info) {
   return e3::guarded(env, [&]() -> napi_value {
     const e3::Args a = argsOf(env, argv[0], "decoderBlockForward");
     const Dims d = checkedDims(env, argv[0], a);
+    const e3::CallPrecision precision(d.largestProduct());
     const Weights w(a, argv[1], d);
     const int64_t N = d.N(), rows = N * d.hd, cache = d.B * d.KV * d.hd;
     const napi_value in = argv[1], out = argv[2];
@@ -714,6 +719,7 @@ napi_value Backward(napi_env env, napi_callback_info info) {
     const e3::Args a = argsOf(env, argv[0], "decoderBlockBackward");
     const Dims d = checkedDims(env, argv[0], a);
     if (d.P != 0) a.fail("gradients through a KV cache (P > 0) are not supported");
+    const e3::CallPrecision precision(d.largestProduct());
     const Weights w(a, argv[1], d);
     const int64_t N = d.N();
     const napi_value in = argv[1], out = argv[2];
@@ -773,6 +779,7 @@ napi_value WeightGradient(napi_env env, napi_callback_info info) {
     const std::string n(name);
     const int64_t size = weightSize(n, d);
     if (size < 0) a.fail("unknown weight " + n);
+    const e3::CallPrecision precision(d.largestProduct());
     const float* x = a.need(argv[1], "x", d.N() * d.D); float* savedBuf = a.need(argv[1], "saved", Saved::size(d));
     float* upBuf = a.need(argv[1], "upstream", Upstream::size(d));
     float* out = a.value(argv[3], "out", size);

@@ -23,6 +23,10 @@ constexpr double kAutoMinWork = 32.0 * (1 << 20);
 
 bool haveDnnl() { return e3DnnlVersion()[0] != '\0'; }
 
+// The decision of the call in progress (CallPrecision): -1 none, 0 f32, 1 bf16. Calls come one at a
+// time from JS's thread; the kernels' worker thread runs only inside them.
+std::atomic<int> callDecision{-1};
+
 // Per-thread conversion buffers, two slots (one per operand), grown to the largest need.
 template <typename T>
 T* buffer(int slot, int64_t n) {
@@ -60,8 +64,17 @@ Precision precision() { return static_cast<Precision>(current.load()); }
 bool gemmInBf16(int64_t M, int64_t N, int64_t K) {
   const Precision p = precision();
   if (p == Precision::f32 || !haveDnnl()) return false;
+  const int decided = callDecision.load(std::memory_order_relaxed);
+  if (decided >= 0) return decided == 1;
   return p == Precision::bf16 || static_cast<double>(M) * N * K >= kAutoMinWork;
 }
+
+CallPrecision::CallPrecision(double work) {
+  const Precision p = precision();
+  callDecision.store(p == Precision::bf16 || (p == Precision::autoBySize && work >= kAutoMinWork) ? 1 : 0);
+}
+
+CallPrecision::~CallPrecision() { callDecision.store(-1); }
 
 void toBf16(const float* src, uint16_t* dst, int64_t n) {
   const uint32_t* __restrict s = reinterpret_cast<const uint32_t*>(src);

@@ -35,6 +35,17 @@ void gemm(int64_t M, int64_t N, int64_t K, float alpha, const Operand& A, const 
 // Whether gemm would compute an M×N×K product in bf16 under the precision in force.
 bool gemmInBf16(int64_t M, int64_t N, int64_t K);
 
+// For the life of one entry point's call: every product runs in the precision decided once for the
+// whole call, auto's size rule applied to `work` (the call's largest product, in multiply-adds), so
+// that splitting products over threads, by features or by sequences, cannot change it.
+class CallPrecision {
+ public:
+  explicit CallPrecision(double work);
+  ~CallPrecision();
+  CallPrecision(const CallPrecision&) = delete;
+  CallPrecision& operator=(const CallPrecision&) = delete;
+};
+
 // f32 → bf16, rounded to nearest even (NaN stays NaN), n values.
 void toBf16(const float* src, uint16_t* dst, int64_t n);
 

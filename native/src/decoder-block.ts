@@ -65,7 +65,8 @@ function blockViews(
     const packed = heap.typedArrayFromHeap(t);
     out[name] = new Uint16Array(packed.buffer, packed.byteOffset, packed.length * 2);
   }
-  // f32 projection weights that bf16 products read get their bf16 copy beside them (`<name>Bf16`).
+  // f32 projection weights that bf16 products read get their bf16 copy beside them (`<name>Bf16`);
+  // the block's largest projection decides, as in the addon (Dims::largestProduct).
   const d = dims;
   if (productInBf16(d.B * d.T * d.D * Math.max(d.F, d.H * d.hd))) {
     for (const name of PROJECTIONS) {

@@ -1,9 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadCheckpoint } from '@e3/plugins';
+import { Rng } from '@e3/core';
+import { exportCheckpoint, loadCheckpoint, randomModel } from '@e3/plugins';
 import { choosePrecision, loadAddon, type NativeAddon } from '@e3/native';
-import { ROOT } from '../helpers/files.js';
+import { ROOT, tempDir } from '../helpers/files.js';
 import { useBackend } from '../helpers/tf.js';
 
 /**
@@ -34,7 +35,8 @@ function values(n: number, seed: number): Float32Array {
 }
 
 /** Row-major element (r, c) of op(x), x stored [rows, cols] or transposed. */
-const at = (x: Float32Array, r: number, c: number, ld: number, trans: boolean) => (trans ? x[c * ld + r] : x[r * ld + c]);
+const at = (x: Float32Array, r: number, c: number, ld: number, trans: boolean) =>
+  trans ? x[c * ld + r] : x[r * ld + c];
 
 interface Bounds {
   /** max over elements of |C − exact| / bound (≤ 1 passes), and the same against the rounded inputs. */
@@ -45,7 +47,15 @@ interface Bounds {
 }
 
 /** C = op(A)·op(B) (+ C when beta) through sgemmBatched, measured against both bounds in float64. */
-function measure(addon: NativeAddon, m: number, n: number, k: number, ta: boolean, tb: boolean, copies = false): Bounds {
+function measure(
+  addon: NativeAddon,
+  m: number,
+  n: number,
+  k: number,
+  ta: boolean,
+  tb: boolean,
+  copies = false,
+): Bounds {
   const a = values(m * k, 1),
     b = values(k * n, 2);
   const c0 = values(m * n, 3);
@@ -141,11 +151,16 @@ describe('bf16 matrix products (oneDNN) against bounds from bf16 rounding', func
   });
 });
 
-/** Loss and every gradient of tiny-qwen3 through the fused blocks at `precision`. */
-async function lossAndGradients(precision: 'bf16' | 'f32') {
-  await useBackend('wasm', { precision });
-  const h = await loadCheckpoint(join(ROOT, 'test/fixtures/tiny-qwen3'));
-  const [B, T, V] = [4, 48, h.model.config.vocabSize];
+/** Loss and every gradient of the checkpoint in `dir` (B × T tokens) through the fused blocks. */
+async function lossAndGradients(
+  precision: 'bf16' | 'f32' | 'auto',
+  dir = join(ROOT, 'test/fixtures/tiny-qwen3'),
+  [B, T] = [4, 48],
+  threads = 2,
+) {
+  await useBackend('wasm', { precision, threads });
+  const h = await loadCheckpoint(dir);
+  const V = h.model.config.vocabSize;
   const ids = tf.tensor2d(
     Array.from({ length: B }, (_, b) => Array.from({ length: T }, (_, t) => ((t * 7 + b * 3) % (V - 1)) + 1)),
     undefined,
@@ -204,5 +219,51 @@ describe('fused decoder blocks in bf16 against f32 (tiny-qwen3, 4 layers, attent
       differs ||= rel > 1e-4;
     }
     assert.ok(differs, 'bf16 gradients equal f32 ones: the products did not run in bf16');
+  });
+});
+
+describe('auto decides once per call: splitting a block over threads cannot change its precision', function () {
+  this.timeout(180_000);
+  before(async function () {
+    const addon = loadAddon();
+    if (!addon || choosePrecision('auto', addon).used !== 'bf16-large') this.skip();
+  });
+  after(async () => useBackend('wasm'));
+
+  /**
+   * d = 512, ffn 2,560 (18.9 MB of weights: each projection split by features over the two threads),
+   * 2 × 16 tokens: the block's largest product is 32·512·2560 = 40Mi multiply-adds, past auto's 32Mi,
+   * while each thread's half (20Mi) is below it. Decided per half, two threads would compute in f32
+   * what one thread computes in bf16.
+   */
+  it('one thread and two give the same loss and gradients in auto, and they are bf16 ones', async () => {
+    await useBackend('cpu');
+    const config = {
+      model_type: 'qwen3',
+      hidden_size: 512,
+      intermediate_size: 2560,
+      num_hidden_layers: 1,
+      num_attention_heads: 8,
+      num_key_value_heads: 4,
+      head_dim: 64,
+      max_position_embeddings: 64,
+      tie_word_embeddings: true,
+      vocab_size: 48,
+    };
+    const h = await randomModel({ config, rng: new Rng(4), std: 0.05, where: 'wide-block' });
+    const dir = join(tempDir(), 'wide-block-bf16');
+    await exportCheckpoint(h, dir);
+    h.dispose();
+    const one = await lossAndGradients('auto', dir, [2, 16], 1);
+    const two = await lossAndGradients('auto', dir, [2, 16], 2);
+    const f32 = await lossAndGradients('f32', dir, [2, 16], 2);
+    assert.equal(two.loss, one.loss);
+    for (const [name, g] of one.grads)
+      assert.equal(norm(two.grads.get(name)!, g), 0, `${name} differs between threads`);
+    const q = 'model.layers.0.self_attn.q_proj.weight';
+    assert.ok(
+      norm(one.grads.get(q)!, f32.grads.get(q)!) > 1e-4 * norm(f32.grads.get(q)!),
+      'auto ran this block in f32',
+    );
   });
 });
