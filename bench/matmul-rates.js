@@ -37,7 +37,9 @@ function measure(addon, shape, seconds, once = false) {
   const out = new Float32Array(m * n);
   const inputs = { openblas: [a, b], 'onednn-f32': [a, b], 'onednn-bf16': [a16, b16] };
   const best = Object.fromEntries(ENGINES.map((e) => [e, Infinity]));
-  const built = Object.fromEntries(ENGINES.map((e) => [e, addon.matmulWith(e, ...inputs[e], out, m, n, k, false, false)]));
+  const built = Object.fromEntries(
+    ENGINES.map((e) => [e, addon.matmulWith(e, ...inputs[e], out, m, n, k, false, false)]),
+  );
   if (once) return undefined;
   const flops = 2 * m * n * k;
   const reps = Math.max(1, Math.round(2e8 / flops));
@@ -67,11 +69,15 @@ function child() {
 }
 
 function runChild(extra, env) {
-  const run = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', ...extra, ...process.argv.slice(2)], {
-    env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', ...env },
-    encoding: 'utf8',
-    maxBuffer: 1 << 28,
-  });
+  const run = spawnSync(
+    process.execPath,
+    [fileURLToPath(import.meta.url), '--child', ...extra, ...process.argv.slice(2)],
+    {
+      env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', ...env },
+      encoding: 'utf8',
+      maxBuffer: 1 << 28,
+    },
+  );
   if (run.status !== 0) throw new Error(run.stderr || `exit ${run.status}`);
   return run.stdout.split('\n');
 }
@@ -81,7 +87,9 @@ function parent() {
   const { info, rows } = JSON.parse(lines.find((l) => l.startsWith('RESULT ')).slice(7));
   // onednn_verbose,exec,cpu,matmul,<impl>,undef,src_bf16::blocked:ab:f0 …,attr-…,,512x64:64x192:512x192,<ms>
   const impls = {};
-  for (const l of runChild(['--names'], { ONEDNN_VERBOSE: '1' }).filter((x) => x.startsWith('onednn_verbose,exec,cpu,matmul'))) {
+  for (const l of runChild(['--names'], { ONEDNN_VERBOSE: '1' }).filter((x) =>
+    x.startsWith('onednn_verbose,exec,cpu,matmul'),
+  )) {
     const f = l.split(',');
     const dt = /src_(\w+?):/.exec(l)?.[1] ?? '?';
     impls[`${f.at(-2)} ${dt}`] = f[4];
@@ -94,7 +102,8 @@ function parent() {
     '| shape | OpenBLAS f32 | oneDNN f32 | oneDNN bf16 | bf16 / OpenBLAS | oneDNN bf16 implementation |',
     '|---|---|---|---|---|---|',
     ...rows.map((r) => {
-      const ratio = r.rates['onednn-bf16'] && r.rates.openblas ? (r.rates['onednn-bf16'] / r.rates.openblas).toFixed(2) : 'n/a';
+      const ratio =
+        r.rates['onednn-bf16'] && r.rates.openblas ? (r.rates['onednn-bf16'] / r.rates.openblas).toFixed(2) : 'n/a';
       const impl = impls[`${r.m}x${r.k}:${r.k}x${r.n}:${r.m}x${r.n} bf16`] ?? 'n/a';
       const f32impl = impls[`${r.m}x${r.k}:${r.k}x${r.n}:${r.m}x${r.n} f32`];
       return (

@@ -39,7 +39,8 @@ static napi_value SgemmBatched(napi_env env, napi_callback_info info) {
     // An optional bf16 copy of operand `at` (argument index) of `expected` values.
     auto copy = [&](size_t at, const char* name, int64_t expected) -> const uint16_t* {
       size_t len = 0;
-      auto* p = argc > at ? static_cast<const uint16_t*>(e3::typedView(env, argv[at], &len, napi_uint16_array)) : nullptr;
+      if (argc <= at) return nullptr;
+      auto* p = static_cast<const uint16_t*>(e3::typedView(env, argv[at], &len, napi_uint16_array));
       if (p) args.check(name, len, expected);
       return p;
     };

@@ -86,19 +86,21 @@ void toBf16(const float* src, uint16_t* dst, int64_t n) {
   }
 }
 
-void gemm(int64_t M, int64_t N, int64_t K, float alpha, const Operand& A, const Operand& B, float beta, float* C, int64_t ldc) {
+void gemm(int64_t M, int64_t N, int64_t K, float alpha, const Operand& A, const Operand& B, float beta, float* C,
+          int64_t ldc) {
   // Stored shapes: A is [M, K] ([K, M] transposed), B is [K, N] ([N, K] transposed).
   const int64_t ar = A.trans ? K : M, ac = A.trans ? M : K, br = B.trans ? N : K, bc = B.trans ? K : N;
   if (gemmInBf16(M, N, K)) {
     const uint16_t* a = A.bf16 ? A.bf16 : packedBf16(A, ar, ac, 0);
     const uint16_t* b = B.bf16 ? B.bf16 : packedBf16(B, br, bc, 1);
-    if (e3DnnlMatmul(true, M, N, K, alpha, a, A.bf16 ? A.ld : ac, A.trans, b, B.bf16 ? B.ld : bc, B.trans, beta, C, ldc)) return;
+    const int64_t lda = A.bf16 ? A.ld : ac, ldb = B.bf16 ? B.ld : bc;
+    if (e3DnnlMatmul(true, M, N, K, alpha, a, lda, A.trans, b, ldb, B.trans, beta, C, ldc)) return;
     // oneDNN refused this product (it writes nothing then): f32 below, from whichever values there are.
   }
   const float* a = A.f32 ? A.f32 : packedF32(A, ar, ac, 0);
   const float* b = B.f32 ? B.f32 : packedF32(B, br, bc, 1);
-  cblas_sgemm(CblasRowMajor, A.trans ? CblasTrans : CblasNoTrans, B.trans ? CblasTrans : CblasNoTrans, M, N, K, alpha, a,
-              A.f32 ? A.ld : ac, b, B.f32 ? B.ld : bc, beta, C, ldc);
+  cblas_sgemm(CblasRowMajor, A.trans ? CblasTrans : CblasNoTrans, B.trans ? CblasTrans : CblasNoTrans, M, N, K, alpha,
+              a, A.f32 ? A.ld : ac, b, B.f32 ? B.ld : bc, beta, C, ldc);
 }
 
 }  // namespace e3
@@ -125,7 +127,8 @@ napi_value SetPrecision(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   const std::string p = argc ? text(env, argv[0]) : "";
   if (p != "f32" && p != "bf16" && p != "auto") {
-    napi_throw_range_error(env, "E3_NATIVE_ARGS", ("setPrecision: \"f32\", \"bf16\" or \"auto\" expected, got \"" + p + "\"").c_str());
+    const std::string what = "setPrecision: \"f32\", \"bf16\" or \"auto\" expected, got \"" + p + "\"";
+    napi_throw_range_error(env, "E3_NATIVE_ARGS", what.c_str());
     return nullptr;
   }
   e3::setPrecision(p == "f32" ? e3::Precision::f32 : p == "bf16" ? e3::Precision::bf16 : e3::Precision::autoBySize);
@@ -150,10 +153,11 @@ napi_value ToBf16(napi_env env, napi_callback_info info) {
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   return e3::guarded(env, [&]() -> napi_value {
     const e3::Args args(env, "toBf16", "");
+    if (argc < 2) args.fail("(Float32Array, Uint16Array) expected");
     size_t n = 0, m = 0;
     const float* src = e3::view(env, argv[0], &n);
     auto* dst = static_cast<uint16_t*>(e3::typedView(env, argv[1], &m, napi_uint16_array));
-    if (!src || !dst || argc < 2) args.fail("(Float32Array, Uint16Array) expected");
+    if (!src || !dst) args.fail("(Float32Array, Uint16Array) expected");
     args.check("dst", m, static_cast<int64_t>(n));
     e3::toBf16(src, dst, static_cast<int64_t>(n));
     return nullptr;
@@ -168,6 +172,7 @@ napi_value MatmulWith(napi_env env, napi_callback_info info) {
   napi_value argv[9];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   return e3::guarded(env, [&]() -> napi_value {
+    if (argc < 9) e3::Args(env, "matmulWith", "").fail("(engine, a, b, out, m, n, k, ta, tb) expected");
     const std::string engine = text(env, argv[0]);
     int64_t m = 0, n = 0, k = 0;
     napi_get_value_int64(env, argv[4], &m);
@@ -176,8 +181,9 @@ napi_value MatmulWith(napi_env env, napi_callback_info info) {
     bool ta = false, tb = false;
     napi_get_value_bool(env, argv[7], &ta);
     napi_get_value_bool(env, argv[8], &tb);
-    const e3::Args args(env, "matmulWith", engine + " m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k));
-    if (argc < 9 || m < 1 || n < 1 || k < 1) args.fail("(engine, a, b, out, m, n, k, ta, tb) with positive sizes expected");
+    const std::string dims = " m=" + std::to_string(m) + " n=" + std::to_string(n) + " k=" + std::to_string(k);
+    const e3::Args args(env, "matmulWith", engine + dims);
+    if (m < 1 || n < 1 || k < 1) args.fail("m, n and k must be positive");
     float* c = args.value(argv[3], "out", m * n);
     bool done = false;
     if (engine == "onednn-bf16") {
@@ -192,8 +198,8 @@ napi_value MatmulWith(napi_env env, napi_callback_info info) {
       const float* a = args.value(argv[1], "a", m * k);
       const float* b = args.value(argv[2], "b", k * n);
       if (engine == "openblas") {
-        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a, ta ? m : k, b,
-                    tb ? k : n, 0.0f, c, n);
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f, a,
+                    ta ? m : k, b, tb ? k : n, 0.0f, c, n);
         done = true;
       } else {
         done = e3DnnlMatmul(false, m, n, k, 1.0f, a, ta ? m : k, ta, b, tb ? k : n, tb, 0.0f, c, n);

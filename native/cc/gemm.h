@@ -30,7 +30,8 @@ void setPrecision(Precision p);
 Precision precision();
 
 // op(A) [M, K] · op(B) [K, N] into C [M, N] (leading dimension ldc).
-void gemm(int64_t M, int64_t N, int64_t K, float alpha, const Operand& A, const Operand& B, float beta, float* C, int64_t ldc);
+void gemm(int64_t M, int64_t N, int64_t K, float alpha, const Operand& A, const Operand& B, float beta, float* C,
+          int64_t ldc);
 
 // Whether gemm would compute an M×N×K product in bf16 under the precision in force.
 bool gemmInBf16(int64_t M, int64_t N, int64_t K);
@@ -53,8 +54,8 @@ void toBf16(const float* src, uint16_t* dst, int64_t n);
 
 // oneDNN's matmul (onednn_matmul.cc; stubs in no_onednn.cc where oneDNN is not built in).
 // `bf16`: A and B are bf16 (uint16) arrays, else f32; C is f32. Returns false if oneDNN is absent.
-bool e3DnnlMatmul(bool bf16, int64_t M, int64_t N, int64_t K, float alpha, const void* A, int64_t lda, bool ta, const void* B,
-                  int64_t ldb, bool tb, float beta, float* C, int64_t ldc);
+bool e3DnnlMatmul(bool bf16, int64_t M, int64_t N, int64_t K, float alpha, const void* A, int64_t lda, bool ta,
+                  const void* B, int64_t ldb, bool tb, float beta, float* C, int64_t ldc);
 // oneDNN's ISA on this CPU (e.g. "avx512_core_amx"), or "" without oneDNN.
 const char* e3DnnlIsa();
 // oneDNN's version ("2.6.3"), or "" without it.

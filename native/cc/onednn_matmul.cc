@@ -21,8 +21,8 @@ struct Key {
   int64_t M, N, K, lda, ldb, ldc;
   float alpha, beta;
   bool operator==(const Key& o) const {
-    return bf16 == o.bf16 && ta == o.ta && tb == o.tb && M == o.M && N == o.N && K == o.K && lda == o.lda && ldb == o.ldb &&
-           ldc == o.ldc && alpha == o.alpha && beta == o.beta;
+    return bf16 == o.bf16 && ta == o.ta && tb == o.tb && M == o.M && N == o.N && K == o.K && lda == o.lda &&
+           ldb == o.ldb && ldc == o.ldc && alpha == o.alpha && beta == o.beta;
   }
 };
 
@@ -70,8 +70,8 @@ Cached make(const Key& k) {
 }  // namespace
 
 // Returns false, having written nothing, where oneDNN cannot create or run the product.
-bool e3DnnlMatmul(bool bf16, int64_t M, int64_t N, int64_t K, float alpha, const void* A, int64_t lda, bool ta, const void* B,
-                  int64_t ldb, bool tb, float beta, float* C, int64_t ldc) {
+bool e3DnnlMatmul(bool bf16, int64_t M, int64_t N, int64_t K, float alpha, const void* A, int64_t lda, bool ta,
+                  const void* B, int64_t ldb, bool tb, float beta, float* C, int64_t ldc) {
   static thread_local bool oneThread = (omp_set_num_threads(1), true);
   (void)oneThread;
   static thread_local std::unordered_map<Key, Cached, KeyHash> cache;
@@ -95,7 +95,8 @@ bool e3DnnlMatmul(bool bf16, int64_t M, int64_t N, int64_t K, float alpha, const
   dnnl::memory pad(dnnl::memory::desc({static_cast<int64_t>(p.scratchpadBytes)}, dt::u8, dnnl::memory::dims{1}), e,
                    scratchpad.data());
   try {
-    p.primitive.execute(stream, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}, {DNNL_ARG_SCRATCHPAD, pad}});
+    p.primitive.execute(stream,
+                        {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}, {DNNL_ARG_SCRATCHPAD, pad}});
     stream.wait();
   } catch (const dnnl::error&) {
     return false;

@@ -104,7 +104,14 @@ export function loadAddon(): NativeAddon | undefined {
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as Partial<NativeAddon>;
     // An addon from an older build lacks entry points: it must not stand in for this version's.
-    if (addon.setKernelThreads && addon.decoderBlockForward && addon.adamw && addon.headTopK && addon.add && addon.setPrecision)
+    if (
+      addon.setKernelThreads &&
+      addon.decoderBlockForward &&
+      addon.adamw &&
+      addon.headTopK &&
+      addon.add &&
+      addon.setPrecision
+    )
       cached = addon as NativeAddon;
   } catch {
     /* not loadable here (another platform's build): e3 runs without it */

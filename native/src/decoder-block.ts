@@ -71,7 +71,8 @@ function blockViews(
   if (productInBf16(d.B * d.T * d.D * Math.max(d.F, d.H * d.hd))) {
     for (const name of PROJECTIONS) {
       const t = inputs[name];
-      if (t?.dtype === 'float32' && out[name]?.length) out[`${name}Bf16`] = bf16CopyOf(addon, t.dataId, out[name] as Float32Array);
+      if (t?.dtype === 'float32' && out[name]?.length)
+        out[`${name}Bf16`] = bf16CopyOf(addon, t.dataId, out[name] as Float32Array);
     }
   }
   return out;

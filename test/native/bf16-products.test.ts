@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '@e3/core';
-import { exportCheckpoint, loadCheckpoint, randomModel } from '@e3/plugins';
+import { loadCheckpoint } from '@e3/plugins';
 import { choosePrecision, loadAddon, type NativeAddon } from '@e3/native';
-import { ROOT, tempDir } from '../helpers/files.js';
+import { ROOT } from '../helpers/files.js';
 import { useBackend } from '../helpers/tf.js';
+import { wideBlockCheckpoint } from '../helpers/wide-block.js';
 
 /**
  * bf16 products (native/cc/gemm.cc, onednn_matmul.cc) held to bounds derived from bf16's format.
@@ -237,23 +237,7 @@ describe('auto decides once per call: splitting a block over threads cannot chan
    * what one thread computes in bf16.
    */
   it('one thread and two give the same loss and gradients in auto, and they are bf16 ones', async () => {
-    await useBackend('cpu');
-    const config = {
-      model_type: 'qwen3',
-      hidden_size: 512,
-      intermediate_size: 2560,
-      num_hidden_layers: 1,
-      num_attention_heads: 8,
-      num_key_value_heads: 4,
-      head_dim: 64,
-      max_position_embeddings: 64,
-      tie_word_embeddings: true,
-      vocab_size: 48,
-    };
-    const h = await randomModel({ config, rng: new Rng(4), std: 0.05, where: 'wide-block' });
-    const dir = join(tempDir(), 'wide-block-bf16');
-    await exportCheckpoint(h, dir);
-    h.dispose();
+    const dir = await wideBlockCheckpoint('wide-block-bf16');
     const one = await lossAndGradients('auto', dir, [2, 16], 1);
     const two = await lossAndGradients('auto', dir, [2, 16], 2);
     const f32 = await lossAndGradients('f32', dir, [2, 16], 2);

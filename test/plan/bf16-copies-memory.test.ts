@@ -1,22 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { bf16Copies, modelShape, parseDecoderConfig, trainingStepMemory } from '@e3/plugins';
+import { QWEN3_06B_CONFIG } from '../helpers/large-checkpoint.js';
 
-/** Qwen3-0.6B's shape: 28 layers, d = 1024, q = 16·128, kv = 8·128, F = 3072, V = 151,936. */
-const QWEN3 = parseDecoderConfig(
-  {
-    model_type: 'qwen3',
-    hidden_size: 1024,
-    intermediate_size: 3072,
-    num_hidden_layers: 28,
-    num_attention_heads: 16,
-    num_key_value_heads: 8,
-    head_dim: 128,
-    max_position_embeddings: 40960,
-    tie_word_embeddings: true,
-    vocab_size: 151936,
-  },
-  'x',
-);
+const QWEN3 = parseDecoderConfig(QWEN3_06B_CONFIG, 'x');
 
 describe('memory plan: bf16 copies of the weights (bf16 products)', () => {
   // By hand: per layer d·(2q + 2kv + 3F) = 1024·(4096 + 2048 + 9216) = 15,728,640 projection values,

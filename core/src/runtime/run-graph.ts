@@ -246,4 +246,3 @@ async function runLocked(
 function stopped(signal: string | undefined): Record<string, unknown> {
   return { status: 'stopped', ...(signal ? { signal } : {}) };
 }
-
