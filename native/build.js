@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Builds native/build/e3_kernels.node (sgemm, fused decoder blocks, AdamW; see src/addon.ts) with g++ against Node's headers and Debian's OpenBLAS
 // (apt-get install libopenblas-dev g++), and Debian's oneDNN where it is installed (libdnnl-dev: the
-// bf16 matrix products, cc/onednn_matmul.cc; without it every product runs in f32 and e3 says so). When those are missing and this runs as root on a
-// Debian-like system, it installs them with apt-get (E3_NO_APT=1 stops that), so that README's
+// bf16 matrix products, cc/onednn_matmul.cc; without it every product runs in f32 and e3 says so).
+// When those are missing and this runs as root on a Debian-like system, it installs them with apt-get (E3_NO_APT=1 stops that), so that README's
 // `npm ci` sets up the fast path on a fresh machine. Optional: when it cannot be built, e3 falls
 // back to the wasm kernels and says so here and in the run log. Run by `npm ci` (postinstall)
 // and `npm run build`.

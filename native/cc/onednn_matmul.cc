@@ -92,11 +92,13 @@ bool e3DnnlMatmul(bool bf16, int64_t M, int64_t N, int64_t K, float alpha, const
   dnnl::memory a(matrixDesc(M, K, lda, ta, in), e, const_cast<void*>(A));
   dnnl::memory b(matrixDesc(K, N, ldb, tb, in), e, const_cast<void*>(B));
   dnnl::memory c(matrixDesc(M, N, ldc, false, dt::f32), e, C);
-  dnnl::memory pad(dnnl::memory::desc({static_cast<int64_t>(p.scratchpadBytes)}, dt::u8, dnnl::memory::dims{1}), e,
-                   scratchpad.data());
   try {
-    p.primitive.execute(stream,
-                        {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}, {DNNL_ARG_SCRATCHPAD, pad}});
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}};
+    if (p.scratchpadBytes > 0) {
+      const dnnl::memory::desc bytes({static_cast<int64_t>(p.scratchpadBytes)}, dt::u8, dnnl::memory::dims{1});
+      args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(bytes, e, scratchpad.data()));
+    }
+    p.primitive.execute(stream, args);
     stream.wait();
   } catch (const dnnl::error&) {
     return false;

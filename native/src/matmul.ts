@@ -7,8 +7,8 @@ import { productInBf16 } from './precision.js';
 const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
 
 /**
- * `BatchMatMul` on OpenBLAS sgemm (or oneDNN in bf16, by the precision in force), called directly on the backend's memory (no copies: N-API
- * receives Float32Array views of the tensors). Batch broadcasting beyond "same batch or batch 1"
+ * `BatchMatMul` on OpenBLAS sgemm (or oneDNN in bf16, by the precision in force), called directly
+ * on the backend's memory (no copies: N-API receives Float32Array views of the tensors). Batch broadcasting beyond "same batch or batch 1"
  * falls back to the original kernel, as does every call while the native kernels are off. The matmul is >80% of a training step on wasm
  * (bench/results/throughput.md), so this is the lever that matters.
  */

@@ -37,7 +37,9 @@ export function choosePrecision(requested: Precision, addon: NativeAddon | undef
     return {
       requested,
       used: 'f32',
-      why: `f32: this CPU has no bf16 arithmetic (oneDNN ${info.onednn} ISA ${info.isa}; bf16 needs AMX or avx512_bf16)`,
+      why:
+        `f32: this CPU has no bf16 arithmetic (oneDNN ${info.onednn} ISA ${info.isa}; ` +
+        'bf16 needs AMX or avx512_bf16)',
     };
   const where = `oneDNN ${info.onednn}, ${info.isa}`;
   if (requested === 'bf16') return { requested, used: 'bf16', why: `bf16 products, f32 accumulation (${where})` };
