@@ -22,7 +22,11 @@ const units = [
   { file: 'gemm.cc', flags: ['-fno-math-errno', '-fopenmp-simd'] },
 ];
 // oneDNN's headers (libdnnl-dev): with them the bf16 products are built in, else a stand-in says "absent".
-const findDnnl = () => ['/usr/include/oneapi/dnnl', '/usr/include'].filter((d) => existsSync(join(d, 'dnnl.hpp')));
+// E3_NO_ONEDNN=1 builds without it even where it is installed (to check the f32-only build).
+const findDnnl = () =>
+  process.env.E3_NO_ONEDNN === '1'
+    ? []
+    : ['/usr/include/oneapi/dnnl', '/usr/include'].filter((d) => existsSync(join(d, 'dnnl.hpp')));
 const dnnlUnit = { file: 'onednn_matmul.cc', flags: ['-fopenmp'] };
 const allSources = ['onednn_matmul.cc', 'no_onednn.cc', 'args.h', 'gemm.h'];
 const sources = [...units.map((u) => join(here, 'cc', u.file)), ...allSources.map((f) => join(here, 'cc', f))];
@@ -71,7 +75,13 @@ if (
     console.warn('e3: apt-get could not install libopenblas-dev g++');
   }
 }
-if (!findDnnl().length && process.getuid?.() === 0 && process.env.E3_NO_APT !== '1' && existsSync('/usr/bin/apt-get')) {
+if (
+  !findDnnl().length &&
+  process.env.E3_NO_ONEDNN !== '1' &&
+  process.getuid?.() === 0 &&
+  process.env.E3_NO_APT !== '1' &&
+  existsSync('/usr/bin/apt-get')
+) {
   console.log('e3: installing oneDNN for the bf16 products: apt-get install libdnnl-dev (E3_NO_APT=1 skips this)');
   try {
     execFileSync('bash', ['-c', 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libdnnl-dev >/dev/null 2>&1'], {
@@ -98,7 +108,9 @@ if (!includes.length || !blas.length || !hasCompiler()) {
 mkdirSync(dirname(out), { recursive: true });
 const dnnl = findDnnl();
 if (!dnnl.length) {
-  console.warn('e3: oneDNN headers missing (apt-get install libdnnl-dev): matrix products run in f32 only (no bf16)');
+  const why =
+    process.env.E3_NO_ONEDNN === '1' ? 'left out (E3_NO_ONEDNN=1)' : 'headers missing (apt-get install libdnnl-dev)';
+  console.warn(`e3: oneDNN ${why}: matrix products run in f32 only (no bf16)`);
 }
 try {
   const withDnnl = dnnl.length ? [dnnlUnit] : [{ file: 'no_onednn.cc', flags: [] }];

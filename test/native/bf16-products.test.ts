@@ -131,6 +131,15 @@ describe('bf16 matrix products (oneDNN) against bounds from bf16 rounding', func
       assert.ok(r.relative <= gamma(65), `${p}: relative error ${r.relative}`);
     }
   });
+});
+
+describe('the fused AdamW and bf16 copies (with or without oneDNN)', () => {
+  let addon: NativeAddon;
+  before(function () {
+    const a = loadAddon();
+    if (!a) this.skip();
+    addon = a!;
+  });
 
   it('AdamW writes the new weight’s bf16 copy in its pass: equal to rounding it afterwards', () => {
     const n = 70_000; // past the two-thread split, with a partial last block
