@@ -7,7 +7,7 @@
 // back to the wasm kernels and says so here and in the run log. Run by `npm ci` (postinstall)
 // and `npm run build`.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -47,9 +47,13 @@ const hasCompiler = () => {
     return false;
   }
 };
-// Up to date when newer than every source and than this script (which holds the flags).
+// Up to date when newer than every source and than this script (which holds the flags), and built
+// with oneDNN exactly when it is to be now (build/with-onednn records what the last build linked).
+const withDnnlStamp = join(here, 'build', 'with-onednn');
+const linkedDnnl = () => (existsSync(withDnnlStamp) ? readFileSync(withDnnlStamp, 'utf8').trim() === 'yes' : false);
 if (
   existsSync(out) &&
+  linkedDnnl() === findDnnl().length > 0 &&
   [...sources, fileURLToPath(import.meta.url)].every((f) => statSync(out).mtimeMs > statSync(f).mtimeMs)
 )
   process.exit(0);
@@ -138,6 +142,7 @@ try {
   });
   const libs = dnnl.length ? ['-ldnnl', '-fopenmp'] : [];
   execFileSync('g++', ['-shared', ...objects, '-o', out, '-lopenblas', ...libs, '-lm'], { stdio: 'inherit' });
+  writeFileSync(withDnnlStamp, dnnl.length ? 'yes\n' : 'no\n');
   console.log(`e3: built ${out}${dnnl.length ? ' (with oneDNN: bf16 products)' : ''}`);
 } catch (e) {
   const why = e.signal ? `g++ was killed (${e.signal})` : String(e.message).split('\n')[0];
