@@ -4,19 +4,22 @@
 // at the shapes e3 computes: a projection [512 × d] · [d × 3d] for d = 64 (the shipped teacher) and
 // d = 1024 (Qwen3-0.6B), and a square 2048³. Engines alternate round by round, so a busy machine
 // slows all three alike; the best round of each is kept. Prints a markdown table and oneDNN's
-// implementation names (ONEDNN_VERBOSE=1 is set here, its lines collected from stdout).
-//
-//   node bench/matmul-rates.js [--seconds 1] [--out bench/results/matmul-rates.md]
+// implementation names (a second child under ONEDNN_VERBOSE=1, its lines collected from stdout).
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadAddon } from '@e3/native';
+import { arg, benchCli, QUICK, writeResult } from './lib/table.js';
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
+const USAGE = `usage: node bench/matmul-rates.js [--quick] [--seconds 1]
+  OpenBLAS f32, oneDNN f32 and oneDNN bf16 GFLOP/s at e3's shapes, one thread each, engines alternating
+  in one process; oneDNN's implementation names. Writes bench/results/matmul-rates.md (--quick: .quick.md).
+`;
+benchCli(USAGE, {
+  seconds: { type: 'string', description: 'seconds of alternating rounds per shape', default: '1' },
+  child: { type: 'boolean', description: '(internal) the measurements, in a fresh process' },
+  names: { type: 'boolean', description: "(internal) with --child: one product per engine, for oneDNN's names" },
+});
 
 const SHAPES = [
   { name: 'd=64 projection', m: 512, k: 64, n: 192 },
@@ -62,7 +65,7 @@ function child() {
   const addon = loadAddon();
   if (!addon?.matmulWith) throw new Error('native addon not built (npm run build)');
   addon.setThreads(1);
-  const seconds = process.argv.includes('--names') ? 0 : Number(arg('seconds', '1'));
+  const seconds = process.argv.includes('--names') ? 0 : QUICK ? 0.05 : Number(arg('seconds', '1'));
   const rows = SHAPES.map((s) => ({ ...s, rates: seconds ? measure(addon, s, seconds) : undefined }));
   if (!seconds) for (const s of SHAPES) measure(addon, { ...s }, 0, true);
   process.stdout.write(`RESULT ${JSON.stringify({ info: addon.precisionInfo(), rows })}\n`);
@@ -113,9 +116,7 @@ function parent() {
     }),
     '',
   ].join('\n');
-  process.stdout.write(out);
-  const file = arg('out');
-  if (file) writeFileSync(file, out);
+  writeResult(QUICK ? 'matmul-rates.quick' : 'matmul-rates', out);
 }
 
 if (process.argv.includes('--child')) child();

@@ -87,8 +87,8 @@ const STEP_NOTES = [
   "the parameters that compute (every weight; the tied embedding computes as the head); attention's T² terms are left",
   'out. MFU = FLOPs/token × tokens/s ÷ the 2-thread sgemm rate measured in this run. Rows marked (bf16) run',
   "e3's matrix products in bf16 on oneDNN (`backend: { precision: bf16 }`: f32 accumulation, norms, softmax,",
-  'losses and optimizer state in f32); their MFU is against the bf16 matmul rate measured in this run, and their',
-  'PyTorch columns repeat its f32 run (no autocast rows yet).',
+  'losses and optimizer state in f32) beside PyTorch under `torch.autocast("cpu", dtype=torch.bfloat16)` (forward',
+  'passes autocast, backward outside it); both MFUs there are against the bf16 matmul rate measured in this run.',
 ].join(' ');
 const FLOPS_PER_PARAM = { search: 4, distill: 6, decode: 2 };
 
@@ -174,8 +174,11 @@ async function childBf16Gemm(n) {
   process.stdout.write(JSON.stringify({ gflops: (2 * n ** 3) / median(times) / 1e9, isa }) + '\n');
 }
 
-/** PyTorch on the same shape and batch size (bench/reference/torch_steps.py, 2 threads); undefined without torch. */
-function torchSteps(dir, steps) {
+/**
+ * PyTorch on the same shape and batch size (bench/reference/torch_steps.py, 2 threads), under
+ * `torch.autocast("cpu", dtype=torch.bfloat16)` when `autocast`; undefined without torch.
+ */
+function torchSteps(dir, steps, autocast = false) {
   const py = '/usr/bin/python3';
   try {
     execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
@@ -203,6 +206,7 @@ function torchSteps(dir, steps) {
       repeats,
       warmup,
       steps: steps.split(','),
+      autocast,
     }),
   );
   const out = execFileSync(py, [join(ROOT, 'bench/reference/torch_steps.py'), f], {
@@ -369,15 +373,21 @@ async function measureShape(shape, cache, bf16) {
   const oursBf16 = bf16 ? oursAt(dir, 'bf16') : undefined;
   optionSteps(shape, dir, { rate: ours.distill, peak: ours.peaks.distill });
   process.stderr.write(`${shape}: PyTorch steps …\n`);
-  let torch;
-  try {
-    torch = torchSteps(dir, TORCH_STEPS[shape] ?? 'search,distill,decode');
-  } catch (e) {
-    process.stderr.write(`${shape}: PyTorch failed (${String(e.message).split('\n')[0]})\n`);
-  }
+  const torchAt = (autocast) => {
+    try {
+      return torchSteps(dir, TORCH_STEPS[shape] ?? 'search,distill,decode', autocast);
+    } catch (e) {
+      process.stderr.write(
+        `${shape}: PyTorch${autocast ? ' (autocast)' : ''} failed (${String(e.message).split('\n')[0]})\n`,
+      );
+      return undefined;
+    }
+  };
+  const torch = torchAt(false);
+  const torchBf16 = oursBf16 ? torchAt(true) : undefined;
   return (rates) => [
     ...shapeRows(shape, ours, torch, { ours: rates.f32, torch: rates.f32 }, ''),
-    ...(oursBf16 ? shapeRows(shape, oursBf16, torch, { ours: rates.bf16, torch: rates.f32 }, ' (bf16)') : []),
+    ...(oursBf16 ? shapeRows(shape, oursBf16, torchBf16, { ours: rates.bf16, torch: rates.bf16 }, ' (bf16)') : []),
   ];
 }
 
