@@ -13,13 +13,6 @@ const copies = new WeakMap<tf.DataId, Uint16Array>();
 /** How many bf16 products have read each f32 operand without a copy (the second read makes one). */
 const reads = new WeakMap<tf.DataId, number>();
 
-let copiedBytes = 0;
-
-/** Bytes of bf16 copies made in this process (for the run's memory report and tests). */
-export function bf16CopyBytes(): number {
-  return copiedBytes;
-}
-
 /** The bf16 copy of f32 tensor `id` (values `f32`), made now if there is none. */
 export function bf16CopyOf(addon: NativeAddon, id: tf.DataId, f32: Float32Array): Uint16Array {
   const have = copies.get(id);
@@ -27,7 +20,6 @@ export function bf16CopyOf(addon: NativeAddon, id: tf.DataId, f32: Float32Array)
   const copy = new Uint16Array(f32.length);
   addon.toBf16(f32, copy);
   copies.set(id, copy);
-  copiedBytes += copy.byteLength;
   return copy;
 }
 
@@ -54,7 +46,6 @@ export function bf16CopyForUpdate(from: tf.DataId, to: tf.DataId, length: number
   if (from === to) return have;
   const copy = new Uint16Array(length);
   copies.set(to, copy);
-  copiedBytes += copy.byteLength;
   return copy;
 }
 

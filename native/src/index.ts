@@ -41,4 +41,4 @@ export { matMulAccumulate } from './matmul.js';
 export { markGradientAccumulator, takeGradientAccumulator, recordWrittenRows, writtenRowsOf } from './gradient-sum.js';
 export { BufferPool, type BufferPoolStats } from './buffer-pool.js';
 export { choosePrecision, activePrecision, productInBf16, type PrecisionChoice } from './precision.js';
-export { bf16CopyBytes, forgetBf16Copy } from './bf16-copies.js';
+export { forgetBf16Copy } from './bf16-copies.js';
