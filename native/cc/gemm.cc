@@ -17,8 +17,10 @@ std::atomic<int> current{static_cast<int>(e3::Precision::f32)};
 // largest, [512×64]·[64×192], is 6Mi) must not get slower on any CPU, and small products are where
 // bf16 gains least (conversion and primitive overheads; AMX tiles half empty). Qwen3-0.6B's projections
 // (512·1024·3072 = 1.5Gi) are far above it. Measured on avx512_core_bf16 without AMX (one thread,
-// bench/matmul-rates.js): oneDNN bf16 2.5–4× OpenBLAS f32 at d=64, d=1024 and 2048³ alike, and the
-// d=64 teacher's training step all in bf16 took 0.89× the f32 time; not measured on AMX.
+// bench/matmul-rates.js): oneDNN bf16 2.5–4.8× OpenBLAS f32 at d=64, d=1024 and 2048³ alike, yet the
+// d=64 teacher's whole training step all in bf16 took 0.89× and, in a second run, 1.18× the f32 time
+// (conversions and call overheads eat the gain at that size), while a d=1024 block's took 0.21–0.29×.
+// Not measured on AMX.
 constexpr double kAutoMinWork = 32.0 * (1 << 20);
 
 bool haveDnnl() { return e3DnnlVersion()[0] != '\0'; }
