@@ -85,7 +85,10 @@ const STEP_NOTES = [
   'checkpoint and batch shape, its own decoder written independently. Best of the repeats after a warm-up, both.',
   'FLOPs/token: 4N for the search (forward + backward to activations), 6N for distillation, 2N for decoding, with N',
   "the parameters that compute (every weight; the tied embedding computes as the head); attention's T² terms are left",
-  'out. MFU = FLOPs/token × tokens/s ÷ the 2-thread sgemm rate measured in this run.',
+  'out. MFU = FLOPs/token × tokens/s ÷ the 2-thread sgemm rate measured in this run. Rows marked (bf16) run',
+  "e3's matrix products in bf16 on oneDNN (`backend: { precision: bf16 }`: f32 accumulation, norms, softmax,",
+  'losses and optimizer state in f32) beside PyTorch under `torch.autocast("cpu", dtype=torch.bfloat16)` (forward',
+  'passes autocast, backward outside it); both MFUs there are against the bf16 matmul rate measured in this run.',
 ].join(' ');
 const FLOPS_PER_PARAM = { search: 4, distill: 6, decode: 2 };
 
@@ -130,15 +133,52 @@ async function childExport(dir, backend) {
   h.dispose();
 }
 
-/** Child: search, distillation and decoding tokens/s on e3's code paths (bench/scale/steps.js). */
-async function childSteps(dir, steps) {
+/**
+ * Child: search, distillation and decoding tokens/s on e3's code paths (bench/scale/steps.js), with
+ * the products in `precision` (f32 unless asked: the f32 rows stay f32 on a CPU where auto is bf16).
+ */
+async function childSteps(dir, steps, precision = 'f32') {
   const { measureSteps } = await import('./scale/steps.js');
-  const r = await measureSteps({ dir, backend: { name: 'cpu' }, ...STEP_BATCH, steps: steps.split(',') });
+  const backend = { name: 'cpu', precision };
+  const r = await measureSteps({ dir, backend, ...STEP_BATCH, steps: steps.split(',') });
   process.stdout.write(JSON.stringify({ ...r, peak: procStatus('VmHWM') }) + '\n');
 }
 
-/** PyTorch on the same shape and batch size (bench/reference/torch_steps.py, 2 threads); undefined without torch. */
-function torchSteps(dir, steps) {
+/**
+ * Child: the bf16 matmul rate for an n×n×n product through the addon as e3 runs it (oneDNN, bf16
+ * inputs, f32 accumulation, split over the kernels' two threads; median of 5 after a warm-up), or
+ * null where bf16 products do not run here (no oneDNN, or no bf16 in the CPU).
+ */
+async function childBf16Gemm(n) {
+  const { loadAddon, choosePrecision } = await import('@e3/native');
+  const addon = loadAddon();
+  if (!addon || choosePrecision('bf16', addon).used === 'f32') {
+    process.stdout.write('null\n');
+    return;
+  }
+  addon.setKernelThreads(2);
+  addon.setPrecision('bf16');
+  const a = new Float32Array(n * n).map((_, i) => ((i * 7919) % 1000) / 1000 - 0.5);
+  const b = a.slice().reverse();
+  const [a16, b16] = [new Uint16Array(n * n), new Uint16Array(n * n)];
+  addon.toBf16(a, a16);
+  addon.toBf16(b, b16);
+  const c = new Float32Array(n * n);
+  const times = [];
+  for (let r = 0; r < 6; r++) {
+    const t0 = performance.now();
+    addon.sgemmBatched(a, b, c, 1, n, n, n, false, false, 0, 0, 0, a16, b16);
+    if (r) times.push((performance.now() - t0) / 1000);
+  }
+  const { isa } = addon.precisionInfo();
+  process.stdout.write(JSON.stringify({ gflops: (2 * n ** 3) / median(times) / 1e9, isa }) + '\n');
+}
+
+/**
+ * PyTorch on the same shape and batch size (bench/reference/torch_steps.py, 2 threads), under
+ * `torch.autocast("cpu", dtype=torch.bfloat16)` when `autocast`; undefined without torch.
+ */
+function torchSteps(dir, steps, autocast = false) {
   const py = '/usr/bin/python3';
   try {
     execFileSync(py, ['-c', 'import torch'], { stdio: 'ignore' });
@@ -166,6 +206,7 @@ function torchSteps(dir, steps) {
       repeats,
       warmup,
       steps: steps.split(','),
+      autocast,
     }),
   );
   const out = execFileSync(py, [join(ROOT, 'bench/reference/torch_steps.py'), f], {
@@ -297,67 +338,101 @@ function optionSteps(shape, dir, plain) {
  * busy, and a low rate would inflate every MFU).
  */
 async function stepTable(shapes, cache, sgemmBefore) {
+  const bf16 = child(['bf16gemm', '2048']);
   const measured = [];
-  for (const shape of shapes) measured.push(await measureShape(shape, cache));
+  for (const shape of shapes) measured.push(await measureShape(shape, cache, Boolean(bf16)));
   const after = child(['sgemm', '1024', '2']);
+  const bf16After = bf16 ? child(['bf16gemm', '2048']) : undefined;
   const sgemmGflops = Math.max(sgemmBefore ?? 0, after?.gflops ?? 0) || undefined;
-  return { rows: measured.flatMap((m) => m(sgemmGflops)), sgemmAfter: after?.gflops, sgemmGflops };
+  const bf16Gflops = Math.max(bf16?.gflops ?? 0, bf16After?.gflops ?? 0) || undefined;
+  return {
+    rows: measured.flatMap((m) => m({ f32: sgemmGflops, bf16: bf16Gflops })),
+    sgemmAfter: after?.gflops,
+    sgemmGflops,
+    bf16: bf16 ? { gflops: bf16Gflops, isa: bf16.isa } : undefined,
+  };
 }
 
-/** One shape's steps, ours and PyTorch's; returns its table rows for a given sgemm rate. */
-async function measureShape(shape, cache) {
+/** e3's steps of one shape in one precision: search and decoding, then distillation in its own process. */
+function oursAt(dir, precision) {
+  // Distillation in its own process: where it runs out of memory, the other two still report.
+  const first = tryChild(['steps', dir, 'search,decode', precision]);
+  const second = tryChild(['steps', dir, 'distill', precision]);
+  return { ...first, ...second, peaks: { search: first.peak, decode: first.peak, distill: second.peak } };
+}
+
+/**
+ * One shape's steps, ours (f32, and bf16 where `bf16` products run here) and PyTorch's; returns its
+ * table rows for given matmul rates ({f32: sgemm, bf16: oneDNN bf16}, GFLOP/s).
+ */
+async function measureShape(shape, cache, bf16) {
   const dir = join(cache, shape);
   process.stderr.write(`${shape}: e3 search, distillation and decoding steps …\n`);
-  // Distillation in its own process: where it runs out of memory, the other two still report.
-  const first = tryChild(['steps', dir, 'search,decode']);
-  const second = tryChild(['steps', dir, 'distill']);
-  const ours = { ...first, ...second, peaks: { search: first.peak, decode: first.peak, distill: second.peak } };
-  optionSteps(shape, dir, { rate: second.distill, peak: second.peak });
+  const ours = oursAt(dir, 'f32');
+  process.stderr.write(bf16 ? `${shape}: the same steps in bf16 …\n` : '');
+  const oursBf16 = bf16 ? oursAt(dir, 'bf16') : undefined;
+  optionSteps(shape, dir, { rate: ours.distill, peak: ours.peaks.distill });
   process.stderr.write(`${shape}: PyTorch steps …\n`);
-  let torch;
-  try {
-    torch = torchSteps(dir, TORCH_STEPS[shape] ?? 'search,distill,decode');
-  } catch (e) {
-    process.stderr.write(`${shape}: PyTorch failed (${String(e.message).split('\n')[0]})\n`);
-  }
-  return (sgemmGflops) => {
-    const rows = [];
-    for (const step of ['search', 'distill', 'decode']) {
-      const flops = FLOPS_PER_PARAM[step] * ours.parameters;
-      const mfu = (rate) => (rate && sgemmGflops ? `${fmt((100 * flops * rate) / (sgemmGflops * 1e9), 1)}%` : '—');
-      const theirs = torch?.[step];
-      if (ours[step] === undefined) {
-        rows.push([
-          shape,
-          step,
-          ours.error ?? 'not run',
-          theirs ? fmt(theirs, 2) : 'not run',
-          '—',
-          `${fmt(flops / 1e9, 2)} G`,
-          '—',
-          '—',
-          mfu(theirs),
-          '—',
-          torch?.peak_rss ? fmt(torch.peak_rss / GIB, 2) : '—',
-        ]);
-        continue;
-      }
+  const torchAt = (autocast) => {
+    try {
+      return torchSteps(dir, TORCH_STEPS[shape] ?? 'search,distill,decode', autocast);
+    } catch (e) {
+      process.stderr.write(
+        `${shape}: PyTorch${autocast ? ' (autocast)' : ''} failed (${String(e.message).split('\n')[0]})\n`,
+      );
+      return undefined;
+    }
+  };
+  const torch = torchAt(false);
+  const torchBf16 = oursBf16 ? torchAt(true) : undefined;
+  return (rates) => [
+    ...shapeRows(shape, ours, torch, { ours: rates.f32, torch: rates.f32 }, ''),
+    ...(oursBf16 ? shapeRows(shape, oursBf16, torchBf16, { ours: rates.bf16, torch: rates.bf16 }, ' (bf16)') : []),
+  ];
+}
+
+/**
+ * Table rows of one shape's steps in one precision; MFU against `peak` GFLOP/s: for e3, its precision's
+ * matmul rate; for PyTorch (f32), the sgemm rate.
+ */
+function shapeRows(shape, ours, torch, peak, label) {
+  const rows = [];
+  for (const step of ['search', 'distill', 'decode']) {
+    const flops = FLOPS_PER_PARAM[step] * ours.parameters;
+    const mfuOf = (rate, gflops) => (rate && gflops ? `${fmt((100 * flops * rate) / (gflops * 1e9), 1)}%` : '—');
+    const mfu = (rate) => mfuOf(rate, peak.torch);
+    const theirs = torch?.[step];
+    if (ours[step] === undefined) {
       rows.push([
         shape,
-        step,
-        fmt(ours[step], 2),
+        step + label,
+        ours.error ?? 'not run',
         theirs ? fmt(theirs, 2) : 'not run',
-        theirs ? fmt(ours[step] / theirs, 2) : '—',
+        '—',
         `${fmt(flops / 1e9, 2)} G`,
-        fmt((flops * ours[step]) / 1e9, 1),
-        mfu(ours[step]),
+        '—',
+        '—',
         mfu(theirs),
-        fmt(ours.peaks[step] / GIB, 2),
+        '—',
         torch?.peak_rss ? fmt(torch.peak_rss / GIB, 2) : '—',
       ]);
+      continue;
     }
-    return rows;
-  };
+    rows.push([
+      shape,
+      step + label,
+      fmt(ours[step], 2),
+      theirs ? fmt(theirs, 2) : 'not run',
+      theirs ? fmt(ours[step] / theirs, 2) : '—',
+      `${fmt(flops / 1e9, 2)} G`,
+      fmt((flops * ours[step]) / 1e9, 1),
+      mfuOf(ours[step], peak.ours),
+      mfu(theirs),
+      fmt(ours.peaks[step] / GIB, 2),
+      torch?.peak_rss ? fmt(torch.peak_rss / GIB, 2) : '—',
+    ]);
+  }
+  return rows;
 }
 
 async function main() {
@@ -405,6 +480,9 @@ async function main() {
       'sgemm 1024×1024×1024 (native OpenBLAS, this run)':
         `${gflops[0]} GFLOP/s on 1 thread, ${gflops[1]} on 2` +
         (steps?.sgemmAfter ? `; ${fmt(steps.sgemmAfter, 1)} on 2 after the steps (MFU uses the higher)` : ''),
+      'bf16 matmul 2048×2048×2048 (oneDNN, 2 threads, this run)': steps?.bf16
+        ? `${fmt(steps.bf16.gflops, 1)} GFLOP/s (${steps.bf16.isa}; the higher of before and after the steps)`
+        : 'not run (no oneDNN, or no bf16 arithmetic in this CPU)',
       conditions: `load average ${load0.toFixed(2)} at the start${arg('note') ? `; ${arg('note')}` : ''}`,
     }) +
     `\n${NOTES}\n\n` +
@@ -421,6 +499,7 @@ if (process.argv[2] === '--child') {
   const [, , , kind, ...rest] = process.argv;
   if (kind === 'load') await childLoad(rest[0], rest[1]);
   else if (kind === 'export') await childExport(rest[0], rest[1]);
-  else if (kind === 'steps') await childSteps(rest[0], rest[1]);
+  else if (kind === 'steps') await childSteps(rest[0], rest[1], rest[2]);
+  else if (kind === 'bf16gemm') await childBf16Gemm(Number(rest[0]));
   else await childSgemm(Number(rest[0]), Number(rest[1]));
 } else await main();

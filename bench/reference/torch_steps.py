@@ -3,10 +3,11 @@
 decoder (Qwen3/Llama/Qwen2 equations, written here independently), the same checkpoint and
 the same batches, timing a mask-search step (gradients to the L mask logits only), a
 distillation step (all weights, AdamW) and greedy decoding with a KV cache.
-Input: a JSON file {model_dir, ids, attention, prompts, new_tokens, repeats, warmup?, steps?}
-(steps: which of search, distill, decode to time; all by default); prints JSON.
+Input: a JSON file {model_dir, ids, attention, prompts, new_tokens, repeats, warmup?, steps?, autocast?}
+(steps: which of search, distill, decode to time; all by default; autocast: the forward passes under
+torch.autocast("cpu", dtype=torch.bfloat16), as a PyTorch user trains in mixed precision); prints JSON.
 Uses Debian's python3-torch only; never a runtime dependency of the project."""
-import json, math, resource, struct, sys, time
+import contextlib, json, math, resource, struct, sys, time
 import os
 import torch
 if os.environ.get("E3_TORCH_THREADS"):
@@ -91,6 +92,11 @@ def kl_loss(logits):
     logq = torch.log_softmax(logits, -1)
     return ((teacher.exp() * (teacher - logq)).sum(-1) * act).sum() / act.sum()
 
+AUTOCAST = bool(args.get('autocast'))
+def precision():
+    """bf16 autocast for a forward pass when asked (backward runs outside it, as PyTorch advises)."""
+    return torch.autocast("cpu", dtype=torch.bfloat16) if AUTOCAST else contextlib.nullcontext()
+
 WARMUP = args.get('warmup', 5)
 STEPS = args.get('steps', ['search', 'distill', 'decode'])
 
@@ -106,10 +112,16 @@ alpha = torch.zeros(L, requires_grad=True)
 opt_a = torch.optim.Adam([alpha], lr=0.1)
 def search_step():
     m = torch.sigmoid(alpha)  # same cost profile: every block gated by a differentiable scalar
-    opt_a.zero_grad(); kl_loss(forward(ids, mask=m)[0]).backward(); opt_a.step()
+    opt_a.zero_grad()
+    with precision():
+        loss = kl_loss(forward(ids, mask=m)[0])
+    loss.backward(); opt_a.step()
 
 def distill_step():
-    opt_w.zero_grad(); kl_loss(forward(ids)[0]).backward(); opt_w.step()
+    opt_w.zero_grad()
+    with precision():
+        loss = kl_loss(forward(ids)[0])
+    loss.backward(); opt_w.step()
 
 # The search differentiates to the mask only (frozen weights), as e3's does.
 search_s = timed(search_step, args['repeats']) if 'search' in STEPS else None
@@ -121,7 +133,7 @@ for t in W.values():
 
 prompts = torch.tensor(args['prompts'])
 def decode():
-    with torch.no_grad():
+    with torch.no_grad(), precision():
         logits, cache = forward(prompts)
         nxt = logits[:, -1].argmax(-1, keepdim=True)
         pos = prompts.shape[1]
@@ -132,6 +144,7 @@ def decode():
 decode_s = timed(decode, args['repeats']) if 'decode' in STEPS else None
 rate = lambda n, s: None if s is None else n / s
 print(json.dumps({'torch': torch.__version__, 'threads': torch.get_num_threads(), 'tokens': tokens,
+                  'autocast': AUTOCAST,
                   'search': rate(tokens, search_s), 'distill': rate(tokens, distill_s),
                   'decode': rate(prompts.shape[0] * args['new_tokens'], decode_s),
                   'peak_rss': peak_rss()}))

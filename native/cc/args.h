@@ -72,7 +72,8 @@ class Args {
   }
 
   // A projection weight of `expected` values: a Float32Array, or a Uint16Array of bf16 values
-  // (frozen weights kept in bf16, computed in f32). Exactly one of the two pointers is set.
+  // (frozen weights kept in bf16). A Float32Array may come with its bf16 copy as property
+  // `<name>Bf16` (a Uint16Array: the bf16 products' operand, gemm.h); then both pointers are set.
   struct Matrix {
     const float* f32 = nullptr;
     const uint16_t* bf16 = nullptr;
@@ -84,7 +85,16 @@ class Args {
     if (napi_has_named_property(env_, obj, name, &has) != napi_ok || !has || napi_get_named_property(env_, obj, name, &v) != napi_ok)
       missing(name, expected);
     size_t length = 0;
-    if ((m.f32 = view(env_, v, &length))) { check(name, length, expected); return m; }
+    if ((m.f32 = view(env_, v, &length))) {
+      check(name, length, expected);
+      const std::string copy = std::string(name) + "Bf16";
+      if (napi_has_named_property(env_, obj, copy.c_str(), &has) == napi_ok && has &&
+          napi_get_named_property(env_, obj, copy.c_str(), &v) == napi_ok) {
+        m.bf16 = static_cast<const uint16_t*>(typedView(env_, v, &length, napi_uint16_array));
+        if (m.bf16) check(copy.c_str(), length, expected);
+      }
+      return m;
+    }
     m.bf16 = static_cast<const uint16_t*>(typedView(env_, v, &length, napi_uint16_array));
     if (!m.bf16) missing(name, expected);
     check(name, length, expected);

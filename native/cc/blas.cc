@@ -3,9 +3,11 @@
 // Debian's OpenBLAS; optional. Every length is checked (args.h).
 #include <node_api.h>
 #include "args.h"
+#include "gemm.h"
 #include <cblas.h>
 #include <cstdint>
 #include <cmath>
+#include <algorithm>
 #include <functional>
 
 // From decoder_block.cc: f over [0, n) in two halves on two threads when n ≥ minSplit.
@@ -14,11 +16,12 @@ void e3ParallelRange(int64_t n, int64_t minSplit, const std::function<void(int64
 static int64_t num(napi_env env, napi_value v) { int64_t x = 0; napi_get_value_int64(env, v, &x); return x; }
 static double dbl(napi_env env, napi_value v) { double x = 0; napi_get_value_double(env, v, &x); return x; }
 
-// sgemmBatched(a, b, out, batch, m, n, k, transA, transB, strideA, strideB[, beta])
+// sgemmBatched(a, b, out, batch, m, n, k, transA, transB, strideA, strideB[, beta[, aBf16, bBf16]])
 // out[i] = op(a[i·strideA]) · op(b[i·strideB]) + beta·out[i], row-major; stride 0 broadcasts one matrix.
 // beta (default 0) accumulates into out in place: the chunked head sums its weight gradient that way.
+// aBf16 / bBf16 (Uint16Arrays, optional): bf16 copies of a / b, read instead when the product runs in bf16.
 static napi_value SgemmBatched(napi_env env, napi_callback_info info) {
-  size_t argc = 12; napi_value argv[12];
+  size_t argc = 14; napi_value argv[14];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   if (argc < 11) { napi_throw_error(env, nullptr, "sgemmBatched: 11 arguments expected"); return nullptr; }
   return e3::guarded(env, [&]() -> napi_value {
@@ -33,14 +36,27 @@ static napi_value SgemmBatched(napi_env env, napi_callback_info info) {
     float* a = args.value(argv[0], "a", sa ? batch * m * k : m * k);
     float* b = args.value(argv[1], "b", sb ? batch * k * n : k * n);
     float* c = args.value(argv[2], "out", batch * m * n);
+    // An optional bf16 copy of operand `at` (argument index) of `expected` values.
+    auto copy = [&](size_t at, const char* name, int64_t expected) -> const uint16_t* {
+      size_t len = 0;
+      if (argc <= at) return nullptr;
+      auto* p = static_cast<const uint16_t*>(e3::typedView(env, argv[at], &len, napi_uint16_array));
+      if (p) args.check(name, len, expected);
+      return p;
+    };
+    const uint16_t* a16 = copy(12, "aBf16", sa ? batch * m * k : m * k);
+    const uint16_t* b16 = copy(13, "bBf16", sb ? batch * k * n : k * n);
     // Columns n0..n1 of product i: B's columns (or, transposed, its rows) and C's columns from n0.
+    // In the precision in force (gemm.h): bf16 on oneDNN for large products under bf16 or auto.
     auto columns = [&](int64_t i, int64_t n0, int64_t n1) {
-      cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n1 - n0, k, 1.0f,
-                  a + i * sa, ta ? m : k, b + i * sb + (tb ? n0 * k : n0), tb ? k : n, beta, c + i * m * n + n0, n);
+      const e3::Operand A = e3::Operand{a, a16, ta ? m : k, ta}.at(i * sa);
+      const e3::Operand B = e3::Operand{b, b16, tb ? k : n, tb}.at(i * sb + (tb ? n0 * k : n0));
+      e3::gemm(m, n1 - n0, k, 1.0f, A, B, beta, c + i * m * n + n0, n);
     };
     // OpenBLAS runs single-threaded inside e3 (enable.ts); a large product is split by columns over
     // the fused kernels' two threads instead (the output head's [256, 151936] × [151936, 1024]: 1.8×).
     const bool large = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) >= 16.0 * (1 << 20);
+    const e3::CallPrecision precision(static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k));
     for (int64_t i = 0; i < batch; i++) {
       if (large) e3ParallelRange(n, 64, [&](int64_t n0, int64_t n1) { columns(i, n0, n1); });
       else columns(i, 0, n);
@@ -49,10 +65,11 @@ static napi_value SgemmBatched(napi_env env, napi_callback_info info) {
   });
 }
 
-// adamw(w, g, m, v, wOut, mOut, vOut, lr, beta1, beta2, eps, decay, bc1, bc2[, gradScale]): one AdamW step
-// on gradient g·gradScale (global-norm clipping folded in: no scaled copy of every gradient).
+// adamw(w, g, m, v, wOut, mOut, vOut, lr, beta1, beta2, eps, decay, bc1, bc2[, gradScale[, wBf16]]): one AdamW
+// step on gradient g·gradScale (global-norm clipping folded in: no scaled copy of every gradient); wBf16
+// (a Uint16Array) receives the new weight rounded to bf16 in the same pass: the bf16 products' copy.
 static napi_value AdamW(napi_env env, napi_callback_info info) {
-  size_t argc = 15; napi_value argv[15];
+  size_t argc = 16; napi_value argv[16];
   napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
   if (argc < 14) { napi_throw_error(env, nullptr, "adamw: 14 arguments expected"); return nullptr; }
   return e3::guarded(env, [&]() -> napi_value {
@@ -71,14 +88,23 @@ static napi_value AdamW(napi_env env, napi_callback_info info) {
     const float decay = dbl(env, argv[11]), bc1 = dbl(env, argv[12]), bc2 = dbl(env, argv[13]);
     const float scale = argc > 14 ? static_cast<float>(dbl(env, argv[14])) : 1.0f;
     const float keep = 1.0f - lr * decay;
-    // Memory-bound: two threads for large parameters (both cores' bandwidth), vectorised loop.
+    size_t nb = 0;
+    uint16_t* wb = argc > 15 ? static_cast<uint16_t*>(e3::typedView(env, argv[15], &nb, napi_uint16_array)) : nullptr;
+    if (wb) args.check("wBf16", nb, len);
+    // Memory-bound: two threads for large parameters (both cores' bandwidth), vectorised loop; the
+    // bf16 copy is rounded from each block of new weights while they are still in cache.
     e3ParallelRange(len, 1 << 16, [=](int64_t i0, int64_t i1) {
-      for (int64_t i = i0; i < i1; i++) {
-        const float gi = g[i] * scale;
-        const float mi = b1 * m[i] + c1 * gi;
-        const float vi = b2 * v[i] + c2 * gi * gi;
-        mo[i] = mi; vo[i] = vi;
-        wo[i] = w[i] * keep - lr * (mi / bc1) / (std::sqrt(vi / bc2) + eps);
+      constexpr int64_t kBlock = 4096;
+      for (int64_t j0 = i0; j0 < i1; j0 += kBlock) {
+        const int64_t j1 = std::min(i1, j0 + kBlock);
+        for (int64_t i = j0; i < j1; i++) {
+          const float gi = g[i] * scale;
+          const float mi = b1 * m[i] + c1 * gi;
+          const float vi = b2 * v[i] + c2 * gi * gi;
+          mo[i] = mi; vo[i] = vi;
+          wo[i] = w[i] * keep - lr * (mi / bc1) / (std::sqrt(vi / bc2) + eps);
+        }
+        if (wb) e3::toBf16(wo + j0, wb + j0, j1 - j0);
       }
     });
     return nullptr;
@@ -113,6 +139,7 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
 
 void RegisterDecoderBlock(napi_env env, napi_value exports);
 void RegisterHeadRows(napi_env env, napi_value exports);
+void RegisterGemm(napi_env env, napi_value exports);
 
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
@@ -124,6 +151,7 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, 4, props);
   RegisterDecoderBlock(env, exports);
   RegisterHeadRows(env, exports);
+  RegisterGemm(env, exports);
   return exports;
 }
 

@@ -10,10 +10,11 @@
 // its own JS overhead; one block is ~40 forward and ~90 backward dispatches. Here it is 1 + 1.
 #include <node_api.h>
 #include "args.h"
-#include <cblas.h>
+#include "gemm.h"
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -153,6 +154,9 @@ struct Dims {
   int64_t K() const { return KV * hd; }
   // Multiply-adds of the block's projections (what decides whether to split it across threads).
   double work() const { return static_cast<double>(N()) * D * (2 * Q() + 2 * K() + 3 * F); }
+  // Multiply-adds of the block's largest projection: what decides its products' precision under auto
+  // (e3::CallPrecision; native/src/decoder-block.ts makes bf16 copies of the weights by the same rule).
+  double largestProduct() const { return static_cast<double>(N()) * D * std::max(F, Q()); }
   // Bytes of the block's projection weights (f32).
   double weightBytes() const { return 4.0 * D * (2 * Q() + 2 * K() + 3 * F); }
 };
@@ -225,22 +229,11 @@ struct Weights {
   }
 };
 
-// f32 values of rows r0..r1, columns c0..c1 of a [*, in] bf16 matrix, packed [r1 − r0, c1 − c0] in a
-// per-thread buffer (bf16 is the top half of an f32: a shift). The conversion costs 1–2% of the sgemm
-// that uses it at 256 rows (one pass over the weight, which the sgemm's packing reads anyway).
-const float* bf16Block(const uint16_t* m, int64_t in, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
-  static thread_local std::vector<float> buf;
-  const int64_t w = c1 - c0;
-  if (static_cast<int64_t>(buf.size()) < (r1 - r0) * w) buf.resize((r1 - r0) * w);
-  uint32_t* out = reinterpret_cast<uint32_t*>(buf.data());
-  for (int64_t r = r0; r < r1; r++) {
-    const uint16_t* __restrict src = m + r * in + c0;
-    uint32_t* __restrict dst = out + (r - r0) * w;
-#pragma omp simd
-    for (int64_t j = 0; j < w; j++) dst[j] = static_cast<uint32_t>(src[j]) << 16;
-  }
-  return buf.data();
-}
+// Weight W [out, in] as a product operand (f32, bf16, or both: gemm.h picks by precision).
+e3::Operand operand(const Matrix& W, int64_t in, bool trans) { return e3::Operand{W.f32, W.bf16, in, trans}; }
+
+// A row-major f32 operand with leading dimension ld.
+e3::Operand f32(const float* p, int64_t ld, bool trans = false) { return e3::Operand{p, nullptr, ld, trans}; }
 
 // db = Σ_n dy: the gradient of a projection's bias.
 void biasGrad(const float* dy, float* db, int64_t N, int64_t out) {
@@ -251,17 +244,14 @@ void biasGrad(const float* dy, float* db, int64_t N, int64_t out) {
 // y[:, c0:c1] = x · W[c0:c1]ᵀ (+ b[c0:c1]) for y [N, out]: output features c0..c1 of a projection.
 void linearCols(const float* x, const Matrix& W, const float* b, float* y, int64_t N, int64_t in, int64_t out, int64_t c0, int64_t c1) {
   if (c1 <= c0) return;
-  const float* w = W.f32 ? W.f32 + c0 * in : bf16Block(W.bf16, in, c0, c1, 0, in);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, c1 - c0, in, 1.0f, x, in, w, in, 0.0f, y + c0, out);
+  e3::gemm(N, c1 - c0, in, 1.0f, f32(x, in), operand(W, in, true).at(c0 * in), 0.0f, y + c0, out);
   if (b) for (int64_t n = 0; n < N; n++) for (int64_t j = c0; j < c1; j++) y[n * out + j] += b[j];
 }
 
 // dx[:, c0:c1] (+)= dy · W[:, c0:c1] for y = x·Wᵀ, W [out, in]: input features c0..c1 of dx.
 void linearBackCols(const float* dy, const Matrix& W, float* dx, bool accumulate, int64_t N, int64_t in, int64_t out, int64_t c0, int64_t c1) {
   if (c1 <= c0) return;
-  const float* w = W.f32 ? W.f32 + c0 : bf16Block(W.bf16, in, 0, out, c0, c1);
-  const int64_t ldw = W.f32 ? in : c1 - c0;
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, c1 - c0, out, 1.0f, dy, out, w, ldw, accumulate ? 1.0f : 0.0f, dx + c0, in);
+  e3::gemm(N, c1 - c0, out, 1.0f, f32(dy, out), operand(W, in, false).at(c0), accumulate ? 1.0f : 0.0f, dx + c0, in);
 }
 
 // y = (x·r)·w per row of width n, r = 1/sqrt(mean(x²) + ε), as tfjs computes it.
@@ -414,9 +404,9 @@ void attentionGemm(const float* __restrict q, KvView K, KvView V, const float* _
   for (int64_t b = 0; b < d.B; b++) for (int64_t h = 0; h < d.H; h++) {
     const int64_t kv = h / G;
     float* P = probs + (b * d.H + h) * d.T * S;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, d.T, S, d.hd, scale, q + b * d.T * qs + h * d.hd, qs, K.at(b, kv, 0), K.ss, 0.0f, P, S);
+    e3::gemm(d.T, S, d.hd, scale, f32(q + b * d.T * qs + h * d.hd, qs), f32(K.at(b, kv, 0), K.ss, true), 0.0f, P, S);
     for (int64_t i = 0; i < d.T; i++) maskedSoftmax(P + i * S, S, d.P + i, attn + b * S);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, d.T, d.hd, S, 1.0f, P, S, V.at(b, kv, 0), V.ss, 0.0f, ctx + b * d.T * qs + h * d.hd, qs);
+    e3::gemm(d.T, d.hd, S, 1.0f, f32(P, S), f32(V.at(b, kv, 0), V.ss), 0.0f, ctx + b * d.T * qs + h * d.hd, qs);
   }
 }
 
@@ -476,7 +466,7 @@ void attentionBackGemm(const float* __restrict dctx, const float* __restrict q, 
     const float* P = probs + (b * d.H + h) * T * T;
     const float* dC = dctx + b * T * qs + h * d.hd;
     const int64_t kvAt = b * T * kd + kv * d.hd;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, d.hd, 1.0f, dC, qs, v + kvAt, kd, 0.0f, dS, T);
+    e3::gemm(T, T, d.hd, 1.0f, f32(dC, qs), f32(v + kvAt, kd, true), 0.0f, dS, T);
     for (int64_t i = 0; i < T; i++) {
       const float* __restrict pi = P + i * T; float* __restrict di = dS + i * T;
       float pdp = 0;
@@ -485,9 +475,9 @@ void attentionBackGemm(const float* __restrict dctx, const float* __restrict q, 
 #pragma omp simd
       for (int64_t j = 0; j < T; j++) di[j] = pi[j] * (di[j] - pdp) * scale;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d.hd, T, 1.0f, dS, T, k + kvAt, kd, 0.0f, dq + b * T * qs + h * d.hd, qs);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d.hd, T, 1.0f, dS, T, q + b * T * qs + h * d.hd, qs, 1.0f, dk + kvAt, kd);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, d.hd, T, 1.0f, P, T, dC, qs, 1.0f, dv + kvAt, kd);
+    e3::gemm(T, d.hd, T, 1.0f, f32(dS, T), f32(k + kvAt, kd), 0.0f, dq + b * T * qs + h * d.hd, qs);
+    e3::gemm(T, d.hd, T, 1.0f, f32(dS, T, true), f32(q + b * T * qs + h * d.hd, qs), 1.0f, dk + kvAt, kd);
+    e3::gemm(T, d.hd, T, 1.0f, f32(P, T, true), f32(dC, qs), 1.0f, dv + kvAt, kd);
   }
 }
 
@@ -597,6 +587,7 @@ napi_value Forward(napi_env env, napi_callback_info info) {
   return e3::guarded(env, [&]() -> napi_value {
     const e3::Args a = argsOf(env, argv[0], "decoderBlockForward");
     const Dims d = checkedDims(env, argv[0], a);
+    const e3::CallPrecision precision(d.largestProduct());
     const Weights w(a, argv[1], d);
     const int64_t N = d.N(), rows = N * d.hd, cache = d.B * d.KV * d.hd;
     const napi_value in = argv[1], out = argv[2];
@@ -728,6 +719,7 @@ napi_value Backward(napi_env env, napi_callback_info info) {
     const e3::Args a = argsOf(env, argv[0], "decoderBlockBackward");
     const Dims d = checkedDims(env, argv[0], a);
     if (d.P != 0) a.fail("gradients through a KV cache (P > 0) are not supported");
+    const e3::CallPrecision precision(d.largestProduct());
     const Weights w(a, argv[1], d);
     const int64_t N = d.N();
     const napi_value in = argv[1], out = argv[2];
@@ -787,6 +779,7 @@ napi_value WeightGradient(napi_env env, napi_callback_info info) {
     const std::string n(name);
     const int64_t size = weightSize(n, d);
     if (size < 0) a.fail("unknown weight " + n);
+    const e3::CallPrecision precision(d.largestProduct());
     const float* x = a.need(argv[1], "x", d.N() * d.D); float* savedBuf = a.need(argv[1], "saved", Saved::size(d));
     float* upBuf = a.need(argv[1], "upstream", Upstream::size(d));
     float* out = a.value(argv[3], "out", size);
@@ -796,7 +789,7 @@ napi_value WeightGradient(napi_env env, napi_callback_info info) {
     // dW = dyᵀ·in, split by output rows across the two threads (dy's columns o0..o1, lda = outN).
     auto dW = [&](const float* dy, const float* in, int64_t inN, int64_t outN) {
       auto rowsOf = [&](int64_t o0, int64_t o1) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, inN, N, 1.0f, dy + o0, outN, in, inN, 0.0f, out + o0 * inN, inN);
+        e3::gemm(o1 - o0, inN, N, 1.0f, f32(dy + o0, outN, true), f32(in, inN), 0.0f, out + o0 * inN, inN);
       };
       Worker* worker = Worker::get();
       if (!worker || outN < 32) { rowsOf(0, outN); return; }

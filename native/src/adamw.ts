@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.js';
+import { bf16CopyForUpdate } from './bf16-copies.js';
 import { hostHeap, shareInput, type KernelArgs } from './host-heap.js';
 
 /** The kernel name the trainer's AdamW looks for on the current backend. */
@@ -56,7 +57,9 @@ export function adamwKernel(addonNow: () => NativeAddon | undefined) {
     const [wv, gv, mv, vv] = [w, g, m, v].map((t) => heap.typedArrayFromHeap(t) as Float32Array);
     const [wo, mo, vo] = outs.map((t) => heap.typedArrayFromHeap(t) as Float32Array);
     if (addon) {
-      addon.adamw(wv, gv, mv, vv, wo, mo, vo, a.lr, a.beta1, a.beta2, a.eps, a.decay, a.bc1, a.bc2, scale);
+      // A weight that bf16 products read has a bf16 copy: the update writes the new one in its pass.
+      const copy = bf16CopyForUpdate(w.dataId, outs[0].dataId, wv.length);
+      addon.adamw(wv, gv, mv, vv, wo, mo, vo, a.lr, a.beta1, a.beta2, a.eps, a.decay, a.bc1, a.bc2, scale, copy);
       return outs;
     }
     const keep = 1 - a.lr * a.decay;

@@ -59,6 +59,8 @@ export interface NativeAddon extends HeadRowsAddon {
     strideA: number,
     strideB: number,
     beta?: number,
+    aBf16?: Uint16Array,
+    bBf16?: Uint16Array,
   ): void;
   /** out = x + y elementwise (out may alias x or y). */
   add(x: F32, y: F32, out: F32): void;
@@ -79,7 +81,26 @@ export interface NativeAddon extends HeadRowsAddon {
     bc1: number,
     bc2: number,
     gradScale?: number,
+    wBf16?: Uint16Array,
   ): void;
+  /** How products are computed from now on (cc/gemm.h): auto is bf16 from `autoMinWork` multiply-adds. */
+  setPrecision(p: 'f32' | 'bf16' | 'auto'): void;
+  /** oneDNN's version and ISA here ("" without oneDNN), and auto's size threshold. */
+  precisionInfo(): { onednn: string; isa: string; autoMinWork: number };
+  /** dst = src rounded to bf16 (nearest even). */
+  toBf16(src: F32, dst: Uint16Array): void;
+  /** out = op(a)·op(b) on one engine (bench/matmul-rates.js); false where it is not built in. */
+  matmulWith(
+    engine: 'openblas' | 'onednn-f32' | 'onednn-bf16',
+    a: F32 | Uint16Array,
+    b: F32 | Uint16Array,
+    out: F32,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+  ): boolean;
   decoderBlockForward(
     dims: BlockDims,
     tensors: Record<string, F32 | Uint16Array>,
@@ -106,7 +127,14 @@ export function loadAddon(): NativeAddon | undefined {
   try {
     const addon = createRequire(import.meta.url)(ADDON_PATH) as Partial<NativeAddon>;
     // An addon from an older build lacks entry points: it must not stand in for this version's.
-    if (addon.setKernelThreads && addon.decoderBlockForward && addon.adamw && addon.headTopK && addon.add)
+    if (
+      addon.setKernelThreads &&
+      addon.decoderBlockForward &&
+      addon.adamw &&
+      addon.headTopK &&
+      addon.add &&
+      addon.setPrecision
+    )
       cached = addon as NativeAddon;
   } catch {
     /* not loadable here (another platform's build): e3 runs without it */

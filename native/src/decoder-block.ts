@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BlockDims, NativeAddon } from './addon.js';
+import { bf16CopyOf } from './bf16-copies.js';
 import { hostHeap, views, type HostHeap, type KernelArgs } from './host-heap.js';
+import { productInBf16 } from './precision.js';
 
 /**
  * One whole decoder block as one tfjs kernel on a host backend (wasm or cpu), computed by the
@@ -51,15 +53,33 @@ const SAVED_INPUTS: readonly string[] = [...BLOCK_WEIGHTS, 'x', 'blockGate', 'co
  * weights kept in bf16 (int32 tensors of packed pairs, plugins/src/model/bf16-weights.ts) as
  * Uint16Arrays of their bf16 values.
  */
-function blockViews(heap: HostHeap, inputs: Record<string, tf.TensorInfo>): Record<string, Float32Array | Uint16Array> {
+function blockViews(
+  heap: HostHeap,
+  inputs: Record<string, tf.TensorInfo>,
+  addon: NativeAddon,
+  dims: BlockDims,
+): Record<string, Float32Array | Uint16Array> {
   const out: Record<string, Float32Array | Uint16Array> = views(heap, inputs);
   for (const [name, t] of Object.entries(inputs)) {
     if (t.dtype !== 'int32') continue;
     const packed = heap.typedArrayFromHeap(t);
     out[name] = new Uint16Array(packed.buffer, packed.byteOffset, packed.length * 2);
   }
+  // f32 projection weights that bf16 products read get their bf16 copy beside them (`<name>Bf16`);
+  // the block's largest projection decides, as in the addon (Dims::largestProduct).
+  const d = dims;
+  if (productInBf16(d.B * d.T * d.D * Math.max(d.F, d.H * d.hd))) {
+    for (const name of PROJECTIONS) {
+      const t = inputs[name];
+      if (t?.dtype === 'float32' && out[name]?.length)
+        out[`${name}Bf16`] = bf16CopyOf(addon, t.dataId, out[name] as Float32Array);
+    }
+  }
   return out;
 }
+
+/** The block's projection weights: the operands of its bf16 products. */
+const PROJECTIONS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
 
 interface ForwardAttrs {
   dims: BlockDims;
@@ -77,7 +97,7 @@ function forwardKernel(addon: NativeAddon) {
     if (a.cache) outs.push(heap.makeOutput(kv, 'float32'), heap.makeOutput(kv, 'float32'));
     // Views only after every allocation: makeOutput may grow (and so move) the wasm heap.
     const [y, newK, newV] = outs.map((t) => heap.typedArrayFromHeap(t) as Float32Array);
-    const { workspace, ...tensors } = blockViews(heap, inputs);
+    const { workspace, ...tensors } = blockViews(heap, inputs, addon, d);
     // An empty workspace: checkpointed, the gradient recomputes the activations (see `gradient`).
     const saved = workspace?.length ? (workspace as Float32Array) : undefined;
     addon.decoderBlockForward(d, tensors, { y, saved, newK, newV });
@@ -95,7 +115,7 @@ function backwardKernel(addon: NativeAddon) {
       heap.makeOutput([addon.decoderBlockSizes(d).upstream], 'float32'),
     ];
     const [dx, dgate, upstream] = outs.map((t) => heap.typedArrayFromHeap(t) as Float32Array);
-    addon.decoderBlockBackward(d, blockViews(heap, inputs), { dx, dgate, upstream });
+    addon.decoderBlockBackward(d, blockViews(heap, inputs, addon, d), { dx, dgate, upstream });
     return outs;
   };
 }

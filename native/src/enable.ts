@@ -6,6 +6,7 @@ import { registerHeadKernels } from './head-rows.js';
 import { isHostBackend, setBufferPool } from './host-heap.js';
 import { nativeMatMul } from './matmul.js';
 import { resolveNativeOptions, type NativeOptions } from './options.js';
+import { applyPrecision, choosePrecision, type PrecisionChoice } from './precision.js';
 import { addKernel, replaceKernel } from './replace-kernel.js';
 
 interface Active {
@@ -48,6 +49,8 @@ export interface NativeSetup {
   /** For the run log: what runs natively, and why not where it does not. */
   note: string;
   overrides: string[];
+  /** The products' precision and why (also in `note`); f32 where the native kernels do not run. */
+  precision: PrecisionChoice;
 }
 
 /**
@@ -59,7 +62,13 @@ export function enableNativeKernels(backendName: string, fromGraph: Partial<Nati
   const { options, overrides } = resolveNativeOptions(fromGraph);
   if (!isHostBackend(backendName)) {
     active = undefined;
-    return { options, overrides, note: `native kernels: none on ${backendName} (they run on wasm and cpu)` };
+    const precision: PrecisionChoice = {
+      requested: options.precision,
+      used: 'f32',
+      why: `f32: ${backendName} computes its own products (bf16 runs in the native kernels on wasm and cpu)`,
+    };
+    applyPrecision(undefined, precision);
+    return { options, overrides, precision, note: `native kernels: none on ${backendName} (they run on wasm and cpu)` };
   }
   const addon = options.native ? loadAddon() : undefined;
   active = { backend: backendName, options, addon };
@@ -67,9 +76,11 @@ export function enableNativeKernels(backendName: string, fromGraph: Partial<Nati
     setBufferPool(options.bufferPool === false ? undefined : options.bufferPool * 2 ** 20, tf.engine().backend);
   }
   addKernel(ADAMW_KERNEL, backendName, adamwKernel(activeAddon));
+  const precision = choosePrecision(options.precision, addon);
+  applyPrecision(addon, precision);
   if (!addon) {
     const why = options.native ? 'native addon not built (native/build.js)' : 'native kernels off';
-    return { options, overrides, note: `${why}: ${backendName}'s own matmul` };
+    return { options, overrides, precision, note: `${why}: ${backendName}'s own matmul (f32)` };
   }
   replaceKernel(
     'BatchMatMul',
@@ -85,5 +96,11 @@ export function enableNativeKernels(backendName: string, fromGraph: Partial<Nati
   registerHeadKernels(activeAddon, backendName);
   const threads = addon.threads();
   const fused = options.fused ? `; fused native decoder blocks (${threads} thread${threads > 1 ? 's' : ''})` : '';
-  return { options, overrides, note: `BatchMatMul on native OpenBLAS${fused}; native output-head statistics` };
+  const engine = precision.used === 'f32' ? 'OpenBLAS' : 'OpenBLAS and oneDNN';
+  return {
+    options,
+    overrides,
+    precision,
+    note: `BatchMatMul on native ${engine}${fused}; native output-head statistics; precision: ${precision.why}`,
+  };
 }

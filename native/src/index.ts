@@ -27,9 +27,18 @@ export {
   type HostHeap,
   type KernelArgs,
 } from './host-heap.js';
-export { DEFAULT_NATIVE_OPTIONS, NATIVE_ENV_OVERRIDES, resolveNativeOptions, type NativeOptions } from './options.js';
+export {
+  DEFAULT_NATIVE_OPTIONS,
+  NATIVE_ENV_OVERRIDES,
+  PRECISIONS,
+  resolveNativeOptions,
+  type NativeOptions,
+  type Precision,
+} from './options.js';
 export { replaceKernel, isReplacedKernel, addKernel } from './replace-kernel.js';
 export { headKl, headPick, headPickGrad, headTopK } from './head-rows.js';
 export { matMulAccumulate } from './matmul.js';
 export { markGradientAccumulator, takeGradientAccumulator, recordWrittenRows, writtenRowsOf } from './gradient-sum.js';
 export { BufferPool, type BufferPoolStats } from './buffer-pool.js';
+export { choosePrecision, activePrecision, productInBf16, type PrecisionChoice } from './precision.js';
+export { forgetBf16Copy } from './bf16-copies.js';

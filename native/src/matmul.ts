@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.js';
+import { bf16CopyIfReread, forgetBf16Copy } from './bf16-copies.js';
 import { hostHeap, type KernelArgs } from './host-heap.js';
+import { productInBf16 } from './precision.js';
 
 const size = (s: number[]) => s.reduce((x, y) => x * y, 1);
 
 /**
- * `BatchMatMul` on OpenBLAS sgemm, called directly on the backend's memory (no copies: N-API
- * receives Float32Array views of the tensors). Batch broadcasting beyond "same batch or batch 1"
+ * `BatchMatMul` on OpenBLAS sgemm (or oneDNN in bf16, by the precision in force), called directly
+ * on the backend's memory (no copies: N-API receives Float32Array views of the tensors). Batch broadcasting beyond "same batch or batch 1"
  * falls back to the original kernel, as does every call while the native kernels are off. The matmul is >80% of a training step on wasm
  * (bench/results/throughput.md), so this is the lever that matters.
  */
@@ -43,7 +45,11 @@ export function nativeMatMul(addonNow: () => NativeAddon | undefined, fallback: 
     }
     const av = heap.typedArrayFromHeap(a) as Float32Array,
       bv = heap.typedArrayFromHeap(b) as Float32Array;
-    addon.sgemmBatched(av, bv, c, batch, m, n, k, ta, tb, ba === 1 ? 0 : m * k, bb === 1 ? 0 : k * n);
+    // In bf16, an operand read again (a weight: the output head's, chunk after chunk) is rounded once.
+    const bf16 = productInBf16(m * n * k);
+    const a16 = bf16 ? bf16CopyIfReread(addon, a.dataId, av) : undefined;
+    const b16 = bf16 ? bf16CopyIfReread(addon, b.dataId, bv) : undefined;
+    addon.sgemmBatched(av, bv, c, batch, m, n, k, ta, tb, ba === 1 ? 0 : m * k, bb === 1 ? 0 : k * n, 0, a16, b16);
     return out;
   };
 }
@@ -72,6 +78,7 @@ export function matMulAccumulate(
   }
   const heap = hostHeap(tf.backend());
   const view = (t: tf.Tensor) => heap.typedArrayFromHeap(t) as Float32Array;
+  forgetBf16Copy(acc.dataId); // its values change in place
   addon.sgemmBatched(view(a), view(b), view(acc), 1, m, n, k, transA, transB, 0, 0, 1);
   return acc;
 }

@@ -12,9 +12,24 @@ export interface NativeOptions {
    * false for no reuse; E3_BUFFER_POOL overrides (a number, or "off").
    */
   bufferPool: number | false;
+  /**
+   * Precision of the matrix products (native/src/precision.ts): bf16 (bf16 inputs, f32 accumulation
+   * on oneDNN), f32 (OpenBLAS), or auto (bf16 for large products where the CPU has AMX or
+   * avx512_bf16 and oneDNN is built in, else f32); E3_PRECISION overrides.
+   */
+  precision: Precision;
 }
 
-export const DEFAULT_NATIVE_OPTIONS: NativeOptions = { native: true, fused: true, threads: 2, bufferPool: 1024 };
+export const PRECISIONS = ['auto', 'bf16', 'f32'] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
+export const DEFAULT_NATIVE_OPTIONS: NativeOptions = {
+  native: true,
+  fused: true,
+  threads: 2,
+  bufferPool: 1024,
+  precision: 'auto',
+};
 
 /** The environment variables that override the graph's options, and which option each sets. */
 export const NATIVE_ENV_OVERRIDES = {
@@ -22,6 +37,7 @@ export const NATIVE_ENV_OVERRIDES = {
   E3_FUSED: 'fused',
   E3_THREADS: 'threads',
   E3_BUFFER_POOL: 'bufferPool',
+  E3_PRECISION: 'precision',
 } as const;
 
 /**
@@ -39,7 +55,11 @@ export function resolveNativeOptions(
     if (raw === undefined || raw === '') continue;
     if (key === 'threads') options.threads = Number(raw) === 1 ? 1 : 2;
     else if (key === 'bufferPool') options.bufferPool = raw === 'off' ? false : Math.max(0, Number(raw) || 0);
-    else options[key] = raw !== '0';
+    else if (key === 'precision') {
+      if (!(PRECISIONS as readonly string[]).includes(raw))
+        throw new RangeError(`E3_PRECISION=${raw}: expected one of ${PRECISIONS.join(', ')}`);
+      options.precision = raw as Precision;
+    } else options[key] = raw !== '0';
     overrides.push(`${name}=${raw} sets ${key}: ${options[key]}`);
   }
   options.threads = options.threads === 1 ? 1 : 2;

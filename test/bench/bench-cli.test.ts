@@ -15,6 +15,7 @@ const SCRIPTS = [
   'head-memory.js',
   'gpu-bench.js',
   'teacher-card.js',
+  'matmul-rates.js',
 ];
 
 /** Modification times of the committed results, to prove --help touched none. */

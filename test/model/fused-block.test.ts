@@ -6,6 +6,7 @@ import { exportCheckpoint, fusedBlocksAvailable, generateIds, loadCheckpoint, ra
 import { loadAddon } from '@e3/native';
 import { ROOT, tempDir } from '../helpers/files.js';
 import { useBackend } from '../helpers/tf.js';
+import { wideBlockCheckpoint } from '../helpers/wide-block.js';
 import { skipBecause } from '../helpers/skip.js';
 
 const FIXTURES = ['tiny-llama', 'tiny-qwen2', 'tiny-qwen3'];
@@ -181,24 +182,7 @@ describe('fused decoder block (native, wasm) against the op-by-op decoder (cpu)'
   }
 
   it('a block with ≥ 16 MB of weights splits each projection by features over the threads: same loss and gradients', async () => {
-    // d = 512, ffn 2,560: 18.9 MB of f32 projection weights per block (cc/decoder_block.cc kMinWeightBytesToSplitFeatures).
-    await useBackend('cpu');
-    const config = {
-      model_type: 'qwen3',
-      hidden_size: 512,
-      intermediate_size: 2560,
-      num_hidden_layers: 1,
-      num_attention_heads: 8,
-      num_key_value_heads: 4,
-      head_dim: 64,
-      max_position_embeddings: 64,
-      tie_word_embeddings: true,
-      vocab_size: 48,
-    };
-    const h = await randomModel({ config, rng: new Rng(4), std: 0.05, where: 'wide-block' });
-    const dir = join(tempDir(), 'wide-block');
-    await exportCheckpoint(h, dir);
-    h.dispose();
+    const dir = await wideBlockCheckpoint('wide-block');
     const cpu = await lossAndGradients(dir, 'cpu', 4, 16);
     const fused = await lossAndGradients(dir, 'wasm', 4, 16);
     assertAgree(cpu, fused, 'd=512', Infinity);

@@ -1,7 +1,16 @@
 import { strict as assert } from 'node:assert';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { forwardWork, modelShape, parseDecoderConfig, phaseSeconds, stepWork, type MachineRates } from '@e3/plugins';
+import {
+  forwardWork,
+  modelShape,
+  parseDecoderConfig,
+  phaseSeconds,
+  ratesKey,
+  stepWork,
+  type MachineRates,
+} from '@e3/plugins';
+import { choosePrecision, loadAddon } from '@e3/native';
 import { e3, tempDir } from '../helpers/files.js';
 
 /** d = 8, 2 heads of 4 (1 KV head), MLP 16, vocabulary 10, 2 layers: small enough to count by hand. */
@@ -55,6 +64,25 @@ describe('time plan', function () {
     assert.ok(Math.abs(phaseSeconds(train, RATES) - (train.flops * 1e-9 + train.calls * 1e-5 + 300 / 1e8)) < 1e-15);
     const search = stepWork(TINY, 'steps', { ...base, weightGradients: false, recompute: true }, 1);
     assert.equal(search.flops, 3 * 27840);
+  });
+
+  it('matmul rates are measured and kept per precision (bf16 products have their own rate)', () => {
+    assert.notEqual(
+      ratesKey('wasm', { name: 'wasm', precision: 'bf16' }),
+      ratesKey('wasm', { name: 'wasm', precision: 'f32' }),
+    );
+    assert.equal(ratesKey('wasm', { name: 'wasm', precision: 'f32' }).includes('precision'), false);
+    const env = { E3_RATES_FILE: join(tempDir(), 'rates.json') };
+    const plan = (precision: string) =>
+      JSON.parse(
+        e3(['plan', 'graphs/quickstart.yaml', '--set', 'backend=wasm', '--json'], {
+          env: { ...env, E3_PRECISION: precision },
+        }).stdout,
+      )['time plan'].rates as MachineRates;
+    const [f32, bf16] = [plan('f32'), plan('bf16')];
+    assert.equal(f32.precision, 'f32');
+    assert.equal(bf16.precision, choosePrecision('bf16', loadAddon()).used);
+    assert.notEqual(f32.key, bf16.key);
   });
 
   it('e3 plan --json has a time plan: seconds per node, the rates it used, unknown for a plugin without estimator', () => {

@@ -1,4 +1,4 @@
-import { stringify } from 'yaml';
+import { resolvedYaml } from './resolved-yaml.js';
 import type { GraphSpec } from '../graph/spec.js';
 import type { ArtifactStore } from '../services/artifact-store.js';
 import type { Logger } from '../services/logger.js';
@@ -29,6 +29,6 @@ export function applyParamChoices(
     if (c.why) logger.info(`node "${c.node}": ${set} (${c.why})`);
     else logger.debug(`node "${c.node}": ${set}`);
   }
-  if (choices.length) store.writeText('resolved.yaml', stringify(spec));
+  if (choices.length) store.writeText('resolved.yaml', resolvedYaml(spec));
   return choices;
 }

@@ -1,6 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { stringify } from 'yaml';
 import { NodeCache } from '../cache/node-cache.js';
 import { NodeReuse } from './node-reuse.js';
 import { cacheKeys } from './cache-keys.js';
@@ -10,6 +9,7 @@ import { ARTIFACTS, BACKEND, CLOCK, LOGGER, PROGRESS, RNG, RUN_INFO } from '../r
 import { ArtifactStore } from '../services/artifact-store.js';
 import { isE3RunDir, readJsonObject } from '../services/output-guard.js';
 import { initBackend, resolveBackendOptions } from '../services/backend.js';
+import { resolvedYaml } from './resolved-yaml.js';
 import { Clock } from '../services/clock.js';
 import { Logger, type LogLevel } from '../services/logger.js';
 import { Progress, type ProgressMode } from '../services/progress.js';
@@ -82,7 +82,7 @@ export async function runGraph(file: string, options: RunOptions): Promise<RunOu
     logger.toFile(store.path('run.log'));
     if (stale) logger.warn(stale);
     spec.backend = { ...resolveBackendOptions(spec.backend) };
-    store.writeText('resolved.yaml', stringify(spec));
+    store.writeText('resolved.yaml', resolvedYaml(spec));
     const keys = nodeKeys(graph, PACKAGE_VERSION);
     reconcileNodeState(store, keys, logger);
     const reuse = options.cacheDir ? nodeReuse(options.cacheDir, prepared, logger, runDir) : undefined;

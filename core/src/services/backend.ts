@@ -2,7 +2,14 @@ import { existsSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import type { Logger } from './logger.js';
-import { enableNativeKernels, resolveNativeOptions, type NativeOptions } from '@e3/native';
+import {
+  activePrecision,
+  choosePrecision,
+  enableNativeKernels,
+  loadAddon,
+  resolveNativeOptions,
+  type NativeOptions,
+} from '@e3/native';
 import { registerCpuKernels } from './cpu-kernels.js';
 import { registerMissingWasmKernels, replaceCpuSegmentSum } from './wasm-kernels.js';
 
@@ -21,7 +28,20 @@ export interface BackendOptions extends NativeOptions {
 export function resolveBackendOptions(value: unknown): BackendOptions {
   const given = (value && typeof value === 'object' ? value : { name: value ?? 'auto' }) as Partial<BackendOptions>;
   const { name, ...native } = given;
-  return { name: (name ?? 'auto') as BackendName, ...resolveNativeOptions(native).options };
+  try {
+    return { name: (name ?? 'auto') as BackendName, ...resolveNativeOptions(native).options };
+  } catch (e) {
+    // A malformed E3_* variable (resolveNativeOptions names it and what it expects).
+    throw new UserError(`${(e as Error).message} (fix: set it to one of those values, or unset it)`);
+  }
+}
+
+/**
+ * What the native kernels' products will run in under `options`, and why (for resolved.yaml, before
+ * the backend starts): the choice enableNativeKernels makes on wasm and cpu.
+ */
+export function precisionNote(options: NativeOptions): string {
+  return choosePrecision(options.precision, options.native ? loadAddon() : undefined).why;
 }
 
 /** The backend a run computes on, and why it was chosen (written to the run log and run.json). */
@@ -158,6 +178,9 @@ export async function initBackend(
         : `requested ${name}${note ? ` (${note})` : ''}`;
     const auto = refused.length ? ` (auto; ${refused.join('; ')})` : requested === 'auto' ? ' (auto)' : '';
     logger?.info(`backend ${name}${auto}`);
+    const precision =
+      name === 'wasm' || name === 'cpu' ? activePrecision()?.why : `f32: ${name} computes its own products`;
+    logger?.info(`precision ${native.precision} → ${precision ?? 'f32'}`);
     logger?.debug(`backend ${name}: ${reason}`); // every level reaches run.log
     return { name, reason, tf, native };
   };

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   activeAddon,
+  forgetBf16Copy,
   hostHeap,
   replaceKernel,
   shareInput,
@@ -25,6 +26,7 @@ import {
 function sumIntoGradient(backend: unknown, acc: tf.TensorInfo, other: tf.TensorInfo): tf.TensorInfo | undefined {
   if ((backend as { refCount(id: tf.DataId): number }).refCount(acc.dataId) !== 1) return undefined;
   if (!takeGradientAccumulator(acc)) return undefined;
+  forgetBf16Copy(acc.dataId); // its values change in place
   const heap = hostHeap(backend);
   const into = heap.typedArrayFromHeap(acc) as Float32Array;
   const from = heap.typedArrayFromHeap(other) as Float32Array;

@@ -6,13 +6,19 @@ import * as tf from '@tensorflow/tfjs-core';
 import { toFloat32 } from '../model/safetensors.js';
 import { AdamW, globalNormScale } from '../trainer/adamw.js';
 import { initBackend, resolveBackendOptions, writeFileAtomic } from '@e3/core';
+import { activePrecision } from '@e3/native';
 
 /** This machine's rates on one backend, measured by {@link measureRates}. */
 export interface MachineRates {
   /** Which machine and backend they are for (the cache key). */
   readonly key: string;
-  /** Matmul FLOP/s of [512 × h] · [h × 3h], by hidden size h. */
+  /**
+   * Matmul FLOP/s of [512 × h] · [h × 3h], by hidden size h, in the graph's precision (bf16 products
+   * on oneDNN where backend.precision makes them so: the rates are kept per precision).
+   */
   readonly matmul: Record<string, number>;
+  /** The precision the matmul rates were measured in (native/src/precision.ts), e.g. "bf16-large". */
+  readonly precision?: string;
   /** Seconds of one small kernel call (dispatch, tidy and dispose): what small models spend time on. */
   readonly callSeconds: number;
   /** Bytes per second of a large Float32Array copy. */
@@ -33,7 +39,10 @@ export function ratesFile(): string {
 export function ratesKey(backend: string, graphBackend: unknown): string {
   const o = resolveBackendOptions(graphBackend);
   const cpu = cpus()[0]?.model ?? 'cpu';
-  return [hostname(), cpu, `${cpus().length} cores`, backend, `threads ${o.threads}`, `native ${o.native}`].join(' | ');
+  const parts = [hostname(), cpu, `${cpus().length} cores`, backend, `threads ${o.threads}`, `native ${o.native}`];
+  // f32 keeps the key it had before precisions existed (rates measured then stay valid).
+  if (o.precision !== 'f32') parts.push(`precision ${o.precision}`);
+  return parts.join(' | ');
 }
 
 function readAll(): Record<string, MachineRates> {
@@ -137,6 +146,7 @@ export async function measureRates(
     updateValuesPerSecond: await updateRate(),
     key,
     matmul,
+    precision: activePrecision()?.used ?? 'f32',
     callSeconds: chain / 20,
     copyBytesPerSecond: (2 * big.byteLength) / Math.max(copySeconds, 1e-6),
     convertBytesPerSecond: bf16.byteLength / Math.max(convertSeconds, 1e-6),

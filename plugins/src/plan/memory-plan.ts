@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { totalmem } from 'node:os';
 import { type Diagnostic, type LoadedGraph, type Registry, type ValidatedGraph } from '@e3/core';
-import { loadAddon } from '@e3/native';
+import { choosePrecision, loadAddon, type Precision } from '@e3/native';
 import { WASM_HEAP_BYTES } from '../model/filled-tensor.js';
 import { GraphShapes } from './graph-shapes.js';
 import type { MemoryEstimator, NodeInput, NodeMemory, StepBatch } from './node-memory.js';
@@ -58,6 +58,11 @@ export interface PlanLimits {
    * moment so far (the bufferPool option, native/src/host-heap.ts); 0 or absent without reuse.
    */
   readonly reuseSlackBytes?: number;
+  /**
+   * Fused blocks' products from this many multiply-adds run in bf16 and read bf16 copies of the f32
+   * weights (backend precision, native/src/precision.ts): 0 for every product, absent for none (f32).
+   */
+  readonly bf16MinWork?: number;
 }
 
 export interface MemoryPlan {
@@ -86,7 +91,7 @@ function tfjsNodeInstalled(): boolean {
 /**
  * The limits of `backend` (`auto` is predicted as backend.ts would choose without a hardware
  * GPU: tensorflow when tfjs-node is installed, else wasm). `fusedOption`: the graph's `fused`;
- * `bufferPool`: the graph's bufferPool (MiB past the busiest moment, or false).
+ * `bufferPool`: the graph's bufferPool (MiB past the busiest moment, or false); `precision`: the graph's.
  */
 export function limitsOf(
   backend: string,
@@ -94,6 +99,7 @@ export function limitsOf(
   fusedOption: boolean,
   hostBytes = totalmem(),
   bufferPool: number | false = false,
+  precision: Precision = 'f32',
 ): PlanLimits {
   let name = backend;
   let how = started ? 'started' : 'named in the graph';
@@ -106,7 +112,9 @@ export function limitsOf(
   if (name === 'webgpu' || name === 'tensorflow') how += "; a GPU's memory is not known to the plan: host memory only";
   const reuseSlackBytes = name === 'cpu' && fused && bufferPool !== false ? bufferPool * 2 ** 20 : 0;
   const tensorBytes = name === 'wasm' ? WASM_HEAP_BYTES : undefined;
-  return { backend: name, how, tensorBytes, hostBytes, fused, reuseSlackBytes };
+  const choice = choosePrecision(precision, fused ? loadAddon() : undefined);
+  const bf16MinWork = choice.used === 'bf16' ? 0 : choice.used === 'bf16-large' ? choice.minWork : undefined;
+  return { backend: name, how, tensorBytes, hostBytes, fused, reuseSlackBytes, bf16MinWork };
 }
 
 /** The cpu backend's kept buffers past the busiest moment, as an item of every node (none when off). */
@@ -153,7 +161,11 @@ function estimate(
   const f = shapes.estimator<MemoryEstimator>(plugin, 'memory');
   if (!f) return { items: [], note: `unknown: plugin ${plugin} declares no memory estimator (not counted)` };
   // The cpu backend counts references, so the fused AdamW updates in place (native/src/adamw.ts).
-  const exec = { fused: limits.fused, inPlaceUpdate: limits.fused && limits.backend === 'cpu' };
+  const exec = {
+    fused: limits.fused,
+    inPlaceUpdate: limits.fused && limits.backend === 'cpu',
+    bf16MinWork: limits.bf16MinWork,
+  };
   const input: NodeInput = { id, params, shapes, exec };
   return f(input);
 }

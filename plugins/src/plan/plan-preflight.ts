@@ -67,7 +67,7 @@ export function planMemoryFor(ctx: PreflightContext): MemoryPlan {
     planMemory(
       ctx.graph,
       ctx.loaded,
-      limitsOf(backend, ctx.started, options.fused, undefined, options.bufferPool),
+      limitsOf(backend, ctx.started, options.fused, undefined, options.bufferPool, options.precision),
       ctx.registry,
     );
   let plan = planOn(ctx.backend);

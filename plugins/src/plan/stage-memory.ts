@@ -21,6 +21,8 @@ export interface Execution {
   readonly fused: boolean;
   /** AdamW updates weights and moments in place (native/src/adamw.ts: the cpu backend counts references). */
   readonly inPlaceUpdate?: boolean;
+  /** Products from this many multiply-adds run in bf16 (PlanLimits.bf16MinWork); absent: all f32. */
+  readonly bf16MinWork?: number;
 }
 
 /** A batch: B sequences of T tokens, and the node param that sets B. */
@@ -50,6 +52,26 @@ export function weights(m: ModelShape, what: string): MemoryItem {
 }
 
 /**
+ * bf16 copies of a model's f32 projection and head weights (native/src/bf16-copies.ts: made on first use,
+ * host memory, kept while the weights live) when its blocks' products run in bf16 at this batch:
+ * 2 bytes a value beside the f32 master's 4. None for weights kept in bf16 (frozenDtype: bfloat16).
+ */
+export function bf16Copies(m: ModelShape, b: BatchShape, x: Execution): MemoryItem[] {
+  const c = m.config;
+  const q = c.numHeads * c.headDim;
+  const work = b.B * b.T * c.hiddenSize * Math.max(c.intermediateSize, q);
+  if (!x.fused || x.bf16MinWork === undefined || work < x.bf16MinWork) return [];
+  const kv = c.numKvHeads * c.headDim;
+  const projections = c.numLayers * c.hiddenSize * (2 * q + 2 * kv + 3 * c.intermediateSize);
+  // The output head [V, d] too: its chunks' products read it again and again (native/src/matmul.ts).
+  const head = c.vocabSize * c.hiddenSize;
+  const f32 = projections + head - (m.bf16Parameters ?? 0);
+  if (f32 <= 0) return [];
+  const what = 'bf16 copies of the f32 projection and head weights (bf16 products)';
+  return [{ what, bytes: 2 * f32, kind: 'weights', host: true }];
+}
+
+/**
  * A forward pass without gradients over one batch (decoder.ts forwardFinal, inside one tf.tidy):
  * every block's output [N, d] stays until the tidy ends, plus the embedding rows, the rotary
  * tables [N, hd] ×2 and the mask. Fused blocks add one block's scratch at a time (`Saved::size`
@@ -66,6 +88,7 @@ export function forwardPass(m: ModelShape, b: BatchShape, x: Execution, what = '
   const label = `${what}, ${b.B}×${b.T} tokens`;
   if (x.fused) {
     return [
+      ...bf16Copies(m, b, x),
       { what: label, bytes: F32 * tensors, kind: 'activations', param: b.param },
       {
         what: `${label}: fused block scratch`,
@@ -267,5 +290,5 @@ export function trainingStepMemory(m: ModelShape, b: BatchShape, x: Execution, o
   const last = [oneBlock, update, ...(o.accumulate ? [add] : [])].reduce((a, b) => (b.bytes > a.bytes ? b : a));
   const start = [kept, oneBlock, head, ...headGrad, ...sum];
   const end = [grads, ...sum, last];
-  return [moments, ...(total(start) >= total(end) ? start : end)];
+  return [moments, ...bf16Copies(m, b, x), ...(total(start) >= total(end) ? start : end)];
 }

@@ -148,7 +148,8 @@ export function formatTimePlan(plan: TimePlan): string {
       .map(([h, v]) => `${(v / 1e9).toFixed(1)} GFLOP/s at d=${h}`)
       .join(', ');
     lines.push(
-      `rates (measured ${r.measuredAt}): matmul ${mm}; ${(r.callSeconds * 1e6).toFixed(0)} µs a kernel call; ` +
+      `rates (measured ${r.measuredAt}): matmul${r.precision ? ` (${r.precision})` : ''} ${mm}; ` +
+        `${(r.callSeconds * 1e6).toFixed(0)} µs a kernel call; ` +
         `${(r.copyBytesPerSecond / 1e9).toFixed(1)} GB/s copies; ` +
         `${(r.convertBytesPerSecond / 1e9).toFixed(2)} GB/s bf16 → f32; ` +
         `${(r.updateValuesPerSecond / 1e6).toFixed(0)} M parameters/s through AdamW`,

@@ -12,7 +12,7 @@ import { keepCount } from '../../masker/prune-amount.js';
 import { refineBudget, swapsPerRound } from '../../masker/swap-refine.js';
 import { stepMemory } from '../../trainer/memory-options.js';
 import { cacheK, calibration, HEAD_LIVE, unwired, type MemoryEstimator, type StepBatch } from '../node-memory.js';
-import { headChunk, targets, total, trainingPass } from '../stage-memory.js';
+import { bf16Copies, headChunk, targets, total, trainingPass } from '../stage-memory.js';
 
 /** Masks scored on the calibration set: each one forward over it through K of the L layers. */
 export function maskScoring(n: WorkInput, what: string, masks: number, keep?: number): WorkPhase | undefined {
@@ -87,6 +87,7 @@ export const searchMemory: MemoryEstimator = (n) => {
   const s = stepMemory(p, B);
   // Only α trains: summing micro-batches' gradients costs L floats.
   const step = [
+    ...bf16Copies(m, { B: s.microBatch, T, param: 'microBatch' }, n.exec),
     ...trainingPass(m, { B: s.microBatch, T, param: 'microBatch' }, n.exec, s.recompute),
     headChunk(m, s.microBatch * T, p.headChunkTokens, HEAD_LIVE.studentTrain, 'masked model loss, frozen head'),
     targets(B * T, cacheK(n)),
