@@ -234,9 +234,3 @@ export function isPlainData(v: unknown): boolean {
   const proto = Object.getPrototypeOf(v);
   return (proto === Object.prototype || proto === null) && Object.values(v as object).every(isPlainData);
 }
-
-/** Reads `cache ls` entries of `dir` (for the CLI); a missing directory lists nothing. */
-export function readCacheSummary(dir: string): { entries: CacheEntry[]; bytes: number } {
-  const entries = new NodeCache(dir).list();
-  return { entries, bytes: entries.reduce((a, e) => a + e.bytes, 0) };
-}
