@@ -21,6 +21,7 @@ import { logTimes, timeTable } from './time-report.js';
 import { preflightRefusal, refuseOnProblems, runPreflights } from './preflight.js';
 import { applyParamChoices } from './param-choices.js';
 import { acquireRunLock } from './run-lock.js';
+import { DEFAULT_STALL_SECONDS } from './stall-watch.js';
 import type { RunInfo } from './run-info.js';
 
 export interface RunOptions extends PrepareOptions {
@@ -218,7 +219,8 @@ async function runLocked(
     container.bind(BACKEND).toConstantValue(backend);
     container.bind(RUN_INFO).toConstantValue(info);
     logger.info(`run ${runDir} (seed ${seed}, ${graph.order.length} nodes)`);
-    const result = await execute(graph, registry, container, { signal: options.signal, logger, reuse });
+    const stall = { seconds: spec.stallSeconds ?? DEFAULT_STALL_SECONDS, activity: () => progress.lastActivityAt };
+    const result = await execute(graph, registry, container, { signal: options.signal, logger, reuse, stall });
     const times = timeTable(graph, preflight, result.timings);
     logTimes(times, logger);
     Object.assign(runJson, { status: 'succeeded', timings: result.timings, times });
