@@ -1,5 +1,7 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT, tempDir, writeFiles } from './files.js';
 
 /**
@@ -39,3 +41,27 @@ export function pointRuns(sweepDir: string): Record<string, Record<string, any>>
 
 export const SAMPLER_GRID =
   'grid:\n  nodes.search.params.sampler.component: [sampler.gumbelTopk, sampler.deterministicTopk]';
+
+/** `e3 …` as a child process, its stderr collected; `exit` is its code, or -1 when a signal ended it. */
+export function e3Process(args: string[]): { child: ChildProcess; stderr: () => string; exit: Promise<number> } {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'e3.js'), ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (b: Buffer) => {
+    err += b.toString();
+  });
+  child.stdout!.resume();
+  const exit = new Promise<number>((done) => child.on('close', (code, signal) => done(code ?? (signal ? -1 : 0))));
+  return { child, stderr: () => err, exit };
+}
+
+/** Waits until `ok()` holds, checking 5 times a second; fails after `seconds`. */
+export async function until(what: string, ok: () => boolean, seconds: number): Promise<void> {
+  for (let i = 0; i < seconds * 5; i++) {
+    if (ok()) return;
+    await sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

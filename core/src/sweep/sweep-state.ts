@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../services/artifact-store.js';
 import { pidAlive } from '../services/leftovers.js';
 import { readJsonObject } from '../services/output-guard.js';
 import type { SweepPlan, SweepPoint } from './sweep-file.js';
+import { SWEEP_LOCK } from './sweep-lock.js';
 
 export const SWEEP_JSON = 'sweep.json';
 
@@ -95,7 +96,7 @@ export function openSweepDir(plan: SweepPlan, dir: string): void {
     }
     return;
   }
-  if (existsSync(abs) && readdirSync(abs).length > 0) {
+  if (existsSync(abs) && readdirSync(abs).some((name) => name !== SWEEP_LOCK)) {
     throw new UserError(
       `--out ${dir} is not empty and holds no sweep (no ${SWEEP_JSON}); choose a new or empty directory`,
     );
