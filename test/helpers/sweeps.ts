@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ROOT, tempDir, writeFiles } from './files.js';
 
@@ -64,4 +64,31 @@ export async function until(what: string, ok: () => boolean, seconds: number): P
     await sleep(200);
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Whether a whole distillation checkpoint (`step-N`, not a `.partial`) is saved in `runDir`. */
+export function hasDistillCheckpoint(runDir: string): boolean {
+  const dir = join(runDir, 'checkpoints', 'distill');
+  return existsSync(dir) && readdirSync(dir).some((name) => /^step-\d+$/.test(name));
+}
+
+/** The run directories under `root` (at any depth) whose run.lock names `pid`. */
+export function runDirsLockedBy(root: string, pid: number): string[] {
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('run.lock'))
+    .map((f) => dirname(join(root, f)))
+    .filter((dir) => {
+      try {
+        return JSON.parse(readFileSync(join(dir, 'run.lock'), 'utf8')).pid === pid;
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** The point of the sweep in `sweepDir` that `pid` runs and has a distillation checkpoint of, if any. */
+export function checkpointedPointOf(sweepDir: string, pid: number): string | undefined {
+  const dir = runDirsLockedBy(join(sweepDir, 'runs'), pid).find(hasDistillCheckpoint);
+  return dir && basename(dir);
 }

@@ -1,55 +1,17 @@
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { e3, ROOT, tempDir } from '../helpers/files.js';
-import { pointRuns, quickSweep, SAMPLER_GRID } from '../helpers/sweeps.js';
+import { e3, tempDir } from '../helpers/files.js';
+import {
+  checkpointedPointOf,
+  e3Process as start,
+  pointRuns,
+  quickSweep,
+  SAMPLER_GRID,
+  until,
+} from '../helpers/sweeps.js';
 
 const REDIS = process.env.E3_TEST_REDIS;
-
-/** `e3 …` as a child process, its stderr collected. */
-function start(args: string[]): { child: ChildProcess; stderr: () => string; exit: Promise<number> } {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'e3.js'), ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr!.on('data', (b: Buffer) => {
-    err += b.toString();
-  });
-  child.stdout!.resume();
-  const exit = new Promise<number>((done) => child.on('close', (code, signal) => done(code ?? (signal ? -1 : 0))));
-  return { child, stderr: () => err, exit };
-}
-
-async function until(what: string, ok: () => boolean, seconds: number): Promise<void> {
-  for (let i = 0; i < seconds * 5; i++) {
-    if (ok()) return;
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** Whether a whole distillation checkpoint (`step-N`, not a `.partial`) is saved in `runDir`. */
-function hasDistillCheckpoint(runDir: string): boolean {
-  const dir = join(runDir, 'checkpoints', 'distill');
-  return existsSync(dir) && readdirSync(dir).some((name) => /^step-\d+$/.test(name));
-}
-
-/** The point that `pid` runs and has a distillation checkpoint of, if any. */
-function checkpointedPointOf(sweepDir: string, pid: number): string | undefined {
-  const runs = join(sweepDir, 'runs');
-  if (!existsSync(runs)) return undefined;
-  return readdirSync(runs).find((id) => {
-    const lock = join(runs, id, 'run.lock');
-    try {
-      return JSON.parse(readFileSync(lock, 'utf8')).pid === pid && hasDistillCheckpoint(join(runs, id));
-    } catch {
-      return false;
-    }
-  });
-}
 
 describe('e3 sweep on a BullMQ queue with e3 workers', function () {
   this.timeout(400000);

@@ -34,7 +34,8 @@ describe('e3 sweep: one driver per directory, --parallel a hard bound', function
     assert.equal(waited.length, 1, `exactly one of them waited:\n${a.stderr()}\n---\n${b.stderr()}`);
     assert.match(waited[0].stderr(), /the other e3 sweep of .* has ended; continuing what is left/);
     assert.match(waited[0].stderr(), /2 already succeeded, not run again/);
-    for (const [id, run] of Object.entries(pointRuns(out))) assert.deepEqual([run.status, run.attempt], ['succeeded', 1], id);
+    for (const [id, run] of Object.entries(pointRuns(out)))
+      assert.deepEqual([run.status, run.attempt], ['succeeded', 1], id);
   });
 
   it('after kill -9 of the sweep alone, a rerun waits for its orphaned points, counting them in --parallel', async () => {
@@ -61,7 +62,10 @@ describe('e3 sweep: one driver per directory, --parallel a hard bound', function
     assert.ok(orphansDone, 'the rerun ended after every point process');
     assert.ok(most <= 2, `at most --parallel 2 point processes at once (saw ${most})`);
     assert.match(rerun.stderr(), /took over the lock of .* \(its e3 sweep, pid \d+, is no longer running\)/);
-    assert.equal(rerun.stderr().match(/still running under pid \d+; waiting for it \(it counts in --parallel\)/g)?.length, 2);
+    assert.equal(
+      rerun.stderr().match(/still running under pid \d+; waiting for it \(it counts in --parallel\)/g)?.length,
+      2,
+    );
     const runs = pointRuns(out);
     assert.equal(Object.keys(runs).length, 4);
     for (const [id, run] of Object.entries(runs)) assert.deepEqual([run.status, run.attempt], ['succeeded', 1], id);

@@ -86,7 +86,9 @@ export async function runLocal(
         // until its process has exited, not only released the run directory
         if (!others.has(job.point)) {
           others.set(job.point, lockPid(dirOf(job)));
-          report(`${job.point}: still running under pid ${others.get(job.point)}; waiting for it (it counts in --parallel)`);
+          report(
+            `${job.point}: still running under pid ${others.get(job.point)}; waiting for it (it counts in --parallel)`,
+          );
         }
         running.push(job);
       } else if (st.status === 'succeeded' || (others.has(job.point) && st.status === 'failed')) {

@@ -10,7 +10,8 @@ interface Holder {
   token: string;
 }
 
-const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
+const RENEW =
+  "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0";
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0";
 
 /** A held claim; `release()` removes it if it is still this worker's. */
@@ -48,9 +49,12 @@ export async function claimPoint(
     if (signal.aborted) return undefined;
     await sleep(1000);
   }
-  const timer = setInterval(() => {
-    client.eval(RENEW, 1, key, value, String(seconds * 1000)).catch(() => undefined);
-  }, (seconds * 1000) / 3);
+  const timer = setInterval(
+    () => {
+      client.eval(RENEW, 1, key, value, String(seconds * 1000)).catch(() => undefined);
+    },
+    (seconds * 1000) / 3,
+  );
   return {
     release: async () => {
       clearInterval(timer);

@@ -38,7 +38,8 @@ export async function lockSweepDir(
       );
     }
     waiting = true;
-    if (signal.aborted) throw new CancelledError(stopSignal(signal), `stopped waiting; the other sweep of ${dir} goes on`);
+    if (signal.aborted)
+      throw new CancelledError(stopSignal(signal), `stopped waiting; the other sweep of ${dir} goes on`);
     await sleep(1000);
   }
 }
