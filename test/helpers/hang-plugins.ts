@@ -54,20 +54,17 @@ class TickingNode implements GraphNode<{ seconds: number; tickMs: number }> {
 }
 
 const number = { type: 'Number' } as const;
+const params = (properties: Record<string, unknown>) => ({ type: 'object', additionalProperties: false, properties });
 export const plugins: PluginManifest[] = [
   {
     key: 'test.neverCompletes',
     doc: 'Emits values and never completes.',
     inputs: {},
     outputs: { out: number },
-    params: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        values: { type: 'integer', minimum: 0, default: 1 },
-        keepAlive: { type: 'boolean', default: false },
-      },
-    },
+    params: params({
+      values: { type: 'integer', minimum: 0, default: 1 },
+      keepAlive: { type: 'boolean', default: false },
+    }),
     node: NeverCompletesNode,
   },
   {
@@ -75,7 +72,7 @@ export const plugins: PluginManifest[] = [
     doc: 'The last value of its input.',
     inputs: { in: number },
     outputs: { out: number },
-    params: { type: 'object', additionalProperties: false, properties: {} },
+    params: params({}),
     node: LastNode,
   },
   {
@@ -83,14 +80,10 @@ export const plugins: PluginManifest[] = [
     doc: 'One value after `seconds`, with a progress tick every `tickMs`.',
     inputs: {},
     outputs: { out: number },
-    params: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        seconds: { type: 'number', minimum: 0, default: 3 },
-        tickMs: { type: 'integer', minimum: 1, default: 200 },
-      },
-    },
+    params: params({
+      seconds: { type: 'number', minimum: 0, default: 3 },
+      tickMs: { type: 'integer', minimum: 1, default: 200 },
+    }),
     node: TickingNode,
   },
 ];

@@ -92,3 +92,21 @@ export function checkpointedPointOf(sweepDir: string, pid: number): string | und
   const dir = runDirsLockedBy(join(sweepDir, 'runs'), pid).find(hasDistillCheckpoint);
   return dir && basename(dir);
 }
+
+/** Starts `e3 sweep FILE --out OUT --queue URL` and waits until it has queued its `n` points. */
+export async function queuedSweep(file: string, out: string, url: string, n: number) {
+  const sweep = e3Process(['sweep', file, '--out', out, '--queue', url]);
+  await until('the points to be queued', () => new RegExp(`queued ${n} point`).test(sweep.stderr()), 120);
+  return sweep;
+}
+
+/** Waits until the worker `pid` has checkpointed a distillation of a point of the sweep; returns the point. */
+export async function pointCheckpointedBy(sweepDir: string, pid: number, seconds: number): Promise<string> {
+  let point: string | undefined;
+  await until(
+    'the worker to checkpoint a distillation',
+    () => (point = checkpointedPointOf(sweepDir, pid)) !== undefined,
+    seconds,
+  );
+  return point!;
+}

@@ -4,13 +4,21 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/files.js';
-import { checkpointedPointOf, e3Process, pointRuns, quickSweep, runDirsLockedBy, until } from '../helpers/sweeps.js';
+import {
+  e3Process,
+  pointCheckpointedBy,
+  pointRuns,
+  queuedSweep,
+  quickSweep,
+  runDirsLockedBy,
+  until,
+} from '../helpers/sweeps.js';
 
 const REDIS = process.env.E3_TEST_REDIS;
 const LR_GRID = (n: number) =>
   `grid:\n  nodes.distill.params.lr: [${[1, 2, 3].slice(0, n).map((k) => k / 1000)}]\nseeds: [0]`;
 
-/** How many times a run was started in a point's run.log, and its run.json. */
+/** How many times a run was started in a point's run.log. */
 function starts(sweepDir: string, point: string): number {
   return readFileSync(join(sweepDir, 'runs', point, 'run.log'), 'utf8').match(/\] e3: run \//g)?.length ?? 0;
 }
@@ -58,8 +66,7 @@ describe('the queue when Redis or a worker goes away', function () {
     try {
       const file = quickSweep(LR_GRID(3), 10);
       const out = join(tempDir(), 'sweep');
-      const sweep = e3Process(['sweep', file, '--out', out, '--queue', url]);
-      await until('the points to be queued', () => /queued 3 point/.test(sweep.stderr()), 120);
+      const sweep = await queuedSweep(file, out, url, 3);
       const worker = e3Process(['worker', '--queue', url, '--lock-seconds', '5']);
       await until(
         'the worker to run a point',
@@ -101,18 +108,12 @@ describe('the queue when Redis or a worker goes away', function () {
     it('Ctrl-C on a worker hands its point back: another worker resumes it, nothing is marked failed', async () => {
       const file = quickSweep(LR_GRID(2), 40);
       const out = join(tempDir(), 'sweep');
-      const sweep = e3Process(['sweep', file, '--out', out, '--queue', REDIS!]);
-      await until('the points to be queued', () => /queued 2 point/.test(sweep.stderr()), 120);
+      const sweep = await queuedSweep(file, out, REDIS!, 2);
       const w1 = e3Process(['worker', '--queue', REDIS!, '--lock-seconds', '5']);
-      let stopped: string | undefined;
-      await until(
-        'worker 1 to checkpoint',
-        () => (stopped = checkpointedPointOf(out, w1.child.pid!)) !== undefined,
-        300,
-      );
+      const stopped = await pointCheckpointedBy(out, w1.child.pid!, 300);
       w1.child.kill('SIGINT');
       assert.equal(await w1.exit, 130, w1.stderr());
-      const point = stopped!.replace(/[.+]/g, '\\$&');
+      const point = stopped.replace(/[.+]/g, '\\$&');
       assert.match(
         w1.stderr(),
         new RegExp(`point ${point}: stopped \\(SIGINT\\); handed back to the queue for another worker`),
@@ -128,15 +129,14 @@ describe('the queue when Redis or a worker goes away', function () {
         assert.equal(run.status, 'succeeded', id);
         assert.equal(run.attempt, id === stopped ? 2 : 1, id);
       }
-      const log = readFileSync(join(out, 'runs', stopped!, 'run.log'), 'utf8');
+      const log = readFileSync(join(out, 'runs', stopped, 'run.log'), 'utf8');
       assert.ok(Number(/distill: resumed at step (\d+) from /.exec(log)?.[1]) >= 5, 'resumed from its checkpoint');
     });
 
     it("--workdir: a stalled worker's point handed on is waited for, never run twice at once", async () => {
       const file = quickSweep(LR_GRID(1), 20);
       const out = join(tempDir(), 'sweep');
-      const sweep = e3Process(['sweep', file, '--out', out, '--queue', REDIS!]);
-      await until('the point to be queued', () => /queued 1 point/.test(sweep.stderr()), 120);
+      const sweep = await queuedSweep(file, out, REDIS!, 1);
       const [wd1, wd2] = [tempDir(), tempDir()];
       const w1 = e3Process(['worker', '--queue', REDIS!, '--lock-seconds', '2', '--workdir', wd1]);
       await until('worker 1 to run the point', () => runDirsLockedBy(wd1, w1.child.pid!).length > 0, 240);

@@ -3,12 +3,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { e3, tempDir } from '../helpers/files.js';
 import {
-  checkpointedPointOf,
   e3Process as start,
+  pointCheckpointedBy,
   pointRuns,
+  queuedSweep,
   quickSweep,
   SAMPLER_GRID,
-  until,
 } from '../helpers/sweeps.js';
 
 const REDIS = process.env.E3_TEST_REDIS;
@@ -26,17 +26,11 @@ describe('e3 sweep on a BullMQ queue with e3 workers', function () {
   it('6 points, 2 workers, one SIGKILLed mid-job: each point finishes once, the killed one resumes', async () => {
     const file = quickSweep(`${SAMPLER_GRID}\nseeds: [0, 1, 2]`, 40);
     const out = join(tempDir(), 'sweep');
-    const sweep = start(['sweep', file, '--out', out, '--queue', REDIS!]);
-    await until('the points to be queued', () => /queued 6 point/.test(sweep.stderr()), 60);
+    const sweep = await queuedSweep(file, out, REDIS!, 6);
     const worker = () => start(['worker', '--queue', REDIS!, '--lock-seconds', '2', '--until-empty']);
     const w1 = worker();
     const w2 = worker();
-    let killed: string | undefined;
-    await until(
-      'worker 1 to checkpoint a distillation',
-      () => (killed = checkpointedPointOf(out, w1.child.pid!)) !== undefined,
-      240,
-    );
+    const killed = await pointCheckpointedBy(out, w1.child.pid!, 240);
     w1.child.kill('SIGKILL');
     assert.equal(await w1.exit, -1);
     assert.equal(await w2.exit, 0, w2.stderr());
@@ -58,7 +52,7 @@ describe('e3 sweep on a BullMQ queue with e3 workers', function () {
       assert.ok(step >= 5, `resumed from a checkpoint (step ${step}), not restarted:\n${log}`);
       assert.equal(log.match(/distill: distilled 40 steps/g)!.length, 1);
     }
-    assert.match(w2.stderr(), new RegExp(`point ${killed!.replace(/[.+]/g, '\\$&')}: resuming its stopped run`));
+    assert.match(w2.stderr(), new RegExp(`point ${killed.replace(/[.+]/g, '\\$&')}: resuming its stopped run`));
     const sweepJson = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8'));
     assert.equal(sweepJson.counts.succeeded, 6);
 

@@ -32,7 +32,9 @@ export interface WorkerOptions {
  * Takes points off the queue, one at a time, and runs each with `e3 run` in this process. A point
  * whose run already succeeded is not run again; one whose run stopped (its worker was killed) is
  * resumed from its checkpoints; one still running under a live process (a job handed on while its
- * first worker still ran) is waited for, never run twice at once (its run.lock also refuses that).
+ * first worker still ran) is waited for, never run twice at once: a Redis claim per point (see
+ * point-claim.ts) covers --workdir copies, and the run.lock the shared directory. Stopped by
+ * SIGINT/SIGTERM, it hands its point back to the queue and exits 130/143.
  */
 export async function runWorker(o: WorkerOptions): Promise<void> {
   const { queue, close } = await connectQueue(o.url);
