@@ -1,4 +1,4 @@
-import { linkSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
@@ -90,6 +90,10 @@ export function tryLock(
       return { lock: { file, release } };
     }
     const owner = readOwner(file);
+    if (owner?.pid === me.pid && owner.host === me.host) {
+      // taken for this process before it started (see lockRunDirFor): it is this process's lock
+      return { lock: { file, release: () => rmSync(file, { force: true }) } };
+    }
     if (owner && (owner.host !== me.host || pidAlive(owner.pid))) return { owner };
     onStale(owner);
     removeStale(file, owner);
@@ -119,4 +123,24 @@ export function acquireRunLock(runDir: string, onStale: (owner: LockOwner | unde
       `(${lockOwnerText(owner)}); wait for it to finish, or choose another --out` +
       (owner.host !== hostname() ? ` (if that run is gone, delete ${file})` : ''),
   );
+}
+
+/**
+ * Locks `runDir` for the `e3 run` that process `pid` of this machine is starting (its own
+ * acquireRunLock then finds the lock its own), so that between that process's start and its
+ * lock nobody takes the directory for a run of its own. 'busy' when a live process holds it; a
+ * stale lock is left for the run to take over (and log). `release()` removes the lock if it still
+ * names `pid` (the run never took it over, e.g. it failed before).
+ */
+export function lockRunDirFor(runDir: string, pid: number): RunLock | 'busy' {
+  const file = join(runDir, LOCK_FILE);
+  mkdirSync(runDir, { recursive: true });
+  const owner = { pid, host: hostname(), startedAt: new Date().toISOString(), command: 'run (starting)' };
+  const release = () => {
+    if (readOwner(file)?.pid === pid) rmSync(file, { force: true });
+  };
+  if (tryCreate(file, owner)) return { file, release };
+  const holder = readOwner(file);
+  if (holder && (holder.host !== owner.host || pidAlive(holder.pid))) return 'busy';
+  return { file, release: () => undefined };
 }

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LOCK_FILE } from '../runtime/run-lock.js';
+import { LOCK_FILE, lockRunDirFor } from '../runtime/run-lock.js';
 import { pidAlive } from '../services/leftovers.js';
 import { readJsonObject } from '../services/output-guard.js';
 import { runArgs, type PointJob } from './point-job.js';
@@ -13,10 +13,16 @@ function e3Script(): string {
   return process.argv[1] ?? resolve(new URL('../../../bin/e3.js', import.meta.url).pathname);
 }
 
-/** One point as an `e3 run` child process; resolves with its exit code and the end of its stderr. */
-function runChild(args: string[], signal: AbortSignal): Promise<{ code: number; stderr: string }> {
+/**
+ * One point as an `e3 run` child process; resolves with its exit code and the end of its stderr.
+ * Its run directory is locked for it from its start (lockRunDirFor), so that no other sweep
+ * counts the point as pending while the child loads.
+ */
+function runChild(args: string[], runDir: string, signal: AbortSignal): Promise<{ code: number; stderr: string }> {
   return new Promise((done) => {
     const child = spawn(process.execPath, [e3Script(), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const locked = child.pid === undefined ? 'busy' : lockRunDirFor(runDir, child.pid);
+    const lock = locked === 'busy' ? undefined : locked;
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => {
       stderr = (stderr + b.toString()).slice(-4000);
@@ -24,6 +30,7 @@ function runChild(args: string[], signal: AbortSignal): Promise<{ code: number; 
     const stop = () => child.kill('SIGINT');
     signal.addEventListener('abort', stop, { once: true });
     child.on('close', (code) => {
+      lock?.release();
       signal.removeEventListener('abort', stop);
       done({ code: code ?? 1, stderr });
     });
@@ -69,7 +76,7 @@ export async function runLocal(
   const start = (job: PointJob) => {
     const runDir = dirOf(job);
     report(`${readPointStatus(runDir).status !== 'pending' ? 'resuming' : 'starting'} ${job.point}`);
-    const done = runChild(runArgs(job, runDir, job.cache), signal).then((r) => {
+    const done = runChild(runArgs(job, runDir, job.cache), runDir, signal).then((r) => {
       ours.delete(job.point);
       finish(job, r.code, r.stderr);
     });

@@ -64,7 +64,7 @@ export function readPointStatus(runDir: string): {
   error?: string;
 } {
   const run = readJsonObject(join(runDir, 'run.json'));
-  if (!run) return { status: 'pending', attempts: 0 };
+  if (!run) return { status: lockAlive(runDir) ? 'running' : 'pending', attempts: 0 };
   const attempts = Number(run.attempt ?? 1);
   const extra = {
     attempts,
@@ -73,9 +73,13 @@ export function readPointStatus(runDir: string): {
   };
   const status = String(run.status);
   if (status === 'succeeded' || status === 'failed' || status === 'cancelled') return { status, ...extra };
+  return { status: lockAlive(runDir) ? 'running' : 'stopped', ...extra };
+}
+
+/** Whether a run directory's run.lock names a live process (or one on another host). */
+function lockAlive(runDir: string): boolean {
   const lock = readJsonObject(join(runDir, LOCK_FILE));
-  const alive = lock && (lock.host !== hostname() || pidAlive(Number(lock.pid)));
-  return { status: alive ? 'running' : 'stopped', ...extra };
+  return Boolean(lock && (lock.host !== hostname() || pidAlive(Number(lock.pid))));
 }
 
 /**

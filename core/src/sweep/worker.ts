@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { CancelledError, stopSignal } from '../errors.js';
-import { RunDirBusyError } from '../runtime/run-lock.js';
+import { lockRunDirFor, RunDirBusyError } from '../runtime/run-lock.js';
 import { claimPoint } from './point-claim.js';
 import { runArgs, type PointJob } from './point-job.js';
 import { connectQueue, QUEUE_NAME, redisClient } from './queue.js';
@@ -149,12 +149,16 @@ async function runClaimed(d: PointJob, o: WorkerOptions): Promise<{ runDir: stri
       `point ${d.point}: ${before.status === 'pending' ? 'starting' : `resuming its ${before.status} run`} in ${runDir}`,
     );
     const cache = o.workdir ? resolve(o.workdir, 'cache') : d.cache;
+    const args = runArgs(d, runDir, cache);
+    const lock = lockRunDirFor(runDir, process.pid); // the point is this worker's while its run loads
+    if (lock === 'busy') continue; // another process took the directory first: wait for it
     try {
-      await o.runE3(runArgs(d, runDir, cache));
+      await o.runE3(args);
     } catch (e) {
-      if (e instanceof RunDirBusyError) continue; // another process took the directory first: wait for it
+      if (e instanceof RunDirBusyError) continue;
       throw e;
     } finally {
+      lock.release();
       if (local) await storage.upload(local, d.dir);
     }
     o.log(`point ${d.point}: succeeded`);
