@@ -15,6 +15,7 @@ export * from './registry/manifest.js';
 export * from './registry/tokens.js';
 export * from './registry/registry.js';
 export * from './runtime/executor.js';
+export * from './runtime/stall-watch.js';
 export * from './runtime/components.js';
 export * from './runtime/prepare.js';
 export * from './runtime/preflight.js';

@@ -1,56 +1,18 @@
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { e3, ROOT, tempDir } from '../helpers/files.js';
-import { pointRuns, quickSweep, SAMPLER_GRID } from '../helpers/sweeps.js';
+import { e3, tempDir } from '../helpers/files.js';
+import {
+  e3Process as start,
+  pointCheckpointedBy,
+  pointRuns,
+  queuedSweep,
+  quickSweep,
+  SAMPLER_GRID,
+} from '../helpers/sweeps.js';
 import { skipBecause } from '../helpers/skip.js';
 
 const REDIS = process.env.E3_TEST_REDIS;
-
-/** `e3 …` as a child process, its stderr collected. */
-function start(args: string[]): { child: ChildProcess; stderr: () => string; exit: Promise<number> } {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'e3.js'), ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let err = '';
-  child.stderr!.on('data', (b: Buffer) => {
-    err += b.toString();
-  });
-  child.stdout!.resume();
-  const exit = new Promise<number>((done) => child.on('close', (code, signal) => done(code ?? (signal ? -1 : 0))));
-  return { child, stderr: () => err, exit };
-}
-
-async function until(what: string, ok: () => boolean, seconds: number): Promise<void> {
-  for (let i = 0; i < seconds * 5; i++) {
-    if (ok()) return;
-    await sleep(200);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/** Whether a whole distillation checkpoint (`step-N`, not a `.partial`) is saved in `runDir`. */
-function hasDistillCheckpoint(runDir: string): boolean {
-  const dir = join(runDir, 'checkpoints', 'distill');
-  return existsSync(dir) && readdirSync(dir).some((name) => /^step-\d+$/.test(name));
-}
-
-/** The point that `pid` runs and has a distillation checkpoint of, if any. */
-function checkpointedPointOf(sweepDir: string, pid: number): string | undefined {
-  const runs = join(sweepDir, 'runs');
-  if (!existsSync(runs)) return undefined;
-  return readdirSync(runs).find((id) => {
-    const lock = join(runs, id, 'run.lock');
-    try {
-      return JSON.parse(readFileSync(lock, 'utf8')).pid === pid && hasDistillCheckpoint(join(runs, id));
-    } catch {
-      return false;
-    }
-  });
-}
 
 describe('e3 sweep on a BullMQ queue with e3 workers', function () {
   this.timeout(400000);
@@ -64,17 +26,11 @@ describe('e3 sweep on a BullMQ queue with e3 workers', function () {
   it('6 points, 2 workers, one SIGKILLed mid-job: each point finishes once, the killed one resumes', async () => {
     const file = quickSweep(`${SAMPLER_GRID}\nseeds: [0, 1, 2]`, 40);
     const out = join(tempDir(), 'sweep');
-    const sweep = start(['sweep', file, '--out', out, '--queue', REDIS!]);
-    await until('the points to be queued', () => /queued 6 point/.test(sweep.stderr()), 60);
+    const sweep = await queuedSweep(file, out, REDIS!, 6);
     const worker = () => start(['worker', '--queue', REDIS!, '--lock-seconds', '2', '--until-empty']);
     const w1 = worker();
     const w2 = worker();
-    let killed: string | undefined;
-    await until(
-      'worker 1 to checkpoint a distillation',
-      () => (killed = checkpointedPointOf(out, w1.child.pid!)) !== undefined,
-      240,
-    );
+    const killed = await pointCheckpointedBy(out, w1.child.pid!, 240);
     w1.child.kill('SIGKILL');
     assert.equal(await w1.exit, -1);
     assert.equal(await w2.exit, 0, w2.stderr());
@@ -96,7 +52,7 @@ describe('e3 sweep on a BullMQ queue with e3 workers', function () {
       assert.ok(step >= 5, `resumed from a checkpoint (step ${step}), not restarted:\n${log}`);
       assert.equal(log.match(/distill: distilled 40 steps/g)!.length, 1);
     }
-    assert.match(w2.stderr(), new RegExp(`point ${killed!.replace(/[.+]/g, '\\$&')}: resuming its stopped run`));
+    assert.match(w2.stderr(), new RegExp(`point ${killed.replace(/[.+]/g, '\\$&')}: resuming its stopped run`));
     const sweepJson = JSON.parse(readFileSync(join(out, 'sweep.json'), 'utf8'));
     assert.equal(sweepJson.counts.succeeded, 6);
 

@@ -21,7 +21,7 @@ const log = (line: string) => process.stderr.write(`e3: ${line}\n`);
 /** Runs `fn` with an AbortSignal that SIGINT/SIGTERM abort. */
 async function withSignal<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const abort = new AbortController();
-  const stop = () => abort.abort();
+  const stop = (signal: NodeJS.Signals) => abort.abort(signal);
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {

@@ -12,13 +12,15 @@ export interface GraphSpec {
   seed?: number;
   /** A backend name, or `{ name, native, fused, threads }` (core/src/services/backend.ts). */
   backend?: string | Record<string, unknown>;
+  /** A run that makes no progress for this many seconds fails, naming the node it waits on (default 1800). */
+  stallSeconds?: number;
   /** Module paths, resolved to absolute paths by the loader. */
   plugins?: string[];
   nodes: Record<string, NodeSpec>;
 }
 
 /** The keys a graph file may have at its top level (overlays add `extends` and `set`). */
-export const TOP_LEVEL_KEYS = ['apiVersion', 'vars', 'seed', 'backend', 'plugins', 'nodes'] as const;
+export const TOP_LEVEL_KEYS = ['apiVersion', 'vars', 'seed', 'backend', 'stallSeconds', 'plugins', 'nodes'] as const;
 
 /** `node.port` → its two halves, or undefined when the wire is not of that form. */
 export function parseWire(wire: string): { node: string; port: string } | undefined {

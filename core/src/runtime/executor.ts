@@ -21,6 +21,7 @@ import type { Rng } from '../services/rng.js';
 import { LOGGER, RNG } from '../registry/tokens.js';
 import { instantiateComponents } from './components.js';
 import { isDisposable, ValueReleaser } from './release.js';
+import { StallWatch, type PendingNode, type StallOptions } from './stall-watch.js';
 
 /** When each node started emitting and finished (ms since the run began). */
 export interface NodeTiming {
@@ -34,6 +35,8 @@ export interface ExecuteOptions {
   readonly logger?: Logger;
   /** The node cache: deterministic nodes found there emit their stored values instead of running. */
   readonly reuse?: NodeReuse;
+  /** Fails the run when it stops making progress, naming the node it waits on (see stall-watch.ts). */
+  readonly stall?: StallOptions;
 }
 
 export interface ExecuteResult {
@@ -57,6 +60,8 @@ interface PortState {
   readonly stream: Connectable<unknown>;
   readonly values: unknown[];
   last?: unknown;
+  /** Values emitted so far (`values` is emptied once they are released). */
+  valuesSeen: number;
   consumersLeft: number;
   complete: boolean;
 }
@@ -81,6 +86,8 @@ export function execute(
   const timings: Record<string, NodeTiming> = {};
   const nodeOutputsLeft = new Map<string, number>();
   const inputsOf = new Map<string, string[]>();
+  const wiresOf = new Map<string, Record<string, string>>();
+  let watch: StallWatch | undefined;
 
   const releaseIfDone = (key: string) => {
     const p = ports.get(key)!;
@@ -105,6 +112,7 @@ export function execute(
     const stored = options.reuse?.lookup(id, manifest);
     const wires = stored ? {} : (spec.in ?? {});
     inputsOf.set(id, Object.values(wires));
+    wiresOf.set(id, wires);
     const inputs: Record<string, Observable<unknown>> = {};
     for (const [port, wire] of Object.entries(wires)) {
       const p = ports.get(wire)!;
@@ -138,6 +146,7 @@ export function execute(
       const key = `${id}.${port}`;
       const state: PortState = {
         values: [],
+        valuesSeen: 0,
         consumersLeft: 0,
         complete: false,
         stream: undefined as unknown as Connectable<unknown>,
@@ -146,13 +155,16 @@ export function execute(
         tap({
           next: (v) => {
             state.values.push(v);
+            state.valuesSeen++;
             state.last = v;
             releaser.hold(v);
             options.reuse?.record(id, port, v);
             timings[id].values++;
             timings[id].firstValueMs ??= performance.now() - started;
+            watch?.touch();
           },
           complete: () => {
+            watch?.touch();
             state.complete = true;
             const left = nodeOutputsLeft.get(id)! - 1;
             nodeOutputsLeft.set(id, left);
@@ -175,6 +187,7 @@ export function execute(
   return new Promise<ExecuteResult>((resolve, reject) => {
     const subs = new Subscription();
     const finish = (err?: unknown) => {
+      watch?.dispose();
       abort.abort();
       subs.unsubscribe();
       options.signal?.removeEventListener('abort', onCancel);
@@ -190,6 +203,10 @@ export function execute(
     const onCancel = () => finish(new CancelledError(stopSignal(options.signal)));
     if (options.signal?.aborted) return onCancel();
     options.signal?.addEventListener('abort', onCancel, { once: true });
+    if (options.stall) {
+      watch = new StallWatch(options.stall, () => pendingNodes(graph, ports, wiresOf), finish);
+      watch.start();
+    }
     subs.add(
       merge(...[...ports.values()].map((p) => p.stream.pipe(ignoreElements()))).subscribe({
         error: (e) => finish(e),
@@ -200,5 +217,25 @@ export function execute(
       if (subs.closed) break;
       subs.add(p.stream.connect());
     }
+  });
+}
+
+/** The nodes that have not completed every output, with the state of their inputs and open outputs. */
+function pendingNodes(
+  graph: ValidatedGraph,
+  ports: Map<string, PortState>,
+  wiresOf: Map<string, Record<string, string>>,
+): PendingNode[] {
+  return graph.order.flatMap((id) => {
+    const outputs = [...ports].filter(([key]) => key.startsWith(`${id}.`));
+    const open = outputs.filter(([, p]) => !p.complete);
+    if (open.length === 0) return [];
+    const inputs = Object.entries(wiresOf.get(id) ?? {}).map(([port, wire]) => ({
+      port,
+      wire,
+      complete: ports.get(wire)!.complete,
+    }));
+    const openOutputs = open.map(([key, p]) => ({ port: key.slice(id.length + 1), values: p.valuesSeen }));
+    return [{ id, plugin: graph.spec.nodes[id].plugin, inputs, openOutputs }];
   });
 }

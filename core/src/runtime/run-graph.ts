@@ -22,7 +22,8 @@ import { prepareGraph, type PreparedGraph, type PrepareOptions } from './prepare
 import { logTimes, timeTable } from './time-report.js';
 import { preflightRefusal, refuseOnProblems, runPreflights, warningLines } from './preflight.js';
 import { applyParamChoices } from './param-choices.js';
-import { acquireRunLock } from './run-lock.js';
+import { acquireRunLock, LOCK_FILE } from './run-lock.js';
+import { DEFAULT_STALL_SECONDS } from './stall-watch.js';
 import type { RunInfo } from './run-info.js';
 
 export interface RunOptions extends PrepareOptions {
@@ -120,7 +121,7 @@ function chooseRunDir(file: string, options: RunOptions): string {
   if (existsSync(dir) && !statSync(dir).isDirectory()) {
     throw new UserError(`--out ${dir} is a file; give a directory for the run`);
   }
-  if (existsSync(dir) && readdirSync(dir).length > 0 && !isE3RunDir(dir)) {
+  if (existsSync(dir) && readdirSync(dir).some((name) => name !== LOCK_FILE) && !isE3RunDir(dir)) {
     throw new UserError(
       `--out ${dir} is not empty and holds no earlier e3 run (no e3 run.json); ` +
         'e3 would mix its files with yours there, so choose a new or empty directory',
@@ -228,7 +229,8 @@ async function runLocked(
     container.bind(BACKEND).toConstantValue(backend);
     container.bind(RUN_INFO).toConstantValue(info);
     logger.info(`run ${runDir} (seed ${seed}, ${graph.order.length} nodes)`);
-    const result = await execute(graph, registry, container, { signal: options.signal, logger, reuse });
+    const stall = { seconds: spec.stallSeconds ?? DEFAULT_STALL_SECONDS, activity: () => progress.lastActivityAt };
+    const result = await execute(graph, registry, container, { signal: options.signal, logger, reuse, stall });
     const times = timeTable(graph, preflight, result.timings);
     logTimes(times, logger);
     Object.assign(runJson, { status: 'succeeded', timings: result.timings, times });

@@ -58,6 +58,8 @@ export class Progress {
   readonly mode: Exclude<ProgressMode, 'auto'>;
   private multibar?: cliProgress.MultiBar;
   private active = 0;
+  /** When a task last started, ticked or finished (`Date.now()` ms), whatever the mode: a run's sign of life. */
+  lastActivityAt = 0;
 
   constructor(
     private readonly stream: Stream = process.stderr,
@@ -77,6 +79,21 @@ export class Progress {
   }
 
   start(task: string, total: number, label: TaskLabel = {}): ProgressTask {
+    this.lastActivityAt = Date.now();
+    const inner = this.startTask(task, total, label);
+    return {
+      tick: (done, info) => {
+        this.lastActivityAt = Date.now();
+        inner.tick(done, info);
+      },
+      done: () => {
+        this.lastActivityAt = Date.now();
+        inner.done();
+      },
+    };
+  }
+
+  private startTask(task: string, total: number, label: TaskLabel): ProgressTask {
     const unit = label.unit ?? 'steps';
     const what = label.what ? `${label.what}: ` : '';
     if (this.mode === 'none') return { tick: () => {}, done: () => {} };

@@ -1,13 +1,14 @@
 import { resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerModule } from 'inversify';
 import { UserError } from '../errors.js';
 import { checkPoints } from './check-points.js';
 import { runLocal } from './local-runner.js';
 import { pointJobs, type PointJob } from './point-job.js';
-import { connectQueue, enqueuePoints, jobStates } from './queue.js';
+import { followPoints } from './follow-queue.js';
+import { connectQueue, enqueuePoints } from './queue.js';
 import { LocalFsStorage } from './storage.js';
-import { loadSweepFile, type SweepOverrides } from './sweep-file.js';
+import { loadSweepFile, type SweepOverrides, type SweepPlan } from './sweep-file.js';
+import { lockSweepDir } from './sweep-lock.js';
 import { openSweepDir, planBase, refreshSweepState, type SweepBase, type SweepState } from './sweep-state.js';
 
 export interface SweepOptions {
@@ -32,9 +33,35 @@ export interface SweepOptions {
 export async function runSweep(file: string, given: SweepOptions): Promise<SweepState & { dir: string }> {
   const plan = loadSweepFile(file, given.overrides);
   const content = await checkPoints(plan, given.modules);
-  const outDir = openSweepDir(plan, given.outDir, content, given.forceNew);
-  if (outDir !== given.outDir) given.log(`--force-new: ${given.outDir} is left as it is; this sweep goes to ${outDir}`);
+  // Locked before it is opened: a second sweep of the directory waits here, then continues.
+  let lock = await lockSweepDir(given.outDir, given.signal, given.log);
+  let outDir: string;
+  try {
+    outDir = openSweepDir(plan, given.outDir, content, given.forceNew);
+  } catch (e) {
+    lock?.release();
+    throw e;
+  }
+  if (outDir !== given.outDir) {
+    given.log(`--force-new: ${given.outDir} is left as it is; this sweep goes to ${outDir}`);
+    lock?.release();
+    lock = await lockSweepDir(outDir, given.signal, given.log);
+  }
   const o = { ...given, outDir };
+  try {
+    return await driveSweep(plan, o, content);
+  } finally {
+    lock?.release();
+  }
+}
+
+/** Runs the points of a sweep whose directory this process has locked. */
+async function driveSweep(
+  plan: SweepPlan,
+  o: SweepOptions,
+  content: Awaited<ReturnType<typeof checkPoints>>,
+): Promise<SweepState & { dir: string }> {
+  const outDir = o.outDir;
   const base = planBase(plan, o.outDir, content);
   const before = refreshSweepState(base, o.outDir);
   const done = before.counts.succeeded;
@@ -70,25 +97,11 @@ async function throughQueue(url: string, base: SweepBase, jobs: PointJob[], o: S
     const added = await enqueuePoints(queue, todo);
     o.log(`queued ${added} point(s) on ${url}; workers take them: e3 worker --queue ${url}`);
     if (o.noWait) return;
-    const seen = new Map<string, string>();
-    for (;;) {
-      const states = await jobStates(queue, todo);
-      for (const [point, s] of states) {
-        if (seen.get(point) !== s.state) o.log(`${point}: ${s.state}${s.reason ? ` (${s.reason})` : ''}`);
-        seen.set(point, s.state);
-      }
-      refreshSweepState(base, o.outDir);
-      const open = [...states.values()].filter((s) => s.state !== 'completed' && s.state !== 'failed');
-      if (open.length === 0) break;
-      if (o.signal.aborted) {
-        o.log('stopped following the sweep; its queued points stay queued (e3 sweep --status DIR shows them)');
-        return;
-      }
-      await sleep(1000);
+    const failed = await followPoints(queue, base, o.outDir, todo, o.signal, o.log);
+    if (!failed) {
+      o.log('stopped following the sweep; its queued points stay queued (e3 sweep --status DIR shows them)');
+      return;
     }
-    const failed = [...(await jobStates(queue, todo))]
-      .filter(([, s]) => s.state === 'failed')
-      .map(([point, s]) => ({ point, error: s.reason ?? 'failed' }));
     if (failed.length) throw failedPoints(failed, o.outDir);
   } finally {
     await close();

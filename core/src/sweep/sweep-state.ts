@@ -11,6 +11,7 @@ import { diffPaths, formatDiff, type PointContent } from './point-content.js';
 import { readRecordedJson, RUN_JSON_SCHEMA, runJsonFix } from './recorded-json.js';
 import type { SweepPlan, SweepPoint } from './sweep-file.js';
 import { SWEEP_STATE_SCHEMA } from './sweep-state-schema.js';
+import { SWEEP_LOCK } from './sweep-lock.js';
 
 export const SWEEP_JSON = 'sweep.json';
 
@@ -71,7 +72,7 @@ export function readPointStatus(runDir: string): {
   error?: string;
 } {
   const run = readRecordedJson(join(runDir, 'run.json'), RUN_JSON_SCHEMA, runJsonFix(runDir));
-  if (!run) return { status: 'pending', attempts: 0 };
+  if (!run) return { status: lockAlive(runDir) ? 'running' : 'pending', attempts: 0 };
   const attempts = Number(run.attempt ?? 1);
   const extra = {
     attempts,
@@ -80,9 +81,13 @@ export function readPointStatus(runDir: string): {
   };
   const status = String(run.status);
   if (status === 'succeeded' || status === 'failed' || status === 'cancelled') return { status, ...extra };
+  return { status: lockAlive(runDir) ? 'running' : 'stopped', ...extra };
+}
+
+/** Whether a run directory's run.lock names a live process (or one on another host). */
+function lockAlive(runDir: string): boolean {
   const lock = readJsonObject(join(runDir, LOCK_FILE));
-  const alive = lock && (lock.host !== hostname() || pidAlive(Number(lock.pid)));
-  return { status: alive ? 'running' : 'stopped', ...extra };
+  return Boolean(lock && (lock.host !== hostname() || pidAlive(Number(lock.pid))));
 }
 
 /**
@@ -104,7 +109,7 @@ function sweepDirProblem(plan: SweepPlan, dir: string, content: ReadonlyMap<Swee
     }
     return changedContent(plan, dir, before, content);
   }
-  if (existsSync(abs) && readdirSync(abs).length > 0)
+  if (existsSync(abs) && readdirSync(abs).some((name) => name !== SWEEP_LOCK))
     return `--out ${dir} is not empty and holds no sweep (no ${SWEEP_JSON})`;
   return undefined;
 }
