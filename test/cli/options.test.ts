@@ -63,12 +63,12 @@ describe('CLI numeric options (one parser per rule)', function () {
     refuses([...prune, '--backend', 'tpu'], '--backend <name>', 'tpu', BACKENDS);
   });
 
-  it('prune --dtype is F32, F16 or BF16', () => {
+  it('prune --dtype is F32, F16, BF16 or Q8_0 (GGUF only)', () => {
     refuses(
       ['prune', '--model', MODEL, '--drop', '1', '--out', 'x', '--dtype', 'F8'],
       '--dtype <dtype>',
       'F8',
-      'Allowed choices are F32, F16, BF16.',
+      'Allowed choices are F32, F16, BF16, Q8_0.',
     );
   });
 

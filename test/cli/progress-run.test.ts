@@ -32,6 +32,9 @@ describe('e3 run --progress json (through the CLI)', function () {
       '--json',
       '--set',
       'nodes.targets.params.calibration=8',
+      // a warm-up that ends within the 6 steps: no recipe warning either
+      '--set',
+      'nodes.distill.params.warmupSteps=2',
     ]);
     assert.equal(json.code, 0, json.stderr);
     assert.equal(json.stderr, '', '--quiet: nothing on stderr for a run without problems');

@@ -17,7 +17,7 @@ describe('recipe warnings', function () {
     assert.deepEqual(JSON.parse(ok.stdout).warnings, []);
   });
 
-  it('a calibration set smaller than the batch, and checks that never run mid-way, at the line of the node', () => {
+  it('a calibration set smaller than the search batch, and held-out checks that never run mid-way', () => {
     const r = e3(
       ['validate', 'graphs/quickstart.yaml', '--json']
         .concat(['--set', 'nodes.search.params.calibration=8'])
@@ -27,12 +27,12 @@ describe('recipe warnings', function () {
     const warnings: string[] = JSON.parse(r.stdout).warnings;
     assert.deepEqual(
       warnings.map((w) => w.match(/field "([^"]+)"/)![1]),
-      ['params.batchSize', 'params.searchBatchSize', 'params.evalEvery', 'params.checkpointEvery'],
+      ['params.searchBatchSize', 'params.evalEvery'],
     );
-    // batchSize is the base graph's default for the search (not written): located at the node's line.
-    assert.match(warnings[0], /^warning: graphs\/e3-pruner\.yaml:\d+:\d+: node "search".*batches are cut to 8/);
-    assert.match(warnings[2], /held-out checks run only before the first step and after the last/);
-    assert.match(warnings[3], /no checkpoint before the end/);
+    // searchBatchSize is the plugin's default (not written): located at the node's line. A checkpoint
+    // interval past the steps and a scoring batchSize past the calibration set are no warnings.
+    assert.match(warnings[0], /^warning: graphs\/e3-pruner\.yaml:\d+:\d+: node "search".*batch is cut to 8/);
+    assert.match(warnings[1], /held-out checks run only before the first step and after the last/);
   });
 
   it('the shipped graphs have no warnings', () => {

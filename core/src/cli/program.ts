@@ -259,6 +259,12 @@ export async function runCli(
   modules: readonly ContainerModule[],
   contributors: readonly CommandContributor[] = [],
 ): Promise<void> {
+  // A reader that went away (the sweep that spawned this run was killed, `| head` closed) must not end
+  // the run: writes to the closed pipe fail with EPIPE, and run.log keeps everything anyway.
+  for (const stream of [process.stdout, process.stderr])
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
   const program = buildProgram(modules, contributors);
   const debug = argv.includes('--debug');
   try {

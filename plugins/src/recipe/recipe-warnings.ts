@@ -31,24 +31,17 @@ const RULES: readonly Rule[] = [
       fix: `evalEvery below steps (e.g. ${Math.max(1, Math.floor(steps / 4))}), or 0 for none`,
     };
   },
+  // The search's gradient batch: cut to the calibration set, it is not the batch the recipe names. (A
+  // scoring or caching batchSize larger than its set only changes how the work is split: no warning.)
   (p) => {
-    const [steps, every] = [num(p.steps), num(p.checkpointEvery)];
-    if (steps === undefined || every === undefined || every <= 0 || every < steps) return undefined;
-    return {
-      field: 'params.checkpointEvery',
-      message: `checkpointEvery ${every} with ${steps} steps: no checkpoint before the end, so a stopped run starts over`,
-      fix: `checkpointEvery below steps (e.g. ${Math.max(1, Math.floor(steps / 4))})`,
-    };
-  },
-  ...['batchSize', 'searchBatchSize'].map((key): Rule => (p) => {
-    const [calibration, batch] = [num(p.calibration), num(p[key])];
+    const [calibration, batch] = [num(p.calibration), num(p.searchBatchSize)];
     if (calibration === undefined || batch === undefined || calibration >= batch) return undefined;
     return {
-      field: `params.${key}`,
-      message: `${key} ${batch} with a calibration set of ${calibration}: batches are cut to ${calibration}`,
-      fix: `calibration at least ${batch}, or ${key}: ${calibration}`,
+      field: 'params.searchBatchSize',
+      message: `searchBatchSize ${batch} with a calibration set of ${calibration}: each step's batch is cut to ${calibration}`,
+      fix: `calibration at least ${batch}, or searchBatchSize: ${calibration}`,
     };
-  }),
+  },
 ];
 
 /** The warnings of every rule on every node of the graph, located at the param (or the node). */
