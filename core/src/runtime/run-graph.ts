@@ -4,7 +4,7 @@ import { NodeCache } from '../cache/node-cache.js';
 import { NodeReuse } from './node-reuse.js';
 import { cacheKeys } from './cache-keys.js';
 import { FileHasher, FILE_HASHES } from '../cache/file-hashes.js';
-import { CancelledError, NodeError, stopSignal, UserError } from '../errors.js';
+import { CancelledError, formatDiagnostic, NodeError, stopSignal, UserError } from '../errors.js';
 import { ARTIFACTS, BACKEND, CLOCK, LOGGER, PROGRESS, RNG, RUN_INFO } from '../registry/tokens.js';
 import { ArtifactStore } from '../services/artifact-store.js';
 import { isE3RunDir, readJsonObject } from '../services/output-guard.js';
@@ -20,7 +20,7 @@ import { execute, type ExecuteResult } from './executor.js';
 import { nodeKeys, reconcileNodeState } from './node-keys.js';
 import { prepareGraph, type PreparedGraph, type PrepareOptions } from './prepare.js';
 import { logTimes, timeTable } from './time-report.js';
-import { preflightRefusal, refuseOnProblems, runPreflights, warningLines } from './preflight.js';
+import { preflightRefusal, refuseOnProblems, runPreflights } from './preflight.js';
 import { applyParamChoices } from './param-choices.js';
 import { acquireRunLock, LOCK_FILE } from './run-lock.js';
 import { DEFAULT_STALL_SECONDS } from './stall-watch.js';
@@ -216,7 +216,7 @@ async function runLocked(
       purpose: 'run',
     });
     for (const r of preflight) logger.debug(`${r.title}\n${r.text}`);
-    for (const w of warningLines(preflight)) logger.warn(w.replace(/^warning: /, ''));
+    for (const d of preflight.flatMap((r) => r.warnings ?? [])) logger.warn(formatDiagnostic(d));
     refuseOnProblems(preflight);
     const chosen = applyParamChoices(preflight, spec, store, logger);
     if (chosen.length) runJson.params = chosen;
