@@ -22,6 +22,19 @@ const P = {
 };
 
 describe('data', () => {
+  it('arithmetic steps: + and - worked column by column, carries and borrows as by hand', () => {
+    const steps = allProblems({ ops: ['+', '-', '*'], maxOperand: 99, heldoutFraction: 0.1, format: 'steps' });
+    const answer = (prompt: string) => steps.find((e) => e.prompt === prompt)?.answer;
+    assert.equal(answer('47+85='), '7+5=12,4+8+1=13;132');
+    assert.equal(answer('5+3='), '5+3=8;8');
+    assert.equal(answer('99+1='), '9+1=10,9+0+1=10;100');
+    assert.equal(answer('52-38='), '2-8+10=4,5-3-1=1;14');
+    assert.equal(answer('90-9='), '0-9+10=1,9-0-1=8;81');
+    assert.equal(answer('3-9='), '9-3=6;-6');
+    assert.equal(answer('12-40='), '0-2+10=8,4-1-1=2;-28');
+    assert.equal(answer('7*8='), '56', '* stays a plain answer');
+  });
+
   it('arithmetic: every A±B with the exact integer answer; split and batches are deterministic per seed', async () => {
     const all = allProblems({ ops: ['+', '-'], maxOperand: 99, heldoutFraction: 0.1 });
     assert.equal(all.length, 20000);

@@ -7,6 +7,7 @@ import {
   parseDecoderConfig,
   phaseSeconds,
   ratesKey,
+  staleBecause,
   stepWork,
   type MachineRates,
 } from '@e3/plugins';
@@ -83,6 +84,18 @@ describe('time plan', function () {
     assert.equal(f32.precision, 'f32');
     assert.equal(bf16.precision, choosePrecision('bf16', loadAddon()).used);
     assert.notEqual(f32.key, bf16.key);
+  });
+
+  it('kept rates are measured again when old, or when measured on a busy machine that is now quieter', () => {
+    const now = Date.parse('2026-12-03T12:00:00Z');
+    const at = (days: number, loadPerCore?: number) =>
+      ({ measuredAt: new Date(now - days * 86_400_000).toISOString(), loadPerCore }) as MachineRates;
+    assert.equal(staleBecause(at(29), now, 0.2), undefined);
+    assert.equal(staleBecause(at(31), now, 0.2), 'measured 31 days ago');
+    assert.equal(staleBecause(at(1, 0.5), now, 0.0), undefined, 'a quiet measurement stays');
+    assert.equal(staleBecause(at(1, 3.0), now, 2.6), undefined, 'still as busy: no better figure to get');
+    assert.equal(staleBecause(at(1, 3.0), now, 0.4), 'measured at a load of 3.0 per core, now 0.4');
+    assert.equal(staleBecause(at(1), now, 0.0), undefined, 'rates kept before loads were recorded stay');
   });
 
   it('e3 plan --json has a time plan: seconds per node, the rates it used, unknown for a plugin without estimator', () => {

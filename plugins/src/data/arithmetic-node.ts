@@ -36,6 +36,12 @@ export const arithmeticManifest: PluginManifest = {
         default: 0.1,
         description: 'share of problems kept out of training',
       },
+      format: {
+        enum: ['answer', 'steps'],
+        default: 'answer',
+        description:
+          "'steps': answers to + and - are worked column by column before the result (47+85= → 7+5=12,4+8+1=13;132)",
+      },
       splitSeed: {
         type: 'integer',
         minimum: 0,

@@ -7,6 +7,36 @@ export interface ArithmeticParams {
   readonly heldoutFraction: number;
   /** Fixes the train/held-out split independently of the run seed. */
   readonly splitSeed?: number;
+  /** `answer`: the result alone; `steps`: `+` and `-` worked column by column, then the result (`*` stays plain). */
+  readonly format?: 'answer' | 'steps';
+}
+
+/**
+ * Column-by-column working of `a op b` for `+` and `-`, least significant digit first, then the
+ * result after `;`. Each step is `x+y(+carry)=s` or `x-y(-borrow)=s`, with the carry or borrow
+ * into the next column implied by s (addition: s >= 10; subtraction: the step adds 10 as `+10`).
+ * 47+85 → `7+5=12,4+8+1=13;132`; 52-38 → `2-8+10=4,5-3-1=1;14`; 3-9 → `9-3=6;-6`.
+ */
+export function workedAnswer(a: number, op: '+' | '-', b: number): string {
+  if (op === '-' && a < b) return `${workedAnswer(b, '-', a).replace(/;.*/, '')};-${b - a}`;
+  const da = [...String(a)].reverse().map(Number);
+  const db = [...String(b)].reverse().map(Number);
+  const steps: string[] = [];
+  let carry = 0;
+  for (let i = 0; i < Math.max(da.length, db.length); i++) {
+    const x = da[i] ?? 0;
+    const y = db[i] ?? 0;
+    if (op === '+') {
+      const s = x + y + carry;
+      steps.push(`${x}+${y}${carry ? '+1' : ''}=${s}`);
+      carry = s >= 10 ? 1 : 0;
+    } else {
+      const d = x - y - carry;
+      steps.push(`${x}-${y}${carry ? '-1' : ''}${d < 0 ? '+10' : ''}=${d < 0 ? d + 10 : d}`);
+      carry = d < 0 ? 1 : 0;
+    }
+  }
+  return `${steps.join(',')};${op === '+' ? a + b : a - b}`;
 }
 
 /** All problems `A op B=` for A, B in 0..maxOperand, answered by the exact integer. */
@@ -16,7 +46,8 @@ export function allProblems(p: ArithmeticParams): Example[] {
     for (let a = 0; a <= p.maxOperand; a++) {
       for (let b = 0; b <= p.maxOperand; b++) {
         const v = op === '+' ? a + b : op === '-' ? a - b : a * b;
-        out.push({ prompt: `${a}${op}${b}=`, answer: String(v) });
+        const answer = p.format === 'steps' && op !== '*' ? workedAnswer(a, op, b) : String(v);
+        out.push({ prompt: `${a}${op}${b}=`, answer });
       }
     }
   }
@@ -39,7 +70,7 @@ export function arithmeticDataset(p: ArithmeticParams, rng: Rng, node?: string):
   const train = problems.slice(nHeld);
   const batch = stepIndexedBatches(train.length, rng.fork('train'), async (idx) => idx.map((i) => train[i]));
   return {
-    fingerprint: `arithmetic:${p.ops.join('')}:${p.maxOperand}:${p.heldoutFraction}:${p.splitSeed}:${rng.fork('fingerprint').nextUint32()}`,
+    fingerprint: `arithmetic:${p.ops.join('')}:${p.maxOperand}:${p.heldoutFraction}:${p.splitSeed}:${p.format === 'steps' ? 'steps:' : ''}${rng.fork('fingerprint').nextUint32()}`,
     trainSize: train.length,
     heldoutSize: held.length,
     heldoutOrigin: heldoutOrigin(node, p.heldoutFraction, `${problems.length} problems`),

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { cpus, hostname } from 'node:os';
+import { cpus, hostname, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
@@ -28,6 +28,35 @@ export interface MachineRates {
   /** Parameters per second through a step's update: the gradients' global norm, then AdamW (trainer/adamw.ts). */
   readonly updateValuesPerSecond: number;
   readonly measuredAt: string;
+  /**
+   * The machine's one-minute load average per core when they were measured: above
+   * {@link BUSY_LOAD} other processes shared the cores, so the rates are low and are measured
+   * again once the machine is quieter.
+   */
+  readonly loadPerCore?: number;
+}
+
+/** Load per core above which rates count as measured on a busy machine. */
+export const BUSY_LOAD = 0.75;
+/** Rates older than this are measured again (software, drivers and neighbours change). */
+const MAX_AGE_DAYS = 30;
+
+/** This machine's one-minute load average per core, now. */
+export function loadPerCore(): number {
+  return loadavg()[0] / Math.max(1, cpus().length);
+}
+
+/**
+ * Why kept rates should be measured again, if they should: too old, or measured on a busy machine
+ * that is now quieter (by more than half a core's load).
+ */
+export function staleBecause(r: MachineRates, now = Date.now(), load = loadPerCore()): string | undefined {
+  const days = (now - Date.parse(r.measuredAt)) / 86_400_000;
+  if (!(days <= MAX_AGE_DAYS)) return `measured ${Math.floor(days)} days ago`;
+  const then = r.loadPerCore;
+  if (then !== undefined && then > BUSY_LOAD && load < then - 0.5)
+    return `measured at a load of ${then.toFixed(1)} per core, now ${load.toFixed(1)}`;
+  return undefined;
 }
 
 /** Where measured rates are kept (per machine and backend): `E3_RATES_FILE` or .e3-cache/machine-rates.json. */
@@ -54,11 +83,15 @@ function readAll(): Record<string, MachineRates> {
   }
 }
 
-/** Rates measured before for `key` that cover every hidden size in `hidden`, if any. */
+/**
+ * Rates measured before for `key` that cover every hidden size in `hidden` and are not stale
+ * ({@link staleBecause}), if any.
+ */
 export function cachedRates(key: string, hidden: readonly number[]): MachineRates | undefined {
   const r = readAll()[key];
   const rates = [r?.callSeconds, r?.convertBytesPerSecond, r?.updateValuesPerSecond];
   if (!r || !rates.every((x) => typeof x === 'number') || !r.matmul) return undefined;
+  if (staleBecause(r)) return undefined;
   return hidden.every((h) => typeof r.matmul[h] === 'number') ? r : undefined;
 }
 
@@ -110,7 +143,8 @@ export async function measureRates(
   if (tf.getBackend() !== backend)
     await initBackend({ ...resolveBackendOptions(graphBackend), name: backend as never });
   const previous = readAll()[key];
-  const matmul: Record<string, number> = { ...(previous?.convertBytesPerSecond ? previous.matmul : {}) };
+  const keep = previous?.convertBytesPerSecond && !staleBecause(previous);
+  const matmul: Record<string, number> = { ...(keep ? previous.matmul : {}) };
   for (const h of hidden) {
     if (matmul[h]) continue;
     const a = tf.randomNormal([512, h]);
@@ -151,6 +185,7 @@ export async function measureRates(
     copyBytesPerSecond: (2 * big.byteLength) / Math.max(copySeconds, 1e-6),
     convertBytesPerSecond: bf16.byteLength / Math.max(convertSeconds, 1e-6),
     measuredAt: new Date().toISOString(),
+    loadPerCore: loadPerCore(),
   };
   mkdirSync(dirname(ratesFile()), { recursive: true });
   writeFileAtomic(ratesFile(), JSON.stringify({ ...readAll(), [key]: rates }, null, 2) + '\n');

@@ -2,7 +2,7 @@ import Table from 'cli-table3';
 import { instantiateComponents, type Preflight, type PreflightContext, type Registry } from '@e3/core';
 import { GraphShapes } from './graph-shapes.js';
 import { sampleTokenLengths } from './token-samples.js';
-import { cachedRates, measureRates, ratesKey, type MachineRates } from './machine-rates.js';
+import { BUSY_LOAD, cachedRates, measureRates, ratesKey, type MachineRates } from './machine-rates.js';
 import type { MemoryPlan } from './memory-plan.js';
 import { planMemoryFor } from './plan-preflight.js';
 import type { NodeWork, WorkEstimator, WorkPhase } from './work.js';
@@ -154,6 +154,11 @@ export function formatTimePlan(plan: TimePlan): string {
         `${(r.convertBytesPerSecond / 1e9).toFixed(2)} GB/s bf16 → f32; ` +
         `${(r.updateValuesPerSecond / 1e6).toFixed(0)} M parameters/s through AdamW`,
     );
+    if ((r.loadPerCore ?? 0) > BUSY_LOAD)
+      lines.push(
+        `the machine was busy when they were measured (load ${r.loadPerCore!.toFixed(1)} per core): ` +
+          'times are overestimated, and the rates are measured again once it is quieter',
+      );
   }
   if (plan.note) lines.push(plan.note);
   return lines.join('\n');
