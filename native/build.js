@@ -13,11 +13,15 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, 'build', 'e3_kernels.node');
-// decoder_block.cc gets -ffast-math so its exp/sigmoid loops use glibc's vector maths (libmvec);
-// its results are checked against the op-by-op cpu path to 1e-4 (test/model/fused-block.test.ts).
+// The decoder block's files (decoder_block.cc and its block_*.cc kernels) get -ffast-math so their
+// exp/sigmoid loops use glibc's vector maths (libmvec); their
+// results are checked against the op-by-op cpu path to 1e-4 (test/model/fused-block.test.ts).
 const units = [
   { file: 'blas.cc', flags: ['-fno-math-errno'] },
   { file: 'decoder_block.cc', flags: ['-ffast-math', '-fopenmp-simd'] },
+  { file: 'block_elementwise.cc', flags: ['-ffast-math', '-fopenmp-simd'] },
+  { file: 'block_attention.cc', flags: ['-ffast-math', '-fopenmp-simd'] },
+  { file: 'block_threads.cc', flags: [] },
   { file: 'head_rows.cc', flags: ['-ffast-math', '-fopenmp-simd'] },
   { file: 'gemm.cc', flags: ['-fno-math-errno', '-fopenmp-simd'] },
 ];
@@ -28,7 +32,16 @@ const findDnnl = () =>
     ? []
     : ['/usr/include/oneapi/dnnl', '/usr/include'].filter((d) => existsSync(join(d, 'dnnl.hpp')));
 const dnnlUnit = { file: 'onednn_matmul.cc', flags: ['-fopenmp'] };
-const allSources = ['onednn_matmul.cc', 'no_onednn.cc', 'args.h', 'gemm.h'];
+const allSources = [
+  'onednn_matmul.cc',
+  'no_onednn.cc',
+  'args.h',
+  'gemm.h',
+  'block_layout.h',
+  'block_threads.h',
+  'block_elementwise.h',
+  'block_attention.h',
+];
 const sources = [...units.map((u) => join(here, 'cc', u.file)), ...allSources.map((f) => join(here, 'cc', f))];
 const includes = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].filter((d) =>
   existsSync(join(d, 'node_api.h')),
