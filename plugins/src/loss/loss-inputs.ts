@@ -36,12 +36,20 @@ export interface LossInputs {
   readonly active: tf.Tensor2D;
   /** [B, T] per-token weights (already zero where inactive); the term divides by their sum. */
   readonly tokenWeights: tf.Tensor2D;
+  /** V: the tokenizer's vocabulary size (e.g. to normalise an entropy). */
   readonly vocabSize: number;
   /** `teacherTargets`: the teacher's top-k targets. */
   readonly targets?: TeacherTargets;
-  /** `hiddenStates`: the student's hidden states (embeddings, then each block's output). */
+  /**
+   * `hiddenStates`: the student's hidden states, L + 1 tensors [B, T, d]: the embedding output, then
+   * each of its L blocks' outputs (the residual stream, before the final norm).
+   */
   readonly hidden?: tf.Tensor3D[];
-  /** `hiddenStates`: the teacher blocks' outputs the student's blocks descend from, one per student block. */
+  /**
+   * `hiddenStates`: the teacher's hidden states [B, T, d] matched to the student's: the embedding
+   * output, then for each student block the output of the teacher block it descends from (the same
+   * length as `hidden`). Present when the component `requires` hiddenStates.
+   */
   readonly teacherHidden?: tf.Tensor3D[];
 }
 

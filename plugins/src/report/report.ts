@@ -6,8 +6,11 @@ import { candidatesOf, layerReason, maskExplanation } from './mask-explanation.j
  * report.md, and `files` (report.html and figures/*.svg, by name relative to the report).
  */
 export interface Report {
+  /** report.json: masks, quality of teacher and pruned model, search and training histories. */
   json: Record<string, any>;
+  /** report.md, linking the figures. */
   markdown: string;
+  /** Further files by name relative to the report: report.html, figures/*.svg. */
   files?: Record<string, string>;
 }
 
