@@ -41,14 +41,14 @@ export interface LossInputs {
   /** `teacherTargets`: the teacher's top-k targets. */
   readonly targets?: TeacherTargets;
   /**
-   * `hiddenStates`: the student's hidden states, L + 1 tensors [B, T, d]: the embedding output, then
-   * each of its L blocks' outputs (the residual stream, before the final norm).
+   * `hiddenStates`: the student's hidden states, K + 1 tensors [B, T, d]: the embedding output, then
+   * each of its K blocks' outputs (the residual stream, before the final norm).
    */
   readonly hidden?: tf.Tensor3D[];
   /**
-   * `hiddenStates`: the teacher's hidden states [B, T, d] matched to the student's: the embedding
-   * output, then for each student block the output of the teacher block it descends from (the same
-   * length as `hidden`). Present when the component `requires` hiddenStates.
+   * `hiddenStates`: K tensors [B, T, d], one per student block: the output of the teacher block it
+   * descends from (student block j ↔ teacher block `keptLayers[j]`), to compare with `hidden[j + 1]`.
+   * No embedding entry. Present when the component `requires` hiddenStates.
    */
   readonly teacherHidden?: tf.Tensor3D[];
 }
