@@ -1,4 +1,5 @@
 import type { StepMetrics } from '../trainer/train-loop.js';
+import type { SearchSchedule } from './search-schedule.js';
 
 /** One restart's outcome (saved so a resumed run skips finished restarts). */
 export interface RestartResult {
@@ -22,4 +23,6 @@ export interface SearchMetrics {
   restarts: RestartResult[];
   /** Wall time of the whole search (s). */
   wallSeconds: number;
+  /** τ and the curriculum as set, over `steps` from `layers` kept down to `keep`: scheduleAt gives every step's. */
+  schedule?: SearchSchedule & { steps: number; layers: number; keep: number };
 }
