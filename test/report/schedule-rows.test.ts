@@ -1,6 +1,15 @@
 import { strict as assert } from 'node:assert';
 import { lrRows, plottedSteps, reportCharts, searchScheduleRows, withN } from '@e3/plugins';
 
+/** A search of `steps` keeping 2 of 4 layers, τ from 1 to `tauTo`, the curriculum over `warmupFraction` (0: off). */
+const searchSchedule = (steps: number, tauTo: number, warmupFraction: number) => ({
+  steps,
+  layers: 4,
+  keep: 2,
+  tau: { from: 1, to: tauTo },
+  curriculum: { enabled: warmupFraction > 0, warmupFraction },
+});
+
 const close = (a: number[], b: number[]) => a.every((x, i) => Math.abs(x - b[i]) < 1e-9) && a.length === b.length;
 
 /** The report's schedules drawn at every step, pinned to values worked out by hand (issue 28, "plots that tell the truth"). */
@@ -36,15 +45,7 @@ describe('report schedules (report/schedule-rows.ts)', () => {
 
   it('τ and the curriculum at every step from the search schedule', () => {
     // 5 steps, progress s/4; τ 1 → 0.01: 0.01^(s/4); K from 4 to 2 over the first half: round(4 − 2·min(1, 2p)).
-    const rows = searchScheduleRows({
-      schedule: {
-        steps: 5,
-        layers: 4,
-        keep: 2,
-        tau: { from: 1, to: 0.01 },
-        curriculum: { enabled: true, warmupFraction: 0.5 },
-      },
-    });
+    const rows = searchScheduleRows({ schedule: searchSchedule(5, 0.01, 0.5) });
     assert.deepEqual(
       rows.map((r) => r.k),
       [4, 3, 2, 2, 2],
@@ -73,13 +74,7 @@ describe('report schedules (report/schedule-rows.ts)', () => {
     const history = [0, 1, 2].map((step) => ({ step, loss: 3 - step, lr: 0.1, gradNorm: 1, tokens: 10, forwardKl: 2 }));
     const search = {
       restarts: [{ restart: 0, history: [{ step: 0, loss: 5, tau: 1, k: 4 }] }],
-      schedule: {
-        steps: 3,
-        layers: 4,
-        keep: 2,
-        tau: { from: 1, to: 0.1 },
-        curriculum: { enabled: false, warmupFraction: 0 },
-      },
+      schedule: searchSchedule(3, 0.1, 0),
     };
     const charts = reportCharts({
       training: {
