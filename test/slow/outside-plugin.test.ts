@@ -113,7 +113,10 @@ const run = (cmd: string, args: string[], cwd: string) =>
         ['ci', '--offline', '--ignore-scripts', '--omit=optional', '--no-audit', '--no-fund'],
         project,
       );
-      assert.equal(install.status, 0, `npm ci --offline of the tarballs: ${install.stderr}`);
+      const uncached = /ENOTCACHED/.test(install.stderr)
+      ? ' (a dependency tarball is not in the npm cache: run npm ci in the repository, which fills it)'
+      : '';
+    assert.equal(install.status, 0, `npm ci --offline of the tarballs${uncached}: ${install.stderr}`);
     });
 
     it('installs the packages with their .d.ts', () => {
