@@ -114,9 +114,9 @@ const run = (cmd: string, args: string[], cwd: string) =>
         project,
       );
       const uncached = /ENOTCACHED/.test(install.stderr)
-      ? ' (a dependency tarball is not in the npm cache: run npm ci in the repository, which fills it)'
-      : '';
-    assert.equal(install.status, 0, `npm ci --offline of the tarballs${uncached}: ${install.stderr}`);
+        ? ' (a dependency tarball is not in the npm cache: run npm ci in the repository, which fills it)'
+        : '';
+      assert.equal(install.status, 0, `npm ci --offline of the tarballs${uncached}: ${install.stderr}`);
     });
 
     it('installs the packages with their .d.ts', () => {
