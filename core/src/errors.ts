@@ -7,8 +7,10 @@ import { wasmOutOfMemory } from './services/wasm-out-of-memory.js';
  * (unless `--debug`) and exits non-zero; anything else is a bug and keeps its stack.
  */
 export class UserError extends Error {
+  /** `message` says what is wrong, where (node, field, file:line) and the fix. */
   constructor(
     message: string,
+    /** The process's exit code when this ends the run. */
     readonly exitCode = 1,
   ) {
     super(message);

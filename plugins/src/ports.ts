@@ -17,13 +17,21 @@ import type { TrainMetrics } from './trainer/train-metrics.js';
  * Imports here are type-only: this file is the hub every folder may use.
  */
 export interface PortTypes {
+  /** A loaded decoder with its tokenizer: model.hfCheckpoint, model.init, model.prune, trainers. */
   Model: ModelHandle;
+  /** Examples drawn on demand: data.*. */
   Dataset: Dataset;
+  /** The teacher's top-k targets per token, cached on disk: teacher.topkCache. */
   TeacherCache: TeacherCache;
+  /** A layer mask (1 = keep): masker.*. */
   Mask: LayerMaskResult;
+  /** A training run's step history: trainer.train, distiller.train. */
   TrainMetrics: TrainMetrics;
+  /** The mask search's restarts and step history: masker.search. */
   SearchMetrics: SearchMetrics;
+  /** report.json, report.md and the figures: evaluator.suite. */
   Report: Report;
+  /** An exported model directory: exporter.hf, exporter.gguf. */
   Artifact: Artifact;
   /** Matches every type (e.g. the evaluator's training metrics, from whichever trainer). */
   any: unknown;

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { ROOT } from '../helpers/files.js';
+import { e3, ROOT, writeFiles } from '../helpers/files.js';
 
 /** Every graph the repository ships: graphs/** (overlays included), examples/, bench/. */
 function shippedGraphs(): string[] {
@@ -54,5 +54,30 @@ describe('schemas/graph.schema.json for editors', () => {
     );
     assert.ok(!validate({ apiVersion: 'e3/v1', nodes: { x: { plugin: 'masker.serch' } } }), 'an unknown plugin key');
     assert.ok(validate({ extends: 'base.yaml', set: { 'nodes.search.params.steps': 3 } }), `an overlay: ${errors()}`);
+  });
+
+  it('lets an overlay delete a node, a wire, a param with null (as e3 validate does), and only an overlay', () => {
+    const deletions = {
+      export: null,
+      eval: { in: { search: null } },
+      distill: {
+        in: { teacher: null },
+        params: { warmupSteps: null, weighting: { component: 'weighting.teacherEntropy', beta: null } },
+      },
+    };
+    const overlay = { extends: join(ROOT, 'graphs', 'quickstart.yaml'), nodes: deletions };
+    assert.ok(validate(overlay), errors());
+    const dir = writeFiles({ 'overlay.yaml': JSON.stringify(overlay, null, 2) + '\n' });
+    const r = e3(['validate', '--json', join(dir, 'overlay.yaml')]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const nodes = JSON.parse(r.stdout).nodes as string[];
+    assert.ok(!nodes.includes('export') && nodes.includes('eval'), 'the loader deleted the node too');
+    const own = { apiVersion: 'e3/v1', nodes: { eval: { plugin: 'evaluator.suite', in: { search: null } } } };
+    assert.ok(!validate(own), 'a graph that extends nothing has nothing to delete');
+    assert.match(errors(), /\/nodes\/eval\/in\/search must NOT be valid/);
+    const item = { extends: 'base.yaml', nodes: { distill: { plugin: 'distiller.train', params: { loss: [null] } } } };
+    assert.ok(!validate(item), 'an array is replaced whole: a null item is not a deletion');
+    const misspelt = { extends: 'base.yaml', nodes: { search: { plugin: 'masker.search', params: { stepz: null } } } };
+    assert.ok(!validate(misspelt), 'a misspelt param');
   });
 });

@@ -9,8 +9,12 @@ import { skipBecause } from '../helpers/skip.js';
 const FIGURES = [
   'search-alpha-r0',
   'search-keep-r0',
+  'search-loss',
+  'search-temperature',
+  'search-curriculum',
   'search-candidates',
   'training-loss',
+  'training-terms',
   'training-lr',
   'heldout-accuracy',
   'heldout-kl',
@@ -78,6 +82,37 @@ describe('report.html and its figures (through the CLI)', function () {
     const png = readFileSync(join(run, 'report.png'));
     assert.equal(png.subarray(1, 4).toString(), 'PNG');
     assert.ok(png.length > 20000, `a real page, not a blank one (${png.length} bytes)`);
+  });
+
+  it('plots tell the truth in Chromium: total and terms apart, lr at every step, n beside accuracies, the search schedules', async function () {
+    if (!findChromium()) skipBecause(this, 'no Chromium (Debian: apt-get install chromium, or set E3_CHROMIUM)');
+    const report = JSON.parse(readFileSync(join(run, 'report.json'), 'utf8'));
+    const steps = report.training.steps as number; // 6 distillation steps
+    const searchSteps = report.search.schedule.steps as number; // 12 search steps
+    const points = (id: string) => `figure#${id} svg g.mark-symbol.role-mark path`;
+    const ids = [
+      'training-loss',
+      'training-terms',
+      'training-lr',
+      'search-loss',
+      'search-temperature',
+      'search-curriculum',
+    ];
+    const page = await checkPage(join(run, 'report.html'), { selectors: ids.map(points) });
+    assert.deepEqual(page.errors, []);
+    assert.equal(page.counts[points('training-lr')], steps, 'one learning-rate point per step');
+    assert.equal(page.counts[points('training-loss')], report.training.history.length, 'the total alone');
+    const terms = Object.keys(report.training.history[0]).filter((k) => /Kl$/.test(k)).length;
+    assert.equal(page.counts[points('training-terms')], terms * report.training.history.length, 'the terms alone');
+    assert.equal(page.counts[points('search-temperature')], searchSteps, 'τ at every search step');
+    assert.equal(page.counts[points('search-curriculum')], searchSteps, 'layers kept at every search step');
+    assert.equal(page.counts[points('search-loss')], report.search.restarts[0].history.length);
+    const html = readFileSync(join(run, 'report.html'), 'utf8');
+    const n = report.training.evalCurve[0].n as number;
+    assert.equal(n, 16, 'evalExamples');
+    assert.ok(html.includes(`Held-out exact match (n = ${n})`), 'the curve says its n');
+    assert.match(html, new RegExp(`<td>\\d+\\.\\d% \\(n = ${report.model.accuracyN}\\)</td>`), 'the table says its n');
+    assert.ok(html.includes('Total loss (weighted sum of the terms)') && html.includes('Loss terms (unweighted)'));
   });
 
   it('e3 report on a directory without report.json fails with the fix, writing nothing', () => {

@@ -10,7 +10,9 @@ export type JsonSchema = Record<string, unknown>;
 
 /** One port: a type name checked between producer and consumer ('any' matches every type). */
 export interface PortSpec {
+  /** The port type's name (`Model`, `Dataset`, …, or a plugin's own); `any` accepts every type. */
   readonly type: string;
+  /** What the port carries, shown by `e3 plugins` and in editors. */
   readonly doc?: string;
   /** Inputs only: the node runs without it. */
   readonly optional?: boolean;
@@ -34,6 +36,11 @@ export interface NodeContext {
  * but do not emit.
  */
 export interface GraphNode<P = any> {
+  /**
+   * Wires the node: `inputs` holds one stream per wired input port (an optional port left unwired
+   * is absent), `params` the node's validated params (defaults filled in, component slots built);
+   * returns one stream per output port. Errors thrown or emitted fail the run, naming the node.
+   */
   connect(inputs: Record<string, Observable<any>>, params: P, ctx: NodeContext): Record<string, Observable<unknown>>;
 }
 
@@ -41,9 +48,13 @@ export interface GraphNode<P = any> {
 export interface PluginManifest {
   /** Registry key, `domain.camelName`. */
   readonly key: string;
+  /** One or two sentences: what the node does (shown by `e3 plugins` and in editors). */
   readonly doc: string;
+  /** Input ports by name: what `in:` of a graph node may wire. */
   readonly inputs: Readonly<Record<string, PortSpec>>;
+  /** Output ports by name: what other nodes wire as `node.port`. */
   readonly outputs: Readonly<Record<string, PortSpec>>;
+  /** JSON Schema of `params` (draft-07): defaults are filled in, errors point at the graph's file:line. */
   readonly params: JsonSchema;
   /**
    * Its outputs depend only on its plugin, params (and the files they name), inputs, the run's
@@ -80,11 +91,15 @@ export interface Supply {
  * validated params bound to {@link COMPONENT_PARAMS}.
  */
 export interface ComponentManifest {
+  /** Registry key, `domain.camelName` (what `component:` names in a graph). */
   readonly key: string;
   /** The slot it fits (`sampler`, `loss`, `weighting`, …); a slot's `x-component` names it. */
   readonly kind: string;
+  /** One or two sentences: what the component does (shown by `e3 plugins` and in editors). */
   readonly doc: string;
+  /** JSON Schema of its params (the slot's keys beside `component`); injected as {@link COMPONENT_PARAMS}. */
   readonly params: JsonSchema;
+  /** The class the runtime instantiates through DI: an implementation of its kind's interface. */
   readonly component: Newable<unknown>;
   /** What the component needs from the node that holds it (e.g. `teacherTargets`); see {@link PluginManifest.supplies}. */
   readonly requires?: readonly string[];

@@ -9,8 +9,10 @@ import { checkReplaceable, type OutputGuard } from './output-guard.js';
  * a crash never leaves a half-written artifact where a reader would take it for whole.
  */
 export class ArtifactStore {
+  /** The run directory, absolute. */
   readonly dir: string;
 
+  /** Built by the runtime for the run directory (inject ARTIFACTS); creates it. */
   constructor(dir: string) {
     this.dir = resolve(dir);
     try {
@@ -20,6 +22,7 @@ export class ArtifactStore {
     }
   }
 
+  /** The absolute path of `parts` inside the run directory (nothing is created). */
   path(...parts: string[]): string {
     return join(this.dir, ...parts);
   }
@@ -29,6 +32,7 @@ export class ArtifactStore {
     return this.path('checkpoints', id);
   }
 
+  /** Writes `name` (relative to the run directory, folders created) atomically; returns its path. */
   writeText(name: string, text: string | Uint8Array): string {
     try {
       return writeFileAtomic(this.path(name), text);
@@ -37,6 +41,7 @@ export class ArtifactStore {
     }
   }
 
+  /** Writes `value` as indented JSON to `name`, atomically; returns its path. */
   writeJson(name: string, value: unknown): string {
     return this.writeText(name, JSON.stringify(value, null, 2) + '\n');
   }

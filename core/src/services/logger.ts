@@ -10,7 +10,9 @@ const RANK: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 export class Logger {
   private file?: string;
 
+  /** Built by the runtime (inject LOGGER); lines below `level` go only to the log file. */
   constructor(
+    /** The lowest level printed to stderr (`--verbose`: debug; `--quiet`: warn). */
     readonly level: LogLevel = 'info',
     private readonly scope = 'e3',
     private readonly sink: (line: string) => void = (l) => process.stderr.write(l + '\n'),
@@ -21,21 +23,26 @@ export class Logger {
     this.file = path;
   }
 
+  /** A logger whose lines say `scope` (e.g. a node id) instead of this one's, to the same places. */
   child(scope: string): Logger {
     const c = new Logger(this.level, scope, this.sink);
     c.file = this.file;
     return c;
   }
 
+  /** Details shown with `--verbose` (always in run.log). */
   debug(msg: string): void {
     this.write('debug', msg);
   }
+  /** What a user wants to see as the run goes (hidden by `--quiet`; always in run.log). */
   info(msg: string): void {
     this.write('info', msg);
   }
+  /** Something the user should act on but the run goes on: say what and the fix. */
   warn(msg: string): void {
     this.write('warn', msg);
   }
+  /** A failure (throw a UserError to stop the run; this only reports). */
   error(msg: string): void {
     this.write('error', msg);
   }

@@ -2,7 +2,9 @@ import cliProgress from 'cli-progress';
 
 /** One long task's progress: call `tick` as work is done, `done` at the end. */
 export interface ProgressTask {
+  /** `done` units of the total are finished; `info` is shown beside the bar (e.g. `{ loss: 2.1 }`). */
   tick(done: number, info?: Record<string, number | string>): void;
+  /** The task is finished: the bar is closed (call it on success and on failure). */
   done(): void;
 }
 
@@ -55,12 +57,14 @@ function timing(t0: number, done0: number, done: number, total: number) {
  * Log lines go through {@link Progress.log} so that they do not tear the bars.
  */
 export class Progress {
+  /** How progress is shown in this run (`auto` resolved). */
   readonly mode: Exclude<ProgressMode, 'auto'>;
   private multibar?: cliProgress.MultiBar;
   private active = 0;
   /** When a task last started, ticked or finished (`Date.now()` ms), whatever the mode: a run's sign of life. */
   lastActivityAt = 0;
 
+  /** Built by the runtime (inject PROGRESS); `stream` defaults to stderr, `mode` to `auto`. */
   constructor(
     private readonly stream: Stream = process.stderr,
     mode: ProgressMode | boolean = 'auto',
@@ -78,6 +82,10 @@ export class Progress {
     } else this.stream.write(line + '\n');
   }
 
+  /**
+   * Starts a task of `total` units for node `task` (pass `ctx.id`): a bar, or plain/JSON lines with
+   * rate, elapsed time and ETA. Call `tick(done)` as work finishes and `done()` at the end.
+   */
   start(task: string, total: number, label: TaskLabel = {}): ProgressTask {
     this.lastActivityAt = Date.now();
     const inner = this.startTask(task, total, label);

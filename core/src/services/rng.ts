@@ -7,6 +7,7 @@
 export class Rng {
   private s: Uint32Array;
 
+  /** A stream seeded by `seed` (a number, or a string hashed with FNV-1a); nodes inject RNG instead. */
   constructor(seed: number | string = 0) {
     this.s = new Uint32Array(4);
     let x = typeof seed === 'number' ? seed >>> 0 : hashString(seed);
@@ -68,9 +69,11 @@ export class Rng {
     return Math.sqrt(-2 * Math.log(this.nextOpen())) * Math.cos(2 * Math.PI * this.next());
   }
 
+  /** The four 32-bit words of the state, to save with a checkpoint. */
   getState(): number[] {
     return Array.from(this.s);
   }
+  /** Restores a state from {@link Rng.getState}: the stream continues exactly where it was. */
   setState(state: readonly number[]): void {
     this.s = Uint32Array.from(state);
   }

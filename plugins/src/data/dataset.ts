@@ -3,7 +3,9 @@ import { UserError, type Rng } from '@e3/core';
 
 /** One exact-answer example: the model sees `prompt` and must produce `answer`, then end. */
 export interface Example {
+  /** The text the model is given (chat-templated or plain); no loss on its tokens by default. */
   readonly prompt: string;
+  /** The text the model must produce after the prompt (the loss and exact match are on it). */
   readonly answer: string;
   /** Where it came from, for errors about it (`data.jsonl:12`); absent for generated data. */
   readonly source?: string;
@@ -15,9 +17,11 @@ export interface Example {
 
 /** A packed row: its ids (input tokens + the one label-only id after them) and who tokenized them. */
 export interface PackedTokens {
+  /** The token ids, in order. */
   readonly ids: readonly number[];
   /** The packing tokenizer's size and directory: encodeBatch refuses a model whose tokenizer differs. */
   readonly vocabSize: number;
+  /** The directory of the tokenizer that produced the ids. */
   readonly tokenizerDir: string;
 }
 
@@ -28,8 +32,13 @@ export interface PackedTokens {
  * the batches an uninterrupted run would.
  */
 export interface Dataset {
-  /** Identifies the data (name + params + seed), for caches. */
+  /**
+   * Identifies the data: a hash or string of the plugin, its params, the files' content and the seed.
+   * It keys the teacher cache (teacher.topkCache stores targets under it): two datasets with the same
+   * fingerprint must yield the same examples, and any change to them must change it.
+   */
   readonly fingerprint: string;
+  /** How many training examples there are (an epoch; trainBatch wraps around it). */
   readonly trainSize: number;
   /** How many held-out examples there are. */
   readonly heldoutSize: number;

@@ -22,6 +22,7 @@ import type { TeacherCache } from '../teacher/topk-cache.js';
 import { TrainingServices } from '../trainer/training-services.js';
 import { optimSchema, trainLoop, type OptimParams } from '../trainer/train-loop.js';
 import type { TokenWeighting } from '../weighting/weighting.js';
+import { lrScheduleOf } from '../trainer/train-metrics.js';
 
 interface Params extends OptimParams {
   batchSize: number;
@@ -97,6 +98,7 @@ export class DistillerNode implements GraphNode<Params> {
       evalCurve.push({
         step,
         tokens: tokensSoFar,
+        n: em.answered,
         ...(em.accuracy !== undefined ? { accuracy: em.accuracy } : {}),
         perplexity: lik.perplexity,
         ...(lik.kl !== undefined ? { kl: lik.kl } : {}),
@@ -164,6 +166,7 @@ export class DistillerNode implements GraphNode<Params> {
         steps,
         tokens,
         wallSeconds: (performance.now() - t0) / 1000,
+        lrSchedule: lrScheduleOf(p),
         history: metrics,
         evalCurve,
         teacherCache: { fingerprint: cache.fingerprint, computed: cache.computed, reused: cache.reused },

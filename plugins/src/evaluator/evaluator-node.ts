@@ -76,6 +76,7 @@ export class EvaluatorNode implements GraphNode<Params> {
               layers: h.model.numLayers,
               parameters: h.model.parameterCount(),
               accuracy: em.accuracy,
+              accuracyN: em.answered,
               perplexity: lik.perplexity,
               klToTeacher: lik.kl,
               examples: held.length,

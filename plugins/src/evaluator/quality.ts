@@ -29,7 +29,7 @@ export async function exactMatch(
   mask?: LayerMask,
   progress?: (done: number, total: number) => void,
   signal?: AbortSignal,
-): Promise<{ accuracy?: number; completions: string[] }> {
+): Promise<{ accuracy?: number; answered: number; completions: string[] }> {
   const asked = examples.filter((e) => e.prompt.length > 0);
   const completions: string[] = [];
   const bs = 128;
@@ -42,7 +42,7 @@ export async function exactMatch(
   if (asked.length) progress?.(asked.length, asked.length);
   const correct = completions.filter((c, i) => extractAnswer(c) === asked[i].answer).length;
   // Without a single prompt there is nothing to score: no accuracy rather than a misleading 0%.
-  return { accuracy: asked.length ? correct / asked.length : undefined, completions };
+  return { accuracy: asked.length ? correct / asked.length : undefined, answered: asked.length, completions };
 }
 
 /**

@@ -8,6 +8,7 @@ import type { MaskEvaluator } from './mask-evaluator.js';
  * which the mask search can use to initialise its logits.
  */
 export interface LayerImportance {
+  /** The method's name in reports (`block-influence`, `sleb`, …). */
   readonly name: string;
   /** Per-layer scores, or undefined when the method does not rank layers one by one. */
   scores(evaluator: MaskEvaluator, keep: number, rng: Rng): Promise<number[] | undefined>;

@@ -32,7 +32,12 @@ export class MaskEvaluator {
   private readonly batches: CalibBatch[] = [];
   private readonly klMemo = new Map<string, number>();
 
+  /**
+   * Runs the unmasked model once over `examples` (calibration data) in batches of `batchSize`;
+   * `promptLoss`: score the prompt's tokens too, not only the answer's.
+   */
   constructor(
+    /** The model scored (the unmasked one is the reference); held, not disposed, by the evaluator. */
     readonly handle: ModelHandle,
     examples: readonly Example[],
     batchSize = 64,
@@ -48,6 +53,7 @@ export class MaskEvaluator {
     }
   }
 
+  /** Layers of the model: the length of every mask. */
   get numLayers(): number {
     return this.handle.model.numLayers;
   }
@@ -122,6 +128,7 @@ export class MaskEvaluator {
     return { states, d, real, last };
   }
 
+  /** Frees the calibration batches' tensors (not the model). */
   dispose(): void {
     for (const b of this.batches) [b.ids, b.attention, b.labels, b.active, b.teacherFinal].forEach((t) => t.dispose());
     this.batches.length = 0;

@@ -36,12 +36,20 @@ export interface LossInputs {
   readonly active: tf.Tensor2D;
   /** [B, T] per-token weights (already zero where inactive); the term divides by their sum. */
   readonly tokenWeights: tf.Tensor2D;
+  /** V: the tokenizer's vocabulary size (e.g. to normalise an entropy). */
   readonly vocabSize: number;
   /** `teacherTargets`: the teacher's top-k targets. */
   readonly targets?: TeacherTargets;
-  /** `hiddenStates`: the student's hidden states (embeddings, then each block's output). */
+  /**
+   * `hiddenStates`: the student's hidden states, K + 1 tensors [B, T, d]: the embedding output, then
+   * each of its K blocks' outputs (the residual stream, before the final norm).
+   */
   readonly hidden?: tf.Tensor3D[];
-  /** `hiddenStates`: the teacher blocks' outputs the student's blocks descend from, one per student block. */
+  /**
+   * `hiddenStates`: K tensors [B, T, d], one per student block: the output of the teacher block it
+   * descends from (student block j ↔ teacher block `keptLayers[j]`), to compare with `hidden[j + 1]`.
+   * No embedding entry. Present when the component `requires` hiddenStates.
+   */
   readonly teacherHidden?: tf.Tensor3D[];
 }
 

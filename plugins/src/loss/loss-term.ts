@@ -6,10 +6,16 @@ import type { LossInputs, LossNeed } from './loss-inputs.js';
  * The training step sums `weight × value` over its list of terms.
  */
 export interface LossTerm {
+  /** The term's name in the step history, report.json and the plots (unique within a node's list). */
   readonly name: string;
+  /** Its weight in the step's total Σ weight × value (the `weight:` of its slot). */
   readonly weight: number;
   /** What the step must build for it; the same list as its manifest's `requires`. */
   readonly requires: readonly LossNeed[];
+  /**
+   * The term's value for one batch, unweighted, under the gradient tape: a scalar, usually
+   * {@link weightedMean} of a per-token loss [B, T] with `inputs.tokenWeights`.
+   */
   compute(inputs: LossInputs): tf.Scalar;
 }
 

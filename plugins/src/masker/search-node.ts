@@ -202,7 +202,9 @@ export class SearchNode implements GraphNode<Params> {
       this.services.log.info(
         `removes ${(result.details!.removed as number[]).join(',')} (calibration KL ${best.kl.toFixed(4)}, from ${best.source}, restart ${best.restart}); keep probability ${chosen.keepProbability.map((x) => x.toFixed(2)).join(' ')}`,
       );
-      return { mask: result, metrics: { node: ctx.id, restarts, wallSeconds: (performance.now() - t0) / 1000 } };
+      const schedule = { steps: p.steps, layers: L, keep: K, tau: p.tau, curriculum: p.curriculum };
+      const wallSeconds = (performance.now() - t0) / 1000;
+      return { mask: result, metrics: { node: ctx.id, restarts, wallSeconds, schedule } };
     } finally {
       evaluator.dispose();
     }

@@ -1,7 +1,10 @@
 import { expSchedule } from '../sampler/sampler.js';
 
+/** The search's schedules as its params set them. */
 export interface SearchSchedule {
+  /** The relaxation temperature τ, annealed exponentially from `from` to `to` over the steps. */
   tau: { from: number; to: number };
+  /** Layers kept go linearly from all (L) down to K over the first `warmupFraction` of the steps. */
   curriculum: { enabled: boolean; warmupFraction: number };
 }
 

@@ -20,7 +20,9 @@ export interface LayerCache {
  */
 export type LayerMask = readonly number[] | tf.Tensor1D;
 
+/** Options of {@link DecoderModel.forward} and {@link DecoderModel.forwardFinal}; all optional. */
 export interface ForwardOptions {
+  /** Gates the blocks ({@link LayerMask}): numbers 0/1 skip or keep each block, a tensor [L] scales them. */
   mask?: LayerMask;
   /** [B, S] with 1 for real tokens and 0 for padding, over cached + new positions. */
   attentionMask?: tf.Tensor2D;
@@ -43,13 +45,17 @@ export interface FinalResult {
   final: tf.Tensor2D;
   /** L + 1 tensors [B, T, d] (embedding output, then each block's output) when asked. */
   hidden?: tf.Tensor3D[];
+  /** The per-layer key/value caches extended by this call (with `useCache`). */
   cache?: (LayerCache | undefined)[];
 }
 
+/** What {@link DecoderModel.forward} returns: logits, and the hidden states and caches when asked. */
 export interface ForwardResult {
+  /** [B, T, V] next-token logits for every position. */
   logits: tf.Tensor3D;
   /** L + 1 tensors [B, T, d] (embedding output, then each block's output) when asked. */
   hidden?: tf.Tensor3D[];
+  /** The per-layer key/value caches extended by this call (with `useCache`). */
   cache?: (LayerCache | undefined)[];
 }
 
@@ -75,19 +81,29 @@ export class DecoderModel {
   private readonly invFreq: tf.Tensor1D;
   private disposed = false;
 
+  /** Wraps loaded weights (model.* nodes build it; a plugin receives it inside a ModelHandle). */
   constructor(
+    /** The architecture: sizes, heads, norms, rotary settings (config.json, parsed). */
     readonly config: DecoderConfig,
+    /** The parameters as tensors, by block (`weights.layers[i]`); {@link named} gives them by HF name. */
     readonly weights: ModelWeights,
+    /** Where it came from: its config.json and which original layers it keeps. */
     readonly source: ModelSource,
   ) {
     this.invFreq = tf.keep(tf.tensor1d(inverseFrequencies(config)));
   }
 
+  /** Blocks in this model (after pruning: the kept ones). */
   get numLayers(): number {
     return this.weights.layers.length;
   }
 
-  /** HF-named parameters (layers renumbered 0..K−1). */
+  /**
+   * Every parameter by its Hugging Face name (`model.embed_tokens.weight`,
+   * `model.layers.3.self_attn.q_proj.weight`, `model.norm.weight`, `lm_head.weight` when untied),
+   * with layers renumbered 0..K−1 after pruning ({@link ModelSource.keptLayers} maps them back).
+   * The tensors are the model's own: do not dispose them.
+   */
   named(): Map<string, tf.Variable> {
     return namedWeights(this.weights);
   }
@@ -97,6 +113,7 @@ export class DecoderModel {
     return [...this.named().values()];
   }
 
+  /** Number of parameters (scalars) of the model. */
   parameterCount(): number {
     return this.variables().reduce((n, v) => n + (isPackedBf16(v) ? 2 : 1) * v.size, 0);
   }
@@ -283,6 +300,7 @@ export class DecoderModel {
     return linear(tf.mul(tf.mul(g, tf.sigmoid(g)), u) as tf.Tensor2D, w.down, w.downBias);
   }
 
+  /** Frees the weights (ModelHandle.dispose calls it after the last holder); idempotent. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
@@ -290,6 +308,7 @@ export class DecoderModel {
     for (const v of this.variables()) v.dispose();
   }
 
+  /** Whether {@link dispose} ran: its tensors are gone. */
   get isDisposed(): boolean {
     return this.disposed;
   }

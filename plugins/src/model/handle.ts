@@ -13,16 +13,23 @@ import { isPackedBf16 } from './packed-bf16.js';
  * consumer).
  */
 export interface ModelHandle {
+  /** The decoder: forward passes, parameters by name, layer count. */
   readonly model: DecoderModel;
+  /** Its tokenizer (absent for models built without one, e.g. random test models). */
   readonly tokenizer?: TextTokenizer;
   /** tokenizer.json / tokenizer_config.json objects, copied on export. */
   readonly tokenizerFiles?: Record<string, Record<string, unknown>>;
+  /** generation_config.json, copied on export. */
   readonly generationConfig?: Record<string, unknown>;
+  /** The float type of the checkpoint's weights on disk (written back on export). */
   readonly dtype: FloatDtype;
+  /** The end-of-sequence token id (generation_config, config.json, or the tokenizer's `<eos>`). */
   readonly eosId: number;
+  /** The padding token id (falls back to {@link eosId}). */
   readonly padId: number;
   /** Adds a holder: the weights live until every holder has called dispose(). */
   retain(): ModelHandle;
+  /** Drops this holder: the weights are freed when the last holder disposes. */
   dispose(): void;
 }
 

@@ -12,6 +12,7 @@ import {
 } from '@e3/core';
 import type { LayerMaskResult } from '../model/layer-mask.js';
 import { candidatesOf } from './mask-explanation.js';
+import { lrRows, searchLossRows, searchScheduleRows, withN } from './schedule-rows.js';
 
 /** One figure of the report: an SVG file under figures/ and where it belongs. */
 export interface ReportFigure {
@@ -25,7 +26,7 @@ export interface ReportFigure {
 
 type Row = Record<string, number>;
 
-const NOT_TERMS = new Set(['step', 'lr', 'gradNorm', 'tokens', 'tau', 'k']);
+const NOT_TERMS = new Set(['step', 'loss', 'lr', 'gradNorm', 'tokens', 'tau', 'k']);
 const perLayer = (row: Row, prefix: string) => Object.keys(row).filter((k) => new RegExp(`^${prefix}\\d+$`).test(k));
 
 /** Rows of one value per layer per recorded step: `{ step, layer, value }`. */
@@ -35,7 +36,7 @@ function layerRows(history: Row[], prefix: string): Row[] {
   );
 }
 
-const axis = (field: string, title: string) => ({ field, title });
+const axis = (field: string, title: string, scale?: 'log') => ({ field, title, ...(scale ? { scale } : {}) });
 
 /** A line chart as one of the report's figures. */
 function lineFigure(id: string, section: ReportFigure['section'], caption: string, c: LineChart): ChartEntry {
@@ -94,6 +95,7 @@ export function reportCharts(j: Record<string, any>): ChartEntry[] {
       });
     }
   }
+  out.push(...searchCharts(j));
   const cands = candidatesOf(j.mask as LayerMaskResult | undefined);
   if (cands.length) {
     const chosen = (j.mask as LayerMaskResult).mask.join('');
@@ -122,51 +124,7 @@ export function reportCharts(j: Record<string, any>): ChartEntry[] {
       ),
     );
   }
-  const hist = (j.training?.history ?? []) as Row[];
-  if (hist.length) {
-    const keys = [...new Set(hist.flatMap((r) => Object.keys(r)))];
-    const terms = keys.filter((k) => !NOT_TERMS.has(k) && !/^(alpha|keep)\d+$/.test(k));
-    const rows = hist.flatMap((r) =>
-      terms.filter((t) => r[t] !== undefined).map((t) => ({ step: r.step, term: t, value: r[t] })),
-    );
-    const step = axis('step', 'step');
-    out.push(
-      lineFigure('training-loss', 'training', 'Total loss and each loss term over the recovery steps.', {
-        title: 'Loss terms',
-        rows,
-        x: step,
-        y: axis('value', 'loss'),
-        series: axis('term', 'term'),
-      }),
-      lineFigure('training-lr', 'training', 'Learning rate schedule (warm-up, then cosine decay).', {
-        title: 'Learning rate',
-        rows: hist,
-        x: step,
-        y: axis('lr', 'learning rate'),
-        height: 160,
-      }),
-    );
-  }
-  const curve = (j.training?.evalCurve ?? []) as Row[];
-  if (curve.length) {
-    const tokens = axis('tokens', 'tokens');
-    out.push(
-      lineFigure('heldout-accuracy', 'quality', 'Held-out exact match against training tokens.', {
-        title: 'Held-out exact match',
-        rows: curve,
-        x: tokens,
-        y: axis('accuracy', 'exact match'),
-        height: 180,
-      }),
-      lineFigure('heldout-kl', 'quality', 'Held-out KL to the teacher against training tokens.', {
-        title: 'Held-out KL to the teacher',
-        rows: curve,
-        x: tokens,
-        y: axis('kl', 'KL'),
-        height: 180,
-      }),
-    );
-  }
+  out.push(...trainingCharts(j), ...accuracyCharts(j));
   if (j.speedup) {
     const rows = [
       { measure: 'prefill (measured)', speedup: j.speedup.prefill, kind: 'measured' },
@@ -188,6 +146,112 @@ export function reportCharts(j: Record<string, any>): ChartEntry[] {
     );
   }
   return out;
+}
+
+/** The search's loss per restart, and its temperature τ and curriculum (layers kept) at every step. */
+function searchCharts(j: Record<string, any>): ChartEntry[] {
+  const out: ChartEntry[] = [];
+  const loss = searchLossRows(j.search);
+  const step = axis('step', 'search step');
+  if (loss.length)
+    out.push(
+      lineFigure('search-loss', 'search', 'Search loss (the masked model against the teacher) per recorded step.', {
+        title: 'Search loss',
+        rows: loss,
+        x: step,
+        y: axis('loss', 'loss'),
+        series: axis('restart', 'restart'),
+      }),
+    );
+  const sched = searchScheduleRows(j.search);
+  if (sched.length) {
+    const from = j.search.schedule ? 'at every step, from the schedule as set' : 'at the recorded steps';
+    out.push(
+      lineFigure('search-temperature', 'search', `Temperature τ of the relaxed top-k, ${from}.`, {
+        title: 'Temperature τ',
+        rows: sched,
+        x: step,
+        y: axis('tau', 'τ', 'log'),
+        height: 160,
+      }),
+      lineFigure('search-curriculum', 'search', `Curriculum: layers the sampled masks keep, ${from}.`, {
+        title: 'Curriculum: layers kept',
+        rows: sched,
+        x: step,
+        y: axis('k', 'layers kept'),
+        height: 160,
+      }),
+    );
+  }
+  return out;
+}
+
+/** The weighted total and the unweighted terms on separate axes, and the learning rate at every step. */
+function trainingCharts(j: Record<string, any>): ChartEntry[] {
+  const hist = (j.training?.history ?? []) as Row[];
+  if (!hist.length) return [];
+  const keys = [...new Set(hist.flatMap((r) => Object.keys(r)))];
+  const terms = keys.filter((k) => !NOT_TERMS.has(k) && !/^(alpha|keep)\d+$/.test(k));
+  const rows = hist.flatMap((r) =>
+    terms.filter((t) => r[t] !== undefined).map((t) => ({ step: r.step, term: t, value: r[t] })),
+  );
+  const step = axis('step', 'step');
+  const lr = lrRows(j.training);
+  const out: ChartEntry[] = [
+    lineFigure('training-loss', 'training', 'Total loss: Σ weight × term, what the optimiser minimises.', {
+      title: 'Total loss (weighted sum of the terms)',
+      rows: hist.filter((r) => r.loss !== undefined),
+      x: step,
+      y: axis('loss', 'weighted total'),
+      height: 180,
+    }),
+  ];
+  if (rows.length)
+    out.push(
+      lineFigure('training-terms', 'training', 'Each loss term, unweighted (its own scale, before its weight).', {
+        title: 'Loss terms (unweighted)',
+        rows,
+        x: step,
+        y: axis('value', 'term value'),
+        series: axis('term', 'term'),
+      }),
+    );
+  const caption = j.training.lrSchedule
+    ? 'Learning rate at every step, from the schedule as set (linear warm-up, then cosine decay).'
+    : 'Learning rate at the recorded steps (the run recorded no schedule).';
+  out.push(
+    lineFigure('training-lr', 'training', caption, {
+      title: 'Learning rate',
+      rows: lr,
+      x: step,
+      y: axis('lr', 'learning rate'),
+      height: 160,
+    }),
+  );
+  return out;
+}
+
+/** Held-out exact match and KL during recovery; every accuracy says how many examples it is over. */
+function accuracyCharts(j: Record<string, any>): ChartEntry[] {
+  const curve = (j.training?.evalCurve ?? []) as Row[];
+  if (!curve.length) return [];
+  const tokens = axis('tokens', 'tokens');
+  return [
+    lineFigure('heldout-accuracy', 'quality', 'Held-out exact match against training tokens.', {
+      title: `Held-out exact match (${withN(curve)})`,
+      rows: curve,
+      x: tokens,
+      y: axis('accuracy', 'exact match'),
+      height: 180,
+    }),
+    lineFigure('heldout-kl', 'quality', 'Held-out KL to the teacher against training tokens.', {
+      title: 'Held-out KL to the teacher',
+      rows: curve,
+      x: tokens,
+      y: axis('kl', 'KL'),
+      height: 180,
+    }),
+  ];
 }
 
 /** The resolved graph of a report as a mapping; undefined when absent or not YAML (report.html still shows its text). */

@@ -6,6 +6,8 @@ import type { ReportFigure } from './report-figures.js';
 const num = (x: unknown, d = 4) =>
   typeof x !== 'number' || Number.isNaN(x) ? '—' : Number.isInteger(x) ? String(x) : x.toFixed(d);
 const pct = (x: unknown) => (typeof x !== 'number' || Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`);
+/** An accuracy with the number of examples behind it. */
+const pctN = (x: unknown, n: unknown) => (typeof n === 'number' && pct(x) !== '—' ? `${pct(x)} (n = ${n})` : pct(x));
 const para = (lines: readonly string[]) => lines.map((l) => `<p>${escapeHtml(l)}</p>`).join('\n');
 
 function figures(all: readonly ReportFigure[], section: ReportFigure['section']): string {
@@ -56,7 +58,7 @@ function qualityTable(j: Record<string, any>): string {
       return [
         w === 'model' ? 'pruned' : 'teacher',
         r.layers,
-        pct(r.accuracy),
+        pctN(r.accuracy, r.accuracyN ?? r.examples),
         num(r.perplexity),
         num(r.klToTeacher),
         num(r.speed?.prefillTokensPerSecond, 0),
@@ -84,10 +86,16 @@ export function reportHtml(j: Record<string, any>, figs: readonly ReportFigure[]
   if (j.mask) sections.push({ heading: 'Mask', html: maskSection(j.mask) + figures(figs, 'search') });
   if (j.training) {
     const t = j.training;
+    const last = (t.evalCurve ?? []).at(-1);
+    const curve = last
+      ? `<p>Held-out exact match during recovery: ${pctN(last.accuracy, last.n)} at step ${num(last.step)} ` +
+        '(the distiller’s own held-out sample; the table above scores the evaluator’s).</p>'
+      : '';
     sections.push({
       heading: 'Recovery training',
       html:
         `<p>Steps ${num(t.steps)}, tokens ${num(t.tokens)}, wall ${num(t.wallSeconds, 1)} s.</p>` +
+        curve +
         figures(figs, 'training'),
     });
   }

@@ -6,12 +6,17 @@ import { candidatesOf, layerReason, maskExplanation } from './mask-explanation.j
  * report.md, and `files` (report.html and figures/*.svg, by name relative to the report).
  */
 export interface Report {
+  /** report.json: masks, quality of teacher and pruned model, search and training histories. */
   json: Record<string, any>;
+  /** report.md, linking the figures. */
   markdown: string;
+  /** Further files by name relative to the report: report.html, figures/*.svg. */
   files?: Record<string, string>;
 }
 
 const pct = (x: unknown) => (typeof x !== 'number' || Number.isNaN(x) ? '—' : `${(100 * x).toFixed(1)}%`);
+/** An accuracy with the number of examples behind it. */
+const pctN = (x: unknown, n: unknown) => (typeof n === 'number' && pct(x) !== '—' ? `${pct(x)} (n = ${n})` : pct(x));
 const f = (x: unknown, d = 4) =>
   typeof x !== 'number' || Number.isNaN(x) ? '—' : Number.isInteger(x) ? String(x) : x.toFixed(d);
 
@@ -71,7 +76,7 @@ export function reportMarkdown(
     const r = j[who];
     if (r)
       lines.push(
-        `| ${who === 'model' ? 'pruned' : 'teacher'} | ${r.layers} | ${pct(r.accuracy)} | ${f(r.perplexity)} | ${f(r.klToTeacher)} | ${f(r.speed?.prefillTokensPerSecond, 0)} | ${f(r.speed?.decodeTokensPerSecond, 0)} |`,
+        `| ${who === 'model' ? 'pruned' : 'teacher'} | ${r.layers} | ${pctN(r.accuracy, r.accuracyN ?? r.examples)} | ${f(r.perplexity)} | ${f(r.klToTeacher)} | ${f(r.speed?.prefillTokensPerSecond, 0)} | ${f(r.speed?.decodeTokensPerSecond, 0)} |`,
       );
   }
   if (figures.length) lines.push('', 'Plots: open report.html beside this file (self-contained), or the SVGs below.');
@@ -107,7 +112,7 @@ export function reportMarkdown(
       '| step | tokens | exact match | KL to teacher |',
       '|---|---|---|---|',
     );
-    for (const c of curve) lines.push(`| ${c.step} | ${c.tokens} | ${pct(c.accuracy)} | ${f(c.kl)} |`);
+    for (const c of curve) lines.push(`| ${c.step} | ${c.tokens} | ${pctN(c.accuracy, c.n)} | ${f(c.kl)} |`);
   }
   if (figures.some((x) => x.section === 'quality')) lines.push('', '## Quality and speed', '', ...links('quality'));
   if (j.resolvedGraph) {

@@ -12,8 +12,11 @@ export interface MaskSample {
 
 /** Where the search is in its schedules. */
 export interface SampleState {
+  /** Layers the mask keeps at this step (the curriculum lowers it from L to K). */
   k: number;
+  /** The relaxation's temperature τ at this step (annealed). */
   tau: number;
+  /** Search progress in [0, 1]. */
   progress: number;
 }
 
@@ -22,6 +25,7 @@ export interface SampleState {
  * Swapping it is the search ablation (Gumbel-TopK vs deterministic vs softmax surrogate).
  */
 export interface MaskSampler {
+  /** The sampler's name in reports. */
   readonly name: string;
   /**
    * `alphaValues` are α's current values, read before the gradient tape (asynchronously, so

@@ -57,14 +57,19 @@ export class TeacherCache {
   private readonly folder: string;
   /** How the teacher encodes examples (it counts the records cut to the teacher's context). */
   readonly codec: TextCodec & { cut: Set<string> };
+  /** Examples whose targets this run computed with the teacher (and appended to the cache). */
   computed = 0;
+  /** Examples whose targets came from the files (computed by this or an earlier run). */
   reused = 0;
+  /** Batched teacher forward passes this run made. */
   teacherForwards = 0;
   private disposed = false;
 
   private constructor(
     private readonly teacher: ModelHandle,
+    /** Targets per token: the teacher's top-k ids and log-probs. */
     readonly k: number,
+    /** Hash of the teacher's weights and tokenizer, k and the data's {@link Dataset.fingerprint}: the folder name. */
     readonly fingerprint: string,
     dir: string,
     private readonly batchSize: number,
@@ -123,6 +128,7 @@ export class TeacherCache {
     return new TeacherCache(teacher.retain(), k, hash.digest('hex').slice(0, 16), dir, batchSize, chunkTokens);
   }
 
+  /** Examples with targets in the files (all processes'), as indexed so far. */
   get cachedExamples(): number {
     return this.offsets.size;
   }
@@ -252,6 +258,7 @@ export class TeacherCache {
     };
   }
 
+  /** Closes the files and releases the teacher; idempotent (the runtime calls it after the last consumer). */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

@@ -73,11 +73,17 @@ export function optimSchema(defaults: Partial<OptimParams>): Record<string, unkn
 
 /** One recorded step. */
 export interface StepMetrics {
+  /** The step, from 0. */
   step: number;
+  /** The total loss Σ weight × term of the step's batch. */
   loss: number;
+  /** The learning rate the step used. */
   lr: number;
+  /** The gradient's global L2 norm before clipping. */
   gradNorm: number;
+  /** Tokens trained on so far. */
   tokens: number;
+  /** Each loss term by name, unweighted, and the step's schedule values (search: `tau`, `k`, …). */
   [term: string]: number;
 }
 

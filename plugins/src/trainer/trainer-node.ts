@@ -5,7 +5,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { LossTerm } from '../loss/loss-term.js';
 import { stepSupplies } from '../loss/loss-inputs.js';
 import { trainingStep } from '../loss/training-step.js';
-import type { TrainMetrics } from './train-metrics.js';
+import { lrScheduleOf, type TrainMetrics } from './train-metrics.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
 import {
   describeStepMemory,
@@ -76,7 +76,14 @@ export class TrainerNode implements GraphNode<Params> {
     const cuts = describeCuts(codec);
     if (cuts) this.services.log.info(cuts);
     const wallSeconds = (performance.now() - t0) / 1000;
-    const result: TrainMetrics = { node: ctx.id, steps, tokens, wallSeconds, history: metrics };
+    const result: TrainMetrics = {
+      node: ctx.id,
+      steps,
+      tokens,
+      wallSeconds,
+      lrSchedule: lrScheduleOf(p),
+      history: metrics,
+    };
     return { model: h, metrics: result };
   }
 }

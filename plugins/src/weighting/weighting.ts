@@ -5,7 +5,12 @@ import type { TeacherTargets } from '../teacher/topk-cache.js';
 
 /** A token-weighting component (`weighting.*`): per-token weights [B, T], zero where inactive. */
 export interface TokenWeighting {
+  /** The weighting's name in reports and histories. */
   readonly name: string;
+  /**
+   * Weights [B, T] for a batch: `active` is 1 where a loss applies; `targets` are the teacher's
+   * (present when the component `requires` teacherTargets); zero wherever `active` is.
+   */
   weights(active: tf.Tensor2D, targets: TeacherTargets | undefined, vocabSize: number): tf.Tensor2D;
 }
 
