@@ -89,3 +89,6 @@ export type { Artifact } from './exporter/artifact.js';
 export * from './report/write-report.js';
 export * from './report/report-figures.js';
 export * from './report/mask-explanation.js';
+export * from './maths/ridge.js';
+export * from './patch/linear-patch.js';
+export * from './patch/linear-patch-node.js';
