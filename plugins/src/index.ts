@@ -92,3 +92,4 @@ export * from './report/mask-explanation.js';
 export * from './maths/ridge.js';
 export * from './patch/linear-patch.js';
 export * from './patch/linear-patch-node.js';
+export * from './distiller/sanity-checks.js';

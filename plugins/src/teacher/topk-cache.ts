@@ -62,10 +62,18 @@ export class TeacherCache {
   teacherForwards = 0;
   private disposed = false;
 
+  /** Meters of top-k coverage that {@link targets} feeds (see {@link meterCoverage}). */
+  private readonly meters = new Set<CoverageMeter>();
+
   private constructor(
-    private readonly teacher: ModelHandle,
+    /** The teacher whose targets these are. */
+    readonly teacher: ModelHandle,
     readonly k: number,
     readonly fingerprint: string,
+    /** Hashes the teacher alone (weights, config, tokenizer): {@link teacherKey} of another handle matches it when the weights are the same. */
+    readonly teacherKey: string,
+    /** The fingerprint of the dataset the cache was opened for. */
+    readonly dataFingerprint: string,
     dir: string,
     private readonly batchSize: number,
     private readonly chunkTokens: number,
@@ -116,11 +124,25 @@ export class TeacherCache {
         tok: teacher.tokenizerFiles?.['tokenizer.json'] ?? null,
       }),
     );
+    const own = teacherHash(teacher);
     for (const [name, v] of teacher.model.named()) {
-      hash.update(name);
-      hash.update(new Uint8Array(((await v.data()) as Float32Array).buffer));
+      const bytes = new Uint8Array(((await v.data()) as Float32Array).buffer);
+      for (const h of [hash, own]) h.update(name).update(bytes);
     }
-    return new TeacherCache(teacher.retain(), k, hash.digest('hex').slice(0, 16), dir, batchSize, chunkTokens);
+    const key = own.digest('hex').slice(0, 16);
+    const fp = hash.digest('hex').slice(0, 16);
+    return new TeacherCache(teacher.retain(), k, fp, key, dataFingerprint, dir, batchSize, chunkTokens);
+  }
+
+  /**
+   * Starts measuring the share of the teacher's probability that the stored top-k covers, Σ_k p_k, over
+   * the positions that carry a label in the batches {@link targets} serves from now on (the tokens a
+   * loss uses). Close the meter when done.
+   */
+  meterCoverage(): CoverageMeter {
+    const m: CoverageMeter = { tokens: 0, sum: 0, min: Infinity, close: () => this.meters.delete(m) };
+    this.meters.add(m);
+    return m;
   }
 
   get cachedExamples(): number {
@@ -245,11 +267,29 @@ export class TeacherCache {
       logProbs.set(r.logProbs.subarray(0, n * this.k), i * t * this.k);
       entropy.set(r.entropy.subarray(0, n), i * t);
     });
+    if (this.meters.size) this.measure(logProbs, batch);
     return {
       ids: tf.tensor3d(ids, [b, t, this.k], 'int32'),
       logProbs: tf.tensor3d(logProbs, [b, t, this.k]),
       entropy: tf.tensor2d(entropy, [b, t]),
     };
+  }
+
+  /** Feeds the meters: Σ_k exp(log-prob) at each labelled position of the batch. */
+  private measure(logProbs: Float32Array, batch: Batch): void {
+    const t = batch.ids[0].length;
+    batch.labels.forEach((row, b) =>
+      row.forEach((label, pos) => {
+        if (label < 0) return;
+        let covered = 0;
+        for (let j = 0; j < this.k; j++) covered += Math.exp(logProbs[(b * t + pos) * this.k + j]);
+        for (const m of this.meters) {
+          m.tokens++;
+          m.sum += covered;
+          m.min = Math.min(m.min, covered);
+        }
+      }),
+    );
   }
 
   dispose(): void {
@@ -258,6 +298,31 @@ export class TeacherCache {
     for (const fd of this.fds) closeSync(fd);
     this.teacher.dispose();
   }
+}
+
+/** Top-k coverage measured over labelled positions (see {@link TeacherCache.meterCoverage}). */
+export interface CoverageMeter {
+  tokens: number;
+  /** Σ over those positions of Σ_k p_k. */
+  sum: number;
+  /** The lowest Σ_k p_k seen (Infinity before the first position). */
+  min: number;
+  close(): void;
+}
+
+/** The hash that keys a teacher alone: its config and tokenizer (the weights are added by the caller). */
+function teacherHash(h: ModelHandle) {
+  return createHash('sha256').update(
+    JSON.stringify({ config: h.model.config, tok: h.tokenizerFiles?.['tokenizer.json'] ?? null }),
+  );
+}
+
+/** The key of a model as a teacher (weights, config, tokenizer): equals {@link TeacherCache.teacherKey} for the same teacher. */
+export async function teacherKey(h: ModelHandle): Promise<string> {
+  const hash = teacherHash(h);
+  for (const [name, v] of h.model.named())
+    hash.update(name).update(new Uint8Array(((await v.data()) as Float32Array).buffer));
+  return hash.digest('hex').slice(0, 16);
 }
 
 /** Caches opened by this process (part of each one's file name). */
