@@ -93,3 +93,4 @@ export * from './maths/ridge.js';
 export * from './patch/linear-patch.js';
 export * from './patch/linear-patch-node.js';
 export * from './distiller/sanity-checks.js';
+export * from './evaluator/answer-task.js';
