@@ -4,7 +4,8 @@ import type { MaskEvaluator } from './mask-evaluator.js';
 import type { LayerImportance } from './importance.js';
 
 /**
- * SLEB: greedy; each round removes the block whose removal gives the lowest calibration
+ * SLEB (Song et al. 2024, "SLEB: Streamlining LLMs through Redundancy Verification and Elimination of
+ * Transformer Blocks", arXiv 2402.09025, Algorithm 1 with its metric 3): greedy; each round removes the block whose removal gives the lowest calibration
  * NLL, re-scoring on the pruned model each round. Scores: the round a layer would be
  * removed in (later = more important), so it can also initialise the search.
  */
@@ -58,7 +59,7 @@ export class Sleb implements LayerImportance {
 export const slebManifest: ComponentManifest = {
   key: 'importance.sleb',
   kind: 'importance',
-  doc: 'SLEB: greedy removal by calibration NLL, re-scored every round.',
+  doc: 'SLEB (Song et al. 2024, arXiv 2402.09025): greedy removal by calibration NLL, re-scored every round.',
   params: { type: 'object', properties: {} },
   component: Sleb,
 };
