@@ -14,7 +14,8 @@ export function vocabularyDifference(a: ModelHandle, b: ModelHandle): string | u
   if (a.model.config.vocabSize !== b.model.config.vocabSize)
     return `vocab_size ${a.model.config.vocabSize} against ${b.model.config.vocabSize}`;
   const [ta, tb] = [a.tokenizer, b.tokenizer];
-  if (!ta || !tb) return ta === tb ? undefined : `a tokenizer.json on one side only`;
+  if (ta === tb) return undefined; // one tokenizer object (a student pruned from this teacher)
+  if (!ta || !tb) return `a tokenizer.json on one side only`;
   if (ta.size !== tb.size) return `tokenizers of ${ta.size} against ${tb.size} tokens`;
   for (let id = 0; id < Math.min(ta.size, TOKENS_COMPARED); id++) {
     const [x, y] = [ta.decode([id]), tb.decode([id])];
