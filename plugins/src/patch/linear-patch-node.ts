@@ -117,6 +117,5 @@ export const linearPatchManifest: PluginManifest = {
       },
     },
   },
-  deterministic: true,
   node: LinearPatchNode,
 };
