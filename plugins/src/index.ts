@@ -90,3 +90,8 @@ export * from './report/write-report.js';
 export * from './report/report-figures.js';
 export * from './report/schedule-rows.js';
 export * from './report/mask-explanation.js';
+export * from './maths/ridge.js';
+export * from './patch/linear-patch.js';
+export * from './patch/linear-patch-node.js';
+export * from './distiller/sanity-checks.js';
+export * from './evaluator/answer-task.js';

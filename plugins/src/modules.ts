@@ -23,6 +23,7 @@ import { searchManifest } from './masker/search-node.js';
 import { hfCheckpointManifest } from './model/hf-checkpoint-node.js';
 import { initModelManifest } from './model/init-node.js';
 import { pruneManifest } from './model/prune-node.js';
+import { linearPatchManifest } from './patch/linear-patch-node.js';
 import { memoryPlanPreflight } from './plan/plan-preflight.js';
 import { inputsPreflight } from './plan/inputs-preflight.js';
 import { timePlanPreflight } from './plan/time-plan.js';
@@ -54,6 +55,7 @@ export const builtinPlugins: PluginManifest[] = withEstimates([
   evaluatorManifest,
   exporterManifest,
   ggufExporterManifest,
+  linearPatchManifest,
 ]);
 
 /** Every built-in component. */

@@ -47,7 +47,12 @@ describe('layer importance on a model with known structure', function () {
       const { mask } = await m.select(evaluator, 2, new Rng(0));
       assert.deepEqual(mask, [1, 0, 0, 1], m.name);
     }
-    assert.deepEqual((await new LastN().select(evaluator, 2)).mask, [1, 1, 0, 0]);
+    assert.deepEqual(
+      (await new LastN().select(evaluator, 2)).mask,
+      [1, 0, 0, 1],
+      'Gromov et al.: the final block stays',
+    );
+    assert.deepEqual((await new LastN({ keepFinalLayer: false }).select(evaluator, 2)).mask, [1, 1, 0, 0]);
     const r1 = await new RandomImportance().select(evaluator, 2, new Rng(4));
     const r2 = await new RandomImportance().select(evaluator, 2, new Rng(4));
     assert.deepEqual(r1.mask, r2.mask);

@@ -41,7 +41,7 @@ describe('masker.search (node alone): initScale, window, candidates', function (
         restarts: 1,
         refineRounds: 0,
         checkpointEvery: 0,
-        init: { component: 'importance.lastN' },
+        init: { component: 'importance.lastN', keepFinalLayer: false },
         curriculum: { enabled: false, warmupFraction: 0 },
         ...params,
       },

@@ -166,7 +166,7 @@ describe('memory options of the training nodes', function () {
             refineRounds: 0,
             checkpointEvery: 0,
             window: 1,
-            init: { component: 'importance.lastN' },
+            init: { component: 'importance.lastN', keepFinalLayer: false },
             curriculum: { enabled: false, warmupFraction: 0 },
             sampler: { component: 'sampler.gumbelTopk', noise: { from: 3, to: 3 } },
           },

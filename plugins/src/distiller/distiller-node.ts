@@ -17,6 +17,7 @@ import {
   type FrozenPart,
 } from '../trainer/memory-options.js';
 import { cloneHandle, type ModelHandle } from '../model/handle.js';
+import { checkDistillationInputs, coverageOf, describeCoverage } from './sanity-checks.js';
 import type { PortInputs, Ports } from '../ports.js';
 import type { TeacherCache } from '../teacher/topk-cache.js';
 import { TrainingServices } from '../trainer/training-services.js';
@@ -73,6 +74,7 @@ export class DistillerNode implements GraphNode<Params> {
     ctx: NodeContext,
   ) {
     const codec = textCodec(base, 'distiller.train');
+    await checkDistillationInputs(ctx.id, base, cache, data, teacher);
     const h = cloneHandle(base);
     const trainable = trainableVariables(h.model, p.freeze);
     if (trainable.frozen.length) this.services.log.info(`frozen (not trained): ${trainable.frozen.join(', ')}`);
@@ -118,6 +120,7 @@ export class DistillerNode implements GraphNode<Params> {
       headChunkTokens: p.headChunkTokens,
       ...memory,
     });
+    const coverage = cache.meterCoverage();
     const { metrics, tokens, steps } = await trainLoop({
       ...this.services.loopArgs(ctx),
       vars: trainable.vars,
@@ -149,10 +152,13 @@ export class DistillerNode implements GraphNode<Params> {
             }
           : undefined,
     });
+    coverage.close();
     if (ctx.signal.aborted) {
       h.dispose();
       throw new CancelledError();
     }
+    const topkCoverage = coverageOf(coverage, cache.k);
+    if (topkCoverage) this.services.log.info(describeCoverage(topkCoverage));
     const last = metrics[metrics.length - 1];
     const cuts = describeCuts(codec);
     if (cuts) this.services.log.info(cuts);
@@ -169,7 +175,12 @@ export class DistillerNode implements GraphNode<Params> {
         lrSchedule: lrScheduleOf(p),
         history: metrics,
         evalCurve,
-        teacherCache: { fingerprint: cache.fingerprint, computed: cache.computed, reused: cache.reused },
+        teacherCache: {
+          fingerprint: cache.fingerprint,
+          computed: cache.computed,
+          reused: cache.reused,
+          ...(topkCoverage ? { topkCoverage } : {}),
+        },
       },
     };
   }

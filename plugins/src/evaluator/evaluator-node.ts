@@ -6,6 +6,7 @@ import {
   LOGGER,
   once,
   PROGRESS,
+  RUN_INFO,
   trackProgress,
   type ArtifactStore,
   type Clock,
@@ -14,6 +15,7 @@ import {
   type NodeContext,
   type PluginManifest,
   type Progress,
+  type RunInfo,
 } from '@e3/core';
 import { merge } from 'rxjs';
 import { heldoutCheck } from '../data/dataset.js';
@@ -22,6 +24,7 @@ import { exactMatch, heldoutLikelihood, speedPrompts } from './quality.js';
 import type { Report } from '../report/report.js';
 import { buildReport, writeReport } from '../report/write-report.js';
 import { measureSpeed } from './speed.js';
+import { answerTaskSetup } from './answer-task.js';
 import type { PortInputs, Ports } from '../ports.js';
 
 interface Params {
@@ -52,6 +55,7 @@ export class EvaluatorNode implements GraphNode<Params> {
     @inject(ARTIFACTS) private readonly store: ArtifactStore,
     @inject(CLOCK) private readonly clock: Clock,
     @inject(PROGRESS) private readonly progress: Progress,
+    @inject(RUN_INFO) private readonly run: RunInfo,
   ) {}
 
   connect(ports: PortInputs<typeof inputs>, p: Params, ctx: NodeContext) {
@@ -107,6 +111,13 @@ export class EvaluatorNode implements GraphNode<Params> {
               repeats: p.speed.repeats,
             };
           }
+          // The generated-answer task's setup (issue 25), beside the figures it produced.
+          json.answerTask = answerTaskSetup(held, {
+            maxNewTokens: p.maxNewTokens,
+            stopTokenId: model.eosId,
+            data: data.fingerprint,
+            seed: this.run.seed,
+          });
           if (mask) json.mask = mask;
           if (metrics) json.training = metrics;
           if (search) json.search = search;

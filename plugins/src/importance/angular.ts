@@ -4,7 +4,8 @@ import { rowCosine, type MaskEvaluator } from './mask-evaluator.js';
 import type { LayerImportance } from './importance.js';
 
 /**
- * Angular distance (Gromov et al.): for n = L − K, d(ℓ, ℓ+n) = arccos(cos(x_ℓ, x_ℓ+n))/π on
+ * Angular distance (Gromov et al. 2024, "The Unreasonable Ineffectiveness of the Deeper Layers",
+ * arXiv 2403.17887, section 3.2): for n = L − K, d(ℓ, ℓ+n) = arccos(cos(x_ℓ, x_ℓ+n))/π on
  * each sequence's last token, averaged; removes the n consecutive blocks ℓ..ℓ+n−1 with the
  * smallest d. Not a per-layer ranking, so it cannot initialise the search.
  */
@@ -41,7 +42,9 @@ export class AngularDistance implements LayerImportance {
 export const angularManifest: ComponentManifest = {
   key: 'importance.angular',
   kind: 'importance',
-  doc: 'Angular distance (Gromov et al.): removes the n consecutive blocks that change the last token least.',
+  doc:
+    'Angular distance (Gromov et al. 2024, arXiv 2403.17887): removes the n consecutive blocks that change ' +
+    'the last token least.',
   params: { type: 'object', properties: {} },
   component: AngularDistance,
 };

@@ -3,7 +3,12 @@ import type { ComponentManifest } from '@e3/core';
 import { rowCosine, type MaskEvaluator } from './mask-evaluator.js';
 import { selectByScores, type LayerImportance } from './importance.js';
 
-/** ShortGPT block influence: BI_ℓ = 1 − mean_t cos(x_ℓ,t, x_ℓ+1,t) over real tokens; low BI = removable. */
+/**
+ * ShortGPT block influence (Men et al. 2024, "ShortGPT: Layers in Large Language Models are More Redundant
+ * Than You Expect", arXiv 2403.03853, eq. 1): BI_ℓ = 1 − E_{X,t} cos(x_ℓ,t, x_ℓ+1,t), the mean over every
+ * real token t of the calibration sequences of the cosine between block ℓ's input and output; the blocks
+ * with the lowest BI are removed.
+ */
 @injectable()
 export class BlockInfluence implements LayerImportance {
   readonly name = 'blockInfluence';
@@ -29,7 +34,7 @@ export class BlockInfluence implements LayerImportance {
 export const blockInfluenceManifest: ComponentManifest = {
   key: 'importance.blockInfluence',
   kind: 'importance',
-  doc: "ShortGPT block influence (1 − cos of a block's input and output).",
+  doc: "ShortGPT block influence (Men et al. 2024, arXiv 2403.03853): 1 − mean cos of a block's input and output.",
   params: { type: 'object', properties: {} },
   component: BlockInfluence,
 };

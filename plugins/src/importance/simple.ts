@@ -1,21 +1,28 @@
-import { injectable } from 'inversify';
-import type { ComponentManifest, Rng } from '@e3/core';
+import { inject, injectable } from 'inversify';
+import { COMPONENT_PARAMS, type ComponentManifest, type Rng } from '@e3/core';
 import type { MaskEvaluator } from './mask-evaluator.js';
 import { selectByScores, type LayerImportance } from './importance.js';
 
-/** Removes the last n blocks (scores fall with depth). */
+/**
+ * Removes the deepest n blocks: Gromov et al.'s simple heuristic ("The Unreasonable Ineffectiveness of
+ * the Deeper Layers", arXiv 2403.17887), which keeps the final block (the one before the output norm and
+ * head) and removes the n before it. `keepFinalLayer: false` removes the final n blocks outright.
+ * Scores fall with depth, the final block's ranking first when it is kept.
+ */
 @injectable()
 export class LastN implements LayerImportance {
   readonly name = 'lastN';
+  constructor(@inject(COMPONENT_PARAMS) private readonly p: { keepFinalLayer: boolean } = { keepFinalLayer: true }) {}
   async scores(evaluator: MaskEvaluator): Promise<number[]> {
-    return Array.from({ length: evaluator.numLayers }, (_, i) => evaluator.numLayers - i);
+    const L = evaluator.numLayers;
+    return Array.from({ length: L }, (_, i) => (this.p.keepFinalLayer && i === L - 1 ? L + 1 : L - i));
   }
   async select(evaluator: MaskEvaluator, keep: number) {
     return selectByScores(await this.scores(evaluator), keep);
   }
 }
 
-/** Random layers from the run's seeded RNG. */
+/** Random layers from the run's seeded RNG (the random baseline of ShortGPT, arXiv 2403.03853, and Gromov et al.). */
 @injectable()
 export class RandomImportance implements LayerImportance {
   readonly name = 'random';
@@ -43,14 +50,26 @@ const none = { type: 'object', properties: {} };
 export const lastNManifest: ComponentManifest = {
   key: 'importance.lastN',
   kind: 'importance',
-  doc: 'Removes the deepest blocks.',
-  params: none,
+  doc:
+    'Removes the deepest blocks but the final one (Gromov et al. 2024, arXiv 2403.17887, "simple heuristic"); ' +
+    'keepFinalLayer: false removes the final blocks.',
+  params: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      keepFinalLayer: {
+        type: 'boolean',
+        default: true,
+        description: 'keep the final block and remove the n before it (Gromov et al.); false: remove the last n',
+      },
+    },
+  },
   component: LastN,
 };
 export const randomManifest: ComponentManifest = {
   key: 'importance.random',
   kind: 'importance',
-  doc: 'Random blocks (seeded).',
+  doc: 'Random blocks from the seeded RNG (the random baseline of ShortGPT, arXiv 2403.03853).',
   params: none,
   component: RandomImportance,
 };

@@ -87,7 +87,8 @@ export class GraphShapes {
         const config = parseDecoderConfig({ ...p.config, vocab_size: vocab }, `node "${id}" params.config`);
         return modelShape(config, `node ${id} (random init)`);
       }
-      case 'model.prune': {
+      case 'model.prune':
+      case 'patch.linear': {
         const base = this.modelAt(id, 'model');
         const kept = base && this.keptLayers(id, base.config.numLayers);
         return base && withLayers(base, kept!, `${id}: ${kept} of ${base.config.numLayers} layers of ${base.origin}`);
@@ -100,7 +101,7 @@ export class GraphShapes {
     }
   }
 
-  /** Layers model.prune keeps: from the masker that feeds its mask (all of them when unknown). */
+  /** Layers model.prune (or patch.linear) keeps: from the masker that feeds its mask (all of them when unknown). */
   private keptLayers(id: string, L: number): number {
     const from = this.producer(id, 'mask');
     const m = from === undefined ? undefined : this.node(from);

@@ -65,12 +65,19 @@ export class TeacherCache {
   teacherForwards = 0;
   private disposed = false;
 
+  /** Meters of top-k coverage that {@link targets} feeds (see {@link meterCoverage}). */
+  private readonly meters = new Set<CoverageMeter>();
+
   private constructor(
-    private readonly teacher: ModelHandle,
-    /** Targets per token: the teacher's top-k ids and log-probs. */
+    /** The teacher whose targets these are. */
+    readonly teacher: ModelHandle,
     readonly k: number,
     /** Hash of the teacher's weights and tokenizer, k and the data's {@link Dataset.fingerprint}: the folder name. */
     readonly fingerprint: string,
+    /** Hashes the teacher alone (weights, config, tokenizer): {@link teacherKey} of another handle matches it when the weights are the same. */
+    readonly teacherKey: string,
+    /** The fingerprint of the dataset the cache was opened for. */
+    readonly dataFingerprint: string,
     dir: string,
     private readonly batchSize: number,
     private readonly chunkTokens: number,
@@ -121,11 +128,25 @@ export class TeacherCache {
         tok: teacher.tokenizerFiles?.['tokenizer.json'] ?? null,
       }),
     );
+    const own = teacherHash(teacher);
     for (const [name, v] of teacher.model.named()) {
-      hash.update(name);
-      hash.update(new Uint8Array(((await v.data()) as Float32Array).buffer));
+      const bytes = new Uint8Array(((await v.data()) as Float32Array).buffer);
+      for (const h of [hash, own]) h.update(name).update(bytes);
     }
-    return new TeacherCache(teacher.retain(), k, hash.digest('hex').slice(0, 16), dir, batchSize, chunkTokens);
+    const key = own.digest('hex').slice(0, 16);
+    const fp = hash.digest('hex').slice(0, 16);
+    return new TeacherCache(teacher.retain(), k, fp, key, dataFingerprint, dir, batchSize, chunkTokens);
+  }
+
+  /**
+   * Starts measuring the share of the teacher's probability that the stored top-k covers, Σ_k p_k, over
+   * the positions that carry a label in the batches {@link targets} serves from now on (the tokens a
+   * loss uses). Close the meter when done.
+   */
+  meterCoverage(): CoverageMeter {
+    const m: CoverageMeter = { tokens: 0, sum: 0, min: Infinity, close: () => this.meters.delete(m) };
+    this.meters.add(m);
+    return m;
   }
 
   /** Examples with targets in the files (all processes'), as indexed so far. */
@@ -251,6 +272,7 @@ export class TeacherCache {
       logProbs.set(r.logProbs.subarray(0, n * this.k), i * t * this.k);
       entropy.set(r.entropy.subarray(0, n), i * t);
     });
+    if (this.meters.size) this.measure(logProbs, batch);
     return {
       ids: tf.tensor3d(ids, [b, t, this.k], 'int32'),
       logProbs: tf.tensor3d(logProbs, [b, t, this.k]),
@@ -258,13 +280,54 @@ export class TeacherCache {
     };
   }
 
-  /** Closes the files and releases the teacher; idempotent (the runtime calls it after the last consumer). */
+  /** Feeds the meters: Σ_k exp(log-prob) at each labelled position of the batch. */
+  private measure(logProbs: Float32Array, batch: Batch): void {
+    const t = batch.ids[0].length;
+    batch.labels.forEach((row, b) =>
+      row.forEach((label, pos) => {
+        if (label < 0) return;
+        let covered = 0;
+        for (let j = 0; j < this.k; j++) covered += Math.exp(logProbs[(b * t + pos) * this.k + j]);
+        for (const m of this.meters) {
+          m.tokens++;
+          m.sum += covered;
+          m.min = Math.min(m.min, covered);
+        }
+      }),
+    );
+  }
+
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     for (const fd of this.fds) closeSync(fd);
     this.teacher.dispose();
   }
+}
+
+/** Top-k coverage measured over labelled positions (see {@link TeacherCache.meterCoverage}). */
+export interface CoverageMeter {
+  tokens: number;
+  /** Σ over those positions of Σ_k p_k. */
+  sum: number;
+  /** The lowest Σ_k p_k seen (Infinity before the first position). */
+  min: number;
+  close(): void;
+}
+
+/** The hash that keys a teacher alone: its config and tokenizer (the weights are added by the caller). */
+function teacherHash(h: ModelHandle) {
+  return createHash('sha256').update(
+    JSON.stringify({ config: h.model.config, tok: h.tokenizerFiles?.['tokenizer.json'] ?? null }),
+  );
+}
+
+/** The key of a model as a teacher (weights, config, tokenizer): equals {@link TeacherCache.teacherKey} for the same teacher. */
+export async function teacherKey(h: ModelHandle): Promise<string> {
+  const hash = teacherHash(h);
+  for (const [name, v] of h.model.named())
+    hash.update(name).update(new Uint8Array(((await v.data()) as Float32Array).buffer));
+  return hash.digest('hex').slice(0, 16);
 }
 
 /** Caches opened by this process (part of each one's file name). */
