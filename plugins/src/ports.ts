@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { PortSpec } from '@e3/core';
+import type { DeclaredMetric, PortSpec } from '@e3/core';
 import type { Dataset } from './data/dataset.js';
 import type { Report } from './report/report.js';
 import type { Artifact } from './exporter/artifact.js';
@@ -24,6 +24,8 @@ export interface PortTypes {
   TrainMetrics: TrainMetrics;
   SearchMetrics: SearchMetrics;
   Report: Report;
+  /** Metrics a node declares for the report (the evaluator's `extra` input adds them to report.json). */
+  Metrics: readonly DeclaredMetric[];
   Artifact: Artifact;
   /** Matches every type (e.g. the evaluator's training metrics, from whichever trainer). */
   any: unknown;

@@ -1,4 +1,4 @@
-import { escapeHtml, figure, htmlPage, htmlTable, type PageSection } from '@e3/core';
+import { escapeHtml, figure, htmlPage, htmlTable, type PageSection, type RunReport } from '@e3/core';
 import type { LayerMaskResult } from '../model/layer-mask.js';
 import { candidatesOf, layerReason, maskExplanation } from './mask-explanation.js';
 import type { ReportFigure } from './report-figures.js';
@@ -48,11 +48,11 @@ function maskSection(m: LayerMaskResult): string {
   );
 }
 
-function qualityTable(j: Record<string, any>): string {
+function qualityTable(j: RunReport): string {
   const rows = (['teacher', 'model'] as const)
     .filter((w) => j[w])
     .map((w) => {
-      const r = j[w];
+      const r = j[w]!;
       return [
         w === 'model' ? 'pruned' : 'teacher',
         r.layers,
@@ -77,7 +77,7 @@ function qualityTable(j: Record<string, any>): string {
 }
 
 /** The report as one self-contained HTML page (figures inline). */
-export function reportHtml(j: Record<string, any>, figs: readonly ReportFigure[]): string {
+export function reportHtml(j: RunReport, figs: readonly ReportFigure[]): string {
   const sections: PageSection[] = [
     { heading: 'Teacher vs pruned model (held-out)', html: qualityTable(j) + figures(figs, 'quality') },
   ];
