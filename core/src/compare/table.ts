@@ -125,7 +125,9 @@ function rowDifferences(rows: readonly CompareRow[], columns: readonly MetricCol
   return rows.slice(1).map((r, i) => ({
     row: i + 2,
     against: 1,
-    metrics: Object.fromEntries(columns.map((c) => [c.key, pairedDifference(bySeed(r, c.key), bySeed(rows[0], c.key))])),
+    metrics: Object.fromEntries(
+      columns.map((c) => [c.key, pairedDifference(bySeed(r, c.key), bySeed(rows[0], c.key))]),
+    ),
   }));
 }
 

@@ -11,7 +11,9 @@ function duplicateNames(report: RunReport): { field: string; message: string }[]
   return report.metrics.flatMap((m, i) => {
     const at = first.get(m.name);
     if (at === undefined) first.set(m.name, i);
-    return at === undefined ? [] : [{ field: `metrics[${i}].name`, message: `"${m.name}" is declared twice (also metrics[${at}])` }];
+    return at === undefined
+      ? []
+      : [{ field: `metrics.${i}.name`, message: `"${m.name}" is declared twice (also metrics.${at})` }];
   });
 }
 
@@ -23,8 +25,7 @@ export function checkRunReport(value: unknown, where: string, fix: string): RunR
   const problems: Diagnostic[] = checkSchema(RUN_REPORT_SCHEMA, value)
     .slice(0, 8)
     .map((p) => ({ file: where, field: formatPath(p.path) || undefined, message: p.message, fix }));
-  if (!problems.length)
-    problems.push(...duplicateNames(value as RunReport).map((d) => ({ file: where, ...d, fix })));
+  if (!problems.length) problems.push(...duplicateNames(value as RunReport).map((d) => ({ file: where, ...d, fix })));
   if (problems.length) throw new GraphError(problems, where);
   return value as RunReport;
 }

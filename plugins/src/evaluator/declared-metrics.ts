@@ -66,7 +66,15 @@ function timingMetrics(r: Omit<RunReport, 'metrics'>, source?: string): Declared
       { name: 'speedup.decode', heading: 'speed-up (decode)', n, value: value(r.speedup.decode), ...speed },
     );
     const decode = r.model?.speed?.decodeTokensPerSecond;
-    out.push({ ...speed, name: 'decodeTokensPerSecond', heading: 'decode tok/s', unit: 'tokens/s', n, value: value(decode), digits: 0 });
+    out.push({
+      ...speed,
+      name: 'decodeTokensPerSecond',
+      heading: 'decode tok/s',
+      unit: 'tokens/s',
+      n,
+      value: value(decode),
+      digits: 0,
+    });
   }
   if (r.training)
     out.push({
