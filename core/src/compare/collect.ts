@@ -29,7 +29,7 @@ export interface ComparedRun {
   readonly identity?: string;
   /** Its resolved settings, to name the keys in which rows differ. */
   readonly resolved?: Record<string, unknown>;
-  /** Why a metric is missing although the run succeeded (e.g. report.json unreadable). */
+  /** Something a reader of the row should know about this run. */
   readonly note?: string;
 }
 
@@ -109,8 +109,6 @@ function readRun(dir: string, shown: string, settings: Record<string, unknown>, 
   const resolved = resolvedSettings(dir, run);
   const status = String(run.status);
   const report = status === 'succeeded' ? readRunReport(join(dir, 'report.json'), reportFix(dir)) : undefined;
-  const note =
-    status === 'succeeded' && !report ? `${join(shown, 'report.json')} does not exist: no metrics` : undefined;
   const wall = { ...WALL_SECONDS, value: num(run.wallSeconds) ?? null };
   const declared = status === 'succeeded' ? [...(report?.metrics ?? []), wall] : [];
   return {
@@ -123,7 +121,6 @@ function readRun(dir: string, shown: string, settings: Record<string, unknown>, 
     ...(report?.training ? { history: report.training.history } : {}),
     status,
     ...(resolved ? { resolved, identity: contentHash(resolved) } : {}),
-    ...(note ? { note } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import tQuantile from '@stdlib/stats-base-dists-t-quantile';
+import jstat from 'jstat';
 
 /** A paired difference `a − b` over the seeds both arms have. */
 export interface PairedDifference {
@@ -27,6 +27,6 @@ export function pairedDifference(
   const mean = d.reduce((x, y) => x + y, 0) / n;
   if (n < 2) return { seeds, n, mean };
   const sd = Math.sqrt(d.reduce((x, y) => x + (y - mean) ** 2, 0) / (n - 1));
-  const half = (tQuantile(0.975, n - 1) * sd) / Math.sqrt(n);
+  const half = (jstat.jStat.studentt.inv(0.975, n - 1) * sd) / Math.sqrt(n);
   return { seeds, n, mean, low: mean - half, high: mean + half };
 }
