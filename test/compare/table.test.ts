@@ -61,4 +61,15 @@ describe('compare table', () => {
     assert.match(md, /\| 1 \| 0\.1 \| 0 \| r0\.1-0 \| 2, 3 \| 0\.500 \| 0\.750 \|/);
     assert.match(md, /1 run\(s\) not finished, left out: x\/unfinished/);
   });
+
+  it('a metric declared noisy (timing) is left out of the results and of the differences, in a table of its own', () => {
+    const wall = (s: number) => declared('wall', s, { heading: 'wall s', unit: 's', direction: 'lower', noisy: true });
+    const t = compareTable([run(0.1, 0, 0.5, [wall(3)]), run(0.1, 1, 0.7, [wall(5)])], ['nodes.distill.params.lr'], []);
+    const md = compareMarkdown(t);
+    assert.equal(md.split('\n')[0], '| # | nodes.distill.params.lr | seeds | exact match ↑ |');
+    assert.match(
+      md,
+      /Timing \(noisy: [^\n]*\n\n\| # \| nodes\.distill\.params\.lr \| seeds \| wall s ↓ \|\n\|---\|---\|---\|---\|\n\| 1 \| 0\.1 \| 2 of 2 \| 4\.000 ± 1\.414 \|/,
+    );
+  });
 });

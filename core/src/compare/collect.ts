@@ -46,7 +46,7 @@ export const WALL_SECONDS: DeclaredMetric = {
   digits: 1,
 };
 
-type Rec = Record<string, any>;
+type Rec = Record<string, unknown>;
 
 /** A metric is a finite number; anything else (null, NaN written as null) counts as missing. */
 function num(v: unknown): number | undefined {

@@ -128,7 +128,10 @@ export function pointChart(c: {
     layer: [
       {
         mark: { type: 'point', filled: true, size: 70, opacity: 0.8 },
-        encoding: { x, y: { field: c.value.field, type: 'quantitative', title: c.value.title, scale: { zero: false } } },
+        encoding: {
+          x,
+          y: { field: c.value.field, type: 'quantitative', title: c.value.title, scale: { zero: false } },
+        },
       },
       {
         mark: { type: 'tick', thickness: 2, size: 28, color: '#222' },

@@ -99,7 +99,7 @@ export const METRIC_SCHEMA: JsonSchema = {
   required: ['name', 'unit', 'direction', 'n', 'value'],
   additionalProperties: false,
   properties: {
-    name: { type: 'string', pattern: '^[A-Za-z][\\w.-]*$', description: 'unique within the report' },
+    name: { type: 'string', minLength: 1, description: 'unique within the report' },
     heading: { type: 'string' },
     unit: { type: 'string', description: "what the value is in; '' for a pure number" },
     direction: { enum: ['higher', 'lower'], description: 'which way is better' },
