@@ -53,3 +53,8 @@ export * from './compare/collect.js';
 export * from './compare/table.js';
 export * from './plots/index.js';
 export * from './runtime/time-report.js';
+export * from './report/run-report.js';
+export * from './report/run-report-check.js';
+export * from './compare/table-text.js';
+export * from './compare/paired.js';
+export * from './compare/compare-html.js';

@@ -1,5 +1,5 @@
 import type { Observable } from 'rxjs';
-import type { PortSpec } from '@e3/core';
+import type { DeclaredMetric, PortSpec } from '@e3/core';
 import type { Dataset } from './data/dataset.js';
 import type { Report } from './report/report.js';
 import type { Artifact } from './exporter/artifact.js';
@@ -31,6 +31,8 @@ export interface PortTypes {
   SearchMetrics: SearchMetrics;
   /** report.json, report.md and the figures: evaluator.suite. */
   Report: Report;
+  /** Metrics a node declares for the report (the evaluator's `extra` input adds them to report.json). */
+  Metrics: readonly DeclaredMetric[];
   /** An exported model directory: exporter.hf, exporter.gguf. */
   Artifact: Artifact;
   /** Matches every type (e.g. the evaluator's training metrics, from whichever trainer). */

@@ -41,16 +41,29 @@ function runDir(
   writeFileSync(join(dir, 'resolved.yaml'), stringify(resolved(o.pruneRatio, o.seed, dir, o.note)));
   writeFileSync(
     join(dir, 'report.json'),
-    o.report ?? JSON.stringify({ model: { accuracy: 'accuracy' in o ? o.accuracy : 0.5 } }),
+    o.report ??
+      JSON.stringify({
+        metrics: [
+          {
+            name: 'exactMatch',
+            heading: 'exact match',
+            unit: 'fraction',
+            direction: 'higher',
+            n: 4,
+            value: 'accuracy' in o ? o.accuracy : 0.5,
+          },
+        ],
+      }),
   );
   return dir;
 }
 
-/** The table's body rows, cells trimmed. */
+/** The results table's body rows (the first table), cells trimmed. */
 const rows = (stdout: string) =>
   stdout
+    .split('\n\n')[0]
     .split('\n')
-    .filter((l) => l.startsWith('| ') && !l.startsWith('| nodes') && !l.startsWith('| run'))
+    .filter((l) => l.startsWith('| ') && !l.startsWith('| #'))
     .map((l) => l.slice(2, -2).split(' | '));
 
 describe('e3 compare: one row per resolved setting, seeds only as replicates', function () {
@@ -62,14 +75,11 @@ describe('e3 compare: one row per resolved setting, seeds only as replicates', f
     const full = runDir(root, 'e3-pruner', { pruneRatio: 0.5, seed: 0, accuracy: 0.05 });
     const r = e3(['compare', quick, full]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^\| nodes\.search\.params\.pruneRatio \| seeds \| exact match \|/);
-    assert.deepEqual(
-      rows(r.stdout).map((c) => c.slice(0, 3)),
-      [
-        ['0.25', '1', '0.250'],
-        ['0.5', '1', '0.050'],
-      ],
-    );
+    assert.match(r.stdout, /^\| # \| nodes\.search\.params\.pruneRatio \| seeds \| exact match ↑ \|/);
+    assert.deepEqual(rows(r.stdout), [
+      ['1', '0.25', '1 of 1', '0.250'],
+      ['2', '0.5', '1 of 1', '0.050'],
+    ]);
     assert.doesNotMatch(r.stdout, /±/, 'nothing averaged across settings');
   });
 
@@ -80,14 +90,37 @@ describe('e3 compare: one row per resolved setting, seeds only as replicates', f
       runDir(root, 's1', { pruneRatio: 0.25, seed: 1, accuracy: 0.75 }),
       runDir(root, 's2', { pruneRatio: 0.25, seed: 2, status: 'failed' }),
       runDir(root, 's3', { pruneRatio: 0.25, seed: 3, accuracy: null }),
-      runDir(root, 's4', { pruneRatio: 0.25, seed: 4, report: 'null' }),
     ];
     const r = e3(['compare', ...dirs]);
     assert.equal(r.code, 0, r.stderr);
     // mean of 0.25 and 0.75 is 0.5; sample std sqrt(((0.25)^2 + (0.25)^2) / 1) = 0.354
-    assert.deepEqual(rows(r.stdout), [['1', '4 of 5', '0.500 ± 0.354 (n=2)', '—', '—', '—', '—', '2.0 ± 0.0']]);
-    assert.match(r.stdout, /row 1: n = 4 of 5; missing seed 2 failed \(.*s2\)/);
-    assert.match(r.stdout, /row 1: .*s4\/report\.json is not a JSON object: its metrics count as missing/);
+    assert.deepEqual(rows(r.stdout), [['1', '3 of 4', '0.500 ± 0.354 (n=2)']]);
+    assert.match(r.stdout, /row 1: n = 3 of 4; missing seed 2 failed \(.*s2\)/);
+    assert.match(r.stdout, /Timing \(noisy.*\n\n\| # \| seeds \| wall s ↓ \|\n.*\n\| 1 \| 3 of 4 \| 2\.0 ± 0\.0 \|/);
+  });
+
+  it('a report.json that does not match the run-report schema is a located error naming the field, with the fix', () => {
+    const root = tempDir();
+    const good = runDir(root, 'good', { pruneRatio: 0.25, seed: 0 });
+    for (const [report, field] of [
+      ['null', /report\.json: value must be object/],
+      ['{"model": {"layers": 2}}', /report\.json: missing required field "metrics"/],
+      [
+        '{"metrics": [{"name": "x", "unit": "", "direction": "up", "n": 1, "value": 1}]}',
+        /field "metrics\.0\.direction": .* must be one of "higher", "lower"/,
+      ],
+      [
+        JSON.stringify({ metrics: [0, 1].map(() => ({ name: 'x', unit: '', direction: 'lower', n: 1, value: 1 })) }),
+        /field "metrics\.1\.name": "x" is declared twice \(also metrics\.0\)/,
+      ],
+    ] as const) {
+      const bad = runDir(tempDir(), 'bad', { pruneRatio: 0.25, seed: 1, report });
+      const r = e3(['compare', good, bad]);
+      assert.equal(r.code, 1, r.stdout);
+      assert.match(r.stderr, field);
+      assert.match(r.stderr, /fix: the evaluator writes report\.json \(schemas\/run-report\.schema\.json\)/);
+      assert.equal(r.stdout, '', 'no table from a half-read comparison');
+    }
   });
 
   it('refuses a run given twice, or a copy of one, as two seeds', () => {
@@ -112,7 +145,7 @@ describe('e3 compare: one row per resolved setting, seeds only as replicates', f
     const out = tempDir();
     const r = e3(['compare', a, b, '--out', out]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^\| nodes\.search\.params\.note \|/);
+    assert.match(r.stdout, /^\| # \| nodes\.search\.params\.note \|/);
     const html = readFileSync(join(out, 'compare.html'), 'utf8');
     assert.doesNotMatch(html, /<img/);
     assert.ok(html.includes('&lt;img src=x onerror=window.__pwned=1&gt;'));

@@ -9,13 +9,13 @@ import { ROOT, tempDir, writeFiles } from './files.js';
  * point (a 6-step search, `distillSteps` distillation steps checkpointed every 5, a small eval).
  * `body` holds the file's grid/overlays/seeds lines. Returns the sweep file's path.
  */
-export function quickSweep(body: string, distillSteps = 4): string {
+export function quickSweep(body: string, distillSteps = 4, graph = 'graphs/quickstart.yaml'): string {
   const teacherCache = join(tempDir(), 'teacher-cache');
   const text =
     [
       'apiVersion: e3/v1',
       'kind: Sweep',
-      `graph: ${join(ROOT, 'graphs/quickstart.yaml')}`,
+      `graph: ${join(ROOT, graph)}`,
       'set:',
       `  nodes.targets.params: { dir: "${teacherCache}", calibration: 64, heldout: 32 }`,
       '  nodes.search.params.steps: 6',

@@ -111,7 +111,7 @@ describe('report.html and its figures (through the CLI)', function () {
     const n = report.training.evalCurve[0].n as number;
     assert.equal(n, 16, 'evalExamples');
     assert.ok(html.includes(`Held-out exact match (n = ${n})`), 'the curve says its n');
-    assert.match(html, new RegExp(`<td>\\d+\\.\\d% \\(n = ${report.model.accuracyN}\\)</td>`), 'the table says its n');
+    assert.match(html, new RegExp(`<td>\\d+\\.\\d% \\(n = ${report.model.answered}\\)</td>`), 'the table says its n');
     assert.ok(html.includes('Total loss (weighted sum of the terms)') && html.includes('Loss terms (unweighted)'));
   });
 

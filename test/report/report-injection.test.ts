@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { checkPage, findChromium } from '@e3/core';
+import { checkPage, findChromium, type RunReport } from '@e3/core';
 import { buildReport } from '@e3/plugins';
 import { e3, tempDir } from '../helpers/files.js';
 import { skipBecause } from '../helpers/skip.js';
@@ -115,7 +115,7 @@ describe('report.html escapes everything from report.json (through e3 report)', 
   });
 
   it('every string and number replaced: the renderer still escapes all of it (no schema in the way)', async () => {
-    const built = await buildReport(inject(report(), PAYLOAD, true) as Record<string, any>);
+    const built = await buildReport(inject(report(), PAYLOAD, true) as unknown as RunReport);
     const all = Object.values(built.files ?? {}).join('\n');
     assert.ok(built.files?.['report.html'].includes('median of —'), 'speedup.repeats is a number cell');
     assert.doesNotMatch(all, /<img|<script/i);
@@ -126,7 +126,7 @@ describe('report.html escapes everything from report.json (through e3 report)', 
     const strings = runDirWith(inject(report(), PAYLOAD, false));
     assert.equal(e3(['report', strings]).code, 0);
     const everything = tempDir();
-    const built = await buildReport(inject(report(), PAYLOAD, true) as Record<string, any>);
+    const built = await buildReport(inject(report(), PAYLOAD, true) as unknown as RunReport);
     writeFileSync(join(everything, 'report.html'), built.files!['report.html']);
     for (const dir of [strings, everything]) {
       const page = await checkPage(join(dir, 'report.html'), { selectors: ['img', 'script'], globals: ['__pwned'] });

@@ -77,7 +77,11 @@ describe('report schedules (report/schedule-rows.ts)', () => {
       schedule: searchSchedule(3, 0.1, 0),
     };
     const charts = reportCharts({
+      metrics: [],
       training: {
+        steps: 3,
+        tokens: 30,
+        wallSeconds: 1,
         history,
         lrSchedule: { steps: 3, warmupSteps: 1, peak: 0.1, minLrRatio: 0.1 },
         evalCurve: [{ step: 0, tokens: 0, accuracy: 0.5, n: 16 }],

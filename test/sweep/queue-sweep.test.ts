@@ -58,8 +58,8 @@ describe('e3 sweep on a BullMQ queue with e3 workers', function () {
 
     const cmp = e3(['compare', out]);
     assert.equal(cmp.code, 0, cmp.stderr);
-    assert.match(cmp.stdout, /\| sampler\.gumbelTopk \| 3 \| /);
-    assert.match(cmp.stdout, /\| sampler\.deterministicTopk \| 3 \| /);
+    assert.match(cmp.stdout, /\| 1 \| sampler\.gumbelTopk \| 3 of 3 \| /);
+    assert.match(cmp.stdout, /\| 2 \| sampler\.deterministicTopk \| 3 of 3 \| /);
 
     const again = e3(['sweep', file, '--out', out, '--queue', REDIS!]);
     assert.equal(again.code, 0, again.stderr);

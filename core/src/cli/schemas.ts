@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { componentSchema } from '../graph/validate.js';
 import type { Registry } from '../registry/registry.js';
+import { RUN_REPORT_SCHEMA } from '../report/run-report.js';
 import { SWEEP_SCHEMA } from '../sweep/sweep-schema.js';
 import { editorGraphSchema } from './editor-schema.js';
 
@@ -47,6 +48,7 @@ export function writeSchemas(registry: Registry, dir: string, check = false): st
     );
   }
   files.set(join(dir, 'sweep.schema.json'), JSON.stringify(SWEEP_SCHEMA, null, 2) + '\n');
+  files.set(join(dir, 'run-report.schema.json'), JSON.stringify(RUN_REPORT_SCHEMA, null, 2) + '\n');
   const stale: string[] = [];
   for (const [file, text] of files) {
     if (check) {

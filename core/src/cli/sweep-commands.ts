@@ -5,7 +5,9 @@ import type { ContainerModule } from 'inversify';
 import { checkCacheDir, NodeCache } from '../cache/node-cache.js';
 import { foreignNote, surveyItems } from '../cache/cache-listing.js';
 import { collectRuns } from '../compare/collect.js';
-import { compareHtml, compareMarkdown, compareTable } from '../compare/table.js';
+import { compareTable } from '../compare/table.js';
+import { compareMarkdown } from '../compare/table-text.js';
+import { compareHtml } from '../compare/compare-html.js';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../services/artifact-store.js';
 import { checkPoints } from '../sweep/check-points.js';
@@ -165,22 +167,26 @@ export function addSweepCommands(
 
   program
     .command('compare')
-    .description('compare runs or sweeps: one row per setting, mean ± std over seeds (markdown to stdout)')
+    .description(
+      'compare runs or sweeps: one row per setting, mean ± std over seeds of every declared metric, paired ' +
+        'differences to the first row with 95% intervals, masks, timing apart (markdown to stdout)',
+    )
     .argument('<dirs...>', 'run directories and/or sweep directories')
+    .option('--per-seed', "also list each seed's values, run directory and removed layers")
     .option(
       '--out <dir>',
       'also write compare.json and compare.html here (default: the sweep directory, for one sweep)',
     )
-    .action((dirs: string[], o) => {
+    .action(async (dirs: string[], o) => {
       const { runs, keys, unfinished } = collectRuns(dirs);
       if (!runs.some((r) => (r.status ?? 'succeeded') === 'succeeded'))
         throw new UserError(`no finished run in ${dirs.join(', ')}; e3 sweep --status DIR shows progress`);
       const table = compareTable(runs, keys, unfinished);
-      process.stdout.write(compareMarkdown(table));
+      process.stdout.write(compareMarkdown(table, { perSeed: o.perSeed }));
       const out = o.out ?? (dirs.length === 1 && existsSync(join(dirs[0], SWEEP_JSON)) ? dirs[0] : undefined);
       if (!out) return;
       writeFileAtomic(join(out, 'compare.json'), JSON.stringify(table, null, 2) + '\n');
-      writeFileAtomic(join(out, 'compare.html'), compareHtml(table, `e3 compare ${dirs.join(' ')}`));
+      writeFileAtomic(join(out, 'compare.html'), await compareHtml(table, runs, `e3 compare ${dirs.join(' ')}`));
       log(`wrote ${join(out, 'compare.json')} and ${join(out, 'compare.html')}`);
     });
 }

@@ -4,7 +4,8 @@ import { parse as parseYamlValue } from 'yaml';
 import { GraphError, UserError } from '../errors.js';
 import { displayPath } from '../graph/load-graph.js';
 import { getPath, isPlainObject, parsePath } from '../graph/paths.js';
-import { readJsonObject } from '../services/output-guard.js';
+import { readRunReport } from '../report/run-report-check.js';
+import type { DeclaredMetric, HistoryRow } from '../report/run-report.js';
 import { canonicalJson, contentHash, diffPaths } from '../sweep/point-content.js';
 import { readRecordedJson, RUN_JSON_SCHEMA, runJsonFix } from '../sweep/recorded-json.js';
 import { SWEEP_JSON, readSweepState } from '../sweep/sweep-state.js';
@@ -16,29 +17,38 @@ export interface ComparedRun {
   readonly settings: Record<string, unknown>;
   readonly seed: number;
   readonly metrics: Record<string, number | undefined>;
+  /** The metrics as its report declared them (and compare's wall time), values included. */
+  readonly declared?: readonly DeclaredMetric[];
+  /** The chosen mask (0/1 per layer), when the report has one. */
+  readonly mask?: readonly number[];
+  /** The recorded training history (the loss and each term per step), for learning curves. */
+  readonly history?: readonly HistoryRow[];
   /** `succeeded` when absent; anything else is a seed its row misses. */
   readonly status?: string;
   /** Hash of its resolved settings (see resolvedSettings); runs share a row exactly when these are equal. */
   readonly identity?: string;
   /** Its resolved settings, to name the keys in which rows differ. */
   readonly resolved?: Record<string, unknown>;
-  /** Why a metric is missing although the run succeeded (e.g. report.json unreadable). */
+  /** Something a reader of the row should know about this run. */
   readonly note?: string;
 }
 
-/** The table's columns: key, heading, and where the value is in a run's report.json / run.json. */
-export const METRICS = [
-  { key: 'exactMatch', heading: 'exact match', pick: (r: Rec, _: Rec) => num(r.model?.accuracy) },
-  { key: 'kl', heading: 'KL', pick: (r: Rec, _: Rec) => num(r.model?.klToTeacher) },
-  { key: 'perplexity', heading: 'perplexity', pick: (r: Rec, _: Rec) => num(r.model?.perplexity) },
-  { key: 'speedup', heading: 'speed-up (decode)', pick: (r: Rec, _: Rec) => num(r.speedup?.decode) },
-  { key: 'tokens', heading: 'tokens', pick: (r: Rec, _: Rec) => num(r.training?.tokens) },
-  { key: 'wallSeconds', heading: 'wall s', pick: (_: Rec, run: Rec) => num(run.wallSeconds) },
-] as const;
+/** Compare's own metric: the run's wall time from run.json (timing, so shown apart). */
+export const WALL_SECONDS: DeclaredMetric = {
+  name: 'run.wallSeconds',
+  heading: 'wall s',
+  unit: 's',
+  direction: 'lower',
+  n: 1,
+  of: 'runs',
+  value: null,
+  noisy: true,
+  digits: 1,
+};
 
-type Rec = Record<string, any>;
+type Rec = Record<string, unknown>;
 
-/** A metric is a finite number; anything else (null, a string, NaN written as null) counts as missing. */
+/** A metric is a finite number; anything else (null, NaN written as null) counts as missing. */
 function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
 }
@@ -84,28 +94,33 @@ export function resolvedSettings(dir: string, run: Rec): Record<string, unknown>
   return { ...(unbind(rest) as Record<string, unknown>), backend: run.backend ?? null };
 }
 
+/** How to mend a run's report.json that compare cannot read. */
+function reportFix(dir: string): string {
+  return (
+    'the evaluator writes report.json (schemas/run-report.schema.json); restore it (one from before declared ' +
+    `metrics: e3 report ${displayPath(dir)} adds them), or leave ${displayPath(dir)} out of the comparison`
+  );
+}
+
 function readRun(dir: string, shown: string, settings: Record<string, unknown>, seed?: number): ComparedRun {
   const run = readRecordedJson(join(dir, 'run.json'), RUN_JSON_SCHEMA, runJsonFix(dir));
   const ownSeed = seed ?? (typeof run?.seed === 'number' ? run.seed : 0);
   if (!run) return { dir: shown, settings, seed: ownSeed, metrics: {}, status: 'pending' };
   const resolved = resolvedSettings(dir, run);
   const status = String(run.status);
-  let report: Rec = {};
-  let note: string | undefined;
-  if (status === 'succeeded' && existsSync(join(dir, 'report.json'))) {
-    const read = readJsonObject(join(dir, 'report.json'));
-    if (read) report = read;
-    else note = `${join(shown, 'report.json')} is not a JSON object: its metrics count as missing`;
-  }
-  const metrics = status === 'succeeded' ? Object.fromEntries(METRICS.map((m) => [m.key, m.pick(report, run)])) : {};
+  const report = status === 'succeeded' ? readRunReport(join(dir, 'report.json'), reportFix(dir)) : undefined;
+  const wall = { ...WALL_SECONDS, value: num(run.wallSeconds) ?? null };
+  const declared = status === 'succeeded' ? [...(report?.metrics ?? []), wall] : [];
   return {
     dir: shown,
     settings,
     seed: ownSeed,
-    metrics,
+    metrics: Object.fromEntries(declared.map((m) => [m.name, num(m.value)])),
+    declared,
+    ...(report?.mask ? { mask: report.mask.mask } : {}),
+    ...(report?.training ? { history: report.training.history } : {}),
     status,
     ...(resolved ? { resolved, identity: contentHash(resolved) } : {}),
-    ...(note ? { note } : {}),
   };
 }
 

@@ -110,3 +110,33 @@ export function barChart(c: {
     },
   };
 }
+
+/** One point per item (e.g. per seed) in each category, and a tick at the category's mean. */
+export function pointChart(c: {
+  title: string;
+  rows: readonly Record<string, unknown>[];
+  category: { field: string; title: string };
+  value: { field: string; title: string };
+  width?: number;
+}): ChartSpec {
+  const x = { field: c.category.field, type: 'nominal' as const, title: c.category.title, sort: null };
+  return {
+    title: c.title,
+    width: c.width ?? 260,
+    height: 200,
+    data: { values: c.rows as Record<string, unknown>[] },
+    layer: [
+      {
+        mark: { type: 'point', filled: true, size: 70, opacity: 0.8 },
+        encoding: {
+          x,
+          y: { field: c.value.field, type: 'quantitative', title: c.value.title, scale: { zero: false } },
+        },
+      },
+      {
+        mark: { type: 'tick', thickness: 2, size: 28, color: '#222' },
+        encoding: { x, y: { field: c.value.field, aggregate: 'mean', type: 'quantitative' } },
+      },
+    ],
+  };
+}

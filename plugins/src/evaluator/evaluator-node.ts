@@ -15,7 +15,10 @@ import {
   type NodeContext,
   type PluginManifest,
   type Progress,
+  type ReportQuality,
+  type ReportTraining,
   type RunInfo,
+  type RunReport,
 } from '@e3/core';
 import { merge } from 'rxjs';
 import { heldoutCheck } from '../data/dataset.js';
@@ -25,6 +28,7 @@ import type { Report } from '../report/report.js';
 import { buildReport, writeReport } from '../report/write-report.js';
 import { measureSpeed } from './speed.js';
 import { answerTaskSetup } from './answer-task.js';
+import { evaluatorMetrics } from './declared-metrics.js';
 import type { PortInputs, Ports } from '../ports.js';
 
 interface Params {
@@ -45,7 +49,30 @@ const inputs = {
     optional: true,
     doc: "the search's α and keep probabilities per step, for the report's plots",
   },
+  extra: {
+    type: 'Metrics',
+    optional: true,
+    doc: "metrics another node declares (a plugin's own): added to report.json's metrics, shown by e3 compare",
+  },
 } as const satisfies Ports;
+
+/** One model's quality as the log line says it. */
+function qualityLine(r: ReportQuality): string {
+  const em =
+    r.accuracy === undefined ? 'no prompts to answer' : `${(Number(r.accuracy) * 100).toFixed(1)}% exact match`;
+  const kl = r.klToTeacher !== undefined ? `, KL ${Number(r.klToTeacher).toFixed(4)}` : '';
+  return `${em}, perplexity ${Number(r.perplexity).toFixed(3)}${kl}`;
+}
+
+/** The evaluator's log line: both models' quality and the speed-up. */
+function summaryLine(j: RunReport, model: ModelHandle, teacher: ModelHandle | undefined): string {
+  const t = teacher && j.teacher ? `; teacher (${teacher.model.numLayers} layers): ${qualityLine(j.teacher)}` : '';
+  const s = j.speedup;
+  const speed = s
+    ? `; speed-up prefill ${Number(s.prefill).toFixed(2)}×, decode ${Number(s.decode).toFixed(2)}× (ideal ${s.ideal.toFixed(2)}×)`
+    : '';
+  return `model (${model.model.numLayers} layers): ${qualityLine(j.model!)}${t}${speed}`;
+}
 
 /** `evaluator.suite`: exact match, perplexity, KL to the teacher and speed, teacher vs model, as a report. */
 @injectable()
@@ -63,10 +90,10 @@ export class EvaluatorNode implements GraphNode<Params> {
     return {
       report: merge(
         heldoutCheck(ports.data, p.examples, 'evaluator.suite'),
-        once(ports, ['model', 'teacher', 'data', 'mask', 'metrics', 'search'], async (v): Promise<Report> => {
-          const { model, teacher, data, mask, metrics, search } = v;
+        once(ports, ['model', 'teacher', 'data', 'mask', 'metrics', 'search', 'extra'], async (v): Promise<Report> => {
+          const { model, teacher, data, mask, metrics, search, extra } = v;
           const held = await data.heldout(p.examples);
-          const one = async (h: ModelHandle) => {
+          const one = async (h: ModelHandle): Promise<ReportQuality> => {
             const who = h === teacher ? 'teacher' : `model (${h.model.numLayers} layers)`;
             const track = (what: string) =>
               trackProgress(this.progress, ctx.id, { unit: 'examples', what: `${who}: ${what}` });
@@ -80,18 +107,18 @@ export class EvaluatorNode implements GraphNode<Params> {
               layers: h.model.numLayers,
               parameters: h.model.parameterCount(),
               accuracy: em.accuracy,
-              accuracyN: em.answered,
               perplexity: lik.perplexity,
               klToTeacher: lik.kl,
               examples: held.length,
+              answered: em.answered,
               samples: held
                 .filter((e) => e.prompt)
                 .slice(0, 5)
                 .map((e, i) => ({ prompt: e.prompt, answer: e.answer, output: em.completions[i] })),
             };
           };
-          const json: Record<string, any> = { model: await one(model) };
-          if (teacher) json.teacher = await one(teacher);
+          const body: Omit<RunReport, 'metrics'> = { model: await one(model) };
+          if (teacher) body.teacher = await one(teacher);
           if (p.speed.enabled && teacher) {
             const tok = requireTokenizer(model, 'evaluator.suite');
             const prompts = speedPrompts(held.slice(0, p.speed.prompts), (text) => tok.encode(text));
@@ -102,9 +129,9 @@ export class EvaluatorNode implements GraphNode<Params> {
               p.speed.repeats,
               ctx.signal,
             );
-            json.model.speed = s;
-            json.teacher.speed = t;
-            json.speedup = {
+            body.model!.speed = s;
+            body.teacher!.speed = t;
+            body.speedup = {
               prefill: s.prefillTokensPerSecond / t.prefillTokensPerSecond,
               decode: s.decodeTokensPerSecond / t.decodeTokensPerSecond,
               ideal: teacher.model.numLayers / model.model.numLayers,
@@ -112,23 +139,20 @@ export class EvaluatorNode implements GraphNode<Params> {
             };
           }
           // The generated-answer task's setup (issue 25), beside the figures it produced.
-          json.answerTask = answerTaskSetup(held, {
+          body.answerTask = answerTaskSetup(held, {
             maxNewTokens: p.maxNewTokens,
             stopTokenId: model.eosId,
             data: data.fingerprint,
             seed: this.run.seed,
           });
-          if (mask) json.mask = mask;
-          if (metrics) json.training = metrics;
-          if (search) json.search = search;
+          if (mask) body.mask = mask;
+          if (metrics) body.training = metrics as ReportTraining;
+          if (search) body.search = search;
           const resolved = this.store.path('resolved.yaml');
-          if (existsSync(resolved)) json.resolvedGraph = readFileSync(resolved, 'utf8');
-          json.wallSeconds = (this.clock.now() - t0) / 1000;
-          const fmt = (r: any) =>
-            `${r.accuracy === undefined ? 'no prompts to answer' : `${(r.accuracy * 100).toFixed(1)}% exact match`}, perplexity ${r.perplexity.toFixed(3)}${r.klToTeacher !== undefined ? `, KL ${r.klToTeacher.toFixed(4)}` : ''}`;
-          this.log.info(
-            `model (${model.model.numLayers} layers): ${fmt(json.model)}${teacher ? `; teacher (${teacher.model.numLayers} layers): ${fmt(json.teacher)}` : ''}${json.speedup ? `; speed-up prefill ${json.speedup.prefill.toFixed(2)}×, decode ${json.speedup.decode.toFixed(2)}× (ideal ${json.speedup.ideal.toFixed(2)}×)` : ''}`,
-          );
+          if (existsSync(resolved)) body.resolvedGraph = readFileSync(resolved, 'utf8');
+          body.wallSeconds = (this.clock.now() - t0) / 1000;
+          const json: RunReport = { metrics: [...evaluatorMetrics(body, ctx.id), ...(extra ?? [])], ...body };
+          this.log.info(summaryLine(json, model, teacher));
           const report = await buildReport(json);
           writeReport(report, (name, text) => this.store.writeText(name, text));
           return report;

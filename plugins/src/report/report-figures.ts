@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import { isPlainObject } from '@e3/core';
+import { isPlainObject, type RunReport } from '@e3/core';
 import {
   barChart,
   diagramSvg,
@@ -61,7 +61,7 @@ type Axis = { field: string; title: string };
 type ChartEntry = { id: string; section: ReportFigure['section']; caption: string; spec: ChartSpec };
 
 /** The chart specs of a report's JSON: what the data supports, nothing for what is absent. */
-export function reportCharts(j: Record<string, any>): ChartEntry[] {
+export function reportCharts(j: RunReport): ChartEntry[] {
   const out: ChartEntry[] = [];
   for (const r of (j.search?.restarts ?? []) as { restart: number; history?: Row[] }[]) {
     const alpha = layerRows(r.history ?? [], 'alpha');
@@ -106,8 +106,8 @@ export function reportCharts(j: Record<string, any>): ChartEntry[] {
     }));
     if (!rows.some((r) => r.chosen === 'chosen'))
       rows.unshift({
-        candidate: `${String(j.mask.details.chosenFrom)} [${chosen}]`,
-        kl: j.mask.details.calibrationKl,
+        candidate: `${String(j.mask!.details!.chosenFrom)} [${chosen}]`,
+        kl: j.mask!.details!.calibrationKl as number,
         chosen: 'chosen',
       });
     const caption = 'Calibration KL of each candidate mask (lower is better); the chosen one is highlighted.';
@@ -266,7 +266,7 @@ function resolvedSpec(text: unknown): Record<string, unknown> | undefined {
 }
 
 /** Renders every figure of a report's JSON to SVG, the resolved graph's diagram included. */
-export async function reportFigures(j: Record<string, any>): Promise<ReportFigure[]> {
+export async function reportFigures(j: RunReport): Promise<ReportFigure[]> {
   const out: ReportFigure[] = [];
   for (const c of reportCharts(j))
     out.push({

@@ -1,4 +1,4 @@
-import { escapeHtml, figure, htmlPage, htmlTable, type PageSection } from '@e3/core';
+import { escapeHtml, figure, htmlPage, htmlTable, type PageSection, type RunReport } from '@e3/core';
 import type { LayerMaskResult } from '../model/layer-mask.js';
 import { candidatesOf, layerReason, maskExplanation } from './mask-explanation.js';
 import type { ReportFigure } from './report-figures.js';
@@ -50,15 +50,15 @@ function maskSection(m: LayerMaskResult): string {
   );
 }
 
-function qualityTable(j: Record<string, any>): string {
+function qualityTable(j: RunReport): string {
   const rows = (['teacher', 'model'] as const)
     .filter((w) => j[w])
     .map((w) => {
-      const r = j[w];
+      const r = j[w]!;
       return [
         w === 'model' ? 'pruned' : 'teacher',
         r.layers,
-        pctN(r.accuracy, r.accuracyN ?? r.examples),
+        pctN(r.accuracy, r.answered ?? r.examples),
         num(r.perplexity),
         num(r.klToTeacher),
         num(r.speed?.prefillTokensPerSecond, 0),
@@ -79,7 +79,7 @@ function qualityTable(j: Record<string, any>): string {
 }
 
 /** The report as one self-contained HTML page (figures inline). */
-export function reportHtml(j: Record<string, any>, figs: readonly ReportFigure[]): string {
+export function reportHtml(j: RunReport, figs: readonly ReportFigure[]): string {
   const sections: PageSection[] = [
     { heading: 'Teacher vs pruned model (held-out)', html: qualityTable(j) + figures(figs, 'quality') },
   ];

@@ -1,3 +1,4 @@
+import type { RunReport } from '@e3/core';
 import type { LayerMaskResult } from '../model/layer-mask.js';
 import { candidatesOf, layerReason, maskExplanation } from './mask-explanation.js';
 
@@ -6,8 +7,8 @@ import { candidatesOf, layerReason, maskExplanation } from './mask-explanation.j
  * report.md, and `files` (report.html and figures/*.svg, by name relative to the report).
  */
 export interface Report {
-  /** report.json: masks, quality of teacher and pruned model, search and training histories. */
-  json: Record<string, any>;
+  /** report.json (schemas/run-report.schema.json): declared metrics, masks, quality, search and training histories. */
+  json: RunReport;
   /** report.md, linking the figures. */
   markdown: string;
   /** Further files by name relative to the report: report.html, figures/*.svg. */
@@ -29,7 +30,7 @@ export function sampleRows<T>(rows: readonly T[], n: number): T[] {
 
 /** The human-readable report; `figures` (SVG files beside it) are linked from their sections. */
 export function reportMarkdown(
-  j: Record<string, any>,
+  j: RunReport,
   figures: readonly { file: string; section: string; caption: string }[] = [],
 ): string {
   const links = (section: string) =>
@@ -76,7 +77,7 @@ export function reportMarkdown(
     const r = j[who];
     if (r)
       lines.push(
-        `| ${who === 'model' ? 'pruned' : 'teacher'} | ${r.layers} | ${pctN(r.accuracy, r.accuracyN ?? r.examples)} | ${f(r.perplexity)} | ${f(r.klToTeacher)} | ${f(r.speed?.prefillTokensPerSecond, 0)} | ${f(r.speed?.decodeTokensPerSecond, 0)} |`,
+        `| ${who === 'model' ? 'pruned' : 'teacher'} | ${r.layers} | ${pctN(r.accuracy, r.answered ?? r.examples)} | ${f(r.perplexity)} | ${f(r.klToTeacher)} | ${f(r.speed?.prefillTokensPerSecond, 0)} | ${f(r.speed?.decodeTokensPerSecond, 0)} |`,
       );
   }
   if (figures.length) lines.push('', 'Plots: open report.html beside this file (self-contained), or the SVGs below.');
@@ -85,14 +86,15 @@ export function reportMarkdown(
       '',
       `Speed-up of the pruned model: prefill ${f(j.speedup.prefill, 2)}×, decode ${f(j.speedup.decode, 2)}× (ideal L/K = ${f(j.speedup.ideal, 2)}×), measured side by side in one process (median of ${j.speedup.repeats}).`,
     );
-  const hist = j.training?.history as Record<string, number>[] | undefined;
-  if (hist?.length) {
+  const training = j.training;
+  const hist = training?.history;
+  if (training && hist?.length) {
     const keys = Object.keys(hist[hist.length - 1]).filter((k) => !/^(alpha|keep)\d+$/.test(k));
     lines.push(
       '',
       '## Training curve',
       '',
-      `Steps ${j.training.steps}, tokens ${j.training.tokens}, wall ${f(j.training.wallSeconds, 1)} s.`,
+      `Steps ${training.steps}, tokens ${training.tokens}, wall ${f(training.wallSeconds, 1)} s.`,
       '',
       `| ${keys.join(' | ')} |`,
       `|${keys.map(() => '---').join('|')}|`,
@@ -103,7 +105,7 @@ export function reportMarkdown(
       );
     lines.push('', ...links('training'));
   }
-  const curve = j.training?.evalCurve as Record<string, number>[] | undefined;
+  const curve = training?.evalCurve;
   if (curve?.length) {
     lines.push(
       '',

@@ -71,6 +71,7 @@ export class TeacherCache {
   private constructor(
     /** The teacher whose targets these are. */
     readonly teacher: ModelHandle,
+    /** Targets per token: the teacher's top-k ids and log-probabilities. */
     readonly k: number,
     /** Hash of the teacher's weights and tokenizer, k and the data's {@link Dataset.fingerprint}: the folder name. */
     readonly fingerprint: string,
@@ -297,6 +298,7 @@ export class TeacherCache {
     );
   }
 
+  /** Releases the teacher (this cache's hold on it) and closes the files; the files stay on disk. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;

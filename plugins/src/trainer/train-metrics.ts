@@ -1,16 +1,8 @@
+import type { ReportLrSchedule } from '@e3/core';
 import type { StepMetrics } from './train-loop.js';
 
-/** The parameters of warmupCosine (trainer/adamw.ts) for a run of `steps`. */
-export interface LrSchedule {
-  /** Optimiser steps of the run. */
-  steps: number;
-  /** Steps of linear warm-up to the peak. */
-  warmupSteps: number;
-  /** The peak learning rate. */
-  peak: number;
-  /** The final learning rate as a fraction of the peak. */
-  minLrRatio: number;
-}
+/** The parameters of warmupCosine (trainer/adamw.ts) for a run of `steps` (report.json's training.lrSchedule). */
+export type LrSchedule = ReportLrSchedule;
 
 /** The schedule of a train loop's params. */
 export function lrScheduleOf(p: { steps: number; warmupSteps: number; lr: number; minLrRatio: number }): LrSchedule {
