@@ -24,6 +24,7 @@ export {
   shareInput,
   isHostBackend,
   HOST_BACKENDS,
+  WASM_HEAP_BYTES,
   type HostHeap,
   type KernelArgs,
 } from './host-heap.js';

@@ -1,8 +1,7 @@
 import { createRequire } from 'node:module';
 import { totalmem } from 'node:os';
 import { type Diagnostic, type LoadedGraph, type Registry, type ValidatedGraph } from '@e3/core';
-import { choosePrecision, loadAddon, type Precision } from '@e3/native';
-import { WASM_HEAP_BYTES } from '../model/filled-tensor.js';
+import { choosePrecision, loadAddon, WASM_HEAP_BYTES, type Precision } from '@e3/native';
 import { GraphShapes } from './graph-shapes.js';
 import type { MemoryEstimator, NodeInput, NodeMemory, StepBatch } from './node-memory.js';
 import { gib, total, weights, type MemoryItem } from './stage-memory.js';
