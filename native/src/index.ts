@@ -43,3 +43,4 @@ export { markGradientAccumulator, takeGradientAccumulator, recordWrittenRows, wr
 export { BufferPool, type BufferPoolStats } from './buffer-pool.js';
 export { choosePrecision, activePrecision, productInBf16, type PrecisionChoice } from './precision.js';
 export { forgetBf16Copy } from './bf16-copies.js';
+export { isPackedBf16, markPackedBf16, type PackedBf16 } from './packed-bf16.js';

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { isPackedBf16 } from '@e3/native';
 import type { DecoderConfig } from './config.js';
 import { fusedBlock, fusedBlocksAvailable, tapeIsRecording } from './fused-block.js';
 import { applyRotary, inverseFrequencies, rotaryTables } from './rope.js';
 import { namedWeights, type LayerWeights, type ModelWeights } from './weights.js';
 import { hasBf16Weights } from './bf16-weights.js';
-import { isPackedBf16 } from './packed-bf16.js';
 import { UserError } from '@e3/core';
 
 /** Keys and values of one layer for all positions seen so far: [B, KV, S, D]. */
