@@ -47,6 +47,14 @@ interface TeacherRecord {
  * its first write) and reads everyone's, so runs sharing a cache in parallel never write over
  * each other; empty files of processes that have exited are removed when a cache opens.
  */
+/** How the cache computes missing targets. */
+export interface CacheBatches {
+  /** Examples per teacher forward pass (default 128). */
+  readonly batchSize: number;
+  /** Token rows per chunk of the output head (0, the default: automatic; chunked-head.ts). */
+  readonly chunkTokens: number;
+}
+
 export class TeacherCache {
   /** key → [file descriptor, offset]. */
   private readonly offsets = new Map<string, [number, number]>();
@@ -67,8 +75,7 @@ export class TeacherCache {
     readonly k: number,
     readonly fingerprint: string,
     dir: string,
-    private readonly batchSize: number,
-    private readonly chunkTokens: number,
+    private readonly sizes: CacheBatches,
   ) {
     this.folder = join(dir, fingerprint);
     this.codec = textCodec(teacher, 'teacher.topkCache');
@@ -95,17 +102,13 @@ export class TeacherCache {
     return this.fd;
   }
 
-  /**
-   * Opens (or creates) the cache for this teacher, data fingerprint and k. Retains the teacher.
-   * `chunkTokens`: token rows per chunk of the output head (0: automatic; chunked-head.ts).
-   */
+  /** Opens (or creates) the cache for this teacher, data fingerprint and k. Retains the teacher. */
   static async open(
     teacher: ModelHandle,
     dataFingerprint: string,
     k: number,
     dir: string,
-    batchSize = 128,
-    chunkTokens = 0,
+    sizes: Partial<CacheBatches> = {},
   ): Promise<TeacherCache> {
     const hash = createHash('sha256');
     hash.update(
@@ -120,7 +123,8 @@ export class TeacherCache {
       hash.update(name);
       hash.update(new Uint8Array(((await v.data()) as Float32Array).buffer));
     }
-    return new TeacherCache(teacher.retain(), k, hash.digest('hex').slice(0, 16), dir, batchSize, chunkTokens);
+    const fingerprint = hash.digest('hex').slice(0, 16);
+    return new TeacherCache(teacher.retain(), k, fingerprint, dir, { batchSize: 128, chunkTokens: 0, ...sizes });
   }
 
   get cachedExamples(): number {
@@ -197,15 +201,15 @@ export class TeacherCache {
       return true;
     });
     if (missing.length) progress?.(0, missing.length);
-    for (let i = 0; i < missing.length; i += this.batchSize) {
+    for (let i = 0; i < missing.length; i += this.sizes.batchSize) {
       await stopPoint(signal);
-      const chunk = missing.slice(i, i + this.batchSize);
+      const chunk = missing.slice(i, i + this.sizes.batchSize);
       const h = this.teacher;
       const batch = encodeBatch(chunk, this.codec, true);
       const [top, lp, ent] = tf.tidy(() => {
         const ids = tf.tensor2d(batch.ids, undefined, 'int32');
         const { final } = h.model.forwardFinal(ids, { attentionMask: tf.tensor2d(batch.attention) });
-        const r = teacherTopK(final, h.model.headWeight, this.k, this.chunkTokens);
+        const r = teacherTopK(final, h.model.headWeight, this.k, this.sizes.chunkTokens);
         return [r.ids, r.logProbs, r.entropy];
       });
       this.teacherForwards++;
