@@ -8,10 +8,11 @@ import { hasBf16Weights } from './bf16-weights.js';
 import { UserError } from '@e3/core';
 
 /** Keys and values of one layer for all positions seen so far: [B, KV, S, D]. */
-export interface LayerCache {
+/** A block's keys and values so far (a type, not an interface, so that tf.tidy can return it). */
+export type LayerCache = {
   k: tf.Tensor4D;
   v: tf.Tensor4D;
-}
+};
 
 /**
  * A per-layer gate. Numbers: 0 skips the block outright (exactly equal to m = 0, and
