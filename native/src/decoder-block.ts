@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BlockDims, NativeAddon } from './addon.js';
 import { bf16CopyOf } from './bf16-copies.js';
 import { hostHeap, views, type HostHeap, type KernelArgs } from './host-heap.js';
+import { isPackedBf16 } from './packed-bf16.js';
 import { productInBf16 } from './precision.js';
 
 /**
@@ -50,7 +51,7 @@ const SAVED_INPUTS: readonly string[] = [...BLOCK_WEIGHTS, 'x', 'blockGate', 'co
 
 /**
  * The kernel's inputs as the addon reads them: float32 tensors as Float32Arrays, and projection
- * weights kept in bf16 (int32 tensors of packed pairs, plugins/src/model/bf16-weights.ts) as
+ * weights kept in bf16 (int32 tensors of packed pairs marked by packed-bf16.ts) as
  * Uint16Arrays of their bf16 values.
  */
 function blockViews(
@@ -61,7 +62,7 @@ function blockViews(
 ): Record<string, Float32Array | Uint16Array> {
   const out: Record<string, Float32Array | Uint16Array> = views(heap, inputs);
   for (const [name, t] of Object.entries(inputs)) {
-    if (t.dtype !== 'int32') continue;
+    if (!isPackedBf16(t)) continue;
     const packed = heap.typedArrayFromHeap(t);
     out[name] = new Uint16Array(packed.buffer, packed.byteOffset, packed.length * 2);
   }

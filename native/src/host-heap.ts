@@ -25,6 +25,9 @@ export interface HostHeap {
   makeZeroedOutput?(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
+/** The wasm32 heap's hard bound (32-bit addresses): every tensor of a wasm run lives in it. */
+export const WASM_HEAP_BYTES = 4 * 2 ** 30;
+
 /** The backends whose tensors are host memory that a HostHeap can expose. */
 export const HOST_BACKENDS = ['wasm', 'cpu'] as const;
 export type HostBackendName = (typeof HOST_BACKENDS)[number];

@@ -24,6 +24,7 @@ export {
   shareInput,
   isHostBackend,
   HOST_BACKENDS,
+  WASM_HEAP_BYTES,
   type HostHeap,
   type KernelArgs,
 } from './host-heap.js';
@@ -42,3 +43,4 @@ export { markGradientAccumulator, takeGradientAccumulator, recordWrittenRows, wr
 export { BufferPool, type BufferPoolStats } from './buffer-pool.js';
 export { choosePrecision, activePrecision, productInBf16, type PrecisionChoice } from './precision.js';
 export { forgetBf16Copy } from './bf16-copies.js';
+export { isPackedBf16, markPackedBf16, type PackedBf16 } from './packed-bf16.js';

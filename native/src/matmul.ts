@@ -65,9 +65,9 @@ export function matMulAccumulate(
   acc: tf.Tensor2D,
   a: tf.Tensor2D,
   b: tf.Tensor2D,
-  transA = false,
-  transB = false,
+  op: { transA?: boolean; transB?: boolean } = {},
 ): tf.Tensor2D {
+  const { transA = false, transB = false } = op;
   const [m, n] = acc.shape;
   const k = transA ? a.shape[0] : a.shape[1];
   const fits = (transA ? a.shape[1] : a.shape[0]) === m && (transB ? b.shape[0] : b.shape[1]) === n;

@@ -19,7 +19,7 @@ import { tinyModel } from '../helpers/tiny-model.js';
 
 const data = () => arithmeticDataset({ ops: ['+', '-'], maxOperand: 9, heldoutFraction: 0.2 }, new Rng(1));
 const open = (h: ModelHandle, fingerprint: string, k: number) =>
-  TeacherCache.open(h, fingerprint, k, join(tempDir(), 'cache'), 32);
+  TeacherCache.open(h, fingerprint, k, join(tempDir(), 'cache'), { batchSize: 32 });
 
 /** A handle with only what the vocabulary check reads: vocab_size and a tokenizer decoding ids to `tokens`. */
 const fakeVocab = (tokens: string[], vocabSize = tokens.length) =>

@@ -129,7 +129,7 @@ describe('training step: micro-batches with gradient accumulation', function () 
     const teacher = await tinyModel({ layers: 3, seed: 7 });
     const student = cloneHandle(teacher);
     const data = arithmeticDataset({ ops: ['+'], maxOperand: 9, heldoutFraction: 0.2 }, new Rng(1));
-    const cache = await TeacherCache.open(teacher, data.fingerprint, 3, join(tempDir(), 'cache'), 16);
+    const cache = await TeacherCache.open(teacher, data.fingerprint, 3, join(tempDir(), 'cache'), { batchSize: 16 });
     const mask = tf.variable(tf.tensor1d([1, 0.5, 1]));
     const vars = [...student.model.variables(), mask];
     const spec = {

@@ -25,7 +25,7 @@ describe('masker.search returns the candidate with the lowest calibration KL', f
   before(async () => {
     await useBackend('wasm');
     model = await tinyModel({ layers: 8, std: 0.5 });
-    cache = await TeacherCache.open(model, data.fingerprint, 3, join(tempDir(), 'cache'), 16);
+    cache = await TeacherCache.open(model, data.fingerprint, 3, join(tempDir(), 'cache'), { batchSize: 16 });
     // Scores masks apart from the search: the same calibration examples, a fresh evaluator.
     evaluator = new MaskEvaluator(model, await data.calibration(CALIBRATION), 8);
   });

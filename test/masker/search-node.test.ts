@@ -22,7 +22,7 @@ describe('masker.search (node alone): initScale, window, candidates', function (
   before(async () => {
     await useBackend('wasm');
     model = await tinyModel({ layers: 6, std: 0.5 });
-    cache = await TeacherCache.open(model, data.fingerprint, 3, join(tempDir(), 'cache'), 16);
+    cache = await TeacherCache.open(model, data.fingerprint, 3, join(tempDir(), 'cache'), { batchSize: 16 });
   });
   after(() => {
     cache.dispose();

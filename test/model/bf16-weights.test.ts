@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadAddon } from '@e3/native';
+import { isPackedBf16, loadAddon } from '@e3/native';
 import {
   cloneHandle,
   exportCheckpoint,
@@ -60,6 +60,8 @@ describe('frozen weights in bf16 (model.hfCheckpoint frozenDtype: bfloat16)', fu
     const bf16 = await loadCheckpoint(dir, { frozenDtype: 'bfloat16' });
     const q = bf16.model.weights.layers[0].q;
     assert.equal(q.dtype, 'int32');
+    assert.ok(isPackedBf16(q), 'the loaded projection (a variable) carries the packed-bf16 mark');
+    assert.ok(!isPackedBf16(bf16.model.weights.layers[0].inputNorm), 'a norm weight stays float32, unmarked');
     assert.equal(q.size * 2, f32.model.weights.layers[0].q.size);
     assert.equal(bf16.model.parameterCount(), f32.model.parameterCount());
     const bytes = (h: ModelHandle) => h.model.variables().reduce((n, v) => n + v.size * 4, 0);

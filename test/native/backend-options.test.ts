@@ -59,7 +59,7 @@ describe('backend options in the graph (native kernels), recorded in resolved.ya
 
   it('`precision: bf16` is recorded: run.log and a comment in resolved.yaml say what runs and why', function () {
     const addon = loadAddon();
-    if (!addon) this.skip();
+    if (!addon) skipBecause(this, NO_ADDON);
     const choice = choosePrecision('bf16', addon);
     const r = runGraph(graph('{ name: wasm, precision: bf16 }'));
     assert.equal(r.code, 0, r.stderr);

@@ -6,6 +6,7 @@ import { choosePrecision, loadAddon, type NativeAddon } from '@e3/native';
 import { ROOT } from '../helpers/files.js';
 import { useBackend } from '../helpers/tf.js';
 import { wideBlockCheckpoint } from '../helpers/wide-block.js';
+import { NO_ADDON, skipBecause } from '../helpers/skip.js';
 
 /**
  * bf16 products (native/cc/gemm.cc, onednn_matmul.cc) held to bounds derived from bf16's format.
@@ -98,7 +99,11 @@ describe('bf16 matrix products (oneDNN) against bounds from bf16 rounding', func
   let addon: NativeAddon;
   before(function () {
     const a = loadAddon();
-    if (!a || choosePrecision('bf16', a).used === 'f32') this.skip();
+    if (!a || choosePrecision('bf16', a).used === 'f32')
+      skipBecause(
+        this,
+        'the native addon is not built, or this CPU has no bf16 products (choosePrecision falls back to f32)',
+      );
     addon = a!;
   });
   after(async () => useBackend('wasm')); // the precision enableNativeKernels chose again
@@ -137,7 +142,7 @@ describe('the fused AdamW and bf16 copies (with or without oneDNN)', () => {
   let addon: NativeAddon;
   before(function () {
     const a = loadAddon();
-    if (!a) this.skip();
+    if (!a) skipBecause(this, NO_ADDON);
     addon = a!;
   });
 
@@ -199,7 +204,11 @@ describe('fused decoder blocks in bf16 against f32 (tiny-qwen3, 4 layers, attent
   this.timeout(120_000);
   before(async function () {
     const addon = loadAddon();
-    if (!addon || choosePrecision('bf16', addon).used === 'f32') this.skip();
+    if (!addon || choosePrecision('bf16', addon).used === 'f32')
+      skipBecause(
+        this,
+        'the native addon is not built, or this CPU has no bf16 products (choosePrecision falls back to f32)',
+      );
   });
   after(async () => useBackend('wasm'));
 
@@ -235,7 +244,8 @@ describe('auto decides once per call: splitting a block over threads cannot chan
   this.timeout(180_000);
   before(async function () {
     const addon = loadAddon();
-    if (!addon || choosePrecision('auto', addon).used !== 'bf16-large') this.skip();
+    if (!addon || choosePrecision('auto', addon).used !== 'bf16-large')
+      skipBecause(this, 'precision auto does not choose bf16 for large products here (no addon, or no bf16 products)');
   });
   after(async () => useBackend('wasm'));
 

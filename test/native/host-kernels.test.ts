@@ -32,7 +32,7 @@ describe('native host kernels: accumulating matmul, large Add, identity Transpos
       const b = rand(tb ? [3, 7] : [7, 3]);
       const acc = rand([5, 3]);
       const expected = tf.add(acc, tf.matMul(a, b, ta, tb));
-      const out = matMulAccumulate(activeAddon(), acc, a, b, ta, tb);
+      const out = matMulAccumulate(activeAddon(), acc, a, b, { transA: ta, transB: tb });
       assert.equal(out, acc, 'the same tensor comes back');
       assert.ok(maxAbsDiff(out, expected) < 1e-5);
       tf.dispose([a, b, acc, expected]);

@@ -66,12 +66,16 @@ nodes:
 describe('memory plan of a graph', () => {
   it("counts the cpu backend's kept buffers (bufferPool) in every node that computes, and nothing when off", async () => {
     const p = await prepareGraph(join(writeFiles({ 'g.yaml': GRAPH }), 'g.yaml'), { modules: builtinModules });
-    const off = limitsOf('cpu', false, true, 2 ** 40, false);
-    const on = limitsOf('cpu', false, true, 2 ** 40, 256);
+    const off = limitsOf('cpu', { started: false, fused: true, hostBytes: 2 ** 40, bufferPool: false });
+    const on = limitsOf('cpu', { started: false, fused: true, hostBytes: 2 ** 40, bufferPool: 256 });
     if (!on.fused) return; // no addon: no native outputs to keep
     assert.equal(off.reuseSlackBytes, 0);
     assert.equal(on.reuseSlackBytes, 256 * 2 ** 20);
-    assert.equal(limitsOf('wasm', false, true, 2 ** 40, 256).reuseSlackBytes, 0, 'only the cpu backend keeps them');
+    assert.equal(
+      limitsOf('wasm', { started: false, fused: true, hostBytes: 2 ** 40, bufferPool: 256 }).reuseSlackBytes,
+      0,
+      'only the cpu backend keeps them',
+    );
     const [a, b] = [planMemory(p.graph, p.loaded, off, p.registry), planMemory(p.graph, p.loaded, on, p.registry)];
     const train = (r: typeof a) => r.nodes.find((n) => n.id === 'train')!;
     assert.equal(train(b).peakBytes - train(a).peakBytes, 256 * 2 ** 20);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { choosePrecision, loadAddon } from '@e3/native';
 import { e3, tempDir } from '../helpers/files.js';
+import { skipBecause } from '../helpers/skip.js';
 
 /** The quickstart through the CLI at one precision: the layers it removed and the held-out exact matches. */
 function quickstart(precision: 'f32' | 'bf16') {
@@ -27,7 +28,11 @@ function quickstart(precision: 'f32' | 'bf16') {
 
   it('removes the same layers and matches exactly within one held-out example', function () {
     const addon = loadAddon();
-    if (!addon || choosePrecision('bf16', addon).used === 'f32') this.skip();
+    if (!addon || choosePrecision('bf16', addon).used === 'f32')
+      skipBecause(
+        this,
+        'the native addon is not built, or this CPU has no bf16 products (choosePrecision falls back to f32)',
+      );
     const f32 = quickstart('f32');
     const bf16 = quickstart('bf16');
     assert.match(bf16.log, /precision bf16 → bf16 products, f32 accumulation/);

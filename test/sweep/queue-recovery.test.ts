@@ -13,6 +13,7 @@ import {
   runDirsLockedBy,
   until,
 } from '../helpers/sweeps.js';
+import { skipBecause } from '../helpers/skip.js';
 
 const REDIS = process.env.E3_TEST_REDIS;
 const LR_GRID = (n: number) =>
@@ -57,8 +58,7 @@ describe('the queue when Redis or a worker goes away', function () {
 
   it('Redis restarted empty mid-sweep: the sweep re-queues the lost points and every point runs exactly once', async function () {
     if (spawnSync('redis-server', ['--version']).status !== 0) {
-      console.log('    (skipped: no redis-server on PATH to restart; apt-get install redis-server)');
-      this.skip();
+      skipBecause(this, 'no redis-server on PATH to restart (apt-get install redis-server)');
     }
     const port = await freePort();
     const url = `redis://127.0.0.1:${port}`;
@@ -100,8 +100,7 @@ describe('the queue when Redis or a worker goes away', function () {
   describe('with E3_TEST_REDIS', () => {
     before(function () {
       if (!REDIS) {
-        console.log('    (skipped: set E3_TEST_REDIS=redis://127.0.0.1:PORT to a running redis-server; .ci/run does)');
-        this.skip();
+        skipBecause(this, 'set E3_TEST_REDIS=redis://127.0.0.1:PORT to a running redis-server; .ci/run does');
       }
     });
 

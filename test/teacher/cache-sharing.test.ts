@@ -14,13 +14,13 @@ describe('teacher cache', function () {
     const dir = join(tempDir(), 'cache');
     const data = arithmeticDataset({ ops: ['+'], maxOperand: 9, heldoutFraction: 0.2 }, new Rng(0));
     const ex = await data.calibration(20);
-    const a = await TeacherCache.open(h, data.fingerprint, 3, dir, 8);
-    const b = await TeacherCache.open(h, data.fingerprint, 3, dir, 8);
+    const a = await TeacherCache.open(h, data.fingerprint, 3, dir, { batchSize: 8 });
+    const b = await TeacherCache.open(h, data.fingerprint, 3, dir, { batchSize: 8 });
     await a.ensure(ex.slice(0, 10));
     await b.ensure(ex.slice(5, 20));
     assert.equal(a.computed, 10);
     assert.equal(b.computed, 15, 'b opened before a wrote, so it computes its own');
-    const c = await TeacherCache.open(h, data.fingerprint, 3, dir, 8);
+    const c = await TeacherCache.open(h, data.fingerprint, 3, dir, { batchSize: 8 });
     assert.equal(c.cachedExamples, 20);
     await c.ensure(ex);
     assert.equal(c.computed, 0);

@@ -88,7 +88,7 @@ describe('memory options of the training nodes', function () {
     await useBackend('wasm');
     const h = await tinyModel({ layers: 4, seed: 2 });
     const data = arithmeticDataset({ ops: ['+'], maxOperand: 9, heldoutFraction: 0.2 }, new Rng(1));
-    const targets = await TeacherCache.open(h, data.fingerprint, 3, join(tempDir(), 'cache'), 16);
+    const targets = await TeacherCache.open(h, data.fingerprint, 3, join(tempDir(), 'cache'), { batchSize: 16 });
     const params = { steps: 3, batchSize: 8, lr: 0.01, gradientCheckpointing: true, freeze: ['embeddings'] };
     const run = await runNode('distiller.train', params, { model: h, targets, data });
     const out = run.outputs.model as ModelHandle;
@@ -125,7 +125,7 @@ describe('memory options of the training nodes', function () {
         const teacher = await tinyModel({ layers: 3, seed: 6 });
         const targets =
           plugin === 'distiller.train'
-            ? await TeacherCache.open(teacher, data.fingerprint, 3, join(tempDir(), 'cache'), 16)
+            ? await TeacherCache.open(teacher, data.fingerprint, 3, join(tempDir(), 'cache'), { batchSize: 16 })
             : undefined;
         const run = (microBatch: number | 'auto') =>
           runNode(
@@ -151,7 +151,7 @@ describe('memory options of the training nodes', function () {
     it("masker.search: each micro-batch sees the step's one sampled mask; α and the masks are the same", async () => {
       await useBackend('wasm');
       const h = await tinyModel({ layers: 6, std: 0.5 });
-      const cache = await TeacherCache.open(h, data.fingerprint, 3, join(tempDir(), 'cache'), 16);
+      const cache = await TeacherCache.open(h, data.fingerprint, 3, join(tempDir(), 'cache'), { batchSize: 16 });
       const run = async (microBatch: number | 'auto') => {
         const r = await runNode(
           'masker.search',

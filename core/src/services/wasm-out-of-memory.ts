@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-
-/** The wasm32 heap's bound: every tensor of a wasm run lives in it. */
-const WASM_HEAP_BYTES = 2 ** 32;
+import { WASM_HEAP_BYTES } from '@e3/native';
 
 const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
 

@@ -1,22 +1,13 @@
 import { inject, injectable } from 'inversify';
-import { CancelledError, once, pick, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
+import { once, pick, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
 import { EMPTY, merge } from 'rxjs';
-import { describeCuts, textCodec } from '../data/batch.js';
 import { heldoutCheck, type Dataset } from '../data/dataset.js';
-import { exactMatch, heldoutLikelihood } from '../evaluator/quality.js';
-import type { LossTerm } from '../loss/loss-term.js';
 import { stepSupplies } from '../loss/loss-inputs.js';
-import { trainingStep } from '../loss/training-step.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
-import {
-  describeStepMemory,
-  MEMORY_OPTIONS_SCHEMA,
-  stepMemory,
-  trainableVariables,
-  type Auto,
-  type FrozenPart,
-} from '../trainer/memory-options.js';
-import { cloneHandle, type ModelHandle } from '../model/handle.js';
+import { MEMORY_OPTIONS_SCHEMA } from '../trainer/memory-options.js';
+import type { ModelHandle } from '../model/handle.js';
+import { finishTrainingCopy, trainingCopy, type CopyTrainingParams } from '../trainer/training-copy.js';
+import { EvalCurve } from './eval-curve.js';
 import { checkDistillationInputs, coverageOf, describeCoverage } from './sanity-checks.js';
 import type { PortInputs, Ports } from '../ports.js';
 import type { TeacherCache } from '../teacher/topk-cache.js';
@@ -25,15 +16,8 @@ import { optimSchema, trainLoop, type OptimParams } from '../trainer/train-loop.
 import type { TokenWeighting } from '../weighting/weighting.js';
 import { lrScheduleOf } from '../trainer/train-metrics.js';
 
-interface Params extends OptimParams {
-  batchSize: number;
-  loss: LossTerm[];
+interface Params extends OptimParams, CopyTrainingParams {
   weighting: TokenWeighting;
-  promptLoss: boolean;
-  headChunkTokens: number;
-  gradientCheckpointing: Auto<boolean>;
-  microBatch: Auto<number>;
-  freeze: FrozenPart[];
   evalEvery: number;
   evalExamples: number;
   maxNewTokens: number;
@@ -58,123 +42,66 @@ export class DistillerNode implements GraphNode<Params> {
 
   connect(ports: PortInputs<typeof inputs>, p: Params, ctx: NodeContext) {
     const check$ = p.evalEvery > 0 ? heldoutCheck(ports.data, p.evalExamples, 'distiller.train (evalEvery)') : EMPTY;
-    const distil$ = once(ports, ['model', 'targets', 'data', 'teacher'], (v) =>
-      this.distil(v.model, v.targets, v.data, v.teacher, p, ctx),
-    );
+    const distil$ = once(ports, ['model', 'targets', 'data', 'teacher'], (v) => this.distil(v, p, ctx));
     const r$ = merge(check$, distil$);
     return { model: pick(r$, 'model'), metrics: pick(r$, 'metrics') };
   }
 
   private async distil(
-    base: ModelHandle,
-    cache: TeacherCache,
-    data: Dataset,
-    teacher: ModelHandle | undefined,
+    v: { model: ModelHandle; targets: TeacherCache; data: Dataset; teacher?: ModelHandle },
     p: Params,
     ctx: NodeContext,
   ) {
-    const codec = textCodec(base, 'distiller.train');
-    await checkDistillationInputs(ctx.id, base, cache, data, teacher);
-    const h = cloneHandle(base);
-    const trainable = trainableVariables(h.model, p.freeze);
-    if (trainable.frozen.length) this.services.log.info(`frozen (not trained): ${trainable.frozen.join(', ')}`);
-    const memory = stepMemory(p, p.batchSize);
-    const described = describeStepMemory(memory, p.batchSize);
-    if (described) this.services.log.info(described);
-    const t0 = performance.now();
-    const held = p.evalEvery > 0 ? await data.heldout(p.evalExamples) : [];
-    const evalCurve: Record<string, number>[] = [];
-    let tokensSoFar = 0;
-    // An evaluation that a stop interrupted, done first when the run resumes (the weights are the same).
-    let evalDue: number | undefined;
-    const evaluate = async (step: number) => {
-      let em, lik;
-      try {
-        em = await exactMatch(h, held, p.maxNewTokens, undefined, undefined, ctx.signal);
-        lik = await heldoutLikelihood(h, held, teacher, { signal: ctx.signal });
-      } catch (e) {
-        if (!(e instanceof CancelledError)) throw e;
-        evalDue = step; // the train loop then stops and saves its checkpoint with it
-        return;
-      }
-      evalCurve.push({
-        step,
-        tokens: tokensSoFar,
-        n: em.answered,
-        ...(em.accuracy !== undefined ? { accuracy: em.accuracy } : {}),
-        perplexity: lik.perplexity,
-        ...(lik.kl !== undefined ? { kl: lik.kl } : {}),
-      });
-    };
-    if (p.evalEvery > 0 && !this.services.run.resume) await evaluate(0);
-    const lossOf = trainingStep({
-      node: ctx.id,
-      model: h,
-      codec,
-      loss: p.loss,
-      weighting: p.weighting,
-      cache,
-      teacher,
-      promptLoss: p.promptLoss,
-      trainHead: trainable.trainHead,
-      headChunkTokens: p.headChunkTokens,
-      ...memory,
+    const { targets: cache, data, teacher } = v;
+    const log = this.services.log;
+    await checkDistillationInputs(ctx.id, v.model, cache, data, teacher);
+    const copy = trainingCopy(v.model, p, {
+      ctx,
+      plugin: 'distiller.train',
+      log,
+      teacherParts: { weighting: p.weighting, cache, teacher },
     });
+    const h = copy.model;
+    const held = p.evalEvery > 0 ? await data.heldout(p.evalExamples) : [];
+    const curve = new EvalCurve(h, held, { teacher, maxNewTokens: p.maxNewTokens, signal: ctx.signal });
+    if (p.evalEvery > 0 && !this.services.run.resume) await curve.evaluate(0);
     const coverage = cache.meterCoverage();
     const { metrics, tokens, steps } = await trainLoop({
       ...this.services.loopArgs(ctx),
-      vars: trainable.vars,
+      vars: copy.vars,
       params: p,
       what: `distilling into ${h.model.numLayers} layers`,
-      extraState: {
-        save: () => ({ evalCurve, tokensSoFar, evalDue }),
-        load: (j) => {
-          evalCurve.push(...((j.evalCurve ?? []) as Record<string, number>[]));
-          tokensSoFar = Number(j.tokensSoFar ?? 0);
-          evalDue = typeof j.evalDue === 'number' ? j.evalDue : undefined;
-        },
-      },
+      extraState: curve.state,
       loss: async (s) => {
-        if (evalDue !== undefined) {
-          const due = evalDue;
-          evalDue = undefined;
-          await evaluate(due);
-          if (evalDue !== undefined) throw new CancelledError(); // stopped again: the checkpoint still has it
-        }
-        const loss = await lossOf(await data.trainBatch(s, p.batchSize));
-        tokensSoFar += loss.tokens;
+        await curve.catchUp();
+        const loss = await copy.lossOf(await data.trainBatch(s, p.batchSize));
+        curve.tokens += loss.tokens;
         return loss;
       },
       afterStepAsync:
         p.evalEvery > 0
           ? async (step: number) => {
-              if ((step + 1) % p.evalEvery === 0 || step + 1 === p.steps) await evaluate(step + 1);
+              if ((step + 1) % p.evalEvery === 0 || step + 1 === p.steps) await curve.evaluate(step + 1);
             }
           : undefined,
     });
     coverage.close();
-    if (ctx.signal.aborted) {
-      h.dispose();
-      throw new CancelledError();
-    }
+    const wallSeconds = finishTrainingCopy(copy, ctx, log);
     const topkCoverage = coverageOf(coverage, cache.k);
-    if (topkCoverage) this.services.log.info(describeCoverage(topkCoverage));
-    const last = metrics[metrics.length - 1];
-    const cuts = describeCuts(codec);
-    if (cuts) this.services.log.info(cuts);
-    this.services.log.info(
-      `distilled ${steps} steps, ${tokens} tokens, final loss ${last?.loss.toFixed(4)}${evalCurve.at(-1)?.accuracy !== undefined ? `, held-out exact match ${(evalCurve.at(-1)!.accuracy * 100).toFixed(1)}%` : ''}`,
-    );
+    if (topkCoverage) log.info(describeCoverage(topkCoverage));
+    const accuracy = curve.points.at(-1)?.accuracy;
+    const heldOut = accuracy !== undefined ? `, held-out exact match ${(accuracy * 100).toFixed(1)}%` : '';
+    log.info(`distilled ${steps} steps, ${tokens} tokens, final loss ${metrics.at(-1)?.loss.toFixed(4)}${heldOut}`);
     return {
       model: h,
       metrics: {
         node: ctx.id,
         steps,
         tokens,
-        wallSeconds: (performance.now() - t0) / 1000,
+        wallSeconds,
         lrSchedule: lrScheduleOf(p),
         history: metrics,
-        evalCurve,
+        evalCurve: curve.points,
         teacherCache: {
           fingerprint: cache.fingerprint,
           computed: cache.computed,

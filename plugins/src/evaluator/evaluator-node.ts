@@ -97,7 +97,11 @@ export class EvaluatorNode implements GraphNode<Params> {
             const who = h === teacher ? 'teacher' : `model (${h.model.numLayers} layers)`;
             const track = (what: string) =>
               trackProgress(this.progress, ctx.id, { unit: 'examples', what: `${who}: ${what}` });
-            const em = await exactMatch(h, held, p.maxNewTokens, undefined, track('greedy answers'), ctx.signal);
+            const em = await exactMatch(h, held, {
+              maxNewTokens: p.maxNewTokens,
+              progress: track('greedy answers'),
+              signal: ctx.signal,
+            });
             const lik = await heldoutLikelihood(h, held, teacher && h !== teacher ? teacher : undefined, {
               promptLoss: p.promptLoss,
               progress: track('perplexity and KL'),

@@ -25,11 +25,15 @@ export function extractAnswer(completion: string): string {
 export async function exactMatch(
   h: ModelHandle,
   examples: readonly Example[],
-  maxNewTokens: number,
-  mask?: LayerMask,
-  progress?: (done: number, total: number) => void,
-  signal?: AbortSignal,
+  o: {
+    maxNewTokens: number;
+    mask?: LayerMask;
+    progress?: (done: number, total: number) => void;
+    /** Aborted when the run stops: generation throws CancelledError at the next token. */
+    signal?: AbortSignal;
+  },
 ): Promise<{ accuracy?: number; answered: number; completions: string[] }> {
+  const { maxNewTokens, mask, progress, signal } = o;
   const asked = examples.filter((e) => e.prompt.length > 0);
   const completions: string[] = [];
   const bs = 128;

@@ -1,9 +1,9 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { isPackedBf16 } from '@e3/native';
 import { UserError } from '@e3/core';
 import type { DecoderConfig } from '../model/config.js';
 import type { ModelHandle } from '../model/handle.js';
 import { unpackBf16Values } from '../model/bf16-weights.js';
-import { isPackedBf16 } from '../model/packed-bf16.js';
 import { f32, str, u32, type GgmlType, type GgufTensor, type GgufValue } from './gguf-file.js';
 import { encodeValues } from './gguf-encode.js';
 

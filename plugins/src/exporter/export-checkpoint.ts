@@ -1,11 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { isPackedBf16 } from '@e3/native';
 import { stopPoint, writeDirAtomic, type OutputGuard, type ProtectedDir } from '@e3/core';
 import type { ModelHandle } from '../model/handle.js';
 import { writeSafetensors, type FloatDtype } from '../model/safetensors.js';
 import { unpackBf16Values } from '../model/bf16-weights.js';
-import { isPackedBf16 } from '../model/packed-bf16.js';
 
 export interface ExportOptions {
   dtype?: FloatDtype;

@@ -100,48 +100,15 @@ interface Micro {
 export function trainingStep(
   spec: TrainingStepSpec,
 ): (examples: readonly Example[], extras?: StepExtras) => Promise<BuiltStepLoss> {
-  const needs = new Set(spec.loss.flatMap((t) => t.requires));
-  // With a cache wired, targets are read for every batch: the weighting may use them.
-  const useTargets = needs.has('teacherTargets') || spec.cache !== undefined;
-  const useHidden = needs.has('hiddenStates');
-  // `e3 validate` refuses such graphs (STEP_SUPPLIES); this guards callers from code.
-  const missing = [
-    useTargets && !spec.cache && 'teacherTargets (from a teacher cache)',
-    useHidden && !spec.teacher && 'hiddenStates (from the teacher model)',
-  ].filter(Boolean);
-  if (missing.length) {
-    throw new UserError(`node "${spec.node}": its loss terms need ${missing.join(' and ')}, which it was not given`);
-  }
-  const vocabSize = spec.model.model.config.vocabSize;
-  const free = (m: Micro) => {
-    [...Object.values(m.bt), ...(m.teacherHidden ?? [])].forEach((t) => t.dispose());
-    if (m.tokenWeights && m.tokenWeights !== m.bt.active) m.tokenWeights.dispose();
-    if (m.targets) disposeTargets(m.targets);
-    m.teacherHidden = undefined;
-  };
-  const encode = async (examples: readonly Example[], alone: boolean): Promise<Micro> => {
-    const batch = encodeBatch(examples, spec.codec, spec.promptLoss);
-    const m: Micro = { tokens: batch.tokens, bt: batchTensors(batch), tokenWeights: undefined!, normaliser: 1 };
-    try {
-      m.targets = useTargets ? await spec.cache!.targets(examples, batch) : undefined;
-      // Token weights need no gradient: made once, outside the tape.
-      m.tokenWeights = spec.weighting ? spec.weighting.weights(m.bt.active, m.targets, vocabSize) : m.bt.active;
-      // A whole batch needs no share of the normaliser (and no read-back).
-      if (!alone) m.normaliser = await sumOf(m.tokenWeights);
-      return m;
-    } catch (e) {
-      free(m);
-      throw e;
-    }
-  };
+  const needs = stepNeeds(spec);
   return async (examples, extras = {}) => {
     const size = Math.max(1, Math.min(spec.microBatch ?? examples.length, examples.length));
     const micro: Micro[] = [];
     try {
       for (let i = 0; i < examples.length; i += size)
-        micro.push(await encode(examples.slice(i, i + size), size >= examples.length));
+        micro.push(await encodeMicro(spec, needs, examples.slice(i, i + size), size >= examples.length));
     } catch (e) {
-      micro.forEach(free);
+      micro.forEach(freeMicro);
       throw e;
     }
     const normaliser = micro.reduce((a, m) => a + m.normaliser, 0);
@@ -149,7 +116,7 @@ export function trainingStep(
     const shares = micro.map((m) => (micro.length === 1 ? 1 : normaliser > 0 ? m.normaliser / normaliser : 0));
     const prepare = async (i: number) => {
       const m = micro[i];
-      if (useHidden && !m.teacherHidden) m.teacherHidden = alignedTeacherHidden(spec.teacher!, spec.model, m.bt);
+      if (needs.hidden && !m.teacherHidden) m.teacherHidden = alignedTeacherHidden(spec.teacher!, spec.model, m.bt);
     };
     const release = (i: number) => {
       micro[i].teacherHidden?.forEach((t) => t.dispose());
@@ -163,56 +130,116 @@ export function trainingStep(
       micro: micro.length,
       value: (i = 0) => {
         const m = micro[i];
-        if (useHidden && !m.teacherHidden) throw new Error(`training step: micro-batch ${i} was not prepared`);
-        const out = forwardTokens(spec.model.model, m.bt.ids, {
-          attentionMask: m.bt.attention,
-          mask: extras.mask?.(),
-          outputHidden: useHidden,
-          labels: m.bt.labels,
-          topIds: m.targets?.ids,
-          trainHead: spec.trainHead,
-          chunkTokens: spec.headChunkTokens,
-          recompute: spec.recompute,
-        });
-        const x: LossInputs = {
-          student: out.student,
-          labels: m.bt.labels,
-          active: m.bt.active,
-          tokenWeights: m.tokenWeights,
-          vocabSize,
-          targets: m.targets,
-          hidden: out.hidden,
-          teacherHidden: m.teacherHidden,
-        };
-        const r = combineLosses(spec.loss, (t) => t.compute(x));
+        if (needs.hidden && !m.teacherHidden) throw new Error(`training step: micro-batch ${i} was not prepared`);
+        const r = microLosses(spec, m, extras.mask?.(), needs.hidden);
         Object.values(raw[i] ?? {}).forEach((t) => t.dispose()); // a step's value taken again
         raw[i] = Object.fromEntries(Object.entries(r.parts).map(([k, v]) => [k, tf.keep(v.clone())]));
         return shares[i] === 1 ? r.total : tf.mul(r.total, shares[i]);
       },
       prepare,
       release,
-      terms: () =>
-        (parts ??= tf.tidy(() =>
-          Object.fromEntries(
-            Object.keys(raw[0] ?? {}).map((k) => [
-              k,
-              tf.keep(
-                (raw.length === 1
-                  ? raw[0][k].clone()
-                  : tf.addN(raw.map((r, i) => tf.mul(r[k], shares[i])))) as tf.Scalar,
-              ),
-            ]),
-          ),
-        )),
+      terms: () => (parts ??= batchTerms(raw, shares)),
       info: extras.info,
       progress: extras.progress,
       dispose: () => {
         extras.dispose?.();
-        micro.forEach(free);
+        micro.forEach(freeMicro);
         [...raw.flatMap((r) => Object.values(r)), ...Object.values(parts ?? {})].forEach((t) => t.dispose());
       },
     };
   };
+}
+
+/** What a step's loss terms read beyond the student: the teacher cache's targets, the teacher's hidden states. */
+interface StepNeeds {
+  readonly targets: boolean;
+  readonly hidden: boolean;
+}
+
+/** What `spec`'s terms need, refused when the node was not given it. */
+function stepNeeds(spec: TrainingStepSpec): StepNeeds {
+  const needs = new Set(spec.loss.flatMap((t) => t.requires));
+  // With a cache wired, targets are read for every batch: the weighting may use them.
+  const targets = needs.has('teacherTargets') || spec.cache !== undefined;
+  const hidden = needs.has('hiddenStates');
+  // `e3 validate` refuses such graphs (STEP_SUPPLIES); this guards callers from code.
+  const missing = [
+    targets && !spec.cache && 'teacherTargets (from a teacher cache)',
+    hidden && !spec.teacher && 'hiddenStates (from the teacher model)',
+  ].filter(Boolean);
+  if (missing.length) {
+    throw new UserError(`node "${spec.node}": its loss terms need ${missing.join(' and ')}, which it was not given`);
+  }
+  return { targets, hidden };
+}
+
+function freeMicro(m: Micro): void {
+  [...Object.values(m.bt), ...(m.teacherHidden ?? [])].forEach((t) => t.dispose());
+  if (m.tokenWeights && m.tokenWeights !== m.bt.active) m.tokenWeights.dispose();
+  if (m.targets) disposeTargets(m.targets);
+  m.teacherHidden = undefined;
+}
+
+/** One micro-batch's tensors, targets and token weights (`alone`: the whole batch, which needs no normaliser). */
+async function encodeMicro(
+  spec: TrainingStepSpec,
+  needs: StepNeeds,
+  examples: readonly Example[],
+  alone: boolean,
+): Promise<Micro> {
+  const batch = encodeBatch(examples, spec.codec, spec.promptLoss);
+  const m: Micro = { tokens: batch.tokens, bt: batchTensors(batch), tokenWeights: undefined!, normaliser: 1 };
+  try {
+    m.targets = needs.targets ? await spec.cache!.targets(examples, batch) : undefined;
+    // Token weights need no gradient: made once, outside the tape.
+    const vocabSize = spec.model.model.config.vocabSize;
+    m.tokenWeights = spec.weighting ? spec.weighting.weights(m.bt.active, m.targets, vocabSize) : m.bt.active;
+    // A whole batch needs no share of the normaliser (and no read-back).
+    if (!alone) m.normaliser = await sumOf(m.tokenWeights);
+    return m;
+  } catch (e) {
+    freeMicro(m);
+    throw e;
+  }
+}
+
+/** Under the tape: micro-batch `m`'s forward pass (with the step's layer `mask`) and its weighted loss terms. */
+function microLosses(spec: TrainingStepSpec, m: Micro, mask: tf.Tensor1D | undefined, hidden: boolean) {
+  const out = forwardTokens(spec.model.model, m.bt.ids, {
+    attentionMask: m.bt.attention,
+    mask,
+    outputHidden: hidden,
+    labels: m.bt.labels,
+    topIds: m.targets?.ids,
+    trainHead: spec.trainHead,
+    chunkTokens: spec.headChunkTokens,
+    recompute: spec.recompute,
+  });
+  const x: LossInputs = {
+    student: out.student,
+    labels: m.bt.labels,
+    active: m.bt.active,
+    tokenWeights: m.tokenWeights,
+    vocabSize: spec.model.model.config.vocabSize,
+    targets: m.targets,
+    hidden: out.hidden,
+    teacherHidden: m.teacherHidden,
+  };
+  return combineLosses(spec.loss, (t) => t.compute(x));
+}
+
+/** The batch's value of each term: the micro-batches' values (`raw`) weighted by their `shares`. */
+function batchTerms(raw: readonly Record<string, tf.Scalar>[], shares: readonly number[]): Record<string, tf.Scalar> {
+  return tf.tidy(() =>
+    Object.fromEntries(
+      Object.keys(raw[0] ?? {}).map((k) => [
+        k,
+        tf.keep(
+          (raw.length === 1 ? raw[0][k].clone() : tf.addN(raw.map((r, i) => tf.mul(r[k], shares[i])))) as tf.Scalar,
+        ),
+      ]),
+    ),
+  );
 }
 
 /** A tensor's sum, read back (float64 in JavaScript). */

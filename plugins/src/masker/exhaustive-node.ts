@@ -66,7 +66,7 @@ export class ExhaustiveMaskerNode implements GraphNode<Params> {
           async (evaluator) => {
             const ranked: { mask: number[]; kl: number }[] = [];
             const what = `oracle: calibration KL of every ${K}-of-${L} mask`;
-            await trackMasks(evaluator, this.progress, node.id, n, what, async () => {
+            await trackMasks(evaluator, this.progress, { task: node.id, total: n, what }, async () => {
               for (const mask of allMasks(L, K)) ranked.push({ mask, kl: await evaluator.kl(mask) });
             });
             ranked.sort((a, b) => a.kl - b.kl);

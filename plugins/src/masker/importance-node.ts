@@ -45,9 +45,7 @@ export class ImportanceMaskerNode implements GraphNode<Params> {
             const { mask, scores } = await trackMasks(
               evaluator,
               this.progress,
-              node.id,
-              total,
-              `${p.score.name} scores`,
+              { task: node.id, total, what: `${p.score.name} scores` },
               () => p.score.select(evaluator, keep, this.rng),
             );
             const r = await finishMask(evaluator, p.score.name, mask, t0, { scores });

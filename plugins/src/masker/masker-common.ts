@@ -57,17 +57,16 @@ export async function withCalibration<T>(
 }
 
 /**
- * Runs `use` with a progress task that ticks once per mask the evaluator scores (`total`
- * expected, e.g. L for KL-drop); without a total, `use` runs untracked.
+ * Runs `use` with progress task `about.task` that ticks once per mask the evaluator scores (`total`
+ * expected, e.g. L for KL-drop; `what` the line's text); without a total, `use` runs untracked.
  */
 export async function trackMasks<T>(
   evaluator: MaskEvaluator,
   progress: Progress,
-  task: string,
-  total: number | undefined,
-  what: string,
+  about: { task: string; total: number | undefined; what: string },
   use: () => Promise<T>,
 ): Promise<T> {
+  const { task, total, what } = about;
   if (!total) return use();
   const t = progress.start(task, total, { unit: 'masks', what });
   let n = 0;

@@ -11,13 +11,14 @@ import {
   type GraphNode,
   type NodeContext,
   type PluginManifest,
+  type Rng,
 } from '@e3/core';
 import { textCodec } from '../data/batch.js';
 import { stepIndexedBatches, type Dataset, type Example } from '../data/dataset.js';
 import type { LayerImportance } from '../importance/importance.js';
 import type { MaskEvaluator } from '../importance/mask-evaluator.js';
 import type { LossTerm } from '../loss/loss-term.js';
-import { stepSupplies } from '../loss/loss-inputs.js';
+import { stepSupplies, type BuiltStepLoss } from '../loss/loss-inputs.js';
 import { trainingStep } from '../loss/training-step.js';
 import type { RestartResult, SearchMetrics } from './search-metrics.js';
 import { hardTopK } from '../maths/relaxed-topk.js';
@@ -101,91 +102,41 @@ export class SearchNode implements GraphNode<Params> {
   constructor(@inject(TrainingServices) private readonly services: TrainingServices) {}
 
   connect(ports: PortInputs<typeof inputs>, p: Params, ctx: NodeContext) {
-    const r$ = once(ports, ['model', 'data', 'targets'], ({ model, data, targets }) =>
-      this.search(model, data, targets, p, ctx),
-    );
+    const r$ = once(ports, ['model', 'data', 'targets'], (v) => this.search(v, p, ctx));
     return { mask: pick(r$, 'mask'), metrics: pick(r$, 'metrics') };
   }
 
   private async search(
-    model: ModelHandle,
-    data: Dataset,
-    cache: TeacherCache,
+    v: { model: ModelHandle; data: Dataset; targets: TeacherCache },
     p: Params,
     ctx: NodeContext,
   ): Promise<{ mask: LayerMaskResult; metrics: SearchMetrics }> {
+    const { model, data, targets: cache } = v;
     const t0 = performance.now();
     const L = model.model.numLayers;
     const K = keepCount(p, L, `node "${ctx.id}"`);
     const evaluator = await calibrationEvaluator(model, data, p, ctx.signal);
     try {
-      const initTotal = p.init.evaluations?.(L, K, 'scores');
-      const initScores = await trackMasks(
-        evaluator,
-        this.services.progress,
-        `${ctx.id}:init`,
-        initTotal,
-        `${p.init.name} scores for the initial α`,
-        () => p.init.scores(evaluator, K, this.services.rng.fork('init')),
-      );
-      if (!initScores)
-        throw new UserError(
-          `node "${ctx.id}": importance.${p.init.name} gives no per-layer scores, so it cannot initialise the search; use importance.klDrop, blockInfluence, sleb, lastN, random or zeros`,
-        );
+      const initScores = await this.initialScores(evaluator, p, { L, K }, ctx);
       const alpha0 = standardise(initScores).map((z) => z * p.initScale);
       const calib = await data.calibration(p.calibration);
       const q = { ...p, searchBatchSize: this.batchSize(p.searchBatchSize, calib.length) };
       const restarts: RestartResult[] = [];
       let steps = 0;
       for (let r = 0; r < p.restarts; r++) {
-        restarts.push(
-          await this.restart({
-            index: r,
-            alpha0,
-            model,
-            calibration: calib,
-            cache,
-            evaluator,
-            params: q,
-            keep: K,
-            ctx,
-          }),
-        );
+        const args = { index: r, alpha0, model, calibration: calib, cache, evaluator, params: q, keep: K, ctx };
+        restarts.push(await this.restart(args));
         steps += p.steps;
         if (ctx.signal.aborted) throw new CancelledError();
       }
       const all = restarts.flatMap((x) => x.candidates.map((c) => ({ ...c, restart: x.restart })));
-      let best = all.reduce((a, b) => (b.kl < a.kl ? b : a));
-      const chosenAlpha = restarts[best.restart].alpha;
-      if (p.refineRounds > 0) {
-        const budget = refineBudget(q, calib.length, L, K);
-        const perRound = swapsPerRound(p.refineSwaps, budget, p.refineRounds);
-        const refined = await trackMasks(
-          evaluator,
-          this.services.progress,
-          `${ctx.id}:refine`,
-          Math.max(1, Math.min(budget, p.refineRounds * Math.min(perRound, K * (L - K)))),
-          `swap refinement (at most ${budget} masks: refineBudget ${p.refineBudget} × the gradient steps' cost)`,
-          () =>
-            swapRefine(evaluator, best.mask, {
-              rounds: p.refineRounds,
-              swapsPerRound: perRound,
-              budget,
-              rank: (drop, add) => chosenAlpha[add] - chosenAlpha[drop],
-            }),
-        );
-        this.services.log.info(
-          `refinement: ${refined.swaps} swap(s), ${refined.scored} masks scored of a budget of ${budget}, ` +
-            `stopped at ${refined.stop}`,
-        );
-        if (refined.swaps > 0)
-          best = {
-            mask: refined.mask,
-            kl: refined.kl,
-            source: `${best.source} + ${refined.swaps} swap(s)`,
-            restart: best.restart,
-          };
-      }
+      const best = await this.refine(
+        evaluator,
+        all.reduce((a, b) => (b.kl < a.kl ? b : a)),
+        restarts,
+        { params: q, calibration: calib.length, L, K },
+        ctx,
+      );
       const chosen = restarts[best.restart];
       const result = await finishMask(evaluator, 'e3-search', best.mask, t0, {
         scores: chosen.alpha,
@@ -210,6 +161,75 @@ export class SearchNode implements GraphNode<Params> {
     }
   }
 
+  /** The `init` component's per-layer scores, from which the search's α starts (refused when it has none). */
+  private async initialScores(
+    evaluator: MaskEvaluator,
+    p: Params,
+    size: { L: number; K: number },
+    ctx: NodeContext,
+  ): Promise<number[]> {
+    const initScores = await trackMasks(
+      evaluator,
+      this.services.progress,
+      {
+        task: `${ctx.id}:init`,
+        total: p.init.evaluations?.(size.L, size.K, 'scores'),
+        what: `${p.init.name} scores for the initial α`,
+      },
+      () => p.init.scores(evaluator, size.K, this.services.rng.fork('init')),
+    );
+    if (!initScores)
+      throw new UserError(
+        `node "${ctx.id}": importance.${p.init.name} gives no per-layer scores, so it cannot initialise the search; use importance.klDrop, blockInfluence, sleb, lastN, random or zeros`,
+      );
+    return initScores;
+  }
+
+  /**
+   * The best candidate after swap refinement (`refineRounds` > 0), ranked by the α of its restart;
+   * the candidate itself when refinement is off or finds no better swap.
+   */
+  private async refine(
+    evaluator: MaskEvaluator,
+    best: Candidate,
+    restarts: readonly RestartResult[],
+    o: { params: Params; calibration: number; L: number; K: number },
+    ctx: NodeContext,
+  ): Promise<Candidate> {
+    const { params: p, L, K } = o;
+    if (p.refineRounds <= 0) return best;
+    const chosenAlpha = restarts[best.restart].alpha;
+    const budget = refineBudget(p, o.calibration, L, K);
+    const perRound = swapsPerRound(p.refineSwaps, budget, p.refineRounds);
+    const refined = await trackMasks(
+      evaluator,
+      this.services.progress,
+      {
+        task: `${ctx.id}:refine`,
+        total: Math.max(1, Math.min(budget, p.refineRounds * Math.min(perRound, K * (L - K)))),
+        what: `swap refinement (at most ${budget} masks: refineBudget ${p.refineBudget} × the gradient steps' cost)`,
+      },
+      () =>
+        swapRefine(evaluator, best.mask, {
+          rounds: p.refineRounds,
+          swapsPerRound: perRound,
+          budget,
+          rank: (drop, add) => chosenAlpha[add] - chosenAlpha[drop],
+        }),
+    );
+    this.services.log.info(
+      `refinement: ${refined.swaps} swap(s), ${refined.scored} masks scored of a budget of ${budget}, ` +
+        `stopped at ${refined.stop}`,
+    );
+    if (refined.swaps === 0) return best;
+    return {
+      mask: refined.mask,
+      kl: refined.kl,
+      source: `${best.source} + ${refined.swaps} swap(s)`,
+      restart: best.restart,
+    };
+  }
+
   /**
    * A step's batch is drawn from the calibration examples, so a larger batch only repeats them
    * (at the cost of memory: 100,000 rows overflowed a typed array): it is clamped to their number.
@@ -224,30 +244,15 @@ export class SearchNode implements GraphNode<Params> {
   }
 
   private async restart(a: RestartArgs): Promise<RestartResult> {
-    const { index: r, alpha0, model, calibration: calib, cache, evaluator, params: p, keep: K, ctx } = a;
+    const { index: r, alpha0, evaluator, params: p, keep: K, ctx } = a;
     const dir = join(this.services.store.checkpointDir(ctx.id), `restart-${r}`);
     const doneFile = join(dir, '..', `restart-${r}.json`);
     if (this.services.run.resume && existsSync(doneFile))
       return JSON.parse(readFileSync(doneFile, 'utf8')) as RestartResult;
     const L = alpha0.length;
     const rng = this.services.rng.fork(`restart-${r}`);
-    const batches = stepIndexedBatches(calib.length, rng.fork('batches'), async (idx) => idx.map((i) => calib[i]));
     const alpha = tf.variable(tf.tensor1d(alpha0), true);
-    const lossOf = trainingStep({
-      node: ctx.id,
-      model,
-      codec: textCodec(model, 'masker.search'),
-      loss: p.loss,
-      weighting: p.weighting,
-      cache,
-      promptLoss: p.promptLoss,
-      trainHead: false,
-      headChunkTokens: p.headChunkTokens,
-      ...stepMemory(p, p.searchBatchSize),
-    });
     const hardHistory: number[][] = [];
-    const sinceRecord: number[][] = []; // hard masks since the last recorded step, for keep probabilities over steps
-    const windowStart = Math.floor(p.steps * (1 - p.window));
     try {
       const { metrics } = await trainLoop({
         ...this.services.loopArgs(ctx, { checkpointDir: dir, rng, task: `${ctx.id}#${r}` }),
@@ -272,64 +277,20 @@ export class SearchNode implements GraphNode<Params> {
             hardHistory.push(...((j.hardHistory ?? []) as number[][]));
           },
         },
-        loss: async (step) => {
-          const s = scheduleAt(p, step, p.steps, L, K);
-          const examples = await batches(step, p.searchBatchSize);
-          const alphaValues = Array.from(await alpha.data());
-          let hard: number[] | undefined;
-          // One sample per step: each micro-batch's tape draws it again from the same RNG state.
-          const drawFrom = rng.getState();
-          return lossOf(examples, {
-            mask: () => {
-              rng.setState(drawFrom);
-              const sample = p.sampler.sample(alpha, alphaValues, s, rng);
-              if (!hard) sinceRecord.push(sample.hard);
-              hard = sample.hard;
-              return sample.mask;
-            },
-            progress: (loss): Record<string, number | string> =>
-              s.k === L
-                ? { K: `${L}/${L} kept (curriculum warm-up, nothing removed yet)` }
-                : { loss, K: `${s.k}/${L}`, tau: s.tau },
-            info: () => ({
-              tau: s.tau,
-              k: s.k,
-              ...Object.fromEntries(alphaValues.map((a, i) => [`alpha${i}`, a])),
-              ...Object.fromEntries(keepShares(sinceRecord.splice(0), L).map((q, i) => [`keep${i}`, q])),
-            }),
-            dispose: () => {
-              if (hard && step >= windowStart && s.k === K) hardHistory.push(hard);
-            },
-          });
-        },
+        loss: maskStepLoss(a, { alpha, rng, hardHistory }),
       });
       const alphaFinal = Array.from(await alpha.data());
       const keepProbability = keepShares(hardHistory, L);
-      const counts = new Map<string, number>();
-      for (const m of hardHistory) counts.set(m.join(''), (counts.get(m.join('')) ?? 0) + 1);
-      const frequent = [...counts.entries()]
-        .sort((a, b) => b[1] - a[1])
-        .slice(0, p.candidates)
-        .map(([k]) => [...k].map(Number));
-      const proposals: { mask: number[]; source: string }[] = [
-        { mask: hardTopK(alphaFinal, K), source: 'topk(alpha)' },
-        {
-          mask: hardTopK(
-            keepProbability.map((q, i) => q + 1e-6 * alphaFinal[i]),
-            K,
-          ),
-          source: 'topk(keep probability)',
-        },
-        ...frequent.map((mask, i) => ({ mask, source: `frequent #${i + 1}` })),
-      ];
-      const unique = proposals.filter((c, i) => proposals.findIndex((o) => sameMask(o.mask, c.mask)) === i);
+      const unique = proposals(hardHistory, alphaFinal, keepProbability, { K, candidates: p.candidates });
       const candidates: RestartResult['candidates'] = [];
       await trackMasks(
         evaluator,
         this.services.progress,
-        `${ctx.id}#${r}:candidates`,
-        unique.length,
-        `scoring ${unique.length} candidate masks by calibration KL, restart ${r + 1}/${p.restarts}`,
+        {
+          task: `${ctx.id}#${r}:candidates`,
+          total: unique.length,
+          what: `scoring ${unique.length} candidate masks by calibration KL, restart ${r + 1}/${p.restarts}`,
+        },
         async () => {
           for (const c of unique) candidates.push({ ...c, kl: await evaluator.kl(c.mask) });
         },
@@ -341,6 +302,98 @@ export class SearchNode implements GraphNode<Params> {
       alpha.dispose();
     }
   }
+}
+
+/** A scored candidate mask, with the restart that proposed it. */
+type Candidate = RestartResult['candidates'][number] & { restart: number };
+
+/**
+ * The loss of the search's step `step`: the curriculum's K_t and τ_t, a calibration batch, and one
+ * sampled straight-through mask from α (the step's hard mask joins `hardHistory` inside the window
+ * once K_t is K). The model is frozen: only α trains.
+ */
+function maskStepLoss(
+  a: RestartArgs,
+  state: { alpha: tf.Variable<tf.Rank.R1>; rng: Rng; hardHistory: number[][] },
+): (step: number) => Promise<BuiltStepLoss> {
+  const { model, calibration: calib, cache, params: p, keep: K, ctx } = a;
+  const { alpha, rng, hardHistory } = state;
+  const L = a.alpha0.length;
+  const batches = stepIndexedBatches(calib.length, rng.fork('batches'), async (idx) => idx.map((i) => calib[i]));
+  const lossOf = trainingStep({
+    node: ctx.id,
+    model,
+    codec: textCodec(model, 'masker.search'),
+    loss: p.loss,
+    weighting: p.weighting,
+    cache,
+    promptLoss: p.promptLoss,
+    trainHead: false,
+    headChunkTokens: p.headChunkTokens,
+    ...stepMemory(p, p.searchBatchSize),
+  });
+  const sinceRecord: number[][] = []; // hard masks since the last recorded step, for keep probabilities over steps
+  const windowStart = Math.floor(p.steps * (1 - p.window));
+  return async (step) => {
+    const s = scheduleAt(p, step, p.steps, L, K);
+    const examples = await batches(step, p.searchBatchSize);
+    const alphaValues = Array.from(await alpha.data());
+    let hard: number[] | undefined;
+    // One sample per step: each micro-batch's tape draws it again from the same RNG state.
+    const drawFrom = rng.getState();
+    return lossOf(examples, {
+      mask: () => {
+        rng.setState(drawFrom);
+        const sample = p.sampler.sample(alpha, alphaValues, s, rng);
+        if (!hard) sinceRecord.push(sample.hard);
+        hard = sample.hard;
+        return sample.mask;
+      },
+      progress: (loss): Record<string, number | string> =>
+        s.k === L
+          ? { K: `${L}/${L} kept (curriculum warm-up, nothing removed yet)` }
+          : { loss, K: `${s.k}/${L}`, tau: s.tau },
+      info: () => ({
+        tau: s.tau,
+        k: s.k,
+        ...Object.fromEntries(alphaValues.map((a, i) => [`alpha${i}`, a])),
+        ...Object.fromEntries(keepShares(sinceRecord.splice(0), L).map((q, i) => [`keep${i}`, q])),
+      }),
+      dispose: () => {
+        if (hard && step >= windowStart && s.k === K) hardHistory.push(hard);
+      },
+    });
+  };
+}
+
+/**
+ * A restart's candidate masks, each once: TopK(α), TopK(keep probability) (ties broken by α) and the
+ * `candidates` most frequent hard masks of the window.
+ */
+function proposals(
+  hardHistory: readonly number[][],
+  alphaFinal: readonly number[],
+  keepProbability: readonly number[],
+  o: { K: number; candidates: number },
+): { mask: number[]; source: string }[] {
+  const counts = new Map<string, number>();
+  for (const m of hardHistory) counts.set(m.join(''), (counts.get(m.join('')) ?? 0) + 1);
+  const frequent = [...counts.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, o.candidates)
+    .map(([k]) => [...k].map(Number));
+  const all: { mask: number[]; source: string }[] = [
+    { mask: hardTopK(alphaFinal, o.K), source: 'topk(alpha)' },
+    {
+      mask: hardTopK(
+        keepProbability.map((q, i) => q + 1e-6 * alphaFinal[i]),
+        o.K,
+      ),
+      source: 'topk(keep probability)',
+    },
+    ...frequent.map((mask, i) => ({ mask, source: `frequent #${i + 1}` })),
+  ];
+  return all.filter((c, i) => all.findIndex((o) => sameMask(o.mask, c.mask)) === i);
 }
 
 function sameMask(a: readonly number[], b: readonly number[]): boolean {

@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '@e3/core';
+import { isPackedBf16, markPackedBf16, type PackedBf16 } from '@e3/native';
 import type { LayerWeights } from './weights.js';
-import { isPackedBf16 } from './packed-bf16.js';
 import { filledTensor } from './filled-tensor.js';
 
 /**
  * Frozen weights in bf16 (`model.hfCheckpoint` param `frozenDtype: bfloat16`): a block's projection
  * weights [out, in] are kept as bf16 values, two to an int32 element ([out, in / 2], little-endian
- * pairs), and the fused native block converts them to f32 where it multiplies by them
- * (cc/decoder_block.cc). Half the memory of a teacher's or a mask search's frozen model; such a
+ * pairs, typed and marked as PackedBf16: native/src/packed-bf16.ts), and the fused native block
+ * converts them to f32 where it multiplies by them (cc/decoder_block.cc). Half the memory of a teacher's or a mask search's frozen model; such a
  * model runs forward and gives gradients to activations and to a layer mask, but does not train:
  * `cloneHandle` (and so `model.prune`) makes f32 weights again.
  */
@@ -32,11 +32,11 @@ export function hasBf16Weights(layers: readonly LayerWeights[]): boolean {
  * `values` [out, in] (f32) as packed bf16 [out, in / 2], rounded to nearest even (exact for values
  * read from a bf16 file).
  */
-export function packBf16(values: Float32Array, out: number, inner: number, where: string): tf.Tensor {
+export function packBf16(values: Float32Array, out: number, inner: number, where: string): PackedBf16 {
   if (inner % 2)
     throw new UserError(`${where}: bf16 packing needs an even inner size, got ${inner} (fix: frozenDtype: float32)`);
   const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  return filledTensor(
+  const packed = filledTensor(
     [out, inner / 2],
     (o) => {
       const halves = new Uint16Array(o.buffer, o.byteOffset, o.length * 2);
@@ -47,10 +47,11 @@ export function packBf16(values: Float32Array, out: number, inner: number, where
     },
     'int32',
   );
+  return markPackedBf16(packed);
 }
 
 /** The f32 values [out × in] of packed bf16 `t` [out, in / 2] (exact: bf16 is the top half of an f32). */
-export function unpackBf16Values(t: tf.Tensor): Float32Array {
+export function unpackBf16Values(t: PackedBf16): Float32Array {
   const packed = t.dataSync() as Int32Array;
   const halves = new Uint16Array(packed.buffer, packed.byteOffset, packed.length * 2);
   const values = new Float32Array(halves.length);
@@ -60,7 +61,7 @@ export function unpackBf16Values(t: tf.Tensor): Float32Array {
 }
 
 /** The f32 tensor [out, in] of packed bf16 `t` [out, in / 2]. */
-export function unpackBf16(t: tf.Tensor): tf.Tensor {
+export function unpackBf16(t: PackedBf16): tf.Tensor {
   return tf.tensor(unpackBf16Values(t), [t.shape[0], 2 * t.shape[1]!], 'float32');
 }
 

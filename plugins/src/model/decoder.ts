@@ -1,17 +1,18 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { isPackedBf16 } from '@e3/native';
 import type { DecoderConfig } from './config.js';
 import { fusedBlock, fusedBlocksAvailable, tapeIsRecording } from './fused-block.js';
 import { applyRotary, inverseFrequencies, rotaryTables } from './rope.js';
 import { namedWeights, type LayerWeights, type ModelWeights } from './weights.js';
 import { hasBf16Weights } from './bf16-weights.js';
-import { isPackedBf16 } from './packed-bf16.js';
 import { UserError } from '@e3/core';
 
 /** Keys and values of one layer for all positions seen so far: [B, KV, S, D]. */
-export interface LayerCache {
+/** A block's keys and values so far (a type, not an interface, so that tf.tidy can return it). */
+export type LayerCache = {
   k: tf.Tensor4D;
   v: tf.Tensor4D;
-}
+};
 
 /**
  * A per-layer gate. Numbers: 0 skips the block outright (exactly equal to m = 0, and
@@ -164,17 +165,7 @@ export class DecoderModel {
           sin: tf.reshape(sin, [b * t, c.headDim]) as tf.Tensor2D,
         }
       : undefined;
-    const dims = {
-      B: b,
-      T: t,
-      D: c.hiddenSize,
-      H: c.numHeads,
-      KV: c.numKvHeads,
-      hd: c.headDim,
-      F: c.intermediateSize,
-      eps: c.rmsNormEps,
-    };
-
+    const dims = blockDims(c, b, t);
     let h = tf.gather(this.weights.embed, tf.cast(ids, 'int32')) as tf.Tensor3D;
     const hidden: tf.Tensor3D[] | undefined = options.outputHidden ? [h] : undefined;
     const newCache: (LayerCache | undefined)[] = [];
@@ -210,37 +201,38 @@ export class DecoderModel {
         hidden?.push(h);
         continue;
       }
-      const { out: a, cache } = this.attention(
-        layer,
-        rmsNorm(x2, layer.inputNorm, c.rmsNormEps),
-        b,
-        t,
-        cos,
-        sin,
-        bias!,
-        options.cache?.[l],
-      );
-      newCache.push(cache);
-      let h2 = tf.add(x2, gate === 1 ? a : tf.mul(a, gate as tf.Tensor)) as tf.Tensor2D;
-      const mlp = this.mlp(layer, rmsNorm(h2, layer.postAttentionNorm, c.rmsNormEps));
-      h2 = tf.add(h2, gate === 1 ? mlp : tf.mul(mlp, gate as tf.Tensor));
-      h = tf.reshape(h2, [b, t, c.hiddenSize]);
+      const out = this.opByOpBlock(layer, x2, gate, { b, t, cos, sin, bias: bias! }, options.cache?.[l]);
+      newCache.push(out.cache);
+      h = tf.reshape(out.y, [b, t, c.hiddenSize]);
       hidden?.push(h);
     }
     const final = rmsNorm(tf.reshape(h, [b * t, c.hiddenSize]) as tf.Tensor2D, this.weights.norm, c.rmsNormEps);
     return { final, hidden, cache: options.useCache ? newCache : undefined };
   }
 
+  /** One block op by op (no fused kernel): x + gate·attention, then + gate·MLP, on rows [B·T, d]. */
+  private opByOpBlock(
+    layer: LayerWeights,
+    x2: tf.Tensor2D,
+    gate: number | tf.Tensor,
+    at: AttentionInputs,
+    past: LayerCache | undefined,
+  ): { y: tf.Tensor2D; cache: LayerCache } {
+    const eps = this.config.rmsNormEps;
+    const { out: a, cache } = this.attention(layer, rmsNorm(x2, layer.inputNorm, eps), at, past);
+    let h2 = tf.add(x2, gate === 1 ? a : tf.mul(a, gate as tf.Tensor)) as tf.Tensor2D;
+    const mlp = this.mlp(layer, rmsNorm(h2, layer.postAttentionNorm, eps));
+    h2 = tf.add(h2, gate === 1 ? mlp : tf.mul(mlp, gate as tf.Tensor));
+    return { y: h2, cache };
+  }
+
   private attention(
     w: LayerWeights,
     x: tf.Tensor2D,
-    b: number,
-    t: number,
-    cos: tf.Tensor4D,
-    sin: tf.Tensor4D,
-    bias: tf.Tensor,
+    at: AttentionInputs,
     past?: LayerCache,
   ): { out: tf.Tensor2D; cache: LayerCache } {
+    const { b, t, cos, sin, bias } = at;
     const c = this.config;
     const hd = c.headDim;
     const kvh = c.numKvHeads;
@@ -312,6 +304,30 @@ export class DecoderModel {
   get isDisposed(): boolean {
     return this.disposed;
   }
+}
+
+/** What a block's attention reads besides its weights and input rows: sizes, rotary tables, the mask's bias. */
+interface AttentionInputs {
+  readonly b: number;
+  readonly t: number;
+  readonly cos: tf.Tensor4D;
+  readonly sin: tf.Tensor4D;
+  /** Additive bias [B, 1, 1, T, S] (attentionBias). */
+  readonly bias: tf.Tensor;
+}
+
+/** The fused block kernel's sizes for a batch of `b` sequences of `t` new tokens. */
+function blockDims(c: DecoderConfig, b: number, t: number) {
+  return {
+    B: b,
+    T: t,
+    D: c.hiddenSize,
+    H: c.numHeads,
+    KV: c.numKvHeads,
+    hd: c.headDim,
+    F: c.intermediateSize,
+    eps: c.rmsNormEps,
+  };
 }
 
 /** x·Wᵀ (+ b) with W in HF's [out, in] layout. */

@@ -1,9 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '@e3/core';
-import { hostHeap, isHostBackend } from '@e3/native';
-
-/** The wasm32 heap's hard bound (32-bit addresses): every tensor of a wasm run lives in it. */
-export const WASM_HEAP_BYTES = 4 * 2 ** 30;
+import { hostHeap, isHostBackend, WASM_HEAP_BYTES } from '@e3/native';
 
 /**
  * Fails early, with a fix, when `bytes` more of tensors cannot fit the current backend (only
@@ -17,7 +14,8 @@ export function checkBackendRoom(bytes: number, what: string): void {
   const used = inUse ? ` (with ${gib(inUse)} already in use)` : '';
   throw new UserError(
     `${what}: needs ${gib(bytes)} as float32${used}, ` +
-      'more than the 4 GiB the wasm backend can address (fix: --backend cpu, or backend: cpu in the graph)',
+      `more than the ${WASM_HEAP_BYTES / 2 ** 30} GiB the wasm backend can address ` +
+      '(fix: --backend cpu, or backend: cpu in the graph)',
   );
 }
 

@@ -38,7 +38,7 @@ export async function generateIds(
   try {
     for (let step = 0; step < o.maxNewTokens; step++) {
       await stopPoint(o.signal);
-      const r = tf.tidy((): tf.TensorContainer => {
+      const r = tf.tidy(() => {
         const attentionMask = tf.tensor2d(attention, undefined, 'float32');
         const ids = tf.tensor2d(input, undefined, 'int32');
         const res = h.model.forwardFinal(ids, { mask: o.mask, attentionMask, cache, useCache: true });
@@ -49,8 +49,8 @@ export async function generateIds(
           -1,
         ]) as tf.Tensor2D;
         const last = h.model.head(rows);
-        return { last, cache: res.cache! } as unknown as tf.TensorContainer;
-      }) as unknown as { last: tf.Tensor2D; cache: (LayerCache | undefined)[] };
+        return { last, cache: res.cache! };
+      });
       disposeCache(cache);
       cache = r.cache;
       const next = await pickTokens(r.last, o.sample);

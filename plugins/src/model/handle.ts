@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { isPackedBf16 } from '@e3/native';
 import { UserError } from '@e3/core';
 import { DecoderModel } from './decoder.js';
 import type { FloatDtype } from './safetensors.js';
 import type { TextTokenizer } from './tokenizer.js';
 import { namedWeights, weightsFromNamed } from './weights.js';
 import { unpackBf16 } from './bf16-weights.js';
-import { isPackedBf16 } from './packed-bf16.js';
 
 /**
  * What travels on a `Model` port: the decoder plus its tokenizer and the files that go

@@ -64,76 +64,14 @@ export function openSafetensors(path: string): SafetensorsFile {
     fail(path, 'cannot open file', 'check that the checkpoint directory is complete');
   }
   try {
-    const size = fstatSync(fd).size;
-    if (size < 8) fail(path, `file is ${size} bytes, too short for a safetensors header (truncated?)`);
-    const lenBuf = Buffer.alloc(8);
-    readSync(fd, lenBuf, 0, 8, 0);
-    const headerLen = lenBuf.readBigUInt64LE(0);
-    if (headerLen > BigInt(MAX_HEADER))
-      fail(path, `header length ${headerLen} exceeds the ${MAX_HEADER}-byte limit (corrupt file?)`);
-    if (Number(headerLen) + 8 > size)
-      fail(path, `header length ${headerLen} runs past the end of the ${size}-byte file (truncated?)`);
-    const headerBuf = Buffer.alloc(Number(headerLen));
-    readSync(fd, headerBuf, 0, headerBuf.length, 8);
-    let header: unknown;
-    try {
-      header = JSON.parse(headerBuf.toString('utf8'));
-    } catch (e) {
-      fail(path, `header is not valid JSON: ${(e as Error).message}`);
-    }
-    if (typeof header !== 'object' || header === null || Array.isArray(header))
-      fail(path, 'header must be a JSON object');
-    const dataStart = 8 + Number(headerLen);
-    const dataLen = size - dataStart;
+    const { header, dataStart, dataLen } = readHeader(fd, path);
     const entries = new Map<string, TensorEntry>();
     let metadata: Record<string, string> = {};
-    for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
-      if (name === '__metadata__') {
-        metadata = (raw ?? {}) as Record<string, string>;
-        continue;
-      }
-      const e = raw as Partial<TensorEntry>;
-      if (!e || typeof e !== 'object') fail(path, `tensor "${name}": header entry is not an object`);
-      if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_SIZES))
-        fail(
-          path,
-          `tensor "${name}": unknown dtype ${JSON.stringify(e.dtype)}`,
-          `known: ${Object.keys(DTYPE_SIZES).join(', ')}`,
-        );
-      if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0))
-        fail(path, `tensor "${name}": shape must be a list of non-negative integers`);
-      const off = e.data_offsets;
-      if (
-        !Array.isArray(off) ||
-        off.length !== 2 ||
-        !off.every((o) => Number.isInteger(o) && o >= 0) ||
-        off[0] > off[1]
-      )
-        fail(path, `tensor "${name}": data_offsets must be [begin, end] with 0 ≤ begin ≤ end`);
-      if (off[1] > dataLen)
-        fail(
-          path,
-          `tensor "${name}": data ends at byte ${off[1]} but the file holds ${dataLen} data bytes (truncated?)`,
-        );
-      const want = numel(e.shape) * DTYPE_SIZES[e.dtype as SafetensorsDtype];
-      if (off[1] - off[0] !== want)
-        fail(path, `tensor "${name}": ${off[1] - off[0]} bytes for shape [${e.shape}] ${e.dtype}, which needs ${want}`);
-      entries.set(name, { dtype: e.dtype as SafetensorsDtype, shape: e.shape, data_offsets: off as [number, number] });
+    for (const [name, raw] of Object.entries(header)) {
+      if (name === '__metadata__') metadata = (raw ?? {}) as Record<string, string>;
+      else entries.set(name, checkedEntry(path, name, raw, dataLen));
     }
-    const sorted = [...entries.entries()].sort(
-      (a, b) => a[1].data_offsets[0] - b[1].data_offsets[0] || a[1].data_offsets[1] - b[1].data_offsets[1],
-    );
-    let cursor = 0;
-    for (const [name, e] of sorted) {
-      if (e.data_offsets[0] !== cursor)
-        fail(
-          path,
-          `tensor "${name}": data starts at ${e.data_offsets[0]}, expected ${cursor} (${e.data_offsets[0] < cursor ? 'overlaps the previous tensor' : 'gap in the data'})`,
-        );
-      cursor = e.data_offsets[1];
-    }
-    if (cursor !== dataLen)
-      fail(path, `tensors cover ${cursor} data bytes but the file has ${dataLen} (trailing bytes or truncated header)`);
+    checkContiguous(path, entries, dataLen);
     closeSync(fd);
     const entry = (name: string): TensorEntry => entries.get(name) ?? fail(path, `no tensor "${name}"`);
     return {
@@ -148,7 +86,8 @@ export function openSafetensors(path: string): SafetensorsFile {
       readFloat32Into(name: string, out: Float32Array): number {
         const e = entry(name);
         const [begin, end] = e.data_offsets;
-        return readInto(path, dataStart + begin, end - begin, e.dtype, out, `${path}: tensor "${name}"`);
+        const span = { position: dataStart + begin, length: end - begin };
+        return readInto(path, span, e.dtype, out, `${path}: tensor "${name}"`);
       },
     };
   } catch (e) {
@@ -161,21 +100,87 @@ export function openSafetensors(path: string): SafetensorsFile {
   }
 }
 
+/** The JSON header of open file `fd`, checked to fit the file, and where its data begins and how long it is. */
+function readHeader(fd: number, path: string): { header: Record<string, unknown>; dataStart: number; dataLen: number } {
+  const size = fstatSync(fd).size;
+  if (size < 8) fail(path, `file is ${size} bytes, too short for a safetensors header (truncated?)`);
+  const lenBuf = Buffer.alloc(8);
+  readSync(fd, lenBuf, 0, 8, 0);
+  const headerLen = lenBuf.readBigUInt64LE(0);
+  if (headerLen > BigInt(MAX_HEADER))
+    fail(path, `header length ${headerLen} exceeds the ${MAX_HEADER}-byte limit (corrupt file?)`);
+  if (Number(headerLen) + 8 > size)
+    fail(path, `header length ${headerLen} runs past the end of the ${size}-byte file (truncated?)`);
+  const headerBuf = Buffer.alloc(Number(headerLen));
+  readSync(fd, headerBuf, 0, headerBuf.length, 8);
+  let header: unknown;
+  try {
+    header = JSON.parse(headerBuf.toString('utf8'));
+  } catch (e) {
+    fail(path, `header is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    fail(path, 'header must be a JSON object');
+  const dataStart = 8 + Number(headerLen);
+  return { header: header as Record<string, unknown>, dataStart, dataLen: size - dataStart };
+}
+
+/** Header entry `raw` of tensor `name`, checked: a known dtype, a shape, and offsets within `dataLen` that fit both. */
+function checkedEntry(path: string, name: string, raw: unknown, dataLen: number): TensorEntry {
+  const e = raw as Partial<TensorEntry>;
+  if (!e || typeof e !== 'object') fail(path, `tensor "${name}": header entry is not an object`);
+  if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_SIZES))
+    fail(
+      path,
+      `tensor "${name}": unknown dtype ${JSON.stringify(e.dtype)}`,
+      `known: ${Object.keys(DTYPE_SIZES).join(', ')}`,
+    );
+  if (!Array.isArray(e.shape) || !e.shape.every((d) => Number.isInteger(d) && d >= 0))
+    fail(path, `tensor "${name}": shape must be a list of non-negative integers`);
+  const off = e.data_offsets;
+  if (!Array.isArray(off) || off.length !== 2 || !off.every((o) => Number.isInteger(o) && o >= 0) || off[0] > off[1])
+    fail(path, `tensor "${name}": data_offsets must be [begin, end] with 0 ≤ begin ≤ end`);
+  if (off[1] > dataLen)
+    fail(path, `tensor "${name}": data ends at byte ${off[1]} but the file holds ${dataLen} data bytes (truncated?)`);
+  const want = numel(e.shape) * DTYPE_SIZES[e.dtype as SafetensorsDtype];
+  if (off[1] - off[0] !== want)
+    fail(path, `tensor "${name}": ${off[1] - off[0]} bytes for shape [${e.shape}] ${e.dtype}, which needs ${want}`);
+  return { dtype: e.dtype as SafetensorsDtype, shape: e.shape, data_offsets: off as [number, number] };
+}
+
+/** Fails unless the tensors' data lie end to end from 0 to `dataLen`, without gaps or overlaps. */
+function checkContiguous(path: string, entries: Map<string, TensorEntry>, dataLen: number): void {
+  const sorted = [...entries.entries()].sort(
+    (a, b) => a[1].data_offsets[0] - b[1].data_offsets[0] || a[1].data_offsets[1] - b[1].data_offsets[1],
+  );
+  let cursor = 0;
+  for (const [name, e] of sorted) {
+    if (e.data_offsets[0] !== cursor)
+      fail(
+        path,
+        `tensor "${name}": data starts at ${e.data_offsets[0]}, expected ${cursor} (${e.data_offsets[0] < cursor ? 'overlaps the previous tensor' : 'gap in the data'})`,
+      );
+    cursor = e.data_offsets[1];
+  }
+  if (cursor !== dataLen)
+    fail(path, `tensors cover ${cursor} data bytes but the file has ${dataLen} (trailing bytes or truncated header)`);
+}
+
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Bytes read per chunk: a multiple of every dtype size; the buffer is allocated once. */
 const CHUNK_BYTES = 1 << 24;
 let chunkBuffer: Buffer | undefined;
 
-/** Reads `length` bytes at `position` of `path` and converts them into `out`; first non-finite index or -1. */
+/** Reads the bytes of `span` in `path` and converts them into `out`; first non-finite index or -1. */
 function readInto(
   path: string,
-  position: number,
-  length: number,
+  span: { position: number; length: number },
   dtype: SafetensorsDtype,
   out: Float32Array,
   what: string,
 ): number {
+  const { position, length } = span;
   const size = DTYPE_SIZES[dtype];
   if (out.length * size !== length) {
     throw new Error(`${what}: output holds ${out.length} values, the tensor ${length / size}`);

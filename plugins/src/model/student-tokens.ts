@@ -106,7 +106,7 @@ export function studentTokens(final: tf.Tensor2D, head: tf.Tensor2D, a: StudentT
       dh[i] = tf.matMul(dz, w);
       if (a.trainHead)
         dw = dw
-          ? matMulAccumulate(addon, dw, dz, rows, true, false)
+          ? matMulAccumulate(addon, dw, dz, rows, { transA: true })
           : (tf.matMul(dz, rows, true, false) as tf.Tensor2D);
       tf.dispose([dz, rows]);
     }

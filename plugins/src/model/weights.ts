@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { isPackedBf16 } from '@e3/native';
 import type { DecoderConfig } from './config.js';
-import { isPackedBf16 } from './packed-bf16.js';
 
 /** One decoder block's parameters (HF layout: projection weights are [out, in]). */
 export interface LayerWeights {

@@ -1,8 +1,7 @@
 import { createRequire } from 'node:module';
 import { totalmem } from 'node:os';
 import { type Diagnostic, type LoadedGraph, type Registry, type ValidatedGraph } from '@e3/core';
-import { choosePrecision, loadAddon, type Precision } from '@e3/native';
-import { WASM_HEAP_BYTES } from '../model/filled-tensor.js';
+import { choosePrecision, loadAddon, WASM_HEAP_BYTES, type Precision } from '@e3/native';
 import { GraphShapes } from './graph-shapes.js';
 import type { MemoryEstimator, NodeInput, NodeMemory, StepBatch } from './node-memory.js';
 import { gib, total, weights, type MemoryItem } from './stage-memory.js';
@@ -90,17 +89,15 @@ function tfjsNodeInstalled(): boolean {
 
 /**
  * The limits of `backend` (`auto` is predicted as backend.ts would choose without a hardware
- * GPU: tensorflow when tfjs-node is installed, else wasm). `fusedOption`: the graph's `fused`;
- * `bufferPool`: the graph's bufferPool (MiB past the busiest moment, or false); `precision`: the graph's.
+ * GPU: tensorflow when tfjs-node is installed, else wasm). `started`: whether the backend runs already;
+ * `fused`: the graph's `fused`; `bufferPool`: the graph's bufferPool (MiB past the busiest moment, or
+ * false); `precision`: the graph's; `hostBytes`: the machine's memory (os.totalmem() unless given).
  */
 export function limitsOf(
   backend: string,
-  started: boolean,
-  fusedOption: boolean,
-  hostBytes = totalmem(),
-  bufferPool: number | false = false,
-  precision: Precision = 'f32',
+  o: { started: boolean; fused: boolean; hostBytes?: number; bufferPool?: number | false; precision?: Precision },
 ): PlanLimits {
+  const { started, fused: fusedOption, hostBytes = totalmem(), bufferPool = false, precision = 'f32' } = o;
   let name = backend;
   let how = started ? 'started' : 'named in the graph';
   if (backend === 'auto') {
@@ -170,6 +167,15 @@ function estimate(
   return f(input);
 }
 
+/** A node of the plan where it runs: its plugin, the models resident then, the graph's shapes and the limits. */
+interface NodeAt {
+  readonly id: string;
+  readonly plugin: string;
+  readonly resident: MemoryItem[];
+  readonly shapes: GraphShapes;
+  readonly l: PlanLimits;
+}
+
 const fits = (tensorBytes: number, peakBytes: number, l: PlanLimits) =>
   peakBytes <= l.hostBytes && (l.tensorBytes === undefined || tensorBytes <= l.tensorBytes);
 
@@ -202,7 +208,8 @@ export function planMemory(
     const plugin = graph.spec.nodes[id].plugin;
     let params = (graph.spec.nodes[id].params ?? {}) as Record<string, any>;
     let e = estimates.get(id)!;
-    const step = e.items.length ? chooseStep(id, plugin, params, resident, shapes, limits) : undefined;
+    const at: NodeAt = { id, plugin, resident, shapes, l: limits };
+    const step = e.items.length ? chooseStep(at, params) : undefined;
     if (step) {
       const chosen = { microBatch: step.microBatch, gradientCheckpointing: step.gradientCheckpointing };
       params = { ...params, ...chosen };
@@ -225,7 +232,7 @@ export function planMemory(
       step,
     });
     if (!fits(tensorBytes, peakBytes, limits))
-      problems.push(refusal(id, plugin, params, e, resident, peakBytes, tensorBytes, loaded, shapes, limits, step));
+      problems.push(refusal(at, params, e, { peakBytes, tensorBytes, step }, loaded));
   });
   const top = nodes.reduce((a, b) => (b.peakBytes > a.peakBytes ? b : a), nodes[0]);
   return { limits, nodes, peak: { node: top?.id ?? '', bytes: top?.peakBytes ?? 0 }, problems, choices };
@@ -249,14 +256,8 @@ function largestBelow(max: number, fitsAt: (n: number) => boolean): number | und
  * Micro-batching comes first: it costs only the gradient sum (and smaller matmuls), where
  * checkpointing runs every block's forward pass twice.
  */
-function chooseStep(
-  id: string,
-  plugin: string,
-  params: Record<string, any>,
-  resident: MemoryItem[],
-  shapes: GraphShapes,
-  l: PlanLimits,
-): StepChoice | undefined {
+function chooseStep(n: NodeAt, params: Record<string, any>): StepChoice | undefined {
+  const { id, plugin, resident, shapes, l } = n;
   const batchOf = shapes.estimator<StepBatch>(plugin, 'batch');
   if (!batchOf || (params.microBatch !== 'auto' && params.gradientCheckpointing !== 'auto')) return undefined;
   const batch = batchOf(params);
@@ -265,7 +266,7 @@ function chooseStep(
   const checkpointing: boolean[] =
     params.gradientCheckpointing === 'auto' ? (l.fused ? [false, true] : [false]) : [params.gradientCheckpointing];
   const fitsAt = (microBatch: number, gradientCheckpointing: boolean) =>
-    fitsWith(id, plugin, { ...params, microBatch, gradientCheckpointing }, resident, shapes, l);
+    fitsWith(n, { ...params, microBatch, gradientCheckpointing });
   const plain = { microBatch: pinned ?? batch, gradientCheckpointing: checkpointing[0] };
   const peakAt = (o: typeof plain) => {
     const p = { ...params, ...o };
@@ -309,15 +310,9 @@ function describeChoice(s: Omit<StepChoice, 'why'>, wholeBytes: number, l: PlanL
 }
 
 /** Whether node `id` fits with `params`, with the models resident when it runs. */
-function fitsWith(
-  id: string,
-  plugin: string,
-  params: Record<string, any>,
-  resident: MemoryItem[],
-  shapes: GraphShapes,
-  l: PlanLimits,
-): boolean {
-  const items = [...resident, ...estimate(id, plugin, params, shapes, l).items, ...reuseItems(l)];
+function fitsWith(n: NodeAt, params: Record<string, any>): boolean {
+  const { l } = n;
+  const items = [...n.resident, ...estimate(n.id, n.plugin, params, n.shapes, l).items, ...reuseItems(l)];
   return fits(
     total(items, (x) => !x.host),
     total(items),
@@ -326,48 +321,30 @@ function fitsWith(
 }
 
 /** The memory options (trainer/memory-options.ts) of a training node, each alone, at which it would fit. */
-function memoryOptionFixes(
-  id: string,
-  plugin: string,
-  params: Record<string, any>,
-  resident: MemoryItem[],
-  shapes: GraphShapes,
-  l: PlanLimits,
-): [string, unknown][] {
+function memoryOptionFixes(n: NodeAt, params: Record<string, any>): [string, unknown][] {
   const options: [string, unknown][] = [];
   if (params.gradientCheckpointing === false) options.push(['gradientCheckpointing', true]);
   if (Array.isArray(params.freeze) && !params.freeze.includes('embeddings')) options.push(['freeze', ['embeddings']]);
-  return options.filter(([param, value]) => fitsWith(id, plugin, { ...params, [param]: value }, resident, shapes, l));
+  return options.filter(([param, value]) => fitsWith(n, { ...params, [param]: value }));
 }
 
 /** The largest value of integer param `param` (below its current one) at which the node fits, if any. */
-function largestFitting(
-  id: string,
-  plugin: string,
-  params: Record<string, any>,
-  param: string,
-  resident: MemoryItem[],
-  shapes: GraphShapes,
-  l: PlanLimits,
-): number | undefined {
-  const fitsAt = (v: number) => fitsWith(id, plugin, { ...params, [param]: v }, resident, shapes, l);
+function largestFitting(n: NodeAt, params: Record<string, any>, param: string): number | undefined {
+  const fitsAt = (v: number) => fitsWith(n, { ...params, [param]: v });
   if (param === 'headChunkTokens') return [256, 64, 16, 4, 1].find(fitsAt);
   return largestBelow(Number(params[param]) - 1, fitsAt);
 }
 
+/** Why node `n` does not fit at its `peak`, located in the graph, with the changes that would make it fit. */
 function refusal(
-  id: string,
-  plugin: string,
+  n: NodeAt,
   params: Record<string, any>,
   e: NodeMemory,
-  resident: MemoryItem[],
-  peakBytes: number,
-  tensorBytes: number,
+  peak: { peakBytes: number; tensorBytes: number; step: StepChoice | undefined },
   loaded: LoadedGraph,
-  shapes: GraphShapes,
-  l: PlanLimits,
-  step: StepChoice | undefined,
 ): Diagnostic {
+  const { id, resident, l } = n;
+  const { peakBytes, tensorBytes, step } = peak;
   const biggest = [...resident, ...e.items]
     .sort((a, b) => b.bytes - a.bytes)
     .slice(0, 3)
@@ -386,12 +363,12 @@ function refusal(
     ),
   ];
   let field: string | undefined;
-  for (const [param, option] of memoryOptionFixes(id, plugin, params, resident, shapes, l)) {
+  for (const [param, option] of memoryOptionFixes(n, params)) {
     fixes.push(`set ${param}: ${JSON.stringify(option)}`);
     field ??= `params.${param}`;
   }
   for (const param of knobs) {
-    const v = largestFitting(id, plugin, params, param, resident, shapes, l);
+    const v = largestFitting(n, params, param);
     if (v === undefined) continue;
     fixes.push(`set ${param}: ${v} (or less)`);
     field ??= `params.${param}`;

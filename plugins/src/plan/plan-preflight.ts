@@ -67,7 +67,12 @@ export function planMemoryFor(ctx: PreflightContext): MemoryPlan {
     planMemory(
       ctx.graph,
       ctx.loaded,
-      limitsOf(backend, ctx.started, options.fused, undefined, options.bufferPool, options.precision),
+      limitsOf(backend, {
+        started: ctx.started,
+        fused: options.fused,
+        bufferPool: options.bufferPool,
+        precision: options.precision,
+      }),
       ctx.registry,
     );
   let plan = planOn(ctx.backend);

@@ -2,6 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Rng, type ValidatedGraph } from '@e3/core';
 import { brownDataset } from '../data/brown.js';
+import type { JsonlParams } from '../data/jsonl.js';
 import { loadTokenizer } from '../model/tokenizer.js';
 
 /** Records read from each text data node for the sample. */
@@ -33,7 +34,7 @@ interface SampledRecord {
 }
 
 /** Whether a JSONL record is asked something: a chat, or a prompt with an answer (jsonl.ts's rule). */
-function isPrompted(r: unknown, p: Record<string, any>): boolean {
+function isPrompted(r: unknown, p: Partial<JsonlParams>): boolean {
   if (!r || typeof r !== 'object' || p.pack) return false;
   const rec = r as Record<string, unknown>;
   if ((p.messagesField ?? 'messages') in rec) return true;
@@ -46,9 +47,9 @@ function isPrompted(r: unknown, p: Record<string, any>): boolean {
 /** Up to SAMPLE records of data node `id`, for the plugins the plan can read cheaply. */
 async function sampleRecords(graph: ValidatedGraph, id: string): Promise<SampledRecord[] | undefined> {
   const node = graph.spec.nodes[id];
-  const p = (node.params ?? {}) as Record<string, any>;
+  const p = (node.params ?? {}) as Partial<JsonlParams>;
   if (node.plugin === 'data.jsonl') {
-    const lines = head(resolve(p.path), 4 << 20)
+    const lines = head(resolve(String(p.path)), 4 << 20)
       .split('\n')
       .slice(0, SAMPLE)
       .filter((l) => l.trim());

@@ -38,14 +38,10 @@ export class TopkCacheNode implements GraphNode<Params> {
   connect(ports: PortInputs<typeof inputs>, p: Params, ctx: NodeContext) {
     return {
       targets: once(ports, ['model', 'data'], async ({ model, data }) => {
-        const cache = await TeacherCache.open(
-          model,
-          data.fingerprint,
-          p.k,
-          resolve(p.dir),
-          p.batchSize,
-          p.headChunkTokens,
-        );
+        const cache = await TeacherCache.open(model, data.fingerprint, p.k, resolve(p.dir), {
+          batchSize: p.batchSize,
+          chunkTokens: p.headChunkTokens,
+        });
         const before = cache.cachedExamples;
         const examples = [...(await data.calibration(p.calibration)), ...(await data.heldout(p.heldout))];
         const what = `teacher top-${p.k} logits`;

@@ -47,6 +47,14 @@ interface TeacherRecord {
  * its first write) and reads everyone's, so runs sharing a cache in parallel never write over
  * each other; empty files of processes that have exited are removed when a cache opens.
  */
+/** How the cache computes missing targets. */
+export interface CacheBatches {
+  /** Examples per teacher forward pass (default 128). */
+  readonly batchSize: number;
+  /** Token rows per chunk of the output head (0, the default: automatic; chunked-head.ts). */
+  readonly chunkTokens: number;
+}
+
 export class TeacherCache {
   /** key → [file descriptor, offset]. */
   private readonly offsets = new Map<string, [number, number]>();
@@ -80,8 +88,7 @@ export class TeacherCache {
     /** The fingerprint of the dataset the cache was opened for. */
     readonly dataFingerprint: string,
     dir: string,
-    private readonly batchSize: number,
-    private readonly chunkTokens: number,
+    private readonly sizes: CacheBatches,
   ) {
     this.folder = join(dir, fingerprint);
     this.codec = textCodec(teacher, 'teacher.topkCache');
@@ -108,17 +115,13 @@ export class TeacherCache {
     return this.fd;
   }
 
-  /**
-   * Opens (or creates) the cache for this teacher, data fingerprint and k. Retains the teacher.
-   * `chunkTokens`: token rows per chunk of the output head (0: automatic; chunked-head.ts).
-   */
+  /** Opens (or creates) the cache for this teacher, data fingerprint and k. Retains the teacher. */
   static async open(
     teacher: ModelHandle,
     dataFingerprint: string,
     k: number,
     dir: string,
-    batchSize = 128,
-    chunkTokens = 0,
+    sizes: Partial<CacheBatches> = {},
   ): Promise<TeacherCache> {
     const hash = createHash('sha256');
     hash.update(
@@ -136,7 +139,8 @@ export class TeacherCache {
     }
     const key = own.digest('hex').slice(0, 16);
     const fp = hash.digest('hex').slice(0, 16);
-    return new TeacherCache(teacher.retain(), k, fp, key, dataFingerprint, dir, batchSize, chunkTokens);
+    const batches = { batchSize: 128, chunkTokens: 0, ...sizes };
+    return new TeacherCache(teacher.retain(), k, fp, key, dataFingerprint, dir, batches);
   }
 
   /**
@@ -225,15 +229,15 @@ export class TeacherCache {
       return true;
     });
     if (missing.length) progress?.(0, missing.length);
-    for (let i = 0; i < missing.length; i += this.batchSize) {
+    for (let i = 0; i < missing.length; i += this.sizes.batchSize) {
       await stopPoint(signal);
-      const chunk = missing.slice(i, i + this.batchSize);
+      const chunk = missing.slice(i, i + this.sizes.batchSize);
       const h = this.teacher;
       const batch = encodeBatch(chunk, this.codec, true);
       const [top, lp, ent] = tf.tidy(() => {
         const ids = tf.tensor2d(batch.ids, undefined, 'int32');
         const { final } = h.model.forwardFinal(ids, { attentionMask: tf.tensor2d(batch.attention) });
-        const r = teacherTopK(final, h.model.headWeight, this.k, this.chunkTokens);
+        const r = teacherTopK(final, h.model.headWeight, this.k, this.sizes.chunkTokens);
         return [r.ids, r.logProbs, r.entropy];
       });
       this.teacherForwards++;

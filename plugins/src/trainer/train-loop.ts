@@ -161,6 +161,51 @@ async function nonFiniteTerms(batch: StepLoss): Promise<string | undefined> {
 }
 
 /**
+ * The step, tokens and metrics to go on from: those of the checkpoint in `a.checkpointDir` when the run
+ * resumes and one is there (its weights, moments, RNG and extra state restored), else a fresh start.
+ */
+function resumeFrom(a: TrainLoopArgs, opt: AdamW): { start: number; tokens: number; metrics: StepMetrics[] } {
+  const s = a.resume && a.checkpointDir ? loadState(a.checkpointDir) : undefined;
+  if (!s) return { start: 0, tokens: 0, metrics: [] };
+  a.vars.forEach((v, i) => {
+    const t = s.tensors.get(`w.${i}`);
+    if (!t)
+      throw new UserError(
+        `${a.checkpointDir}: checkpoint lacks w.${i}; it belongs to another model — delete it to start over`,
+      );
+    v.assign(t);
+    t.dispose();
+  });
+  opt.load(
+    s.step,
+    a.vars.map((_, i) => s.tensors.get(`m.${i}`)!),
+    a.vars.map((_, i) => s.tensors.get(`v.${i}`)!),
+  );
+  if (a.rng && Array.isArray(s.json.rng)) a.rng.setState(s.json.rng as number[]);
+  a.extraState?.load(s.json);
+  a.logger.info(`${a.task}: resumed at step ${s.step} from ${a.checkpointDir}`);
+  return { start: s.step, tokens: Number(s.json.tokens ?? 0), metrics: (s.json.metrics ?? []) as StepMetrics[] };
+}
+
+/** The error that stops the loop at a non-finite loss, naming the terms that went so when others did not. */
+async function nonFiniteLoss(
+  a: TrainLoopArgs,
+  batch: StepLoss,
+  at: { loss: number; step: number; lr: number },
+): Promise<UserError> {
+  const blame = await nonFiniteTerms(batch);
+  batch.dispose?.();
+  const where = `${a.task}: non-finite loss (${at.loss}) at step ${at.step} (batch ${at.step})`;
+  const checkpoint = `the last checkpoint is in ${a.checkpointDir ?? '(none)'}`;
+  return new UserError(
+    blame
+      ? `${where}: ${blame}; the term's computation, not the learning rate (fix: check that term's code ` +
+          `and the values it reads); ${checkpoint}`
+      : `${where}; lower lr (now ${at.lr.toExponential(2)}) or check the data; ${checkpoint}`,
+  );
+}
+
+/**
  * The shared optimisation loop: AdamW with warm-up + cosine, gradient accumulation over a
  * batch's micro-batches, global-norm clipping of the batch's gradient, a token budget, atomic
  * checkpoints every N steps (weights, moments, step, RNG and extra state),
@@ -169,34 +214,8 @@ async function nonFiniteTerms(batch: StepLoss): Promise<string | undefined> {
 export async function trainLoop(a: TrainLoopArgs): Promise<{ metrics: StepMetrics[]; tokens: number; steps: number }> {
   const p = a.params;
   const opt = new AdamW(a.vars, { beta1: p.beta1, beta2: p.beta2, eps: 1e-8, weightDecay: p.weightDecay });
-  let metrics: StepMetrics[] = [];
-  let tokens = 0;
-  let start = 0;
-  if (a.resume && a.checkpointDir) {
-    const s = loadState(a.checkpointDir);
-    if (s) {
-      a.vars.forEach((v, i) => {
-        const t = s.tensors.get(`w.${i}`);
-        if (!t)
-          throw new UserError(
-            `${a.checkpointDir}: checkpoint lacks w.${i}; it belongs to another model — delete it to start over`,
-          );
-        v.assign(t);
-        t.dispose();
-      });
-      opt.load(
-        s.step,
-        a.vars.map((_, i) => s.tensors.get(`m.${i}`)!),
-        a.vars.map((_, i) => s.tensors.get(`v.${i}`)!),
-      );
-      start = s.step;
-      tokens = Number(s.json.tokens ?? 0);
-      metrics = (s.json.metrics ?? []) as StepMetrics[];
-      if (a.rng && Array.isArray(s.json.rng)) a.rng.setState(s.json.rng as number[]);
-      a.extraState?.load(s.json);
-      a.logger.info(`${a.task}: resumed at step ${start} from ${a.checkpointDir}`);
-    }
-  }
+  const { start, metrics, ...resumed } = resumeFrom(a, opt);
+  let tokens = resumed.tokens;
   const save = async (step: number) => {
     if (!a.checkpointDir) return;
     const tensors = new Map<string, tf.Tensor>();
@@ -226,16 +245,7 @@ export async function trainLoop(a: TrainLoopArgs): Promise<{ metrics: StepMetric
       const { loss: lossValue, grads: ordered } = await stepGradients(batch, a.vars);
       if (!Number.isFinite(lossValue)) {
         ordered.forEach((g) => g.dispose());
-        const blame = await nonFiniteTerms(batch);
-        batch.dispose?.();
-        const where = `${a.task}: non-finite loss (${lossValue}) at step ${step} (batch ${step})`;
-        const checkpoint = `the last checkpoint is in ${a.checkpointDir ?? '(none)'}`;
-        throw new UserError(
-          blame
-            ? `${where}: ${blame}; the term's computation, not the learning rate (fix: check that term's code ` +
-                `and the values it reads); ${checkpoint}`
-            : `${where}; lower lr (now ${lr.toExponential(2)}) or check the data; ${checkpoint}`,
-        );
+        throw await nonFiniteLoss(a, batch, { loss: lossValue, step, lr });
       }
       // Clipping sees the accumulated gradient: the whole batch's.
       const clipped = await globalNormScale(ordered, p.clipNorm);

@@ -1,34 +1,17 @@
 import { inject, injectable } from 'inversify';
-import { CancelledError, once, pick, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
-import { describeCuts, textCodec } from '../data/batch.js';
+import { once, pick, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
 import type { Dataset } from '../data/dataset.js';
-import type { LossTerm } from '../loss/loss-term.js';
 import { stepSupplies } from '../loss/loss-inputs.js';
-import { trainingStep } from '../loss/training-step.js';
 import { lrScheduleOf, type TrainMetrics } from './train-metrics.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
-import {
-  describeStepMemory,
-  MEMORY_OPTIONS_SCHEMA,
-  stepMemory,
-  trainableVariables,
-  type Auto,
-  type FrozenPart,
-} from './memory-options.js';
-import { cloneHandle, type ModelHandle } from '../model/handle.js';
+import { MEMORY_OPTIONS_SCHEMA } from './memory-options.js';
+import type { ModelHandle } from '../model/handle.js';
+import { finishTrainingCopy, trainingCopy, type CopyTrainingParams } from './training-copy.js';
 import type { PortInputs, Ports } from '../ports.js';
 import { TrainingServices } from './training-services.js';
 import { optimSchema, trainLoop, type OptimParams } from './train-loop.js';
 
-interface Params extends OptimParams {
-  batchSize: number;
-  loss: LossTerm[];
-  promptLoss: boolean;
-  headChunkTokens: number;
-  gradientCheckpointing: Auto<boolean>;
-  microBatch: Auto<number>;
-  freeze: FrozenPart[];
-}
+type Params = OptimParams & CopyTrainingParams;
 
 const inputs = { model: { type: 'Model' }, data: { type: 'Dataset' } } as const satisfies Ports;
 
@@ -43,39 +26,16 @@ export class TrainerNode implements GraphNode<Params> {
   }
 
   private async train(base: ModelHandle, data: Dataset, p: Params, ctx: NodeContext) {
-    const codec = textCodec(base, 'trainer.train');
-    const h = cloneHandle(base);
-    const trainable = trainableVariables(h.model, p.freeze);
-    if (trainable.frozen.length) this.services.log.info(`frozen (not trained): ${trainable.frozen.join(', ')}`);
-    const memory = stepMemory(p, p.batchSize);
-    const described = describeStepMemory(memory, p.batchSize);
-    if (described) this.services.log.info(described);
-    const t0 = performance.now();
-    const lossOf = trainingStep({
-      node: ctx.id,
-      model: h,
-      codec,
-      loss: p.loss,
-      promptLoss: p.promptLoss,
-      trainHead: trainable.trainHead,
-      headChunkTokens: p.headChunkTokens,
-      ...memory,
-    });
+    const log = this.services.log;
+    const copy = trainingCopy(base, p, { ctx, plugin: 'trainer.train', log });
     const { metrics, tokens, steps } = await trainLoop({
       ...this.services.loopArgs(ctx),
-      vars: trainable.vars,
+      vars: copy.vars,
       params: p,
-      loss: async (s) => lossOf(await data.trainBatch(s, p.batchSize)),
+      loss: async (s) => copy.lossOf(await data.trainBatch(s, p.batchSize)),
     });
-    if (ctx.signal.aborted) {
-      h.dispose();
-      throw new CancelledError();
-    }
-    const last = metrics[metrics.length - 1];
-    this.services.log.info(`trained ${steps} steps, ${tokens} tokens, final loss ${last?.loss.toFixed(4)}`);
-    const cuts = describeCuts(codec);
-    if (cuts) this.services.log.info(cuts);
-    const wallSeconds = (performance.now() - t0) / 1000;
+    const wallSeconds = finishTrainingCopy(copy, ctx, log);
+    log.info(`trained ${steps} steps, ${tokens} tokens, final loss ${metrics.at(-1)?.loss.toFixed(4)}`);
     const result: TrainMetrics = {
       node: ctx.id,
       steps,
@@ -84,7 +44,7 @@ export class TrainerNode implements GraphNode<Params> {
       lrSchedule: lrScheduleOf(p),
       history: metrics,
     };
-    return { model: h, metrics: result };
+    return { model: copy.model, metrics: result };
   }
 }
 
