@@ -37,6 +37,14 @@ interface TeacherRecord {
   entropy: Float32Array;
 }
 
+/** How the cache computes missing targets. */
+export interface CacheBatches {
+  /** Examples per teacher forward pass (default 128). */
+  readonly batchSize: number;
+  /** Token rows per chunk of the output head (0, the default: automatic; chunked-head.ts). */
+  readonly chunkTokens: number;
+}
+
 /**
  * The teacher cache (METHOD.md Stage 2, "economical"): per token, the frozen teacher's top-k
  * ids and log-probs plus its full-vocabulary entropy, computed at most once per example and
@@ -47,14 +55,6 @@ interface TeacherRecord {
  * its first write) and reads everyone's, so runs sharing a cache in parallel never write over
  * each other; empty files of processes that have exited are removed when a cache opens.
  */
-/** How the cache computes missing targets. */
-export interface CacheBatches {
-  /** Examples per teacher forward pass (default 128). */
-  readonly batchSize: number;
-  /** Token rows per chunk of the output head (0, the default: automatic; chunked-head.ts). */
-  readonly chunkTokens: number;
-}
-
 export class TeacherCache {
   /** key → [file descriptor, offset]. */
   private readonly offsets = new Map<string, [number, number]>();
