@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { totalmem } from 'node:os';
-import { type Diagnostic, type LoadedGraph, type Registry, type ValidatedGraph } from '@e3/core';
+import { parseWire, type Diagnostic, type LoadedGraph, type Registry, type ValidatedGraph } from '@e3/core';
 import { choosePrecision, loadAddon, type Precision } from '@e3/native';
 import { WASM_HEAP_BYTES } from '../model/filled-tensor.js';
 import { GraphShapes } from './graph-shapes.js';
@@ -131,7 +131,7 @@ function lastUses(graph: ValidatedGraph, estimates: Map<string, NodeMemory>): Ma
   const consumers = new Map<string, { id: string; port: string }[]>();
   for (const id of graph.order) {
     for (const [port, wire] of Object.entries(graph.spec.nodes[id].in ?? {})) {
-      const from = String(wire).split('.')[0];
+      const from = parseWire(String(wire))?.node ?? '';
       consumers.set(from, [...(consumers.get(from) ?? []), { id, port }]);
     }
   }
