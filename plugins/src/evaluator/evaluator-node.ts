@@ -72,8 +72,10 @@ export class EvaluatorNode implements GraphNode<Params> {
               progress: track('perplexity and KL'),
               signal: ctx.signal,
             });
+            const { keptLayers, originalLayers, prunedBy } = h.model.source;
             return {
               layers: h.model.numLayers,
+              ...(h === teacher ? {} : { keptLayers, originalLayers, ...(prunedBy ? { prunedBy } : {}) }),
               parameters: h.model.parameterCount(),
               accuracy: em.accuracy,
               perplexity: lik.perplexity,

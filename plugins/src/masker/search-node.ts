@@ -24,7 +24,7 @@ import { hardTopK } from '../maths/relaxed-topk.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
 import { CHECKPOINTING_SCHEMA, MICRO_BATCH_SCHEMA, stepMemory, type Auto } from '../trainer/memory-options.js';
 import type { ModelHandle } from '../model/handle.js';
-import type { LayerMaskResult } from '../model/layer-mask.js';
+import { originalLayer, type LayerMaskResult } from '../model/layer-mask.js';
 import type { PortInputs, Ports } from '../ports.js';
 import type { MaskSampler } from '../sampler/sampler.js';
 import { annealSchema } from '../sampler/sampler.js';
@@ -200,7 +200,7 @@ export class SearchNode implements GraphNode<Params> {
       });
       result.details!.forwardPasses = (result.details!.forwardPasses as number) + steps + cache.teacherForwards;
       this.services.log.info(
-        `removes ${(result.details!.removed as number[]).join(',')} (calibration KL ${best.kl.toFixed(4)}, from ${best.source}, restart ${best.restart}); keep probability ${chosen.keepProbability.map((x) => x.toFixed(2)).join(' ')}`,
+        `removes ${(result.details!.removed as number[]).join(',')} (calibration KL ${best.kl.toFixed(4)}, from ${best.source}, restart ${best.restart}); keep probability ${chosen.keepProbability.map((x, i) => `${originalLayer(result, i)}:${x.toFixed(2)}`).join(' ')}`,
       );
       return { mask: result, metrics: { node: ctx.id, restarts, wallSeconds: (performance.now() - t0) / 1000 } };
     } finally {
@@ -228,6 +228,7 @@ export class SearchNode implements GraphNode<Params> {
     if (this.services.run.resume && existsSync(doneFile))
       return JSON.parse(readFileSync(doneFile, 'utf8')) as RestartResult;
     const L = alpha0.length;
+    const layerNo = model.model.source.keptLayers; // history keys name layers as the original model does
     const rng = this.services.rng.fork(`restart-${r}`);
     const batches = stepIndexedBatches(calib.length, rng.fork('batches'), async (idx) => idx.map((i) => calib[i]));
     const alpha = tf.variable(tf.tensor1d(alpha0), true);
@@ -292,8 +293,8 @@ export class SearchNode implements GraphNode<Params> {
             info: () => ({
               tau: s.tau,
               k: s.k,
-              ...Object.fromEntries(alphaValues.map((a, i) => [`alpha${i}`, a])),
-              ...Object.fromEntries(keepShares(sinceRecord.splice(0), L).map((q, i) => [`keep${i}`, q])),
+              ...Object.fromEntries(alphaValues.map((a, i) => [`alpha${layerNo[i]}`, a])),
+              ...Object.fromEntries(keepShares(sinceRecord.splice(0), L).map((q, i) => [`keep${layerNo[i]}`, q])),
             }),
             dispose: () => {
               if (hard && step >= windowStart && s.k === K) hardHistory.push(hard);
