@@ -131,6 +131,12 @@ function groupProblems(g: Group, nodes: Record<string, unknown>): RepeatProblem[
       message: `repeat group "${g.name}" has the name of node "${g.name}"`,
       fix: 'rename the group or the node: a wire to <group>.<port> must say which it reads',
     });
+  for (const id of Object.keys(nodes).filter((id) => new RegExp(`^${g.name}\\d+$`).test(id)))
+    out.push({
+      path: ['nodes', id],
+      message: `node "${id}" has the name of a round of repeat group "${g.name}" (${g.name}1, ${g.name}2, …)`,
+      fix: `rename node "${id}" or the group`,
+    });
   for (const [port, wire] of Object.entries(g.carry)) {
     const c = parseWire(wire)!;
     if (!(c.node in g.nodes))

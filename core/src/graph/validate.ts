@@ -9,6 +9,7 @@ import { formatPath, isPlainObject, type Path } from './paths.js';
 import { checkSchema } from './schema-check.js';
 import { parseWire, type GraphSpec } from './spec.js';
 import { toposort } from './toposort.js';
+import { reportDirs } from './report-names.js';
 
 /**
  * The graph's own JSON Schema (`schemas/graph-core.schema.json`, written by hand): the shape of a
@@ -24,6 +25,8 @@ export interface ValidatedGraph {
   readonly file: string;
   readonly spec: GraphSpec;
   readonly order: readonly string[];
+  /** Report-writing nodes → their report directory, relative to the run directory (report-names.ts). */
+  readonly reportDirs?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -129,6 +132,8 @@ export function validateGraph(loaded: LoadedGraph, registry: Registry): Validate
       }
     }
   }
+  const names = reportDirs(spec, manifests);
+  for (const p of names.problems) report(p.path, p.message, { node: p.node, fix: p.fix, field: 'params.name' });
   const { order, cycles } = toposort(ids, deps);
   for (const cycle of cycles) {
     report(['nodes', cycle[0]], `cycle: ${cycle.join(' → ')}`, {
@@ -136,8 +141,17 @@ export function validateGraph(loaded: LoadedGraph, registry: Registry): Validate
       fix: 'a graph must be acyclic; remove one of these wires',
     });
   }
-  if (problems.length) throw new GraphError(problems);
-  return { file: loaded.file, spec, order };
+  if (problems.length) throw new GraphError(onceEach(problems));
+  return { file: loaded.file, spec, order, reportDirs: names.dirs };
+}
+
+/** Each problem once: the rounds of a repeat group share their written node, so they share its problems. */
+function onceEach(problems: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return problems.filter((d) => {
+    const key = JSON.stringify([d.file, d.line, d.col, d.field, d.message]);
+    return !seen.has(key) && Boolean(seen.add(key));
+  });
 }
 
 export type Report = (path: Path, message: string, extra?: { node?: string; fix?: string; field?: string }) => void;

@@ -26,7 +26,7 @@ export class ArtifactStore {
 
   /** Where node `id` keeps the state it resumes from (discarded when the node's inputs or params change). */
   checkpointDir(id: string): string {
-    return this.path('checkpoints', id);
+    return this.path('checkpoints', ...id.split('.')); // a repeat round's node round1.x: checkpoints/round1/x
   }
 
   writeText(name: string, text: string | Uint8Array): string {

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { inject, injectable } from 'inversify';
 import {
   ARTIFACTS,
@@ -29,6 +30,7 @@ interface Params {
   maxNewTokens: number;
   speed: { enabled: boolean; prompts: number; newTokens: number; repeats: number };
   promptLoss: boolean;
+  name?: string;
 }
 
 const inputs = {
@@ -119,8 +121,11 @@ export class EvaluatorNode implements GraphNode<Params> {
           this.log.info(
             `model (${model.model.numLayers} layers): ${fmt(json.model)}${teacher ? `; teacher (${teacher.model.numLayers} layers): ${fmt(json.teacher)}` : ''}${json.speedup ? `; speed-up prefill ${json.speedup.prefill.toFixed(2)}×, decode ${json.speedup.decode.toFixed(2)}× (ideal ${json.speedup.ideal.toFixed(2)}×)` : ''}`,
           );
+          if (ctx.reportDir) json.name = p.name ?? ctx.id; // one of several reports: say whose
           const report = await buildReport(json);
-          writeReport(report, (name, text) => this.store.writeText(name, text));
+          const dir = ctx.reportDir ?? '';
+          writeReport(report, (name, text) => this.store.writeText(join(dir, name), text));
+          if (dir) this.log.info(`report written to ${join(dir, 'report.html')} (beside the graph's other reports)`);
           return report;
         }),
       ),
@@ -132,8 +137,10 @@ export const evaluatorManifest: PluginManifest = {
   key: 'evaluator.suite',
   doc:
     'Held-out exact match (greedy), perplexity, KL to the teacher, and prefill/decode speed vs the teacher; ' +
-    'writes report.json, report.md and report.html (plots as SVG in figures/).',
+    'writes report.json, report.md and report.html (plots as SVG in figures/); with several in a graph, ' +
+    'each into reports/<name>/.',
   inputs,
+  writesReport: true,
   outputs: { report: { type: 'Report' } },
   params: {
     type: 'object',
@@ -141,6 +148,12 @@ export const evaluatorManifest: PluginManifest = {
     properties: {
       examples: { type: 'integer', minimum: 1, default: 500, description: 'held-out examples' },
       maxNewTokens: { type: 'integer', minimum: 1, default: 8, description: 'generation budget per answer' },
+      name: {
+        type: 'string',
+        pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$',
+        description:
+          "the report's name when the graph has several: its files go to reports/<name>/ (default: the node id)",
+      },
       promptLoss: { type: 'boolean', default: false, description: 'perplexity/KL over all tokens, not only answers' },
       speed: {
         type: 'object',

@@ -30,7 +30,7 @@ export function reportMarkdown(
 ): string {
   const links = (section: string) =>
     figures.filter((x) => x.section === section).flatMap((x) => [`![${x.caption}](${x.file})`, '']);
-  const lines: string[] = ['# e3-pruner report', ''];
+  const lines: string[] = [`# e3-pruner report${j.name ? `: ${j.name}` : ''}`, ''];
   const m = j.mask as LayerMaskResult | undefined;
   if (m) {
     lines.push(`## Mask (${m.method})`, '', maskSummary(m), '');

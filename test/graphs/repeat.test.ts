@@ -1,0 +1,163 @@
+import { strict as assert } from 'node:assert';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { e3, ROOT, tempDir, writeFiles } from '../helpers/files.js';
+
+const teacher = join(ROOT, 'models', 'arith-teacher');
+
+/**
+ * Two rounds of fixed-mask pruning on the shipped teacher, a few steps each: round k drops the
+ * layer at index `drop` of the model it is given, then distils briefly and reports.
+ */
+function twoRounds(cache: string, drop: number, extraNodes = ''): string {
+  return `apiVersion: e3/v1
+nodes:
+  data: { plugin: data.arithmetic }
+  teacher: { plugin: model.hfCheckpoint, params: { path: ${teacher} } }
+  targets:
+    plugin: teacher.topkCache
+    params: { k: 4, dir: ${cache}, calibration: 32, heldout: 16 }
+    in: { model: teacher.model, data: data.data }
+  final:
+    plugin: evaluator.suite
+    params: { examples: 8, speed: { enabled: false } }
+    in: { model: round.model, teacher: teacher.model, data: data.data, mask: round2.mask.mask }
+${extraNodes}repeat:
+  round:
+    times: 2
+    in: { model: teacher.model }
+    carry: { model: distill.model }
+    nodes:
+      mask: { plugin: masker.fixed, params: { drop: [${drop}] }, in: { model: round.model } }
+      pruned: { plugin: model.prune, in: { model: round.model, mask: mask.mask } }
+      distill:
+        plugin: distiller.train
+        params: { steps: 2, batchSize: 8, warmupSteps: 0, evalEvery: 0, checkpointEvery: 0 }
+        in: { model: pruned.model, targets: targets.targets, data: data.data, teacher: teacher.model }
+      eval:
+        plugin: evaluator.suite
+        params: { examples: 8, speed: { enabled: false } }
+        in: { model: distill.model, data: data.data, mask: mask.mask }
+`;
+}
+
+describe('repeated stages (repeat:)', function () {
+  this.timeout(300000);
+
+  it('unrolls a group into rounds wired to the previous round: validate, describe and plan', () => {
+    const dir = writeFiles({ 'g.yaml': twoRounds(join(tempDir(), 'cache'), 2) });
+    const v = e3(['validate', join(dir, 'g.yaml')]);
+    assert.equal(v.code, 0, v.stderr);
+    assert.match(v.stdout, /round1\.mask → round1\.pruned → round1\.distill → .*round2\.mask → round2\.pruned/);
+    const d = e3(['describe', join(dir, 'g.yaml')]);
+    assert.equal(d.code, 0, d.stderr);
+    // Round 1 reads the group's in: (the teacher), round 2 round 1's carried output, final the last round's.
+    assert.match(d.stdout, /round1\.mask: masker\.fixed[^\n]*\n {2}in {2}model \(Model\) ← teacher\.model/);
+    assert.match(d.stdout, /round2\.mask: masker\.fixed[^\n]*\n {2}in {2}model \(Model\) ← round1\.distill\.model/);
+    assert.match(d.stdout, /final: evaluator\.suite[^\n]*\n {2}in {2}model \(Model\) ← round2\.distill\.model/);
+    const p = e3(['plan', join(dir, 'g.yaml')]);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /round2\.distill/);
+  });
+
+  it('a miswired group is an error located in the file, with a fix', () => {
+    const text = twoRounds(join(tempDir(), 'cache'), 2)
+      .replace(
+        'pruned: { plugin: model.prune, in: { model: round.model,',
+        'pruned: { plugin: model.prune, in: { model: round.modle,',
+      )
+      .replace('carry: { model: distill.model }', 'carry: { model: distil.model }');
+    const dir = writeFiles({ 'g.yaml': text });
+    const lines = text.split('\n');
+    const line = (needle: string) => lines.findIndex((l) => l.includes(needle)) + 1;
+    const col = (needle: string, at: string) => lines[line(needle) - 1].indexOf(at) + 1;
+    const r = e3(['validate', join(dir, 'g.yaml')]);
+    assert.equal(r.code, 1, r.stdout);
+    assert.doesNotMatch(r.stderr, /\n\s+at /); // no stack trace
+    const wireAt = `g.yaml:${line('round.modle')}:${col('round.modle', 'round.modle')}`;
+    assert.ok(
+      r.stderr.includes(
+        `${wireAt}: field "repeat.round.nodes.pruned.in.model": wire "round.modle" names ` +
+          `port "modle" of repeat group "round", which has no such port (fix: did you mean "model"?`,
+      ),
+      r.stderr,
+    );
+    const carryAt = `g.yaml:${line('distil.model')}:${col('distil.model', 'distil.model')}`;
+    assert.ok(
+      r.stderr.includes(
+        `${carryAt}: field "repeat.round.carry.model": carry.model reads "distil.model", but "distil" is not a node ` +
+          'of repeat group "round" (fix: carry reads a node of the group: did you mean "distill"?)',
+      ),
+      r.stderr,
+    );
+  });
+
+  it("a round's params error points at the group's node in the file", () => {
+    const text = twoRounds(join(tempDir(), 'cache'), 2).replace('steps: 2, batchSize', 'steps: -2, batchSize');
+    const dir = writeFiles({ 'g.yaml': text });
+    const n = text.split('\n').findIndex((l) => l.includes('steps: -2')) + 1;
+    const r = e3(['validate', join(dir, 'g.yaml')]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      new RegExp(`g\\.yaml:${n}:\\d+: node "round1\\.distill" field "params\\.steps": "steps" must be >= 1`),
+    );
+    assert.doesNotMatch(r.stderr, /round2\.distill/); // the rounds share the node as written: said once
+  });
+
+  it('round 2 names layers as the original model does, in every report and log line; reports side by side', () => {
+    const work = tempDir();
+    const dir = writeFiles({ 'g.yaml': twoRounds(join(work, 'cache'), 2) });
+    const out = join(work, 'run');
+    const r = e3(['run', join(dir, 'g.yaml'), '--out', out, '--progress', 'none']);
+    assert.equal(r.code, 0, r.stderr);
+    // Round 1 drops index 2 of 8 = original layer 2; round 2 drops index 2 of the 7 kept
+    // (0,1,3,4,5,6,7) = original layer 3, not 2.
+    const log = readFileSync(join(out, 'run.log'), 'utf8');
+    assert.match(log, /round1\.pruned: pruned 1 of 8 layers \(fixed\): removed layer 2, kept 0,1,3,4,5,6,7/);
+    assert.match(
+      log,
+      /round2\.pruned: pruned 1 of 7 layers \(fixed; the original had 8\): removed layer 3, kept 0,1,4,5,6,7/,
+    );
+    const round2 = JSON.parse(readFileSync(join(out, 'reports', 'round2', 'eval', 'report.json'), 'utf8'));
+    assert.deepEqual(round2.mask.layers, [0, 1, 3, 4, 5, 6, 7]);
+    assert.deepEqual(round2.mask.details.removed, [3]);
+    const md = readFileSync(join(out, 'reports', 'round2', 'eval', 'report.md'), 'utf8');
+    assert.match(md, /^# e3-pruner report: round2\.eval/);
+    assert.match(md, /Kept 6 of 7 layers; removed: 3\./);
+    assert.match(md, /\| 3 \| no \|/);
+    assert.doesNotMatch(md, /\| 2 \| no \|/);
+    const html = readFileSync(join(out, 'reports', 'round2', 'eval', 'report.html'), 'utf8');
+    assert.match(html, /removed: 3\./);
+    // The final report (the run directory's own) has both rounds, in original numbers.
+    const final = readFileSync(join(out, 'report.md'), 'utf8');
+    assert.match(
+      final,
+      /keeps layers 0, 1, 4, 5, 6, 7 of the original 8: round1\.pruned removed layer 2, then round2\.pruned removed layer 3\./,
+    );
+    assert.ok(existsSync(join(out, 'reports', 'round1', 'eval', 'report.html')));
+  });
+
+  it('two reports with one name are a located validation error; distinct names sit side by side', () => {
+    const cache = join(tempDir(), 'cache');
+    const twin = `  again:
+    plugin: evaluator.suite
+    params: { examples: 8, name: final, speed: { enabled: false } }
+    in: { model: teacher.model, data: data.data }
+`;
+    const text = twoRounds(cache, 2, twin);
+    const dir = writeFiles({ 'g.yaml': text });
+    const lines = text.split('\n');
+    const n = lines.findIndex((l) => l.includes('name: final')) + 1;
+    const c = lines[n - 1].indexOf('final') + 1;
+    const r = e3(['validate', join(dir, 'g.yaml')]);
+    assert.equal(r.code, 1);
+    assert.ok(
+      r.stderr.includes(
+        `g.yaml:${n}:${c}: node "again" field "params.name": report name "final" is also the name of node ` +
+          `"final"'s report; one would overwrite the other's report files (fix: give node "again" another name`,
+      ),
+      r.stderr,
+    );
+  });
+});
