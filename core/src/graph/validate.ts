@@ -10,6 +10,7 @@ import { checkSchema } from './schema-check.js';
 import { parseWire, type GraphSpec } from './spec.js';
 import { toposort } from './toposort.js';
 import { reportDirs } from './report-names.js';
+import { COMPONENT_NAME_SCHEMA, nameCollisions } from './component-names.js';
 
 /**
  * The graph's own JSON Schema (`schemas/graph-core.schema.json`, written by hand): the shape of a
@@ -192,7 +193,7 @@ function checkComponents(
 ): void {
   const kind = schema['x-component'];
   if (typeof kind === 'string') {
-    checkComponent(kind, value, at, host, registry, report);
+    checkComponent(kind, value, at, host, registry, report, typeof at[at.length - 1] === 'number');
     return;
   }
   const props = schema.properties as Record<string, JsonSchema> | undefined;
@@ -201,11 +202,22 @@ function checkComponents(
       if (k in value) checkComponents(s, value[k], [...at, k], host, registry, report);
   }
   const items = schema.items as JsonSchema | undefined;
-  if (items && Array.isArray(value))
+  if (items && Array.isArray(value)) {
     value.forEach((v, i) => checkComponents(items, v, [...at, i], host, registry, report));
+    if (typeof items['x-component'] === 'string')
+      for (const p of nameCollisions(value, at)) report(p.path, p.message, { node: host.id, fix: p.fix });
+  }
 }
 
-function checkComponent(kind: string, value: unknown, at: Path, host: Host, registry: Registry, report: Report): void {
+function checkComponent(
+  kind: string,
+  value: unknown,
+  at: Path,
+  host: Host,
+  registry: Registry,
+  report: Report,
+  inList: boolean,
+): void {
   const node = host.id;
   const options = registry.componentsOfKind(kind);
   if (!isPlainObject(value) || typeof value.component !== 'string') {
@@ -230,7 +242,7 @@ function checkComponent(kind: string, value: unknown, at: Path, host: Host, regi
     });
     return;
   }
-  const schema = componentSchema(c.params);
+  const schema = componentSchema(c.params, inList);
   for (const p of checkSchema(schema, value))
     report([...at, ...p.path], `${c.key}: ${p.message}`, { node, fix: p.fix });
   checkRequirements(c, [...at, 'component'], host, registry, report);
@@ -264,8 +276,21 @@ function checkRequirements(c: ComponentManifest, at: Path, host: Host, registry:
 }
 
 const wrapped = new WeakMap<JsonSchema, JsonSchema>();
-/** A component's params schema plus its `component` key; unknown fields are errors. */
-export function componentSchema(params: JsonSchema): JsonSchema {
+const wrappedNamed = new WeakMap<JsonSchema, JsonSchema>();
+/**
+ * A component's params schema plus its `component` key (and, for an item of a list of components,
+ * its `name`: component-names.ts); unknown fields are errors.
+ */
+export function componentSchema(params: JsonSchema, inList = false): JsonSchema {
+  if (inList) {
+    let named = wrappedNamed.get(params);
+    if (!named) {
+      const s = componentSchema(params);
+      named = { ...s, properties: { ...(s.properties as object), name: COMPONENT_NAME_SCHEMA } };
+      wrappedNamed.set(params, named);
+    }
+    return named;
+  }
   let s = wrapped.get(params);
   if (!s) {
     s = {
