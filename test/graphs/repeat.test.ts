@@ -160,4 +160,53 @@ describe('repeated stages (repeat:)', function () {
       r.stderr,
     );
   });
+
+  it('graphs/iterative.yaml, cut to seconds: the search of round 2 reports original layer numbers', () => {
+    const work = tempDir();
+    const out = join(work, 'run');
+    const set = (path: string, v: string | number | boolean) => ['--set', `${path}=${v}`];
+    const inRound = (path: string, v: string | number) => set(`repeat.round.nodes.${path}`, v);
+    const r = e3([
+      'run',
+      join(ROOT, 'graphs', 'iterative.yaml'),
+      '--out',
+      out,
+      '--progress',
+      'none',
+      ...set('nodes.targets.params.dir', join(work, 'cache')),
+      ...set('nodes.targets.params.calibration', 64),
+      ...set('nodes.targets.params.heldout', 32),
+      ...inRound('search.params.steps', 12),
+      ...inRound('search.params.calibration', 64),
+      ...inRound('distill.params.steps', 4),
+      ...inRound('distill.params.evalEvery', 0),
+      ...inRound('eval.params.examples', 8),
+      ...set('nodes.eval.params.examples', 16),
+      ...set('nodes.eval.params.speed.enabled', false),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = (round: number) =>
+      JSON.parse(readFileSync(join(out, 'reports', `round${round}`, 'eval', 'report.json'), 'utf8'));
+    const [one, two] = [report(1), report(2)];
+    assert.deepEqual(one.mask.layers, [0, 1, 2, 3, 4, 5, 6, 7]);
+    const keptAfterOne = one.mask.layers.filter((_: number, i: number) => one.mask.mask[i] === 1);
+    // Round 2's mask has one entry per layer round 1 kept, named by its original number.
+    assert.deepEqual(two.mask.layers, keptAfterOne);
+    const removedTwo = two.mask.layers.filter((_: number, i: number) => two.mask.mask[i] === 0);
+    assert.deepEqual(two.mask.details.removed, removedTwo);
+    assert.equal(removedTwo.length, 1); // 12.5% of 7 layers, rounded
+    const log = readFileSync(join(out, 'run.log'), 'utf8');
+    assert.match(log, new RegExp(`round2\\.search: removes ${removedTwo[0]} \\(`));
+    assert.match(log, new RegExp(`round2\\.pruned: pruned 1 of 7 layers [^\\n]*removed layer ${removedTwo[0]},`));
+    const finalJson = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    const removedOne = one.mask.details.removed[0];
+    assert.deepEqual(
+      finalJson.model.keptLayers,
+      [0, 1, 2, 3, 4, 5, 6, 7].filter((l) => l !== removedOne && l !== removedTwo[0]),
+    );
+    assert.match(
+      readFileSync(join(out, 'report.md'), 'utf8'),
+      new RegExp(`round1\\.pruned removed layer ${removedOne}, then round2\\.pruned removed layer ${removedTwo[0]}\\.`),
+    );
+  });
 });
