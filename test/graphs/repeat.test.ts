@@ -2,23 +2,14 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { e3, ROOT, tempDir, writeFiles } from '../helpers/files.js';
-
-const teacher = join(ROOT, 'models', 'arith-teacher');
+import { arithGraphHead, quickDistill, quickEval, validateGraphText } from '../helpers/arith-graph.js';
 
 /**
  * Two rounds of fixed-mask pruning on the shipped teacher, a few steps each: round k drops the
  * layer at index `drop` of the model it is given, then distils briefly and reports.
  */
 function twoRounds(cache: string, drop: number, extraNodes = ''): string {
-  return `apiVersion: e3/v1
-nodes:
-  data: { plugin: data.arithmetic }
-  teacher: { plugin: model.hfCheckpoint, params: { path: ${teacher} } }
-  targets:
-    plugin: teacher.topkCache
-    params: { k: 4, dir: ${cache}, calibration: 32, heldout: 16 }
-    in: { model: teacher.model, data: data.data }
-  final:
+  return `${arithGraphHead(cache)}  final:
     plugin: evaluator.suite
     params: { examples: 8, speed: { enabled: false } }
     in: { model: round.model, teacher: teacher.model, data: data.data, mask: round2.mask.mask }
@@ -31,14 +22,8 @@ ${extraNodes}repeat:
       mask: { plugin: masker.fixed, params: { drop: [${drop}] }, in: { model: round.model } }
       pruned: { plugin: model.prune, in: { model: round.model, mask: mask.mask } }
       distill:
-        plugin: distiller.train
-        params: { steps: 2, batchSize: 8, warmupSteps: 0, evalEvery: 0, checkpointEvery: 0 }
-        in: { model: pruned.model, targets: targets.targets, data: data.data, teacher: teacher.model }
-      eval:
-        plugin: evaluator.suite
-        params: { examples: 8, speed: { enabled: false } }
-        in: { model: distill.model, data: data.data, mask: mask.mask }
-`;
+${quickDistill('        ')}      eval:
+${quickEval('        ', 'model: distill.model, data: data.data, mask: mask.mask')}`;
 }
 
 describe('repeated stages (repeat:)', function () {
@@ -93,7 +78,7 @@ describe('repeated stages (repeat:)', function () {
   });
 
   it("a round's params error points at the group's node in the file", () => {
-    const text = twoRounds(join(tempDir(), 'cache'), 2).replace('steps: 2, batchSize', 'steps: -2, batchSize');
+    const text = twoRounds(join(tempDir(), 'cache'), 2).replace('steps: 3, batchSize', 'steps: -2, batchSize');
     const dir = writeFiles({ 'g.yaml': text });
     const n = text.split('\n').findIndex((l) => l.includes('steps: -2')) + 1;
     const r = e3(['validate', join(dir, 'g.yaml')]);
@@ -145,16 +130,11 @@ describe('repeated stages (repeat:)', function () {
     params: { examples: 8, name: final, speed: { enabled: false } }
     in: { model: teacher.model, data: data.data }
 `;
-    const text = twoRounds(cache, 2, twin);
-    const dir = writeFiles({ 'g.yaml': text });
-    const lines = text.split('\n');
-    const n = lines.findIndex((l) => l.includes('name: final')) + 1;
-    const c = lines[n - 1].indexOf('final') + 1;
-    const r = e3(['validate', join(dir, 'g.yaml')]);
+    const { r, where } = validateGraphText(twoRounds(cache, 2, twin));
     assert.equal(r.code, 1);
     assert.ok(
       r.stderr.includes(
-        `g.yaml:${n}:${c}: node "again" field "params.name": report name "final" is also the name of node ` +
+        `${where('name: final', 'final')}: node "again" field "params.name": report name "final" is also the name of node ` +
           `"final"'s report; one would overwrite the other's report files (fix: give node "again" another name`,
       ),
       r.stderr,

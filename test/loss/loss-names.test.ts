@@ -1,35 +1,15 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { e3, ROOT, tempDir, writeFiles } from '../helpers/files.js';
+import { e3, tempDir, writeFiles } from '../helpers/files.js';
+import { arithGraphHead, quickDistill, quickEval, validateGraphText } from '../helpers/arith-graph.js';
 
 /** Distillation of the shipped teacher with one layer dropped, a few steps, with the given loss list. */
 function graph(cache: string, loss: string): string {
-  return `apiVersion: e3/v1
-nodes:
-  data: { plugin: data.arithmetic }
-  teacher: { plugin: model.hfCheckpoint, params: { path: ${join(ROOT, 'models', 'arith-teacher')} } }
-  targets:
-    plugin: teacher.topkCache
-    params: { k: 4, dir: ${cache}, calibration: 32, heldout: 16 }
-    in: { model: teacher.model, data: data.data }
-  pruned: { plugin: model.prune, params: { drop: [3] }, in: { model: teacher.model } }
+  return `${arithGraphHead(cache)}  pruned: { plugin: model.prune, params: { drop: [3] }, in: { model: teacher.model } }
   distill:
-    plugin: distiller.train
-    params:
-      steps: 3
-      batchSize: 8
-      warmupSteps: 0
-      evalEvery: 0
-      checkpointEvery: 0
-      loss:
-${loss}
-    in: { model: pruned.model, targets: targets.targets, data: data.data, teacher: teacher.model }
-  eval:
-    plugin: evaluator.suite
-    params: { examples: 8, speed: { enabled: false } }
-    in: { model: distill.model, data: data.data, metrics: distill.metrics }
-`;
+${quickDistill('    ', `, loss: [${loss}]`)}  eval:
+${quickEval('    ', 'model: distill.model, data: data.data, metrics: distill.metrics')}`;
 }
 
 describe('loss instances get distinct names', function () {
@@ -37,8 +17,7 @@ describe('loss instances get distinct names', function () {
 
   it('two instances of one loss keep separate histories (index names), summed with their weights', () => {
     const work = tempDir();
-    const loss =
-      '        - { component: loss.forwardKl, weight: 1.0 }\n        - { component: loss.forwardKl, weight: 0.5 }';
+    const loss = '{ component: loss.forwardKl, weight: 1.0 }, { component: loss.forwardKl, weight: 0.5 }';
     const dir = writeFiles({ 'g.yaml': graph(join(work, 'cache'), loss) });
     const r = e3(['run', join(dir, 'g.yaml'), '--out', join(work, 'run'), '--progress', 'none']);
     assert.equal(r.code, 0, r.stderr);
@@ -56,19 +35,15 @@ describe('loss instances get distinct names', function () {
 
   it('one name given twice in a list is a located error with a fix', () => {
     const cache = join(tempDir(), 'cache');
-    const loss =
-      '        - { component: loss.forwardKl, name: kl }\n        - { component: loss.reverseKl, name: kl, weight: 0.5 }';
+    const loss = '{ component: loss.forwardKl, name: kl }, { component: loss.reverseKl, name: kl, weight: 0.5 }';
     const text = graph(cache, loss);
-    const dir = writeFiles({ 'g.yaml': text });
-    const lines = text.split('\n');
-    const n = lines.findIndex((l) => l.includes('reverseKl, name: kl')) + 1;
-    const c = lines[n - 1].indexOf('kl, weight') + 1;
-    const r = e3(['validate', join(dir, 'g.yaml')]);
+    const { r, where } = validateGraphText(text);
+    const n = where('reverseKl, name: kl').split(':')[1];
     assert.equal(r.code, 1);
     assert.ok(
       r.stderr.includes(
-        `g.yaml:${n}:${c}: node "distill" field "params.loss.1.name": name "kl" is also the name of item 0 of this ` +
-          'list; their histories and plots would overwrite each other (fix: give item 1 a name no other item has',
+        `${where('reverseKl, name: kl', 'kl, weight')}: node "distill" field "params.loss.1.name": ` +
+          'name "kl" is also the name of item 0 of this list; their histories and plots would overwrite each other (fix: give item 1 a name no other item has',
       ),
       r.stderr,
     );

@@ -32,7 +32,9 @@ export function nameCollisions(list: readonly unknown[], at: Path): { path: Path
     return [
       {
         path: [...at, i, 'name'],
-        message: `name "${n}" is also the name of item ${other} of this list; their histories and plots would overwrite each other`,
+        message:
+          `name "${n}" is also the name of item ${other} of this list; ` +
+          'their histories and plots would overwrite each other',
         fix: `give item ${i} a name no other item has, e.g. name: ${n}-${i}`,
       },
     ];

@@ -186,7 +186,8 @@ function missingPort(g: Group, wire: string, port: string, path: Path): RepeatPr
     path,
     message: `wire "${wire}" names port "${port}" of repeat group "${g.name}", which has no such port`,
     fix: ports.length
-      ? `${suggestion(port, ports)}; or read one round's node, e.g. ${roundNodeId(g.name, g.times, Object.keys(g.nodes)[0])}.<port>`
+      ? `${suggestion(port, ports)}; or read one round's node, e.g. ` +
+        `${roundNodeId(g.name, g.times, Object.keys(g.nodes)[0])}.<port>`
       : `declare it on the group: in: { ${port}: <node>.<port> }`,
   };
 }

@@ -35,7 +35,9 @@ export function reportDirs(
       problems.push({
         path: given !== undefined ? ['nodes', id, 'params', 'name'] : ['nodes', id],
         node: id,
-        message: `report name "${name}" is also the name of node "${first}"'s report; one would overwrite the other's report files`,
+        message:
+          `report name "${name}" is also the name of node "${first}"'s report; ` +
+          "one would overwrite the other's report files",
         fix: `give node "${id}" another name: params: { name: ${id.replace(/\./g, '-')}-2 }`,
       });
       continue;
