@@ -77,11 +77,12 @@ export function layerReason(m: LayerMaskResult, i: number): string {
  */
 export function maskSummary(m: LayerMaskResult): string {
   const removed = removedLayers(m);
-  const kept = `Kept ${m.mask.length - removed.length} of ${m.mask.length} layers; removed: ${removed.join(', ') || 'none'}.`;
+  const L = m.mask.length;
+  const kept = `Kept ${L - removed.length} of ${L} layers; removed: ${removed.join(', ') || 'none'}.`;
   const pruned = m.layers && m.layers.some((l, i) => l !== i);
-  return pruned
-    ? `${kept} Layers are numbered as in the original model; the model this mask was computed for had its layers ${m.layers!.join(', ')}.`
-    : kept;
+  if (!pruned) return kept;
+  const had = `the model this mask was computed for had its layers ${m.layers!.join(', ')}`;
+  return `${kept} Layers are numbered as in the original model; ${had}.`;
 }
 
 /**
