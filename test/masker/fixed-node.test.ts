@@ -3,17 +3,18 @@ import { UserError } from '@e3/core';
 import type { LayerMaskResult } from '@e3/plugins';
 import { runNode } from '../helpers/run-node.js';
 
-/** All masker.fixed reads of its model: the number of layers. */
-const model = { model: { numLayers: 4 } };
+/** All masker.fixed reads of its model: the number of layers and their original numbers (a pruned model's). */
+const model = { model: { numLayers: 4, source: { keptLayers: [0, 2, 3, 5] } } };
 const mask = async (params: Record<string, unknown>) =>
   (await runNode('masker.fixed', params, { model })).outputs.mask as LayerMaskResult;
 
 describe('masker.fixed (node alone, fake model)', () => {
-  it('drops the listed layers, or keeps only the listed ones', async () => {
+  it('drops the listed layers, or keeps only the listed ones; removed layers in original numbers', async () => {
     assert.deepEqual(await mask({ drop: [1, 3] }), {
       mask: [1, 0, 1, 0],
+      layers: [0, 2, 3, 5],
       method: 'fixed',
-      details: { removed: [1, 3] },
+      details: { removed: [2, 5] },
     });
     assert.deepEqual((await mask({ keep: [0, 3] })).mask, [1, 0, 0, 1]);
     assert.deepEqual((await mask({ drop: [] })).mask, [1, 1, 1, 1]);

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import type { ValidatedGraph } from '../graph/validate.js';
+import { parseWire } from '../graph/spec.js';
 import type { JsonSchema } from '../registry/manifest.js';
 import type { Registry } from '../registry/registry.js';
 
@@ -38,11 +39,12 @@ export function describeJson(graph: ValidatedGraph, registry: Registry): Record<
 /** The graph as a Mermaid flowchart; edges are labelled `port → port`. */
 export function describeMermaid(graph: ValidatedGraph): string {
   const lines = ['flowchart LR'];
-  for (const id of graph.order) lines.push(`  ${id}["${id}<br/><small>${graph.spec.nodes[id].plugin}</small>"]`);
+  const mid = (id: string) => id.replace(/\./g, '__'); // a round's node (round1.search): no dot in a mermaid id
+  for (const id of graph.order) lines.push(`  ${mid(id)}["${id}<br/><small>${graph.spec.nodes[id].plugin}</small>"]`);
   for (const id of graph.order) {
     for (const [port, wire] of Object.entries(graph.spec.nodes[id].in ?? {})) {
-      const [from, out] = wire.split('.');
-      lines.push(`  ${from} -- "${out} → ${port}" --> ${id}`);
+      const w = parseWire(wire)!;
+      lines.push(`  ${mid(w.node)} -- "${w.port} → ${port}" --> ${mid(id)}`);
     }
   }
   return lines.join('\n');

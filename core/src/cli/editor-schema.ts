@@ -1,6 +1,7 @@
 import type { JsonSchema } from '../registry/manifest.js';
 import type { Registry } from '../registry/registry.js';
 import { GRAPH_SCHEMA } from '../graph/validate.js';
+import { COMPONENT_NAME_SCHEMA } from '../graph/component-names.js';
 
 /** A `${vars.x}`-style reference, allowed wherever a value is (it is resolved before validation). */
 const REFERENCE: JsonSchema = { type: 'string', pattern: '^\\$\\{[^}]+\\}$', description: 'a ${vars.NAME} reference' };
@@ -32,7 +33,7 @@ const NO_NULL: JsonSchema = {
 };
 
 /** A component slot: `{ component: <key of this kind>, …that component's params }`, chosen by `component`. */
-function componentSlot(kind: string, kinds: Kinds, base: JsonSchema): JsonSchema {
+function componentSlot(kind: string, kinds: Kinds, base: JsonSchema, inList = false): JsonSchema {
   const all = kinds.get(kind) ?? [];
   const { 'x-component': _k, ...rest } = base;
   return {
@@ -45,7 +46,11 @@ function componentSlot(kind: string, kinds: Kinds, base: JsonSchema): JsonSchema
       then: {
         ...editable(c.params, kinds),
         additionalProperties: false,
-        properties: { component: { const: c.key }, ...editableProps(c.params, kinds) },
+        properties: {
+          component: { const: c.key },
+          ...(inList ? { name: COMPONENT_NAME_SCHEMA } : {}),
+          ...editableProps(c.params, kinds),
+        },
       },
     })),
   };
@@ -68,7 +73,12 @@ function editable(s: JsonSchema, kinds: Kinds): JsonSchema {
   if (typeof s['x-component'] === 'string') return componentSlot(s['x-component'], kinds, s);
   const out: JsonSchema = { ...s };
   if (s.properties) out.properties = editableProps(s, kinds);
-  if (s.items && typeof s.items === 'object') out.items = editable(s.items as JsonSchema, kinds);
+  const items = s.items as JsonSchema | undefined;
+  if (items && typeof items === 'object')
+    out.items =
+      typeof items['x-component'] === 'string'
+        ? componentSlot(items['x-component'], kinds, items, true)
+        : editable(items, kinds);
   const scalar =
     s.type === 'number' || s.type === 'integer' || s.type === 'boolean' || Array.isArray(s.enum) || s.type === 'array';
   return scalar ? { anyOf: [out, REFERENCE], ...(s.description ? { description: s.description } : {}) } : out;

@@ -5,6 +5,8 @@ import { GraphError, type Diagnostic } from '../errors.js';
 import { pathProblem, type PathProblem } from '../services/user-paths.js';
 import { suggestion } from '../did-you-mean.js';
 import { interpolate } from './interpolate.js';
+import { unrollRepeats } from './repeat.js';
+import { GRAPH_SCHEMA } from './validate.js';
 import { deepMerge, formatPath, getPath, isPlainObject, parsePath, type Path } from './paths.js';
 import { SourceMap } from './source-map.js';
 import { TOP_LEVEL_KEYS, type GraphSpec } from './spec.js';
@@ -29,7 +31,8 @@ export function displayPath(file: string): string {
 
 /**
  * Reads a graph file, following `extends` chains (loops and missing files are errors),
- * applying each file's `set:` overlay entries, then `--set` arguments, then `${vars}`.
+ * applying each file's `set:` overlay entries, then `--set` arguments, then `${vars}`, then
+ * unrolling `repeat:` groups into their rounds' nodes (repeat.ts).
  * Every problem found is collected; a GraphError carries them all.
  */
 export function loadGraph(file: string, options: LoadOptions = {}): LoadedGraph {
@@ -77,6 +80,15 @@ export function loadGraph(file: string, options: LoadOptions = {}): LoadedGraph 
   }
   for (const p of interpProblems)
     problems.push({ ...sources.locate(p.path), field: formatPath(p.path), message: p.message, fix: p.fix });
+  if (problems.length) throw new GraphError(problems);
+  for (const p of unrollRepeats(spec, GRAPH_SCHEMA, sources))
+    problems.push({
+      ...sources.locate(p.path),
+      node: p.node,
+      field: formatPath(p.path),
+      message: p.message,
+      fix: p.fix,
+    });
   if (problems.length) throw new GraphError(problems);
   return { file: resolve(file), spec: spec as unknown as GraphSpec, sources };
 }

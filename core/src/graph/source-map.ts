@@ -27,6 +27,7 @@ interface Origin {
 export class SourceMap {
   private readonly origins: Origin[] = [];
   private readonly cliSets: { mount: Path; arg: string }[] = [];
+  private readonly aliases: { from: Path; to: Path }[] = [];
 
   addDocument(file: string, doc: Document, lines: LineCounter, mount: Path = [], docPath: Path = []): void {
     this.origins.push({ file, doc, lines, mount, docPath });
@@ -36,8 +37,15 @@ export class SourceMap {
     this.cliSets.push({ mount, arg });
   }
 
+  /** Paths under `from` were written under `to` (a repeat round's node, written once in its group). */
+  addAlias(from: Path, to: Path): void {
+    this.aliases.push({ from, to });
+  }
+
   /** The most specific known position of `path`; falls back to its nearest located parent. */
   locate(path: Path): Location | undefined {
+    const alias = this.aliases.find((a) => startsWith(path, a.from));
+    if (alias) return this.locate([...alias.to, ...path.slice(alias.from.length)]);
     for (let i = this.cliSets.length - 1; i >= 0; i--) {
       const s = this.cliSets[i];
       if (startsWith(path, s.mount)) return { file: `--set ${s.arg}` };

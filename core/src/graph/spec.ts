@@ -16,14 +16,33 @@ export interface GraphSpec {
   stallSeconds?: number;
   /** Module paths, resolved to absolute paths by the loader. */
   plugins?: string[];
+  /** Gone once loaded: the loader unrolls each group into its rounds' nodes (graph/repeat.ts). */
+  repeat?: Record<string, RepeatSpec>;
+  nodes: Record<string, NodeSpec>;
+}
+
+/** A `repeat:` group as written: its nodes run `times` rounds, round k+1 reading round k's `carry` outputs. */
+export interface RepeatSpec {
+  times: number;
+  in?: Record<string, string>;
+  carry?: Record<string, string>;
   nodes: Record<string, NodeSpec>;
 }
 
 /** The keys a graph file may have at its top level (overlays add `extends` and `set`). */
-export const TOP_LEVEL_KEYS = ['apiVersion', 'vars', 'seed', 'backend', 'stallSeconds', 'plugins', 'nodes'] as const;
+export const TOP_LEVEL_KEYS = [
+  'apiVersion',
+  'vars',
+  'seed',
+  'backend',
+  'stallSeconds',
+  'plugins',
+  'repeat',
+  'nodes',
+] as const;
 
-/** `node.port` → its two halves, or undefined when the wire is not of that form. */
+/** `node.port` → its two halves, or undefined when the wire is not of that form (a round's node: `round1.x.port`). */
 export function parseWire(wire: string): { node: string; port: string } | undefined {
-  const m = /^([A-Za-z_][\w-]*)\.([A-Za-z_]\w*)$/.exec(wire);
+  const m = /^([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)?)\.([A-Za-z_]\w*)$/.exec(wire);
   return m ? { node: m[1], port: m[2] } : undefined;
 }

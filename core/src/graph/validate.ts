@@ -9,6 +9,8 @@ import { formatPath, isPlainObject, type Path } from './paths.js';
 import { checkSchema } from './schema-check.js';
 import { parseWire, type GraphSpec } from './spec.js';
 import { toposort } from './toposort.js';
+import { reportDirs } from './report-names.js';
+import { COMPONENT_NAME_SCHEMA, nameCollisions } from './component-names.js';
 
 /**
  * The graph's own JSON Schema (`schemas/graph-core.schema.json`, written by hand): the shape of a
@@ -24,6 +26,8 @@ export interface ValidatedGraph {
   readonly file: string;
   readonly spec: GraphSpec;
   readonly order: readonly string[];
+  /** Report-writing nodes → their report directory, relative to the run directory (report-names.ts). */
+  readonly reportDirs?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -129,6 +133,8 @@ export function validateGraph(loaded: LoadedGraph, registry: Registry): Validate
       }
     }
   }
+  const names = reportDirs(spec, manifests);
+  for (const p of names.problems) report(p.path, p.message, { node: p.node, fix: p.fix, field: 'params.name' });
   const { order, cycles } = toposort(ids, deps);
   for (const cycle of cycles) {
     report(['nodes', cycle[0]], `cycle: ${cycle.join(' → ')}`, {
@@ -136,8 +142,17 @@ export function validateGraph(loaded: LoadedGraph, registry: Registry): Validate
       fix: 'a graph must be acyclic; remove one of these wires',
     });
   }
-  if (problems.length) throw new GraphError(problems);
-  return { file: loaded.file, spec, order };
+  if (problems.length) throw new GraphError(onceEach(problems));
+  return { file: loaded.file, spec, order, reportDirs: names.dirs };
+}
+
+/** Each problem once: the rounds of a repeat group share their written node, so they share its problems. */
+function onceEach(problems: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return problems.filter((d) => {
+    const key = JSON.stringify([d.file, d.line, d.col, d.field, d.message]);
+    return !seen.has(key) && Boolean(seen.add(key));
+  });
 }
 
 export type Report = (path: Path, message: string, extra?: { node?: string; fix?: string; field?: string }) => void;
@@ -178,7 +193,7 @@ function checkComponents(
 ): void {
   const kind = schema['x-component'];
   if (typeof kind === 'string') {
-    checkComponent(kind, value, at, host, registry, report);
+    checkComponent(kind, value, at, host, registry, report, typeof at[at.length - 1] === 'number');
     return;
   }
   const props = schema.properties as Record<string, JsonSchema> | undefined;
@@ -187,11 +202,22 @@ function checkComponents(
       if (k in value) checkComponents(s, value[k], [...at, k], host, registry, report);
   }
   const items = schema.items as JsonSchema | undefined;
-  if (items && Array.isArray(value))
+  if (items && Array.isArray(value)) {
     value.forEach((v, i) => checkComponents(items, v, [...at, i], host, registry, report));
+    if (typeof items['x-component'] === 'string')
+      for (const p of nameCollisions(value, at)) report(p.path, p.message, { node: host.id, fix: p.fix });
+  }
 }
 
-function checkComponent(kind: string, value: unknown, at: Path, host: Host, registry: Registry, report: Report): void {
+function checkComponent(
+  kind: string,
+  value: unknown,
+  at: Path,
+  host: Host,
+  registry: Registry,
+  report: Report,
+  inList: boolean,
+): void {
   const node = host.id;
   const options = registry.componentsOfKind(kind);
   if (!isPlainObject(value) || typeof value.component !== 'string') {
@@ -216,7 +242,7 @@ function checkComponent(kind: string, value: unknown, at: Path, host: Host, regi
     });
     return;
   }
-  const schema = componentSchema(c.params);
+  const schema = componentSchema(c.params, inList);
   for (const p of checkSchema(schema, value))
     report([...at, ...p.path], `${c.key}: ${p.message}`, { node, fix: p.fix });
   checkRequirements(c, [...at, 'component'], host, registry, report);
@@ -250,8 +276,21 @@ function checkRequirements(c: ComponentManifest, at: Path, host: Host, registry:
 }
 
 const wrapped = new WeakMap<JsonSchema, JsonSchema>();
-/** A component's params schema plus its `component` key; unknown fields are errors. */
-export function componentSchema(params: JsonSchema): JsonSchema {
+const wrappedNamed = new WeakMap<JsonSchema, JsonSchema>();
+/**
+ * A component's params schema plus its `component` key (and, for an item of a list of components,
+ * its `name`: component-names.ts); unknown fields are errors.
+ */
+export function componentSchema(params: JsonSchema, inList = false): JsonSchema {
+  if (inList) {
+    let named = wrappedNamed.get(params);
+    if (!named) {
+      const s = componentSchema(params);
+      named = { ...s, properties: { ...(s.properties as object), name: COMPONENT_NAME_SCHEMA } };
+      wrappedNamed.set(params, named);
+    }
+    return named;
+  }
   let s = wrapped.get(params);
   if (!s) {
     s = {

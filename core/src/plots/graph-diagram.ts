@@ -1,5 +1,6 @@
 import dagre from '@dagrejs/dagre';
 import { isPlainObject } from '../graph/paths.js';
+import { parseWire } from '../graph/spec.js';
 import { escapeHtml } from './html-page.js';
 
 /** A graph to draw: nodes with a label and a subtitle, edges with a label. */
@@ -22,7 +23,7 @@ export function specDiagram(spec: { nodes?: unknown }): DiagramGraph {
     edges: entries
       .flatMap(([id, n]) =>
         Object.entries(object(n.in)).map(([port, wire]) => {
-          const [from, out] = String(wire).split('.');
+          const { node: from, port: out } = parseWire(String(wire)) ?? { node: '', port: '' };
           return { from, to: id, label: out === port ? port : `${out} → ${port}` };
         }),
       )

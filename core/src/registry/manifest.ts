@@ -27,6 +27,11 @@ export interface NodeContext {
    * `await stopPoint(signal)` once per batch or step (it throws CancelledError).
    */
   readonly signal: AbortSignal;
+  /**
+   * For a plugin that {@link PluginManifest.writesReport}: the directory of its report files,
+   * relative to the run directory ('' for the graph's only report outside repeat rounds, else `reports/<name>`).
+   */
+  readonly reportDir?: string;
 }
 
 /**
@@ -63,6 +68,13 @@ export interface PluginManifest {
    * files and code included) and reused by any run with the same key instead of running it.
    */
   readonly deterministic?: boolean;
+  /**
+   * It writes report files (report.*, figures/) into the run directory. Each such node has a name
+   * (its `name` param, else its node id): the graph's only one outside repeat rounds writes into the
+   * run directory itself, the others side by side into reports/<name>/ (NodeContext.reportDir); one
+   * name twice is a validation error.
+   */
+  readonly writesReport?: boolean;
   /** The class the runtime instantiates through DI (services arrive by constructor injection). */
   readonly node: Newable<GraphNode>;
   /**

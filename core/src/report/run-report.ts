@@ -117,6 +117,8 @@ export interface ReportAnswerTask {
 
 export interface RunReport {
   readonly metrics: readonly DeclaredMetric[];
+  /** The report node's name when a graph writes several reports (reports/<name>/). */
+  name?: string;
   teacher?: ReportQuality;
   model?: ReportQuality;
   speedup?: { readonly prefill: number | null; readonly decode: number | null; ideal: number; repeats: number };
@@ -210,6 +212,7 @@ export const RUN_REPORT_SCHEMA: JsonSchema = {
   required: ['metrics'],
   properties: {
     metrics: { type: 'array', items: METRIC_SCHEMA, description: 'every number compare shows, declared' },
+    name: { type: 'string', description: "the report node's name when a graph writes several reports" },
     teacher: QUALITY,
     model: QUALITY,
     speedup: { type: 'object', properties: { prefill: NUM, decode: NUM, ideal: NUM, repeats: COUNT } },

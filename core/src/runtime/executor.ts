@@ -127,7 +127,7 @@ export function execute(
         const scoped = nodeContainer(container, id);
         const node = scoped.get(manifest.node);
         const params = instantiateComponents(manifest.params, spec.params ?? {}, registry, scoped);
-        outputs = node.connect(inputs, params, { id, signal: abort.signal });
+        outputs = node.connect(inputs, params, { id, signal: abort.signal, reportDir: graph.reportDirs?.get(id) });
       } catch (e) {
         return Promise.reject(new NodeError(id, e));
       }

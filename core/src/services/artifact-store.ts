@@ -29,7 +29,7 @@ export class ArtifactStore {
 
   /** Where node `id` keeps the state it resumes from (discarded when the node's inputs or params change). */
   checkpointDir(id: string): string {
-    return this.path('checkpoints', id);
+    return this.path('checkpoints', ...id.split('.')); // a repeat round's node round1.x: checkpoints/round1/x
   }
 
   /** Writes `name` (relative to the run directory, folders created) atomically; returns its path. */

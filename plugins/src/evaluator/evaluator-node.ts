@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { inject, injectable } from 'inversify';
 import {
   ARTIFACTS,
@@ -36,6 +37,7 @@ interface Params {
   maxNewTokens: number;
   speed: { enabled: boolean; prompts: number; newTokens: number; repeats: number };
   promptLoss: boolean;
+  name?: string;
 }
 
 const inputs = {
@@ -107,8 +109,10 @@ export class EvaluatorNode implements GraphNode<Params> {
               progress: track('perplexity and KL'),
               signal: ctx.signal,
             });
+            const { keptLayers, originalLayers, prunedBy } = h.model.source;
             return {
               layers: h.model.numLayers,
+              ...(h === teacher ? {} : { keptLayers, originalLayers, ...(prunedBy ? { prunedBy } : {}) }),
               parameters: h.model.parameterCount(),
               accuracy: em.accuracy,
               perplexity: lik.perplexity,
@@ -155,10 +159,13 @@ export class EvaluatorNode implements GraphNode<Params> {
           const resolved = this.store.path('resolved.yaml');
           if (existsSync(resolved)) body.resolvedGraph = readFileSync(resolved, 'utf8');
           body.wallSeconds = (this.clock.now() - t0) / 1000;
+          if (ctx.reportDir) body.name = p.name ?? ctx.id; // one of several reports: say whose
           const json: RunReport = { metrics: [...evaluatorMetrics(body, ctx.id), ...(extra ?? [])], ...body };
           this.log.info(summaryLine(json, model, teacher));
           const report = await buildReport(json);
-          writeReport(report, (name, text) => this.store.writeText(name, text));
+          const dir = ctx.reportDir ?? '';
+          writeReport(report, (name, text) => this.store.writeText(join(dir, name), text));
+          if (dir) this.log.info(`report written to ${join(dir, 'report.html')} (beside the graph's other reports)`);
           return report;
         }),
       ),
@@ -170,8 +177,10 @@ export const evaluatorManifest: PluginManifest = {
   key: 'evaluator.suite',
   doc:
     'Held-out exact match (greedy), perplexity, KL to the teacher, and prefill/decode speed vs the teacher; ' +
-    'writes report.json, report.md and report.html (plots as SVG in figures/).',
+    'writes report.json, report.md and report.html (plots as SVG in figures/); with several in a graph, ' +
+    'each into reports/<name>/.',
   inputs,
+  writesReport: true,
   outputs: { report: { type: 'Report' } },
   params: {
     type: 'object',
@@ -179,6 +188,12 @@ export const evaluatorManifest: PluginManifest = {
     properties: {
       examples: { type: 'integer', minimum: 1, default: 500, description: 'held-out examples' },
       maxNewTokens: { type: 'integer', minimum: 1, default: 8, description: 'generation budget per answer' },
+      name: {
+        type: 'string',
+        pattern: '^[A-Za-z_][A-Za-z0-9_.-]*$',
+        description:
+          "the report's name when the graph has several: its files go to reports/<name>/ (default: the node id)",
+      },
       promptLoss: { type: 'boolean', default: false, description: 'perplexity/KL over all tokens, not only answers' },
       speed: {
         type: 'object',

@@ -1,6 +1,6 @@
 import { injectable } from 'inversify';
 import { once, UserError, type GraphNode, type PluginManifest } from '@e3/core';
-import type { LayerMaskResult } from '../model/layer-mask.js';
+import { removedLayers, type LayerMaskResult } from '../model/layer-mask.js';
 import type { PortInputs, Ports } from '../ports.js';
 
 interface Params {
@@ -25,7 +25,8 @@ export class FixedMaskerNode implements GraphNode<Params> {
           throw new UserError(`masker.fixed: layer(s) ${bad.join(', ')} do not exist (layers 0..${L - 1})`);
         const mask = Array.from({ length: L }, (_, i) => (list.includes(i) === Boolean(p.keep) ? 1 : 0));
         if (!mask.some(Boolean)) throw new UserError('masker.fixed: the mask removes every layer');
-        return { mask, method: 'fixed', details: { removed: mask.flatMap((m, i) => (m ? [] : [i])) } };
+        const layers = [...model.model.source.keptLayers];
+        return { mask, layers, method: 'fixed', details: { removed: removedLayers({ mask, layers }) } };
       }),
     };
   }

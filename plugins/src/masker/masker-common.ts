@@ -1,7 +1,7 @@
 import type { Progress } from '@e3/core';
 import type { Dataset } from '../data/dataset.js';
 import type { ModelHandle } from '../model/handle.js';
-import type { LayerMaskResult } from '../model/layer-mask.js';
+import { removedLayers, type LayerMaskResult } from '../model/layer-mask.js';
 import { MaskEvaluator } from '../importance/mask-evaluator.js';
 import { pruneAmountSchema } from './prune-amount.js';
 
@@ -91,10 +91,12 @@ export async function finishMask(
   extra: Partial<LayerMaskResult> = {},
 ): Promise<LayerMaskResult> {
   const calibrationKl = await evaluator.kl(mask);
-  const removed = mask.flatMap((m, i) => (m ? [] : [i]));
+  const layers = [...evaluator.handle.model.source.keptLayers];
+  const removed = removedLayers({ mask, layers });
   return {
     ...extra,
     mask,
+    layers,
     method,
     details: {
       ...extra.details,

@@ -25,7 +25,7 @@ import { hardTopK } from '../maths/relaxed-topk.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
 import { CHECKPOINTING_SCHEMA, MICRO_BATCH_SCHEMA, stepMemory, type Auto } from '../trainer/memory-options.js';
 import type { ModelHandle } from '../model/handle.js';
-import type { LayerMaskResult } from '../model/layer-mask.js';
+import { originalLayer, type LayerMaskResult } from '../model/layer-mask.js';
 import type { PortInputs, Ports } from '../ports.js';
 import type { MaskSampler } from '../sampler/sampler.js';
 import { annealSchema } from '../sampler/sampler.js';
@@ -151,7 +151,7 @@ export class SearchNode implements GraphNode<Params> {
       });
       result.details!.forwardPasses = (result.details!.forwardPasses as number) + steps + cache.teacherForwards;
       this.services.log.info(
-        `removes ${(result.details!.removed as number[]).join(',')} (calibration KL ${best.kl.toFixed(4)}, from ${best.source}, restart ${best.restart}); keep probability ${chosen.keepProbability.map((x) => x.toFixed(2)).join(' ')}`,
+        `removes ${(result.details!.removed as number[]).join(',')} (calibration KL ${best.kl.toFixed(4)}, from ${best.source}, restart ${best.restart}); keep probability ${chosen.keepProbability.map((x, i) => `${originalLayer(result, i)}:${x.toFixed(2)}`).join(' ')}`,
       );
       const schedule = { steps: p.steps, layers: L, keep: K, tau: p.tau, curriculum: p.curriculum };
       const wallSeconds = (performance.now() - t0) / 1000;
@@ -319,6 +319,7 @@ function maskStepLoss(
   const { model, calibration: calib, cache, params: p, keep: K, ctx } = a;
   const { alpha, rng, hardHistory } = state;
   const L = a.alpha0.length;
+  const layerNo = model.model.source.keptLayers; // history keys name layers as the original model does
   const batches = stepIndexedBatches(calib.length, rng.fork('batches'), async (idx) => idx.map((i) => calib[i]));
   const lossOf = trainingStep({
     node: ctx.id,
@@ -356,8 +357,8 @@ function maskStepLoss(
       info: () => ({
         tau: s.tau,
         k: s.k,
-        ...Object.fromEntries(alphaValues.map((a, i) => [`alpha${i}`, a])),
-        ...Object.fromEntries(keepShares(sinceRecord.splice(0), L).map((q, i) => [`keep${i}`, q])),
+        ...Object.fromEntries(alphaValues.map((a, i) => [`alpha${layerNo[i]}`, a])),
+        ...Object.fromEntries(keepShares(sinceRecord.splice(0), L).map((q, i) => [`keep${layerNo[i]}`, q])),
       }),
       dispose: () => {
         if (hard && step >= windowStart && s.k === K) hardHistory.push(hard);

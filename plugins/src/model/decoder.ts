@@ -70,6 +70,8 @@ export interface ModelSource {
   keptLayers: number[];
   /** Number of layers of the original checkpoint. */
   originalLayers: number;
+  /** Each pruning that led here, in order: the node and the original layers it removed (iterative pruning). */
+  prunedBy?: { node: string; removed: number[] }[];
 }
 
 /**

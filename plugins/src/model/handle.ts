@@ -69,10 +69,11 @@ export function requireTokenizer(h: ModelHandle, who: string): TextTokenizer {
 
 /**
  * A deep copy whose weights are new variables (the input stays untouched), keeping only
- * `layers` (indices into the current model) and renumbering them 0..K−1. Frozen bf16 weights
+ * `layers` (indices into the current model) and renumbering them 0..K−1; `prunedBy` (a node id)
+ * adds the removal to the model's pruning history (`source.prunedBy`, in original layer numbers). Frozen bf16 weights
  * come back as f32 (exactly the values they stand for): the copy can train.
  */
-export function cloneHandle(h: ModelHandle, layers?: readonly number[]): ModelHandle {
+export function cloneHandle(h: ModelHandle, layers?: readonly number[], prunedBy?: string): ModelHandle {
   const m = h.model;
   const keep = layers ?? [...Array(m.numLayers).keys()];
   const named = new Map<string, tf.Tensor>();
@@ -87,9 +88,13 @@ export function cloneHandle(h: ModelHandle, layers?: readonly number[]): ModelHa
     if (to >= 0) named.set(`model.layers.${to}.${layer[2]}`, copy(v));
   }
   const config = { ...m.config, numLayers: keep.length };
+  const keptLayers = keep.map((i) => m.source.keptLayers[i]);
+  const removed = m.source.keptLayers.filter((l) => !keptLayers.includes(l));
+  const history = [...(m.source.prunedBy ?? []), ...(prunedBy && removed.length ? [{ node: prunedBy, removed }] : [])];
   const model = new DecoderModel(config, weightsFromNamed(config, named), {
     ...m.source,
-    keptLayers: keep.map((i) => m.source.keptLayers[i]),
+    keptLayers,
+    ...(history.length ? { prunedBy: history } : {}),
   });
   return makeHandle({ ...h, model });
 }

@@ -39,10 +39,18 @@ export class PruneNode implements GraphNode<Params> {
           );
         const m = mask ? mask.mask : [...Array(L).keys()].map((i) => (p.drop!.includes(i) ? 0 : 1));
         const kept = keptLayers(m, L, `node "${ctx.id}"`);
+        // Layers are named as the original model numbers them (this model may be pruned already).
+        const orig = model.model.source.keptLayers;
+        const removed = orig.filter((_, i) => !kept.includes(i));
+        const of =
+          orig.length === model.model.source.originalLayers
+            ? ''
+            : `; the original had ${model.model.source.originalLayers}`;
         this.log.info(
-          `pruned ${L - kept.length} of ${L} layers (${mask?.method ?? 'explicit list'}): kept ${kept.join(',')}`,
+          `pruned ${L - kept.length} of ${L} layers (${mask?.method ?? 'explicit list'}${of}): ` +
+            `removed layer ${removed.join(',')}, kept ${kept.map((i) => orig[i]).join(',')}`,
         );
-        return cloneHandle(model, kept);
+        return cloneHandle(model, kept, ctx.id);
       }),
     };
   }

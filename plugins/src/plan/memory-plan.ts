@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { totalmem } from 'node:os';
-import { type Diagnostic, type LoadedGraph, type Registry, type ValidatedGraph } from '@e3/core';
+import { parseWire, type Diagnostic, type LoadedGraph, type Registry, type ValidatedGraph } from '@e3/core';
 import { choosePrecision, loadAddon, WASM_HEAP_BYTES, type Precision } from '@e3/native';
 import { GraphShapes } from './graph-shapes.js';
 import type { MemoryEstimator, NodeInput, NodeMemory, StepBatch } from './node-memory.js';
@@ -128,7 +128,7 @@ function lastUses(graph: ValidatedGraph, estimates: Map<string, NodeMemory>): Ma
   const consumers = new Map<string, { id: string; port: string }[]>();
   for (const id of graph.order) {
     for (const [port, wire] of Object.entries(graph.spec.nodes[id].in ?? {})) {
-      const from = String(wire).split('.')[0];
+      const from = parseWire(String(wire))?.node ?? '';
       consumers.set(from, [...(consumers.get(from) ?? []), { id, port }]);
     }
   }

@@ -1,4 +1,4 @@
-import type { LayerMaskResult } from '../model/layer-mask.js';
+import { originalLayer, removedLayers, type LayerMaskResult } from '../model/layer-mask.js';
 
 /** A scored mask the search proposed. */
 export interface Candidate {
@@ -48,10 +48,10 @@ export function maskExplanation(m: LayerMaskResult | undefined): string[] {
       if (!x) continue;
       const above = removed.filter((r) => keepP[r] > keepP[i]);
       if (!above.length) continue;
-      const removedAbove = above.map((r) => `${r} (${fixed(keepP[r], 2)})`).join(', ');
+      const removedAbove = above.map((r) => `${originalLayer(m, r)} (${fixed(keepP[r], 2)})`).join(', ');
       const than = byKeepP ? ` than the top-K by keep probability (${f4(byKeepP.kl)})` : '';
       out.push(
-        `Layer ${i} is kept with keep probability ${fixed(keepP[i], 2)}, below removed layer(s) ` +
+        `Layer ${originalLayer(m, i)} is kept with keep probability ${fixed(keepP[i], 2)}, below removed layer(s) ` +
           `${removedAbove}: the mask from ${winner} measured a lower calibration KL${than}.`,
       );
     }
@@ -69,4 +69,36 @@ export function layerReason(m: LayerMaskResult, i: number): string {
   if (m.mask[i] && removed.some((r) => keepP[r] > keepP[i])) return `kept by ${from} (lowest calibration KL)`;
   if (!m.mask[i] && kept.some((k) => keepP[k] < keepP[i])) return `removed by ${from} (lowest calibration KL)`;
   return '';
+}
+
+/**
+ * "Kept 6 of 7 layers; removed: 7." — with, for a mask computed on an already pruned model, the
+ * sentence saying that layers are numbered as in the original model and which ones it had.
+ */
+export function maskSummary(m: LayerMaskResult): string {
+  const removed = removedLayers(m);
+  const L = m.mask.length;
+  const kept = `Kept ${L - removed.length} of ${L} layers; removed: ${removed.join(', ') || 'none'}.`;
+  const pruned = m.layers && m.layers.some((l, i) => l !== i);
+  if (!pruned) return kept;
+  const had = `the model this mask was computed for had its layers ${m.layers!.join(', ')}`;
+  return `${kept} Layers are numbered as in the original model; ${had}.`;
+}
+
+/**
+ * "The pruned model keeps layers 0, 1, 2, 3, 5, 6 of the original 8: round1.pruned removed layer 4,
+ * then round2.pruned removed layer 7." from report.json's `model` (its pruning history); '' when
+ * nothing was removed or the report does not say.
+ */
+export function prunedLayersSentence(model: Record<string, any> | undefined): string {
+  const kept = model?.keptLayers as number[] | undefined;
+  const original = model?.originalLayers as number | undefined;
+  if (!kept || original === undefined || kept.length === original) return '';
+  const steps = ((model?.prunedBy ?? []) as { node: string; removed: number[] }[]).map(
+    (p) => `${p.node} removed layer${p.removed.length === 1 ? '' : 's'} ${p.removed.join(', ')}`,
+  );
+  return (
+    `The pruned model keeps layers ${kept.join(', ')} of the original ${original}` +
+    (steps.length ? `: ${steps.join(', then ')}.` : '.')
+  );
 }

@@ -1,6 +1,7 @@
 import { escapeHtml, figure, htmlPage, htmlTable, type PageSection, type RunReport } from '@e3/core';
 import type { LayerMaskResult } from '../model/layer-mask.js';
-import { candidatesOf, layerReason, maskExplanation } from './mask-explanation.js';
+import { originalLayer } from '../model/layer-mask.js';
+import { candidatesOf, layerReason, maskExplanation, maskSummary, prunedLayersSentence } from './mask-explanation.js';
 import type { ReportFigure } from './report-figures.js';
 
 const num = (x: unknown, d = 4) =>
@@ -23,7 +24,7 @@ function maskSection(m: LayerMaskResult): string {
   const layers = htmlTable(
     ['layer', 'kept', 'score', 'α', 'keep probability', 'why'],
     m.mask.map((x, i) => [
-      i,
+      originalLayer(m, i),
       x ? 'yes' : 'no',
       num(m.scores?.[i]),
       num(alpha?.[i], 3),
@@ -41,11 +42,9 @@ function maskSection(m: LayerMaskResult): string {
         { text: [1, 2], rowClass: (i) => (cands[i].mask.join('') === chosen ? 'chosen' : undefined) },
       )
     : '';
-  const removed = m.mask.flatMap((x, i) => (x ? [] : [i]));
   return (
-    `<p>Method <code>${escapeHtml(m.method)}</code>: ` +
-    `kept ${m.mask.length - removed.length} of ${m.mask.length} layers; ` +
-    `removed ${escapeHtml(removed.join(', ') || 'none')}; calibration KL ${num(m.details?.calibrationKl)}.</p>\n` +
+    `<p>Method <code>${escapeHtml(m.method)}</code>. ${escapeHtml(maskSummary(m))} ` +
+    `Calibration KL ${num(m.details?.calibrationKl)}.</p>\n` +
     `${para(maskExplanation(m))}\n${layers}\n${candTable ? `<h3>Candidates</h3>\n${candTable}` : ''}`
   );
 }
@@ -81,7 +80,10 @@ function qualityTable(j: RunReport): string {
 /** The report as one self-contained HTML page (figures inline). */
 export function reportHtml(j: RunReport, figs: readonly ReportFigure[]): string {
   const sections: PageSection[] = [
-    { heading: 'Teacher vs pruned model (held-out)', html: qualityTable(j) + figures(figs, 'quality') },
+    {
+      heading: 'Teacher vs pruned model (held-out)',
+      html: qualityTable(j) + para([prunedLayersSentence(j.model)].filter(Boolean)) + figures(figs, 'quality'),
+    },
   ];
   if (j.mask) sections.push({ heading: 'Mask', html: maskSection(j.mask) + figures(figs, 'search') });
   if (j.training) {

@@ -1,6 +1,7 @@
 import type { RunReport } from '@e3/core';
 import type { LayerMaskResult } from '../model/layer-mask.js';
-import { candidatesOf, layerReason, maskExplanation } from './mask-explanation.js';
+import { originalLayer } from '../model/layer-mask.js';
+import { candidatesOf, layerReason, maskExplanation, maskSummary, prunedLayersSentence } from './mask-explanation.js';
 
 /**
  * What travels on a `Report` port and what the exporter writes beside the checkpoint: report.json,
@@ -35,20 +36,16 @@ export function reportMarkdown(
 ): string {
   const links = (section: string) =>
     figures.filter((x) => x.section === section).flatMap((x) => [`![${x.caption}](${x.file})`, '']);
-  const lines: string[] = ['# e3-pruner report', ''];
+  const lines: string[] = [`# e3-pruner report${j.name ? `: ${j.name}` : ''}`, ''];
   const m = j.mask as LayerMaskResult | undefined;
   if (m) {
-    const L = m.mask.length;
-    lines.push(
-      `## Mask (${m.method})`,
-      '',
-      `Kept ${m.mask.filter(Boolean).length} of ${L} layers; removed: ${m.mask.flatMap((x, i) => (x ? [] : [i])).join(', ') || 'none'}.`,
-      '',
-    );
+    lines.push(`## Mask (${m.method})`, '', maskSummary(m), '');
     const keepP = m.details?.keepProbability as number[] | undefined;
     lines.push('| layer | kept | score | keep probability | why |', '|---|---|---|---|---|');
     m.mask.forEach((x, i) =>
-      lines.push(`| ${i} | ${x ? 'yes' : 'no'} | ${f(m.scores?.[i])} | ${f(keepP?.[i], 2)} | ${layerReason(m, i)} |`),
+      lines.push(
+        `| ${originalLayer(m, i)} | ${x ? 'yes' : 'no'} | ${f(m.scores?.[i])} | ${f(keepP?.[i], 2)} | ${layerReason(m, i)} |`,
+      ),
     );
     if (m.details?.calibrationKl !== undefined)
       lines.push(
@@ -80,6 +77,8 @@ export function reportMarkdown(
         `| ${who === 'model' ? 'pruned' : 'teacher'} | ${r.layers} | ${pctN(r.accuracy, r.answered ?? r.examples)} | ${f(r.perplexity)} | ${f(r.klToTeacher)} | ${f(r.speed?.prefillTokensPerSecond, 0)} | ${f(r.speed?.decodeTokensPerSecond, 0)} |`,
       );
   }
+  const pruning = prunedLayersSentence(j.model);
+  if (pruning) lines.push('', pruning);
   if (figures.length) lines.push('', 'Plots: open report.html beside this file (self-contained), or the SVGs below.');
   if (j.speedup)
     lines.push(
