@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { compareMarkdown, compareTable, formatStat, meanStd, type ComparedRun } from '@e3/core';
+import { compareMarkdown, compareTable, formatStat, meanStd, type ComparedRun } from '@e3/cli';
 
 const run = (lr: number, seed: number, exactMatch: number): ComparedRun => ({
   dir: `r${lr}-${seed}`,

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { checkPage, findChromium } from '@e3/core';
+import { checkPage, findChromium } from '@e3/plots';
 import { buildReport } from '@e3/plugins';
 import { e3, tempDir } from '../helpers/files.js';
 import { skipBecause } from '../helpers/skip.js';

@@ -58,7 +58,7 @@ export function importCycles(edges: Map<string, Set<string>>): string[][] {
 }
 
 describe('file structure', () => {
-  for (const pkg of ['native', 'core', 'plugins']) {
+  for (const pkg of ['native', 'core', 'plots', 'cli', 'plugins']) {
     it(`${pkg}/src: no import cycles between files (type-only imports counted)`, () => {
       const edges = fileImports(join(ROOT, pkg, 'src'));
       assert.ok(

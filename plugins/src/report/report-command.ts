@@ -1,5 +1,7 @@
 import { join, resolve } from 'node:path';
-import { ArtifactStore, readRecordedJson, screenshotReport, UserError, type CommandContributor } from '@e3/core';
+import { readRecordedJson, type CommandContributor } from '@e3/cli';
+import { ArtifactStore, UserError } from '@e3/core';
+import { screenshotReport } from '@e3/plots';
 import { REPORT_JSON_SCHEMA } from './report-schema.js';
 import { buildReport, writeReport } from './write-report.js';
 

@@ -1,4 +1,4 @@
-import { escapeHtml, figure, htmlPage, htmlTable, type PageSection } from '@e3/core';
+import { escapeHtml, figure, htmlPage, htmlTable, type PageSection } from '@e3/plots';
 import type { LayerMaskResult } from '../model/layer-mask.js';
 import { candidatesOf, layerReason, maskExplanation } from './mask-explanation.js';
 import type { ReportFigure } from './report-figures.js';
