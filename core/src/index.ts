@@ -9,6 +9,7 @@ export * from './did-you-mean.js';
 export * from './graph/paths.js';
 export * from './graph/spec.js';
 export * from './graph/load-graph.js';
+export * from './graph/yaml-file.js';
 export * from './graph/validate.js';
 export * from './graph/toposort.js';
 export * from './graph/schema-check.js';

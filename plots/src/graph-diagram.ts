@@ -1,5 +1,5 @@
 import dagre from '@dagrejs/dagre';
-import { isPlainObject } from '@e3/core';
+import { isPlainObject, parseWire } from '@e3/core';
 import { escapeHtml } from './html-page.js';
 
 /** A graph to draw: nodes with a label and a subtitle, edges with a label. */
@@ -21,9 +21,11 @@ export function specDiagram(spec: { nodes?: unknown }): DiagramGraph {
     })),
     edges: entries
       .flatMap(([id, n]) =>
-        Object.entries(object(n.in)).map(([port, wire]) => {
-          const [from, out] = String(wire).split('.');
-          return { from, to: id, label: out === port ? port : `${out} → ${port}` };
+        Object.entries(object(n.in)).flatMap(([port, wire]) => {
+          const ends = parseWire(String(wire));
+          if (!ends) return [];
+          const { node: from, port: out } = ends;
+          return [{ from, to: id, label: out === port ? port : `${out} → ${port}` }];
         }),
       )
       .filter((e) => Object.hasOwn(nodes, e.from)),

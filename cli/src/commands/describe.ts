@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { type JsonSchema, type Registry, type ValidatedGraph } from '@e3/core';
+import { wireEnds, type JsonSchema, type Registry, type ValidatedGraph } from '@e3/core';
 
 /** The resolved graph as text: nodes in execution order, their wires and params. */
 export function describeText(graph: ValidatedGraph, registry: Registry): string {
@@ -39,7 +39,7 @@ export function describeMermaid(graph: ValidatedGraph): string {
   for (const id of graph.order) lines.push(`  ${id}["${id}<br/><small>${graph.spec.nodes[id].plugin}</small>"]`);
   for (const id of graph.order) {
     for (const [port, wire] of Object.entries(graph.spec.nodes[id].in ?? {})) {
-      const [from, out] = wire.split('.');
+      const { node: from, port: out } = wireEnds(wire);
       lines.push(`  ${from} -- "${out} → ${port}" --> ${id}`);
     }
   }

@@ -3,6 +3,7 @@ import {
   type Diagnostic,
   displayPath,
   GraphError,
+  parseSetArg,
   plannedPreflights,
   type PreflightReport,
   prepareGraph,
@@ -68,7 +69,8 @@ export function locateInSweep(d: Diagnostic, point: SweepPoint): Diagnostic {
   const i = d.file?.startsWith('--set ') ? point.sets.indexOf(d.file.slice('--set '.length)) : -1;
   if (i < 0) return d;
   const set = point.sets[i];
-  const aboutKey = !d.node && d.field === set.slice(0, set.indexOf('='));
+  const path = parseSetArg(set)?.path;
+  const aboutKey = !d.node && path !== undefined && d.field === path;
   return { ...d, ...(aboutKey ? point.keyOrigins[i] : point.origins[i]) };
 }
 

@@ -10,6 +10,15 @@ export interface PointEnd {
   readonly error?: string;
 }
 
+/** The sweep whose queued points followPoints follows. */
+export interface FollowOptions {
+  readonly base: SweepBase;
+  /** The sweep directory. */
+  readonly dir: string;
+  readonly signal: AbortSignal;
+  readonly log: (line: string) => void;
+}
+
 /**
  * Follows queued points until each has ended, reading both the queue and the run directories (the
  * truth when Redis forgets): a point ends when its job completes or fails, or when its run
@@ -19,12 +28,10 @@ export interface PointEnd {
  */
 export async function followPoints(
   queue: Queue<PointJob>,
-  base: SweepBase,
-  dir: string,
   todo: PointJob[],
-  signal: AbortSignal,
-  log: (line: string) => void,
+  o: FollowOptions,
 ): Promise<{ point: string; error: string }[] | undefined> {
+  const { base, dir, signal, log } = o;
   const seen = new Map<string, string>();
   const ended = new Map<string, PointEnd>();
   const say = (point: string, what: string) => {

@@ -97,7 +97,7 @@ async function throughQueue(url: string, base: SweepBase, jobs: PointJob[], o: S
     const added = await enqueuePoints(queue, todo);
     o.log(`queued ${added} point(s) on ${url}; workers take them: e3 worker --queue ${url}`);
     if (o.noWait) return;
-    const failed = await followPoints(queue, base, o.outDir, todo, o.signal, o.log);
+    const failed = await followPoints(queue, todo, { base, dir: o.outDir, signal: o.signal, log: o.log });
     if (!failed) {
       o.log('stopped following the sweep; its queued points stay queued (e3 sweep --status DIR shows them)');
       return;

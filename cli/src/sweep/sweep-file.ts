@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isMap, isScalar, LineCounter, parse as parseYamlValue, parseDocument, type Document } from 'yaml';
+import { parse as parseYamlValue } from 'yaml';
 import {
   checkSchema,
   type Diagnostic,
@@ -9,10 +9,20 @@ import {
   formatPath,
   GraphError,
   isPlainObject,
+  locateIn,
   type Path,
+  parseSetArg,
   pathProblem,
+  readYamlMapping,
+  type YamlKind,
 } from '@e3/core';
 import { SWEEP_SCHEMA } from './sweep-schema.js';
+
+const SWEEP_FILE: YamlKind = {
+  name: 'sweep',
+  article: 'a sweep file',
+  start: 'start with apiVersion: e3/v1, kind: Sweep, graph: …',
+};
 
 /** One run of a sweep: its --set values (fixed ones first), its seed, and how tables name it. */
 export interface SweepPoint {
@@ -74,32 +84,11 @@ export function loadSweepFile(file: string, overrides: SweepOverrides = {}): Swe
   const shown = displayPath(abs);
   const bad = pathProblem(abs, 'file');
   if (bad) throw new SweepError([{ file: shown, message: `sweep file ${bad.reason}`, fix: bad.fix }]);
-  const lines = new LineCounter();
-  const doc = parseDocument(readFileSync(abs, 'utf8'), { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
-  const at = (path: Path, key = false) => locate(doc, lines, path, key);
-  if (doc.errors.length) {
-    throw new SweepError(
-      doc.errors.slice(0, 5).map((e) => ({
-        file: shown,
-        line: e.linePos?.[0].line,
-        col: e.linePos?.[0].col,
-        message: e.message.split('\n')[0],
-        fix: e.code === 'DUPLICATE_KEY' ? 'remove or rename one of the duplicate keys' : 'fix the YAML syntax',
-      })),
-    );
-  }
-  const data = doc.toJS() as unknown;
-  if (!isPlainObject(data)) {
-    throw new SweepError([
-      {
-        file: shown,
-        line: 1,
-        col: 1,
-        message: 'a sweep file must be a YAML mapping',
-        fix: 'start with apiVersion: e3/v1, kind: Sweep, graph: …',
-      },
-    ]);
-  }
+  const syntax: Diagnostic[] = [];
+  const read = readYamlMapping(abs, shown, SWEEP_FILE, syntax);
+  if (!read) throw new SweepError(syntax);
+  const { doc, lines, data } = read;
+  const at = (path: Path, key = false) => locateIn(doc, lines, path, key);
   const problems = checkSchema(SWEEP_SCHEMA, data);
   if (problems.length) {
     throw new SweepError(
@@ -141,11 +130,8 @@ export function loadSweepFile(file: string, overrides: SweepOverrides = {}): Swe
     key: { file: `--set ${arg}` },
   }));
   const seeds = overrides.seeds?.length ? [...overrides.seeds] : undefined;
-  return expand(abs, graph, graphs, spec, cli, seeds, (path, key) => ({
-    file: shown,
-    ...at(path, key),
-    field: formatPath(path),
-  }));
+  const where = (path: Path, key?: boolean) => ({ file: shown, ...at(path, key), field: formatPath(path) });
+  return expand({ file: abs, graph, graphs, spec, cli, seedsOverride: seeds, where });
 }
 
 /** A problem of the spec itself: where (a path in the file, or a --set argument) and what. */
@@ -205,7 +191,7 @@ function specProblems(spec: SweepSpec, cliSets: readonly string[]): SpecProblem[
       });
   }
   for (const arg of cliSets) {
-    const path = arg.slice(0, Math.max(0, arg.indexOf('=')));
+    const path = parseSetArg(arg)?.path;
     if (!path) continue;
     const overlay = spec.overlays?.find((o) => Object.keys(o.set).some((k) => under(path, k)));
     const why = resetBy(path) ?? (overlay ? `overlay "${overlay.name}" sets it again for its points` : undefined);
@@ -235,24 +221,6 @@ export function isSweepFile(file: string): boolean {
   }
 }
 
-/** The position of the value at `path` (or, with `key`, of its key in the parent mapping), else of a parent. */
-function locate(doc: Document, lines: LineCounter, path: Path, key = false): { line?: number; col?: number } {
-  const parent = key && path.length ? doc.getIn(path.slice(0, -1), true) : undefined;
-  const pair = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && p.key.value === path.at(-1)) : undefined;
-  if (isScalar(pair?.key) && pair.key.range) {
-    const pos = lines.linePos(pair.key.range[0]);
-    return { line: pos.line, col: pos.col };
-  }
-  for (let n = path.length; n >= 0; n--) {
-    const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-    if (node?.range) {
-      const pos = lines.linePos(node.range[0]);
-      return { line: pos.line, col: pos.col };
-    }
-  }
-  return {};
-}
-
 /** A --set argument for `value`: plain when YAML reads it back the same, else JSON (valid YAML). */
 export function setArg(path: string, value: unknown): string {
   const plain = typeof value === 'string' ? value : JSON.stringify(value);
@@ -268,16 +236,25 @@ export function setArg(path: string, value: unknown): string {
 /** One --set argument of a point and where the sweep file wrote its value and its key. */
 type Entry = { arg: string; origin: Origin; key: Origin };
 
+/** A checked sweep file, ready to expand into points. */
+interface Expansion {
+  /** The sweep file (absolute). */
+  readonly file: string;
+  /** The sweep's graph, and each overlay's (same order as its overlays). */
+  readonly graph: string;
+  readonly graphs: string[];
+  readonly spec: SweepSpec;
+  /** `--set` values for every point, after the file's. */
+  readonly cli: Entry[];
+  /** `--seeds`, instead of the file's. */
+  readonly seedsOverride: number[] | undefined;
+  /** Where the sweep file wrote the value (with `key`, the key) at `path`. */
+  readonly where: (path: Path, key?: boolean) => Origin;
+}
+
 /** Overlays × grid (cartesian, in file order) × seeds. */
-function expand(
-  file: string,
-  graph: string,
-  graphs: string[],
-  spec: SweepSpec,
-  cli: Entry[],
-  seedsOverride: number[] | undefined,
-  where: (path: Path, key?: boolean) => Origin,
-): SweepPlan {
+function expand(input: Expansion): SweepPlan {
+  const { file, graph, graphs, spec, cli, seedsOverride, where } = input;
   const entry = (at: Path, value: unknown, valueAt = at): Entry => ({
     arg: setArg(String(at.at(-1)), value),
     origin: where(valueAt),

@@ -1,4 +1,4 @@
-import { type JsonSchema } from '@e3/core';
+import type { JsonSchema } from '@e3/core';
 
 const SET_MAP = {
   type: 'object',

@@ -33,8 +33,12 @@ export interface NodeContext {
  * owned by the runtime: do not dispose values you receive, and dispose what you create
  * but do not emit.
  */
-export interface GraphNode<P = any> {
-  connect(inputs: Record<string, Observable<any>>, params: P, ctx: NodeContext): Record<string, Observable<unknown>>;
+export interface GraphNode<P = unknown> {
+  connect(
+    inputs: Record<string, Observable<unknown>>,
+    params: P,
+    ctx: NodeContext,
+  ): Record<string, Observable<unknown>>;
 }
 
 /** The contract of a node plugin, as data beside its code (ports, params, docs). */

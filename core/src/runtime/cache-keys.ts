@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { wireEnds } from '../graph/spec.js';
 import type { PreparedGraph } from './prepare.js';
 import { nodeKeys, type NodeKey } from './node-keys.js';
 import { UserError } from '../errors.js';
@@ -52,7 +53,7 @@ function keyedNodes(prepared: PreparedGraph): Set<string> {
   for (const id of [...order].reverse()) {
     if (!keyed.has(id) && !prepared.registry.plugin(spec.nodes[id].plugin).deterministic) continue;
     keyed.add(id);
-    for (const wire of Object.values(spec.nodes[id].in ?? {})) keyed.add(wire.split('.')[0]);
+    for (const wire of Object.values(spec.nodes[id].in ?? {})) keyed.add(wireEnds(wire).node);
   }
   return keyed;
 }

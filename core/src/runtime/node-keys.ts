@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { wireEnds } from '../graph/spec.js';
 import type { ValidatedGraph } from '../graph/validate.js';
 import type { ArtifactStore } from '../services/artifact-store.js';
 import type { Logger } from '../services/logger.js';
@@ -31,7 +32,7 @@ export function nodeKeys(
     const spec = graph.spec.nodes[id];
     const inputs = Object.fromEntries(
       Object.entries(spec.in ?? {}).map(([port, wire]) => {
-        const [node, out] = wire.split('.');
+        const { node, port: out } = wireEnds(wire);
         return [port, `${keys.get(node)!.key}.${out}`];
       }),
     );
