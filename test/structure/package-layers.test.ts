@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
-import { ROOT, writeFiles } from '../helpers/files.js';
+import { ROOT, tsFilesUnder, writeFiles } from '../helpers/files.js';
 
 /** e3's workspace packages, lowest first: each may import only the ones before it. */
 const LAYERS = ['native', 'core', 'plots', 'cli', 'plugins'];
@@ -18,12 +18,8 @@ function packageOf(specifier: string): string {
 
 /** Each .ts file of `src` (relative) → the packages it imports: static, `export … from` and `import('…')`. */
 export function packageImports(src: string): Map<string, Set<string>> {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-    );
   const out = new Map<string, Set<string>>();
-  for (const file of walk(src)) {
+  for (const file of tsFilesUnder(src)) {
     const found = new Set<string>();
     for (const m of readFileSync(file, 'utf8').matchAll(/(?:from |import\(|^import )'([^'.][^']*)'/gm)) {
       if (!m[1].startsWith('node:') && !builtinModules.includes(m[1])) found.add(packageOf(m[1]));
