@@ -4,11 +4,13 @@
  * commands through `CommandContributor`s.
  */
 export * from './commands/program.js';
+export * from './commands/run-command.js';
 export * from './commands/options.js';
 export * from './commands/describe.js';
 export * from './sweep/sweep-file.js';
 export * from './sweep/sweep-state.js';
 export * from './sweep/storage.js';
+export * from './sweep/point-job.js';
 export * from './sweep/recorded-json.js';
 export * from './compare/collect.js';
 export * from './compare/table.js';
