@@ -3,7 +3,7 @@
 // e3's packages, which node cache keys include instead of the version string (core/src/cache/code-hash.ts).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeCodeHash } from './dist/cache/code-hash.js';
+import { BUILT_IN_PACKAGES, writeCodeHash } from './dist/cache/code-hash.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-for (const pkg of ['native', 'core', 'plugins']) writeCodeHash(join(root, pkg));
+for (const pkg of BUILT_IN_PACKAGES) writeCodeHash(join(root, pkg));

@@ -1,6 +1,7 @@
 /**
  * @e3/core — the graph runtime. Knows nothing about pruning: YAML graphs of plugin nodes,
- * validated, wired by inversify, streamed by RxJS, with run services and a CLI.
+ * validated, wired by inversify, streamed by RxJS, with run services and the plugin API. The command
+ * line (@e3/cli) and the figures (@e3/plots) are layered above it.
  */
 import 'reflect-metadata';
 export * from './errors.js';
@@ -8,6 +9,7 @@ export * from './did-you-mean.js';
 export * from './graph/paths.js';
 export * from './graph/spec.js';
 export * from './graph/load-graph.js';
+export * from './graph/yaml-file.js';
 export * from './graph/validate.js';
 export * from './graph/toposort.js';
 export * from './graph/schema-check.js';
@@ -35,26 +37,15 @@ export * from './runtime/first-difference.js';
 export * from './services/backend.js';
 export { limitWebgpuBindings, webgpuSplitCounts } from './webgpu/large-tensors.js';
 export * from './services/user-paths.js';
-export * from './cli/program.js';
-export * from './cli/options.js';
-export * from './cli/describe.js';
 export * from './runtime/node-helpers.js';
 export * from './cache/node-cache.js';
 export * from './runtime/cache-keys.js';
 export type { NodeContent } from './cache/cache-entry.js';
 export * from './cache/file-hashes.js';
 export * from './cache/code-hash.js';
+export * from './cache/cache-listing.js';
 export * from './runtime/node-reuse.js';
-export * from './sweep/sweep-file.js';
-export * from './sweep/sweep-state.js';
-export * from './sweep/storage.js';
-export * from './sweep/recorded-json.js';
-export * from './compare/collect.js';
-export * from './compare/table.js';
-export * from './plots/index.js';
 export * from './runtime/time-report.js';
+export * from './graph/component-names.js';
 export * from './report/run-report.js';
 export * from './report/run-report-check.js';
-export * from './compare/table-text.js';
-export * from './compare/paired.js';
-export * from './compare/compare-html.js';

@@ -1,7 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkPage, findChromium, readRunReport } from '@e3/core';
+import { readRunReport } from '@e3/core';
+import { checkPage, findChromium } from '@e3/plots';
 import { e3, tempDir } from '../helpers/files.js';
 import { skipBecause } from '../helpers/skip.js';
 import { quickSweep } from '../helpers/sweeps.js';

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { formatDifference, pairedDifference } from '@e3/core';
+import { formatDifference, pairedDifference } from '@e3/cli';
 
 describe('paired difference between two arms', () => {
   it('mean ± t(0.975, n−1)·sd/√n over the shared seeds, worked out by hand', () => {

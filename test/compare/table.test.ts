@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
-import { compareMarkdown, compareTable, formatStat, meanStd, type ComparedRun, type DeclaredMetric } from '@e3/core';
+import type { DeclaredMetric } from '@e3/core';
+import { compareMarkdown, compareTable, formatStat, meanStd, type ComparedRun } from '@e3/cli';
 
 const declared = (name: string, value: number | null, o: Partial<DeclaredMetric> = {}): DeclaredMetric => ({
   name,

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkPage, findChromium } from '@e3/core';
+import { checkPage, findChromium } from '@e3/plots';
 import { e3, tempDir } from '../helpers/files.js';
 import { reducedQuickstart } from '../helpers/quickstart.js';
 import { skipBecause } from '../helpers/skip.js';

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { ROOT } from '../helpers/files.js';
+import { ROOT, tsFilesUnder } from '../helpers/files.js';
 
 /**
  * File → files it imports, for every relative import of `src`'s .ts files: `import`, `import type`,
@@ -9,12 +9,8 @@ import { ROOT } from '../helpers/files.js';
  * together for a reader, and becomes a runtime cycle as soon as a value crosses it).
  */
 export function fileImports(src: string): Map<string, Set<string>> {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-    );
   const edges = new Map<string, Set<string>>();
-  for (const file of walk(src)) {
+  for (const file of tsFilesUnder(src)) {
     const to = new Set<string>();
     for (const m of readFileSync(file, 'utf8').matchAll(/(?:from |import\()'(\.[^']+)'/g)) {
       const target = resolve(dirname(file), m[1]).replace(/\.js$/, '.ts');
@@ -58,7 +54,7 @@ export function importCycles(edges: Map<string, Set<string>>): string[][] {
 }
 
 describe('file structure', () => {
-  for (const pkg of ['native', 'core', 'plugins']) {
+  for (const pkg of ['native', 'core', 'plots', 'cli', 'plugins']) {
     it(`${pkg}/src: no import cycles between files (type-only imports counted)`, () => {
       const edges = fileImports(join(ROOT, pkg, 'src'));
       assert.ok(

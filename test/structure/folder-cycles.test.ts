@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { ROOT } from '../helpers/files.js';
+import { ROOT, tsFilesUnder } from '../helpers/files.js';
 
 /**
  * The folder each relative import of `src`'s files points into: folder → folders it imports
@@ -10,15 +10,11 @@ import { ROOT } from '../helpers/files.js';
  */
 export function folderImports(src: string): Map<string, Set<string>> {
   const edges = new Map<string, Set<string>>();
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-      e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
-    );
   const folderOf = (file: string) => {
     const parts = relative(src, file).split('/');
     return parts.length > 1 ? parts[0] : undefined;
   };
-  for (const file of walk(src)) {
+  for (const file of tsFilesUnder(src)) {
     const from = folderOf(file);
     if (!from) continue;
     for (const m of readFileSync(file, 'utf8').matchAll(/from '(\.[^']+)'/g)) {
@@ -51,7 +47,7 @@ export function folderCycles(edges: Map<string, Set<string>>): string[][] {
 }
 
 describe('folder structure', () => {
-  for (const pkg of ['plugins', 'core']) {
+  for (const pkg of ['plugins', 'cli', 'core']) {
     it(`${pkg}/src: no import cycles between folders`, () => {
       const edges = folderImports(join(ROOT, pkg, 'src'));
       assert.ok(edges.size > 0, 'no imports found');

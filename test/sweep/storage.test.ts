@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LocalFsStorage } from '@e3/core';
+import { LocalFsStorage } from '@e3/cli';
 import { tempDir, writeFiles } from '../helpers/files.js';
 
 describe('sweep storage (local file system)', () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSweepFile, setArg, shortLabels } from '@e3/core';
+import { loadSweepFile, setArg, shortLabels } from '@e3/cli';
 import { e3, ROOT, tempDir, writeFiles } from '../helpers/files.js';
 
 const QUICKSTART = join(ROOT, 'graphs/quickstart.yaml');

@@ -8,8 +8,11 @@ import { sha256OfFile, type FileHasher } from './file-hashes.js';
 
 /** e3's root directory (core/dist/cache → ../../..). */
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..', '..', '..');
-/** e3's own packages, whose code every node runs on. */
-const BUILT_IN = ['native', 'core', 'plugins'];
+/**
+ * e3's own packages whose code nodes run on: the runtime, the kernels, the plugins and the figures
+ * that the report node draws with. The command line (cli) runs no node and does not count.
+ */
+export const BUILT_IN_PACKAGES: readonly string[] = ['native', 'core', 'plots', 'plugins'];
 /** Written by `npm run build` into each built-in package's dist/ (see writeCodeHash). */
 export const CODE_HASH_FILE = 'code-hash.json';
 /** The files of an external plugin's folder that count as its code. */
@@ -47,7 +50,7 @@ function contentHash(pkg: string, files: string[]): string {
   return h.digest('hex');
 }
 
-/** Writes `<pkg>/dist/code-hash.json` (run by `npm run build` after tsc, for core, plugins and native). */
+/** Writes `<pkg>/dist/code-hash.json` (run by `npm run build` after tsc, for each of BUILT_IN_PACKAGES). */
 export function writeCodeHash(pkg: string): string {
   const files = runtimeFiles(pkg);
   const record = { format: 1, sha256: contentHash(pkg, files), files: files.length, signature: signature(pkg, files) };
@@ -65,14 +68,14 @@ export function packageCodeHash(pkg: string): string {
 let builtIn: string | undefined;
 
 /**
- * The code of e3 itself: its three packages' runtime files and the lock file that pins their
+ * The code of e3 itself: its packages' runtime files (BUILT_IN_PACKAGES) and the lock file that pins their
  * dependencies (tfjs and the rest). Any rebuild that changes a byte changes it; the version
  * string does not count.
  */
 export function builtInCodeHash(): string {
   if (builtIn) return builtIn;
   const h = createHash('sha256');
-  for (const pkg of BUILT_IN) h.update(`${pkg}\0${packageCodeHash(join(ROOT, pkg))}\n`);
+  for (const pkg of BUILT_IN_PACKAGES) h.update(`${pkg}\0${packageCodeHash(join(ROOT, pkg))}\n`);
   const lock = join(ROOT, 'package-lock.json');
   if (existsSync(lock)) h.update(`package-lock.json\0${sha256OfFile(lock)}\n`);
   builtIn = h.digest('hex');
@@ -81,7 +84,7 @@ export function builtInCodeHash(): string {
 
 /** Whether a path is e3's own code (its built-in packages), which {@link builtInCodeHash} covers. */
 export function isBuiltInCode(path: string): boolean {
-  return BUILT_IN.some((pkg) => {
+  return BUILT_IN_PACKAGES.some((pkg) => {
     const rel = relative(join(ROOT, pkg), path);
     return !rel.startsWith('..') && !isAbsolute(rel);
   });

@@ -1,6 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { LineCounter, parse as parseYamlValue, parseDocument } from 'yaml';
+import { parse as parseYamlValue } from 'yaml';
 import { GraphError, type Diagnostic } from '../errors.js';
 import { pathProblem, type PathProblem } from '../services/user-paths.js';
 import { suggestion } from '../did-you-mean.js';
@@ -10,6 +10,9 @@ import { GRAPH_SCHEMA } from './validate.js';
 import { deepMerge, formatPath, getPath, isPlainObject, parsePath, type Path } from './paths.js';
 import { SourceMap } from './source-map.js';
 import { TOP_LEVEL_KEYS, type GraphSpec } from './spec.js';
+import { locateIn, readYamlMapping, type YamlKind } from './yaml-file.js';
+
+const GRAPH_FILE: YamlKind = { name: 'graph', article: 'a graph', start: 'start with apiVersion: e3/v1 and nodes:' };
 
 /** A graph read from disk with its overlays applied, and the map back to its sources. */
 export interface LoadedGraph {
@@ -44,11 +47,9 @@ export function loadGraph(file: string, options: LoadOptions = {}): LoadedGraph 
   if (!merged) throw new GraphError(problems);
 
   const spec = merged as Record<string, unknown>;
-  for (const arg of pluginsFirst((options.sets ?? []).map((a) => [a.slice(0, a.indexOf('=')), a] as const)).map(
-    ([, a]) => a,
-  )) {
-    const eq = arg.indexOf('=');
-    if (eq <= 0) {
+  for (const [, arg] of pluginsFirst((options.sets ?? []).map((a) => [parseSetArg(a)?.path ?? '', a] as const))) {
+    const set = parseSetArg(arg);
+    if (!set) {
       problems.push({
         file: `--set ${arg}`,
         message: 'expected path=value',
@@ -56,13 +57,8 @@ export function loadGraph(file: string, options: LoadOptions = {}): LoadedGraph 
       });
       continue;
     }
-    const path = parsePath(arg.slice(0, eq));
-    let value: unknown;
-    try {
-      value = parseYamlValue(arg.slice(eq + 1));
-    } catch {
-      value = arg.slice(eq + 1);
-    }
+    const path = parsePath(set.path);
+    const value = set.value;
     if (
       applySet(spec, path, value, (message, fix) =>
         problems.push({ file: `--set ${arg}`, field: formatPath(path), message, fix }),
@@ -93,6 +89,23 @@ export function loadGraph(file: string, options: LoadOptions = {}): LoadedGraph 
   return { file: resolve(file), spec: spec as unknown as GraphSpec, sources };
 }
 
+/**
+ * A `--set path=value` argument: the dotted path before its first `=`, and the value after it as
+ * YAML reads it (the text itself when it is not valid YAML). Undefined when there is no path.
+ */
+export function parseSetArg(arg: string): { path: string; value: unknown } | undefined {
+  const eq = arg.indexOf('=');
+  if (eq <= 0) return undefined;
+  const text = arg.slice(eq + 1);
+  let value: unknown;
+  try {
+    value = parseYamlValue(text);
+  } catch {
+    value = text;
+  }
+  return { path: arg.slice(0, eq), value };
+}
+
 /** Reads one file and everything it extends; returns the merged value (or undefined on a fatal problem). */
 function readLayer(
   file: string,
@@ -109,42 +122,9 @@ function readLayer(
     });
     return undefined;
   }
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    problems.push({ file: shown, message: `graph file cannot be read (${code})`, fix: 'check its permissions' });
-    return undefined;
-  }
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
-  if (doc.errors.length) {
-    // Later syntax errors are mostly echoes of the first ones; show a few and count the rest.
-    const shownErrors = doc.errors.slice(0, 5);
-    for (const e of shownErrors) {
-      const pos = e.linePos?.[0];
-      const fix = e.code === 'DUPLICATE_KEY' ? 'remove or rename one of the duplicate keys' : 'fix the YAML syntax';
-      problems.push({ file: shown, line: pos?.line, col: pos?.col, message: e.message.split('\n')[0], fix });
-    }
-    if (doc.errors.length > shownErrors.length)
-      problems.push({
-        file: shown,
-        message: `… and ${doc.errors.length - shownErrors.length} more YAML errors after these`,
-      });
-    return undefined;
-  }
-  const data = doc.toJS() as unknown;
-  if (!isPlainObject(data)) {
-    problems.push({
-      file: shown,
-      line: 1,
-      col: 1,
-      message: 'a graph must be a YAML mapping',
-      fix: 'start with apiVersion: e3/v1 and nodes:',
-    });
-    return undefined;
-  }
+  const read = readYamlMapping(file, shown, GRAPH_FILE, problems);
+  if (!read) return undefined;
+  const { doc, lines, data } = read;
   const here = dirname(file);
   if (Array.isArray(data.plugins)) {
     data.plugins = data.plugins.map((p) =>
@@ -224,17 +204,6 @@ function extendsProblem(named: string, target: string, p: PathProblem): { messag
   const relativeFix = `extends paths are relative to the file that names them; this one is ${displayPath(target)}`;
   const fix = p.cause === 'missing' ? relativeFix : p.fix;
   return { message: `extends file ${named} ${p.reason}`, fix };
-}
-
-function locateIn(
-  doc: ReturnType<typeof parseDocument>,
-  lines: LineCounter,
-  path: Path,
-): { line?: number; col?: number } {
-  const node = doc.getIn(path, true) as { range?: [number, number, number] } | undefined;
-  if (!node?.range) return {};
-  const pos = lines.linePos(node.range[0]);
-  return { line: pos.line, col: pos.col };
 }
 
 /**

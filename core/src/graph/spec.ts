@@ -46,3 +46,10 @@ export function parseWire(wire: string): { node: string; port: string } | undefi
   const m = /^([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)?)\.([A-Za-z_]\w*)$/.exec(wire);
   return m ? { node: m[1], port: m[2] } : undefined;
 }
+
+/** The node and port of a wire of a validated graph (validateGraph refuses any wire parseWire does not read). */
+export function wireEnds(wire: string): { node: string; port: string } {
+  const ends = parseWire(wire);
+  if (!ends) throw new Error(`"${wire}" is not a node.port wire: the graph was not validated`);
+  return ends;
+}

@@ -77,9 +77,34 @@ export function validateGraph(loaded: LoadedGraph, registry: Registry): Validate
     checkNodeParams(node.params, ['nodes', id, 'params'], { id, manifest, wired }, registry, report);
   }
 
+  const deps = checkWires(nodes, manifests, report);
+  const names = reportDirs(spec, manifests);
+  for (const p of names.problems) report(p.path, p.message, { node: p.node, fix: p.fix, field: 'params.name' });
+  const { order, cycles } = toposort(ids, deps);
+  for (const cycle of cycles) {
+    report(['nodes', cycle[0]], `cycle: ${cycle.join(' → ')}`, {
+      node: cycle[0],
+      fix: 'a graph must be acyclic; remove one of these wires',
+    });
+  }
+  if (problems.length) throw new GraphError(onceEach(problems));
+  return { file: loaded.file, spec, order, reportDirs: names.dirs };
+}
+
+/**
+ * Checks each wire of the nodes whose plugin is known (its port, the node and output it names, the
+ * port types) and that every required input is wired; returns node → the nodes it reads from.
+ */
+function checkWires(
+  nodes: Record<string, unknown>,
+  manifests: ReadonlyMap<string, PluginManifest>,
+  report: Report,
+): Map<string, string[]> {
+  const ids = Object.keys(nodes);
   const deps = new Map<string, string[]>();
   for (const [id, manifest] of manifests) {
-    const wires = isPlainObject(nodes[id].in) ? (nodes[id].in as Record<string, unknown>) : {};
+    const node = nodes[id] as Record<string, unknown>;
+    const wires = isPlainObject(node.in) ? node.in : {};
     const inputs = Object.keys(manifest.inputs);
     deps.set(id, []);
     for (const [port, wire] of Object.entries(wires)) {
@@ -133,17 +158,7 @@ export function validateGraph(loaded: LoadedGraph, registry: Registry): Validate
       }
     }
   }
-  const names = reportDirs(spec, manifests);
-  for (const p of names.problems) report(p.path, p.message, { node: p.node, fix: p.fix, field: 'params.name' });
-  const { order, cycles } = toposort(ids, deps);
-  for (const cycle of cycles) {
-    report(['nodes', cycle[0]], `cycle: ${cycle.join(' → ')}`, {
-      node: cycle[0],
-      fix: 'a graph must be acyclic; remove one of these wires',
-    });
-  }
-  if (problems.length) throw new GraphError(onceEach(problems));
-  return { file: loaded.file, spec, order, reportDirs: names.dirs };
+  return deps;
 }
 
 /** Each problem once: the rounds of a repeat group share their written node, so they share its problems. */
@@ -171,7 +186,7 @@ export function checkNodeParams(
 ): void {
   for (const p of checkSchema(host.manifest.params, params))
     report([...at, ...p.path], p.message, { node: host.id, fix: p.fix });
-  checkComponents(host.manifest.params, params, at, host, registry, report);
+  checkComponents(host.manifest.params, params, at, { host, registry, report });
 }
 
 /** The node whose params hold the components being checked. */
@@ -182,42 +197,34 @@ export interface Host {
   readonly wired: ReadonlySet<string>;
 }
 
+/** The node whose components are checked, the registry they come from, and where problems go. */
+interface ComponentCheck {
+  readonly host: Host;
+  readonly registry: Registry;
+  readonly report: Report;
+}
+
 /** Walks a params value beside its schema; validates each component slot against its component. */
-function checkComponents(
-  schema: JsonSchema,
-  value: unknown,
-  at: Path,
-  host: Host,
-  registry: Registry,
-  report: Report,
-): void {
+function checkComponents(schema: JsonSchema, value: unknown, at: Path, check: ComponentCheck): void {
   const kind = schema['x-component'];
   if (typeof kind === 'string') {
-    checkComponent(kind, value, at, host, registry, report, typeof at[at.length - 1] === 'number');
+    checkComponent(kind, value, at, check, typeof at[at.length - 1] === 'number');
     return;
   }
   const props = schema.properties as Record<string, JsonSchema> | undefined;
   if (props && isPlainObject(value)) {
-    for (const [k, s] of Object.entries(props))
-      if (k in value) checkComponents(s, value[k], [...at, k], host, registry, report);
+    for (const [k, s] of Object.entries(props)) if (k in value) checkComponents(s, value[k], [...at, k], check);
   }
   const items = schema.items as JsonSchema | undefined;
   if (items && Array.isArray(value)) {
-    value.forEach((v, i) => checkComponents(items, v, [...at, i], host, registry, report));
+    value.forEach((v, i) => checkComponents(items, v, [...at, i], check));
     if (typeof items['x-component'] === 'string')
-      for (const p of nameCollisions(value, at)) report(p.path, p.message, { node: host.id, fix: p.fix });
+      for (const p of nameCollisions(value, at)) check.report(p.path, p.message, { node: check.host.id, fix: p.fix });
   }
 }
 
-function checkComponent(
-  kind: string,
-  value: unknown,
-  at: Path,
-  host: Host,
-  registry: Registry,
-  report: Report,
-  inList: boolean,
-): void {
+function checkComponent(kind: string, value: unknown, at: Path, check: ComponentCheck, inList: boolean): void {
+  const { host, registry, report } = check;
   const node = host.id;
   const options = registry.componentsOfKind(kind);
   if (!isPlainObject(value) || typeof value.component !== 'string') {
@@ -246,7 +253,7 @@ function checkComponent(
   for (const p of checkSchema(schema, value))
     report([...at, ...p.path], `${c.key}: ${p.message}`, { node, fix: p.fix });
   checkRequirements(c, [...at, 'component'], host, registry, report);
-  checkComponents(schema, value, at, host, registry, report);
+  checkComponents(schema, value, at, check);
 }
 
 /** Refuses a component that needs something (teacher targets, hidden states…) its node cannot supply. */

@@ -40,13 +40,17 @@ export interface NodeContext {
  * owned by the runtime: do not dispose values you receive, and dispose what you create
  * but do not emit.
  */
-export interface GraphNode<P = any> {
+export interface GraphNode<P = unknown> {
   /**
    * Wires the node: `inputs` holds one stream per wired input port (an optional port left unwired
    * is absent), `params` the node's validated params (defaults filled in, component slots built);
    * returns one stream per output port. Errors thrown or emitted fail the run, naming the node.
    */
-  connect(inputs: Record<string, Observable<any>>, params: P, ctx: NodeContext): Record<string, Observable<unknown>>;
+  connect(
+    inputs: Record<string, Observable<unknown>>,
+    params: P,
+    ctx: NodeContext,
+  ): Record<string, Observable<unknown>>;
 }
 
 /** The contract of a node plugin, as data beside its code (ports, params, docs). */

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
+import { wireEnds } from '../graph/spec.js';
 import type { PreparedGraph } from './prepare.js';
 import { nodeKeys, type NodeKey } from './node-keys.js';
-import { parseWire } from '../graph/spec.js';
 import { UserError } from '../errors.js';
 import { builtInCodeHash, pluginCodeHash } from '../cache/code-hash.js';
 import type { NodeContent } from '../cache/cache-entry.js';
@@ -53,7 +53,7 @@ function keyedNodes(prepared: PreparedGraph): Set<string> {
   for (const id of [...order].reverse()) {
     if (!keyed.has(id) && !prepared.registry.plugin(spec.nodes[id].plugin).deterministic) continue;
     keyed.add(id);
-    for (const wire of Object.values(spec.nodes[id].in ?? {})) keyed.add(parseWire(wire)!.node);
+    for (const wire of Object.values(spec.nodes[id].in ?? {})) keyed.add(wireEnds(wire).node);
   }
   return keyed;
 }

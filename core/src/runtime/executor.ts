@@ -79,43 +79,66 @@ export function execute(
   container: Container,
   options: ExecuteOptions = {},
 ): Promise<ExecuteResult> {
-  const started = performance.now();
-  const abort = new AbortController();
-  const releaser = new ValueReleaser();
-  const ports = new Map<string, PortState>();
-  const timings: Record<string, NodeTiming> = {};
-  const nodeOutputsLeft = new Map<string, number>();
-  const inputsOf = new Map<string, string[]>();
-  const wiresOf = new Map<string, Record<string, string>>();
-  let watch: StallWatch | undefined;
+  const run = new Execution(graph, registry, options);
+  try {
+    for (const id of graph.order) run.connectNode(id, container);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return run.start();
+}
 
-  const releaseIfDone = (key: string) => {
-    const p = ports.get(key)!;
+/** One execution of a graph: its ports, their values and consumers, and the nodes' timings. */
+class Execution {
+  private readonly started = performance.now();
+  private readonly abort = new AbortController();
+  private readonly releaser = new ValueReleaser();
+  private readonly ports = new Map<string, PortState>();
+  private readonly timings: Record<string, NodeTiming> = {};
+  private readonly nodeOutputsLeft = new Map<string, number>();
+  private readonly inputsOf = new Map<string, string[]>();
+  private readonly wiresOf = new Map<string, Record<string, string>>();
+  private watch: StallWatch | undefined;
+
+  constructor(
+    private readonly graph: ValidatedGraph,
+    private readonly registry: Registry,
+    private readonly options: ExecuteOptions,
+  ) {}
+
+  private releaseIfDone(key: string): void {
+    const p = this.ports.get(key)!;
     if (!p.complete || p.consumersLeft > 0) return;
-    for (const v of p.values) releaser.release(v);
+    for (const v of p.values) this.releaser.release(v);
     p.values.length = 0;
-  };
-  const nodeDone = (id: string) => {
-    timings[id].completedMs = performance.now() - started;
-    options.logger?.debug(`node ${id} done, ${(timings[id].completedMs! / 1000).toFixed(2)} s after the run began`);
-    options.reuse?.finish(id, graph.spec.nodes[id].plugin);
-    for (const key of inputsOf.get(id) ?? []) {
-      ports.get(key)!.consumersLeft--;
-      releaseIfDone(key);
-    }
-  };
+  }
 
-  for (const id of graph.order) {
-    const spec = graph.spec.nodes[id];
-    const manifest = registry.plugin(spec.plugin);
-    timings[id] = { values: 0 };
-    const stored = options.reuse?.lookup(id, manifest);
+  private nodeDone(id: string): void {
+    const timing = this.timings[id];
+    timing.completedMs = performance.now() - this.started;
+    this.options.logger?.debug(`node ${id} done, ${(timing.completedMs / 1000).toFixed(2)} s after the run began`);
+    this.options.reuse?.finish(id, this.graph.spec.nodes[id].plugin);
+    for (const key of this.inputsOf.get(id) ?? []) {
+      this.ports.get(key)!.consumersLeft--;
+      this.releaseIfDone(key);
+    }
+  }
+
+  /**
+   * Builds node `id` (or takes its outputs from the node cache), subscribes it to its producers'
+   * ports and adds its own; throws a NodeError naming it when it cannot be built or connected.
+   */
+  connectNode(id: string, container: Container): void {
+    const spec = this.graph.spec.nodes[id];
+    const manifest = this.registry.plugin(spec.plugin);
+    this.timings[id] = { values: 0 };
+    const stored = this.options.reuse?.lookup(id, manifest);
     const wires = stored ? {} : (spec.in ?? {});
-    inputsOf.set(id, Object.values(wires));
-    wiresOf.set(id, wires);
+    this.inputsOf.set(id, Object.values(wires));
+    this.wiresOf.set(id, wires);
     const inputs: Record<string, Observable<unknown>> = {};
     for (const [port, wire] of Object.entries(wires)) {
-      const p = ports.get(wire)!;
+      const p = this.ports.get(wire)!;
       p.consumersLeft++;
       inputs[port] = p.stream;
     }
@@ -126,98 +149,106 @@ export function execute(
       try {
         const scoped = nodeContainer(container, id);
         const node = scoped.get(manifest.node);
-        const params = instantiateComponents(manifest.params, spec.params ?? {}, registry, scoped);
-        outputs = node.connect(inputs, params, { id, signal: abort.signal, reportDir: graph.reportDirs?.get(id) });
+        const params = instantiateComponents(manifest.params, spec.params ?? {}, this.registry, scoped);
+        const ctx = { id, signal: this.abort.signal, reportDir: this.graph.reportDirs?.get(id) };
+        outputs = node.connect(inputs, params, ctx);
       } catch (e) {
-        return Promise.reject(new NodeError(id, e));
+        throw new NodeError(id, e);
       }
     }
     const outNames = Object.keys(manifest.outputs);
-    nodeOutputsLeft.set(id, outNames.length);
+    this.nodeOutputsLeft.set(id, outNames.length);
     for (const port of outNames) {
       const source = outputs[port];
-      if (!source)
-        return Promise.reject(
-          new NodeError(
-            id,
-            new Error(`connect() returned no stream for its output port "${port}" (a bug in plugin ${manifest.key})`),
-          ),
-        );
-      const key = `${id}.${port}`;
-      const state: PortState = {
-        values: [],
-        valuesSeen: 0,
-        consumersLeft: 0,
-        complete: false,
-        stream: undefined as unknown as Connectable<unknown>,
-      };
-      const tracked = source.pipe(
-        tap({
-          next: (v) => {
-            state.values.push(v);
-            state.valuesSeen++;
-            state.last = v;
-            releaser.hold(v);
-            options.reuse?.record(id, port, v);
-            timings[id].values++;
-            timings[id].firstValueMs ??= performance.now() - started;
-            watch?.touch();
-          },
-          complete: () => {
-            watch?.touch();
-            state.complete = true;
-            const left = nodeOutputsLeft.get(id)! - 1;
-            nodeOutputsLeft.set(id, left);
-            if (left === 0) nodeDone(id);
-            releaseIfDone(key);
-          },
-        }),
-        catchError((e) =>
-          throwError(() => (e instanceof NodeError || e instanceof CancelledError ? e : new NodeError(id, e))),
-        ),
-      );
-      (state as { stream: Connectable<unknown> }).stream = connectable(tracked, {
-        connector: () => new ReplaySubject<unknown>(),
-        resetOnDisconnect: false,
-      });
-      ports.set(key, state);
+      if (!source) {
+        const why = `connect() returned no stream for its output port "${port}" (a bug in plugin ${manifest.key})`;
+        throw new NodeError(id, new Error(why));
+      }
+      this.addPort(id, port, source);
     }
   }
 
-  return new Promise<ExecuteResult>((resolve, reject) => {
-    const subs = new Subscription();
-    const finish = (err?: unknown) => {
-      watch?.dispose();
-      abort.abort();
-      subs.unsubscribe();
-      options.signal?.removeEventListener('abort', onCancel);
-      const lastValues: Record<string, unknown> = {};
-      for (const [key, p] of ports) {
-        if (p.last !== undefined && !isDisposable(p.last)) lastValues[key] = p.last;
-        for (const v of p.values) releaser.release(v);
-        p.values.length = 0;
-      }
-      if (err) reject(err);
-      else resolve({ timings, lastValues });
+  /** Port `id.port`: `source` tracked (values held, timed, recorded for the cache) and replayed to each consumer. */
+  private addPort(id: string, port: string, source: Observable<unknown>): void {
+    const key = `${id}.${port}`;
+    const state: PortState = {
+      values: [],
+      valuesSeen: 0,
+      consumersLeft: 0,
+      complete: false,
+      stream: undefined as unknown as Connectable<unknown>,
     };
-    const onCancel = () => finish(new CancelledError(stopSignal(options.signal)));
-    if (options.signal?.aborted) return onCancel();
-    options.signal?.addEventListener('abort', onCancel, { once: true });
-    if (options.stall) {
-      watch = new StallWatch(options.stall, () => pendingNodes(graph, ports, wiresOf), finish);
-      watch.start();
-    }
-    subs.add(
-      merge(...[...ports.values()].map((p) => p.stream.pipe(ignoreElements()))).subscribe({
-        error: (e) => finish(e),
-        complete: () => finish(),
+    const timing = this.timings[id];
+    const tracked = source.pipe(
+      tap({
+        next: (v) => {
+          state.values.push(v);
+          state.valuesSeen++;
+          state.last = v;
+          this.releaser.hold(v);
+          this.options.reuse?.record(id, port, v);
+          timing.values++;
+          timing.firstValueMs ??= performance.now() - this.started;
+          this.watch?.touch();
+        },
+        complete: () => {
+          this.watch?.touch();
+          state.complete = true;
+          const left = this.nodeOutputsLeft.get(id)! - 1;
+          this.nodeOutputsLeft.set(id, left);
+          if (left === 0) this.nodeDone(id);
+          this.releaseIfDone(key);
+        },
       }),
+      catchError((e) =>
+        throwError(() => (e instanceof NodeError || e instanceof CancelledError ? e : new NodeError(id, e))),
+      ),
     );
-    for (const p of [...ports.values()].reverse()) {
-      if (subs.closed) break;
-      subs.add(p.stream.connect());
-    }
-  });
+    (state as { stream: Connectable<unknown> }).stream = connectable(tracked, {
+      connector: () => new ReplaySubject<unknown>(),
+      resetOnDisconnect: false,
+    });
+    this.ports.set(key, state);
+  }
+
+  /** Connects every port (consumers first) and resolves when all have completed, or rejects on the first error. */
+  start(): Promise<ExecuteResult> {
+    const { options, ports, releaser } = this;
+    return new Promise<ExecuteResult>((resolve, reject) => {
+      const subs = new Subscription();
+      const finish = (err?: unknown) => {
+        this.watch?.dispose();
+        this.abort.abort();
+        subs.unsubscribe();
+        options.signal?.removeEventListener('abort', onCancel);
+        const lastValues: Record<string, unknown> = {};
+        for (const [key, p] of ports) {
+          if (p.last !== undefined && !isDisposable(p.last)) lastValues[key] = p.last;
+          for (const v of p.values) releaser.release(v);
+          p.values.length = 0;
+        }
+        if (err) reject(err);
+        else resolve({ timings: this.timings, lastValues });
+      };
+      const onCancel = () => finish(new CancelledError(stopSignal(options.signal)));
+      if (options.signal?.aborted) return onCancel();
+      options.signal?.addEventListener('abort', onCancel, { once: true });
+      if (options.stall) {
+        this.watch = new StallWatch(options.stall, () => pendingNodes(this.graph, ports, this.wiresOf), finish);
+        this.watch.start();
+      }
+      subs.add(
+        merge(...[...ports.values()].map((p) => p.stream.pipe(ignoreElements()))).subscribe({
+          error: (e) => finish(e),
+          complete: () => finish(),
+        }),
+      );
+      for (const p of [...ports.values()].reverse()) {
+        if (subs.closed) break;
+        subs.add(p.stream.connect());
+      }
+    });
+  }
 }
 
 /** The nodes that have not completed every output, with the state of their inputs and open outputs. */

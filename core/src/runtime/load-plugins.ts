@@ -13,6 +13,8 @@ import type { ComponentManifest, PluginManifest } from '../registry/manifest.js'
  */
 export const SHARED_PACKAGES = [
   '@e3/core',
+  '@e3/plots',
+  '@e3/cli',
   '@e3/plugins',
   'inversify',
   'reflect-metadata',

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { wireEnds } from '../graph/spec.js';
 import type { ValidatedGraph } from '../graph/validate.js';
-import { parseWire } from '../graph/spec.js';
 import type { ArtifactStore } from '../services/artifact-store.js';
 import type { Logger } from '../services/logger.js';
 import { firstDifference } from './first-difference.js';
@@ -32,7 +32,7 @@ export function nodeKeys(
     const spec = graph.spec.nodes[id];
     const inputs = Object.fromEntries(
       Object.entries(spec.in ?? {}).map(([port, wire]) => {
-        const { node, port: out } = parseWire(wire)!;
+        const { node, port: out } = wireEnds(wire);
         return [port, `${keys.get(node)!.key}.${out}`];
       }),
     );

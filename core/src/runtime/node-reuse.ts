@@ -4,6 +4,19 @@ import type { Logger } from '../services/logger.js';
 import type { NodeContent } from '../cache/cache-entry.js';
 import { isPlainData, type NodeCache } from '../cache/node-cache.js';
 
+/** What a run's NodeReuse keys its entries with and records in them. */
+export interface NodeReuseOptions {
+  /** Node id → its cache key (cache-keys.ts). */
+  readonly keys: Map<string, NodeKey>;
+  readonly log: Logger;
+  /** The run directory, recorded in each entry it stores. */
+  readonly runDir: string;
+  /** e3's version, recorded in each entry. */
+  readonly version: string;
+  /** Node id → what its key was computed from, recorded in its entry. */
+  readonly content?: Map<string, NodeContent>;
+}
+
 /**
  * A run's use of the node cache: which deterministic nodes it took from the cache (instead of
  * running them) and which it stored. The executor asks `lookup` before connecting a node,
@@ -17,14 +30,22 @@ export class NodeReuse {
   readonly damaged: Record<string, string> = {};
   private readonly recording = new Map<string, Record<string, unknown[]>>();
 
+  private readonly keys: Map<string, NodeKey>;
+  private readonly log: Logger;
+  private readonly runDir: string;
+  private readonly version: string;
+  private readonly content: Map<string, NodeContent>;
+
   constructor(
     readonly cache: NodeCache,
-    private readonly keys: Map<string, NodeKey>,
-    private readonly log: Logger,
-    private readonly runDir: string,
-    private readonly version: string,
-    private readonly content: Map<string, NodeContent> = new Map(),
-  ) {}
+    o: NodeReuseOptions,
+  ) {
+    this.keys = o.keys;
+    this.log = o.log;
+    this.runDir = o.runDir;
+    this.version = o.version;
+    this.content = o.content ?? new Map();
+  }
 
   /** The stored values of node `id`'s ports when it is deterministic and cached; else starts recording it. */
   lookup(id: string, manifest: PluginManifest): Record<string, unknown[]> | undefined {

@@ -8,7 +8,7 @@ import { CancelledError, formatDiagnostic, NodeError, stopSignal, UserError } fr
 import { ARTIFACTS, BACKEND, CLOCK, LOGGER, PROGRESS, RNG, RUN_INFO } from '../registry/tokens.js';
 import { ArtifactStore } from '../services/artifact-store.js';
 import { isE3RunDir, readJsonObject } from '../services/output-guard.js';
-import { initBackend, resolveBackendOptions } from '../services/backend.js';
+import { initBackend, resolveBackendOptions, type TensorBackend } from '../services/backend.js';
 import { resolvedYaml } from './resolved-yaml.js';
 import { Clock } from '../services/clock.js';
 import { Logger, type LogLevel } from '../services/logger.js';
@@ -87,7 +87,7 @@ export async function runGraph(file: string, options: RunOptions): Promise<RunOu
     const keys = nodeKeys(graph, PACKAGE_VERSION);
     reconcileNodeState(store, keys, logger);
     const reuse = options.cacheDir ? nodeReuse(options.cacheDir, prepared, logger, runDir) : undefined;
-    return await runLocked(file, spec, seed, prepared, store, logger, progress, options, reuse);
+    return await runLocked({ file, spec, seed, prepared, store, logger, progress, options, reuse });
   } finally {
     lock.release();
   }
@@ -98,7 +98,7 @@ function nodeReuse(dir: string, prepared: PreparedGraph, logger: Logger, runDir:
   const cache = new NodeCache(dir);
   const hasher = new FileHasher(join(cache.dir, FILE_HASHES), (line) => logger.info(line));
   const { keys, content } = cacheKeys(prepared, hasher, PACKAGE_VERSION);
-  return new NodeReuse(cache, keys, logger, runDir, PACKAGE_VERSION, content);
+  return new NodeReuse(cache, { keys, log: logger, runDir, version: PACKAGE_VERSION, content });
 }
 
 /** `--resume DIR` must be a run directory; a new `--out` must be missing, empty or a run directory. */
@@ -157,34 +157,109 @@ function bindRunSpec(spec: GraphSpec, runDir: string): void {
   spec.nodes = bindRunRefs(spec.nodes, { dir: runDir }) as GraphSpec['nodes'];
 }
 
-async function runLocked(
-  file: string,
-  spec: GraphSpec,
-  seed: number,
-  prepared: PreparedGraph,
-  store: ArtifactStore,
-  logger: Logger,
-  progress: Progress,
-  options: RunOptions,
-  reuse: NodeReuse | undefined,
-): Promise<RunOutcome> {
-  const { graph, registry, container } = prepared;
-  const runDir = store.dir;
-  const clock = new Clock();
-  const t0 = clock.now();
+/** A run whose directory is locked and whose run.log is open: what runLocked runs. */
+interface LockedRun {
+  readonly file: string;
+  readonly spec: GraphSpec;
+  readonly seed: number;
+  readonly prepared: PreparedGraph;
+  readonly store: ArtifactStore;
+  readonly logger: Logger;
+  readonly progress: Progress;
+  readonly options: RunOptions;
+  readonly reuse: NodeReuse | undefined;
+}
+
+/** run.json as the run starts: what runs, from where, which attempt. */
+function startingRunJson(run: LockedRun, clock: Clock): Record<string, unknown> {
+  const { store, options } = run;
   const attempt = Number(readJsonObject(store.path('run.json'))?.attempt ?? 0) + 1;
-  const runJson: Record<string, unknown> = {
+  return {
     status: 'running',
-    graph: resolve(file),
-    dir: runDir, // what ${run.dir} was in resolved.yaml (e3 compare reads it back as ${run.dir}: copies compare equal)
+    graph: resolve(run.file),
+    dir: store.dir, // what ${run.dir} was in resolved.yaml (e3 compare reads it back as ${run.dir}: copies compare equal)
     sets: options.sets ?? [],
     plugins: options.pluginPaths ?? [],
     startedAt: clock.iso(),
-    seed,
+    seed: run.seed,
     resumed: Boolean(options.resumeDir),
     attempt,
     versions: { e3: PACKAGE_VERSION, node: process.version },
   };
+}
+
+/**
+ * Starts the graph's backend (recorded in run.json), then runs the pre-flight checks (e.g. the
+ * memory plan) on it before any node makes a tensor: refused on a problem, param choices applied.
+ */
+async function startBackend(run: LockedRun, runJson: Record<string, unknown>) {
+  const { prepared, logger } = run;
+  const { graph, registry, container } = prepared;
+  const backend = await initBackend(resolveBackendOptions(run.spec.backend), logger, (name) =>
+    preflightRefusal(container, { graph, loaded: prepared.loaded, backend: name, started: false, registry }),
+  );
+  Object.assign(runJson, {
+    backend: backend.name,
+    backendReason: backend.reason,
+    versions: { ...(runJson.versions as object), tfjs: backend.tf.version_core },
+  });
+  const preflight = await runPreflights(container, {
+    graph,
+    loaded: prepared.loaded,
+    backend: backend.name,
+    started: true,
+    registry,
+    purpose: 'run',
+  });
+  for (const r of preflight) logger.debug(`${r.title}\n${r.text}`);
+  for (const d of preflight.flatMap((r) => r.warnings ?? [])) logger.warn(formatDiagnostic(d));
+  refuseOnProblems(preflight);
+  const chosen = applyParamChoices(preflight, run.spec, run.store, logger);
+  if (chosen.length) runJson.params = chosen;
+  return { backend, preflight };
+}
+
+/** Binds the run's services (RNG, logger, progress, artifacts, clock, backend, run info) for its nodes. */
+function bindRunServices(run: LockedRun, backend: TensorBackend, clock: Clock): void {
+  const { container } = run.prepared;
+  const { options, seed, store } = run;
+  const info: RunInfo = { runDir: store.dir, graphFile: resolve(run.file), seed, resume: Boolean(options.resumeDir) };
+  container.bind(RNG).toConstantValue(new Rng(seed));
+  container.bind(LOGGER).toConstantValue(run.logger);
+  container.bind(PROGRESS).toConstantValue(run.progress);
+  container.bind(ARTIFACTS).toConstantValue(store);
+  container.bind(CLOCK).toConstantValue(clock);
+  container.bind(BACKEND).toConstantValue(backend);
+  container.bind(RUN_INFO).toConstantValue(info);
+}
+
+/**
+ * What a run that threw records in run.json (stopped, or failed with its error, logged with the
+ * plugin's stack for a node's failure), and the error to throw on.
+ */
+function runFailure(e: unknown, run: LockedRun, runJson: Record<string, unknown>): unknown {
+  if (e instanceof CancelledError) {
+    const signal = e.signal ?? stopSignal(run.options.signal);
+    Object.assign(runJson, stopped(signal));
+    return new CancelledError(
+      signal,
+      `run stopped${signal ? ` (${signal})` : ''}; continue it with: e3 run --resume ${run.store.dir}`,
+    );
+  }
+  Object.assign(runJson, { status: 'failed', error: e instanceof Error ? e.message : String(e) });
+  // The CLI prints the failure; run.log keeps it too (with the plugin's stack, for a node's).
+  const stack = e instanceof NodeError && e.cause instanceof Error ? `\n${e.cause.stack}` : '';
+  run.logger.record('error', `${e instanceof Error ? e.message : String(e)}${stack}`);
+  return e;
+}
+
+async function runLocked(run: LockedRun): Promise<RunOutcome> {
+  const { spec, prepared, store, logger, progress, options, reuse } = run;
+  const { graph, registry, container } = prepared;
+  const runDir = store.dir;
+  const clock = new Clock();
+  const t0 = clock.now();
+  const runJson = startingRunJson(run, clock);
   store.writeJson('run.json', runJson);
   // On a stop, run.json says so at once (a second signal exits without waiting for the nodes).
   const onStop = () => {
@@ -198,37 +273,9 @@ async function runLocked(
   if (options.signal?.aborted) onStop();
   else options.signal?.addEventListener('abort', onStop, { once: true });
   try {
-    const backend = await initBackend(resolveBackendOptions(spec.backend), logger, (name) =>
-      preflightRefusal(container, { graph, loaded: prepared.loaded, backend: name, started: false, registry }),
-    );
-    Object.assign(runJson, {
-      backend: backend.name,
-      backendReason: backend.reason,
-      versions: { ...(runJson.versions as object), tfjs: backend.tf.version_core },
-    });
-    // Pre-flight checks (e.g. the memory plan) on the backend that started, before any node makes a tensor.
-    const preflight = await runPreflights(container, {
-      graph,
-      loaded: prepared.loaded,
-      backend: backend.name,
-      started: true,
-      registry,
-      purpose: 'run',
-    });
-    for (const r of preflight) logger.debug(`${r.title}\n${r.text}`);
-    for (const d of preflight.flatMap((r) => r.warnings ?? [])) logger.warn(formatDiagnostic(d));
-    refuseOnProblems(preflight);
-    const chosen = applyParamChoices(preflight, spec, store, logger);
-    if (chosen.length) runJson.params = chosen;
-    const info: RunInfo = { runDir, graphFile: resolve(file), seed, resume: Boolean(options.resumeDir) };
-    container.bind(RNG).toConstantValue(new Rng(seed));
-    container.bind(LOGGER).toConstantValue(logger);
-    container.bind(PROGRESS).toConstantValue(progress);
-    container.bind(ARTIFACTS).toConstantValue(store);
-    container.bind(CLOCK).toConstantValue(clock);
-    container.bind(BACKEND).toConstantValue(backend);
-    container.bind(RUN_INFO).toConstantValue(info);
-    logger.info(`run ${runDir} (seed ${seed}, ${graph.order.length} nodes)`);
+    const { backend, preflight } = await startBackend(run, runJson);
+    bindRunServices(run, backend, clock);
+    logger.info(`run ${runDir} (seed ${run.seed}, ${graph.order.length} nodes)`);
     const stall = { seconds: spec.stallSeconds ?? DEFAULT_STALL_SECONDS, activity: () => progress.lastActivityAt };
     const result = await execute(graph, registry, container, { signal: options.signal, logger, reuse, stall });
     const times = timeTable(graph, preflight, result.timings);
@@ -236,19 +283,7 @@ async function runLocked(
     Object.assign(runJson, { status: 'succeeded', timings: result.timings, times });
     return { ...result, runDir, summary: runJson };
   } catch (e) {
-    if (e instanceof CancelledError) {
-      const signal = e.signal ?? stopSignal(options.signal);
-      Object.assign(runJson, stopped(signal));
-      throw new CancelledError(
-        signal,
-        `run stopped${signal ? ` (${signal})` : ''}; continue it with: e3 run --resume ${runDir}`,
-      );
-    }
-    Object.assign(runJson, { status: 'failed', error: e instanceof Error ? e.message : String(e) });
-    // The CLI prints the failure; run.log keeps it too (with the plugin's stack, for a node's).
-    const stack = e instanceof NodeError && e.cause instanceof Error ? `\n${e.cause.stack}` : '';
-    logger.record('error', `${e instanceof Error ? e.message : String(e)}${stack}`);
-    throw e;
+    throw runFailure(e, run, runJson);
   } finally {
     options.signal?.removeEventListener('abort', onStop);
     Object.assign(runJson, { finishedAt: clock.iso(), wallSeconds: (clock.now() - t0) / 1000 });

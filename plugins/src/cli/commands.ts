@@ -1,19 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import {
-  BACKEND_NAMES,
-  initBackend,
-  integerList,
-  Logger,
-  seedInteger,
-  positiveInteger,
-  positiveNumber,
-  requirePath,
-  Rng,
-  UserError,
-  type BackendName,
-  type CommandContributor,
-} from '@e3/core';
+import { integerList, seedInteger, positiveInteger, positiveNumber, type CommandContributor } from '@e3/cli';
+import { BACKEND_NAMES, initBackend, Logger, requirePath, Rng, UserError, type BackendName } from '@e3/core';
 import * as tf from '@tensorflow/tfjs-core';
 import { exportCheckpoint } from '../exporter/export-checkpoint.js';
 import { exportGguf } from '../exporter-gguf/export-gguf.js';

@@ -1,16 +1,16 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { type CommandContributor } from '@e3/cli';
 import {
   ArtifactStore,
   checkRunReport,
   displayPath,
   isPlainObject,
   readJsonFile,
-  screenshotReport,
   UserError,
-  type CommandContributor,
   type RunReport,
 } from '@e3/core';
+import { screenshotReport } from '@e3/plots';
 import { evaluatorMetrics } from '../evaluator/declared-metrics.js';
 import { buildReport, writeReport } from './write-report.js';
 

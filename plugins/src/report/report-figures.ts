@@ -9,7 +9,7 @@ import {
   specDiagram,
   type ChartSpec,
   type LineChart,
-} from '@e3/core';
+} from '@e3/plots';
 import type { LayerMaskResult } from '../model/layer-mask.js';
 import { candidatesOf } from './mask-explanation.js';
 import { lrRows, searchLossRows, searchScheduleRows, withN } from './schedule-rows.js';

@@ -1,4 +1,5 @@
-import { escapeHtml, figure, htmlPage, htmlTable, type PageSection, type RunReport } from '@e3/core';
+import type { RunReport } from '@e3/core';
+import { escapeHtml, figure, htmlPage, htmlTable, type PageSection } from '@e3/plots';
 import type { LayerMaskResult } from '../model/layer-mask.js';
 import { originalLayer } from '../model/layer-mask.js';
 import { candidatesOf, layerReason, maskExplanation, maskSummary, prunedLayersSentence } from './mask-explanation.js';
