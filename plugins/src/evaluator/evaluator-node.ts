@@ -22,7 +22,7 @@ import {
   type RunReport,
 } from '@e3/core';
 import { merge } from 'rxjs';
-import { heldoutCheck } from '../data/dataset.js';
+import { heldoutCheck, type Example } from '../data/dataset.js';
 import { requireTokenizer, type ModelHandle } from '../model/handle.js';
 import { exactMatch, heldoutLikelihood, speedPrompts } from './quality.js';
 import type { Report } from '../report/report.js';
@@ -127,25 +127,7 @@ export class EvaluatorNode implements GraphNode<Params> {
           };
           const body: Omit<RunReport, 'metrics'> = { model: await one(model) };
           if (teacher) body.teacher = await one(teacher);
-          if (p.speed.enabled && teacher) {
-            const tok = requireTokenizer(model, 'evaluator.suite');
-            const prompts = speedPrompts(held.slice(0, p.speed.prompts), (text) => tok.encode(text));
-            const [s, t] = await measureSpeed(
-              [model, teacher],
-              prompts,
-              p.speed.newTokens,
-              p.speed.repeats,
-              ctx.signal,
-            );
-            body.model!.speed = s;
-            body.teacher!.speed = t;
-            body.speedup = {
-              prefill: s.prefillTokensPerSecond / t.prefillTokensPerSecond,
-              decode: s.decodeTokensPerSecond / t.decodeTokensPerSecond,
-              ideal: teacher.model.numLayers / model.model.numLayers,
-              repeats: p.speed.repeats,
-            };
-          }
+          if (p.speed.enabled && teacher) await this.speed(body, { model, teacher, held, p, signal: ctx.signal });
           // The generated-answer task's setup (issue 25), beside the figures it produced.
           body.answerTask = answerTaskSetup(held, {
             maxNewTokens: p.maxNewTokens,
@@ -169,6 +151,25 @@ export class EvaluatorNode implements GraphNode<Params> {
           return report;
         }),
       ),
+    };
+  }
+
+  /** Decoding speed of the model beside the teacher's, measured in one process, into `body`. */
+  private async speed(
+    body: Omit<RunReport, 'metrics'>,
+    o: { model: ModelHandle; teacher: ModelHandle; held: readonly Example[]; p: Params; signal: AbortSignal },
+  ): Promise<void> {
+    const { model, teacher, p } = o;
+    const tok = requireTokenizer(model, 'evaluator.suite');
+    const prompts = speedPrompts(o.held.slice(0, p.speed.prompts), (text) => tok.encode(text));
+    const [s, t] = await measureSpeed([model, teacher], prompts, p.speed.newTokens, p.speed.repeats, o.signal);
+    body.model!.speed = s;
+    body.teacher!.speed = t;
+    body.speedup = {
+      prefill: s.prefillTokensPerSecond / t.prefillTokensPerSecond,
+      decode: s.decodeTokensPerSecond / t.decodeTokensPerSecond,
+      ideal: teacher.model.numLayers / model.model.numLayers,
+      repeats: p.speed.repeats,
     };
   }
 }

@@ -129,7 +129,7 @@ export async function linearPatch(
             '(fix: params.leadingSpan: skip leaves that span unpatched, or keep layer 0)',
         );
       const into = first === 0 ? -1 : kept.indexOf(first - 1);
-      fits.push(await fitSpan(teacher, student, batches, into, last, removed, o));
+      fits.push(await fitSpan({ teacher, student, batches }, { into, last, removed }, o));
     }
   } catch (e) {
     student.dispose();
@@ -138,16 +138,27 @@ export async function linearPatch(
   return { model: student, fits };
 }
 
+/** The models and calibration batches a span is fitted on. */
+interface FitInputs {
+  readonly teacher: ModelHandle;
+  readonly student: ModelHandle;
+  readonly batches: readonly CalibrationBatch[];
+}
+
+/**
+ * A span of removed blocks: fitted from the student's block `into` (−1: the embedding) to the
+ * teacher's hidden state after block `last`; `removed` names the span's layers.
+ */
+interface Span {
+  readonly into: number;
+  readonly last: number;
+  readonly removed: number[];
+}
+
 /** Fits and folds one span's map into block `into` of the student (−1: the embedding). */
-async function fitSpan(
-  teacher: ModelHandle,
-  student: ModelHandle,
-  batches: readonly CalibrationBatch[],
-  into: number,
-  last: number,
-  removed: number[],
-  o: LinearPatchOptions,
-): Promise<SpanFit> {
+async function fitSpan(inputs: FitInputs, span: Span, o: LinearPatchOptions): Promise<SpanFit> {
+  const { teacher, student, batches } = inputs;
+  const { into, last, removed } = span;
   const d = student.model.config.hiddenSize;
   const sums = new MomentSums(d);
   for (const b of batches) {

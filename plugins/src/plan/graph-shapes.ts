@@ -1,3 +1,4 @@
+import type { NodeParams } from './node-memory.js';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseWire, UserError, type Registry, type ValidatedGraph } from '@e3/core';
@@ -32,8 +33,8 @@ export class GraphShapes {
     return this.graph.spec.nodes[id];
   }
 
-  private paramsOf(id: string): Record<string, any> {
-    return (this.node(id).params ?? {}) as Record<string, any>;
+  private paramsOf(id: string): NodeParams {
+    return (this.node(id).params ?? {}) as NodeParams;
   }
 
   /** The producer node of input `port` of node `id`, if wired. */
@@ -43,7 +44,7 @@ export class GraphShapes {
   }
 
   /** The validated params of the producer of input `port` of node `id`. */
-  producerParams(id: string, port: string): Record<string, any> {
+  producerParams(id: string, port: string): NodeParams {
     const from = this.producer(id, port);
     return from === undefined ? {} : this.paramsOf(from);
   }

@@ -1,3 +1,4 @@
+import type { NodeParams } from './node-memory.js';
 import { createRequire } from 'node:module';
 import { totalmem } from 'node:os';
 import { parseWire, type Diagnostic, type LoadedGraph, type Registry, type ValidatedGraph } from '@e3/core';
@@ -148,13 +149,7 @@ function lastUses(graph: ValidatedGraph, estimates: Map<string, NodeMemory>): Ma
   return memo;
 }
 
-function estimate(
-  id: string,
-  plugin: string,
-  params: Record<string, any>,
-  shapes: GraphShapes,
-  limits: PlanLimits,
-): NodeMemory {
+function estimate(id: string, plugin: string, params: NodeParams, shapes: GraphShapes, limits: PlanLimits): NodeMemory {
   const f = shapes.estimator<MemoryEstimator>(plugin, 'memory');
   if (!f) return { items: [], note: `unknown: plugin ${plugin} declares no memory estimator (not counted)` };
   // The cpu backend counts references, so the fused AdamW updates in place (native/src/adamw.ts).
@@ -194,7 +189,7 @@ export function planMemory(
   const estimates = new Map<string, NodeMemory>();
   for (const id of graph.order) {
     const n = graph.spec.nodes[id];
-    estimates.set(id, estimate(id, n.plugin, (n.params ?? {}) as Record<string, any>, shapes, limits));
+    estimates.set(id, estimate(id, n.plugin, (n.params ?? {}) as NodeParams, shapes, limits));
   }
   const ends = lastUses(graph, estimates);
   const nodes: NodePlan[] = [];
@@ -206,7 +201,7 @@ export function planMemory(
       return out && ends.get(from)! >= i ? [weights(out, `${from}.model, resident`)] : [];
     });
     const plugin = graph.spec.nodes[id].plugin;
-    let params = (graph.spec.nodes[id].params ?? {}) as Record<string, any>;
+    let params = (graph.spec.nodes[id].params ?? {}) as NodeParams;
     let e = estimates.get(id)!;
     const at: NodeAt = { id, plugin, resident, shapes, l: limits };
     const step = e.items.length ? chooseStep(at, params) : undefined;
@@ -256,7 +251,7 @@ function largestBelow(max: number, fitsAt: (n: number) => boolean): number | und
  * Micro-batching comes first: it costs only the gradient sum (and smaller matmuls), where
  * checkpointing runs every block's forward pass twice.
  */
-function chooseStep(n: NodeAt, params: Record<string, any>): StepChoice | undefined {
+function chooseStep(n: NodeAt, params: NodeParams): StepChoice | undefined {
   const { id, plugin, resident, shapes, l } = n;
   const batchOf = shapes.estimator<StepBatch>(plugin, 'batch');
   if (!batchOf || (params.microBatch !== 'auto' && params.gradientCheckpointing !== 'auto')) return undefined;
@@ -310,7 +305,7 @@ function describeChoice(s: Omit<StepChoice, 'why'>, wholeBytes: number, l: PlanL
 }
 
 /** Whether node `id` fits with `params`, with the models resident when it runs. */
-function fitsWith(n: NodeAt, params: Record<string, any>): boolean {
+function fitsWith(n: NodeAt, params: NodeParams): boolean {
   const { l } = n;
   const items = [...n.resident, ...estimate(n.id, n.plugin, params, n.shapes, l).items, ...reuseItems(l)];
   return fits(
@@ -321,7 +316,7 @@ function fitsWith(n: NodeAt, params: Record<string, any>): boolean {
 }
 
 /** The memory options (trainer/memory-options.ts) of a training node, each alone, at which it would fit. */
-function memoryOptionFixes(n: NodeAt, params: Record<string, any>): [string, unknown][] {
+function memoryOptionFixes(n: NodeAt, params: NodeParams): [string, unknown][] {
   const options: [string, unknown][] = [];
   if (params.gradientCheckpointing === false) options.push(['gradientCheckpointing', true]);
   if (Array.isArray(params.freeze) && !params.freeze.includes('embeddings')) options.push(['freeze', ['embeddings']]);
@@ -329,7 +324,7 @@ function memoryOptionFixes(n: NodeAt, params: Record<string, any>): [string, unk
 }
 
 /** The largest value of integer param `param` (below its current one) at which the node fits, if any. */
-function largestFitting(n: NodeAt, params: Record<string, any>, param: string): number | undefined {
+function largestFitting(n: NodeAt, params: NodeParams, param: string): number | undefined {
   const fitsAt = (v: number) => fitsWith(n, { ...params, [param]: v });
   if (param === 'headChunkTokens') return [256, 64, 16, 4, 1].find(fitsAt);
   return largestBelow(Number(params[param]) - 1, fitsAt);
@@ -338,7 +333,7 @@ function largestFitting(n: NodeAt, params: Record<string, any>, param: string): 
 /** Why node `n` does not fit at its `peak`, located in the graph, with the changes that would make it fit. */
 function refusal(
   n: NodeAt,
-  params: Record<string, any>,
+  params: NodeParams,
   e: NodeMemory,
   peak: { peakBytes: number; tensorBytes: number; step: StepChoice | undefined },
   loaded: LoadedGraph,

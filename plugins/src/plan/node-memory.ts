@@ -13,6 +13,15 @@ import {
 } from './stage-memory.js';
 
 /**
+ * A node's params as the plan's estimators read them: already validated against the plugin's params
+ * schema (defaults filled in, component slots built), so each estimator reads the fields its own
+ * plugin's schema declares. The one place `any` stands in src: the schema, not TypeScript, fixes
+ * the shape of this data.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- validated JSON shaped by the plugin's schema
+export type NodeParams = Record<string, any>;
+
+/**
  * Memory terms the plugins' estimators share (each plugin declares its own in its folder).
  */
 
@@ -29,7 +38,7 @@ export interface NodeMemory {
 
 export interface NodeInput {
   readonly id: string;
-  readonly params: Record<string, any>;
+  readonly params: NodeParams;
   readonly shapes: GraphShapes;
   readonly exec: Execution;
 }
@@ -42,7 +51,7 @@ export type MemoryEstimator = (n: NodeInput) => NodeMemory;
  * `gradientCheckpointing`, trainer/memory-options.ts), declared beside its plugin (manifest
  * `estimate.batch`): the memory plan chooses those left `auto` (memory-plan.ts).
  */
-export type StepBatch = (p: Record<string, any>) => number;
+export type StepBatch = (p: NodeParams) => number;
 
 /** For nodes that hold nothing the plan would count (data nodes read small files). */
 export const noMemory: MemoryEstimator = () => ({ items: [] });

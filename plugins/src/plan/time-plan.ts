@@ -1,3 +1,4 @@
+import type { NodeParams } from './node-memory.js';
 import Table from 'cli-table3';
 import { instantiateComponents, type Preflight, type PreflightContext, type Registry } from '@e3/core';
 import { GraphShapes } from './graph-shapes.js';
@@ -45,12 +46,9 @@ export function phaseSeconds(p: WorkPhase, r: MachineRates): number {
 }
 
 /** Node `id`'s params with its components built (their own estimates, e.g. masks an importance score evaluates). */
-function builtParams(registry: Registry, plugin: string, params: Record<string, unknown>): Record<string, any> {
+function builtParams(registry: Registry, plugin: string, params: Record<string, unknown>): NodeParams {
   try {
-    return instantiateComponents(registry.plugin(plugin).params, params, registry, registry.container) as Record<
-      string,
-      any
-    >;
+    return instantiateComponents(registry.plugin(plugin).params, params, registry, registry.container) as NodeParams;
   } catch {
     return params; // a component that needs the run's services: its own estimate is not counted
   }

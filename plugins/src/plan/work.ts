@@ -1,3 +1,4 @@
+import type { NodeParams } from './node-memory.js';
 import type { ModelShape } from './shapes.js';
 
 /**
@@ -103,7 +104,7 @@ export function convertWork(m: ModelShape, what: string, passes = 1): WorkPhase 
 /** What a node's time estimator is given: its params (components built), the graph's shapes, the backend. */
 export interface WorkInput {
   readonly id: string;
-  readonly params: Record<string, any>;
+  readonly params: NodeParams;
   readonly shapes: import('./graph-shapes.js').GraphShapes;
   readonly fused: boolean;
 }

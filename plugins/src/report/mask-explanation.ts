@@ -85,16 +85,20 @@ export function maskSummary(m: LayerMaskResult): string {
   return `${kept} Layers are numbered as in the original model; ${had}.`;
 }
 
+/** One pruning of a model's history: the node and the layers (original numbers) it removed. */
+type PrunedBy = { node: string; removed: number[] };
+
 /**
  * "The pruned model keeps layers 0, 1, 2, 3, 5, 6 of the original 8: round1.pruned removed layer 4,
  * then round2.pruned removed layer 7." from report.json's `model` (its pruning history); '' when
  * nothing was removed or the report does not say.
  */
-export function prunedLayersSentence(model: Record<string, any> | undefined): string {
-  const kept = model?.keptLayers as number[] | undefined;
-  const original = model?.originalLayers as number | undefined;
+export function prunedLayersSentence(model: object | undefined): string {
+  const m = model as { keptLayers?: number[]; originalLayers?: number; prunedBy?: PrunedBy[] } | undefined;
+  const kept = m?.keptLayers;
+  const original = m?.originalLayers;
   if (!kept || original === undefined || kept.length === original) return '';
-  const steps = ((model?.prunedBy ?? []) as { node: string; removed: number[] }[]).map(
+  const steps = (m?.prunedBy ?? []).map(
     (p) => `${p.node} removed layer${p.removed.length === 1 ? '' : 's'} ${p.removed.join(', ')}`,
   );
   return (

@@ -12,7 +12,7 @@ import {
 } from '@e3/plots';
 import type { LayerMaskResult } from '../model/layer-mask.js';
 import { candidatesOf } from './mask-explanation.js';
-import { lrRows, searchLossRows, searchScheduleRows, withN } from './schedule-rows.js';
+import { lrRows, searchLossRows, searchScheduleRows, withN, type SearchJson } from './schedule-rows.js';
 
 /** One figure of the report: an SVG file under figures/ and where it belongs. */
 export interface ReportFigure {
@@ -48,20 +48,16 @@ function barFigure(
   id: string,
   section: ReportFigure['section'],
   caption: string,
-  title: string,
-  rows: Record<string, unknown>[],
-  category: Axis,
-  value: Axis,
-  highlight: Axis,
+  c: { title: string; rows: Record<string, unknown>[]; category: Axis; value: Axis; highlight: Axis },
 ): ChartEntry {
-  return { id, section, caption, spec: barChart({ title, rows, category, value, highlight }) };
+  return { id, section, caption, spec: barChart(c) };
 }
 
 type Axis = { field: string; title: string };
 type ChartEntry = { id: string; section: ReportFigure['section']; caption: string; spec: ChartSpec };
 
-/** The chart specs of a report's JSON: what the data supports, nothing for what is absent. */
-export function reportCharts(j: RunReport): ChartEntry[] {
+/** Per restart of the search: α per layer over the steps, and the keep probability per layer. */
+function restartCharts(j: RunReport): ChartEntry[] {
   const out: ChartEntry[] = [];
   for (const r of (j.search?.restarts ?? []) as { restart: number; history?: Row[] }[]) {
     const alpha = layerRows(r.history ?? [], 'alpha');
@@ -95,6 +91,13 @@ export function reportCharts(j: RunReport): ChartEntry[] {
       });
     }
   }
+  return out;
+}
+
+/** The chart specs of a report's JSON: what the data supports, nothing for what is absent. */
+export function reportCharts(j: RunReport): ChartEntry[] {
+  const out: ChartEntry[] = [];
+  out.push(...restartCharts(j));
   out.push(...searchCharts(j));
   const cands = candidatesOf(j.mask as LayerMaskResult | undefined);
   if (cands.length) {
@@ -112,16 +115,13 @@ export function reportCharts(j: RunReport): ChartEntry[] {
       });
     const caption = 'Calibration KL of each candidate mask (lower is better); the chosen one is highlighted.';
     out.push(
-      barFigure(
-        'search-candidates',
-        'search',
-        caption,
-        'Candidate masks by calibration KL',
+      barFigure('search-candidates', 'search', caption, {
+        title: 'Candidate masks by calibration KL',
         rows,
-        axis('candidate', 'candidate'),
-        axis('kl', 'calibration KL'),
-        axis('chosen', ''),
-      ),
+        category: axis('candidate', 'candidate'),
+        value: axis('kl', 'calibration KL'),
+        highlight: axis('chosen', ''),
+      }),
     );
   }
   out.push(...trainingCharts(j), ...accuracyCharts(j));
@@ -133,25 +133,23 @@ export function reportCharts(j: RunReport): ChartEntry[] {
     ];
     const caption = 'Speed-up of the pruned model over the teacher, against the ideal L/K.';
     out.push(
-      barFigure(
-        'speedup',
-        'quality',
-        caption,
-        'Speed-up vs teacher',
+      barFigure('speedup', 'quality', caption, {
+        title: 'Speed-up vs teacher',
         rows,
-        axis('measure', ''),
-        axis('speedup', 'speed-up (×)'),
-        axis('kind', ''),
-      ),
+        category: axis('measure', ''),
+        value: axis('speedup', 'speed-up (×)'),
+        highlight: axis('kind', ''),
+      }),
     );
   }
   return out;
 }
 
 /** The search's loss per restart, and its temperature τ and curriculum (layers kept) at every step. */
-function searchCharts(j: Record<string, any>): ChartEntry[] {
+function searchCharts(j: RunReport): ChartEntry[] {
   const out: ChartEntry[] = [];
-  const loss = searchLossRows(j.search);
+  const search = j.search as SearchJson | undefined;
+  const loss = searchLossRows(search);
   const step = axis('step', 'search step');
   if (loss.length)
     out.push(
@@ -163,9 +161,9 @@ function searchCharts(j: Record<string, any>): ChartEntry[] {
         series: axis('restart', 'restart'),
       }),
     );
-  const sched = searchScheduleRows(j.search);
+  const sched = searchScheduleRows(search);
   if (sched.length) {
-    const from = j.search.schedule ? 'at every step, from the schedule as set' : 'at the recorded steps';
+    const from = search?.schedule ? 'at every step, from the schedule as set' : 'at the recorded steps';
     out.push(
       lineFigure('search-temperature', 'search', `Temperature τ of the relaxed top-k, ${from}.`, {
         title: 'Temperature τ',
@@ -187,7 +185,7 @@ function searchCharts(j: Record<string, any>): ChartEntry[] {
 }
 
 /** The weighted total and the unweighted terms on separate axes, and the learning rate at every step. */
-function trainingCharts(j: Record<string, any>): ChartEntry[] {
+function trainingCharts(j: RunReport): ChartEntry[] {
   const hist = (j.training?.history ?? []) as Row[];
   if (!hist.length) return [];
   const keys = [...new Set(hist.flatMap((r) => Object.keys(r)))];
@@ -196,7 +194,7 @@ function trainingCharts(j: Record<string, any>): ChartEntry[] {
     terms.filter((t) => r[t] !== undefined).map((t) => ({ step: r.step, term: t, value: r[t] })),
   );
   const step = axis('step', 'step');
-  const lr = lrRows(j.training);
+  const lr = lrRows(j.training as Parameters<typeof lrRows>[0]);
   const out: ChartEntry[] = [
     lineFigure('training-loss', 'training', 'Total loss: Σ weight × term, what the optimiser minimises.', {
       title: 'Total loss (weighted sum of the terms)',
@@ -216,7 +214,7 @@ function trainingCharts(j: Record<string, any>): ChartEntry[] {
         series: axis('term', 'term'),
       }),
     );
-  const caption = j.training.lrSchedule
+  const caption = j.training?.lrSchedule
     ? 'Learning rate at every step, from the schedule as set (linear warm-up, then cosine decay).'
     : 'Learning rate at the recorded steps (the run recorded no schedule).';
   out.push(
@@ -232,7 +230,7 @@ function trainingCharts(j: Record<string, any>): ChartEntry[] {
 }
 
 /** Held-out exact match and KL during recovery; every accuracy says how many examples it is over. */
-function accuracyCharts(j: Record<string, any>): ChartEntry[] {
+function accuracyCharts(j: RunReport): ChartEntry[] {
   const curve = (j.training?.evalCurve ?? []) as Row[];
   if (!curve.length) return [];
   const tokens = axis('tokens', 'tokens');

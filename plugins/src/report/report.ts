@@ -30,6 +30,71 @@ export function sampleRows<T>(rows: readonly T[], n: number): T[] {
 }
 
 /** The human-readable report; `figures` (SVG files beside it) are linked from their sections. */
+/** report.md's mask section: the mask, each layer's score and reason, the candidates. */
+function maskMarkdown(m: LayerMaskResult): string[] {
+  const lines: string[] = [];
+  lines.push(`## Mask (${m.method})`, '', maskSummary(m), '');
+  const keepP = m.details?.keepProbability as number[] | undefined;
+  lines.push('| layer | kept | score | keep probability | why |', '|---|---|---|---|---|');
+  m.mask.forEach((x, i) =>
+    lines.push(
+      `| ${originalLayer(m, i)} | ${x ? 'yes' : 'no'} | ${f(m.scores?.[i])} | ${f(keepP?.[i], 2)} | ${layerReason(m, i)} |`,
+    ),
+  );
+  if (m.details?.calibrationKl !== undefined)
+    lines.push(
+      '',
+      `Calibration KL of the mask: ${f(m.details.calibrationKl as number)}; forward passes: ${m.details.forwardPasses}; search wall time ${f(m.details.wallSeconds as number, 1)} s.`,
+    );
+  const why = maskExplanation(m);
+  if (why.length) lines.push('', '### Why this mask', '', ...why.flatMap((l) => [l, '']));
+  const cands = candidatesOf(m);
+  if (cands.length) {
+    lines.push('| restart | source | mask (1 = kept) | calibration KL |', '|---|---|---|---|');
+    for (const c of cands) {
+      const chosen = c.mask.join('') === m.mask.join('') ? ' (chosen)' : '';
+      lines.push(`| ${c.restart ?? 0} | ${c.source} | ${c.mask.join('')}${chosen} | ${f(c.kl)} |`);
+    }
+  }
+  return lines;
+}
+
+/** report.md's training sections: the sampled training curve and the held-out curve during recovery. */
+function trainingMarkdown(j: RunReport, figureLinks: readonly string[]): string[] {
+  const lines: string[] = [];
+  const training = j.training;
+  const hist = training?.history;
+  if (training && hist?.length) {
+    const keys = Object.keys(hist[hist.length - 1]).filter((k) => !/^(alpha|keep)\d+$/.test(k));
+    lines.push(
+      '',
+      '## Training curve',
+      '',
+      `Steps ${training.steps}, tokens ${training.tokens}, wall ${f(training.wallSeconds, 1)} s.`,
+      '',
+      `| ${keys.join(' | ')} |`,
+      `|${keys.map(() => '---').join('|')}|`,
+    );
+    for (const row of sampleRows(hist, 20))
+      lines.push(
+        `| ${keys.map((k) => (k === 'lr' && typeof row[k] === 'number' ? row[k].toExponential(2) : f(row[k]))).join(' | ')} |`,
+      );
+    lines.push('', ...figureLinks);
+  }
+  const curve = training?.evalCurve;
+  if (curve?.length) {
+    lines.push(
+      '',
+      '## Held-out accuracy during recovery',
+      '',
+      '| step | tokens | exact match | KL to teacher |',
+      '|---|---|---|---|',
+    );
+    for (const c of curve) lines.push(`| ${c.step} | ${c.tokens} | ${pctN(c.accuracy, c.n)} | ${f(c.kl)} |`);
+  }
+  return lines;
+}
+
 export function reportMarkdown(
   j: RunReport,
   figures: readonly { file: string; section: string; caption: string }[] = [],
@@ -38,32 +103,7 @@ export function reportMarkdown(
     figures.filter((x) => x.section === section).flatMap((x) => [`![${x.caption}](${x.file})`, '']);
   const lines: string[] = [`# e3-pruner report${j.name ? `: ${j.name}` : ''}`, ''];
   const m = j.mask as LayerMaskResult | undefined;
-  if (m) {
-    lines.push(`## Mask (${m.method})`, '', maskSummary(m), '');
-    const keepP = m.details?.keepProbability as number[] | undefined;
-    lines.push('| layer | kept | score | keep probability | why |', '|---|---|---|---|---|');
-    m.mask.forEach((x, i) =>
-      lines.push(
-        `| ${originalLayer(m, i)} | ${x ? 'yes' : 'no'} | ${f(m.scores?.[i])} | ${f(keepP?.[i], 2)} | ${layerReason(m, i)} |`,
-      ),
-    );
-    if (m.details?.calibrationKl !== undefined)
-      lines.push(
-        '',
-        `Calibration KL of the mask: ${f(m.details.calibrationKl as number)}; forward passes: ${m.details.forwardPasses}; search wall time ${f(m.details.wallSeconds as number, 1)} s.`,
-      );
-    const why = maskExplanation(m);
-    if (why.length) lines.push('', '### Why this mask', '', ...why.flatMap((l) => [l, '']));
-    const cands = candidatesOf(m);
-    if (cands.length) {
-      lines.push('| restart | source | mask (1 = kept) | calibration KL |', '|---|---|---|---|');
-      for (const c of cands) {
-        const chosen = c.mask.join('') === m.mask.join('') ? ' (chosen)' : '';
-        lines.push(`| ${c.restart ?? 0} | ${c.source} | ${c.mask.join('')}${chosen} | ${f(c.kl)} |`);
-      }
-    }
-    lines.push('', ...links('search'));
-  }
+  if (m) lines.push(...maskMarkdown(m), '', ...links('search'));
   lines.push(
     '## Teacher vs pruned model (held-out)',
     '',
@@ -85,36 +125,7 @@ export function reportMarkdown(
       '',
       `Speed-up of the pruned model: prefill ${f(j.speedup.prefill, 2)}×, decode ${f(j.speedup.decode, 2)}× (ideal L/K = ${f(j.speedup.ideal, 2)}×), measured side by side in one process (median of ${j.speedup.repeats}).`,
     );
-  const training = j.training;
-  const hist = training?.history;
-  if (training && hist?.length) {
-    const keys = Object.keys(hist[hist.length - 1]).filter((k) => !/^(alpha|keep)\d+$/.test(k));
-    lines.push(
-      '',
-      '## Training curve',
-      '',
-      `Steps ${training.steps}, tokens ${training.tokens}, wall ${f(training.wallSeconds, 1)} s.`,
-      '',
-      `| ${keys.join(' | ')} |`,
-      `|${keys.map(() => '---').join('|')}|`,
-    );
-    for (const row of sampleRows(hist, 20))
-      lines.push(
-        `| ${keys.map((k) => (k === 'lr' && typeof row[k] === 'number' ? row[k].toExponential(2) : f(row[k]))).join(' | ')} |`,
-      );
-    lines.push('', ...links('training'));
-  }
-  const curve = training?.evalCurve;
-  if (curve?.length) {
-    lines.push(
-      '',
-      '## Held-out accuracy during recovery',
-      '',
-      '| step | tokens | exact match | KL to teacher |',
-      '|---|---|---|---|',
-    );
-    for (const c of curve) lines.push(`| ${c.step} | ${c.tokens} | ${pctN(c.accuracy, c.n)} | ${f(c.kl)} |`);
-  }
+  lines.push(...trainingMarkdown(j, links('training')));
   if (figures.some((x) => x.section === 'quality')) lines.push('', '## Quality and speed', '', ...links('quality'));
   if (j.resolvedGraph) {
     lines.push('', '## Resolved graph', '', ...links('graph'), '```yaml', String(j.resolvedGraph).trimEnd(), '```');

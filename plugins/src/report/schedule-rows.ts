@@ -33,7 +33,8 @@ export function lrRows(training: { lrSchedule?: LrSchedule; history?: Row[] } | 
   return (training?.history ?? []).filter((r) => isNum(r.lr)).map((r) => ({ step: r.step, lr: r.lr }));
 }
 
-type SearchJson = {
+/** report.json's `search` section as the rows read it. */
+export type SearchJson = {
   restarts?: { restart: number; history?: Row[] }[];
   schedule?: SearchSchedule & { steps: number; layers: number; keep: number };
 };

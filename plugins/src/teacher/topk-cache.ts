@@ -76,21 +76,24 @@ export class TeacherCache {
   /** Meters of top-k coverage that {@link targets} feeds (see {@link meterCoverage}). */
   private readonly meters = new Set<CoverageMeter>();
 
+  /** Hash of the teacher's weights and tokenizer, k and the data's {@link Dataset.fingerprint}: the folder name. */
+  readonly fingerprint: string;
+  /** Hashes the teacher alone (weights, config, tokenizer): {@link teacherKey} of another handle matches it when the weights are the same. */
+  readonly teacherKey: string;
+  /** The fingerprint of the dataset the cache was opened for. */
+  readonly dataFingerprint: string;
+
   private constructor(
     /** The teacher whose targets these are. */
     readonly teacher: ModelHandle,
     /** Targets per token: the teacher's top-k ids and log-probabilities. */
     readonly k: number,
-    /** Hash of the teacher's weights and tokenizer, k and the data's {@link Dataset.fingerprint}: the folder name. */
-    readonly fingerprint: string,
-    /** Hashes the teacher alone (weights, config, tokenizer): {@link teacherKey} of another handle matches it when the weights are the same. */
-    readonly teacherKey: string,
-    /** The fingerprint of the dataset the cache was opened for. */
-    readonly dataFingerprint: string,
+    keys: Pick<TeacherCache, 'fingerprint' | 'teacherKey' | 'dataFingerprint'>,
     dir: string,
     private readonly sizes: CacheBatches,
   ) {
-    this.folder = join(dir, fingerprint);
+    ({ fingerprint: this.fingerprint, teacherKey: this.teacherKey, dataFingerprint: this.dataFingerprint } = keys);
+    this.folder = join(dir, this.fingerprint);
     this.codec = textCodec(teacher, 'teacher.topkCache');
     const names = existsSync(this.folder) ? readdirSync(this.folder) : [];
     for (const f of names.filter((n) => /^targets.*\.bin$/.test(n))) {
@@ -140,7 +143,8 @@ export class TeacherCache {
     const key = own.digest('hex').slice(0, 16);
     const fp = hash.digest('hex').slice(0, 16);
     const batches = { batchSize: 128, chunkTokens: 0, ...sizes };
-    return new TeacherCache(teacher.retain(), k, fp, key, dataFingerprint, dir, batches);
+    const keys = { fingerprint: fp, teacherKey: key, dataFingerprint };
+    return new TeacherCache(teacher.retain(), k, keys, dir, batches);
   }
 
   /**
