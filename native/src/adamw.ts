@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.js';
 import { bf16CopyForUpdate } from './bf16-copies.js';
 import { hostHeap, shareInput, type KernelArgs } from './host-heap.js';
+import { fromAttrs } from './kernel-attrs.js';
 
 /** The kernel name the trainer's AdamW looks for on the current backend. */
 export const ADAMW_KERNEL = 'E3AdamW';
@@ -49,7 +50,7 @@ export function adamwKernel(addonNow: () => NativeAddon | undefined) {
     const addon = addonNow();
     const heap = hostHeap(backend);
     const { w, g, m, v } = inputs;
-    const a = attrs as unknown as AdamWAttrs;
+    const a = fromAttrs<AdamWAttrs>(attrs);
     const scale = a.gradScale ?? 1;
     // Each element is read before it is written, at the same index: the update may run in place.
     const outs = [outputFor(w, heap, backend), outputFor(m, heap, backend), outputFor(v, heap, backend)];

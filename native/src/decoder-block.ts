@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BlockDims, NativeAddon } from './addon.js';
 import { bf16CopyOf } from './bf16-copies.js';
+import { asAttrs, fromAttrs } from './kernel-attrs.js';
 import { hostHeap, views, type HostHeap, type KernelArgs } from './host-heap.js';
 import { isPackedBf16 } from './packed-bf16.js';
 import { productInBf16 } from './precision.js';
@@ -91,7 +92,7 @@ interface ForwardAttrs {
 function forwardKernel(addon: NativeAddon) {
   return ({ inputs, backend, attrs }: KernelArgs): tf.TensorInfo[] => {
     const heap = hostHeap(backend);
-    const a = attrs as unknown as ForwardAttrs;
+    const a = fromAttrs<ForwardAttrs>(attrs);
     const d = a.dims;
     const outs = [heap.makeOutput([d.B * d.T, d.D], 'float32')];
     const kv = [d.B, d.KV, d.P + d.T, d.hd];
@@ -146,11 +147,11 @@ let heldByLastGradient: tf.Tensor[] = [];
 
 /** The workspace of a checkpointed block (made empty in the forward pass): its forward pass again, saving. */
 function recomputeWorkspace(addon: NativeAddon, tensors: Record<string, tf.Tensor>, dims: BlockDims): tf.Tensor {
-  const size = { size: addon.decoderBlockSizes(dims).saved } as unknown as tf.NamedAttrMap;
+  const size = asAttrs({ size: addon.decoderBlockSizes(dims).saved });
   const workspace = tf.engine().runKernel(WORKSPACE, {}, size) as tf.Tensor;
   const attrs: ForwardAttrs = { dims, save: true, cache: false };
   const inputs = { ...tensors, workspace } as tf.NamedTensorMap;
-  const [y] = tf.engine().runKernel(FORWARD, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  const [y] = tf.engine().runKernel(FORWARD, inputs, asAttrs(attrs)) as tf.Tensor[];
   y.dispose();
   return workspace;
 }
@@ -168,7 +169,7 @@ function gradient(
   saved: tf.Tensor[],
   attrs: tf.NamedAttrMap,
 ): Record<string, () => tf.Tensor> {
-  const a = attrs as unknown as ForwardAttrs;
+  const a = fromAttrs<ForwardAttrs>(attrs);
   const tensors: Record<string, tf.Tensor> = {};
   SAVED_INPUTS.forEach((name, i) => {
     tensors[name] = saved[i];
@@ -176,7 +177,7 @@ function gradient(
   tf.dispose(heldByLastGradient);
   const savedBuffer = tensors.workspace.size > 0 ? tensors.workspace : recomputeWorkspace(addon, tensors, a.dims);
   const dyOut = (Array.isArray(dy) ? dy[0] : dy) ?? tf.zeros([a.dims.B * a.dims.T, a.dims.D]);
-  const dims = { dims: a.dims } as unknown as tf.NamedAttrMap;
+  const dims = asAttrs({ dims: a.dims });
   const [dx, dgate, upstream] = tf
     .engine()
     .runKernel(BACKWARD, { ...tensors, saved: savedBuffer, dy: dyOut }, dims) as tf.Tensor[];
@@ -184,7 +185,7 @@ function gradient(
   const grads: Record<string, () => tf.Tensor> = { x: () => dx, blockGate: () => dgate };
   for (const name of ['cos', 'sin', 'attn', 'workspace']) grads[name] = () => tf.zerosLike(tensors[name]);
   for (const name of BLOCK_WEIGHTS) {
-    const attrs = { dims: a.dims, name, shape: tensors[name].shape } as unknown as tf.NamedAttrMap;
+    const attrs = asAttrs({ dims: a.dims, name, shape: tensors[name].shape });
     grads[name] =
       tensors[name].size === 0
         ? () => tf.zerosLike(tensors[name])
@@ -265,13 +266,11 @@ export function runDecoderBlock(
   const save = tapeIsRecording();
   if (save && call.past) throw new Error('fused decoder block: gradients through a KV cache are not supported');
   if (save) {
-    const size = { size: call.recompute ? 0 : addon.decoderBlockSizes(call.dims).saved } as unknown as tf.NamedAttrMap;
+    const size = asAttrs({ size: call.recompute ? 0 : addon.decoderBlockSizes(call.dims).saved });
     tensors.workspace = tf.engine().runKernel(WORKSPACE, {}, size) as tf.Tensor;
   }
   const attrs: ForwardAttrs = { dims: call.dims, save, cache: call.keepCache || Boolean(call.past) };
-  const outs = tf
-    .engine()
-    .runKernel(FORWARD, tensors as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+  const outs = tf.engine().runKernel(FORWARD, tensors as tf.NamedTensorMap, asAttrs(attrs)) as tf.Tensor[];
   return {
     y: outs[0] as tf.Tensor2D,
     cache: attrs.cache ? { k: outs[1] as tf.Tensor4D, v: outs[2] as tf.Tensor4D } : undefined,

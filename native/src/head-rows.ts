@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon.js';
 import { hostHeap, type KernelArgs } from './host-heap.js';
+import { asAttrs } from './kernel-attrs.js';
 
 /**
  * The output head's row statistics (cc/head_rows.cc) as tfjs kernels on a host backend: from
@@ -99,14 +100,12 @@ export function registerHeadKernels(addon: () => NativeAddon | undefined, backen
   }
 }
 
-const attrs = (a: Record<string, unknown>) => a as unknown as tf.NamedAttrMap;
-
 /** Top-k ids [rows, k] and log-probabilities [rows, k] (descending) and the entropy [rows] of each row of logits. */
 export function headTopK(
   logits: tf.Tensor2D,
   k: number,
 ): { ids: tf.Tensor2D; logProbs: tf.Tensor2D; entropy: tf.Tensor1D } {
-  const [ids, logProbs, entropy] = tf.engine().runKernel(TOP_K, { logits }, attrs({ k })) as tf.Tensor[];
+  const [ids, logProbs, entropy] = tf.engine().runKernel(TOP_K, { logits }, asAttrs({ k })) as tf.Tensor[];
   return { ids: ids as tf.Tensor2D, logProbs: logProbs as tf.Tensor2D, entropy: entropy as tf.Tensor1D };
 }
 
