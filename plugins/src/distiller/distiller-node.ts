@@ -14,7 +14,7 @@ import type { TeacherCache } from '../teacher/topk-cache.js';
 import { TrainingServices } from '../trainer/training-services.js';
 import { optimSchema, trainLoop, type OptimParams } from '../trainer/train-loop.js';
 import type { TokenWeighting } from '../weighting/weighting.js';
-import { lrScheduleOf } from '../trainer/train-metrics.js';
+import { trainMetricsOf } from '../trainer/train-metrics.js';
 
 interface Params extends OptimParams, CopyTrainingParams {
   weighting: TokenWeighting;
@@ -95,12 +95,7 @@ export class DistillerNode implements GraphNode<Params> {
     return {
       model: h,
       metrics: {
-        node: ctx.id,
-        steps,
-        tokens,
-        wallSeconds,
-        lrSchedule: lrScheduleOf(p),
-        history: metrics,
+        ...trainMetricsOf(ctx.id, { steps, tokens, wallSeconds, history: metrics }, p),
         evalCurve: curve.points,
         teacherCache: {
           fingerprint: cache.fingerprint,

@@ -24,3 +24,13 @@ export interface TrainMetrics {
   /** Recorded steps (every `logEvery` and the last): total loss, lr, gradient norm, each loss term. */
   history: StepMetrics[];
 }
+
+/** A training node's metrics from its loop's result and its params (the schedule as set). */
+export function trainMetricsOf(
+  node: string,
+  run: { steps: number; tokens: number; wallSeconds: number; history: StepMetrics[] },
+  p: { steps: number; warmupSteps: number; lr: number; minLrRatio: number },
+): TrainMetrics {
+  const { steps, tokens, wallSeconds, history } = run;
+  return { node, steps, tokens, wallSeconds, lrSchedule: lrScheduleOf(p), history };
+}

@@ -2,7 +2,7 @@ import { inject, injectable } from 'inversify';
 import { once, pick, type GraphNode, type NodeContext, type PluginManifest } from '@e3/core';
 import type { Dataset } from '../data/dataset.js';
 import { stepSupplies } from '../loss/loss-inputs.js';
-import { lrScheduleOf, type TrainMetrics } from './train-metrics.js';
+import { trainMetricsOf } from './train-metrics.js';
 import { HEAD_CHUNK_SCHEMA } from '../model/chunked-head.js';
 import { MEMORY_OPTIONS_SCHEMA } from './memory-options.js';
 import type { ModelHandle } from '../model/handle.js';
@@ -36,14 +36,7 @@ export class TrainerNode implements GraphNode<Params> {
     });
     const wallSeconds = finishTrainingCopy(copy, ctx, log);
     log.info(`trained ${steps} steps, ${tokens} tokens, final loss ${metrics.at(-1)?.loss.toFixed(4)}`);
-    const result: TrainMetrics = {
-      node: ctx.id,
-      steps,
-      tokens,
-      wallSeconds,
-      lrSchedule: lrScheduleOf(p),
-      history: metrics,
-    };
+    const result = trainMetricsOf(ctx.id, { steps, tokens, wallSeconds, history: metrics }, p);
     return { model: copy.model, metrics: result };
   }
 }
