@@ -84,11 +84,11 @@ export function timeTable(
  * concurrent nodes `nodes data + teacher (at once): …`.
  */
 export function logTimes(rows: readonly NodeTime[], logger: Logger): void {
-  const s = (x: number | undefined) => (x === undefined ? 'not estimated' : `${x.toFixed(1)} s`);
   for (const r of rows) {
     if (r.measured === undefined) continue;
     const ratio = r.estimated ? ` (${(r.measured / r.estimated).toFixed(2)}× the estimate)` : '';
     const who = r.nodes.length === 1 ? `node ${r.nodes[0]}` : `nodes ${r.nodes.join(' + ')} (at once)`;
-    logger.info(`time of ${who}: estimated ${s(r.estimated)}, took ${r.measured.toFixed(1)} s${ratio}`);
+    const estimate = r.estimated === undefined ? 'no estimate' : `estimated ${r.estimated.toFixed(1)} s`;
+    logger.info(`time of ${who}: ${estimate}, took ${r.measured.toFixed(1)} s${ratio}`);
   }
 }
