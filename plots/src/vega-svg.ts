@@ -53,7 +53,8 @@ export function lineChart(c: LineChart): ChartSpec {
         field: c.y.field,
         type: 'quantitative',
         title: c.y.title,
-        scale: { type: c.y.scale ?? 'linear', zero: false },
+        // A log scale has no zero (Vega-Lite warns on stderr when one is set).
+        scale: c.y.scale === 'log' ? { type: 'log' } : { type: 'linear', zero: false },
       },
       ...(c.series ? { color: { field: c.series.field, type: 'nominal', title: c.series.title } } : {}),
     },

@@ -58,7 +58,7 @@ export * from './data/batch.js';
 export * from './data/arithmetic.js';
 export * from './evaluator/quality.js';
 export * from './evaluator/speed.js';
-export * from './evaluator/declared-metrics.js';
+export * from './report/declared-metrics.js';
 export * from './report/report.js';
 export * from './trainer/train-loop.js';
 export * from './trainer/adamw.js';

@@ -28,7 +28,7 @@ describe('docs/PLUGINS.md interface reference (docs/plugin-api.js)', function ()
       'readonly hidden?: tf.Tensor3D[];',
       'readonly teacherHidden?: tf.Tensor3D[];',
       'fork(name: string): Rng;',
-      'connect(inputs: Record<string, Observable<any>>, params: P, ctx: NodeContext)',
+      'connect(inputs: Record<string, Observable<unknown>>, params: P, ctx: NodeContext)',
     ])
       assert.ok(doc.includes(needle), needle);
   });

@@ -6,7 +6,7 @@ import { pathProblem, type PathProblem } from '../services/user-paths.js';
 import { suggestion } from '../did-you-mean.js';
 import { interpolate } from './interpolate.js';
 import { unrollRepeats } from './repeat.js';
-import { GRAPH_SCHEMA } from './validate.js';
+import { GRAPH_SCHEMA } from './graph-schema.js';
 import { deepMerge, formatPath, getPath, isPlainObject, parsePath, type Path } from './paths.js';
 import { SourceMap } from './source-map.js';
 import { TOP_LEVEL_KEYS, type GraphSpec } from './spec.js';

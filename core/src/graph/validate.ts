@@ -1,5 +1,3 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { GraphError, type Diagnostic } from '../errors.js';
 import type { ComponentManifest, JsonSchema, PluginManifest } from '../registry/manifest.js';
 import type { Registry } from '../registry/registry.js';
@@ -12,14 +10,8 @@ import { toposort } from './toposort.js';
 import { reportDirs } from './report-names.js';
 import { COMPONENT_NAME_SCHEMA, nameCollisions } from './component-names.js';
 
-/**
- * The graph's own JSON Schema (`schemas/graph-core.schema.json`, written by hand): the shape of a
- * merged graph. Params are checked per plugin below; `e3 schemas` generates graph.schema.json
- * from both for editors.
- */
-export const GRAPH_SCHEMA: JsonSchema = JSON.parse(
-  readFileSync(fileURLToPath(new URL('../../../schemas/graph-core.schema.json', import.meta.url)), 'utf8'),
-);
+export { GRAPH_SCHEMA } from './graph-schema.js';
+import { GRAPH_SCHEMA } from './graph-schema.js';
 
 /** A graph that passed every check, defaults filled in, nodes in execution order. */
 export interface ValidatedGraph {

@@ -29,7 +29,7 @@ import type { Report } from '../report/report.js';
 import { buildReport, writeReport } from '../report/write-report.js';
 import { measureSpeed } from './speed.js';
 import { answerTaskSetup } from './answer-task.js';
-import { evaluatorMetrics } from './declared-metrics.js';
+import { evaluatorMetrics } from '../report/declared-metrics.js';
 import type { PortInputs, Ports } from '../ports.js';
 
 interface Params {

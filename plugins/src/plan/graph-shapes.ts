@@ -1,4 +1,4 @@
-import type { NodeParams } from './node-memory.js';
+import type { NodeParams } from './node-params.js';
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseWire, UserError, type Registry, type ValidatedGraph } from '@e3/core';

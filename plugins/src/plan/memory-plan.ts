@@ -1,4 +1,4 @@
-import type { NodeParams } from './node-memory.js';
+import type { NodeParams } from './node-params.js';
 import { createRequire } from 'node:module';
 import { totalmem } from 'node:os';
 import { parseWire, type Diagnostic, type LoadedGraph, type Registry, type ValidatedGraph } from '@e3/core';

@@ -1,4 +1,4 @@
-import type { NodeParams } from './node-memory.js';
+import type { NodeParams } from './node-params.js';
 import Table from 'cli-table3';
 import { instantiateComponents, type Preflight, type PreflightContext, type Registry } from '@e3/core';
 import { GraphShapes } from './graph-shapes.js';

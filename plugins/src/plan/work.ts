@@ -1,4 +1,4 @@
-import type { NodeParams } from './node-memory.js';
+import type { NodeParams } from './node-params.js';
 import type { ModelShape } from './shapes.js';
 
 /**

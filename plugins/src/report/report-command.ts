@@ -11,7 +11,7 @@ import {
   type RunReport,
 } from '@e3/core';
 import { screenshotReport } from '@e3/plots';
-import { evaluatorMetrics } from '../evaluator/declared-metrics.js';
+import { evaluatorMetrics } from './declared-metrics.js';
 import { buildReport, writeReport } from './write-report.js';
 
 const FIX = 'the evaluator writes report.json; restore it, or run the graph again (e3 run GRAPH --resume RUN_DIR)';
